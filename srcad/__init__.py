@@ -1,0 +1,17 @@
+"""srcad: automatic differentiation by source transformation, with readable generated code.
+
+    >>> import numpy as np, srcad
+    >>> def f(x):
+    ...     return np.sum(np.tanh(x * x))
+    >>> df = srcad.grad(f)          # a Python function you can read: print(srcad.source(df))
+"""
+
+from .api import grad, jvp, source, value_and_grad, vjp
+from .errors import (MissingRuleError, NonScalarOutputError, SourceUnavailableError,
+                     SrcadError, TemplateError, UnsupportedSyntaxError, WrtError)
+
+__version__ = "0.1.0"
+
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "source", "SrcadError",
+           "UnsupportedSyntaxError", "SourceUnavailableError", "MissingRuleError",
+           "NonScalarOutputError", "WrtError", "TemplateError", "__version__"]

@@ -1,0 +1,39 @@
+"""Per-node annotations: the only channel through which passes share facts about the AST.
+
+In: any `ast.AST` node. Out: a small dict stored on the node under one attribute.
+Keys are the constants below; no pass invents its own key.
+"""
+
+FUNC = "func"          # ast.Call: the Python object called (numpy.tanh, a user function, ...)
+METHOD = "method"      # ast.Call: name of an array method when the receiver is a local array
+ORIGIN = "origin"      # statement: line number in the user's file it was derived from
+ACTIVE = "active"      # statement: its target depends on a differentiated input
+ACCUMULATE = "accum"   # AugAssign made by a template `d[x] += ...`: adjoint accumulation
+DERIVATIVE = "deriv"   # statement that computes a derivative (not part of the primal)
+NONDIFF = "nondiff"    # expression that is never differentiated (shape, comparison, ...)
+SEQUENCE = "seq"       # statement whose target holds a list/tuple of arrays
+
+_ATTR = "_srcad"
+
+
+def get(node, key, default=None):
+    """The annotation `key` of `node`, or `default`."""
+    return getattr(node, _ATTR, {}).get(key, default)
+
+
+def set_(node, key, value):
+    """Store annotation `key` on `node`; returns the node for chaining."""
+    anno = getattr(node, _ATTR, None)
+    if anno is None:
+        anno = {}
+        setattr(node, _ATTR, anno)
+    anno[key] = value
+    return node
+
+
+def copy(source, target):
+    """Give `target` the annotations of `source` (a shallow copy of the dict)."""
+    anno = getattr(source, _ATTR, None)
+    if anno is not None:
+        setattr(target, _ATTR, dict(anno))
+    return target

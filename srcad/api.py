@@ -1,0 +1,238 @@
+"""The public entry points and the one place that knows the order of the passes.
+
+In: a user's Python function and options (`wrt`, the kind of derivative). Out: a callable
+(`Derivative`) that generates, on first use, the derivative's Python source, compiles it, and
+then calls it; `source()` returns that text. Generation is cached per function and options.
+"""
+
+import inspect
+import threading
+import weakref
+
+from . import ast_util, codegen, runtime
+from .errors import NonScalarOutputError, SrcadError, WrtError
+from .naming import FreeNames, Namer
+from .passes import activity, fence, forward, normalize, optimize, resolve, reverse
+
+GRAD, VALUE_AND_GRAD, VJP, JVP = "grad", "value_and_grad", "vjp", "jvp"
+
+_cache = weakref.WeakKeyDictionary()      # user function -> {(kind, wrt): Generated}
+_lock = threading.RLock()
+
+
+class Generated:
+    """A generated function, its source text, and where the user's return statement is."""
+
+    __slots__ = ("function", "text", "return_location")
+
+    def __init__(self, function, text, return_location):
+        self.function = function
+        self.text = text
+        self.return_location = return_location
+
+
+def generate(func, kind, wrt):
+    """Run the pipeline on `func`: the `Generated` derivative of `kind` with respect to `wrt`
+    (a tuple of parameter names)."""
+    tree, info = ast_util.parse_function(func)
+    names = resolve.namespace(func)
+    fence.run(tree, info)
+    resolve.run(tree, info, names)
+    locals_ = resolve.local_names(tree)
+    namer = Namer(ast_util.names_in(tree) | locals_)
+    free = FreeNames(namer, names)
+    normalize.run(tree, namer, locals_)
+    active = activity.run(tree, wrt)
+    if kind == JVP:
+        fdef = forward.run(tree, wrt, active, namer, free, info)
+    else:
+        fdef = reverse.run(tree, wrt, active, namer, free, info, kind)
+    optimize.run(fdef)
+    _strip_defaults(fdef)
+    text = codegen.emit(fdef, info, None if kind == JVP else "grad of")
+    function = codegen.compile_function(text, fdef.name, func.__globals__, free.bound)
+    if kind != JVP:
+        function.__defaults__ = func.__defaults__
+        function.__kwdefaults__ = func.__kwdefaults__
+    function.__srcad_source__ = text
+    last = tree.body[-1] if tree.body else tree
+    return Generated(function, text, info.location(last))
+
+
+def _strip_defaults(fdef):
+    fdef.args.defaults = []
+    fdef.args.kw_defaults = [None] * len(fdef.args.kwonlyargs)
+
+
+def cached(func, kind, wrt):
+    """`generate` once per (function, kind, wrt)."""
+    with _lock:
+        per_function = _cache.setdefault(func, {})
+        key = (kind, wrt)
+        if key not in per_function:
+            per_function[key] = generate(func, kind, wrt)
+        return per_function[key]
+
+
+def parameters(func):
+    """The names of `func`'s parameters, in order."""
+    return list(inspect.signature(func).parameters)
+
+
+def resolve_wrt(func, wrt):
+    """`wrt` (an index, a name, or a tuple of those) as (tuple of names, single?)."""
+    single = not isinstance(wrt, (tuple, list))
+    items = [wrt] if single else list(wrt)
+    params = parameters(func)
+    names = []
+    for item in items:
+        if isinstance(item, int) and not isinstance(item, bool):
+            if not -len(params) <= item < len(params):
+                raise WrtError(f"wrt={item!r} is out of range: {func.__name__} has "
+                               f"{len(params)} parameter(s) {params}", _def_location(func))
+            names.append(params[item])
+        elif isinstance(item, str) and item in params:
+            names.append(item)
+        else:
+            raise WrtError(f"wrt={item!r} names no parameter of {func.__name__}; its "
+                           f"parameters are {params}", _def_location(func))
+    if len(set(names)) != len(names):
+        raise WrtError(f"wrt={wrt!r} names a parameter twice", _def_location(func))
+    return tuple(names), single
+
+
+def _def_location(func):
+    try:
+        return ast_util.parse_function(func)[1].location(func.__code__.co_firstlineno)
+    except SrcadError:
+        return None
+
+
+class Derivative:
+    """A derivative of a user function: call it like the function (see `grad`, `jvp`...)."""
+
+    def __init__(self, func, kind, wrt):
+        if not callable(func):
+            raise TypeError(f"srcad.{kind} expects a function, got {type(func).__name__}")
+        self.func = func
+        self.kind = kind
+        self.wrt, self.single = resolve_wrt(func, wrt)
+        params = parameters(func)
+        self._positions = [params.index(n) for n in self.wrt]
+        self._generated = None
+        self.__name__ = f"{kind}_{func.__name__}"
+        self.__qualname__ = f"{kind}_{getattr(func, '__qualname__', self.__name__)}"
+        self.__module__ = getattr(func, "__module__", None)
+        self.__doc__ = f"srcad {kind} of {func.__name__} with respect to {', '.join(self.wrt)}"
+
+    @property
+    def generated(self):
+        if self._generated is None:
+            self._generated = cached(self.func, self.kind, self.wrt)
+        return self._generated
+
+    @property
+    def __wrapped__(self):
+        """The generated function (so `inspect.getsource` and `inspect.signature` show it)."""
+        return self.generated.function
+
+    def source(self):
+        return self.generated.text
+
+    def __repr__(self):
+        return f"<srcad {self.kind} of {self.func.__qualname__} wrt {', '.join(self.wrt)}>"
+
+    def _inputs(self, args, kwargs):
+        """The values of the `wrt` arguments in a call."""
+        values = []
+        for position, name in zip(self._positions, self.wrt):
+            if position < len(args):
+                values.append(args[position])
+            elif name in kwargs:
+                values.append(kwargs[name])
+            else:
+                values.append(inspect.signature(self.func).parameters[name].default)
+        return values
+
+    def _gradients(self, grads, args, kwargs):
+        inputs = self._inputs(args, kwargs)
+        if len(inputs) == 1:
+            grads = (grads,)
+        grads = tuple(runtime.as_gradient(g, x) for g, x in zip(grads, inputs))
+        return grads[0] if self.single else grads
+
+    def _call(self, args, kwargs):
+        generated = self.generated
+        try:
+            return generated.function(*args, **kwargs)
+        except NonScalarOutputError as exc:
+            raise NonScalarOutputError(exc.message, generated.return_location) from None
+
+    def __call__(self, *args, **kwargs):
+        if self.kind == GRAD:
+            return self._gradients(self._call(args, kwargs), args, kwargs)
+        if self.kind == VALUE_AND_GRAD:
+            value, grads = self._call(args, kwargs)
+            return value, self._gradients(grads, args, kwargs)
+        if self.kind == VJP:
+            value, pullback = self._call(args, kwargs)
+
+            def pullback_gradients(cotangent):
+                return self._gradients(pullback(cotangent), args, kwargs)
+            return value, pullback_gradients
+        return self._jvp(args, kwargs)
+
+    def _jvp(self, args, kwargs):
+        k = len(self.wrt)
+        if len(args) < k:
+            raise TypeError(f"{self.__name__} takes the primal arguments followed by {k} "
+                            f"tangent(s) for {', '.join(self.wrt)}")
+        primals, tangents = args[:-k], args[-k:]
+        bound = inspect.signature(self.func).bind(*primals, **kwargs)
+        bound.apply_defaults()
+        return self.generated.function(*bound.args, *tangents, **bound.kwargs)
+
+
+def _transform(kind, func, wrt):
+    if func is None:
+        return lambda f: Derivative(f, kind, wrt)
+    return Derivative(func, kind, wrt)
+
+
+def grad(func=None, wrt=0):
+    """Reverse-mode gradient of a scalar-valued function.
+
+    `grad(f)(x, W)` is d f / d x; `wrt` picks the argument(s) by index or name, and a tuple
+    gives a tuple of gradients. Works as a decorator, with or without options::
+
+        @srcad.grad(wrt="W")
+        def loss(W, X): ...
+    """
+    return _transform(GRAD, func, wrt)
+
+
+def value_and_grad(func=None, wrt=0):
+    """Like `grad`, but the call returns `(value, gradient)` from one primal evaluation."""
+    return _transform(VALUE_AND_GRAD, func, wrt)
+
+
+def vjp(func=None, wrt=0):
+    """`vjp(f)(x, W)` returns `(y, pullback)`; `pullback(ct)` gives the gradient(s) of
+    `sum(ct * y)`. Any output shape; a tuple output takes a tuple cotangent."""
+    return _transform(VJP, func, wrt)
+
+
+def jvp(func=None, wrt=0):
+    """Forward mode: `jvp(f)(x, W, dx)` returns `(y, dy)`, the tangents following the primal
+    arguments, one per `wrt` argument."""
+    return _transform(JVP, func, wrt)
+
+
+def source(obj):
+    """The generated Python source of a srcad derivative, as a string."""
+    if isinstance(obj, Derivative):
+        return obj.source()
+    text = getattr(obj, "__srcad_source__", None)
+    if text is None:
+        raise TypeError(f"{obj!r} was not made by srcad, so it has no generated source")
+    return text

@@ -1,0 +1,124 @@
+"""AST helpers: parse a live function into a FunctionDef, and build or copy small nodes.
+
+In: a Python function object. Out: `(ast.FunctionDef, SourceInfo)`, with line numbers that match
+the user's file, so every later error can point at the user's line.
+"""
+
+import ast
+import copy
+import inspect
+import linecache
+import textwrap
+
+from . import errors
+
+
+class SourceInfo:
+    """Where a parsed function came from: its file, its lines and its name."""
+
+    def __init__(self, filename, lines, name):
+        self.filename = filename
+        self.lines = lines          # the whole file's lines when known, else the function's
+        self.name = name
+
+    def location(self, node_or_lineno):
+        """A `Location` for an AST node (or a line number) of this function."""
+        lineno = getattr(node_or_lineno, "lineno", node_or_lineno)
+        text = linecache.getline(self.filename, lineno) if lineno else ""
+        return errors.Location(self.filename, lineno, text, self.name)
+
+    def text(self, lineno):
+        """The stripped source text of a line of the user's file."""
+        return linecache.getline(self.filename, lineno).strip()
+
+
+def parse_function(func):
+    """Parse `func` into its `ast.FunctionDef` (decorators removed) and a `SourceInfo`."""
+    name = getattr(func, "__name__", repr(func))
+    code = getattr(func, "__code__", None)
+    if code is None:
+        raise errors.SourceUnavailableError(
+            f"srcad cannot read the source of {name!r}: it is not a Python function "
+            "(a builtin or C extension). Register a derivative rule for it instead "
+            "(see srcad.register_adjoint / srcad.register_tangent).")
+    filename = code.co_filename
+    try:
+        lines, first = inspect.getsourcelines(func)
+    except (OSError, TypeError) as exc:
+        raise errors.SourceUnavailableError(
+            f"srcad cannot find the source of {name!r} (defined in {filename}): "
+            "functions typed at the interactive prompt or built with exec() have no source "
+            "file. Put the function in a .py file (or a notebook cell) and import it.") from exc
+    tree = ast.parse(textwrap.dedent("".join(lines)))
+    ast.increment_lineno(tree, first - 1)
+    node = tree.body[0]
+    if isinstance(node, ast.AsyncFunctionDef):
+        raise errors.UnsupportedSyntaxError(
+            "srcad cannot differentiate an async function", _location(filename, node, name))
+    if not isinstance(node, ast.FunctionDef):
+        raise errors.UnsupportedSyntaxError(
+            "srcad differentiates functions defined with `def`; define this lambda with def",
+            _location(filename, node, name))
+    node.decorator_list = []
+    return node, SourceInfo(filename, lines, name)
+
+
+def _location(filename, node, name):
+    return errors.Location(filename, node.lineno, linecache.getline(filename, node.lineno), name)
+
+
+def name(id_, ctx=None):
+    """An `ast.Name` loading (or storing, with ctx=ast.Store()) `id_`."""
+    return ast.Name(id=id_, ctx=ctx or ast.Load())
+
+
+def assign(target, value, lineno=None):
+    """`target = value` where target is a name string."""
+    node = ast.Assign(targets=[name(target, ast.Store())], value=value, lineno=lineno)
+    return node
+
+
+def call(func, *args, **keywords):
+    """A call of `func` (a name string or an expression node) on argument nodes."""
+    func = name(func) if isinstance(func, str) else func
+    kws = [ast.keyword(arg=k, value=v) for k, v in keywords.items()]
+    return ast.Call(func=func, args=list(args), keywords=kws)
+
+
+def const(value):
+    """An `ast.Constant`; negative numbers become `-x` so the source reads naturally."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-value))
+    return ast.Constant(value=value)
+
+
+def copy_node(node):
+    """A deep copy of `node`, annotations included."""
+    return copy.deepcopy(node)
+
+
+def names_in(node):
+    """The set of identifiers that `node` loads or stores."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def assigned_name(stmt):
+    """The single target name of an `Assign`/`AugAssign`, or None."""
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        target = stmt.targets[0]
+    elif isinstance(stmt, ast.AugAssign):
+        target = stmt.target
+    else:
+        return None
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def is_constant(node):
+    """True for a literal number/None/bool, `-literal`, or a tuple of those."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return isinstance(node.operand, ast.Constant)
+    if isinstance(node, ast.Tuple):
+        return all(is_constant(e) for e in node.elts)
+    return False

@@ -1,0 +1,93 @@
+"""Emit generated functions as commented Python source, compile them and keep them findable.
+
+In: a `FunctionDef` built by the passes, the user's `SourceInfo`, the user's globals and the
+extra objects the code refers to by name (`FreeNames.bound`). Out: the source text, and a live
+function whose globals are the user's module (so globals stay live) and whose extra names are
+closure cells. The text is registered with `linecache`, so `inspect.getsource`, tracebacks and
+pdb show the generated lines. This is the only module that imports astor.
+"""
+
+import ast
+import hashlib
+import linecache
+
+import astor
+
+from . import annotations as anno
+
+_INDENT = "    "
+
+
+def emit(fdef, info, derivative_label="grad of"):
+    """The source text of `fdef`, with a comment naming the user line of each group."""
+    lines = []
+    _Emitter(info, derivative_label, lines).function(fdef, 0)
+    return "\n".join(lines) + "\n"
+
+
+class _Emitter:
+    def __init__(self, info, label, lines):
+        self.info = info
+        self.label = label
+        self.lines = lines
+        self.last = None
+
+    def function(self, fdef, depth):
+        signature = astor.to_source(ast.FunctionDef(
+            name=fdef.name, args=fdef.args, body=[ast.Pass()], decorator_list=[],
+            returns=None, type_comment=None)).splitlines()[0]
+        self.lines.append(_INDENT * depth + signature)
+        self.last = None
+        self.block(fdef.body, depth + 1)
+
+    def block(self, stmts, depth):
+        for stmt in stmts:
+            self.comment(stmt, depth)
+            if isinstance(stmt, ast.FunctionDef):
+                self.function(stmt, depth)
+            elif isinstance(stmt, ast.If):
+                self.branch(stmt, depth)
+            else:
+                for line in astor.to_source(stmt).rstrip("\n").splitlines():
+                    self.lines.append(_INDENT * depth + line)
+
+    def branch(self, stmt, depth):
+        self.lines.append(f"{_INDENT * depth}if {_expression(stmt.test)}:")
+        self.block(stmt.body, depth + 1)
+        if stmt.orelse:
+            self.lines.append(f"{_INDENT * depth}else:")
+            self.block(stmt.orelse, depth + 1)
+
+    def comment(self, stmt, depth):
+        origin = anno.get(stmt, anno.ORIGIN)
+        if origin is None or self.info is None:
+            return
+        derivative = bool(anno.get(stmt, anno.DERIVATIVE)) and self.label is not None
+        key = (origin, derivative)
+        if key == self.last or (not derivative and self.last == (origin, False)):
+            return
+        if self.label is None and self.last is not None and self.last[0] == origin:
+            return
+        self.last = key
+        prefix = f"{self.label} line" if derivative else "line"
+        self.lines.append(f"{_INDENT * depth}# {prefix} {origin}: {self.info.text(origin)}")
+
+
+def _expression(node):
+    return astor.to_source(node).strip()
+
+
+def compile_function(text, name, user_globals, bound):
+    """Compile `text` (defining `name`) with `bound` objects visible; returns the function."""
+    params = ", ".join(sorted(bound))
+    body = "".join(_INDENT + line + "\n" if line else "\n" for line in text.splitlines())
+    module_text = f"def _srcad_make({params}):\n{body}{_INDENT}return {name}\n"
+    digest = hashlib.sha1(module_text.encode()).hexdigest()[:10]
+    filename = f"<srcad {name} {digest}>"
+    linecache.cache[filename] = (len(module_text), None, module_text.splitlines(True), filename)
+    code = compile(module_text, filename, "exec")
+    namespace = {}
+    exec(code, user_globals, namespace)
+    function = namespace["_srcad_make"](**{k: bound[k] for k in sorted(bound)})
+    function.__qualname__ = name
+    return function

@@ -1,0 +1,63 @@
+"""Error types. Every srcad error names the user's file, line and source text when it knows them.
+
+In: a message and, optionally, a `Location` (file, line, text, function name).
+Out: exceptions deriving from `SrcadError`, whose `str()` reads like a Python traceback entry::
+
+    srcad cannot differentiate a `try` statement (not supported)
+      File "model.py", line 12, in loss
+        try:
+"""
+
+
+class Location:
+    """Where in the user's source something is: file name, line number, line text, function."""
+
+    __slots__ = ("filename", "lineno", "text", "function")
+
+    def __init__(self, filename, lineno, text, function):
+        self.filename = filename
+        self.lineno = lineno
+        self.text = text
+        self.function = function
+
+    def __str__(self):
+        where = f'  File "{self.filename}", line {self.lineno}, in {self.function}'
+        return f"{where}\n    {self.text.strip()}" if self.text else where
+
+
+class SrcadError(Exception):
+    """Base class of every error srcad raises on purpose."""
+
+    def __init__(self, message, location=None):
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def __str__(self):
+        if self.location is None:
+            return self.message
+        return f"{self.message}\n{self.location}"
+
+
+class UnsupportedSyntaxError(SrcadError):
+    """The function uses a construct srcad does not transform."""
+
+
+class SourceUnavailableError(SrcadError):
+    """The source of the function cannot be found (REPL, exec, builtin, C extension)."""
+
+
+class MissingRuleError(SrcadError):
+    """A call on a differentiated value has no derivative rule."""
+
+
+class NonScalarOutputError(SrcadError):
+    """`grad` was asked of a function whose output is not a scalar."""
+
+
+class WrtError(SrcadError):
+    """`wrt` names an argument that does not exist or cannot be differentiated."""
+
+
+class TemplateError(SrcadError):
+    """A derivative template is malformed (a bug in a rule, not in the user's code)."""

@@ -1,0 +1,76 @@
+"""Deterministic fresh names for temporaries and derivatives.
+
+In: the set of names a function already uses. Out: new names that never clash with them, made
+from readable bases with counters (never random), so the same input gives the same source:
+temporaries are named after their operation (`_tanh`, `_matmul`), derivatives after their
+variable (`dy` for `y`, `d_tanh` for `_tanh`).
+"""
+
+import builtins
+import keyword
+
+_RESERVED = set(dir(builtins)) | set(keyword.kwlist)
+
+
+class Namer:
+    """Hands out names not in `taken`, and remembers what it gave."""
+
+    def __init__(self, taken=()):
+        self.taken = set(taken) | _RESERVED
+        self._derivative = {}
+        self.versions = set()       # user names that already have an SSA version
+
+    def fresh(self, base):
+        """`base` if free, else `base_1`, `base_2`, ... (the first free one)."""
+        base = base if base.isidentifier() else "_t"
+        candidate, k = base, 0
+        while candidate in self.taken:
+            k += 1
+            candidate = f"{base}_{k}"
+        self.taken.add(candidate)
+        return candidate
+
+    def temp(self, op):
+        """A temporary named after an operation: `_tanh`, `_mul`, `_item`."""
+        return self.fresh("_" + op)
+
+    def derivative(self, var):
+        """The derivative (tangent or adjoint) name of `var`: `dx`, `d_tanh`; stable per var."""
+        if var not in self._derivative:
+            self._derivative[var] = self.fresh("d" + var)
+        return self._derivative[var]
+
+    def reserve(self, names):
+        """Mark `names` as taken."""
+        self.taken.update(names)
+
+
+class FreeNames:
+    """Objects the generated code refers to by name, and the names they go by.
+
+    The generated function sees the user's module globals; anything else it needs (numpy under
+    the name a template uses, runtime helpers, the user's closure values) is bound here. A name
+    that would clash with a different object the user's code uses is renamed (`zeros_like_1`).
+    """
+
+    def __init__(self, namer, namespace):
+        self.namer = namer
+        self.namespace = namespace       # what the user's code sees (globals, closure, builtins)
+        self.bound = {}                  # name -> object, for the generated code
+        self._names = {}                 # id(object) -> name
+
+    def bind(self, ident, obj):
+        """The name generated code uses for `obj`, preferring `ident`."""
+        known = self._names.get(id(obj))
+        if known is not None:
+            return known
+        if ident in self.bound or (ident in self.namer.taken and
+                                   self.namespace.get(ident, _MISSING) is not obj):
+            ident = self.namer.fresh(ident)
+        self.namer.taken.add(ident)
+        self.bound[ident] = obj
+        self._names[id(obj)] = ident
+        return ident
+
+
+_MISSING = object()

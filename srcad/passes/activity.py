@@ -1,0 +1,85 @@
+"""Activity analysis: which values depend on the inputs being differentiated.
+
+In: a normal-form `FunctionDef` and the names of the active parameters (`wrt`). Out: the same
+tree where each assignment whose value depends differentiably on an active input carries
+annotation ACTIVE=True, and `run` returns the set of active names. Comparisons, shapes,
+`len`, integer casts and primitives registered as non-differentiable cut the dependence.
+"""
+
+import ast
+
+import numpy
+
+from .. import annotations as anno
+from .. import rules
+
+_DIFFERENTIABLE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.USub,
+                       ast.UAdd, ast.Mod)
+_VALUE_ATTRS = {"T", "real", "imag", "mT"}
+
+
+def run(tree, wrt):
+    """Annotate `tree`; returns the set of active names."""
+    active = set(wrt)
+    _block(tree.body, active)
+    return active
+
+
+def _block(stmts, active):
+    for stmt in stmts:
+        if isinstance(stmt, ast.If):
+            _block(stmt.body, active)
+            _block(stmt.orelse, active)
+        elif isinstance(stmt, ast.Assign) and is_active_value(stmt.value, active):
+            anno.set_(stmt, anno.ACTIVE, True)
+            active.add(stmt.targets[0].id)
+
+
+def is_active_value(node, active):
+    """True when the normal-form expression `node` carries a derivative of `active` names."""
+    if isinstance(node, ast.Name):
+        return node.id in active
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, _DIFFERENTIABLE_OPS) and _uses(active, node.left, node.right)
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, _DIFFERENTIABLE_OPS) and _uses(active, node.operand)
+    if isinstance(node, ast.Subscript):
+        return _uses(active, node.value)
+    if isinstance(node, ast.Attribute):
+        return node.attr in _VALUE_ATTRS and _uses(active, node.value)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return _uses(active, *node.elts)
+    if isinstance(node, ast.Call):
+        return _is_active_call(node, active)
+    return False
+
+
+def _is_active_call(node, active):
+    func = anno.get(node, anno.FUNC)
+    if rules.is_nondifferentiable(func) or _is_integer_cast(node):
+        return False
+    parts = list(node.args) + [k.value for k in node.keywords]
+    if anno.get(node, anno.METHOD):
+        parts.append(node.func.value)
+    return _uses(active, *parts)
+
+
+def _is_integer_cast(node):
+    if anno.get(node, anno.METHOD) != "astype" or not node.args:
+        return False
+    dtype = node.args[0]
+    label = ast.unparse(dtype).split(".")[-1].strip("'\"")
+    try:
+        return numpy.dtype(label).kind in "biu"
+    except TypeError:
+        return False
+
+
+def _uses(active, *nodes):
+    """True when an atom (or an element of a list atom) is an active name."""
+    for node in nodes:
+        if isinstance(node, ast.Name) and node.id in active:
+            return True
+        if isinstance(node, (ast.Tuple, ast.List)) and _uses(active, *node.elts):
+            return True
+    return False

@@ -1,0 +1,105 @@
+"""Reject unsupported syntax before any transform runs.
+
+In: a parsed user `FunctionDef`. Out: the same tree, unchanged, or an `UnsupportedSyntaxError`
+naming the construct and quoting the user's line. Every node type is listed below, allowed or
+rejected with a reason, so nothing slips through unnoticed.
+"""
+
+import ast
+
+from ..errors import UnsupportedSyntaxError
+
+ALLOWED = (
+    # statements
+    ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Expr, ast.Pass, ast.If,
+    ast.Assert, ast.Raise,
+    # expressions
+    ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Constant, ast.Attribute, ast.Subscript,
+    ast.Slice, ast.Tuple, ast.List, ast.Compare, ast.BoolOp, ast.IfExp, ast.keyword,
+    ast.JoinedStr, ast.FormattedValue,
+    # contexts, operators
+    ast.Load, ast.Store, ast.operator, ast.unaryop, ast.cmpop, ast.boolop,
+    ast.arguments, ast.arg,
+)
+
+REJECTED = {
+    ast.For: "a `for` loop",
+    ast.While: "a `while` loop",
+    ast.Break: "`break`",
+    ast.Continue: "`continue`",
+    ast.Try: "a `try` statement",
+    ast.With: "a `with` statement",
+    ast.AsyncWith: "an `async with` statement",
+    ast.AsyncFor: "an `async for` loop",
+    ast.FunctionDef: "a nested function definition",
+    ast.AsyncFunctionDef: "a nested async function",
+    ast.ClassDef: "a class definition",
+    ast.Lambda: "a lambda",
+    ast.Global: "a `global` statement",
+    ast.Nonlocal: "a `nonlocal` statement",
+    ast.Delete: "a `del` statement",
+    ast.Import: "an import inside the function",
+    ast.ImportFrom: "an import inside the function",
+    ast.Yield: "`yield` (generators)",
+    ast.YieldFrom: "`yield from` (generators)",
+    ast.Await: "`await`",
+    ast.GeneratorExp: "a generator expression",
+    ast.ListComp: "a list comprehension",
+    ast.SetComp: "a set comprehension",
+    ast.DictComp: "a dict comprehension",
+    ast.Dict: "a dict literal",
+    ast.Set: "a set literal",
+    ast.NamedExpr: "an assignment expression (:=)",
+    ast.Starred: "a starred expression (*args)",
+    ast.Match: "a `match` statement",
+}
+
+
+def run(tree, info):
+    """Check `tree` (a FunctionDef); raise UnsupportedSyntaxError at the first problem."""
+    args = tree.args
+    if args.vararg or args.kwarg:
+        _reject(info, tree, "a function with *args or **kwargs parameters")
+    for stmt in tree.body:
+        _check_statement(stmt, info, top_level=True)
+    _check_returns(tree.body, info)
+    return tree
+
+
+def _check_statement(stmt, info, top_level):
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            _check_targets(node, info)
+        if isinstance(node, ALLOWED):
+            continue
+        reason = REJECTED.get(type(node), f"`{type(node).__name__}` syntax")
+        _reject(info, node if hasattr(node, "lineno") else stmt, reason)
+
+
+def _check_targets(node, info):
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    for target in targets:
+        for sub in ast.walk(target):
+            if isinstance(sub, ast.Subscript):
+                _reject(info, node, "an assignment into an array element (x[i] = ...); "
+                        "build the array with np.where, np.concatenate or np.stack instead")
+            if isinstance(sub, ast.Attribute):
+                _reject(info, node, "an assignment to an attribute (obj.attr = ...)")
+            if isinstance(sub, ast.Starred):
+                _reject(info, node, "a starred assignment target (a, *rest = ...)")
+    if isinstance(node, ast.AnnAssign) and node.value is None:
+        _reject(info, node, "an annotation without a value")
+
+
+def _check_returns(body, info):
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, ast.Return) and i != len(body) - 1:
+            _reject(info, body[i + 1], "code after `return`")
+        if isinstance(stmt, ast.If):
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Return):
+                    _reject(info, node, "a `return` inside a branch (early return)")
+
+
+def _reject(info, node, what):
+    raise UnsupportedSyntaxError(f"srcad does not support {what}", info.location(node))

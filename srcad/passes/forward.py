@@ -1,0 +1,100 @@
+"""Forward mode: each primal statement followed by the statement of its tangent.
+
+In: a normal-form `FunctionDef` annotated by `activity` and the names to differentiate (`wrt`).
+Out: `def jvp_f(x, W, dx): ...; return out, d_out`, where the tangent parameters follow the
+primal ones (one per `wrt` name, named `d<name>`), every active assignment `y = ...` is followed
+by the `dy = ...` of its template, and the output's tangent is zero when it does not depend on
+`wrt`. After a branch, a tangent set on one path only is set to zero on the other.
+"""
+
+import ast
+
+from .. import annotations as anno
+from .. import rules, runtime
+from ..ast_util import assign, call, copy_node, name
+from ..primitive import decompose, rule
+from ..template import fill
+
+
+def run(tree, wrt, active, namer, free, info):
+    """The forward-mode (JVP) function of `tree`."""
+    body = tree.body
+    returns = bool(body) and isinstance(body[-1], ast.Return)
+    output = body[-1].value if returns else ast.Constant(None)
+    builder = _Forward(namer, free, info)
+    known = set(wrt)
+    stmts = builder.block(body[:-1] if returns else body, known)
+    tangent = builder.tangent_of(output, known)
+    args = copy_node(tree.args)
+    args.defaults, args.kw_defaults = [], [None] * len(args.kwonlyargs)
+    args.args = args.args + [ast.arg(arg=namer.derivative(p)) for p in wrt]
+    result = ast.Tuple(elts=[copy_node(output), tangent], ctx=ast.Load())
+    return ast.FunctionDef(name=namer.fresh(f"jvp_{tree.name}"), args=args,
+                           body=stmts + [ast.Return(value=result)], decorator_list=[],
+                           returns=None, type_comment=None, lineno=1)
+
+
+class _Forward:
+    def __init__(self, namer, free, info):
+        self.namer = namer
+        self.free = free
+        self.info = info
+
+    def block(self, stmts, known):
+        """Primal and tangent statements; `known` holds the names that have a tangent."""
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, ast.If):
+                out.append(self.branch(stmt, known))
+                continue
+            out.append(stmt)
+            if isinstance(stmt, ast.Assign) and anno.get(stmt, anno.ACTIVE):
+                out.extend(self.assignment(stmt, known))
+        return out
+
+    def assignment(self, stmt, known):
+        target = stmt.targets[0].id
+        primitive = decompose(stmt.value)
+        template = rule(primitive, rules.TANGENT, self.info, stmt)
+        binding = template.bind(name(target), primitive.args, primitive.keywords)
+
+        def derivative_of(var):
+            return self.namer.derivative(var) if var in known or var == target else None
+
+        filled = fill(template, binding, derivative_of, self.namer, self.free.bind)
+        dname = self.namer.derivative(target)
+        if any(isinstance(s, ast.Assign) and s.targets[0].id == dname for s in filled):
+            known.add(target)
+        for new in filled:
+            anno.set_(new, anno.DERIVATIVE, True)
+            anno.set_(new, anno.ORIGIN, anno.get(stmt, anno.ORIGIN))
+        return filled
+
+    def branch(self, stmt, known):
+        in_body, in_else = set(known), set(known)
+        body = self.block(stmt.body, in_body)
+        orelse = self.block(stmt.orelse, in_else)
+        both = _assigned(stmt.body) & _assigned(stmt.orelse)
+        for var in sorted((in_body ^ in_else) & both):
+            zero = assign(self.namer.derivative(var), self.zeros(name(var)))
+            anno.set_(zero, anno.DERIVATIVE, True)
+            (orelse if var in in_body else body).append(zero)
+        known |= in_body | in_else
+        return ast.If(test=stmt.test, body=body or [ast.Pass()], orelse=orelse)
+
+    def tangent_of(self, output, known):
+        """The output's tangent: a name, a zero, or a tuple of those."""
+        if isinstance(output, ast.Tuple):
+            return ast.Tuple(elts=[self.tangent_of(e, known) for e in output.elts],
+                             ctx=ast.Load())
+        if isinstance(output, ast.Name) and output.id in known:
+            return name(self.namer.derivative(output.id))
+        return self.zeros(copy_node(output))
+
+    def zeros(self, node):
+        return call(self.free.bind("zeros_like", runtime.zeros_like), node)
+
+
+def _assigned(stmts):
+    return {n.id for s in stmts for n in ast.walk(s)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}

@@ -1,0 +1,119 @@
+"""Registries of derivative rules, keyed by the real Python object of the primitive.
+
+Keys are the objects themselves: `numpy.tanh`, `numpy.ndarray.sum`, the operator classes
+`ast.Add`/`ast.Mult`/`ast.USub`, `ast.Subscript` for indexing. A key may carry a variant, e.g.
+`(ast.Mult, "same")` for `x * x` whose rule is `2 * x * dx`.
+
+In: decorated template functions (from `templates/`, or registered by users). Out: `lookup(key,
+mode)` returns a `Template`, or None; `is_nondifferentiable(key)` says whether a primitive's
+result carries no derivative at all (comparisons, argmax, shape, zeros...).
+"""
+
+import importlib
+import threading
+
+from .template import Template, d  # noqa: F401  (d is re-exported for templates)
+
+ADJOINT = "adjoint"
+TANGENT = "tangent"
+
+_RULES = {ADJOINT: {}, TANGENT: {}}
+_NONDIFF = {}          # key -> reason
+_SEQUENCE = set()      # keys whose result is a list/tuple of arrays
+_loaded = False
+_lock = threading.Lock()
+
+
+def _register(mode, key, broadcasts):
+    def decorate(func):
+        _RULES[mode][key] = Template(func, key, mode, broadcasts=broadcasts)
+        return func
+    return decorate
+
+
+def adjoint(key, broadcasts=False):
+    """Decorator: register `func` as the reverse-mode template of `key`."""
+    return _register(ADJOINT, key, broadcasts)
+
+
+def tangent(key, broadcasts=False):
+    """Decorator: register `func` as the forward-mode template of `key`.
+
+    With `broadcasts=True`, a tangent left as a single input's derivative after zero terms are
+    removed is broadcast to the result's shape (as in `d[z] = d[x] + d[y]` when only x varies).
+    """
+    return _register(TANGENT, key, broadcasts)
+
+
+def nondifferentiable(*keys, reason="it has no useful derivative"):
+    """Mark primitives whose results are constants for differentiation (zero derivative)."""
+    for key in keys:
+        _NONDIFF[key] = reason
+
+
+def returns_sequence(*keys):
+    """Mark primitives that return a list of arrays (e.g. numpy.split)."""
+    _SEQUENCE.update(keys)
+
+
+def load():
+    """Import the bundled templates once (they register themselves)."""
+    global _loaded
+    if not _loaded:
+        with _lock:
+            if not _loaded:
+                importlib.import_module("srcad.templates")
+                _loaded = True
+
+
+def lookup(key, mode):
+    """The template of `key` in `mode` ("adjoint" or "tangent"), or None."""
+    load()
+    try:
+        return _RULES[mode].get(key)
+    except TypeError:            # an unhashable object cannot have a rule
+        return None
+
+
+def is_nondifferentiable(key):
+    load()
+    try:
+        return key in _NONDIFF
+    except TypeError:
+        return False
+
+
+def is_sequence(key):
+    load()
+    try:
+        return key in _SEQUENCE
+    except TypeError:
+        return False
+
+
+def has_rule(key):
+    """True when `key` has a rule in either mode or is known to be non-differentiable."""
+    return (lookup(key, ADJOINT) is not None or lookup(key, TANGENT) is not None
+            or is_nondifferentiable(key))
+
+
+def registered(mode):
+    """A snapshot `{key: Template}` of the rules in `mode` (tests iterate it)."""
+    load()
+    return dict(_RULES[mode])
+
+
+def key_name(key):
+    """A readable name for a rule key: `numpy.tanh`, `ast.Mult`, `numpy.ndarray.sum`."""
+    if isinstance(key, tuple):
+        return " ".join(key_name(k) for k in key)
+    if isinstance(key, type) and key.__module__ == "ast":
+        return f"ast.{key.__name__}"
+    module = getattr(key, "__module__", None) or ""
+    qual = getattr(key, "__qualname__", None) or getattr(key, "__name__", None) or repr(key)
+    if isinstance(getattr(key, "__objclass__", None), type):
+        owner = key.__objclass__
+        return f"{owner.__module__}.{owner.__qualname__}.{key.__name__}"
+    if module.startswith("numpy") and not module.startswith("numpy.linalg"):
+        module = "numpy"
+    return f"{module}.{qual}" if module else qual

@@ -1,0 +1,179 @@
+"""What generated code calls at run time, besides the user's own functions and NumPy.
+
+In: arrays of whatever array library the user passed (NumPy, CuPy, or any type implementing
+NumPy's `__array_function__`), and Python scalars. Out: arrays of the same library: nothing here
+creates an array with `numpy.zeros(shape)`; it follows its input. Every helper has a fast path
+for the common case (matching shapes) so that generated code costs what hand-written code does.
+"""
+
+import numpy
+
+from .errors import NonScalarOutputError
+
+_SCALARS = (int, float, complex)
+
+
+def shape_of(x):
+    """The shape of an array or scalar (a Python scalar has shape ())."""
+    return () if isinstance(x, _SCALARS) else x.shape
+
+
+def unbroadcast(g, x):
+    """Sum `g` over the axes that broadcasting added or stretched, giving `x`'s shape."""
+    target = shape_of(x)
+    if shape_of(g) == target:
+        return g
+    if not target:
+        return g.sum()
+    extra = g.ndim - len(target)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(target) if n == 1 and g.shape[extra + i] != 1)
+    g = g.sum(axis=axes, keepdims=True) if axes else g
+    return g.reshape(target)
+
+
+def broadcast_as(t, y):
+    """The tangent `t` broadcast to the shape of the value `y` (a view when it must change)."""
+    target = shape_of(y)
+    if shape_of(t) == target:
+        return t
+    return numpy.broadcast_to(t, target)
+
+
+def unreduce(g, x, axis=None, keepdims=False):
+    """The adjoint of a reduction over `axis`: `g` broadcast back to the shape of `x`."""
+    target = shape_of(x)
+    if axis is not None and not keepdims:
+        g = numpy.expand_dims(g, axis)
+    if shape_of(g) == target:
+        return g
+    return numpy.broadcast_to(g, target)
+
+
+def reduce_like(t, y, axis=None, keepdims=False):
+    """The tangent of a linear reduction already applied to `t`, shaped like the output `y`."""
+    return numpy.reshape(t, shape_of(y)) if shape_of(t) != shape_of(y) else t
+
+
+def extremum_adjoint(g, x, y, axis=None, keepdims=False):
+    """Adjoint of max/min over `axis`: `g` shared equally among the entries that attain `y`."""
+    y_full = unreduce(y, x, axis, keepdims)
+    mask = x == y_full
+    count = mask.sum(axis=axis, keepdims=True)
+    return unreduce(g, x, axis, keepdims) * mask / count
+
+
+def extremum_tangent(t, x, y, axis=None, keepdims=False):
+    """Tangent of max/min over `axis`: the mean of `t` over the entries that attain `y`."""
+    mask = x == unreduce(y, x, axis, keepdims)
+    total = (t * mask).sum(axis=axis, keepdims=keepdims)
+    return total / mask.sum(axis=axis, keepdims=keepdims)
+
+
+def zeros_like(x):
+    """Zeros shaped and typed like `x` (0.0 for a Python scalar); float for integer input."""
+    if isinstance(x, _SCALARS):
+        return 0.0
+    if x.dtype.kind in "biu":
+        return numpy.zeros_like(x, dtype=float)
+    return numpy.zeros_like(x)
+
+
+def scatter_add(g, x, index):
+    """Adjoint of `x[index]`: zeros like `x` with `g` added at `index` (repeats accumulate)."""
+    out = numpy.zeros_like(x, dtype=g.dtype if hasattr(g, "dtype") else None)
+    if _is_basic_index(index):
+        out[index] = g
+    else:
+        numpy.add.at(out, index, g)
+    return out
+
+
+def _is_basic_index(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice))
+               or (hasattr(p, "dtype") and p.dtype == bool and len(parts) == 1)
+               for p in parts)
+
+
+def split_like(g, arrays, axis=0):
+    """Adjoint of `concatenate(arrays, axis)`: `g` cut into pieces shaped like `arrays`."""
+    sizes = [shape_of(a)[axis] for a in arrays]
+    bounds = numpy.cumsum(sizes)[:-1].tolist()
+    return numpy.split(g, bounds, axis=axis)
+
+
+def unstack(g, axis=0):
+    """Adjoint of `stack(arrays, axis)`: the slices of `g` along `axis`."""
+    return [numpy.take(g, i, axis=axis) for i in range(g.shape[axis])]
+
+
+def cast_like(g, x):
+    """`g` in the dtype of `x` (used by the adjoint of astype); a no-op when they agree."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is None or getattr(g, "dtype", None) == dtype:
+        return g
+    return g.astype(dtype)
+
+
+def grad_seed(y):
+    """The seed 1 for `grad`; raises when the output `y` is not a scalar."""
+    if isinstance(y, _SCALARS):
+        return 1.0
+    if getattr(y, "size", 0) != 1:
+        raise NonScalarOutputError(
+            f"grad needs a function with a scalar output, but this one returns shape "
+            f"{shape_of(y)}; use srcad.vjp for vector outputs (or reduce the output with sum)")
+    return numpy.ones_like(y)
+
+
+def as_gradient(g, x):
+    """Final form of a gradient: the shape and dtype of the input `x`, writable, own memory."""
+    if isinstance(x, float):
+        return float(g)
+    if isinstance(x, complex):
+        return complex(g)
+    if isinstance(x, int):
+        return float(g)
+    if isinstance(g, _SCALARS) or not hasattr(g, "shape"):
+        return numpy.full_like(x, g) if hasattr(x, "shape") else g
+    if g.shape != x.shape:
+        g = numpy.broadcast_to(g, x.shape)
+    if g.dtype != x.dtype and x.dtype.kind in "fc":
+        return g.astype(x.dtype)
+    flags = getattr(g, "flags", None)
+    if flags is not None and not getattr(flags, "writeable", True):
+        return g.copy()
+    return g
+
+
+def matmul_adjoint_left(g, x, y):
+    """Adjoint of `x @ y` with respect to `x`, for vectors, matrices and stacks of matrices."""
+    x_ndim, y_ndim = len(shape_of(x)), len(shape_of(y))
+    if y_ndim == 1:
+        return g * y if x_ndim == 1 else numpy.multiply.outer(g, y)
+    if x_ndim == 1:
+        return y @ g
+    return unbroadcast(g @ numpy.swapaxes(y, -1, -2), x)
+
+
+def matmul_adjoint_right(g, x, y):
+    """Adjoint of `x @ y` with respect to `y`, for vectors, matrices and stacks of matrices."""
+    x_ndim, y_ndim = len(shape_of(x)), len(shape_of(y))
+    if x_ndim == 1:
+        return x * g if y_ndim == 1 else numpy.multiply.outer(x, g)
+    if y_ndim == 1:
+        return unbroadcast(numpy.swapaxes(x, -1, -2) @ g[..., None], y[..., None])[..., 0] \
+            if x_ndim > 2 else x.T @ g
+    return unbroadcast(numpy.swapaxes(x, -1, -2) @ g, y)
+
+
+def add_sequences(a, b):
+    """Elementwise sum of two lists of adjoints (adjoints of a list-valued variable)."""
+    return [p + q for p, q in zip(a, b)]
+
+
+def item_adjoint(g, sequence, index):
+    """Adjoint of `sequence[index]` for a tuple/list of arrays: zeros with `g` at `index`."""
+    index = index % len(sequence)
+    return [g if i == index else zeros_like(e) for i, e in enumerate(sequence)]

@@ -1,0 +1,304 @@
+"""Derivative templates: Python functions whose body is the derivative rule, filled at codegen.
+
+A template is an ordinary function in `templates/`. Its first parameter names the result, the
+others the primitive's arguments (with the primitive's defaults). In the body, `d[v]` is the
+derivative of `v`: `d[x] += e` accumulates an adjoint (reverse mode), `d[y] = e` defines a tangent
+(forward mode), and `d[v]` inside an expression reads one::
+
+    @adjoint(numpy.tanh)
+    def tanh(y, x):
+        d[x] += d[y] * (1.0 - y * y)
+
+In: a `Template`, the AST nodes bound to its parameters, and a function giving the derivative
+name of a variable (None when the variable is not differentiated). Out: a list of statements in
+which parameters are replaced by the bound nodes, template locals by fresh names, and `d[v]` by
+derivative names; terms whose derivative is zero are removed. Names the body takes from its
+module (numpy, runtime helpers) are returned with their objects, for codegen to bind.
+"""
+
+import ast
+import builtins
+import inspect
+import textwrap
+
+from . import annotations as anno
+from .ast_util import const, copy_node, name
+from .errors import TemplateError
+
+
+class _Derivative:
+    """The `d` of templates: `d[x]` only has meaning inside a template body."""
+
+    def __getitem__(self, item):
+        raise TemplateError("d[...] is template syntax; templates are never called directly")
+
+
+d = _Derivative()
+
+ZERO = "__srcad_zero__"       # marker name for a derivative known to be zero
+
+
+class Template:
+    """One derivative rule: its key (the primitive object), mode, and parsed body."""
+
+    def __init__(self, func, key, mode, broadcasts=False):
+        self.func = func
+        self.key = key
+        self.mode = mode                          # "adjoint" or "tangent"
+        self.broadcasts = broadcasts              # a zero-folded sum is broadcast to the result
+        self.signature = inspect.signature(func)
+        self.name = func.__name__
+        self.globals = func.__globals__
+        self._body = None
+
+    def __repr__(self):
+        return f"<{self.mode} template {self.name} in {self.func.__module__}>"
+
+    @property
+    def body(self):
+        """The template's statements, parsed once."""
+        if self._body is None:
+            source = textwrap.dedent(inspect.getsource(self.func))
+            self._body = ast.parse(source).body[0].body
+        return self._body
+
+    def bind(self, result, args, keywords):
+        """Map parameter names to AST nodes for a call `result = prim(*args, **keywords)`."""
+        try:
+            bound = self.signature.bind(result, *args, **keywords)
+        except TypeError as exc:
+            raise TemplateError(f"the call does not match the rule {self.name}{self.signature}: "
+                                f"{exc}") from None
+        binding = {}
+        for param in self.signature.parameters.values():
+            if param.name in bound.arguments:
+                value = bound.arguments[param.name]
+                if param.kind is param.VAR_POSITIONAL:
+                    value = ast.Tuple(elts=list(value), ctx=ast.Load())
+                binding[param.name] = value
+            elif param.kind is param.VAR_POSITIONAL:
+                binding[param.name] = ast.Tuple(elts=[], ctx=ast.Load())
+            else:
+                binding[param.name] = const(param.default)
+        return binding
+
+
+def fill(template, binding, derivative_of, namer, bind_free):
+    """Instantiate `template` with `binding`; returns its statements.
+
+    `derivative_of(name)` gives a variable's derivative name or None; `bind_free(ident, obj)`
+    makes a template-module object (numpy, a runtime helper) visible to the generated code
+    and returns the name to call it by.
+    """
+    filler = _Filler(template, binding, derivative_of, namer, bind_free)
+    stmts = []
+    for stmt in template.body:
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue                                  # docstring
+        stmts.extend(filler.statement(copy_node(stmt)))
+    return stmts
+
+
+class _Filler(ast.NodeTransformer):
+    def __init__(self, template, binding, derivative_of, namer, bind_free):
+        self.template = template
+        self.binding = binding
+        self.derivative_of = derivative_of
+        self.namer = namer
+        self.bind_free = bind_free
+        self.locals = {}
+
+    # statements ---------------------------------------------------------------------------
+    def statement(self, stmt):
+        if isinstance(stmt, ast.AugAssign) and _is_d(stmt.target):
+            return self._accumulate(stmt.target.slice, stmt.value)
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and _is_d(stmt.targets[0]):
+            return self._define(stmt.targets[0].slice, stmt.value)
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                for node in ast.walk(target):
+                    if isinstance(node, ast.Name) and node.id not in self.locals:
+                        self.locals[node.id] = self.namer.fresh(node.id)
+        stmt = self.visit(stmt)
+        if any(n.id == ZERO for n in ast.walk(stmt) if isinstance(n, ast.Name)):
+            raise TemplateError(f"{self.template!r}: a zero derivative reached a local statement")
+        return [stmt]
+
+    def _accumulate(self, var, value):
+        bound = self._bound(var)
+        if isinstance(bound, (ast.List, ast.Tuple)):
+            return self._accumulate_each(bound.elts, value)
+        target = self._derivative_name(bound)
+        if target is None:
+            return []
+        value = fold_zeros(self.visit(value))
+        if value is None:
+            return []
+        return [anno.set_(ast.AugAssign(target=name(target, ast.Store()), op=ast.Add(),
+                                        value=value), anno.ACCUMULATE, True)]
+
+    def _accumulate_each(self, elements, value):
+        targets = [self._derivative_name(e) for e in elements]
+        if not any(targets):
+            return []
+        pieces = self.namer.fresh("_pieces")
+        stmts = [ast.Assign(targets=[name(pieces, ast.Store())], value=self.visit(value))]
+        for i, target in enumerate(targets):
+            if target is not None:
+                item = ast.Subscript(value=name(pieces), slice=ast.Constant(i), ctx=ast.Load())
+                stmts.append(anno.set_(ast.AugAssign(target=name(target, ast.Store()),
+                                                     op=ast.Add(), value=item),
+                                       anno.ACCUMULATE, True))
+        return stmts
+
+    def _define(self, var, value):
+        target = self._derivative_name(self._bound(var))
+        value = fold_zeros(self.visit(value))
+        if target is None or value is None:
+            return []
+        if self.template.broadcasts and not _contains_binop(value):
+            value = ast.Call(func=self._global("broadcast_as"),
+                             args=[value, copy_node(self._bound(var))], keywords=[])
+        return [ast.Assign(targets=[name(target, ast.Store())], value=value)]
+
+    # expressions --------------------------------------------------------------------------
+    def visit_Subscript(self, node):
+        if not _is_d(node):
+            self.generic_visit(node)
+            node.slice = _slice_syntax(node.slice)
+            return node
+        bound = self._bound(node.slice)
+        if isinstance(bound, (ast.List, ast.Tuple)):
+            elts = []
+            for e in bound.elts:
+                dname = self._derivative_name(e)
+                elts.append(name(dname) if dname else
+                            ast.Call(func=self._global("zeros_like"), args=[copy_node(e)],
+                                     keywords=[]))
+            return ast.List(elts=elts, ctx=ast.Load())
+        dname = self._derivative_name(bound)
+        return name(dname if dname else ZERO)
+
+    def visit_Name(self, node):
+        if node.id in self.binding:
+            return copy_node(self.binding[node.id])
+        if node.id in self.locals:
+            return name(self.locals[node.id], node.ctx)
+        return self._global(node.id)
+
+    def visit_Call(self, node):
+        """Fill the call, then drop trailing arguments equal to a helper's defaults, so
+        `unreduce(g, x, None, False)` reads `unreduce(g, x)`."""
+        func = self.template.globals.get(getattr(node.func, "id", None))
+        self.generic_visit(node)
+        if func is None or node.keywords or not callable(func):
+            return node
+        try:
+            params = list(inspect.signature(func).parameters.values())
+        except (TypeError, ValueError):
+            return node
+        while node.args and len(node.args) <= len(params):
+            param, arg = params[len(node.args) - 1], node.args[-1]
+            if param.default is param.empty or not _equals_constant(arg, param.default):
+                break
+            node.args.pop()
+        return node
+
+    def _global(self, ident):
+        if ident in self.template.globals:
+            return name(self.bind_free(ident, self.template.globals[ident]))
+        if hasattr(builtins, ident):
+            return name(ident)
+        raise TemplateError(f"{self.template!r} uses an unknown name {ident!r}")
+
+    def _bound(self, var):
+        if not isinstance(var, ast.Name) or var.id not in self.binding:
+            raise TemplateError(f"{self.template!r}: d[...] must name a parameter")
+        return self.binding[var.id]
+
+    def _derivative_name(self, bound):
+        return self.derivative_of(bound.id) if isinstance(bound, ast.Name) else None
+
+
+def _slice_syntax(index):
+    """`slice(1, 3, None)` inside brackets back to `1:3`, so filled indexing reads naturally."""
+    if isinstance(index, ast.Tuple):
+        index.elts = [_slice_syntax(e) for e in index.elts]
+        return index
+    if (isinstance(index, ast.Call) and isinstance(index.func, ast.Name)
+            and index.func.id == "slice" and len(index.args) == 3 and not index.keywords):
+        parts = [None if isinstance(a, ast.Constant) and a.value is None else a
+                 for a in index.args]
+        return ast.Slice(lower=parts[0], upper=parts[1], step=parts[2])
+    return index
+
+
+def _equals_constant(node, value):
+    return (isinstance(node, ast.Constant) and type(node.value) is type(value)
+            and node.value == value)
+
+
+def _is_d(node):
+    return (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+            and node.value.id == "d")
+
+
+def _contains_binop(node):
+    return any(isinstance(n, (ast.BinOp, ast.Call)) for n in ast.walk(node))
+
+
+def _is_zero(node):
+    return isinstance(node, ast.Name) and node.id == ZERO
+
+
+def fold_zeros(node):
+    """Remove terms that are zero (the ZERO marker); None when the whole expression is zero.
+
+    Products, quotients (numerator), negations and linear calls of zero are zero; a zero term
+    of a sum disappears. A zero anywhere else is a template bug and raises TemplateError.
+    """
+    if node is None or _is_zero(node):
+        return None
+    if isinstance(node, ast.BinOp):
+        left, right = fold_zeros(node.left), fold_zeros(node.right)
+        if isinstance(node.op, ast.Add):
+            if left is None or right is None:
+                return left if right is None else right
+        elif isinstance(node.op, ast.Sub):
+            if right is None:
+                return left
+            if left is None:
+                return ast.UnaryOp(op=ast.USub(), operand=right)
+        elif isinstance(node.op, (ast.Mult, ast.MatMult)):
+            if left is None or right is None:
+                return None
+        elif isinstance(node.op, (ast.Div, ast.FloorDiv)):
+            if left is None:
+                return None
+        node.left, node.right = _nonzero(left), _nonzero(right)
+        return node
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        operand = fold_zeros(node.operand)
+        if operand is None:
+            return None
+        node.operand = operand
+        return node
+    if isinstance(node, ast.Call):
+        args = [fold_zeros(a) if _has_zero(a) else a for a in node.args]
+        if any(a is None for a in args[:1]):
+            return None                                   # linear in its first argument
+        node.args = [_nonzero(a) for a in args]
+        return node
+    if _has_zero(node):
+        raise TemplateError(f"cannot simplify a zero derivative in {ast.dump(node)}")
+    return node
+
+
+def _has_zero(node):
+    return any(_is_zero(n) for n in ast.walk(node))
+
+
+def _nonzero(node):
+    if node is None:
+        raise TemplateError("a zero derivative appears where it cannot be removed")
+    return node

@@ -1,0 +1,8 @@
+"""srcad's derivative rules, written as templates (see `srcad.template`).
+
+Importing this package registers every rule. Each module groups one family of primitives, and
+keeps each primitive's reverse rule (`@adjoint`) next to its forward rule (`@tangent`).
+Installed as the `srcad.templates` package.
+"""
+
+from . import arithmetic, elementwise, indexing, reductions  # noqa: F401

@@ -1,0 +1,154 @@
+"""Rules for Python's operators (`+ - * / ** @`, unary minus), copies and containers.
+
+Parameters: the result first, then the operands. `unbroadcast(g, x)` sums an adjoint back to the
+shape of `x` when broadcasting stretched it; it is free when the shapes already match.
+"""
+
+import ast
+
+import numpy
+
+from srcad.rules import adjoint, d, nondifferentiable, tangent
+from srcad.runtime import matmul_adjoint_left, matmul_adjoint_right, unbroadcast
+
+# ---- copies and containers -------------------------------------------------------------------
+
+
+@adjoint(ast.Name)
+def copy(y, x):
+    d[x] += d[y]
+
+
+@tangent(ast.Name)
+def copy(y, x):  # noqa: F811
+    d[y] = d[x]
+
+
+@adjoint(ast.Tuple)
+def tuple_(y, elts):
+    d[elts] += d[y]
+
+
+@tangent(ast.Tuple)
+def tuple_(y, elts):  # noqa: F811
+    d[y] = d[elts]
+
+
+# ---- addition and subtraction ----------------------------------------------------------------
+
+
+@adjoint(ast.Add)
+def add(z, x, y):
+    d[x] += unbroadcast(d[z], x)
+    d[y] += unbroadcast(d[z], y)
+
+
+@tangent(ast.Add, broadcasts=True)
+def add(z, x, y):  # noqa: F811
+    d[z] = d[x] + d[y]
+
+
+@adjoint(ast.Sub)
+def sub(z, x, y):
+    d[x] += unbroadcast(d[z], x)
+    d[y] += -unbroadcast(d[z], y)
+
+
+@tangent(ast.Sub, broadcasts=True)
+def sub(z, x, y):  # noqa: F811
+    d[z] = d[x] - d[y]
+
+
+@adjoint(ast.UAdd)
+def pos(y, x):
+    d[x] += d[y]
+
+
+@tangent(ast.UAdd)
+def pos(y, x):  # noqa: F811
+    d[y] = d[x]
+
+
+@adjoint(ast.USub)
+def neg(y, x):
+    d[x] += -d[y]
+
+
+@tangent(ast.USub)
+def neg(y, x):  # noqa: F811
+    d[y] = -d[x]
+
+
+# ---- products and quotients ------------------------------------------------------------------
+
+
+@adjoint(ast.Mult)
+def mul(z, x, y):
+    d[x] += unbroadcast(d[z] * y, x)
+    d[y] += unbroadcast(x * d[z], y)
+
+
+@tangent(ast.Mult)
+def mul(z, x, y):  # noqa: F811
+    d[z] = d[x] * y + x * d[y]
+
+
+@adjoint((ast.Mult, "same"))
+def square(z, x, y):
+    d[x] += 2 * x * d[z]
+
+
+@tangent((ast.Mult, "same"))
+def square(z, x, y):  # noqa: F811
+    d[z] = 2 * x * d[x]
+
+
+@adjoint(ast.Div)
+def div(z, x, y):
+    d[x] += unbroadcast(d[z] / y, x)
+    d[y] += -unbroadcast(d[z] * z / y, y)
+
+
+@tangent(ast.Div)
+def div(z, x, y):  # noqa: F811
+    d[z] = d[x] / y - z * d[y] / y
+
+
+@adjoint(ast.Pow)
+def pow(z, x, y):
+    d[x] += unbroadcast(d[z] * y * x ** (y - 1), x)
+    d[y] += unbroadcast(d[z] * z * numpy.log(numpy.where(x > 0, x, 1)), y)
+
+
+@tangent(ast.Pow)
+def pow(z, x, y):  # noqa: F811
+    d[z] = y * x ** (y - 1) * d[x] + z * numpy.log(numpy.where(x > 0, x, 1)) * d[y]
+
+
+@adjoint(ast.Mod)
+def mod(z, x, y):
+    d[x] += unbroadcast(d[z], x)
+    d[y] += -unbroadcast(d[z] * numpy.floor_divide(x, y), y)
+
+
+@tangent(ast.Mod, broadcasts=True)
+def mod(z, x, y):  # noqa: F811
+    d[z] = d[x] - numpy.floor_divide(x, y) * d[y]
+
+
+# ---- matrix product --------------------------------------------------------------------------
+
+
+@adjoint(ast.MatMult)
+def matmul(z, x, y):
+    d[x] += matmul_adjoint_left(d[z], x, y)
+    d[y] += matmul_adjoint_right(d[z], x, y)
+
+
+@tangent(ast.MatMult)
+def matmul(z, x, y):  # noqa: F811
+    d[z] = d[x] @ y + x @ d[y]
+
+
+nondifferentiable(ast.FloorDiv, ast.Not, ast.Invert, ast.BitAnd, ast.BitOr, ast.BitXor,
+                  ast.LShift, ast.RShift, reason="its result is piecewise constant")
