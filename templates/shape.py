@@ -1,0 +1,1 @@
+"""Rules for shape primitives (being written)."""
