@@ -9,7 +9,7 @@ import inspect
 import threading
 import weakref
 
-from . import ast_util, codegen, runtime
+from . import ast_util, codegen, rules, runtime
 from .errors import NonScalarOutputError, SrcadError, WrtError
 from .naming import FreeNames, Namer
 from .passes import activity, fence, forward, normalize, optimize, resolve, reverse
@@ -65,10 +65,13 @@ def _strip_defaults(fdef):
 
 
 def cached(func, kind, wrt):
-    """`generate` once per (function, kind, wrt)."""
+    """`generate` once per (function, its code, kind, wrt)."""
     with _lock:
-        per_function = _cache.setdefault(func, {})
-        key = (kind, wrt)
+        try:
+            per_function = _cache.setdefault(func, {})
+        except TypeError:                       # not a Python function: generate() says why
+            return generate(func, kind, wrt)
+        key = (kind, wrt, getattr(func, "__code__", None))   # a new __code__ (reload) misses
         if key not in per_function:
             per_function[key] = generate(func, kind, wrt)
         return per_function[key]
@@ -236,3 +239,44 @@ def source(obj):
     if text is None:
         raise TypeError(f"{obj!r} was not made by srcad, so it has no generated source")
     return text
+
+
+def stop_gradient(x):
+    """`x` itself, but derivatives do not flow through it (it is a constant for srcad)."""
+    return x
+
+
+rules.nondifferentiable(stop_gradient, reason="stop_gradient blocks derivatives on purpose")
+
+
+def register_adjoint(key):
+    """Decorator: a reverse-mode rule for `key` (your function, or any third-party one).
+
+    Write it like the rules in srcad's `templates/`: the result first, then the arguments;
+    `d[x] += ...` accumulates the adjoint of argument `x`::
+
+        from srcad import d
+
+        @srcad.register_adjoint(scipy.special.expit)
+        def expit(y, x):
+            d[x] += d[y] * y * (1.0 - y)
+    """
+    rules.load()
+    return rules.adjoint(key)
+
+
+def register_tangent(key, broadcasts=False):
+    """Decorator: a forward-mode rule for `key`; `d[y] = ...` defines the result's tangent::
+
+        @srcad.register_tangent(scipy.special.expit)
+        def expit(y, x):
+            d[y] = d[x] * y * (1.0 - y)
+    """
+    rules.load()
+    return rules.tangent(key, broadcasts=broadcasts)
+
+
+def nondifferentiable(*keys):
+    """Mark functions whose results srcad treats as constants (zero derivative)."""
+    rules.load()
+    rules.nondifferentiable(*keys, reason="registered as non-differentiable")

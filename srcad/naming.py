@@ -64,6 +64,10 @@ class FreeNames:
         known = self._names.get(id(obj))
         if known is not None:
             return known
+        alias = self._user_alias(obj)
+        if alias is not None:
+            self._names[id(obj)] = alias
+            return alias
         if ident in self.bound or (ident in self.namer.taken and
                                    self.namespace.get(ident, _MISSING) is not obj):
             ident = self.namer.fresh(ident)
@@ -71,6 +75,15 @@ class FreeNames:
         self.bound[ident] = obj
         self._names[id(obj)] = ident
         return ident
+
+    def _user_alias(self, obj):
+        """The name the user's code already gives a module (`np` for numpy), if any."""
+        if type(obj).__name__ != "module":
+            return None
+        for ident in sorted(self.namer.taken):
+            if self.namespace.get(ident, _MISSING) is obj:
+                return ident
+        return None
 
 
 _MISSING = object()

@@ -21,7 +21,10 @@ import builtins
 import inspect
 import textwrap
 
+import numpy
+
 from . import annotations as anno
+from . import runtime
 from .ast_util import const, copy_node, name
 from .errors import TemplateError
 
@@ -157,7 +160,7 @@ class _Filler(ast.NodeTransformer):
         if target is None or value is None:
             return []
         if self.template.broadcasts and not _contains_binop(value):
-            value = ast.Call(func=self._global("broadcast_as"),
+            value = ast.Call(func=self._runtime("broadcast_as"),
                              args=[value, copy_node(self._bound(var))], keywords=[])
         return [ast.Assign(targets=[name(target, ast.Store())], value=value)]
 
@@ -173,7 +176,7 @@ class _Filler(ast.NodeTransformer):
             for e in bound.elts:
                 dname = self._derivative_name(e)
                 elts.append(name(dname) if dname else
-                            ast.Call(func=self._global("zeros_like"), args=[copy_node(e)],
+                            ast.Call(func=self._runtime("zeros_like"), args=[copy_node(e)],
                                      keywords=[]))
             return ast.List(elts=elts, ctx=ast.Load())
         dname = self._derivative_name(bound)
@@ -187,22 +190,41 @@ class _Filler(ast.NodeTransformer):
         return self._global(node.id)
 
     def visit_Call(self, node):
-        """Fill the call, then drop trailing arguments equal to a helper's defaults, so
+        """Fill the call, then drop arguments equal to the callee's defaults, so
         `unreduce(g, x, None, False)` reads `unreduce(g, x)`."""
-        func = self.template.globals.get(getattr(node.func, "id", None))
+        func = self._callee(node.func)
         self.generic_visit(node)
-        if func is None or node.keywords or not callable(func):
-            return node
         try:
-            params = list(inspect.signature(func).parameters.values())
+            params = list(inspect.signature(func).parameters.values()) if func else []
         except (TypeError, ValueError):
-            return node
-        while node.args and len(node.args) <= len(params):
-            param, arg = params[len(node.args) - 1], node.args[-1]
-            if param.default is param.empty or not _equals_constant(arg, param.default):
+            params = []
+        defaults = {p.name: p.default for p in params if p.default is not p.empty}
+        node.keywords = [k for k in node.keywords
+                         if not (k.arg in defaults and _equals_constant(k.value, defaults[k.arg]))]
+        while node.args and len(node.args) <= len(params) and not node.keywords:
+            param = params[len(node.args) - 1]
+            if param.kind not in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD) or \
+                    param.name not in defaults or \
+                    not _equals_constant(node.args[-1], defaults[param.name]):
                 break
             node.args.pop()
         return node
+
+    def _callee(self, func):
+        """The object a template's dotted call name refers to (None if not a module global)."""
+        parts = []
+        while isinstance(func, ast.Attribute):
+            parts.append(func.attr)
+            func = func.value
+        if not isinstance(func, ast.Name) or func.id not in self.template.globals:
+            return None
+        obj = self.template.globals[func.id]
+        for part in reversed(parts):
+            obj = getattr(obj, part, None)
+        return obj if callable(obj) else None
+
+    def _runtime(self, ident):
+        return name(self.bind_free(ident, getattr(runtime, ident)))
 
     def _global(self, ident):
         if ident in self.template.globals:
@@ -234,13 +256,22 @@ def _slice_syntax(index):
 
 
 def _equals_constant(node, value):
-    return (isinstance(node, ast.Constant) and type(node.value) is type(value)
-            and node.value == value)
+    """True when `node` is a literal equal to a parameter default `value` (NumPy's "no value"
+    default of keepdims and friends equals passing False or None)."""
+    if not isinstance(node, ast.Constant):
+        return False
+    if value is getattr(numpy, "_NoValue", object()):
+        return node.value is None or node.value is False
+    return type(node.value) is type(value) and node.value == value
 
 
 def _is_d(node):
-    return (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
-            and node.value.id == "d")
+    """True for `d[...]` (or `srcad.d[...]`)."""
+    if not isinstance(node, ast.Subscript):
+        return False
+    value = node.value
+    return ((isinstance(value, ast.Name) and value.id == "d")
+            or (isinstance(value, ast.Attribute) and value.attr == "d"))
 
 
 def _contains_binop(node):

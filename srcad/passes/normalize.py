@@ -115,6 +115,7 @@ class _Normalizer:
         after_body, self.version = self.version, dict(before)
         orelse = self.block(node.orelse)
         after_else = self.version
+        self.line = node.lineno
         self.version = self.merge(before, after_body, body, after_else, orelse)
         self.emit(ast.If(test=test, body=body or [ast.Pass()], orelse=orelse))
 
@@ -172,12 +173,13 @@ class _Normalizer:
 
     def select(self, target, test, node):
         """`target = a if c else b` becomes an `if` statement: only one side is evaluated."""
+        line = self.line
         branches = []
         for expr in (node.body, node.orelse):
             saved, self.out = self.out, []
             self.emit(ast.Assign(targets=[name(target, ast.Store())], value=self.expr(expr)))
             branches.append(self.out)
-            self.out = saved
+            self.out, self.line = saved, line
         self.emit(ast.If(test=test, body=branches[0], orelse=branches[1]))
 
     def new_version(self, var):

@@ -1,0 +1,37 @@
+"""Functions whose generated source is pinned by tests/test_golden.py (tests/golden/*.txt).
+
+Editing this file moves line numbers, which appear in the generated comments: regenerate with
+SRCAD_UPDATE_GOLDEN=1 pytest tests/test_golden.py and review the diff.
+"""
+
+import numpy as np
+
+
+def square(x):
+    y = x * x
+    return y
+
+
+def network(x, W):
+    y = x * x
+    return np.sum(np.tanh(W @ y))
+
+
+def branch(x, c):
+    if c > 0:
+        y = x * c
+    else:
+        y = -x
+    return np.sum(y)
+
+
+def broadcast_rows(x, b):
+    z = x * b + 1.0
+    z += b
+    return np.sum(z, axis=1)
+
+
+def unpack_and_select(x, y):
+    a, b = y, x
+    s = a / b if np.sum(x) > 0 else a - b
+    return np.exp(s)

@@ -1,0 +1,184 @@
+"""Every error names its cause and points at the user's file, line and source text."""
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+
+import srcad
+
+
+def line_of(func, text):
+    """The file line number of the first line of `func` containing `text`."""
+    lines, first = inspect.getsourcelines(func)
+    return first + next(i for i, line in enumerate(lines) if text in line)
+
+
+def assert_points_at(error, func, text):
+    message = str(error)
+    assert __file__ in message
+    assert f"line {line_of(func, text)}" in message
+    assert text in message
+
+
+def uses_try(x):
+    try:
+        y = x * 2
+    except ValueError:
+        y = x
+    return y
+
+
+def uses_with(x):
+    with open("f") as handle:
+        y = x * len(handle.name)
+    return y
+
+
+def uses_lambda(x):
+    f = lambda v: v * 2  # noqa: E731
+    return f(x)
+
+
+def uses_comprehension(x):
+    return sum([v * 2 for v in x])
+
+
+def uses_nested_def(x):
+    def inner(v):
+        return v
+    return inner(x)
+
+
+def uses_global(x):
+    global COUNTER
+    COUNTER = x
+    return x
+
+
+def uses_yield(x):
+    yield x * 2
+
+
+def uses_item_assignment(x):
+    y = x * 1.0
+    y[0] = 3.0
+    return np.sum(y)
+
+
+def uses_dict(x):
+    d = {"a": x}
+    return d["a"]
+
+
+def uses_early_return(x):
+    if np.sum(x) > 0:
+        return x * 2.0
+    return x
+
+
+@pytest.mark.parametrize("func, text, construct", [
+    (uses_try, "try:", "`try`"),
+    (uses_with, "with open", "`with`"),
+    (uses_lambda, "lambda v", "lambda"),
+    (uses_comprehension, "[v * 2 for v in x]", "list comprehension"),
+    (uses_nested_def, "def inner", "nested function"),
+    (uses_global, "global COUNTER", "`global`"),
+    (uses_yield, "yield x", "`yield`"),
+    (uses_item_assignment, "y[0] = 3.0", "array element"),
+    (uses_dict, '{"a": x}', "dict literal"),
+    (uses_early_return, "return x * 2.0", "early return"),
+])
+def test_unsupported_syntax_is_rejected_before_any_transform(func, text, construct):
+    with pytest.raises(srcad.UnsupportedSyntaxError) as info:
+        srcad.grad(func)(np.ones(2))
+    assert construct in str(info.value)
+    assert_points_at(info.value, func, text)
+
+
+def test_function_without_source_says_so_and_what_to_do():
+    namespace = {"np": np}
+    exec("def typed_in(x):\n    return np.sum(x * x)\n", namespace)
+    with pytest.raises(srcad.SourceUnavailableError) as info:
+        srcad.grad(namespace["typed_in"])(np.ones(2))
+    message = str(info.value)
+    assert "typed_in" in message and "exec" in message and ".py file" in message
+
+
+def test_builtin_has_no_source():
+    with pytest.raises(srcad.SourceUnavailableError) as info:
+        srcad.grad(np.tanh)(np.ones(2))
+    assert "register" in str(info.value).lower()
+
+
+def vector_output(x):
+    y = x * 2.0
+    return y
+
+
+def test_grad_of_non_scalar_output_says_use_vjp():
+    with pytest.raises(srcad.NonScalarOutputError) as info:
+        srcad.grad(vector_output)(np.ones(3))
+    assert "vjp" in str(info.value) and "(3,)" in str(info.value)
+    assert_points_at(info.value, vector_output, "return y")
+
+
+def tuple_output(x):
+    return x, x
+
+
+def test_grad_of_tuple_output_says_use_vjp():
+    with pytest.raises(srcad.NonScalarOutputError) as info:
+        srcad.grad(tuple_output)(np.ones(3))
+    assert "vjp" in str(info.value)
+    assert_points_at(info.value, tuple_output, "return x, x")
+
+
+def no_rule(x):
+    return math.erf(x) * 2.0
+
+
+def test_missing_rule_names_the_function_and_how_to_register():
+    with pytest.raises(srcad.MissingRuleError) as info:
+        srcad.grad(no_rule)(0.5)
+    message = str(info.value)
+    assert "math.erf" in message and "register_adjoint" in message
+    assert_points_at(info.value, no_rule, "math.erf(x)")
+    with pytest.raises(srcad.MissingRuleError) as info:
+        srcad.jvp(no_rule)(0.5, 1.0)
+    assert "register_tangent" in str(info.value)
+
+
+def two_args(x, W):
+    return np.sum(W @ x)
+
+
+@pytest.mark.parametrize("wrt, words", [
+    (2, "out of range"), ("V", "names no parameter"), ((0, "x"), "twice"), (1.5, "names no")])
+def test_bad_wrt(wrt, words):
+    with pytest.raises(srcad.WrtError) as info:
+        srcad.grad(two_args, wrt=wrt)
+    assert words in str(info.value) and "['x', 'W']" in str(info.value) or "twice" in words
+
+
+def undefined_name(x):
+    return not_defined_anywhere(x)  # noqa: F821
+
+
+def test_undefined_function_name():
+    with pytest.raises(srcad.UnsupportedSyntaxError) as info:
+        srcad.grad(undefined_name)(1.0)
+    assert "not_defined_anywhere" in str(info.value)
+    assert_points_at(info.value, undefined_name, "not_defined_anywhere(x)")
+
+
+def test_source_of_something_else():
+    with pytest.raises(TypeError):
+        srcad.source(np.tanh)
+
+
+def test_errors_are_srcad_errors():
+    for cls in (srcad.UnsupportedSyntaxError, srcad.SourceUnavailableError,
+                srcad.MissingRuleError, srcad.NonScalarOutputError, srcad.WrtError):
+        assert issubclass(cls, srcad.SrcadError)

@@ -1,0 +1,35 @@
+"""Golden tests: the exact generated source of a few functions, in both modes.
+
+The expected text lives in tests/golden/<function>.<kind>.txt. To accept a deliberate change,
+run `SRCAD_UPDATE_GOLDEN=1 pytest tests/test_golden.py` and review the diff.
+"""
+
+import os
+import pathlib
+
+import pytest
+
+import srcad
+from tests import golden_functions as g
+
+HERE = pathlib.Path(__file__).parent / "golden"
+CASES = [
+    (g.square, "jvp", 0), (g.square, "grad", 0),
+    (g.network, "grad", (0, 1)), (g.network, "jvp", 0), (g.network, "vjp", 1),
+    (g.branch, "grad", 0), (g.branch, "jvp", 0),
+    (g.broadcast_rows, "vjp", (0, 1)), (g.broadcast_rows, "jvp", (0, 1)),
+    (g.unpack_and_select, "vjp", (0, 1)), (g.unpack_and_select, "jvp", 1),
+]
+
+
+@pytest.mark.parametrize("func, kind, wrt", CASES, ids=lambda v: getattr(v, "__name__", None))
+def test_generated_source(func, kind, wrt):
+    text = srcad.source(getattr(srcad, kind)(func, wrt=wrt))
+    path = HERE / f"{func.__name__}.{kind}.txt"
+    if os.environ.get("SRCAD_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+def test_forward_square_is_the_textbook_line():
+    assert "dy = 2 * x * dx" in srcad.source(srcad.jvp(g.square))
