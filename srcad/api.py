@@ -122,7 +122,9 @@ class Derivative:
         self.wrt, self.single = resolve_wrt(func, wrt)
         params = parameters(func)
         self._positions = [params.index(n) for n in self.wrt]
+        self._arity = len(params)
         self._generated = None
+        self._call_impl = None
         self.__name__ = f"{kind}_{func.__name__}"
         self.__qualname__ = f"{kind}_{getattr(func, '__qualname__', self.__name__)}"
         self.__module__ = getattr(func, "__module__", None)
@@ -145,45 +147,53 @@ class Derivative:
     def __repr__(self):
         return f"<srcad {self.kind} of {self.func.__qualname__} wrt {', '.join(self.wrt)}>"
 
-    def _inputs(self, args, kwargs):
-        """The values of the `wrt` arguments in a call."""
-        values = []
-        for position, name in zip(self._positions, self.wrt):
-            if position < len(args):
-                values.append(args[position])
-            elif name in kwargs:
-                values.append(kwargs[name])
-            else:
-                values.append(inspect.signature(self.func).parameters[name].default)
-        return values
+    def __call__(self, *args, **kwargs):
+        call = self._call_impl
+        if call is None:
+            call = self._call_impl = self._make_call()
+        return call(args, kwargs)
+
+    def _make_call(self):
+        """The call path for this kind, with the generated function looked up once."""
+        generated = self.generated
+        function = generated.function
+        gradients = self._gradients
+
+        def run(args, kwargs):
+            try:
+                return function(*args, **kwargs)
+            except NonScalarOutputError as exc:
+                raise NonScalarOutputError(exc.message, generated.return_location) from None
+
+        if self.kind == GRAD:
+            return lambda args, kwargs: gradients(run(args, kwargs), args, kwargs)
+        if self.kind == VALUE_AND_GRAD:
+            def value_and_grad_call(args, kwargs):
+                value, grads = run(args, kwargs)
+                return value, gradients(grads, args, kwargs)
+            return value_and_grad_call
+        if self.kind == VJP:
+            def vjp_call(args, kwargs):
+                value, pullback = run(args, kwargs)
+                return value, lambda cotangent: gradients(pullback(cotangent), args, kwargs)
+            return vjp_call
+        return self._jvp
 
     def _gradients(self, grads, args, kwargs):
-        inputs = self._inputs(args, kwargs)
-        if len(inputs) == 1:
-            grads = (grads,)
-        grads = tuple(runtime.as_gradient(g, x) for g, x in zip(grads, inputs))
-        return grads[0] if self.single else grads
+        """Gradients in the shape and dtype of their inputs (one, or a tuple)."""
+        if len(self._positions) == 1:
+            position = self._positions[0]
+            x = args[position] if position < len(args) else self._keyword(0, kwargs)
+            grad = runtime.as_gradient(grads, x)
+            return grad if self.single else (grad,)
+        return tuple(runtime.as_gradient(g, args[p] if p < len(args) else self._keyword(i, kwargs))
+                     for i, (g, p) in enumerate(zip(grads, self._positions)))
 
-    def _call(self, args, kwargs):
-        generated = self.generated
-        try:
-            return generated.function(*args, **kwargs)
-        except NonScalarOutputError as exc:
-            raise NonScalarOutputError(exc.message, generated.return_location) from None
-
-    def __call__(self, *args, **kwargs):
-        if self.kind == GRAD:
-            return self._gradients(self._call(args, kwargs), args, kwargs)
-        if self.kind == VALUE_AND_GRAD:
-            value, grads = self._call(args, kwargs)
-            return value, self._gradients(grads, args, kwargs)
-        if self.kind == VJP:
-            value, pullback = self._call(args, kwargs)
-
-            def pullback_gradients(cotangent):
-                return self._gradients(pullback(cotangent), args, kwargs)
-            return value, pullback_gradients
-        return self._jvp(args, kwargs)
+    def _keyword(self, i, kwargs):
+        name = self.wrt[i]
+        if name in kwargs:
+            return kwargs[name]
+        return inspect.signature(self.func).parameters[name].default
 
     def _jvp(self, args, kwargs):
         k = len(self.wrt)
@@ -191,9 +201,11 @@ class Derivative:
             raise TypeError(f"{self.__name__} takes the primal arguments followed by {k} "
                             f"tangent(s) for {', '.join(self.wrt)}")
         primals, tangents = args[:-k], args[-k:]
-        bound = inspect.signature(self.func).bind(*primals, **kwargs)
-        bound.apply_defaults()
-        return self.generated.function(*bound.args, *tangents, **bound.kwargs)
+        if kwargs or len(primals) != self._arity:
+            bound = inspect.signature(self.func).bind(*primals, **kwargs)
+            bound.apply_defaults()
+            primals, kwargs = bound.args, bound.kwargs
+        return self.generated.function(*primals, *tangents, **kwargs)
 
 
 def _transform(kind, func, wrt):

@@ -10,6 +10,9 @@ result carries no derivative at all (comparisons, argmax, shape, zeros...).
 """
 
 import importlib
+import importlib.util
+import pathlib
+import sys
 import threading
 
 from .template import Template, d  # noqa: F401  (d is re-exported for templates)
@@ -62,8 +65,25 @@ def load():
     if not _loaded:
         with _lock:
             if not _loaded:
-                importlib.import_module("srcad.templates")
+                _import_templates()
                 _loaded = True
+
+
+def _import_templates():
+    """`srcad.templates` as installed, or, in a source checkout, from `templates/` beside
+    the `srcad/` folder (the wheel maps that folder to `srcad.templates`)."""
+    try:
+        return importlib.import_module("srcad.templates")
+    except ModuleNotFoundError as exc:
+        if exc.name != "srcad.templates":
+            raise
+    init = pathlib.Path(__file__).resolve().parent.parent / "templates" / "__init__.py"
+    spec = importlib.util.spec_from_file_location(
+        "srcad.templates", init, submodule_search_locations=[str(init.parent)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["srcad.templates"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def lookup(key, mode):

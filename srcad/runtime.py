@@ -41,13 +41,19 @@ def broadcast_as(t, y):
 
 
 def unreduce(g, x, axis=None, keepdims=False):
-    """The adjoint of a reduction over `axis`: `g` broadcast back to the shape of `x`."""
+    """The adjoint of a reduction over `axis`: `g` spread back over the shape of `x`.
+
+    Returns a new array like `x` (filling one costs less than NumPy's broadcast_to machinery
+    for small arrays, and the result is writable), or `g` itself when nothing was reduced.
+    """
     target = shape_of(x)
     if axis is not None and not keepdims:
         g = numpy.expand_dims(g, axis)
     if shape_of(g) == target:
         return g
-    return numpy.broadcast_to(g, target)
+    out = numpy.empty_like(x)
+    out[...] = g
+    return out
 
 
 def reduce_like(t, y, axis=None, keepdims=False):
@@ -129,6 +135,9 @@ def grad_seed(y):
 
 def as_gradient(g, x):
     """Final form of a gradient: the shape and dtype of the input `x`, writable, own memory."""
+    if (type(g) is numpy.ndarray and type(x) is numpy.ndarray and g.shape == x.shape
+            and g.dtype == x.dtype and g.base is None):
+        return g                         # the common case: a fresh array of the right kind
     if isinstance(x, float):
         return float(g)
     if isinstance(x, complex):
