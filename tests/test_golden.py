@@ -33,3 +33,19 @@ def test_generated_source(func, kind, wrt):
 
 def test_forward_square_is_the_textbook_line():
     assert "dy = 2 * x * dx" in srcad.source(srcad.jvp(g.square))
+
+
+def test_source_is_byte_identical_across_processes():
+    """No hash-order or id dependence: two interpreters with different hash seeds agree."""
+    import subprocess
+    import sys
+
+    script = ("import srcad; from tests import golden_functions as g; "
+              "print(srcad.source(srcad.vjp(g.unpack_and_select, wrt=(0, 1))), end='')")
+    root = pathlib.Path(__file__).parent.parent
+    outputs = {subprocess.run([sys.executable, "-c", script], cwd=root, check=True,
+                              capture_output=True, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2")}
+    assert len(outputs) == 1
+    assert outputs.pop() == (HERE / "unpack_and_select.vjp.txt").read_text()
