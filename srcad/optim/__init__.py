@@ -1,0 +1,1 @@
+"""Optimizers with PyTorch's names, defaults and update equations (being written)."""
