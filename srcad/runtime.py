@@ -186,3 +186,105 @@ def item_adjoint(g, sequence, index):
     """Adjoint of `sequence[index]` for a tuple/list of arrays: zeros with `g` at `index`."""
     index = index % len(sequence)
     return [g if i == index else zeros_like(e) for i, e in enumerate(sequence)]
+
+
+# ---- elementwise and reduction helpers (templates/elementwise.py, templates/reductions.py) ----
+
+
+def where_tangent(t, condition, z):
+    """The tangent that one branch of `z = numpy.where(condition, x, y)` contributes: `t` where
+    `condition` holds and zero elsewhere, shaped like the result `z`."""
+    return broadcast_as(numpy.where(condition, t, 0), z)
+
+
+def array_adjoint(g, a):
+    """Adjoint of `numpy.array(a)` / `numpy.asarray(a)`: `g` given back in the form of `a`.
+
+    For a list or tuple `a` (of arrays or numbers), the list of the slices of `g` along its
+    first axis, one per entry; for an array, `g` in the shape and dtype of `a` (undoing `ndmin`
+    and `dtype`), which is `g` itself in the common case.
+    """
+    if isinstance(a, (list, tuple)):
+        return [array_adjoint(piece, entry) for piece, entry in zip(g, a)]
+    if shape_of(g) != shape_of(a):
+        g = g.reshape(shape_of(a))
+    return cast_like(g, a)
+
+
+def prod_others(a, y, axis=None, keepdims=False):
+    """For `y = prod(a, axis, keepdims)`: the product of the other entries of each entry's
+    slice (the derivative of `y` with respect to that entry), shaped like `a`.
+
+    `y / a` when `a` has no zeros; otherwise exact: an entry that is the only zero of its slice
+    gets the product of the rest, and every other entry of a slice with a zero gets 0.
+    """
+    if axis is not None and not keepdims:
+        y = numpy.expand_dims(y, axis)
+    zero = a == 0
+    if not numpy.any(zero):
+        return y / a
+    nonzero = numpy.where(zero, 1, a)
+    single = numpy.sum(zero, axis=axis, keepdims=True) == 1
+    return numpy.where(zero & single, numpy.prod(nonzero, axis=axis, keepdims=True),
+                       y / nonzero)
+
+
+def norm_derivative(x, y, ord=None, axis=None, keepdims=False):
+    """For `y = numpy.linalg.norm(x, ord, axis, keepdims)`: the derivative of each slice's norm
+    with respect to each entry of `x`, shaped like `x` (the adjoint is `g` spread over the
+    reduced axes times this; the tangent is the sum of `t` times this over them).
+
+    Vector norms (one axis, or all axes with ord None): 2, 1, inf, -inf, 0 and any other p.
+    Matrix norms (two axes): 'fro', 'nuc', 2, -2 (largest and smallest singular value), 1, -1,
+    inf, -inf. Ties (several entries or columns attaining an extremum) share equally; a zero
+    vector gets derivative 0.
+    """
+    if isinstance(x, _SCALARS):
+        x = numpy.asarray(x)
+    axes = _norm_axes(x.ndim, axis)
+    if not keepdims:
+        y = numpy.expand_dims(y, axes)
+    if ord is None or ord == "fro" or (ord == 2 and len(axes) == 1):
+        return x / numpy.where(y == 0, 1, y)
+    if len(axes) == 2:
+        return _matrix_norm_derivative(x, y, ord, axes)
+    if ord == 1:
+        return numpy.sign(x)
+    if ord == 0:
+        return zeros_like(x)
+    magnitude = numpy.abs(x)
+    if ord in (numpy.inf, -numpy.inf):
+        return numpy.sign(x) * _share(magnitude == y, axes, x.dtype)
+    return numpy.sign(x) * (magnitude / numpy.where(y == 0, 1, y)) ** (ord - 1)
+
+
+def _norm_axes(ndim, axis):
+    """`axis` of numpy.linalg.norm as a tuple of non-negative axes (None: all of them)."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, tuple):
+        return tuple(int(a) % ndim for a in axis)
+    return (int(axis) % ndim,)
+
+
+def _share(mask, axes, dtype):
+    """`mask` as weights of `dtype` that sum to 1 over `axes` (ties share equally)."""
+    return mask / numpy.sum(mask, axis=axes, keepdims=True, dtype=dtype)
+
+
+def _matrix_norm_derivative(x, y, ord, axes):
+    row, col = axes
+    if ord in ("nuc", 2, -2):
+        u, _, vh = numpy.linalg.svd(numpy.moveaxis(x, axes, (-2, -1)), full_matrices=False)
+        if ord == 2:
+            u, vh = u[..., :, :1], vh[..., :1, :]
+        elif ord == -2:
+            u, vh = u[..., :, -1:], vh[..., -1:, :]
+        return numpy.moveaxis(u @ vh, (-2, -1), axes)
+    if ord in (1, -1):
+        sums, across = numpy.sum(numpy.abs(x), axis=row, keepdims=True), col
+    elif ord in (numpy.inf, -numpy.inf):
+        sums, across = numpy.sum(numpy.abs(x), axis=col, keepdims=True), row
+    else:
+        raise ValueError(f"invalid norm order {ord!r} for matrices")
+    return numpy.sign(x) * _share(sums == y, (across,), x.dtype)

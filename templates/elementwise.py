@@ -1,12 +1,34 @@
-"""Rules for NumPy's elementwise functions (ufuncs and friends).
+"""Rules for NumPy's elementwise functions (ufuncs and friends) and value-preserving casts.
 
-Parameters: the result first, then the arguments with NumPy's names and defaults. Rules reuse
-the result (`y`) where the derivative is a function of it (exp, tanh, sqrt), as a person would.
+Covered, in both modes:
+
+* exponentials and logarithms: exp, exp2, expm1, log, log2, log10, log1p, logaddexp
+* powers and roots: sqrt, square, reciprocal, power
+* trigonometric: sin, cos, tan, arcsin, arccos, arctan, arctan2, hypot
+* hyperbolic: sinh, cosh, tanh
+* the ufunc forms of the operators: add, subtract, multiply, divide (true_divide), negative
+* piecewise: abs/absolute (and the builtin `abs`), maximum, minimum, where, clip (and
+  `ndarray.clip`)
+* casts that pass derivatives through: numpy.float64(x), float(x), numpy.asarray,
+  numpy.array, `x.copy()`, `x.astype(dtype)`
+
+Parameters: the result first, then the arguments with NumPy's names and defaults (ufuncs take
+their inputs positionally: `x` for one input, `x1, x2` for two). Rules reuse the result where
+the derivative is a function of it (exp, tanh, sqrt), as a person would. Binary rules sum each
+adjoint back to its argument's shape with `unbroadcast`.
+
+Conventions where the function has kinks: abs has derivative 0 at 0 (`sign`); maximum and
+minimum share the derivative equally between tied arguments (as PyTorch and JAX do); clip
+passes it to `a` where `a` lies within the bounds (ties included) and to a bound where `a` lies
+beyond it, assuming `a_min <= a_max`.
 """
+
+import math
 
 import numpy
 
 from srcad.rules import adjoint, d, tangent
+from srcad.runtime import array_adjoint, cast_like, unbroadcast, where_tangent
 
 # ---- exponentials and logarithms -------------------------------------------------------------
 
@@ -17,8 +39,28 @@ def exp(y, x):
 
 
 @tangent(numpy.exp)
-def exp(y, x):  # noqa: F811
+def exp(y, x):
     d[y] = d[x] * y
+
+
+@adjoint(numpy.exp2)
+def exp2(y, x):
+    d[x] += d[y] * y * math.log(2.0)
+
+
+@tangent(numpy.exp2)
+def exp2(y, x):
+    d[y] = d[x] * y * math.log(2.0)
+
+
+@adjoint(numpy.expm1)
+def expm1(y, x):
+    d[x] += d[y] * (y + 1.0)
+
+
+@tangent(numpy.expm1)
+def expm1(y, x):
+    d[y] = d[x] * (y + 1.0)
 
 
 @adjoint(numpy.log)
@@ -27,11 +69,203 @@ def log(y, x):
 
 
 @tangent(numpy.log)
-def log(y, x):  # noqa: F811
+def log(y, x):
     d[y] = d[x] / x
 
 
+@adjoint(numpy.log2)
+def log2(y, x):
+    d[x] += d[y] / (x * math.log(2.0))
+
+
+@tangent(numpy.log2)
+def log2(y, x):
+    d[y] = d[x] / (x * math.log(2.0))
+
+
+@adjoint(numpy.log10)
+def log10(y, x):
+    d[x] += d[y] / (x * math.log(10.0))
+
+
+@tangent(numpy.log10)
+def log10(y, x):
+    d[y] = d[x] / (x * math.log(10.0))
+
+
+@adjoint(numpy.log1p)
+def log1p(y, x):
+    d[x] += d[y] / (1.0 + x)
+
+
+@tangent(numpy.log1p)
+def log1p(y, x):
+    d[y] = d[x] / (1.0 + x)
+
+
+@adjoint(numpy.logaddexp)
+def logaddexp(z, x1, x2):
+    d[x1] += unbroadcast(d[z] * numpy.exp(x1 - z), x1)
+    d[x2] += unbroadcast(d[z] * numpy.exp(x2 - z), x2)
+
+
+@tangent(numpy.logaddexp)
+def logaddexp(z, x1, x2):
+    d[z] = d[x1] * numpy.exp(x1 - z) + d[x2] * numpy.exp(x2 - z)
+
+
+# ---- powers and roots ------------------------------------------------------------------------
+
+
+@adjoint(numpy.sqrt)
+def sqrt(y, x):
+    d[x] += d[y] / (2.0 * y)
+
+
+@tangent(numpy.sqrt)
+def sqrt(y, x):
+    d[y] = d[x] / (2.0 * y)
+
+
+@adjoint(numpy.square)
+def square(y, x):
+    d[x] += 2.0 * x * d[y]
+
+
+@tangent(numpy.square)
+def square(y, x):
+    d[y] = 2.0 * x * d[x]
+
+
+@adjoint(numpy.reciprocal)
+def reciprocal(y, x):
+    d[x] += -d[y] * y * y
+
+
+@tangent(numpy.reciprocal)
+def reciprocal(y, x):
+    d[y] = -d[x] * y * y
+
+
+@adjoint(numpy.power)
+def power(z, x1, x2):
+    d[x1] += unbroadcast(d[z] * x2 * x1 ** (x2 - 1), x1)
+    d[x2] += unbroadcast(d[z] * z * numpy.log(numpy.where(x1 > 0, x1, 1)), x2)
+
+
+@tangent(numpy.power)
+def power(z, x1, x2):
+    d[z] = x2 * x1 ** (x2 - 1) * d[x1] + z * numpy.log(numpy.where(x1 > 0, x1, 1)) * d[x2]
+
+
+# ---- trigonometric ---------------------------------------------------------------------------
+
+
+@adjoint(numpy.sin)
+def sin(y, x):
+    d[x] += d[y] * numpy.cos(x)
+
+
+@tangent(numpy.sin)
+def sin(y, x):
+    d[y] = d[x] * numpy.cos(x)
+
+
+@adjoint(numpy.cos)
+def cos(y, x):
+    d[x] += -d[y] * numpy.sin(x)
+
+
+@tangent(numpy.cos)
+def cos(y, x):
+    d[y] = -d[x] * numpy.sin(x)
+
+
+@adjoint(numpy.tan)
+def tan(y, x):
+    d[x] += d[y] * (1.0 + y * y)
+
+
+@tangent(numpy.tan)
+def tan(y, x):
+    d[y] = d[x] * (1.0 + y * y)
+
+
+@adjoint(numpy.arcsin)
+def arcsin(y, x):
+    d[x] += d[y] / numpy.sqrt((1.0 - x) * (1.0 + x))
+
+
+@tangent(numpy.arcsin)
+def arcsin(y, x):
+    d[y] = d[x] / numpy.sqrt((1.0 - x) * (1.0 + x))
+
+
+@adjoint(numpy.arccos)
+def arccos(y, x):
+    d[x] += -d[y] / numpy.sqrt((1.0 - x) * (1.0 + x))
+
+
+@tangent(numpy.arccos)
+def arccos(y, x):
+    d[y] = -d[x] / numpy.sqrt((1.0 - x) * (1.0 + x))
+
+
+@adjoint(numpy.arctan)
+def arctan(y, x):
+    d[x] += d[y] / (1.0 + x * x)
+
+
+@tangent(numpy.arctan)
+def arctan(y, x):
+    d[y] = d[x] / (1.0 + x * x)
+
+
+@adjoint(numpy.arctan2)
+def arctan2(z, x1, x2):
+    r = numpy.hypot(x1, x2)                 # x1 / r and x2 / r cannot overflow
+    d[x1] += unbroadcast(d[z] * (x2 / r) / r, x1)
+    d[x2] += unbroadcast(-d[z] * (x1 / r) / r, x2)
+
+
+@tangent(numpy.arctan2)
+def arctan2(z, x1, x2):
+    r = numpy.hypot(x1, x2)
+    d[z] = (x2 / r) * d[x1] / r - (x1 / r) * d[x2] / r
+
+
+@adjoint(numpy.hypot)
+def hypot(z, x1, x2):
+    d[x1] += unbroadcast(d[z] * x1 / z, x1)
+    d[x2] += unbroadcast(d[z] * x2 / z, x2)
+
+
+@tangent(numpy.hypot)
+def hypot(z, x1, x2):
+    d[z] = (x1 * d[x1] + x2 * d[x2]) / z
+
+
 # ---- hyperbolic -----------------------------------------------------------------------------
+
+
+@adjoint(numpy.sinh)
+def sinh(y, x):
+    d[x] += d[y] * numpy.cosh(x)
+
+
+@tangent(numpy.sinh)
+def sinh(y, x):
+    d[y] = d[x] * numpy.cosh(x)
+
+
+@adjoint(numpy.cosh)
+def cosh(y, x):
+    d[x] += d[y] * numpy.sinh(x)
+
+
+@tangent(numpy.cosh)
+def cosh(y, x):
+    d[y] = d[x] * numpy.sinh(x)
 
 
 @adjoint(numpy.tanh)
@@ -40,5 +274,206 @@ def tanh(y, x):
 
 
 @tangent(numpy.tanh)
-def tanh(y, x):  # noqa: F811
+def tanh(y, x):
     d[y] = d[x] * (1.0 - y * y)
+
+
+# ---- ufunc forms of the operators ------------------------------------------------------------
+
+
+@adjoint(numpy.add)
+def add(z, x1, x2):
+    d[x1] += unbroadcast(d[z], x1)
+    d[x2] += unbroadcast(d[z], x2)
+
+
+@tangent(numpy.add, broadcasts=True)
+def add(z, x1, x2):
+    d[z] = d[x1] + d[x2]
+
+
+@adjoint(numpy.subtract)
+def subtract(z, x1, x2):
+    d[x1] += unbroadcast(d[z], x1)
+    d[x2] += -unbroadcast(d[z], x2)
+
+
+@tangent(numpy.subtract, broadcasts=True)
+def subtract(z, x1, x2):
+    d[z] = d[x1] - d[x2]
+
+
+@adjoint(numpy.multiply)
+def multiply(z, x1, x2):
+    d[x1] += unbroadcast(d[z] * x2, x1)
+    d[x2] += unbroadcast(x1 * d[z], x2)
+
+
+@tangent(numpy.multiply)
+def multiply(z, x1, x2):
+    d[z] = d[x1] * x2 + x1 * d[x2]
+
+
+@adjoint(numpy.divide)                      # numpy.true_divide is the same ufunc
+def divide(z, x1, x2):
+    d[x1] += unbroadcast(d[z] / x2, x1)
+    d[x2] += -unbroadcast(d[z] * z / x2, x2)
+
+
+@tangent(numpy.divide)
+def divide(z, x1, x2):
+    d[z] = d[x1] / x2 - z * d[x2] / x2
+
+
+@adjoint(numpy.negative)
+def negative(y, x):
+    d[x] += -d[y]
+
+
+@tangent(numpy.negative)
+def negative(y, x):
+    d[y] = -d[x]
+
+
+# ---- piecewise: abs, maximum, minimum, where, clip -------------------------------------------
+
+
+@adjoint(numpy.absolute)                    # numpy.abs is the same ufunc
+@adjoint(abs)
+def absolute(y, x):
+    d[x] += d[y] * numpy.sign(x)
+
+
+@tangent(numpy.absolute)
+@tangent(abs)
+def absolute(y, x):
+    d[y] = d[x] * numpy.sign(x)
+
+
+@adjoint(numpy.maximum)
+def maximum(z, x1, x2):
+    w = (1.0 + numpy.sign(x1 - x2)) / 2                 # x1's share: 1, or 1/2 at a tie
+    d[x1] += unbroadcast(d[z] * w, x1)
+    d[x2] += unbroadcast(d[z] * (1.0 - w), x2)
+
+
+@tangent(numpy.maximum)
+def maximum(z, x1, x2):
+    w = (1.0 + numpy.sign(x1 - x2)) / 2
+    d[z] = d[x1] * w + d[x2] * (1.0 - w)
+
+
+@adjoint(numpy.minimum)
+def minimum(z, x1, x2):
+    w = (1.0 + numpy.sign(x2 - x1)) / 2                 # x1's share: 1, or 1/2 at a tie
+    d[x1] += unbroadcast(d[z] * w, x1)
+    d[x2] += unbroadcast(d[z] * (1.0 - w), x2)
+
+
+@tangent(numpy.minimum)
+def minimum(z, x1, x2):
+    w = (1.0 + numpy.sign(x2 - x1)) / 2
+    d[z] = d[x1] * w + d[x2] * (1.0 - w)
+
+
+@adjoint(numpy.where)
+def where(z, condition, x=None, y=None):
+    d[x] += unbroadcast(numpy.where(condition, d[z], 0.0), x)
+    d[y] += unbroadcast(numpy.where(condition, 0.0, d[z]), y)
+
+
+@tangent(numpy.where)
+def where(z, condition, x=None, y=None):
+    d[z] = where_tangent(d[x], condition, z) + where_tangent(d[y], numpy.logical_not(condition), z)
+
+
+@adjoint(numpy.clip)
+def clip(z, a, a_min=None, a_max=None, out=None, *, min=None, max=None):
+    d[a] += unbroadcast(numpy.where(z == a, d[z], 0.0), a)
+    d[a_min] += unbroadcast(numpy.where(a < a_min, d[z], 0.0), a_min)
+    d[a_max] += unbroadcast(numpy.where(a > a_max, d[z], 0.0), a_max)
+    d[min] += unbroadcast(numpy.where(a < min, d[z], 0.0), min)
+    d[max] += unbroadcast(numpy.where(a > max, d[z], 0.0), max)
+
+
+@tangent(numpy.clip)
+def clip(z, a, a_min=None, a_max=None, out=None, *, min=None, max=None):
+    d[z] = (where_tangent(d[a], z == a, z)
+            + where_tangent(d[a_min], a < a_min, z) + where_tangent(d[a_max], a > a_max, z)
+            + where_tangent(d[min], a < min, z) + where_tangent(d[max], a > max, z))
+
+
+@adjoint(numpy.ndarray.clip)
+def clip_method(z, a, min=None, max=None, out=None):
+    d[a] += unbroadcast(numpy.where(z == a, d[z], 0.0), a)
+    d[min] += unbroadcast(numpy.where(a < min, d[z], 0.0), min)
+    d[max] += unbroadcast(numpy.where(a > max, d[z], 0.0), max)
+
+
+@tangent(numpy.ndarray.clip)
+def clip_method(z, a, min=None, max=None, out=None):
+    d[z] = (where_tangent(d[a], z == a, z)
+            + where_tangent(d[min], a < min, z) + where_tangent(d[max], a > max, z))
+
+
+# ---- casts and copies that pass the derivative through ---------------------------------------
+
+
+@adjoint(numpy.float64)
+def float64(y, value):
+    d[value] += cast_like(d[y], value)
+
+
+@tangent(numpy.float64)
+def float64(y, value):
+    d[y] = numpy.float64(d[value])
+
+
+@adjoint(float)
+def float_(y, x):
+    d[x] += numpy.full_like(x, d[y])
+
+
+@tangent(float)
+def float_(y, x):
+    d[y] = float(d[x])
+
+
+@adjoint(numpy.asarray)
+def asarray(y, a, dtype=None, order=None, *, device=None, copy=None):
+    d[a] += array_adjoint(d[y], a)
+
+
+@tangent(numpy.asarray)
+def asarray(y, a, dtype=None, order=None, *, device=None, copy=None):
+    d[y] = numpy.asarray(d[a], dtype)
+
+
+@adjoint(numpy.array)
+def array(y, object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0):
+    d[object] += array_adjoint(d[y], object)
+
+
+@tangent(numpy.array)
+def array(y, object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0):
+    d[y] = numpy.array(d[object], dtype, ndmin=ndmin)
+
+
+@adjoint(numpy.ndarray.copy)
+def copy(y, a, order="C"):
+    d[a] += d[y]
+
+
+@tangent(numpy.ndarray.copy)
+def copy(y, a, order="C"):
+    d[y] = d[a]
+
+
+@adjoint(numpy.ndarray.astype)
+def astype(y, a, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    d[a] += cast_like(d[y], a)
+
+
+@tangent(numpy.ndarray.astype)
+def astype(y, a, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    d[y] = d[a].astype(dtype)

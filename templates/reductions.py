@@ -1,19 +1,153 @@
-"""Rules for reductions: sum, mean, prod, max, min, var, std, cumsum, norm.
+"""Rules for reductions: sum, mean, prod, max/amax, min/amin, var, std, cumsum and
+numpy.linalg.norm, as functions and (except norm) as ndarray methods (`x.sum(axis=1)`), in both
+modes, for `axis` None, an int (negative too) or a tuple, and `keepdims`.
 
-`unreduce(g, x, axis, keepdims)` broadcasts an adjoint back over the reduced axes.
+`unreduce(g, x, axis, keepdims)` spreads an adjoint back over the reduced axes. Conventions:
+max and min share the derivative equally among the entries that attain the extremum; prod is
+exact where entries are zero (`prod_others`); std has no derivative where the deviation is
+zero (it gives inf/nan there, as its square root does); norm follows NumPy's meaning of `ord`
+for vectors and matrices and is 0 at a zero vector.
+
+Arguments without a rule parameter (`where=`, `initial=` of prod/max/min, `correction=`, `mean=`)
+are rejected with an error that names the rule, rather than differentiated wrongly.
 """
 
 import numpy
 
 from srcad.rules import adjoint, d, tangent
-from srcad.runtime import unreduce
+from srcad.runtime import extremum_adjoint, extremum_tangent, norm_derivative, prod_others, unreduce
+
+# ---- sum and mean ----------------------------------------------------------------------------
 
 
 @adjoint(numpy.sum)
-def sum(y, a, axis=None, dtype=None, out=None, keepdims=False):
+@adjoint(numpy.ndarray.sum)
+def sum(y, a, axis=None, dtype=None, out=None, keepdims=False, initial=0):
     d[a] += unreduce(d[y], a, axis, keepdims)
 
 
 @tangent(numpy.sum)
-def sum(y, a, axis=None, dtype=None, out=None, keepdims=False):  # noqa: F811
+@tangent(numpy.ndarray.sum)
+def sum(y, a, axis=None, dtype=None, out=None, keepdims=False, initial=0):
     d[y] = numpy.sum(d[a], axis, keepdims=keepdims)
+
+
+@adjoint(numpy.mean)
+@adjoint(numpy.ndarray.mean)
+def mean(y, a, axis=None, dtype=None, out=None, keepdims=False):
+    d[a] += unreduce(d[y], a, axis, keepdims) * (numpy.size(y) / numpy.size(a))
+
+
+@tangent(numpy.mean)
+@tangent(numpy.ndarray.mean)
+def mean(y, a, axis=None, dtype=None, out=None, keepdims=False):
+    d[y] = numpy.mean(d[a], axis, keepdims=keepdims)
+
+
+# ---- product ---------------------------------------------------------------------------------
+
+
+@adjoint(numpy.prod)
+@adjoint(numpy.ndarray.prod)
+def prod(y, a, axis=None, dtype=None, out=None, keepdims=False):
+    d[a] += unreduce(d[y], a, axis, keepdims) * prod_others(a, y, axis, keepdims)
+
+
+@tangent(numpy.prod)
+@tangent(numpy.ndarray.prod)
+def prod(y, a, axis=None, dtype=None, out=None, keepdims=False):
+    d[y] = numpy.sum(d[a] * prod_others(a, y, axis, keepdims), axis, keepdims=keepdims)
+
+
+# ---- extrema ---------------------------------------------------------------------------------
+
+
+@adjoint(numpy.max)
+@adjoint(numpy.amax)
+@adjoint(numpy.ndarray.max)
+def max(y, a, axis=None, out=None, keepdims=False):
+    d[a] += extremum_adjoint(d[y], a, y, axis, keepdims)
+
+
+@tangent(numpy.max)
+@tangent(numpy.amax)
+@tangent(numpy.ndarray.max)
+def max(y, a, axis=None, out=None, keepdims=False):
+    d[y] = extremum_tangent(d[a], a, y, axis, keepdims)
+
+
+@adjoint(numpy.min)
+@adjoint(numpy.amin)
+@adjoint(numpy.ndarray.min)
+def min(y, a, axis=None, out=None, keepdims=False):
+    d[a] += extremum_adjoint(d[y], a, y, axis, keepdims)
+
+
+@tangent(numpy.min)
+@tangent(numpy.amin)
+@tangent(numpy.ndarray.min)
+def min(y, a, axis=None, out=None, keepdims=False):
+    d[y] = extremum_tangent(d[a], a, y, axis, keepdims)
+
+
+# ---- variance and standard deviation ---------------------------------------------------------
+
+
+@adjoint(numpy.var)
+@adjoint(numpy.ndarray.var)
+def var(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    centered = a - numpy.mean(a, axis, keepdims=True)
+    count = numpy.size(a) / numpy.size(y) - ddof
+    d[a] += unreduce(d[y], a, axis, keepdims) * centered * (2.0 / count)
+
+
+@tangent(numpy.var)
+@tangent(numpy.ndarray.var)
+def var(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    centered = a - numpy.mean(a, axis, keepdims=True)
+    count = numpy.size(a) / numpy.size(y) - ddof
+    d[y] = numpy.sum(d[a] * centered, axis, keepdims=keepdims) * (2.0 / count)
+
+
+@adjoint(numpy.std)
+@adjoint(numpy.ndarray.std)
+def std(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    centered = a - numpy.mean(a, axis, keepdims=True)
+    count = numpy.size(a) / numpy.size(y) - ddof
+    d[a] += unreduce(d[y] / (y * count), a, axis, keepdims) * centered
+
+
+@tangent(numpy.std)
+@tangent(numpy.ndarray.std)
+def std(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    centered = a - numpy.mean(a, axis, keepdims=True)
+    count = numpy.size(a) / numpy.size(y) - ddof
+    d[y] = numpy.sum(d[a] * centered, axis, keepdims=keepdims) / (y * count)
+
+
+# ---- cumulative sum --------------------------------------------------------------------------
+
+
+@adjoint(numpy.cumsum)
+@adjoint(numpy.ndarray.cumsum)
+def cumsum(y, a, axis=None, dtype=None, out=None):
+    d[a] += numpy.flip(numpy.cumsum(numpy.flip(d[y], axis), axis), axis).reshape(numpy.shape(a))
+
+
+@tangent(numpy.cumsum)
+@tangent(numpy.ndarray.cumsum)
+def cumsum(y, a, axis=None, dtype=None, out=None):
+    d[y] = numpy.cumsum(d[a], axis)
+
+
+# ---- norms -----------------------------------------------------------------------------------
+
+
+@adjoint(numpy.linalg.norm)
+def norm(y, x, ord=None, axis=None, keepdims=False):
+    d[x] += unreduce(d[y], x, axis, keepdims) * norm_derivative(x, y, ord, axis, keepdims)
+
+
+@tangent(numpy.linalg.norm)
+def norm(y, x, ord=None, axis=None, keepdims=False):
+    d[y] = numpy.sum(d[x] * norm_derivative(x, y, ord, axis, keepdims), axis, keepdims=keepdims)

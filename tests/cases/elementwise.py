@@ -1,8 +1,47 @@
-"""Cases for the elementwise rules in templates/elementwise.py."""
+"""Cases for the elementwise rules in templates/elementwise.py.
+
+References (`vjp=`) are the textbook derivatives written in plain NumPy. Functions with kinks
+(abs, maximum, minimum, clip, where) draw values that stay a fixed distance away from them.
+"""
+
+import math
 
 import numpy
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-from tests.cases import POSITIVE, REAL, args, arrays, case
+from tests.cases import POSITIVE, REAL, UNIT, args, arrays, broadcast_args, case, scalars, sum_to
+
+
+def grid(low, high, step=0.25, offset=0.0):
+    """Floats `k * step + offset` within [low, high]: values from two grids whose offsets
+    differ (mod step) never come closer than that difference."""
+    first = math.ceil((low - offset) / step)
+    last = math.floor((high - offset) / step)
+    return st.integers(first, last).map(lambda k: k * step + offset)
+
+
+def away_from_zero(low=-2.0, high=2.0, gap=0.2):
+    return st.floats(low, high, allow_nan=False, width=64).filter(lambda v: abs(v) > gap)
+
+
+def broadcast_elements(*elements, max_dims=3, max_side=4):
+    """Strategy for a tuple of arrays with mutually broadcastable shapes, the i-th array's
+    entries drawn from `elements[i]`."""
+    def build(shapes):
+        return st.tuples(*(hnp.arrays(numpy.float64, s, elements=e)
+                           for s, e in zip(shapes.input_shapes, elements)))
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=len(elements), min_dims=0, max_dims=max_dims,
+        max_side=max_side).flatmap(build)
+
+
+def shifted_pair():
+    """Two broadcastable arrays that never tie (their values lie on offset grids)."""
+    return broadcast_elements(grid(-2.0, 2.0, offset=0.1), grid(-2.0, 2.0))
+
+
+# ---- exponentials and logarithms -------------------------------------------------------------
 
 
 @case(numpy.exp, args=args(arrays(REAL)), vjp=lambda u, x: (u * numpy.exp(x),))
@@ -10,11 +49,388 @@ def exp(x):
     return numpy.exp(x)
 
 
+@case(numpy.exp, args=args(scalars(REAL)), vjp=lambda u, x: (u * math.exp(x),))
+def exp_scalar(x):
+    return numpy.exp(x)
+
+
+@case(numpy.exp2, args=args(arrays(REAL)), vjp=lambda u, x: (u * 2.0 ** x * math.log(2.0),))
+def exp2(x):
+    return numpy.exp2(x)
+
+
+@case(numpy.expm1, args=args(arrays(REAL)), vjp=lambda u, x: (u * numpy.exp(x),))
+def expm1(x):
+    return numpy.expm1(x)
+
+
 @case(numpy.log, args=args(arrays(POSITIVE)), vjp=lambda u, x: (u / x,))
 def log(x):
     return numpy.log(x)
 
 
+@case(numpy.log2, args=args(arrays(POSITIVE)), vjp=lambda u, x: (u / (x * math.log(2.0)),))
+def log2(x):
+    return numpy.log2(x)
+
+
+@case(numpy.log10, args=args(arrays(POSITIVE)),
+      vjp=lambda u, x: (u / (x * math.log(10.0)),))
+def log10(x):
+    return numpy.log10(x)
+
+
+@case(numpy.log1p, args=args(arrays((-0.5, 2.0))), vjp=lambda u, x: (u / (1.0 + x),))
+def log1p(x):
+    return numpy.log1p(x)
+
+
+def _logaddexp_vjp(u, x, y):
+    total = numpy.exp(x) + numpy.exp(y)
+    return sum_to(u * numpy.exp(x) / total, x.shape), sum_to(u * numpy.exp(y) / total, y.shape)
+
+
+@case(numpy.logaddexp, args=broadcast_args(REAL, REAL), vjp=_logaddexp_vjp)
+def logaddexp(x, y):
+    return numpy.logaddexp(x, y)
+
+
+@case(numpy.logaddexp, args=args(arrays(REAL, shape=(3,))),
+      vjp=lambda u, x: (u * 200.0 * (1.0 + numpy.tanh(200.0 * x)),))
+def logaddexp_large(x):
+    return numpy.logaddexp(x * 400.0, 0.0)      # exp(x * 400) would overflow
+
+
+# ---- powers and roots ------------------------------------------------------------------------
+
+
+@case(numpy.sqrt, args=args(arrays(POSITIVE)), vjp=lambda u, x: (u / (2.0 * numpy.sqrt(x)),))
+def sqrt(x):
+    return numpy.sqrt(x)
+
+
+@case(numpy.square, args=args(arrays(REAL)), vjp=lambda u, x: (2.0 * x * u,))
+def square(x):
+    return numpy.square(x)
+
+
+@case(numpy.reciprocal, args=args(arrays(REAL, away_from_zero=True)),
+      vjp=lambda u, x: (-u / x ** 2,))
+def reciprocal(x):
+    return numpy.reciprocal(x)
+
+
+def _power_vjp(u, x, y):
+    return (sum_to(u * y * x ** (y - 1.0), x.shape),
+            sum_to(u * x ** y * numpy.log(x), y.shape))
+
+
+@case(numpy.power, args=broadcast_args(POSITIVE, REAL), vjp=_power_vjp)
+def power(x, y):
+    return numpy.power(x, y)
+
+
+@case(numpy.power, args=args(arrays(REAL)), vjp=lambda u, x: (3.0 * x ** 2 * u,))
+def power_constant(x):
+    return numpy.power(x, 3)
+
+
+# ---- trigonometric ---------------------------------------------------------------------------
+
+
+@case(numpy.sin, args=args(arrays(REAL)), vjp=lambda u, x: (u * numpy.cos(x),))
+def sin(x):
+    return numpy.sin(x)
+
+
+@case(numpy.cos, args=args(arrays(REAL)), vjp=lambda u, x: (-u * numpy.sin(x),))
+def cos(x):
+    return numpy.cos(x)
+
+
+@case(numpy.tan, args=args(arrays((-1.2, 1.2))), vjp=lambda u, x: (u / numpy.cos(x) ** 2,))
+def tan(x):
+    return numpy.tan(x)
+
+
+@case(numpy.arcsin, args=args(arrays(UNIT)), vjp=lambda u, x: (u / numpy.sqrt(1.0 - x ** 2),))
+def arcsin(x):
+    return numpy.arcsin(x)
+
+
+@case(numpy.arccos, args=args(arrays(UNIT)),
+      vjp=lambda u, x: (-u / numpy.sqrt(1.0 - x ** 2),))
+def arccos(x):
+    return numpy.arccos(x)
+
+
+@case(numpy.arctan, args=args(arrays(REAL)), vjp=lambda u, x: (u / (1.0 + x ** 2),))
+def arctan(x):
+    return numpy.arctan(x)
+
+
+def _arctan2_vjp(u, y, x):
+    r2 = x ** 2 + y ** 2
+    return sum_to(u * x / r2, y.shape), sum_to(-u * y / r2, x.shape)
+
+
+@case(numpy.arctan2, args=broadcast_elements(away_from_zero(), away_from_zero()),
+      vjp=_arctan2_vjp)
+def arctan2(y, x):
+    return numpy.arctan2(y, x)
+
+
+@case(numpy.arctan2, args=args(hnp.arrays(numpy.float64, (2,), elements=away_from_zero())),
+      vjp=lambda u, x: (u * numpy.array([1.0, -1.0]) * x[::-1] / numpy.sum(x ** 2),))
+def arctan2_tiny(x):
+    return numpy.arctan2(x[0] * 1e-200, x[1] * 1e-200)   # x ** 2 would underflow
+
+
+def _hypot_vjp(u, x, y):
+    r = numpy.sqrt(x ** 2 + y ** 2)
+    return sum_to(u * x / r, x.shape), sum_to(u * y / r, y.shape)
+
+
+@case(numpy.hypot, args=broadcast_elements(away_from_zero(), away_from_zero()), vjp=_hypot_vjp)
+def hypot(x, y):
+    return numpy.hypot(x, y)
+
+
+# ---- hyperbolic ------------------------------------------------------------------------------
+
+
+@case(numpy.sinh, args=args(arrays(REAL)), vjp=lambda u, x: (u * numpy.cosh(x),))
+def sinh(x):
+    return numpy.sinh(x)
+
+
+@case(numpy.cosh, args=args(arrays(REAL)), vjp=lambda u, x: (u * numpy.sinh(x),))
+def cosh(x):
+    return numpy.cosh(x)
+
+
 @case(numpy.tanh, args=args(arrays(REAL)), vjp=lambda u, x: (u / numpy.cosh(x) ** 2,))
 def tanh(x):
     return numpy.tanh(x)
+
+
+# ---- ufunc forms of the operators ------------------------------------------------------------
+
+
+@case(numpy.add, args=broadcast_args(REAL, REAL),
+      vjp=lambda u, x, y: (sum_to(u, x.shape), sum_to(u, y.shape)))
+def add(x, y):
+    return numpy.add(x, y)
+
+
+@case(numpy.add, args=args(arrays(REAL, min_dims=1), scalars(REAL)))
+def add_one_active(x, s):
+    return numpy.add(x, 2.0) * numpy.add(1.5, s)
+
+
+@case(numpy.subtract, args=broadcast_args(REAL, REAL),
+      vjp=lambda u, x, y: (sum_to(u, x.shape), -sum_to(u, y.shape)))
+def subtract(x, y):
+    return numpy.subtract(x, y)
+
+
+@case(numpy.subtract, args=args(arrays(REAL, min_dims=1), scalars(REAL)))
+def subtract_one_active(x, s):
+    return numpy.subtract(x, 2.0) * numpy.subtract(1.5, s)
+
+
+@case(numpy.multiply, args=broadcast_args(REAL, REAL),
+      vjp=lambda u, x, y: (sum_to(u * y, x.shape), sum_to(u * x, y.shape)))
+def multiply(x, y):
+    return numpy.multiply(x, y)
+
+
+@case(numpy.divide, args=broadcast_elements(away_from_zero(), away_from_zero()),
+      vjp=lambda u, x, y: (sum_to(u / y, x.shape), sum_to(-u * x / y ** 2, y.shape)))
+def divide(x, y):
+    return numpy.divide(x, y)
+
+
+@case(numpy.true_divide, args=args(arrays(REAL), scalars(POSITIVE)),
+      vjp=lambda u, x, s: (u / s, numpy.sum(-u * x / s ** 2)))
+def true_divide(x, s):
+    return numpy.true_divide(x, s)
+
+
+@case(numpy.negative, args=args(arrays(REAL)), vjp=lambda u, x: (-u,))
+def negative(x):
+    return numpy.negative(x)
+
+
+# ---- piecewise: abs, maximum, minimum, where, clip -------------------------------------------
+
+
+@case(numpy.absolute, args=args(arrays(REAL, away_from_zero=True)),
+      vjp=lambda u, x: (u * numpy.where(x > 0, 1.0, -1.0),))
+def abs_(x):
+    return numpy.abs(x)
+
+
+@case(numpy.absolute, args=args(arrays(REAL, away_from_zero=True)),
+      vjp=lambda u, x: (u * numpy.where(x > 0, 1.0, -1.0),))
+def absolute(x):
+    return numpy.absolute(x)
+
+
+@case(abs, args=args(arrays(REAL, away_from_zero=True)),
+      vjp=lambda u, x: (u * numpy.where(x > 0, 1.0, -1.0),))
+def builtin_abs(x):
+    return abs(x)
+
+
+@case(abs, args=args(away_from_zero()), vjp=lambda u, x: (u * math.copysign(1.0, x),))
+def builtin_abs_scalar(x):
+    return abs(x)
+
+
+@case(numpy.maximum, args=shifted_pair(),
+      vjp=lambda u, x, y: (sum_to(u * (x > y), x.shape), sum_to(u * (x < y), y.shape)))
+def maximum(x, y):
+    return numpy.maximum(x, y)
+
+
+@case(numpy.maximum, args=args(arrays(REAL, away_from_zero=True)),
+      vjp=lambda u, x: (u * (x > 0),))
+def relu(x):
+    return numpy.maximum(x, 0.0)
+
+
+@case(numpy.minimum, args=shifted_pair(),
+      vjp=lambda u, x, y: (sum_to(u * (x < y), x.shape), sum_to(u * (x > y), y.shape)))
+def minimum(x, y):
+    return numpy.minimum(x, y)
+
+
+def _where_vjp(u, c, x, y):
+    u = numpy.broadcast_to(u, numpy.broadcast_shapes(c.shape, x.shape, y.shape))
+    return sum_to(u * (c > 0), x.shape), sum_to(u * (c <= 0), y.shape)
+
+
+@case(numpy.where, args=broadcast_args(REAL, REAL, REAL), wrt=(1, 2), vjp=_where_vjp)
+def where(c, x, y):
+    return numpy.where(c > 0, x, y)
+
+
+@case(numpy.where, args=args(hnp.arrays(numpy.float64, hnp.array_shapes(max_dims=2),
+                                       elements=grid(0.3, 2.5, offset=0.1))),
+      vjp=lambda u, x: (u * (x > 1),))
+def where_constant_branch(x):
+    return numpy.where(x > 1, x, 0.0)
+
+
+def _clip_vjp(u, x, low, high):
+    inside = (x >= low) & (x <= high)
+    u = numpy.broadcast_to(u, numpy.broadcast_shapes(x.shape, low.shape, high.shape))
+    return (sum_to(u * inside, x.shape), sum_to(u * (x < low), low.shape),
+            sum_to(u * (x > high), high.shape))
+
+
+@case(numpy.clip, args=broadcast_elements(grid(-3.0, 3.0, offset=0.1), grid(-2.0, -0.25),
+                                          grid(0.25, 2.0)), vjp=_clip_vjp)
+def clip(x, low, high):
+    return numpy.clip(x, low, high)
+
+
+@case(numpy.clip, args=args(hnp.arrays(numpy.float64, hnp.array_shapes(max_dims=2),
+                                       elements=grid(-2.0, 2.0, offset=0.1))),
+      vjp=lambda u, x: (u * (x > -0.5),))
+def clip_below(x):
+    return numpy.clip(x, -0.5, None)
+
+
+@case(numpy.clip, args=broadcast_elements(grid(-2.0, 2.0, offset=0.1), grid(0.0, 1.0)),
+      vjp=lambda u, x, high: (sum_to(u * ((x >= -1.0) & (x <= high)), x.shape),
+                              sum_to(u * (x > high), high.shape)))
+def clip_keywords(x, high):
+    return numpy.clip(x, min=-1.0, max=high)
+
+
+@case(numpy.ndarray.clip, args=broadcast_elements(grid(-3.0, 3.0, offset=0.1),
+                                                  grid(-2.0, -0.25), grid(0.25, 2.0)),
+      vjp=_clip_vjp)
+def clip_method(x, low, high):
+    return numpy.asarray(x).clip(low, high)
+
+
+@case(numpy.ndarray.clip, args=args(hnp.arrays(numpy.float64, hnp.array_shapes(max_dims=2),
+                                               elements=grid(-2.0, 2.0, offset=0.1))),
+      vjp=lambda u, x: (u * (x < 1.0),))
+def clip_method_max(x):
+    return x.clip(max=1.0)
+
+
+# ---- casts and copies ------------------------------------------------------------------------
+
+
+@case(numpy.float64, args=args(scalars(REAL)), vjp=lambda u, x: (2.0 * u,))
+def float64_scalar(x):
+    return numpy.float64(x) * 2.0
+
+
+@case(numpy.float64, args=args(arrays(REAL)), vjp=lambda u, x: (u,))
+def float64_array(x):
+    return numpy.float64(x)
+
+
+@case(float, args=args(arrays(REAL, shape=())), vjp=lambda u, x: (u,))
+def float_(x):
+    return float(x)
+
+
+@case(float, args=args(arrays(REAL, shape=(3,))), vjp=lambda u, x: (numpy.array([0, u, 0]),))
+def float_item(x):
+    return float(x[1]) * 1.0
+
+
+@case(numpy.asarray, args=args(arrays(REAL)), vjp=lambda u, x: (u,))
+def asarray(x):
+    return numpy.asarray(x)
+
+
+@case(numpy.asarray, args=args(arrays(REAL, shape=(2, 3)), arrays(REAL, shape=(2, 3))),
+      vjp=lambda u, x, y: (u[0], u[1]))
+def asarray_list(x, y):
+    return numpy.asarray([x, y])
+
+
+@case(numpy.array, args=args(arrays(REAL)), vjp=lambda u, x: (u,))
+def array(x):
+    return numpy.array(x)
+
+
+@case(numpy.array, args=args(scalars(REAL), scalars(REAL)),
+      vjp=lambda u, a, b: (u[0] + u[2], u[1]))
+def array_of_scalars(a, b):
+    return numpy.array([a, b, a])
+
+
+@case(numpy.array, args=args(scalars(REAL), arrays(REAL, shape=())),
+      vjp=lambda u, a, b: (u[0, 0] + u[1, 1], u[0, 1] + u[1, 0]))
+def array_nested(a, b):
+    return numpy.array([[a, b], [b, a]])
+
+
+@case(numpy.array, args=args(arrays(REAL, max_dims=2)),
+      vjp=lambda u, x: (u.reshape(x.shape),))
+def array_ndmin(x):
+    return numpy.array(x, ndmin=3)
+
+
+@case(numpy.ndarray.copy, args=args(arrays(REAL)), vjp=lambda u, x: (u,))
+def copy(x):
+    return x.copy()
+
+
+@case(numpy.ndarray.astype, args=args(arrays(REAL)), vjp=lambda u, x: (2.0 * u,))
+def astype(x):
+    return x.astype(numpy.longdouble) * 2.0
+
+
+@case(numpy.ndarray.astype, args=args(arrays(REAL)), vjp=lambda u, x: (u * numpy.cos(x),))
+def astype_same(x):
+    return numpy.sin(x.astype(float))
