@@ -41,7 +41,7 @@ def generate(func, kind, wrt):
     locals_ = resolve.local_names(tree)
     namer = Namer(ast_util.names_in(tree) | locals_)
     free = FreeNames(namer, names)
-    normalize.run(tree, namer, locals_)
+    normalize.run(tree, namer, locals_, info)
     active = activity.run(tree, wrt)
     if kind == JVP:
         fdef = forward.run(tree, wrt, active, namer, free, info)

@@ -40,6 +40,14 @@ class Namer:
             self._derivative[var] = self.fresh("d" + var)
         return self._derivative[var]
 
+    def snapshot(self):
+        """The namer's state, to undo a trial transformation with `restore`."""
+        return set(self.taken), dict(self._derivative), set(self.versions)
+
+    def restore(self, state):
+        taken, derivative, versions = state
+        self.taken, self._derivative, self.versions = set(taken), dict(derivative), set(versions)
+
     def reserve(self, names):
         """Mark `names` as taken."""
         self.taken.update(names)

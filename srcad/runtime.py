@@ -186,3 +186,9 @@ def item_adjoint(g, sequence, index):
     """Adjoint of `sequence[index]` for a tuple/list of arrays: zeros with `g` at `index`."""
     index = index % len(sequence)
     return [g if i == index else zeros_like(e) for i, e in enumerate(sequence)]
+
+
+def copy_stack(stack):
+    """A copy of a loop stack (and of the stacks of inner loops it holds), so that a pullback
+    can pop from it without emptying the primal's record: pullbacks may be called again."""
+    return [copy_stack(item) if type(item) is list else item for item in stack]

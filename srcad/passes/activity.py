@@ -30,6 +30,11 @@ def _block(stmts, active):
         if isinstance(stmt, ast.If):
             _block(stmt.body, active)
             _block(stmt.orelse, active)
+        elif isinstance(stmt, (ast.For, ast.While)):
+            size = -1
+            while size != len(active):             # to a fixed point: values flow around
+                size = len(active)
+                _block(stmt.body, active)
         elif isinstance(stmt, ast.Assign) and is_active_value(stmt.value, active):
             anno.set_(stmt, anno.ACTIVE, True)
             active.add(stmt.targets[0].id)

@@ -12,7 +12,7 @@ from ..errors import UnsupportedSyntaxError
 ALLOWED = (
     # statements
     ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Expr, ast.Pass, ast.If,
-    ast.Assert, ast.Raise,
+    ast.Assert, ast.Raise, ast.For, ast.While, ast.Break, ast.Continue,
     # expressions
     ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Constant, ast.Attribute, ast.Subscript,
     ast.Slice, ast.Tuple, ast.List, ast.Compare, ast.BoolOp, ast.IfExp, ast.keyword,
@@ -23,10 +23,6 @@ ALLOWED = (
 )
 
 REJECTED = {
-    ast.For: "a `for` loop",
-    ast.While: "a `while` loop",
-    ast.Break: "`break`",
-    ast.Continue: "`continue`",
     ast.Try: "a `try` statement",
     ast.With: "a `with` statement",
     ast.AsyncWith: "an `async with` statement",
@@ -68,6 +64,11 @@ def run(tree, info):
 
 def _check_statement(stmt, info, top_level):
     for node in ast.walk(stmt):
+        if isinstance(node, (ast.For, ast.While)) and node.orelse:
+            _reject(info, node, f"`else` on a `{'for' if isinstance(node, ast.For) else 'while'}`"
+                    " loop")
+        if isinstance(node, ast.For) and not _is_loop_target(node.target):
+            _reject(info, node, "a loop target other than names (for a, b in ...)")
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
             _check_targets(node, info)
         if isinstance(node, ALLOWED):
@@ -91,14 +92,20 @@ def _check_targets(node, info):
         _reject(info, node, "an annotation without a value")
 
 
+def _is_loop_target(target):
+    if isinstance(target, ast.Name):
+        return True
+    return isinstance(target, ast.Tuple) and all(_is_loop_target(e) for e in target.elts)
+
+
 def _check_returns(body, info):
     for i, stmt in enumerate(body):
         if isinstance(stmt, ast.Return) and i != len(body) - 1:
             _reject(info, body[i + 1], "code after `return`")
-        if isinstance(stmt, ast.If):
+        if isinstance(stmt, (ast.If, ast.For, ast.While)):
             for node in ast.walk(stmt):
                 if isinstance(node, ast.Return):
-                    _reject(info, node, "a `return` inside a branch (early return)")
+                    _reject(info, node, "a `return` inside a branch or loop (early return)")
 
 
 def _reject(info, node, what):

@@ -21,7 +21,8 @@ def run(tree, wrt, active, namer, free, info):
     body = tree.body
     returns = bool(body) and isinstance(body[-1], ast.Return)
     output = body[-1].value if returns else ast.Constant(None)
-    builder = _Forward(namer, free, info)
+    params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+    builder = _Forward(namer, free, info, params)
     known = set(wrt)
     stmts = builder.block(body[:-1] if returns else body, known)
     tangent = builder.tangent_of(output, known)
@@ -35,10 +36,11 @@ def run(tree, wrt, active, namer, free, info):
 
 
 class _Forward:
-    def __init__(self, namer, free, info):
+    def __init__(self, namer, free, info, params):
         self.namer = namer
         self.free = free
         self.info = info
+        self.defined = set(params)       # primal names assigned so far
 
     def block(self, stmts, known):
         """Primal and tangent statements; `known` holds the names that have a tangent."""
@@ -46,11 +48,41 @@ class _Forward:
         for stmt in stmts:
             if isinstance(stmt, ast.If):
                 out.append(self.branch(stmt, known))
-                continue
-            out.append(stmt)
-            if isinstance(stmt, ast.Assign) and anno.get(stmt, anno.ACTIVE):
-                out.extend(self.assignment(stmt, known))
+            elif isinstance(stmt, (ast.For, ast.While)):
+                out.extend(self.loop(stmt, known))
+            else:
+                out.append(stmt)
+                if isinstance(stmt, ast.Assign) and anno.get(stmt, anno.ACTIVE):
+                    out.extend(self.assignment(stmt, known))
+            self.defined |= _assigned([stmt])
         return out
+
+    def loop(self, stmt, known):
+        """A loop whose body carries tangents along; a tangent that flows from one trip to the
+        next starts at zero before the loop when the value had none."""
+        assigned = _assigned(stmt.body)
+        if isinstance(stmt, ast.For):
+            assigned |= _assigned([stmt.target])
+        carried, before = set(), set(self.defined)
+        while True:                                # which tangents the body creates
+            trial = set(known) | carried
+            saved = self.namer.snapshot()
+            self.block(copy_node(stmt.body), trial)
+            self.namer.restore(saved)
+            self.defined = set(before)
+            new = (trial - known - carried) & assigned & before
+            if not new:
+                break
+            carried |= new
+        init = []
+        for var in sorted(carried):
+            zero = assign(self.namer.derivative(var), self.zeros(name(var)))
+            anno.set_(zero, anno.DERIVATIVE, True)
+            anno.set_(zero, anno.ORIGIN, anno.get(stmt, anno.ORIGIN))
+            init.append(zero)
+        known |= carried
+        stmt.body = self.block(stmt.body, known)
+        return init + [stmt]
 
     def assignment(self, stmt, known):
         target = stmt.targets[0].id
