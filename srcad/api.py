@@ -15,38 +15,90 @@ from .naming import FreeNames, Namer
 from .passes import activity, fence, forward, normalize, optimize, resolve, reverse
 
 GRAD, VALUE_AND_GRAD, VJP, JVP = "grad", "value_and_grad", "vjp", "jvp"
+_CONTAINERS = (list, tuple, dict)
 
 _cache = weakref.WeakKeyDictionary()      # user function -> {(kind, wrt): Generated}
 _lock = threading.RLock()
 
 
 class Generated:
-    """A generated function, its source text, and where the user's return statement is."""
+    """A generated function, its source text, where the user's return statement is, and the
+    derivatives of the user functions it calls."""
 
-    __slots__ = ("function", "text", "return_location")
+    __slots__ = ("function", "text", "return_location", "callees")
 
-    def __init__(self, function, text, return_location):
+    def __init__(self, function, text, return_location, callees):
         self.function = function
         self.text = text
         self.return_location = return_location
+        self.callees = callees
+
+    def full_text(self):
+        """This function's source followed by that of every derivative it calls, once each."""
+        texts, seen, todo = [], set(), [self]
+        while todo:
+            generated = todo.pop(0)
+            if id(generated) in seen:
+                continue
+            seen.add(id(generated))
+            texts.append(generated.text)
+            todo.extend(callee.generated() for callee in generated.callees)
+        return "\n\n".join(texts)
 
 
-def generate(func, kind, wrt):
+class Callee:
+    """The derivative of a user function called from generated code, generated on first call
+    (so a function may call itself)."""
+
+    __slots__ = ("func", "kind", "wrt", "statics", "function")
+
+    def __init__(self, func, kind, wrt, statics=()):
+        self.func, self.kind, self.wrt, self.statics = func, kind, wrt, statics
+        self.function = None
+
+    def generated(self):
+        return cached(self.func, self.kind, self.wrt, statics=self.statics)
+
+    def __call__(self, *args, **kwargs):
+        function = self.function
+        if function is None:
+            function = self.function = self.generated().function
+        return function(*args, **kwargs)
+
+
+def generate(func, kind, wrt, containers=(), statics=()):
     """Run the pipeline on `func`: the `Generated` derivative of `kind` with respect to `wrt`
-    (a tuple of parameter names)."""
+    (a tuple of parameter names); `containers` names the parameters that hold lists, tuples
+    or dicts of arrays in the calls this code is for; `statics` pairs (parameter, value) for
+    parameters known while generating, such as the `self` of a method."""
     tree, info = ast_util.parse_function(func)
     names = resolve.namespace(func)
     fence.run(tree, info)
-    resolve.run(tree, info, names)
+    resolve.run(tree, info, names, dict(statics))
     locals_ = resolve.local_names(tree)
     namer = Namer(ast_util.names_in(tree) | locals_)
     free = FreeNames(namer, names)
     normalize.run(tree, namer, locals_, info)
     active = activity.run(tree, wrt)
+    for var, cell in zip(func.__code__.co_freevars, func.__closure__ or ()):
+        try:
+            free.bind(var, cell.cell_contents)   # closure values, under their own names
+        except ValueError:
+            pass
+    callees = {}
+
+    def derive(callee, callee_kind, callee_wrt, callee_statics=()):
+        key = (callee, callee_kind, callee_wrt, _static_key(callee_statics))
+        if key not in callees:
+            callees[key] = Callee(callee, callee_kind, callee_wrt, callee_statics)
+        return free.bind(function_name(callee, callee_kind, callee_wrt, callee_statics),
+                         callees[key])
+
     if kind == JVP:
-        fdef = forward.run(tree, wrt, active, namer, free, info)
+        fdef = forward.run(tree, wrt, active, namer, free, info, derive)
     else:
-        fdef = reverse.run(tree, wrt, active, namer, free, info, kind)
+        fdef = reverse.run(tree, wrt, active, namer, free, info, kind, derive, containers)
+    fdef.name = function_name(func, kind, wrt, statics)
     optimize.run(fdef)
     _strip_defaults(fdef)
     text = codegen.emit(fdef, info, None if kind == JVP else "grad of")
@@ -56,7 +108,17 @@ def generate(func, kind, wrt):
         function.__kwdefaults__ = func.__kwdefaults__
     function.__srcad_source__ = text
     last = tree.body[-1] if tree.body else tree
-    return Generated(function, text, info.location(last))
+    used = ast_util.names_in(fdef)
+    return Generated(function, text, info.location(last),
+                     [c for c in callees.values() if free.name_of(c) in used])
+
+
+def function_name(func, kind, wrt, statics=()):
+    """`grad_f`, or `grad_f_wrt_W_b` when not with respect to the first parameter alone (the
+    first after `self` for a method)."""
+    base = f"{kind}_{func.__name__}"
+    params = parameters(func)[len(statics):]
+    return base if tuple(wrt) == tuple(params[:1]) else f"{base}_wrt_{'_'.join(wrt)}"
 
 
 def _strip_defaults(fdef):
@@ -64,16 +126,21 @@ def _strip_defaults(fdef):
     fdef.args.kw_defaults = [None] * len(fdef.args.kwonlyargs)
 
 
-def cached(func, kind, wrt):
-    """`generate` once per (function, its code, kind, wrt)."""
+def _static_key(statics):
+    return tuple((param, type(value)) for param, value in statics)
+
+
+def cached(func, kind, wrt, containers=(), statics=()):
+    """`generate` once per (function, its code, kind, wrt, container parameters, and the
+    types of static parameters)."""
     with _lock:
         try:
             per_function = _cache.setdefault(func, {})
         except TypeError:                       # not a Python function: generate() says why
             return generate(func, kind, wrt)
-        key = (kind, wrt, getattr(func, "__code__", None))   # a new __code__ (reload) misses
-        if key not in per_function:
-            per_function[key] = generate(func, kind, wrt)
+        key = (kind, wrt, containers, _static_key(statics), getattr(func, "__code__", None))
+        if key not in per_function:                 # (a reload gives a new __code__)
+            per_function[key] = generate(func, kind, wrt, containers, statics)
         return per_function[key]
 
 
@@ -117,9 +184,14 @@ class Derivative:
     def __init__(self, func, kind, wrt):
         if not callable(func):
             raise TypeError(f"srcad.{kind} expects a function, got {type(func).__name__}")
+        self.wrt, self.single = resolve_wrt(func, wrt)
+        self._receiver, self._statics = None, ()
+        if inspect.ismethod(func):              # a bound method: `self` is known
+            self._receiver = func.__self__
+            func = func.__func__
+            self._statics = ((parameters(func)[0], self._receiver),)
         self.func = func
         self.kind = kind
-        self.wrt, self.single = resolve_wrt(func, wrt)
         params = parameters(func)
         self._positions = [params.index(n) for n in self.wrt]
         self._arity = len(params)
@@ -133,7 +205,7 @@ class Derivative:
     @property
     def generated(self):
         if self._generated is None:
-            self._generated = cached(self.func, self.kind, self.wrt)
+            self._generated = cached(self.func, self.kind, self.wrt, statics=self._statics)
         return self._generated
 
     @property
@@ -142,20 +214,33 @@ class Derivative:
         return self.generated.function
 
     def source(self):
-        return self.generated.text
+        return self.generated.full_text()
 
     def __repr__(self):
         return f"<srcad {self.kind} of {self.func.__qualname__} wrt {', '.join(self.wrt)}>"
 
     def __call__(self, *args, **kwargs):
+        if self._receiver is not None:
+            args = (self._receiver,) + args
+        if self.kind != JVP and (any(type(a) in _CONTAINERS for a in args)
+                                 or any(type(v) in _CONTAINERS for v in kwargs.values())):
+            return self._container_call(args, kwargs)
         call = self._call_impl
         if call is None:
-            call = self._call_impl = self._make_call()
+            call = self._call_impl = self._make_call(self.generated)
         return call(args, kwargs)
 
-    def _make_call(self):
+    def _container_call(self, args, kwargs):
+        """Calls with lists, tuples or dicts of arrays get code specialized to them."""
+        params = parameters(self.func)
+        names = {params[i] for i, a in enumerate(args) if type(a) in _CONTAINERS}
+        names |= {k for k, v in kwargs.items() if type(v) in _CONTAINERS}
+        generated = cached(self.func, self.kind, self.wrt, tuple(sorted(names)),
+                           self._statics)
+        return self._make_call(generated)(args, kwargs)
+
+    def _make_call(self, generated):
         """The call path for this kind, with the generated function looked up once."""
-        generated = self.generated
         function = generated.function
         gradients = self._gradients
 

@@ -84,6 +84,10 @@ class FreeNames:
         self._names[id(obj)] = ident
         return ident
 
+    def name_of(self, obj):
+        """The name `obj` was bound under, or None."""
+        return self._names.get(id(obj))
+
     def _user_alias(self, obj):
         """The name the user's code already gives a module (`np` for numpy), if any."""
         if type(obj).__name__ != "module":

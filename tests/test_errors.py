@@ -72,9 +72,9 @@ def uses_dict(x):
     return d["a"]
 
 
-def uses_early_return(x):
-    if np.sum(x) > 0:
-        return x * 2.0
+def uses_return_in_loop(x):
+    for v in x:
+        return v * 2.0
     return x
 
 
@@ -88,7 +88,7 @@ def uses_early_return(x):
     (uses_yield, "yield x", "`yield`"),
     (uses_item_assignment, "y[0] = 3.0", "array element"),
     (uses_dict, '{"a": x}', "dict literal"),
-    (uses_early_return, "return x * 2.0", "early return"),
+    (uses_return_in_loop, "return v * 2.0", "inside a loop"),
 ])
 def test_unsupported_syntax_is_rejected_before_any_transform(func, text, construct):
     with pytest.raises(srcad.UnsupportedSyntaxError) as info:

@@ -99,13 +99,15 @@ def _is_loop_target(target):
 
 
 def _check_returns(body, info):
-    for i, stmt in enumerate(body):
-        if isinstance(stmt, ast.Return) and i != len(body) - 1:
-            _reject(info, body[i + 1], "code after `return`")
-        if isinstance(stmt, (ast.If, ast.For, ast.While)):
+    """Returns may end any path through branches, but not sit inside a loop."""
+    for stmt in body:
+        if isinstance(stmt, (ast.For, ast.While)):
             for node in ast.walk(stmt):
                 if isinstance(node, ast.Return):
-                    _reject(info, node, "a `return` inside a branch or loop (early return)")
+                    _reject(info, node, "a `return` inside a loop; set a variable and `break`")
+        if isinstance(stmt, ast.If):
+            _check_returns(stmt.body, info)
+            _check_returns(stmt.orelse, info)
 
 
 def _reject(info, node, what):

@@ -10,19 +10,21 @@ by the `dy = ...` of its template, and the output's tangent is zero when it does
 import ast
 
 from .. import annotations as anno
-from .. import rules, runtime
+from .. import calls, rules, runtime
 from ..ast_util import assign, call, copy_node, name
 from ..primitive import decompose, rule
+from ..errors import UnsupportedSyntaxError
 from ..template import fill
 
 
-def run(tree, wrt, active, namer, free, info):
-    """The forward-mode (JVP) function of `tree`."""
+def run(tree, wrt, active, namer, free, info, derive=None):
+    """The forward-mode (JVP) function of `tree`; `derive(func, kind, wrt)` gives the name of
+    the generated derivative of a called user function."""
     body = tree.body
     returns = bool(body) and isinstance(body[-1], ast.Return)
     output = body[-1].value if returns else ast.Constant(None)
     params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
-    builder = _Forward(namer, free, info, params)
+    builder = _Forward(namer, free, info, params, derive)
     known = set(wrt)
     stmts = builder.block(body[:-1] if returns else body, known)
     tangent = builder.tangent_of(output, known)
@@ -36,7 +38,8 @@ def run(tree, wrt, active, namer, free, info):
 
 
 class _Forward:
-    def __init__(self, namer, free, info, params):
+    def __init__(self, namer, free, info, params, derive):
+        self.derive = derive
         self.namer = namer
         self.free = free
         self.info = info
@@ -50,10 +53,10 @@ class _Forward:
                 out.append(self.branch(stmt, known))
             elif isinstance(stmt, (ast.For, ast.While)):
                 out.extend(self.loop(stmt, known))
+            elif isinstance(stmt, ast.Assign) and anno.get(stmt, anno.ACTIVE):
+                out.extend(self.assignment(stmt, known))
             else:
                 out.append(stmt)
-                if isinstance(stmt, ast.Assign) and anno.get(stmt, anno.ACTIVE):
-                    out.extend(self.assignment(stmt, known))
             self.defined |= _assigned([stmt])
         return out
 
@@ -85,7 +88,11 @@ class _Forward:
         return init + [stmt]
 
     def assignment(self, stmt, known):
+        """The primal statement and the statements of its tangent."""
         target = stmt.targets[0].id
+        func = anno.get(stmt.value, anno.FUNC) if isinstance(stmt.value, ast.Call) else None
+        if calls.is_user_function(func, rules.TANGENT):
+            return self.user_call(stmt, func, target, known)
         primitive = decompose(stmt.value)
         template = rule(primitive, rules.TANGENT, self.info, stmt)
         binding = template.bind(name(target), primitive.args, primitive.keywords)
@@ -100,7 +107,38 @@ class _Forward:
         for new in filled:
             anno.set_(new, anno.DERIVATIVE, True)
             anno.set_(new, anno.ORIGIN, anno.get(stmt, anno.ORIGIN))
-        return filled
+        return [stmt] + filled
+
+    def user_call(self, stmt, func, target, known):
+        """`y = f(a, b)` for a user function f becomes `y, dy = jvp_f(a, b, da)`."""
+        call_node = stmt.value
+        func, args, statics = calls.unbind(func, call_node)
+        try:
+            bound = calls.bind_arguments(func, args,
+                                         {k.arg: k.value for k in call_node.keywords})
+        except TypeError as exc:
+            raise UnsupportedSyntaxError(f"srcad cannot differentiate this call of "
+                                         f"{func.__name__}: {exc}",
+                                         self.info.location(anno.get(stmt, anno.ORIGIN)))
+        params = [p for p, node in bound.items()
+                  if isinstance(node, ast.Name) and node.id in known]
+        if not params:
+            return [stmt]
+        primals = []
+        for param, node in bound.items():
+            if isinstance(node, calls.Default):
+                node = name(self.free.bind(f"{func.__name__}_{param}", node.value))
+            primals.append(node)
+        tangents = [name(self.namer.derivative(bound[p].id)) for p in params]
+        callee = self.derive(func, "jvp", tuple(params), statics)
+        dname = self.namer.derivative(target)
+        targets = ast.Tuple(elts=[name(target, ast.Store()), name(dname, ast.Store())],
+                            ctx=ast.Store())
+        new = anno.copy(stmt, ast.Assign(targets=[targets], value=call(callee, *primals,
+                                                                         *tangents)))
+        anno.set_(new, anno.DERIVATIVE, True)
+        known.add(target)
+        return [new]
 
     def branch(self, stmt, known):
         in_body, in_else = set(known), set(known)

@@ -51,8 +51,39 @@ def run(tree, namer, locals_, info):
     params = tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs
     for param in params:
         normalizer.version[param.arg] = param.arg
-    tree.body = normalizer.block(tree.body)
+    tree.body = normalizer.block(lift_returns(tree.body, namer))
     return tree
+
+
+def lift_returns(body, namer):
+    """A body whose only `return` is its last statement: with a `return` inside a branch, each
+    path assigns its value to `result` (statements after the `if` move into the branches that
+    do not return, as for `break`), and the function ends with `return result`."""
+    if not any(isinstance(n, ast.Return) for s in body if isinstance(s, ast.If)
+               for n in ast.walk(s)):
+        return body
+    result = namer.fresh("result")
+
+    def lift(stmts):
+        out = []
+        for i, stmt in enumerate(stmts):
+            if isinstance(stmt, ast.Return):
+                value = stmt.value if stmt.value is not None else ast.Constant(None)
+                return out + [ast.Assign(targets=[name(result, ast.Store())], value=value,
+                                         lineno=stmt.lineno, col_offset=stmt.col_offset)]
+            if isinstance(stmt, ast.If) and any(isinstance(n, ast.Return)
+                                                for n in ast.walk(stmt)):
+                rest = [copy_node(s) for s in stmts[i + 1:]]
+                return out + [ast.If(test=stmt.test, body=lift(stmt.body + rest),
+                                     orelse=lift(stmt.orelse + rest), lineno=stmt.lineno,
+                                     col_offset=stmt.col_offset)]
+            out.append(stmt)
+        end = out[-1].lineno if out else 1
+        return out + [ast.Assign(targets=[name(result, ast.Store())], value=ast.Constant(None),
+                                 lineno=end, col_offset=0)]
+
+    lifted = lift(body)
+    return lifted + [ast.Return(value=name(result), lineno=lifted[-1].lineno, col_offset=0)]
 
 
 class _Normalizer:

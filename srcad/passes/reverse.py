@@ -23,17 +23,19 @@ them. Derivative statements carry annotation DERIVATIVE and the ORIGIN of their 
 import ast
 
 from .. import annotations as anno
-from .. import rules, runtime
+from .. import calls, rules, runtime
 from ..ast_util import assign, call, copy_node, name
-from ..errors import NonScalarOutputError
+from ..errors import NonScalarOutputError, UnsupportedSyntaxError
 from ..primitive import decompose, rule
 from ..template import fill
 
 GRAD, VALUE_AND_GRAD, VJP = "grad", "value_and_grad", "vjp"
 
 
-def run(tree, wrt, active, namer, free, info, kind=GRAD):
-    """The reverse-mode function of `tree` (see the module docstring)."""
+def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers=()):
+    """The reverse-mode function of `tree` (see the module docstring). `derive(func, kind,
+    wrt)` gives the name under which the derivative of a called user function is bound;
+    `containers` are the parameters that hold lists, tuples or dicts of arrays."""
     body = tree.body
     returns = bool(body) and isinstance(body[-1], ast.Return)
     output = body[-1].value if returns else ast.Constant(None)
@@ -43,7 +45,8 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD):
             "grad needs a function with a scalar output, but this one returns a tuple; use "
             "srcad.vjp for several outputs", info.location(body[-1]))
     params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
-    builder = _Reverse(active, namer, free, info, _sequences(statements), params)
+    sequences = _sequences(statements) | set(containers)
+    builder = _Reverse(active, namer, free, info, sequences, params, derive)
     seeds, pullback_params = builder.seeds(output, kind)
     primal, adjoint = builder.block(statements, builder.defined)
     grads, end = [], []
@@ -76,7 +79,7 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD):
 def _captured(adjoint, primal, params, free):
     """Primal values a pullback restores from loop stacks, passed in as defaults so each call
     starts from the primal's final state (and pops from its own copy of each stack)."""
-    top_level = set(params) | {s.targets[0].id for s in primal if isinstance(s, ast.Assign)}
+    top_level = set(params) | stored([s for s in primal if isinstance(s, ast.Assign)])
     restored = stored(adjoint) & top_level
     stacks = sorted({n.func.value.id for s in adjoint for n in ast.walk(s)
                      if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
@@ -100,9 +103,10 @@ def _sequences(stmts):
         for stmt in ast.walk(node):
             if isinstance(stmt, ast.Assign):
                 value = stmt.value
-                if isinstance(value, (ast.Tuple, ast.List)) or (
-                        isinstance(value, ast.Call)
-                        and rules.is_sequence(anno.get(value, anno.FUNC))):
+                func = anno.get(value, anno.FUNC) if isinstance(value, ast.Call) else None
+                if isinstance(value, (ast.Tuple, ast.List)) or rules.is_sequence(func) or (
+                        calls.is_user_function(func, rules.ADJOINT)
+                        and calls.returns_tuple(func)):
                     found.add(stmt.targets[0].id)
     return found
 
@@ -131,7 +135,7 @@ class _Restore(ast.stmt):
 
 
 class _Reverse:
-    def __init__(self, active, namer, free, info, sequences, params):
+    def __init__(self, active, namer, free, info, sequences, params, derive):
         self.active = active
         self.namer = namer
         self.free = free
@@ -141,6 +145,7 @@ class _Reverse:
         self.primal_of = {}
         self.depth = 0                  # loop nesting while reversing
         self.known = set(params)        # primal names defined so far (forward order)
+        self.derive = derive
 
     def derivative_of(self, var):
         if var not in self.active:
@@ -192,7 +197,7 @@ class _Reverse:
             elif isinstance(stmt, (ast.For, ast.While)):
                 primal[i], new = _Loop(self, stmt, known).reverse(defined)
             elif isinstance(stmt, ast.Assign):
-                new = self.assignment(stmt, defined)
+                primal[i], new = self.assignment(stmt, defined)
             else:
                 new = []
             if self.depth and isinstance(stmt, (ast.For, ast.While)):
@@ -201,14 +206,55 @@ class _Reverse:
         return [s for group in primal for s in group], adjoint
 
     def assignment(self, stmt, defined):
+        """(primal statements, adjoint statements) of `target = ...`."""
         target = stmt.targets[0].id
         dname = self.namer.derivative(target)
-        out = []
+        primal, out = [stmt], []
         if anno.get(stmt, anno.ACTIVE) and dname in defined:
-            out = self.template(stmt, target, dname, defined)
+            func = anno.get(stmt.value, anno.FUNC) if isinstance(stmt.value, ast.Call) else None
+            if calls.is_user_function(func, rules.ADJOINT):
+                primal, out = self.user_call(stmt, func, target, dname, defined)
+            else:
+                out = self.template(stmt, target, dname, defined)
         if self.depth:
-            out.append(_Restore(target, stmt))
-        return out
+            out += [_Restore(var, primal[0]) for var in sorted(stored(primal))]
+        return primal, out
+
+    def user_call(self, stmt, func, target, dname, defined):
+        """`y = f(a, b)` for a user function f: the primal calls f's generated vjp and keeps
+        its pullback; the adjoint calls the pullback."""
+        call_node = stmt.value
+        func, args, statics = calls.unbind(func, call_node)
+        try:
+            bound = calls.bind_arguments(func, args,
+                                         {k.arg: k.value for k in call_node.keywords})
+        except TypeError as exc:
+            raise UnsupportedSyntaxError(f"srcad cannot differentiate this call of "
+                                         f"{func.__name__}: {exc}",
+                                         self.info.location(anno.get(stmt, anno.ORIGIN)))
+        params = [p for p, node in bound.items()
+                  if isinstance(node, ast.Name) and node.id in self.active]
+        origin = anno.get(stmt, anno.ORIGIN)
+        callee = self.derive(func, VJP, tuple(params), statics)
+        pullback = self.namer.fresh(f"{func.__name__}_pullback")
+        targets = ast.Tuple(elts=[name(target, ast.Store()), name(pullback, ast.Store())],
+                            ctx=ast.Store())
+        primal = anno.copy(stmt, ast.Assign(
+            targets=[targets], value=ast.Call(func=name(callee), args=args,
+                                              keywords=call_node.keywords)))
+        grads = call(pullback, name(dname))
+        out = []
+        if len(params) > 1:
+            pieces = self.namer.fresh(f"d_{func.__name__}_args")
+            out.append(self.derivative(assign(pieces, grads), origin))
+        defined.discard(dname)
+        for i, param in enumerate(params):
+            value = grads if len(params) == 1 else ast.Subscript(
+                value=name(pieces), slice=ast.Constant(i), ctx=ast.Load())
+            accumulate = ast.AugAssign(target=name(self.derivative_of(bound[param].id),
+                                                   ast.Store()), op=ast.Add(), value=value)
+            out.append(self.derivative(self.accumulate(accumulate, defined), origin))
+        return [primal], out
 
     def template(self, stmt, target, dname, defined):
         """The filled adjoint template of `target = ...`; afterwards `d<target>` is spent."""
