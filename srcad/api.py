@@ -6,6 +6,8 @@ then calls it; `source()` returns that text. Generation is cached per function a
 """
 
 import inspect
+
+import numpy
 import threading
 import weakref
 
@@ -184,6 +186,7 @@ class Derivative:
     def __init__(self, func, kind, wrt):
         if not callable(func):
             raise TypeError(f"srcad.{kind} expects a function, got {type(func).__name__}")
+        func = _differentiable(func)
         self.wrt, self.single = resolve_wrt(func, wrt)
         self._receiver, self._statics = None, ()
         if inspect.ismethod(func):              # a bound method: `self` is known
@@ -293,6 +296,18 @@ class Derivative:
         return self.generated.function(*primals, *tangents, **kwargs)
 
 
+def _differentiable(func):
+    """The function to transform: a srcad derivative is itself generated Python, so higher
+    orders differentiate its generated function (raw gradients, the same parameters)."""
+    if not isinstance(func, Derivative):
+        return func
+    if func.kind not in (GRAD, JVP) or func._receiver is not None:
+        raise SrcadError(f"srcad differentiates again the results of grad and jvp (and of "
+                         f"functions of plain parameters), not of {func.kind}; use grad, jvp, "
+                         "hvp, jacobian or hessian")
+    return func.generated.function
+
+
 def _transform(kind, func, wrt):
     if func is None:
         return lambda f: Derivative(f, kind, wrt)
@@ -330,7 +345,7 @@ def jvp(func=None, wrt=0):
 
 def source(obj):
     """The generated Python source of a srcad derivative, as a string."""
-    if isinstance(obj, Derivative):
+    if isinstance(obj, (Derivative, _Composite)):
         return obj.source()
     text = getattr(obj, "__srcad_source__", None)
     if text is None:
@@ -377,3 +392,109 @@ def nondifferentiable(*keys):
     """Mark functions whose results srcad treats as constants (zero derivative)."""
     rules.load()
     rules.nondifferentiable(*keys, reason="registered as non-differentiable")
+
+
+class _Composite:
+    """A derivative built from other derivatives (hvp, jacobian, hessian)."""
+
+    def __init__(self, name, parts):
+        self.__name__ = name
+        self._parts = parts
+
+    def source(self):
+        return "\n\n".join(part.source() for part in self._parts)
+
+    def __repr__(self):
+        return f"<srcad {self.__name__}>"
+
+
+class _Hvp(_Composite):
+    def __init__(self, func, wrt):
+        self._jvp = Derivative(Derivative(func, GRAD, wrt), JVP, wrt)
+        super().__init__(f"hvp_{getattr(func, '__name__', 'f')}", [self._jvp])
+
+    def __call__(self, *args, **kwargs):
+        return self._jvp(*args, **kwargs)[1]
+
+
+def hvp(func=None, wrt=0):
+    """Hessian-vector product by forward mode over reverse mode: `hvp(f)(x, W, v)` is
+    `H v`, with `H` the Hessian of the scalar `f` in the argument `wrt` (one argument)."""
+    if func is None:
+        return lambda f: _Hvp(f, wrt)
+    return _Hvp(func, wrt)
+
+
+class _Jacobian(_Composite):
+    """The full Jacobian, by forward mode (one jvp per input element) or reverse mode (one
+    pullback per output element), whichever takes fewer passes for the shapes at hand."""
+
+    def __init__(self, func, wrt, mode):
+        if mode not in ("auto", "forward", "reverse"):
+            raise ValueError(f"mode={mode!r}: choose 'auto', 'forward' or 'reverse'")
+        self._vjp = Derivative(func, VJP, wrt)
+        self._jvp = Derivative(func, JVP, wrt)
+        self._mode = mode
+        self._single = self._vjp.single
+        super().__init__(f"jacobian_{self._vjp.func.__name__}", [self._vjp, self._jvp])
+
+    def __call__(self, *args):
+        y, pullback = self._vjp(*args)
+        inputs = [args[p] if self._vjp._receiver is None else args[p - 1]
+                  for p in self._vjp._positions]
+        in_size = sum(numpy.size(x) for x in inputs)
+        forward = self._mode == "forward" or (self._mode == "auto"
+                                              and in_size <= numpy.size(y))
+        blocks = self._forward(args, inputs, y) if forward else self._reverse(pullback,
+                                                                              inputs, y)
+        return blocks[0] if self._single else tuple(blocks)
+
+    def _forward(self, args, inputs, y):
+        blocks = []
+        for k, x in enumerate(inputs):
+            columns = []
+            for basis in _basis(x):
+                tangents = [basis if i == k else runtime.zeros_like(x_i)
+                            for i, x_i in enumerate(inputs)]
+                columns.append(numpy.asarray(self._jvp(*args, *tangents)[1], dtype=float))
+            stacked = numpy.stack(columns, axis=-1) if columns else numpy.zeros(
+                numpy.shape(y) + (0,))
+            blocks.append(stacked.reshape(numpy.shape(y) + numpy.shape(x)))
+        return blocks
+
+    def _reverse(self, pullback, inputs, y):
+        rows = [[] for _ in inputs]
+        for basis in _basis(y):
+            grads = pullback(basis)
+            grads = (grads,) if self._single else grads
+            for row, g in zip(rows, grads):
+                row.append(numpy.asarray(g, dtype=float).ravel())
+        return [numpy.stack(row).reshape(numpy.shape(y) + numpy.shape(x)) if row else
+                numpy.zeros(numpy.shape(y) + numpy.shape(x)) for row, x in zip(rows, inputs)]
+
+
+def _basis(x):
+    """The unit vectors shaped like `x` (floats for a scalar)."""
+    shape = numpy.shape(x)
+    for i in range(int(numpy.prod(shape, dtype=int))):
+        e = numpy.zeros(int(numpy.prod(shape, dtype=int)))
+        e[i] = 1.0
+        yield float(e[0]) if not shape else e.reshape(shape)
+
+
+def jacobian(func=None, wrt=0, mode="auto"):
+    """`jacobian(f)(x, W)` has shape `y.shape + x.shape`; `wrt` as in `grad` (a tuple gives one
+    block per argument); mode 'forward', 'reverse' or 'auto' (fewer passes)."""
+    if func is None:
+        return lambda f: _Jacobian(f, wrt, mode)
+    return _Jacobian(func, wrt, mode)
+
+
+def hessian(func=None, wrt=0):
+    """The Hessian of a scalar function in one argument: forward mode over its generated
+    gradient, one Hessian-vector product per input element."""
+    if func is None:
+        return lambda f: hessian(f, wrt)
+    hess = _Jacobian(Derivative(func, GRAD, wrt), wrt, "forward")
+    hess.__name__ = f"hessian_{getattr(func, '__name__', 'f')}"
+    return hess

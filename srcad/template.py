@@ -295,8 +295,9 @@ def _is_zero(node):
 def fold_zeros(node):
     """Remove terms that are zero (the ZERO marker); None when the whole expression is zero.
 
-    Products, quotients (numerator), negations and linear calls of zero are zero; a zero term
-    of a sum disappears. A zero anywhere else is a template bug and raises TemplateError.
+    Products, quotients (numerator), negations and calls with a zero argument are zero (a
+    template only passes a derivative to a call that is linear in it); a zero term of a sum
+    disappears. A zero anywhere else is a template bug and raises TemplateError.
     """
     if node is None or _is_zero(node):
         return None
@@ -326,9 +327,9 @@ def fold_zeros(node):
         return node
     if isinstance(node, ast.Call):
         args = [fold_zeros(a) if _has_zero(a) else a for a in node.args]
-        if any(a is None for a in args[:1]):
-            return None                                   # linear in its first argument
-        node.args = [_nonzero(a) for a in args]
+        if any(a is None for a in args):
+            return None                       # a call is linear in its derivative arguments
+        node.args = args
         return node
     if _has_zero(node):
         raise TemplateError(f"cannot simplify a zero derivative in {ast.dump(node)}")
