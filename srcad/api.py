@@ -5,12 +5,14 @@ In: a user's Python function and options (`wrt`, the kind of derivative). Out: a
 then calls it; `source()` returns that text. Generation is cached per function and options.
 """
 
+import ast
 import inspect
 
 import numpy
 import threading
 import weakref
 
+from . import annotations as anno
 from . import ast_util, codegen, rules, runtime
 from .errors import NonScalarOutputError, SrcadError, WrtError
 from .naming import FreeNames, Namer
@@ -81,6 +83,7 @@ def generate(func, kind, wrt, containers=(), statics=()):
     namer = Namer(ast_util.names_in(tree) | locals_)
     free = FreeNames(namer, names)
     normalize.run(tree, namer, locals_, info)
+    _bind_runtime_calls(tree, free)
     active = activity.run(tree, wrt)
     for var, cell in zip(func.__code__.co_freevars, func.__closure__ or ()):
         try:
@@ -113,6 +116,14 @@ def generate(func, kind, wrt, containers=(), statics=()):
     used = ast_util.names_in(fdef)
     return Generated(function, text, info.location(last),
                      [c for c in callees.values() if free.name_of(c) in used])
+
+
+def _bind_runtime_calls(tree, free):
+    """Calls that normal form introduced (`set_item`) name their helper in generated code."""
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and getattr(anno.get(node, anno.FUNC), "__module__", None) == runtime.__name__):
+            node.func.id = free.bind(node.func.id, anno.get(node, anno.FUNC))
 
 
 def function_name(func, kind, wrt, statics=()):

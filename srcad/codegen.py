@@ -81,7 +81,19 @@ class _Emitter:
 
 
 def _expression(node):
-    return astor.to_source(node).strip()
+    text = astor.to_source(node).strip()
+    if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        return text[1:-1]                  # astor wraps some expressions in parentheses
+    return text
+
+
+def _balanced(text):
+    depth = 0
+    for char in text:
+        depth += (char == "(") - (char == ")")
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def compile_function(text, name, user_globals, bound):

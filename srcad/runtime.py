@@ -210,3 +210,17 @@ def copy_stack(stack):
     """A copy of a loop stack (and of the stacks of inner loops it holds), so that a pullback
     can pop from it without emptying the primal's record: pullbacks may be called again."""
     return [copy_stack(item) if type(item) is list else item for item in stack]
+
+
+def set_item(x, index, value):
+    """`x` with `x[index] = value` applied to a copy (the primal of an in-place write)."""
+    out = x.copy()
+    out[index] = value
+    return out
+
+
+def without_item(g, index):
+    """`g` with zeros at `index`: the adjoint of the overwritten part of `set_item`."""
+    out = g.copy()
+    out[index] = 0
+    return out

@@ -208,3 +208,32 @@ def for_else(xs):
 def test_for_else_is_rejected():
     with pytest.raises(srcad.UnsupportedSyntaxError, match="`else` on a `for` loop"):
         srcad.grad(for_else)(np.ones(3))
+
+
+# ---- writes into arrays -----------------------------------------------------------------------
+def running_products(x):
+    out = np.zeros_like(x)
+    acc = 1.0
+    for i in range(x.shape[0]):
+        acc = acc * x[i]
+        out[i] = acc
+    out[0] += 1.0
+    return np.sum(out * out)
+
+
+@given(hnp.arrays(np.float64, (4,), elements=st.floats(0.3, 1.5)))
+def test_writes_into_arrays_in_loops(x):
+    out = np.cumprod(x) + np.eye(4)[0]
+    expected = np.array([sum(2 * out[i] * np.prod(x[:i + 1]) / x[j]
+                             for i in range(j, 4)) for j in range(4)])
+    assert_grads(running_products, (x,), (expected,), wrt=(0,))
+
+
+def writes_into_argument(x):
+    x[0] = 1.0
+    return np.sum(x)
+
+
+def test_writing_into_an_argument_is_rejected():
+    with pytest.raises(srcad.UnsupportedSyntaxError, match="copy it first"):
+        srcad.grad(writes_into_argument)(np.ones(3))

@@ -80,10 +80,14 @@ def _check_statement(stmt, info, top_level):
 def _check_targets(node, info):
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
     for target in targets:
+        if isinstance(target, ast.Subscript):
+            if len(targets) > 1 or not isinstance(target.value, ast.Name):
+                _reject(info, node, "this assignment into an array element; write "
+                        "`name[index] = value` with a single target")
+            continue
         for sub in ast.walk(target):
             if isinstance(sub, ast.Subscript):
-                _reject(info, node, "an assignment into an array element (x[i] = ...); "
-                        "build the array with np.where, np.concatenate or np.stack instead")
+                _reject(info, node, "an assignment into an array element inside unpacking")
             if isinstance(sub, ast.Attribute):
                 _reject(info, node, "an assignment to an attribute (obj.attr = ...)")
             if isinstance(sub, ast.Starred):

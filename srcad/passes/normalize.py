@@ -32,7 +32,8 @@ number.
 import ast
 
 from .. import annotations as anno
-from .. import errors
+from .. import errors, runtime
+from ..primitive import index_value
 from ..ast_util import copy_node, name
 from ..errors import UnsupportedSyntaxError
 
@@ -51,6 +52,7 @@ def run(tree, namer, locals_, info):
     params = tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs
     for param in params:
         normalizer.version[param.arg] = param.arg
+    normalizer.params = {param.arg for param in params}
     tree.body = normalizer.block(lift_returns(tree.body, namer))
     return tree
 
@@ -112,6 +114,9 @@ class _Normalizer:
         return stmt
 
     def stmt_Assign(self, node):
+        if isinstance(node.targets[0], ast.Subscript):
+            self.set_item(node.targets[0], node.value)
+            return
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             self.assign(node.targets[0].id, node.value)
             return
@@ -126,8 +131,32 @@ class _Normalizer:
         self.stmt_Assign(ast.Assign(targets=[node.target], value=node.value))
 
     def stmt_AugAssign(self, node):
+        if isinstance(node.target, ast.Subscript):
+            current = ast.Subscript(value=node.target.value, slice=node.target.slice,
+                                    ctx=ast.Load())
+            self.set_item(node.target, ast.BinOp(left=current, op=node.op, right=node.value))
+            return
         value = ast.BinOp(left=name(node.target.id), op=node.op, right=node.value)
         self.assign(node.target.id, value)
+
+    def set_item(self, target, value):
+        """`x[index] = value` becomes `x_1 = set_item(x, index, value)`: a new version of `x`
+        (the write copies, so earlier versions keep their values for the adjoint)."""
+        base = target.value.id
+        if base not in self.version or base in self.params:
+            raise UnsupportedSyntaxError(
+                f"srcad does not support writing into `{base}`, which the function did not "
+                f"create (an argument, a global or a closure value); copy it first: "
+                f"`{base} = {base}.copy()`",
+                errors.Location(self.info.filename, self.line, self.info.text(self.line),
+                                self.info.name))
+        array = self.atom(name(base))
+        index = self.index(target.slice)
+        item = self.atom(value)
+        call = ast.Call(func=name("set_item"), args=[array, index_value(index), item],
+                        keywords=[])
+        anno.set_(call, anno.FUNC, runtime.set_item)
+        self.emit(ast.Assign(targets=[name(self.new_version(base), ast.Store())], value=call))
 
     def stmt_Return(self, node):
         value = node.value if node.value is not None else ast.Constant(None)
