@@ -443,21 +443,26 @@ class _Jacobian(_Composite):
     def __init__(self, func, wrt, mode):
         if mode not in ("auto", "forward", "reverse"):
             raise ValueError(f"mode={mode!r}: choose 'auto', 'forward' or 'reverse'")
-        self._vjp = Derivative(func, VJP, wrt)
+        self._func = func
         self._jvp = Derivative(func, JVP, wrt)
+        self._vjp = Derivative(func, VJP, wrt) if mode != "forward" else None
         self._mode = mode
-        self._single = self._vjp.single
-        super().__init__(f"jacobian_{self._vjp.func.__name__}", [self._vjp, self._jvp])
+        self._single = self._jvp.single
+        parts = [self._jvp] if self._vjp is None else [self._vjp, self._jvp]
+        super().__init__(f"jacobian_{self._jvp.func.__name__}", parts)
 
     def __call__(self, *args):
+        inputs = [args[p] if self._jvp._receiver is None else args[p - 1]
+                  for p in self._jvp._positions]
+        if self._vjp is None:
+            return self._finish(self._forward(args, inputs, self._func(*args)))
         y, pullback = self._vjp(*args)
-        inputs = [args[p] if self._vjp._receiver is None else args[p - 1]
-                  for p in self._vjp._positions]
         in_size = sum(numpy.size(x) for x in inputs)
-        forward = self._mode == "forward" or (self._mode == "auto"
-                                              and in_size <= numpy.size(y))
-        blocks = self._forward(args, inputs, y) if forward else self._reverse(pullback,
-                                                                              inputs, y)
+        if self._mode == "auto" and in_size <= numpy.size(y):
+            return self._finish(self._forward(args, inputs, y))
+        return self._finish(self._reverse(pullback, inputs, y))
+
+    def _finish(self, blocks):
         return blocks[0] if self._single else tuple(blocks)
 
     def _forward(self, args, inputs, y):

@@ -80,6 +80,8 @@ def rule(primitive, mode, info, stmt):
     what = rules.key_name(primitive.key)
     if isinstance(primitive.key, str):
         what = f"the attribute .{primitive.key}"
+    elif primitive.key is None and anno.get(stmt.value, anno.METHOD):
+        what = f"the method .{anno.get(stmt.value, anno.METHOD)}"
     register = "register_adjoint" if mode == rules.ADJOINT else "register_tangent"
     raise MissingRuleError(
         f"srcad has no {'reverse' if mode == rules.ADJOINT else 'forward'}-mode rule for "

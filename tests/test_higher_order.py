@@ -84,3 +84,22 @@ def test_higher_order_source_is_readable():
     text = srcad.source(srcad.hvp(quartic))
     assert text.startswith("def jvp_grad_quartic(x, W, d")
     assert "matmul_adjoint_right" in text
+
+
+def rnn(h, W, xs):
+    for x in xs:
+        h = np.tanh(W @ h + x)
+    return np.sum(h * h)
+
+
+def test_hessian_through_a_loop():
+    rng = np.random.default_rng(0)
+    h, W, xs = rng.standard_normal(3), rng.standard_normal((3, 3)) * 0.5, rng.standard_normal(
+        (4, 3))
+    H = srcad.hessian(rnn)(h, W, xs)
+    grad = srcad.grad(rnn)
+    eps = 1e-6
+    numeric = np.stack([(grad(h + eps * e, W, xs) - grad(h - eps * e, W, xs)) / (2 * eps)
+                        for e in np.eye(3)], axis=1)
+    np.testing.assert_allclose(H, numeric, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(H, H.T, rtol=1e-10, atol=1e-12)

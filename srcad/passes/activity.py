@@ -38,6 +38,19 @@ def _block(stmts, active):
         elif isinstance(stmt, ast.Assign) and is_active_value(stmt.value, active):
             anno.set_(stmt, anno.ACTIVE, True)
             active.add(stmt.targets[0].id)
+        elif pushed(stmt) and _uses(active, stmt.value.args[0]):
+            active.add(pushed(stmt))
+
+
+def pushed(stmt):
+    """The list a statement `stack.append(value)` pushes onto (generated loop code), or None."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return None
+    func = stmt.value.func
+    if (isinstance(func, ast.Attribute) and func.attr == "append"
+            and isinstance(func.value, ast.Name) and len(stmt.value.args) == 1):
+        return func.value.id
+    return None
 
 
 def is_active_value(node, active):

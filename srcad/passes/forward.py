@@ -11,6 +11,7 @@ import ast
 
 from .. import annotations as anno
 from .. import calls, rules, runtime
+from . import activity
 from ..ast_util import assign, call, copy_node, name
 from ..primitive import decompose, rule
 from ..errors import UnsupportedSyntaxError
@@ -55,15 +56,40 @@ class _Forward:
                 out.extend(self.loop(stmt, known))
             elif isinstance(stmt, ast.Assign) and anno.get(stmt, anno.ACTIVE):
                 out.extend(self.assignment(stmt, known))
+            elif activity.pushed(stmt) and (activity.pushed(stmt) in known or _has_tangent(
+                    stmt.value.args[0], known)):
+                known.add(activity.pushed(stmt))
+                out.extend([stmt, self.push_tangent(stmt, known)])
             else:
                 out.append(stmt)
             self.defined |= _assigned([stmt])
         return out
 
+    def push_tangent(self, stmt, known):
+        """`stack.append(v)` of generated loop code is followed by `dstack.append(dv)`."""
+        stack, value = activity.pushed(stmt), stmt.value.args[0]
+        tangent = (name(self.namer.derivative(value.id)) if isinstance(value, ast.Name)
+                   and value.id in known else self.zeros(copy_node(value)))
+        push = ast.Expr(value=call(ast.Attribute(value=name(self.namer.derivative(stack)),
+                                                 attr="append", ctx=ast.Load()), tangent))
+        return anno.set_(push, anno.DERIVATIVE, True)
+
+    def pop_tangent(self, stmt, target, known):
+        """`v = stack.pop()` of generated loop code is followed by `dv = dstack.pop()`."""
+        stack = stmt.value.func.value.id
+        if stack not in known:
+            return [stmt]
+        pop = call(ast.Attribute(value=name(self.namer.derivative(stack)), attr="pop",
+                                 ctx=ast.Load()))
+        known.add(target)
+        return [stmt, anno.set_(assign(self.namer.derivative(target), pop), anno.DERIVATIVE,
+                                True)]
+
     def loop(self, stmt, known):
         """A loop whose body carries tangents along; a tangent that flows from one trip to the
         next starts at zero before the loop when the value had none."""
-        assigned = _assigned(stmt.body)
+        assigned = _assigned(stmt.body) | {activity.pushed(s) for s in ast.walk(stmt)
+                                           if isinstance(s, ast.Expr)} - {None}
         if isinstance(stmt, ast.For):
             assigned |= _assigned([stmt.target])
         carried, before = set(), set(self.defined)
@@ -93,6 +119,8 @@ class _Forward:
         func = anno.get(stmt.value, anno.FUNC) if isinstance(stmt.value, ast.Call) else None
         if calls.is_user_function(func, rules.TANGENT):
             return self.user_call(stmt, func, target, known)
+        if anno.get(stmt.value, anno.METHOD) == "pop":
+            return self.pop_tangent(stmt, target, known)
         primitive = decompose(stmt.value)
         template = rule(primitive, rules.TANGENT, self.info, stmt)
         binding = template.bind(name(target), primitive.args, primitive.keywords)
@@ -163,6 +191,10 @@ class _Forward:
 
     def zeros(self, node):
         return call(self.free.bind("zeros_like", runtime.zeros_like), node)
+
+
+def _has_tangent(node, known):
+    return isinstance(node, ast.Name) and node.id in known
 
 
 def _assigned(stmts):
