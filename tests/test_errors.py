@@ -62,9 +62,8 @@ def uses_yield(x):
 
 
 def uses_item_assignment(x):
-    y = x * 1.0
-    y[0] = 3.0
-    return np.sum(y)
+    x[0] = 3.0
+    return np.sum(x)
 
 
 def uses_dict(x):
@@ -86,7 +85,7 @@ def uses_return_in_loop(x):
     (uses_nested_def, "def inner", "nested function"),
     (uses_global, "global COUNTER", "`global`"),
     (uses_yield, "yield x", "`yield`"),
-    (uses_item_assignment, "y[0] = 3.0", "array element"),
+    (uses_item_assignment, "x[0] = 3.0", "copy it first"),
     (uses_dict, '{"a": x}', "dict literal"),
     (uses_return_in_loop, "return v * 2.0", "inside a loop"),
 ])
