@@ -53,8 +53,9 @@ class Default:
 
 @functools.lru_cache(maxsize=None)
 def returns_tuple(func):
-    """True when every `return` of `func` returns a tuple or list literal."""
+    """True when every `return` of `func` returns a tuple, list or dict literal."""
     from .ast_util import parse_function
     tree, _ = parse_function(func)
     returns = [n for n in ast.walk(tree) if isinstance(n, ast.Return)]
-    return bool(returns) and all(isinstance(r.value, (ast.Tuple, ast.List)) for r in returns)
+    return bool(returns) and all(isinstance(r.value, (ast.Tuple, ast.List, ast.Dict))
+                                 for r in returns)

@@ -49,6 +49,9 @@ def decompose(value, sequences=()):
         return Primitive(getattr(numpy.ndarray, value.attr, value.attr), [value.value])
     if isinstance(value, (ast.Tuple, ast.List)):
         return Primitive(ast.Tuple, [ast.List(elts=value.elts, ctx=ast.Load())])
+    if isinstance(value, ast.Dict):
+        return Primitive(ast.Dict, [ast.Tuple(elts=value.keys, ctx=ast.Load()),
+                                    ast.List(elts=value.values, ctx=ast.Load())])
     if isinstance(value, ast.Call):
         args = list(value.args)
         if anno.get(value, anno.METHOD):

@@ -118,15 +118,14 @@ class _Filler(ast.NodeTransformer):
 
     # statements ---------------------------------------------------------------------------
     def statement(self, stmt):
+        for node in ast.walk(stmt):                # template locals, comprehension targets too
+            if (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+                    and node.id not in self.locals):
+                self.locals[node.id] = self.namer.fresh(node.id)
         if isinstance(stmt, ast.AugAssign) and _is_d(stmt.target):
             return self._accumulate(stmt.target.slice, stmt.value)
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and _is_d(stmt.targets[0]):
             return self._define(stmt.targets[0].slice, stmt.value)
-        if isinstance(stmt, ast.Assign):
-            for target in stmt.targets:
-                for node in ast.walk(target):
-                    if isinstance(node, ast.Name) and node.id not in self.locals:
-                        self.locals[node.id] = self.namer.fresh(node.id)
         stmt = self.visit(stmt)
         if any(n.id == ZERO for n in ast.walk(stmt) if isinstance(n, ast.Name)):
             raise TemplateError(f"{self.template!r}: a zero derivative reached a local statement")

@@ -189,3 +189,50 @@ def test_methods_and_calls_through_self():
     _, tangent = srcad.jvp(model.loss)(x, w, np.ones(2))
     assert tangent == pytest.approx(np.sum(expected))
     check_grads(model.loss, (x, w))
+
+
+def stats(x):
+    return {"mean": np.sum(x) / 3.0, "energy": np.sum(x * x)}
+
+
+def uses_stats(x):
+    s = stats(x)
+    return s["mean"] * s["energy"]
+
+
+def test_dicts_as_results():
+    x = np.array([0.5, -1.0, 2.0])
+    mean, energy = np.sum(x) / 3.0, np.sum(x * x)
+    np.testing.assert_allclose(srcad.grad(uses_stats)(x), energy / 3.0 + mean * 2 * x)
+    check_grads(uses_stats, (x,))
+    value, pullback = srcad.vjp(stats)(x)
+    assert set(value) == {"mean", "energy"}
+    np.testing.assert_allclose(pullback({"mean": 3.0, "energy": 0.5}), 1.0 + x)
+
+
+def test_third_party_function_with_a_registered_rule():
+    special = pytest.importorskip("scipy.special")
+
+    @srcad.register_adjoint(special.expit)
+    def expit_adjoint(y, x):
+        srcad.d[x] += srcad.d[y] * y * (1.0 - y)
+
+    @srcad.register_tangent(special.expit)
+    def expit_tangent(y, x):
+        srcad.d[y] = srcad.d[x] * y * (1.0 - y)
+
+    x = np.array([-2.0, 0.0, 1.5])
+    s = special.expit(x)
+    np.testing.assert_allclose(srcad.grad(uses_expit)(x), s * (1 - s) * 2.0, rtol=1e-12)
+    check_grads(uses_expit, (x,))
+
+
+def uses_expit(x):
+    import_free = SPECIAL.expit(x)
+    return np.sum(import_free * 2.0)
+
+
+try:
+    import scipy.special as SPECIAL
+except ImportError:  # pragma: no cover
+    SPECIAL = None

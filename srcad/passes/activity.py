@@ -67,6 +67,8 @@ def is_active_value(node, active):
         return node.attr in _VALUE_ATTRS and _uses(active, node.value)
     if isinstance(node, (ast.Tuple, ast.List)):
         return _uses(active, *node.elts)
+    if isinstance(node, ast.Dict):
+        return _uses(active, *node.values)
     if isinstance(node, ast.Call):
         return _is_active_call(node, active)
     return False

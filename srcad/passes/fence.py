@@ -15,7 +15,7 @@ ALLOWED = (
     ast.Assert, ast.Raise, ast.For, ast.While, ast.Break, ast.Continue,
     # expressions
     ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Constant, ast.Attribute, ast.Subscript,
-    ast.Slice, ast.Tuple, ast.List, ast.Compare, ast.BoolOp, ast.IfExp, ast.keyword,
+    ast.Slice, ast.Tuple, ast.List, ast.Dict, ast.Compare, ast.BoolOp, ast.IfExp, ast.keyword,
     ast.JoinedStr, ast.FormattedValue,
     # contexts, operators
     ast.Load, ast.Store, ast.operator, ast.unaryop, ast.cmpop, ast.boolop,
@@ -43,7 +43,6 @@ REJECTED = {
     ast.ListComp: "a list comprehension",
     ast.SetComp: "a set comprehension",
     ast.DictComp: "a dict comprehension",
-    ast.Dict: "a dict literal",
     ast.Set: "a set literal",
     ast.NamedExpr: "an assignment expression (:=)",
     ast.Starred: "a starred expression (*args)",

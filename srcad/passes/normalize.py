@@ -11,7 +11,7 @@ that is never differentiated and is left as written (`x.shape[0]`, `np.pi`, `a >
     t = a[index]                      indexing; the index parts are atoms or slices of atoms
     t = a.T                           attribute of a local array
     t = a < b                         comparison of atoms
-    t = (a, b)                        tuple/list of atoms
+    t = (a, b)                        tuple/list of atoms; {"k": a} with constant keys
     if a: <body> else: <body>         branches on an atom
     for i in range(a, b, c): <body>   loops: over a range, or over an index into an array/list
     while a: <body>                   (the test is recomputed at the end of the body)
@@ -464,6 +464,14 @@ class _Normalizer:
 
     expr_List = expr_Tuple
 
+    def expr_Dict(self, node):
+        if any(k is None or not isinstance(k, ast.Constant) for k in node.keys):
+            raise UnsupportedSyntaxError(
+                "srcad supports dict literals with constant keys only",
+                errors.Location(self.info.filename, self.line, self.info.text(self.line),
+                                self.info.name))
+        return ast.Dict(keys=node.keys, values=[self.atom(v) for v in node.values])
+
     def rename(self, node):
         """A copy of `node` whose names read the current SSA versions."""
         node = copy_node(node)
@@ -495,6 +503,8 @@ def _base_name(node):
         return node.attr
     if isinstance(node, ast.Tuple | ast.List):
         return "tuple"
+    if isinstance(node, ast.Dict):
+        return "dict"
     return "t"
 
 

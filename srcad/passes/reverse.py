@@ -104,7 +104,8 @@ def _sequences(stmts):
             if isinstance(stmt, ast.Assign):
                 value = stmt.value
                 func = anno.get(value, anno.FUNC) if isinstance(value, ast.Call) else None
-                if isinstance(value, (ast.Tuple, ast.List)) or rules.is_sequence(func) or (
+                if isinstance(value, (ast.Tuple, ast.List, ast.Dict)) or rules.is_sequence(
+                        func) or (
                         calls.is_user_function(func, rules.ADJOINT)
                         and calls.returns_tuple(func)):
                     found.add(stmt.targets[0].id)
