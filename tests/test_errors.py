@@ -67,8 +67,8 @@ def uses_item_assignment(x):
 
 
 def uses_dict(x):
-    d = {"a": x}
-    return d["a"]
+    d = {x: 1.0}
+    return d[x]
 
 
 def uses_return_in_loop(x):
@@ -86,7 +86,7 @@ def uses_return_in_loop(x):
     (uses_global, "global COUNTER", "`global`"),
     (uses_yield, "yield x", "`yield`"),
     (uses_item_assignment, "x[0] = 3.0", "copy it first"),
-    (uses_dict, '{"a": x}', "dict literal"),
+    (uses_dict, "{x: 1.0}", "constant keys"),
     (uses_return_in_loop, "return v * 2.0", "inside a loop"),
 ])
 def test_unsupported_syntax_is_rejected_before_any_transform(func, text, construct):

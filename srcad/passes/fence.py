@@ -66,6 +66,9 @@ def _check_statement(stmt, info, top_level):
         if isinstance(node, (ast.For, ast.While)) and node.orelse:
             _reject(info, node, f"`else` on a `{'for' if isinstance(node, ast.For) else 'while'}`"
                     " loop")
+        if isinstance(node, ast.Dict) and not all(isinstance(k, ast.Constant)
+                                                  for k in node.keys):
+            _reject(info, node, "a dict literal without constant keys (or with **)")
         if isinstance(node, ast.For) and not _is_loop_target(node.target):
             _reject(info, node, "a loop target other than names (for a, b in ...)")
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):

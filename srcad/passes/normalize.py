@@ -465,11 +465,6 @@ class _Normalizer:
     expr_List = expr_Tuple
 
     def expr_Dict(self, node):
-        if any(k is None or not isinstance(k, ast.Constant) for k in node.keys):
-            raise UnsupportedSyntaxError(
-                "srcad supports dict literals with constant keys only",
-                errors.Location(self.info.filename, self.line, self.info.text(self.line),
-                                self.info.name))
         return ast.Dict(keys=node.keys, values=[self.atom(v) for v in node.values])
 
     def rename(self, node):
