@@ -6,15 +6,16 @@
     >>> df = srcad.grad(f)          # a Python function you can read: print(srcad.source(df))
 """
 
-from .api import (grad, jvp, nondifferentiable, register_adjoint, register_tangent, source,
-                  stop_gradient, value_and_grad, vjp)
+from .api import (grad, hessian, hvp, jacobian, jvp, nondifferentiable, register_adjoint,
+                  register_tangent, source, stop_gradient, value_and_grad, vjp)
 from .template import d
 from .errors import (MissingRuleError, NonScalarOutputError, SourceUnavailableError,
                      SrcadError, TemplateError, UnsupportedSyntaxError, WrtError)
 
 __version__ = "0.1.0"
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "source", "register_adjoint",
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "hvp", "jacobian", "hessian", "source",
+           "register_adjoint",
            "register_tangent", "nondifferentiable", "stop_gradient", "d", "SrcadError",
            "UnsupportedSyntaxError", "SourceUnavailableError", "MissingRuleError",
            "NonScalarOutputError", "WrtError", "TemplateError", "__version__"]

@@ -5,48 +5,105 @@ In: a user's Python function and options (`wrt`, the kind of derivative). Out: a
 then calls it; `source()` returns that text. Generation is cached per function and options.
 """
 
+import ast
 import inspect
+
+import numpy
 import threading
 import weakref
 
+from . import annotations as anno
 from . import ast_util, codegen, rules, runtime
 from .errors import NonScalarOutputError, SrcadError, WrtError
 from .naming import FreeNames, Namer
 from .passes import activity, fence, forward, normalize, optimize, resolve, reverse
 
 GRAD, VALUE_AND_GRAD, VJP, JVP = "grad", "value_and_grad", "vjp", "jvp"
+_CONTAINERS = (list, tuple, dict)
 
 _cache = weakref.WeakKeyDictionary()      # user function -> {(kind, wrt): Generated}
 _lock = threading.RLock()
 
 
 class Generated:
-    """A generated function, its source text, and where the user's return statement is."""
+    """A generated function, its source text, where the user's return statement is, and the
+    derivatives of the user functions it calls."""
 
-    __slots__ = ("function", "text", "return_location")
+    __slots__ = ("function", "text", "return_location", "callees")
 
-    def __init__(self, function, text, return_location):
+    def __init__(self, function, text, return_location, callees):
         self.function = function
         self.text = text
         self.return_location = return_location
+        self.callees = callees
+
+    def full_text(self):
+        """This function's source followed by that of every derivative it calls, once each."""
+        texts, seen, todo = [], set(), [self]
+        while todo:
+            generated = todo.pop(0)
+            if id(generated) in seen:
+                continue
+            seen.add(id(generated))
+            texts.append(generated.text)
+            todo.extend(callee.generated() for callee in generated.callees)
+        return "\n\n".join(texts)
 
 
-def generate(func, kind, wrt):
+class Callee:
+    """The derivative of a user function called from generated code, generated on first call
+    (so a function may call itself)."""
+
+    __slots__ = ("func", "kind", "wrt", "statics", "function")
+
+    def __init__(self, func, kind, wrt, statics=()):
+        self.func, self.kind, self.wrt, self.statics = func, kind, wrt, statics
+        self.function = None
+
+    def generated(self):
+        return cached(self.func, self.kind, self.wrt, statics=self.statics)
+
+    def __call__(self, *args, **kwargs):
+        function = self.function
+        if function is None:
+            function = self.function = self.generated().function
+        return function(*args, **kwargs)
+
+
+def generate(func, kind, wrt, containers=(), statics=()):
     """Run the pipeline on `func`: the `Generated` derivative of `kind` with respect to `wrt`
-    (a tuple of parameter names)."""
+    (a tuple of parameter names); `containers` names the parameters that hold lists, tuples
+    or dicts of arrays in the calls this code is for; `statics` pairs (parameter, value) for
+    parameters known while generating, such as the `self` of a method."""
     tree, info = ast_util.parse_function(func)
     names = resolve.namespace(func)
     fence.run(tree, info)
-    resolve.run(tree, info, names)
+    resolve.run(tree, info, names, dict(statics))
     locals_ = resolve.local_names(tree)
     namer = Namer(ast_util.names_in(tree) | locals_)
     free = FreeNames(namer, names)
-    normalize.run(tree, namer, locals_)
+    normalize.run(tree, namer, locals_, info)
+    _bind_runtime_calls(tree, free)
     active = activity.run(tree, wrt)
+    for var, cell in zip(func.__code__.co_freevars, func.__closure__ or ()):
+        try:
+            free.bind(var, cell.cell_contents)   # closure values, under their own names
+        except ValueError:
+            pass
+    callees = {}
+
+    def derive(callee, callee_kind, callee_wrt, callee_statics=()):
+        key = (callee, callee_kind, callee_wrt, _static_key(callee_statics))
+        if key not in callees:
+            callees[key] = Callee(callee, callee_kind, callee_wrt, callee_statics)
+        return free.bind(function_name(callee, callee_kind, callee_wrt, callee_statics),
+                         callees[key])
+
     if kind == JVP:
-        fdef = forward.run(tree, wrt, active, namer, free, info)
+        fdef = forward.run(tree, wrt, active, namer, free, info, derive)
     else:
-        fdef = reverse.run(tree, wrt, active, namer, free, info, kind)
+        fdef = reverse.run(tree, wrt, active, namer, free, info, kind, derive, containers)
+    fdef.name = function_name(func, kind, wrt, statics)
     optimize.run(fdef)
     _strip_defaults(fdef)
     text = codegen.emit(fdef, info, None if kind == JVP else "grad of")
@@ -56,7 +113,25 @@ def generate(func, kind, wrt):
         function.__kwdefaults__ = func.__kwdefaults__
     function.__srcad_source__ = text
     last = tree.body[-1] if tree.body else tree
-    return Generated(function, text, info.location(last))
+    used = ast_util.names_in(fdef)
+    return Generated(function, text, info.location(last),
+                     [c for c in callees.values() if free.name_of(c) in used])
+
+
+def _bind_runtime_calls(tree, free):
+    """Calls that normal form introduced (`set_item`) name their helper in generated code."""
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and getattr(anno.get(node, anno.FUNC), "__module__", None) == runtime.__name__):
+            node.func.id = free.bind(node.func.id, anno.get(node, anno.FUNC))
+
+
+def function_name(func, kind, wrt, statics=()):
+    """`grad_f`, or `grad_f_wrt_W_b` when not with respect to the first parameter alone (the
+    first after `self` for a method)."""
+    base = f"{kind}_{func.__name__}"
+    params = parameters(func)[len(statics):]
+    return base if tuple(wrt) == tuple(params[:1]) else f"{base}_wrt_{'_'.join(wrt)}"
 
 
 def _strip_defaults(fdef):
@@ -64,16 +139,21 @@ def _strip_defaults(fdef):
     fdef.args.kw_defaults = [None] * len(fdef.args.kwonlyargs)
 
 
-def cached(func, kind, wrt):
-    """`generate` once per (function, its code, kind, wrt)."""
+def _static_key(statics):
+    return tuple((param, type(value)) for param, value in statics)
+
+
+def cached(func, kind, wrt, containers=(), statics=()):
+    """`generate` once per (function, its code, kind, wrt, container parameters, and the
+    types of static parameters)."""
     with _lock:
         try:
             per_function = _cache.setdefault(func, {})
         except TypeError:                       # not a Python function: generate() says why
             return generate(func, kind, wrt)
-        key = (kind, wrt, getattr(func, "__code__", None))   # a new __code__ (reload) misses
-        if key not in per_function:
-            per_function[key] = generate(func, kind, wrt)
+        key = (kind, wrt, containers, _static_key(statics), getattr(func, "__code__", None))
+        if key not in per_function:                 # (a reload gives a new __code__)
+            per_function[key] = generate(func, kind, wrt, containers, statics)
         return per_function[key]
 
 
@@ -117,9 +197,15 @@ class Derivative:
     def __init__(self, func, kind, wrt):
         if not callable(func):
             raise TypeError(f"srcad.{kind} expects a function, got {type(func).__name__}")
+        func = _differentiable(func)
+        self.wrt, self.single = resolve_wrt(func, wrt)
+        self._receiver, self._statics = None, ()
+        if inspect.ismethod(func):              # a bound method: `self` is known
+            self._receiver = func.__self__
+            func = func.__func__
+            self._statics = ((parameters(func)[0], self._receiver),)
         self.func = func
         self.kind = kind
-        self.wrt, self.single = resolve_wrt(func, wrt)
         params = parameters(func)
         self._positions = [params.index(n) for n in self.wrt]
         self._arity = len(params)
@@ -133,7 +219,7 @@ class Derivative:
     @property
     def generated(self):
         if self._generated is None:
-            self._generated = cached(self.func, self.kind, self.wrt)
+            self._generated = cached(self.func, self.kind, self.wrt, statics=self._statics)
         return self._generated
 
     @property
@@ -142,20 +228,33 @@ class Derivative:
         return self.generated.function
 
     def source(self):
-        return self.generated.text
+        return self.generated.full_text()
 
     def __repr__(self):
         return f"<srcad {self.kind} of {self.func.__qualname__} wrt {', '.join(self.wrt)}>"
 
     def __call__(self, *args, **kwargs):
+        if self._receiver is not None:
+            args = (self._receiver,) + args
+        if self.kind != JVP and (any(type(a) in _CONTAINERS for a in args)
+                                 or any(type(v) in _CONTAINERS for v in kwargs.values())):
+            return self._container_call(args, kwargs)
         call = self._call_impl
         if call is None:
-            call = self._call_impl = self._make_call()
+            call = self._call_impl = self._make_call(self.generated)
         return call(args, kwargs)
 
-    def _make_call(self):
+    def _container_call(self, args, kwargs):
+        """Calls with lists, tuples or dicts of arrays get code specialized to them."""
+        params = parameters(self.func)
+        names = {params[i] for i, a in enumerate(args) if type(a) in _CONTAINERS}
+        names |= {k for k, v in kwargs.items() if type(v) in _CONTAINERS}
+        generated = cached(self.func, self.kind, self.wrt, tuple(sorted(names)),
+                           self._statics)
+        return self._make_call(generated)(args, kwargs)
+
+    def _make_call(self, generated):
         """The call path for this kind, with the generated function looked up once."""
-        generated = self.generated
         function = generated.function
         gradients = self._gradients
 
@@ -208,6 +307,18 @@ class Derivative:
         return self.generated.function(*primals, *tangents, **kwargs)
 
 
+def _differentiable(func):
+    """The function to transform: a srcad derivative is itself generated Python, so higher
+    orders differentiate its generated function (raw gradients, the same parameters)."""
+    if not isinstance(func, Derivative):
+        return func
+    if func.kind not in (GRAD, JVP) or func._receiver is not None:
+        raise SrcadError(f"srcad differentiates again the results of grad and jvp (and of "
+                         f"functions of plain parameters), not of {func.kind}; use grad, jvp, "
+                         "hvp, jacobian or hessian")
+    return func.generated.function
+
+
 def _transform(kind, func, wrt):
     if func is None:
         return lambda f: Derivative(f, kind, wrt)
@@ -245,7 +356,7 @@ def jvp(func=None, wrt=0):
 
 def source(obj):
     """The generated Python source of a srcad derivative, as a string."""
-    if isinstance(obj, Derivative):
+    if isinstance(obj, (Derivative, _Composite)):
         return obj.source()
     text = getattr(obj, "__srcad_source__", None)
     if text is None:
@@ -292,3 +403,114 @@ def nondifferentiable(*keys):
     """Mark functions whose results srcad treats as constants (zero derivative)."""
     rules.load()
     rules.nondifferentiable(*keys, reason="registered as non-differentiable")
+
+
+class _Composite:
+    """A derivative built from other derivatives (hvp, jacobian, hessian)."""
+
+    def __init__(self, name, parts):
+        self.__name__ = name
+        self._parts = parts
+
+    def source(self):
+        return "\n\n".join(part.source() for part in self._parts)
+
+    def __repr__(self):
+        return f"<srcad {self.__name__}>"
+
+
+class _Hvp(_Composite):
+    def __init__(self, func, wrt):
+        self._jvp = Derivative(Derivative(func, GRAD, wrt), JVP, wrt)
+        super().__init__(f"hvp_{getattr(func, '__name__', 'f')}", [self._jvp])
+
+    def __call__(self, *args, **kwargs):
+        return self._jvp(*args, **kwargs)[1]
+
+
+def hvp(func=None, wrt=0):
+    """Hessian-vector product by forward mode over reverse mode: `hvp(f)(x, W, v)` is
+    `H v`, with `H` the Hessian of the scalar `f` in the argument `wrt` (one argument)."""
+    if func is None:
+        return lambda f: _Hvp(f, wrt)
+    return _Hvp(func, wrt)
+
+
+class _Jacobian(_Composite):
+    """The full Jacobian, by forward mode (one jvp per input element) or reverse mode (one
+    pullback per output element), whichever takes fewer passes for the shapes at hand."""
+
+    def __init__(self, func, wrt, mode):
+        if mode not in ("auto", "forward", "reverse"):
+            raise ValueError(f"mode={mode!r}: choose 'auto', 'forward' or 'reverse'")
+        self._func = func
+        self._jvp = Derivative(func, JVP, wrt)
+        self._vjp = Derivative(func, VJP, wrt) if mode != "forward" else None
+        self._mode = mode
+        self._single = self._jvp.single
+        parts = [self._jvp] if self._vjp is None else [self._vjp, self._jvp]
+        super().__init__(f"jacobian_{self._jvp.func.__name__}", parts)
+
+    def __call__(self, *args):
+        inputs = [args[p] if self._jvp._receiver is None else args[p - 1]
+                  for p in self._jvp._positions]
+        if self._vjp is None:
+            return self._finish(self._forward(args, inputs, self._func(*args)))
+        y, pullback = self._vjp(*args)
+        in_size = sum(numpy.size(x) for x in inputs)
+        if self._mode == "auto" and in_size <= numpy.size(y):
+            return self._finish(self._forward(args, inputs, y))
+        return self._finish(self._reverse(pullback, inputs, y))
+
+    def _finish(self, blocks):
+        return blocks[0] if self._single else tuple(blocks)
+
+    def _forward(self, args, inputs, y):
+        blocks = []
+        for k, x in enumerate(inputs):
+            columns = []
+            for basis in _basis(x):
+                tangents = [basis if i == k else runtime.zeros_like(x_i)
+                            for i, x_i in enumerate(inputs)]
+                columns.append(numpy.asarray(self._jvp(*args, *tangents)[1], dtype=float))
+            stacked = numpy.stack(columns, axis=-1) if columns else numpy.zeros(
+                numpy.shape(y) + (0,))
+            blocks.append(stacked.reshape(numpy.shape(y) + numpy.shape(x)))
+        return blocks
+
+    def _reverse(self, pullback, inputs, y):
+        rows = [[] for _ in inputs]
+        for basis in _basis(y):
+            grads = pullback(basis)
+            grads = (grads,) if self._single else grads
+            for row, g in zip(rows, grads):
+                row.append(numpy.asarray(g, dtype=float).ravel())
+        return [numpy.stack(row).reshape(numpy.shape(y) + numpy.shape(x)) if row else
+                numpy.zeros(numpy.shape(y) + numpy.shape(x)) for row, x in zip(rows, inputs)]
+
+
+def _basis(x):
+    """The unit vectors shaped like `x` (floats for a scalar)."""
+    shape = numpy.shape(x)
+    for i in range(int(numpy.prod(shape, dtype=int))):
+        e = numpy.zeros(int(numpy.prod(shape, dtype=int)))
+        e[i] = 1.0
+        yield float(e[0]) if not shape else e.reshape(shape)
+
+
+def jacobian(func=None, wrt=0, mode="auto"):
+    """`jacobian(f)(x, W)` has shape `y.shape + x.shape`; `wrt` as in `grad` (a tuple gives one
+    block per argument); mode 'forward', 'reverse' or 'auto' (fewer passes)."""
+    if func is None:
+        return lambda f: _Jacobian(f, wrt, mode)
+    return _Jacobian(func, wrt, mode)
+
+
+def hessian(func=None, wrt=0):
+    """The Hessian of a scalar function in one argument: forward mode over its generated
+    gradient, one Hessian-vector product per input element."""
+    if func is None:
+        return lambda f: hessian(f, wrt)
+    hess = _Jacobian(Derivative(func, GRAD, wrt), wrt, "forward")
+    hess.__name__ = f"hessian_{getattr(func, '__name__', 'f')}"
+    return hess

@@ -5,7 +5,6 @@ the user's file, so every later error can point at the user's line.
 """
 
 import ast
-import copy
 import inspect
 import linecache
 import textwrap
@@ -93,8 +92,24 @@ def const(value):
 
 
 def copy_node(node):
-    """A deep copy of `node`, annotations included."""
-    return copy.deepcopy(node)
+    """A deep copy of `node` (or a list of nodes), annotations included (a shallow copy of
+    each annotation dict). Much faster than `copy.deepcopy` on ASTs."""
+    if isinstance(node, list):
+        return [copy_node(item) for item in node]
+    if not isinstance(node, ast.AST):
+        return node
+    cls = node.__class__
+    new = cls.__new__(cls)
+    for field in node._fields:
+        if hasattr(node, field):
+            setattr(new, field, copy_node(getattr(node, field)))
+    for attribute in node._attributes:
+        if hasattr(node, attribute):
+            setattr(new, attribute, getattr(node, attribute))
+    extra = getattr(node, "_srcad", None)
+    if extra is not None:
+        new._srcad = dict(extra)
+    return new
 
 
 def names_in(node):

@@ -35,8 +35,8 @@ class _Emitter:
     def function(self, fdef, depth):
         signature = astor.to_source(ast.FunctionDef(
             name=fdef.name, args=fdef.args, body=[ast.Pass()], decorator_list=[],
-            returns=None, type_comment=None)).splitlines()[0]
-        self.lines.append(_INDENT * depth + signature)
+            returns=None, type_comment=None)).rstrip("\n").splitlines()[:-1]
+        self.lines.extend(_INDENT * depth + line for line in signature)
         self.last = None
         self.block(fdef.body, depth + 1)
 
@@ -47,6 +47,13 @@ class _Emitter:
                 self.function(stmt, depth)
             elif isinstance(stmt, ast.If):
                 self.branch(stmt, depth)
+            elif isinstance(stmt, ast.For):
+                head = f"for {_expression(stmt.target)} in {_expression(stmt.iter)}:"
+                self.lines.append(_INDENT * depth + head)
+                self.block(stmt.body, depth + 1)
+            elif isinstance(stmt, ast.While):
+                self.lines.append(f"{_INDENT * depth}while {_expression(stmt.test)}:")
+                self.block(stmt.body, depth + 1)
             else:
                 for line in astor.to_source(stmt).rstrip("\n").splitlines():
                     self.lines.append(_INDENT * depth + line)
@@ -74,7 +81,19 @@ class _Emitter:
 
 
 def _expression(node):
-    return astor.to_source(node).strip()
+    text = astor.to_source(node).strip()
+    if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        return text[1:-1]                  # astor wraps some expressions in parentheses
+    return text
+
+
+def _balanced(text):
+    depth = 0
+    for char in text:
+        depth += (char == "(") - (char == ")")
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def compile_function(text, name, user_globals, bound):

@@ -40,6 +40,14 @@ class Namer:
             self._derivative[var] = self.fresh("d" + var)
         return self._derivative[var]
 
+    def snapshot(self):
+        """The namer's state, to undo a trial transformation with `restore`."""
+        return set(self.taken), dict(self._derivative), set(self.versions)
+
+    def restore(self, state):
+        taken, derivative, versions = state
+        self.taken, self._derivative, self.versions = set(taken), dict(derivative), set(versions)
+
     def reserve(self, names):
         """Mark `names` as taken."""
         self.taken.update(names)
@@ -75,6 +83,10 @@ class FreeNames:
         self.bound[ident] = obj
         self._names[id(obj)] = ident
         return ident
+
+    def name_of(self, obj):
+        """The name `obj` was bound under, or None."""
+        return self._names.get(id(obj))
 
     def _user_alias(self, obj):
         """The name the user's code already gives a module (`np` for numpy), if any."""

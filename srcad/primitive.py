@@ -49,6 +49,9 @@ def decompose(value, sequences=()):
         return Primitive(getattr(numpy.ndarray, value.attr, value.attr), [value.value])
     if isinstance(value, (ast.Tuple, ast.List)):
         return Primitive(ast.Tuple, [ast.List(elts=value.elts, ctx=ast.Load())])
+    if isinstance(value, ast.Dict):
+        return Primitive(ast.Dict, [ast.Tuple(elts=value.keys, ctx=ast.Load()),
+                                    ast.List(elts=value.values, ctx=ast.Load())])
     if isinstance(value, ast.Call):
         args = list(value.args)
         if anno.get(value, anno.METHOD):
@@ -80,6 +83,8 @@ def rule(primitive, mode, info, stmt):
     what = rules.key_name(primitive.key)
     if isinstance(primitive.key, str):
         what = f"the attribute .{primitive.key}"
+    elif primitive.key is None and anno.get(stmt.value, anno.METHOD):
+        what = f"the method .{anno.get(stmt.value, anno.METHOD)}"
     register = "register_adjoint" if mode == rules.ADJOINT else "register_tangent"
     raise MissingRuleError(
         f"srcad has no {'reverse' if mode == rules.ADJOINT else 'forward'}-mode rule for "

@@ -77,7 +77,12 @@ def extremum_tangent(t, x, y, axis=None, keepdims=False):
 
 
 def zeros_like(x):
-    """Zeros shaped and typed like `x` (0.0 for a Python scalar); float for integer input."""
+    """Zeros shaped and typed like `x` (0.0 for a Python scalar); float for integer input; a
+    list (dict) of zeros for a list or tuple (dict) of arrays."""
+    if isinstance(x, (list, tuple)):
+        return [zeros_like(item) for item in x]
+    if isinstance(x, dict):
+        return {key: zeros_like(item) for key, item in x.items()}
     if isinstance(x, _SCALARS):
         return 0.0
     if x.dtype.kind in "biu":
@@ -138,6 +143,10 @@ def as_gradient(g, x):
     if (type(g) is numpy.ndarray and type(x) is numpy.ndarray and g.shape == x.shape
             and g.dtype == x.dtype and g.base is None):
         return g                         # the common case: a fresh array of the right kind
+    if isinstance(x, (list, tuple)):
+        return type(x)(as_gradient(gi, xi) for gi, xi in zip(g, x))
+    if isinstance(x, dict):
+        return {key: as_gradient(g[key], item) for key, item in x.items()}
     if isinstance(x, float):
         return float(g)
     if isinstance(x, complex):
@@ -178,12 +187,21 @@ def matmul_adjoint_right(g, x, y):
 
 
 def add_sequences(a, b):
-    """Elementwise sum of two lists of adjoints (adjoints of a list-valued variable)."""
-    return [p + q for p, q in zip(a, b)]
+    """Item by item sum of two adjoints of a list, tuple or dict of arrays (nested too)."""
+    if isinstance(a, dict):
+        return {key: _add(a[key], b[key]) for key in a}
+    return [_add(p, q) for p, q in zip(a, b)]
+
+
+def _add(p, q):
+    return add_sequences(p, q) if isinstance(p, (list, tuple, dict)) else p + q
 
 
 def item_adjoint(g, sequence, index):
-    """Adjoint of `sequence[index]` for a tuple/list of arrays: zeros with `g` at `index`."""
+    """Adjoint of `sequence[index]` for a tuple/list (or dict) of arrays: zeros but for `g` at
+    `index`."""
+    if isinstance(sequence, dict):
+        return {key: g if key == index else zeros_like(e) for key, e in sequence.items()}
     index = index % len(sequence)
     return [g if i == index else zeros_like(e) for i, e in enumerate(sequence)]
 
@@ -288,3 +306,22 @@ def _matrix_norm_derivative(x, y, ord, axes):
     else:
         raise ValueError(f"invalid norm order {ord!r} for matrices")
     return numpy.sign(x) * _share(sums == y, (across,), x.dtype)
+
+def copy_stack(stack):
+    """A copy of a loop stack (and of the stacks of inner loops it holds), so that a pullback
+    can pop from it without emptying the primal's record: pullbacks may be called again."""
+    return [copy_stack(item) if type(item) is list else item for item in stack]
+
+
+def set_item(x, index, value):
+    """`x` with `x[index] = value` applied to a copy (the primal of an in-place write)."""
+    out = x.copy()
+    out[index] = value
+    return out
+
+
+def without_item(g, index):
+    """`g` with zeros at `index`: the adjoint of the overwritten part of `set_item`."""
+    out = g.copy()
+    out[index] = 0
+    return out

@@ -86,14 +86,18 @@ class Template:
         return binding
 
 
-def fill(template, binding, derivative_of, namer, bind_free):
+def fill(template, binding, derivative_of, namer, bind_free, result_derivative=None):
     """Instantiate `template` with `binding`; returns its statements.
 
     `derivative_of(name)` gives a variable's derivative name or None; `bind_free(ident, obj)`
     makes a template-module object (numpy, a runtime helper) visible to the generated code
-    and returns the name to call it by.
+    and returns the name to call it by. `result_derivative`, when given, names the derivative
+    of the result (the first parameter) regardless of `derivative_of`: it differs from the
+    derivative of an argument with the same name, as in `s = s + x`.
     """
     filler = _Filler(template, binding, derivative_of, namer, bind_free)
+    if result_derivative is not None:
+        filler.result = (next(iter(template.signature.parameters)), result_derivative)
     stmts = []
     for stmt in template.body:
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
@@ -110,18 +114,18 @@ class _Filler(ast.NodeTransformer):
         self.namer = namer
         self.bind_free = bind_free
         self.locals = {}
+        self.result = (None, None)
 
     # statements ---------------------------------------------------------------------------
     def statement(self, stmt):
+        for node in ast.walk(stmt):                # template locals, comprehension targets too
+            if (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+                    and node.id not in self.locals):
+                self.locals[node.id] = self.namer.fresh(node.id)
         if isinstance(stmt, ast.AugAssign) and _is_d(stmt.target):
             return self._accumulate(stmt.target.slice, stmt.value)
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and _is_d(stmt.targets[0]):
             return self._define(stmt.targets[0].slice, stmt.value)
-        if isinstance(stmt, ast.Assign):
-            for target in stmt.targets:
-                for node in ast.walk(target):
-                    if isinstance(node, ast.Name) and node.id not in self.locals:
-                        self.locals[node.id] = self.namer.fresh(node.id)
         stmt = self.visit(stmt)
         if any(n.id == ZERO for n in ast.walk(stmt) if isinstance(n, ast.Name)):
             raise TemplateError(f"{self.template!r}: a zero derivative reached a local statement")
@@ -131,7 +135,7 @@ class _Filler(ast.NodeTransformer):
         bound = self._bound(var)
         if isinstance(bound, (ast.List, ast.Tuple)):
             return self._accumulate_each(bound.elts, value)
-        target = self._derivative_name(bound)
+        target = self._param_derivative(var, bound)
         if target is None:
             return []
         value = fold_zeros(self.visit(value))
@@ -155,7 +159,7 @@ class _Filler(ast.NodeTransformer):
         return stmts
 
     def _define(self, var, value):
-        target = self._derivative_name(self._bound(var))
+        target = self._param_derivative(var, self._bound(var))
         value = fold_zeros(self.visit(value))
         if target is None or value is None:
             return []
@@ -179,7 +183,7 @@ class _Filler(ast.NodeTransformer):
                             ast.Call(func=self._runtime("zeros_like"), args=[copy_node(e)],
                                      keywords=[]))
             return ast.List(elts=elts, ctx=ast.Load())
-        dname = self._derivative_name(bound)
+        dname = self._param_derivative(node.slice, bound)
         return name(dname if dname else ZERO)
 
     def visit_Name(self, node):
@@ -238,6 +242,11 @@ class _Filler(ast.NodeTransformer):
             raise TemplateError(f"{self.template!r}: d[...] must name a parameter")
         return self.binding[var.id]
 
+    def _param_derivative(self, var, bound):
+        if var.id == self.result[0]:
+            return self.result[1]
+        return self._derivative_name(bound)
+
     def _derivative_name(self, bound):
         return self.derivative_of(bound.id) if isinstance(bound, ast.Name) else None
 
@@ -285,8 +294,9 @@ def _is_zero(node):
 def fold_zeros(node):
     """Remove terms that are zero (the ZERO marker); None when the whole expression is zero.
 
-    Products, quotients (numerator), negations and linear calls of zero are zero; a zero term
-    of a sum disappears. A zero anywhere else is a template bug and raises TemplateError.
+    Products, quotients (numerator), negations and calls with a zero argument are zero (a
+    template only passes a derivative to a call that is linear in it); a zero term of a sum
+    disappears. A zero anywhere else is a template bug and raises TemplateError.
     """
     if node is None or _is_zero(node):
         return None
@@ -316,9 +326,9 @@ def fold_zeros(node):
         return node
     if isinstance(node, ast.Call):
         args = [fold_zeros(a) if _has_zero(a) else a for a in node.args]
-        if any(a is None for a in args[:1]):
-            return None                                   # linear in its first argument
-        node.args = [_nonzero(a) for a in args]
+        if any(a is None for a in args):
+            return None                       # a call is linear in its derivative arguments
+        node.args = args
         return node
     if _has_zero(node):
         raise TemplateError(f"cannot simplify a zero derivative in {ast.dump(node)}")

@@ -5,4 +5,5 @@ keeps each primitive's reverse rule (`@adjoint`) next to its forward rule (`@tan
 Installed as the `srcad.templates` package.
 """
 
-from . import arithmetic, elementwise, indexing, linalg, nondiff, reductions, shape  # noqa: F401
+from . import (arithmetic, elementwise, generated_code, indexing, linalg, nondiff,  # noqa: F401
+               reductions, shape)

@@ -34,6 +34,16 @@ def tuple_(y, elts):  # noqa: F811
     d[y] = d[elts]
 
 
+@adjoint(ast.Dict)
+def dict_(y, keys, values):
+    d[values] += [d[y][key] for key in keys]
+
+
+@tangent(ast.Dict)
+def dict_(y, keys, values):  # noqa: F811
+    d[y] = dict(zip(keys, d[values]))
+
+
 # ---- addition and subtraction ----------------------------------------------------------------
 
 

@@ -1,5 +1,6 @@
 """Rules for indexing: `x[i]`, `x[1:3, None]`, `x[idx_array]`, `x[mask]`, and `t[i]` where `t`
-is a tuple or list of arrays.
+is a tuple or list of arrays; and for writes `x[i] = v`, which normal form turns into
+`x_1 = set_item(x, i, v)`.
 
 The adjoint of indexing scatters: repeated integer indices accumulate (`numpy.add.at`), basic
 slices are assigned directly.
@@ -7,8 +8,10 @@ slices are assigned directly.
 
 import ast
 
+from srcad import runtime
 from srcad.rules import adjoint, d, tangent
-from srcad.runtime import item_adjoint, scatter_add
+from srcad.runtime import (item_adjoint, scatter_add, set_item, unbroadcast, without_item,
+                           zeros_like)
 
 
 @adjoint(ast.Subscript)
@@ -24,3 +27,24 @@ def subscript(y, x, index):  # noqa: F811
 @adjoint((ast.Subscript, "sequence"))
 def sequence_item(y, x, index):
     d[x] += item_adjoint(d[y], x, index)
+
+
+@adjoint(runtime.set_item)
+def set_item_(y, x, index, value):
+    d[x] += without_item(d[y], index)
+    d[value] += unbroadcast(d[y][index], value)
+
+
+@tangent(runtime.set_item)
+def set_item_(y, x, index, value):  # noqa: F811
+    d[y] = without_item(d[x], index) + set_item(zeros_like(y), index, d[value])
+
+
+@adjoint(runtime.without_item)
+def without_item_(y, g, index):
+    d[g] += without_item(d[y], index)
+
+
+@tangent(runtime.without_item)
+def without_item_(y, g, index):  # noqa: F811
+    d[y] = without_item(d[g], index)

@@ -62,19 +62,18 @@ def uses_yield(x):
 
 
 def uses_item_assignment(x):
-    y = x * 1.0
-    y[0] = 3.0
-    return np.sum(y)
+    x[0] = 3.0
+    return np.sum(x)
 
 
 def uses_dict(x):
-    d = {"a": x}
-    return d["a"]
+    d = {x: 1.0}
+    return d[x]
 
 
-def uses_early_return(x):
-    if np.sum(x) > 0:
-        return x * 2.0
+def uses_return_in_loop(x):
+    for v in x:
+        return v * 2.0
     return x
 
 
@@ -86,9 +85,9 @@ def uses_early_return(x):
     (uses_nested_def, "def inner", "nested function"),
     (uses_global, "global COUNTER", "`global`"),
     (uses_yield, "yield x", "`yield`"),
-    (uses_item_assignment, "y[0] = 3.0", "array element"),
-    (uses_dict, '{"a": x}', "dict literal"),
-    (uses_early_return, "return x * 2.0", "early return"),
+    (uses_item_assignment, "x[0] = 3.0", "copy it first"),
+    (uses_dict, "{x: 1.0}", "constant keys"),
+    (uses_return_in_loop, "return v * 2.0", "inside a loop"),
 ])
 def test_unsupported_syntax_is_rejected_before_any_transform(func, text, construct):
     with pytest.raises(srcad.UnsupportedSyntaxError) as info:

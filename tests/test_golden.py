@@ -19,6 +19,8 @@ CASES = [
     (g.branch, "grad", 0), (g.branch, "jvp", 0),
     (g.broadcast_rows, "vjp", (0, 1)), (g.broadcast_rows, "jvp", (0, 1)),
     (g.unpack_and_select, "vjp", (0, 1)), (g.unpack_and_select, "jvp", 1),
+    (g.rnn, "grad", (0, 1)), (g.rnn, "vjp", 2), (g.rnn, "jvp", (0, 1)),
+    (g.two_layers, "grad", (0, 1)), (g.two_layers, "jvp", 2),
 ]
 
 

@@ -30,9 +30,27 @@ def _block(stmts, active):
         if isinstance(stmt, ast.If):
             _block(stmt.body, active)
             _block(stmt.orelse, active)
+        elif isinstance(stmt, (ast.For, ast.While)):
+            size = -1
+            while size != len(active):             # to a fixed point: values flow around
+                size = len(active)
+                _block(stmt.body, active)
         elif isinstance(stmt, ast.Assign) and is_active_value(stmt.value, active):
             anno.set_(stmt, anno.ACTIVE, True)
             active.add(stmt.targets[0].id)
+        elif pushed(stmt) and _uses(active, stmt.value.args[0]):
+            active.add(pushed(stmt))
+
+
+def pushed(stmt):
+    """The list a statement `stack.append(value)` pushes onto (generated loop code), or None."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return None
+    func = stmt.value.func
+    if (isinstance(func, ast.Attribute) and func.attr == "append"
+            and isinstance(func.value, ast.Name) and len(stmt.value.args) == 1):
+        return func.value.id
+    return None
 
 
 def is_active_value(node, active):
@@ -49,6 +67,8 @@ def is_active_value(node, active):
         return node.attr in _VALUE_ATTRS and _uses(active, node.value)
     if isinstance(node, (ast.Tuple, ast.List)):
         return _uses(active, *node.elts)
+    if isinstance(node, ast.Dict):
+        return _uses(active, *node.values)
     if isinstance(node, ast.Call):
         return _is_active_call(node, active)
     return False

@@ -12,10 +12,10 @@ from ..errors import UnsupportedSyntaxError
 ALLOWED = (
     # statements
     ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Expr, ast.Pass, ast.If,
-    ast.Assert, ast.Raise,
+    ast.Assert, ast.Raise, ast.For, ast.While, ast.Break, ast.Continue,
     # expressions
     ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Constant, ast.Attribute, ast.Subscript,
-    ast.Slice, ast.Tuple, ast.List, ast.Compare, ast.BoolOp, ast.IfExp, ast.keyword,
+    ast.Slice, ast.Tuple, ast.List, ast.Dict, ast.Compare, ast.BoolOp, ast.IfExp, ast.keyword,
     ast.JoinedStr, ast.FormattedValue,
     # contexts, operators
     ast.Load, ast.Store, ast.operator, ast.unaryop, ast.cmpop, ast.boolop,
@@ -23,10 +23,6 @@ ALLOWED = (
 )
 
 REJECTED = {
-    ast.For: "a `for` loop",
-    ast.While: "a `while` loop",
-    ast.Break: "`break`",
-    ast.Continue: "`continue`",
     ast.Try: "a `try` statement",
     ast.With: "a `with` statement",
     ast.AsyncWith: "an `async with` statement",
@@ -47,7 +43,6 @@ REJECTED = {
     ast.ListComp: "a list comprehension",
     ast.SetComp: "a set comprehension",
     ast.DictComp: "a dict comprehension",
-    ast.Dict: "a dict literal",
     ast.Set: "a set literal",
     ast.NamedExpr: "an assignment expression (:=)",
     ast.Starred: "a starred expression (*args)",
@@ -68,6 +63,14 @@ def run(tree, info):
 
 def _check_statement(stmt, info, top_level):
     for node in ast.walk(stmt):
+        if isinstance(node, (ast.For, ast.While)) and node.orelse:
+            _reject(info, node, f"`else` on a `{'for' if isinstance(node, ast.For) else 'while'}`"
+                    " loop")
+        if isinstance(node, ast.Dict) and not all(isinstance(k, ast.Constant)
+                                                  for k in node.keys):
+            _reject(info, node, "a dict literal without constant keys (or with **)")
+        if isinstance(node, ast.For) and not _is_loop_target(node.target):
+            _reject(info, node, "a loop target other than names (for a, b in ...)")
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
             _check_targets(node, info)
         if isinstance(node, ALLOWED):
@@ -79,10 +82,14 @@ def _check_statement(stmt, info, top_level):
 def _check_targets(node, info):
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
     for target in targets:
+        if isinstance(target, ast.Subscript):
+            if len(targets) > 1 or not isinstance(target.value, ast.Name):
+                _reject(info, node, "this assignment into an array element; write "
+                        "`name[index] = value` with a single target")
+            continue
         for sub in ast.walk(target):
             if isinstance(sub, ast.Subscript):
-                _reject(info, node, "an assignment into an array element (x[i] = ...); "
-                        "build the array with np.where, np.concatenate or np.stack instead")
+                _reject(info, node, "an assignment into an array element inside unpacking")
             if isinstance(sub, ast.Attribute):
                 _reject(info, node, "an assignment to an attribute (obj.attr = ...)")
             if isinstance(sub, ast.Starred):
@@ -91,14 +98,22 @@ def _check_targets(node, info):
         _reject(info, node, "an annotation without a value")
 
 
+def _is_loop_target(target):
+    if isinstance(target, ast.Name):
+        return True
+    return isinstance(target, ast.Tuple) and all(_is_loop_target(e) for e in target.elts)
+
+
 def _check_returns(body, info):
-    for i, stmt in enumerate(body):
-        if isinstance(stmt, ast.Return) and i != len(body) - 1:
-            _reject(info, body[i + 1], "code after `return`")
-        if isinstance(stmt, ast.If):
+    """Returns may end any path through branches, but not sit inside a loop."""
+    for stmt in body:
+        if isinstance(stmt, (ast.For, ast.While)):
             for node in ast.walk(stmt):
                 if isinstance(node, ast.Return):
-                    _reject(info, node, "a `return` inside a branch (early return)")
+                    _reject(info, node, "a `return` inside a loop; set a variable and `break`")
+        if isinstance(stmt, ast.If):
+            _check_returns(stmt.body, info)
+            _check_returns(stmt.orelse, info)
 
 
 def _reject(info, node, what):

@@ -10,18 +10,22 @@ by the `dy = ...` of its template, and the output's tangent is zero when it does
 import ast
 
 from .. import annotations as anno
-from .. import rules, runtime
+from .. import calls, rules, runtime
+from . import activity
 from ..ast_util import assign, call, copy_node, name
 from ..primitive import decompose, rule
+from ..errors import UnsupportedSyntaxError
 from ..template import fill
 
 
-def run(tree, wrt, active, namer, free, info):
-    """The forward-mode (JVP) function of `tree`."""
+def run(tree, wrt, active, namer, free, info, derive=None):
+    """The forward-mode (JVP) function of `tree`; `derive(func, kind, wrt)` gives the name of
+    the generated derivative of a called user function."""
     body = tree.body
     returns = bool(body) and isinstance(body[-1], ast.Return)
     output = body[-1].value if returns else ast.Constant(None)
-    builder = _Forward(namer, free, info)
+    params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+    builder = _Forward(namer, free, info, params, derive)
     known = set(wrt)
     stmts = builder.block(body[:-1] if returns else body, known)
     tangent = builder.tangent_of(output, known)
@@ -35,10 +39,12 @@ def run(tree, wrt, active, namer, free, info):
 
 
 class _Forward:
-    def __init__(self, namer, free, info):
+    def __init__(self, namer, free, info, params, derive):
+        self.derive = derive
         self.namer = namer
         self.free = free
         self.info = info
+        self.defined = set(params)       # primal names assigned so far
 
     def block(self, stmts, known):
         """Primal and tangent statements; `known` holds the names that have a tangent."""
@@ -46,14 +52,75 @@ class _Forward:
         for stmt in stmts:
             if isinstance(stmt, ast.If):
                 out.append(self.branch(stmt, known))
-                continue
-            out.append(stmt)
-            if isinstance(stmt, ast.Assign) and anno.get(stmt, anno.ACTIVE):
+            elif isinstance(stmt, (ast.For, ast.While)):
+                out.extend(self.loop(stmt, known))
+            elif isinstance(stmt, ast.Assign) and anno.get(stmt, anno.ACTIVE):
                 out.extend(self.assignment(stmt, known))
+            elif activity.pushed(stmt) and (activity.pushed(stmt) in known or _has_tangent(
+                    stmt.value.args[0], known)):
+                known.add(activity.pushed(stmt))
+                out.extend([stmt, self.push_tangent(stmt, known)])
+            else:
+                out.append(stmt)
+            self.defined |= _assigned([stmt])
         return out
 
+    def push_tangent(self, stmt, known):
+        """`stack.append(v)` of generated loop code is followed by `dstack.append(dv)`."""
+        stack, value = activity.pushed(stmt), stmt.value.args[0]
+        tangent = (name(self.namer.derivative(value.id)) if isinstance(value, ast.Name)
+                   and value.id in known else self.zeros(copy_node(value)))
+        push = ast.Expr(value=call(ast.Attribute(value=name(self.namer.derivative(stack)),
+                                                 attr="append", ctx=ast.Load()), tangent))
+        return anno.set_(push, anno.DERIVATIVE, True)
+
+    def pop_tangent(self, stmt, target, known):
+        """`v = stack.pop()` of generated loop code is followed by `dv = dstack.pop()`."""
+        stack = stmt.value.func.value.id
+        if stack not in known:
+            return [stmt]
+        pop = call(ast.Attribute(value=name(self.namer.derivative(stack)), attr="pop",
+                                 ctx=ast.Load()))
+        known.add(target)
+        return [stmt, anno.set_(assign(self.namer.derivative(target), pop), anno.DERIVATIVE,
+                                True)]
+
+    def loop(self, stmt, known):
+        """A loop whose body carries tangents along; a tangent that flows from one trip to the
+        next starts at zero before the loop when the value had none."""
+        assigned = _assigned(stmt.body) | {activity.pushed(s) for s in ast.walk(stmt)
+                                           if isinstance(s, ast.Expr)} - {None}
+        if isinstance(stmt, ast.For):
+            assigned |= _assigned([stmt.target])
+        carried, before = set(), set(self.defined)
+        while True:                                # which tangents the body creates
+            trial = set(known) | carried
+            saved = self.namer.snapshot()
+            self.block(copy_node(stmt.body), trial)
+            self.namer.restore(saved)
+            self.defined = set(before)
+            new = (trial - known - carried) & assigned & before
+            if not new:
+                break
+            carried |= new
+        init = []
+        for var in sorted(carried):
+            zero = assign(self.namer.derivative(var), self.zeros(name(var)))
+            anno.set_(zero, anno.DERIVATIVE, True)
+            anno.set_(zero, anno.ORIGIN, anno.get(stmt, anno.ORIGIN))
+            init.append(zero)
+        known |= carried
+        stmt.body = self.block(stmt.body, known)
+        return init + [stmt]
+
     def assignment(self, stmt, known):
+        """The primal statement and the statements of its tangent."""
         target = stmt.targets[0].id
+        func = anno.get(stmt.value, anno.FUNC) if isinstance(stmt.value, ast.Call) else None
+        if calls.is_user_function(func, rules.TANGENT):
+            return self.user_call(stmt, func, target, known)
+        if anno.get(stmt.value, anno.METHOD) == "pop":
+            return self.pop_tangent(stmt, target, known)
         primitive = decompose(stmt.value)
         template = rule(primitive, rules.TANGENT, self.info, stmt)
         binding = template.bind(name(target), primitive.args, primitive.keywords)
@@ -68,7 +135,38 @@ class _Forward:
         for new in filled:
             anno.set_(new, anno.DERIVATIVE, True)
             anno.set_(new, anno.ORIGIN, anno.get(stmt, anno.ORIGIN))
-        return filled
+        return [stmt] + filled
+
+    def user_call(self, stmt, func, target, known):
+        """`y = f(a, b)` for a user function f becomes `y, dy = jvp_f(a, b, da)`."""
+        call_node = stmt.value
+        func, args, statics = calls.unbind(func, call_node)
+        try:
+            bound = calls.bind_arguments(func, args,
+                                         {k.arg: k.value for k in call_node.keywords})
+        except TypeError as exc:
+            raise UnsupportedSyntaxError(f"srcad cannot differentiate this call of "
+                                         f"{func.__name__}: {exc}",
+                                         self.info.location(anno.get(stmt, anno.ORIGIN)))
+        params = [p for p, node in bound.items()
+                  if isinstance(node, ast.Name) and node.id in known]
+        if not params:
+            return [stmt]
+        primals = []
+        for param, node in bound.items():
+            if isinstance(node, calls.Default):
+                node = name(self.free.bind(f"{func.__name__}_{param}", node.value))
+            primals.append(node)
+        tangents = [name(self.namer.derivative(bound[p].id)) for p in params]
+        callee = self.derive(func, "jvp", tuple(params), statics)
+        dname = self.namer.derivative(target)
+        targets = ast.Tuple(elts=[name(target, ast.Store()), name(dname, ast.Store())],
+                            ctx=ast.Store())
+        new = anno.copy(stmt, ast.Assign(targets=[targets], value=call(callee, *primals,
+                                                                         *tangents)))
+        anno.set_(new, anno.DERIVATIVE, True)
+        known.add(target)
+        return [new]
 
     def branch(self, stmt, known):
         in_body, in_else = set(known), set(known)
@@ -93,6 +191,10 @@ class _Forward:
 
     def zeros(self, node):
         return call(self.free.bind("zeros_like", runtime.zeros_like), node)
+
+
+def _has_tangent(node, known):
+    return isinstance(node, ast.Name) and node.id in known
 
 
 def _assigned(stmts):

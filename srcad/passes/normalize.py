@@ -11,20 +11,31 @@ that is never differentiated and is left as written (`x.shape[0]`, `np.pi`, `a >
     t = a[index]                      indexing; the index parts are atoms or slices of atoms
     t = a.T                           attribute of a local array
     t = a < b                         comparison of atoms
-    t = (a, b)                        tuple/list of atoms
+    t = (a, b)                        tuple/list of atoms; {"k": a} with constant keys
     if a: <body> else: <body>         branches on an atom
+    for i in range(a, b, c): <body>   loops: over a range, or over an index into an array/list
+    while a: <body>                   (the test is recomputed at the end of the body)
+    break                             last statement of a path in a loop body
     assert ... / raise ... / f(...)   kept for their effect on the primal only
     return a  /  return (a, b)        once, last
 
 Tuple unpacking, augmented assignment and `a if c else b` are expanded; a re-assigned name gets
 a fresh version (`y`, then `y_1`), and after a branch both paths assign the same version, so
-every name has one meaning. Each statement keeps annotation ORIGIN, the user's line number.
+every name has one meaning. In a loop, a name that already had a value before the loop and is
+assigned in the body is *carried*: it keeps one name through the loop. `for x in xs` becomes
+`for _k in range(len(xs)): x = xs[_k]` (also for enumerate and zip); statements after an `if`
+that may `continue` or `break` move into the branches that do not jump, so `continue`
+disappears and `break` ends its path. Each statement keeps annotation ORIGIN, the user's line
+number.
 """
 
 import ast
 
 from .. import annotations as anno
+from .. import errors, runtime
+from ..primitive import index_value
 from ..ast_util import copy_node, name
+from ..errors import UnsupportedSyntaxError
 
 _OPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
         ast.MatMult: "matmul", ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.USub: "neg",
@@ -35,20 +46,54 @@ _OPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow
 _OPAQUE_ATTRS = {"shape", "ndim", "size", "dtype"}
 
 
-def run(tree, namer, locals_):
+def run(tree, namer, locals_, info):
     """Normalize `tree` in place; `locals_` are the function's local names."""
-    normalizer = _Normalizer(namer, locals_)
+    normalizer = _Normalizer(namer, locals_, info)
     params = tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs
     for param in params:
         normalizer.version[param.arg] = param.arg
-    tree.body = normalizer.block(tree.body)
+    normalizer.params = {param.arg for param in params}
+    tree.body = normalizer.block(lift_returns(tree.body, namer))
     return tree
 
 
+def lift_returns(body, namer):
+    """A body whose only `return` is its last statement: with a `return` inside a branch, each
+    path assigns its value to `result` (statements after the `if` move into the branches that
+    do not return, as for `break`), and the function ends with `return result`."""
+    if not any(isinstance(n, ast.Return) for s in body if isinstance(s, ast.If)
+               for n in ast.walk(s)):
+        return body
+    result = namer.fresh("result")
+
+    def lift(stmts):
+        out = []
+        for i, stmt in enumerate(stmts):
+            if isinstance(stmt, ast.Return):
+                value = stmt.value if stmt.value is not None else ast.Constant(None)
+                return out + [ast.Assign(targets=[name(result, ast.Store())], value=value,
+                                         lineno=stmt.lineno, col_offset=stmt.col_offset)]
+            if isinstance(stmt, ast.If) and any(isinstance(n, ast.Return)
+                                                for n in ast.walk(stmt)):
+                rest = [copy_node(s) for s in stmts[i + 1:]]
+                return out + [ast.If(test=stmt.test, body=lift(stmt.body + rest),
+                                     orelse=lift(stmt.orelse + rest), lineno=stmt.lineno,
+                                     col_offset=stmt.col_offset)]
+            out.append(stmt)
+        end = out[-1].lineno if out else 1
+        return out + [ast.Assign(targets=[name(result, ast.Store())], value=ast.Constant(None),
+                                 lineno=end, col_offset=0)]
+
+    lifted = lift(body)
+    return lifted + [ast.Return(value=name(result), lineno=lifted[-1].lineno, col_offset=0)]
+
+
 class _Normalizer:
-    def __init__(self, namer, locals_):
+    def __init__(self, namer, locals_, info):
         self.namer = namer
         self.locals = locals_
+        self.info = info
+        self.fixed = frozenset()    # names that keep their version (carried through a loop)
         self.version = {}           # user name -> current SSA name
         self.out = None             # statement list being written
         self.line = None            # user line of the statement being normalized
@@ -69,6 +114,9 @@ class _Normalizer:
         return stmt
 
     def stmt_Assign(self, node):
+        if isinstance(node.targets[0], ast.Subscript):
+            self.set_item(node.targets[0], node.value)
+            return
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             self.assign(node.targets[0].id, node.value)
             return
@@ -83,8 +131,32 @@ class _Normalizer:
         self.stmt_Assign(ast.Assign(targets=[node.target], value=node.value))
 
     def stmt_AugAssign(self, node):
+        if isinstance(node.target, ast.Subscript):
+            current = ast.Subscript(value=node.target.value, slice=node.target.slice,
+                                    ctx=ast.Load())
+            self.set_item(node.target, ast.BinOp(left=current, op=node.op, right=node.value))
+            return
         value = ast.BinOp(left=name(node.target.id), op=node.op, right=node.value)
         self.assign(node.target.id, value)
+
+    def set_item(self, target, value):
+        """`x[index] = value` becomes `x_1 = set_item(x, index, value)`: a new version of `x`
+        (the write copies, so earlier versions keep their values for the adjoint)."""
+        base = target.value.id
+        if base not in self.version or base in self.params:
+            raise UnsupportedSyntaxError(
+                f"srcad does not support writing into `{base}`, which the function did not "
+                f"create (an argument, a global or a closure value); copy it first: "
+                f"`{base} = {base}.copy()`",
+                errors.Location(self.info.filename, self.line, self.info.text(self.line),
+                                self.info.name))
+        array = self.atom(name(base))
+        index = self.index(target.slice)
+        item = self.atom(value)
+        call = ast.Call(func=name("set_item"), args=[array, index_value(index), item],
+                        keywords=[])
+        anno.set_(call, anno.FUNC, runtime.set_item)
+        self.emit(ast.Assign(targets=[name(self.new_version(base), ast.Store())], value=call))
 
     def stmt_Return(self, node):
         value = node.value if node.value is not None else ast.Constant(None)
@@ -182,7 +254,112 @@ class _Normalizer:
             self.out, self.line = saved, line
         self.emit(ast.If(test=test, body=branches[0], orelse=branches[1]))
 
+    # loops --------------------------------------------------------------------------------
+    def stmt_For(self, node):
+        line = self.line
+        body = restructure(node.body)
+        iterable = node.iter
+        func = anno.get(iterable, anno.FUNC) if isinstance(iterable, ast.Call) else None
+        if func is range and isinstance(node.target, ast.Name):
+            loop_iter = ast.Call(func=iterable.func, args=[self.atom(a) for a in iterable.args],
+                                 keywords=[])
+            self.loop(node.target.id, loop_iter, [], body, line)
+            return
+        if func is enumerate and not iterable.keywords and len(iterable.args) == 1:
+            sequence = self.atom(iterable.args[0])
+            index, item = node.target.elts if isinstance(node.target, ast.Tuple) else (None, None)
+            if index is None or not isinstance(index, ast.Name):
+                self._reject_loop(node, "enumerate() with a target other than `i, x`")
+            self.loop(index.id, _range_len(sequence), [(item, sequence)], body, line)
+            return
+        if func is zip and not iterable.keywords and iterable.args:
+            sequences = [self.atom(a) for a in iterable.args]
+            targets = node.target.elts if isinstance(node.target, ast.Tuple) else None
+            if targets is None or len(targets) != len(sequences):
+                self._reject_loop(node, "zip() with a target that does not unpack each sequence")
+            count = self.atom(ast.Call(func=ast.Name(id="min", ctx=ast.Load()),
+                                       args=[_len(s) for s in sequences], keywords=[]))
+            index = self.namer.temp("k")
+            self.loop(index, _range(count), list(zip(targets, sequences)), body, line)
+            return
+        sequence = self.atom(iterable)
+        index = self.namer.temp("k")
+        self.loop(index, _range_len(sequence), [(node.target, sequence)], body, line)
+
+    def loop(self, index, loop_iter, items, body, line):
+        """Emit `for index in loop_iter:` whose body first binds `target = sequence[index]`."""
+        carried = self.carried(body, [t for t, _ in items] + [name(index, ast.Store())])
+        saved_fixed = self.fixed
+        self.fixed = saved_fixed | carried
+        target = self.new_version(index) if index in self.locals else index
+        self.fixed = self.fixed | {index}
+        self.version[index] = target
+        saved_out, self.out = self.out, []
+        self.line = line
+        for item_target, sequence in items:
+            item = ast.Subscript(value=copy_node(sequence), slice=name(target), ctx=ast.Load())
+            self.bind(item_target, item)
+        for stmt in body:
+            self.line = stmt.lineno
+            getattr(self, "stmt_" + type(stmt).__name__)(stmt)
+        loop_body, self.out = self.out, saved_out
+        self.fixed = saved_fixed
+        self.line = line
+        self.emit(ast.For(target=name(target, ast.Store()), iter=loop_iter,
+                          body=loop_body or [ast.Pass()], orelse=[]))
+
+    def stmt_While(self, node):
+        line = self.line
+        body = restructure(node.body)
+        carried = self.carried(body, [])
+        saved_fixed = self.fixed
+        self.fixed = saved_fixed | carried
+        start = len(self.out)
+        test = self.atom(node.test)
+        test_stmts = self.out[start:]
+        saved_out, self.out = self.out, []
+        for stmt in body:
+            self.line = stmt.lineno
+            getattr(self, "stmt_" + type(stmt).__name__)(stmt)
+        self.line = line
+        for stmt in test_stmts:
+            self.emit(copy_node(stmt))              # the test, recomputed for the next round
+        loop_body, self.out = self.out, saved_out
+        self.fixed = saved_fixed
+        self.emit(ast.While(test=test, body=loop_body, orelse=[]))
+
+    def stmt_Break(self, node):
+        self.emit(ast.Break())
+
+    def stmt_Continue(self, node):
+        pass                                        # only at the end of a path (restructure)
+
+    def carried(self, body, targets):
+        """Names assigned in the loop `body` that already have a value: they keep one name.
+
+        A name read in the body before the body assigns it, with no value before the loop,
+        would carry a value between iterations from nowhere: that is rejected.
+        """
+        assigned = set()
+        for stmt in body:
+            assigned |= _stored_names(stmt)
+        carried = {v for v in assigned if v in self.version}
+        bound = set().union(*(_stored_names(t) for t in targets))
+        for var in sorted(_read_before_write(body, bound) & (assigned - carried)):
+            raise UnsupportedSyntaxError(
+                f"`{var}` is read in the loop before the loop body assigns it, and has no "
+                f"value before the loop; give `{var}` a value before the loop",
+                errors.Location(self.info.filename, self.line, self.info.text(self.line),
+                                self.info.name))
+        return carried
+
+    def _reject_loop(self, node, what):
+        raise UnsupportedSyntaxError(f"srcad does not support {what}",
+                                     self.info.location(node))
+
     def new_version(self, var):
+        if var in self.fixed:
+            return self.version[var]
         ssa = var if var not in self.version and var not in self.namer.versions else None
         ssa = ssa or self.namer.fresh(var)
         self.namer.versions.add(var)
@@ -287,6 +464,9 @@ class _Normalizer:
 
     expr_List = expr_Tuple
 
+    def expr_Dict(self, node):
+        return ast.Dict(keys=node.keys, values=[self.atom(v) for v in node.values])
+
     def rename(self, node):
         """A copy of `node` whose names read the current SSA versions."""
         node = copy_node(node)
@@ -318,4 +498,82 @@ def _base_name(node):
         return node.attr
     if isinstance(node, ast.Tuple | ast.List):
         return "tuple"
+    if isinstance(node, ast.Dict):
+        return "dict"
     return "t"
+
+
+# loops -------------------------------------------------------------------------------------
+def _len(node):
+    return ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[copy_node(node)],
+                    keywords=[])
+
+
+def _range(count):
+    return ast.Call(func=ast.Name(id="range", ctx=ast.Load()), args=[count], keywords=[])
+
+
+def _range_len(sequence):
+    return _range(_len(sequence))
+
+
+def restructure(stmts):
+    """Move the statements after an `if` that may `continue`/`break` into its branches, so a
+    jump is always the last statement of its path; a final `continue` is dropped."""
+    out = []
+    for i, stmt in enumerate(stmts):
+        if isinstance(stmt, ast.Continue):
+            return out
+        if isinstance(stmt, ast.Break):
+            return out + [stmt]
+        if isinstance(stmt, ast.If) and _may_jump(stmt):
+            rest = stmts[i + 1:]
+            body = restructure(stmt.body + [copy_node(s) for s in rest])
+            orelse = restructure(stmt.orelse + [copy_node(s) for s in rest])
+            return out + [ast.If(test=stmt.test, body=body, orelse=orelse,
+                                 lineno=stmt.lineno, col_offset=stmt.col_offset)]
+        out.append(stmt)
+    return out
+
+
+def _may_jump(node):
+    """True when `node` contains a break/continue of the enclosing loop (not a nested one)."""
+    if isinstance(node, (ast.Break, ast.Continue)):
+        return True
+    if isinstance(node, (ast.For, ast.While)):
+        return False
+    return any(_may_jump(child) for child in ast.iter_child_nodes(node))
+
+
+def _stored_names(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Store)}
+
+
+def _read_before_write(stmts, written=None):
+    """Names a statement list may read before assigning them (branches and loops looked into;
+    a name assigned on either side of a branch counts as assigned after it)."""
+    written = set() if written is None else set(written)
+    early = set()
+    for stmt in stmts:
+        if isinstance(stmt, ast.If):
+            early |= _loads(stmt.test) - written
+            early |= _read_before_write(stmt.body, written)
+            early |= _read_before_write(stmt.orelse, written)
+        elif isinstance(stmt, (ast.For, ast.While)):
+            head = stmt.iter if isinstance(stmt, ast.For) else stmt.test
+            early |= _loads(head) - written
+            inner = written | (_stored_names(stmt.target) if isinstance(stmt, ast.For) else set())
+            early |= _read_before_write(stmt.body, inner)
+        else:
+            reads = _loads(stmt)
+            if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                reads = _loads(stmt.value) if stmt.value is not None else set()
+            early |= reads - written
+        written |= _stored_names(stmt)
+    return early
+
+
+def _loads(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)}

@@ -9,6 +9,8 @@ method's name) and FUNC the matching `numpy.ndarray` method. Attribute reads on 
 
 import ast
 import builtins
+import functools
+import types
 
 import numpy
 
@@ -39,9 +41,12 @@ def local_names(tree):
     return names
 
 
-def run(tree, info, names):
-    """Annotate the calls of `tree`; `names` is `namespace(func)`."""
-    locals_ = local_names(tree)
+def run(tree, info, names, statics=None):
+    """Annotate the calls of `tree`; `names` is `namespace(func)`; `statics` maps parameters
+    whose value is known when generating (the `self` of a method) to that value."""
+    statics = statics or {}
+    locals_ = local_names(tree) - set(statics)
+    names = {**names, **statics}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             _resolve_call(node, info, names, locals_)
@@ -75,6 +80,9 @@ def _resolve_call(node, info, names, locals_):
         raise UnsupportedSyntaxError(
             f"srcad cannot find what `{ast.unparse(func)}` refers to (an undefined name?)",
             info.location(node)) from None
+    if isinstance(obj, functools.partial) and isinstance(obj.func, types.FunctionType):
+        _unwrap_partial(node, obj)
+        obj = obj.func
     if not local_root:
         anno.set_(node, anno.FUNC, obj)
         return
@@ -85,3 +93,19 @@ def _resolve_call(node, info, names, locals_):
     raise UnsupportedSyntaxError(
         f"srcad cannot differentiate a call of the local value `{ast.unparse(func)}`; call "
         "functions by their global name", info.location(node))
+
+
+def _unwrap_partial(node, partial):
+    """`p(x)` for `p = functools.partial(f, a, k=b)` becomes `p.func(p.args[0], x,
+    k=p.keywords['k'])`, so `f` is differentiated like any user function."""
+    owner = node.func
+    node.func = ast.Attribute(value=owner, attr="func", ctx=ast.Load())
+    bound = [ast.Subscript(value=ast.Attribute(value=owner, attr="args", ctx=ast.Load()),
+                           slice=ast.Constant(i), ctx=ast.Load())
+             for i in range(len(partial.args))]
+    node.args = bound + node.args
+    given = {k.arg for k in node.keywords}
+    node.keywords = [ast.keyword(arg=key, value=ast.Subscript(
+        value=ast.Attribute(value=owner, attr="keywords", ctx=ast.Load()),
+        slice=ast.Constant(key), ctx=ast.Load())) for key in partial.keywords
+        if key not in given] + node.keywords

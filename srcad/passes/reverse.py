@@ -10,36 +10,45 @@ the kind of function wanted. Out: a new `FunctionDef`:
 
 Each adjoint statement comes from the template of its primal statement. A template's
 `d[x] += e` becomes `dx = e` on the first write of `dx` and `dx = dx + e` after; statements
-whose result carries no adjoint (it does not reach the output) produce nothing. After a branch,
-an adjoint written on one path only is set to zero on the other. Derivative statements carry
-annotation DERIVATIVE and the ORIGIN of their primal statement.
+whose result carries no adjoint (it does not reach the output) produce nothing. Once a
+statement `t = ...` is reversed, `dt` is spent: a later write starts afresh (this is what makes
+loops right, where `t` is assigned again). After a branch, an adjoint that is live on one path
+only is set to zero on the other.
+
+Loops (see `_Loop`): the primal loop counts its trips and pushes onto stacks the values the
+adjoint will need that the loop overwrites; the adjoint loop runs the trips backwards, popping
+them. Derivative statements carry annotation DERIVATIVE and the ORIGIN of their primal statement.
 """
 
 import ast
 
 from .. import annotations as anno
-from .. import rules, runtime
-from ..errors import NonScalarOutputError
+from .. import calls, rules, runtime
 from ..ast_util import assign, call, copy_node, name
+from ..errors import NonScalarOutputError, UnsupportedSyntaxError
 from ..primitive import decompose, rule
 from ..template import fill
 
 GRAD, VALUE_AND_GRAD, VJP = "grad", "value_and_grad", "vjp"
 
 
-def run(tree, wrt, active, namer, free, info, kind=GRAD):
-    """The reverse-mode function of `tree` (see the module docstring)."""
+def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers=()):
+    """The reverse-mode function of `tree` (see the module docstring). `derive(func, kind,
+    wrt)` gives the name under which the derivative of a called user function is bound;
+    `containers` are the parameters that hold lists, tuples or dicts of arrays."""
     body = tree.body
     returns = bool(body) and isinstance(body[-1], ast.Return)
     output = body[-1].value if returns else ast.Constant(None)
-    primal = body[:-1] if returns else body
+    statements = body[:-1] if returns else body
     if kind != VJP and isinstance(output, ast.Tuple):
         raise NonScalarOutputError(
             "grad needs a function with a scalar output, but this one returns a tuple; use "
             "srcad.vjp for several outputs", info.location(body[-1]))
-    builder = _Reverse(active, namer, free, info, _sequences(primal))
-    seeds, params = builder.seeds(output, kind)
-    adjoint = builder.block(primal, builder.defined)
+    params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+    sequences = _sequences(statements) | set(containers)
+    builder = _Reverse(active, namer, free, info, sequences, params, derive)
+    seeds, pullback_params = builder.seeds(output, kind)
+    primal, adjoint = builder.block(statements, builder.defined)
     grads, end = [], []
     for param in wrt:
         dname = namer.derivative(param)
@@ -51,10 +60,13 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD):
     fdef = ast.FunctionDef(name=namer.fresh(f"{kind}_{tree.name}"), args=tree.args, body=[],
                            decorator_list=[], returns=None, type_comment=None, lineno=1)
     if kind == VJP:
+        captured, copies = _captured(adjoint, primal, params, free)
+        arguments = _arguments(pullback_params + captured)
+        arguments.defaults = [name(v) for v in captured]
         pullback = ast.FunctionDef(
-            name=namer.fresh("pullback"), args=_arguments(params), decorator_list=[],
-            body=adjoint + [ast.Return(value=grads)], returns=None, type_comment=None,
-            lineno=1)
+            name=namer.fresh("pullback"), args=arguments, decorator_list=[],
+            body=copies + adjoint + [ast.Return(value=grads)], returns=None,
+            type_comment=None, lineno=1)
         result = ast.Tuple(elts=[copy_node(output), name(pullback.name)], ctx=ast.Load())
         fdef.body = primal + [pullback, ast.Return(value=result)]
     else:
@@ -62,6 +74,21 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD):
                                                       ctx=ast.Load())
         fdef.body = primal + adjoint + [ast.Return(value=result)]
     return fdef
+
+
+def _captured(adjoint, primal, params, free):
+    """Primal values a pullback restores from loop stacks, passed in as defaults so each call
+    starts from the primal's final state (and pops from its own copy of each stack)."""
+    top_level = set(params) | stored([s for s in primal if isinstance(s, ast.Assign)])
+    restored = stored(adjoint) & top_level
+    stacks = sorted({n.func.value.id for s in adjoint for n in ast.walk(s)
+                     if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                     and n.func.attr == "pop" and isinstance(n.func.value, ast.Name)}
+                    & top_level)
+    copy = free.bind("copy_stack", runtime.copy_stack)
+    copies = [anno.set_(assign(v, call(copy, name(v))), anno.DERIVATIVE, True)
+              for v in stacks]
+    return sorted(set(restored) | set(stacks)), copies
 
 
 def _arguments(names):
@@ -76,22 +103,50 @@ def _sequences(stmts):
         for stmt in ast.walk(node):
             if isinstance(stmt, ast.Assign):
                 value = stmt.value
-                if isinstance(value, (ast.Tuple, ast.List)) or (
-                        isinstance(value, ast.Call)
-                        and rules.is_sequence(anno.get(value, anno.FUNC))):
+                func = anno.get(value, anno.FUNC) if isinstance(value, ast.Call) else None
+                if isinstance(value, (ast.Tuple, ast.List, ast.Dict)) or rules.is_sequence(
+                        func) or (
+                        calls.is_user_function(func, rules.ADJOINT)
+                        and calls.returns_tuple(func)):
                     found.add(stmt.targets[0].id)
     return found
 
 
+def stored(node):
+    """Names assigned anywhere in `node` (or a list of nodes)."""
+    nodes = node if isinstance(node, list) else [node]
+    return {n.id for s in nodes for n in ast.walk(s)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def loaded(node):
+    nodes = node if isinstance(node, list) else [node]
+    return {n.id for s in nodes for n in ast.walk(s)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+class _Restore(ast.stmt):
+    """Placeholder after the adjoint of an assignment in a loop: where `var` may be popped."""
+    _fields = ()
+
+    def __init__(self, var, stmt):
+        super().__init__()
+        self.var = var
+        self.stmt = stmt
+
+
 class _Reverse:
-    def __init__(self, active, namer, free, info, sequences):
+    def __init__(self, active, namer, free, info, sequences, params, derive):
         self.active = active
         self.namer = namer
         self.free = free
         self.info = info
         self.sequences = sequences
-        self.defined = set()            # derivative names written so far (in adjoint order)
+        self.defined = set()            # derivative names live at this point (adjoint order)
         self.primal_of = {}
+        self.depth = 0                  # loop nesting while reversing
+        self.known = set(params)        # primal names defined so far (forward order)
+        self.derive = derive
 
     def derivative_of(self, var):
         if var not in self.active:
@@ -100,7 +155,7 @@ class _Reverse:
         self.primal_of[dname] = var
         return dname
 
-    # seeds and ends ------------------------------------------------------------------------
+    # seeds ---------------------------------------------------------------------------------
     def seeds(self, output, kind):
         """Statements giving the output's adjoint, and the pullback's parameter names."""
         stmts, params = [], []
@@ -130,23 +185,91 @@ class _Reverse:
 
     # statements ---------------------------------------------------------------------------
     def block(self, stmts, defined):
-        out = []
-        for stmt in reversed(stmts):
+        """(primal statements, adjoint statements) of a statement list."""
+        known_before = []
+        for stmt in stmts:                        # primal names defined before each statement
+            known_before.append(set(self.known))
+            self.known |= stored(stmt)
+        primal, adjoint = [[s] for s in stmts], []
+        for i in reversed(range(len(stmts))):
+            stmt, known = stmts[i], known_before[i]
             if isinstance(stmt, ast.If):
-                out.extend(self.branch(stmt, defined))
-            elif isinstance(stmt, ast.Assign) and anno.get(stmt, anno.ACTIVE):
-                target = stmt.targets[0].id
-                if self.namer.derivative(target) in defined:
-                    out.extend(self.assignment(stmt, target, defined))
-        return out
+                primal[i], new = self.branch(stmt, defined, known)
+            elif isinstance(stmt, (ast.For, ast.While)):
+                primal[i], new = _Loop(self, stmt, known).reverse(defined)
+            elif isinstance(stmt, ast.Assign):
+                primal[i], new = self.assignment(stmt, defined)
+            else:
+                new = []
+            if self.depth and isinstance(stmt, (ast.For, ast.While)):
+                new += [_Restore(var, primal[i][0]) for var in sorted(stored(primal[i]))]
+            adjoint.extend(new)
+        return [s for group in primal for s in group], adjoint
 
-    def assignment(self, stmt, target, defined):
+    def assignment(self, stmt, defined):
+        """(primal statements, adjoint statements) of `target = ...`."""
+        target = stmt.targets[0].id
+        dname = self.namer.derivative(target)
+        primal, out = [stmt], []
+        if anno.get(stmt, anno.ACTIVE) and dname in defined:
+            func = anno.get(stmt.value, anno.FUNC) if isinstance(stmt.value, ast.Call) else None
+            if calls.is_user_function(func, rules.ADJOINT):
+                primal, out = self.user_call(stmt, func, target, dname, defined)
+            else:
+                out = self.template(stmt, target, dname, defined)
+        if self.depth:
+            out += [_Restore(var, primal[0]) for var in sorted(stored(primal))]
+        return primal, out
+
+    def user_call(self, stmt, func, target, dname, defined):
+        """`y = f(a, b)` for a user function f: the primal calls f's generated vjp and keeps
+        its pullback; the adjoint calls the pullback."""
+        call_node = stmt.value
+        func, args, statics = calls.unbind(func, call_node)
+        try:
+            bound = calls.bind_arguments(func, args,
+                                         {k.arg: k.value for k in call_node.keywords})
+        except TypeError as exc:
+            raise UnsupportedSyntaxError(f"srcad cannot differentiate this call of "
+                                         f"{func.__name__}: {exc}",
+                                         self.info.location(anno.get(stmt, anno.ORIGIN)))
+        params = [p for p, node in bound.items()
+                  if isinstance(node, ast.Name) and node.id in self.active]
+        origin = anno.get(stmt, anno.ORIGIN)
+        callee = self.derive(func, VJP, tuple(params), statics)
+        pullback = self.namer.fresh(f"{func.__name__}_pullback")
+        targets = ast.Tuple(elts=[name(target, ast.Store()), name(pullback, ast.Store())],
+                            ctx=ast.Store())
+        primal = anno.copy(stmt, ast.Assign(
+            targets=[targets], value=ast.Call(func=name(callee), args=args,
+                                              keywords=call_node.keywords)))
+        grads = call(pullback, name(dname))
+        out = []
+        if len(params) > 1:
+            pieces = self.namer.fresh(f"d_{func.__name__}_args")
+            out.append(self.derivative(assign(pieces, grads), origin))
+        defined.discard(dname)
+        for i, param in enumerate(params):
+            value = grads if len(params) == 1 else ast.Subscript(
+                value=name(pieces), slice=ast.Constant(i), ctx=ast.Load())
+            accumulate = ast.AugAssign(target=name(self.derivative_of(bound[param].id),
+                                                   ast.Store()), op=ast.Add(), value=value)
+            out.append(self.derivative(self.accumulate(accumulate, defined), origin))
+        return [primal], out
+
+    def template(self, stmt, target, dname, defined):
+        """The filled adjoint template of `target = ...`; afterwards `d<target>` is spent."""
         primitive = decompose(stmt.value, self.sequences)
         template = rule(primitive, rules.ADJOINT, self.info, stmt)
-        binding = template.bind(name(target), primitive.args, primitive.keywords)
-        filled = fill(template, binding, self.derivative_of, self.namer, self.free.bind)
         origin = anno.get(stmt, anno.ORIGIN)
-        out = []
+        out, result = [], dname
+        if target in loaded(stmt.value):          # `s = s + x`: keep the result's adjoint
+            result = self.namer.fresh(dname + "_new")
+            out.append(self.derivative(assign(result, name(dname)), origin))
+        binding = template.bind(name(target), primitive.args, primitive.keywords)
+        filled = fill(template, binding, self.derivative_of, self.namer, self.free.bind,
+                      result_derivative=result)
+        defined.discard(dname)                    # spent: what follows is for the old value
         for new in filled:
             if anno.get(new, anno.ACCUMULATE):
                 new = self.accumulate(new, defined)
@@ -166,21 +289,30 @@ class _Reverse:
             value = ast.BinOp(left=name(dname), op=ast.Add(), right=stmt.value)
         return assign(dname, value)
 
-    def branch(self, stmt, defined):
-        inside = {self.namer.derivative(n.id) for n in ast.walk(stmt)
-                  if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    def branch(self, stmt, defined, known):
+        """Reverse an `if`: adjoints live after it (in adjoint order) agree on both paths."""
+        entry = set(defined)
         in_body, in_else = set(defined), set(defined)
-        body = self.block(stmt.body, in_body)
-        orelse = self.block(stmt.orelse, in_else)
-        for dname in sorted((in_body ^ in_else) - inside):
-            zero = self.derivative(assign(dname, self.zeros(self.primal_of[dname])),
-                                    anno.get(stmt, anno.ORIGIN))
-            (orelse if dname in in_body else body).append(zero)
-        defined |= (in_body | in_else) - inside
+        self.known = set(known)
+        body_primal, body = self.block(stmt.body, in_body)
+        self.known = set(known)
+        else_primal, orelse = self.block(stmt.orelse, in_else)
+        self.known = known | stored(stmt)
+        live = {d for d in (in_body | in_else | entry) if self.primal_of.get(d) in known}
+        origin = anno.get(stmt, anno.ORIGIN)
+        for dname in sorted(live):
+            for path, names in ((body, in_body), (orelse, in_else)):
+                if dname not in names:
+                    path.append(self.derivative(
+                        assign(dname, self.zeros(self.primal_of[dname])), origin))
+        defined.clear()
+        defined.update(live | (entry - set(self.primal_of)))
+        primal = ast.If(test=stmt.test, body=body_primal or [ast.Pass()], orelse=else_primal)
+        anno.copy(stmt, primal)
         if not body and not orelse:
-            return []
+            return [primal], []
         new = ast.If(test=copy_node(stmt.test), body=body or [ast.Pass()], orelse=orelse)
-        return [self.derivative(new, anno.get(stmt, anno.ORIGIN))]
+        return [primal], [self.derivative(new, origin)]
 
     def zeros(self, var):
         return call(self.free.bind("zeros_like", runtime.zeros_like), name(var))
@@ -190,3 +322,139 @@ class _Reverse:
         if origin is not None:
             anno.set_(stmt, anno.ORIGIN, origin)
         return stmt
+
+
+class _Loop:
+    """Reverse a `for` or `while` loop.
+
+    Primal: the loop counts its trips, and pushes what the adjoint reads that the loop
+    overwrites. A value assigned once per trip at the top of the body (and not before the loop)
+    is pushed after its assignment and popped at the start of the reversed trip; any other
+    (carried from trip to trip, or assigned on some paths only) is pushed before each
+    assignment and popped right after that assignment's adjoint, so every adjoint statement
+    sees the values its primal statement saw. Adjoint: `for _ in range(trips)` over the reversed
+    body; adjoints that flow from trip to trip, or collect over all trips, start (at zero if
+    nothing reached them yet) before the loop, and are set to zero at the end of a reversed
+    trip when the trip spent them.
+    """
+
+    def __init__(self, reverse, stmt, known):
+        self.rev = reverse
+        self.stmt = stmt
+        self.known = known
+        self.origin = anno.get(stmt, anno.ORIGIN)
+        self.namer = reverse.namer
+
+    def reverse(self, defined):
+        rev, stmt = self.rev, self.stmt
+        targets = stored(stmt.target) if isinstance(stmt, ast.For) else set()
+        assigned = stored(stmt.body) | targets
+        live = {d for d in defined if rev.primal_of.get(d) in self.known | assigned}
+        live |= {rev.derivative_of(v) for v in sorted(loaded(stmt.body))
+                 if v in rev.active and v in self.known}
+        before = [rev.derivative(assign(d, rev.zeros(rev.primal_of[d])), self.origin)
+                  for d in sorted(live - defined)]
+        defined |= live
+        rev.depth += 1
+        rev.known = set(self.known) | targets
+        in_body = set(defined)
+        body_primal, body = rev.block(stmt.body, in_body)
+        rev.depth -= 1
+        body += [rev.derivative(assign(d, rev.zeros(rev.primal_of[d])), self.origin)
+                 for d in sorted(live - in_body)]
+        needed = loaded(body) & (stored(body_primal) | targets)
+        if not any(not isinstance(s, _Restore) for s in _flat(body)):
+            return [stmt], before
+        return self.assemble(body_primal, body, needed, targets, before)
+
+    def assemble(self, body_primal, body, needed, targets, before):
+        rev, stmt = self.rev, self.stmt
+        counts = _store_counts(body_primal, targets)
+        top = stored([s for s in body_primal if isinstance(s, ast.Assign)]) | targets
+        after_assign = {v for v in needed
+                        if v not in self.known and counts.get(v) == 1 and v in top}
+        stacks = {v: self.namer.fresh(f"{v}_stack") for v in sorted(needed)}
+        trips = self.namer.fresh("_trips")
+        setup = [self._bookkeeping(assign(trips, ast.Constant(0)))]
+        setup += [self._bookkeeping(assign(stacks[v], ast.List(elts=[], ctx=ast.Load())))
+                  for v in sorted(needed)]
+        setup += [self._bookkeeping(assign(v, ast.Constant(None)))
+                  for v in sorted(needed - after_assign - self.known)]
+        count = self._bookkeeping(assign(trips, ast.BinOp(left=name(trips), op=ast.Add(),
+                                                          right=ast.Constant(1))))
+        anchors = {(id(r.stmt), r.var) for r in _flat(body) if isinstance(r, _Restore)
+                   and r.var in stacks and r.var not in after_assign}
+        new_body = [count] + [self._push(stacks[v], v) for v in sorted(after_assign & targets)]
+        new_body += self._place_pushes(body_primal, stacks, after_assign, anchors)
+        pops = [self._pop(stacks[v], v) for v in sorted(after_assign)]
+        adjoint_body = pops + self._resolve(body, stacks, after_assign)
+        primal_loop = copy_node(stmt) if isinstance(stmt, ast.While) else ast.For(
+            target=stmt.target, iter=stmt.iter, body=[], orelse=[])
+        primal_loop.body = new_body
+        anno.copy(stmt, primal_loop)
+        reversed_loop = ast.For(target=name(self.namer.fresh("_"), ast.Store()),
+                                iter=call("range", name(trips)), body=adjoint_body, orelse=[])
+        return setup + [primal_loop], before + [rev.derivative(reversed_loop, self.origin)]
+
+    def _place_pushes(self, stmts, stacks, after_assign, anchors):
+        """The primal body with pushes: after the single assignment of an `after_assign`
+        value; before each statement whose adjoint pops another value (`anchors`)."""
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, ast.If):
+                stmt.body = self._place_pushes(stmt.body, stacks, after_assign,
+                                               anchors) or [ast.Pass()]
+                stmt.orelse = self._place_pushes(stmt.orelse, stacks, after_assign, anchors)
+            origin = anno.get(stmt, anno.ORIGIN)
+            out += [self._push(stacks[v], v, origin) for v in sorted(stacks)
+                    if (id(stmt), v) in anchors]
+            out.append(stmt)
+            if isinstance(stmt, ast.Assign):
+                names = stored(stmt) & after_assign
+                out += [self._push(stacks[v], v, origin) for v in sorted(names)]
+        return out
+
+    def _resolve(self, stmts, stacks, after_assign):
+        """Turn the restore placeholders into pops (for values pushed before assignment)."""
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, _Restore):
+                if stmt.var in stacks and stmt.var not in after_assign:
+                    out.append(self._pop(stacks[stmt.var], stmt.var,
+                                         anno.get(stmt.stmt, anno.ORIGIN)))
+                continue
+            if isinstance(stmt, ast.If):
+                stmt.body = self._resolve(stmt.body, stacks, after_assign) or [ast.Pass()]
+                stmt.orelse = self._resolve(stmt.orelse, stacks, after_assign)
+            out.append(stmt)
+        return out
+
+    def _push(self, stack, var, origin=None):
+        push = ast.Expr(value=call(ast.Attribute(value=name(stack), attr="append",
+                                                 ctx=ast.Load()), name(var)))
+        return self._bookkeeping(push, origin)
+
+    def _pop(self, stack, var, origin=None):
+        pop = call(ast.Attribute(value=name(stack), attr="pop", ctx=ast.Load()))
+        return self.rev.derivative(assign(var, pop), origin or self.origin)
+
+    def _bookkeeping(self, stmt, origin=None):
+        anno.set_(stmt, anno.ORIGIN, origin or self.origin)
+        return stmt
+
+
+def _store_counts(stmts, targets):
+    counts = {t: 1 for t in targets}
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                counts[node.id] = counts.get(node.id, 0) + 1
+    return counts
+
+
+def _flat(stmts):
+    for stmt in stmts:
+        yield stmt
+        if isinstance(stmt, ast.If):
+            yield from _flat(stmt.body)
+            yield from _flat(stmt.orelse)

@@ -89,3 +89,9 @@ def matmul_vectors(x, y):
 @case(ast.MatMult, args=args(arrays(REAL, shape=(2, 2, 3)), arrays(REAL, shape=(3, 2))))
 def matmul_batched(x, y):
     return x @ y
+
+
+@case(ast.Dict, args=args(arrays(REAL), scalars(REAL)))
+def dict_items(x, s):
+    table = {"x": x, "s": s}
+    return table["x"] * table["s"]

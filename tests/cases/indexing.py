@@ -4,7 +4,8 @@ import ast
 
 import numpy
 
-from tests.cases import REAL, args, arrays, case
+from srcad import runtime
+from tests.cases import REAL, args, arrays, case, scalars
 
 
 def _scatter(u, shape, index):
@@ -42,3 +43,23 @@ def tuple_items(x, y):
     pair = (x * 2.0, y)
     first, second = pair
     return first * second + pair[-1]
+
+
+@case(runtime.set_item, args=args(arrays(REAL, shape=(4,)), arrays(REAL, shape=(2,))),
+      vjp=lambda u, x, v: (numpy.where(numpy.arange(4) % 2 == 1, 0.0, u), u[1::2]))
+def set_item(x, v):
+    y = x * 1.0
+    y[1::2] = v
+    return y
+
+
+@case(runtime.set_item, args=args(arrays(REAL, shape=(3, 2)), scalars(REAL)))
+def add_into_item(x, s):
+    y = x * 2.0
+    y[1, 0] += s * s
+    return y
+
+
+@case(runtime.without_item, args=args(arrays(REAL, shape=(4,))))
+def without_item(g):
+    return runtime.without_item(g, 2)

@@ -1,0 +1,61 @@
+"""Calls to the user's own Python functions, which srcad differentiates by transforming them too.
+
+In: the object a normal-form call refers to, and the call's argument nodes. Out: whether the
+callee is a user function to derive recursively (a Python function with no registered rule),
+the call's arguments bound to the callee's parameters (defaults filled in), and whether the
+callee returns a tuple (then its result's adjoint is a list, one entry per item).
+"""
+
+import ast
+import functools
+import inspect
+import types
+
+from . import rules
+
+
+def is_user_function(func, mode):
+    """True for a plain Python function (or a method bound to an object) without a rule in
+    `mode` that is not marked constant."""
+    plain = func.__func__ if isinstance(func, types.MethodType) else func
+    return (isinstance(plain, types.FunctionType) and rules.lookup(func, mode) is None
+            and rules.lookup(plain, mode) is None and not rules.is_nondifferentiable(plain))
+
+
+def unbind(func, call):
+    """(plain function, argument nodes, statics) of a call: a bound method `obj.f(x)` becomes
+    `f(obj, x)` with `self` known while generating."""
+    if isinstance(func, types.MethodType):
+        first = next(iter(inspect.signature(func.__func__).parameters))
+        return func.__func__, [call.func.value] + list(call.args), ((first, func.__self__),)
+    return func, list(call.args), ()
+
+
+def bind_arguments(func, args, keywords):
+    """`{parameter: node or inspect.Parameter.empty}` in the callee's parameter order; a
+    parameter the call leaves out maps to its default (a `Default`)."""
+    signature = inspect.signature(func)
+    bound = signature.bind(*args, **keywords)
+    out = {}
+    for param in signature.parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise TypeError("*args/**kwargs")
+        out[param.name] = bound.arguments.get(param.name, Default(param.default))
+    return out
+
+
+class Default:
+    """A parameter's default value, for a call that leaves the parameter out."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+@functools.lru_cache(maxsize=None)
+def returns_tuple(func):
+    """True when every `return` of `func` returns a tuple, list or dict literal."""
+    from .ast_util import parse_function
+    tree, _ = parse_function(func)
+    returns = [n for n in ast.walk(tree) if isinstance(n, ast.Return)]
+    return bool(returns) and all(isinstance(r.value, (ast.Tuple, ast.List, ast.Dict))
+                                 for r in returns)

@@ -1,0 +1,151 @@
+"""Rules for the helpers that generated code calls, so generated code can be differentiated
+again (grad of grad, forward-over-reverse Hessian-vector products).
+
+Each helper is linear in its derivative argument (`g`, `t`), so its tangent applies the helper
+to the tangent, and its adjoint is the transposed map: `unbroadcast` and `broadcast_as` are each
+other's transpose, `unreduce` transposes to a sum, `scatter_add` to indexing. The matmul adjoints
+are bilinear: `matmul_adjoint_left(g, x, y)` is `J^T g` for `J v = v @ y`, so its adjoint in `g`
+is `d_out @ y`, and in `y` it is `matmul_adjoint_right(g, d_out, y)`.
+"""
+
+import numpy
+
+from srcad import runtime
+from srcad.rules import adjoint, d, nondifferentiable, returns_sequence, tangent
+from srcad.runtime import (broadcast_as, cast_like, extremum_adjoint, extremum_tangent,
+                           item_adjoint, matmul_adjoint_left, matmul_adjoint_right, scatter_add,
+                           split_like, unbroadcast, unreduce, unstack)
+
+nondifferentiable(runtime.grad_seed, runtime.zeros_like, runtime.shape_of,
+                  reason="it builds constants (seeds, zeros, shapes)")
+returns_sequence(runtime.split_like, runtime.unstack, runtime.item_adjoint)
+
+# ---- broadcasting and reductions --------------------------------------------------------------
+
+
+@adjoint(runtime.unbroadcast)
+def unbroadcast_(out, g, x):
+    d[g] += broadcast_as(d[out], g)
+
+
+@tangent(runtime.unbroadcast)
+def unbroadcast_(out, g, x):  # noqa: F811
+    d[out] = unbroadcast(d[g], x)
+
+
+@adjoint(runtime.broadcast_as)
+def broadcast_as_(out, t, y):
+    d[t] += unbroadcast(d[out], t)
+
+
+@tangent(runtime.broadcast_as)
+def broadcast_as_(out, t, y):  # noqa: F811
+    d[out] = broadcast_as(d[t], y)
+
+
+@adjoint(runtime.unreduce)
+def unreduce_(out, g, x, axis=None, keepdims=False):
+    d[g] += numpy.sum(d[out], axis=axis, keepdims=keepdims)
+
+
+@tangent(runtime.unreduce)
+def unreduce_(out, g, x, axis=None, keepdims=False):  # noqa: F811
+    d[out] = unreduce(d[g], x, axis, keepdims)
+
+
+@adjoint(runtime.extremum_adjoint)
+def extremum_adjoint_(out, g, x, y, axis=None, keepdims=False):
+    d[g] += extremum_tangent(d[out], x, y, axis, keepdims)
+
+
+@tangent(runtime.extremum_adjoint)
+def extremum_adjoint_(out, g, x, y, axis=None, keepdims=False):  # noqa: F811
+    d[out] = extremum_adjoint(d[g], x, y, axis, keepdims)
+
+
+@adjoint(runtime.extremum_tangent)
+def extremum_tangent_(out, t, x, y, axis=None, keepdims=False):
+    d[t] += extremum_adjoint(d[out], x, y, axis, keepdims)
+
+
+@tangent(runtime.extremum_tangent)
+def extremum_tangent_(out, t, x, y, axis=None, keepdims=False):  # noqa: F811
+    d[out] = extremum_tangent(d[t], x, y, axis, keepdims)
+
+
+@adjoint(runtime.cast_like)
+def cast_like_(out, g, x):
+    d[g] += cast_like(d[out], g)
+
+
+@tangent(runtime.cast_like)
+def cast_like_(out, g, x):  # noqa: F811
+    d[out] = cast_like(d[g], x)
+
+
+# ---- matrix products ----------------------------------------------------------------------
+
+
+@adjoint(runtime.matmul_adjoint_left)
+def matmul_adjoint_left_(out, g, x, y):
+    d[g] += d[out] @ y
+    d[y] += matmul_adjoint_right(g, d[out], y)
+
+
+@tangent(runtime.matmul_adjoint_left)
+def matmul_adjoint_left_(out, g, x, y):  # noqa: F811
+    d[out] = matmul_adjoint_left(d[g], x, y) + matmul_adjoint_left(g, x, d[y])
+
+
+@adjoint(runtime.matmul_adjoint_right)
+def matmul_adjoint_right_(out, g, x, y):
+    d[g] += x @ d[out]
+    d[x] += matmul_adjoint_left(g, x, d[out])
+
+
+@tangent(runtime.matmul_adjoint_right)
+def matmul_adjoint_right_(out, g, x, y):  # noqa: F811
+    d[out] = matmul_adjoint_right(d[g], x, y) + matmul_adjoint_right(g, d[x], y)
+
+
+# ---- indexing and pieces ------------------------------------------------------------------
+
+
+@adjoint(runtime.scatter_add)
+def scatter_add_(out, g, x, index):
+    d[g] += d[out][index]
+
+
+@tangent(runtime.scatter_add)
+def scatter_add_(out, g, x, index):  # noqa: F811
+    d[out] = scatter_add(d[g], x, index)
+
+
+@adjoint(runtime.item_adjoint)
+def item_adjoint_(out, g, sequence, index):
+    d[g] += d[out][index]
+
+
+@tangent(runtime.item_adjoint)
+def item_adjoint_(out, g, sequence, index):  # noqa: F811
+    d[out] = item_adjoint(d[g], sequence, index)
+
+
+@adjoint(runtime.split_like)
+def split_like_(out, g, arrays, axis=0):
+    d[g] += numpy.concatenate(d[out], axis)
+
+
+@tangent(runtime.split_like)
+def split_like_(out, g, arrays, axis=0):  # noqa: F811
+    d[out] = split_like(d[g], arrays, axis)
+
+
+@adjoint(runtime.unstack)
+def unstack_(out, g, axis=0):
+    d[g] += numpy.stack(d[out], axis)
+
+
+@tangent(runtime.unstack)
+def unstack_(out, g, axis=0):  # noqa: F811
+    d[out] = unstack(d[g], axis)

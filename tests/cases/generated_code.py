@@ -1,0 +1,99 @@
+"""Cases for templates/generated_code.py: the helpers generated code calls, differentiated in
+their derivative arguments (the others are data: shapes, indices, masks)."""
+
+import numpy
+
+from srcad import runtime
+from tests.cases import REAL, args, arrays, case, sum_to
+
+X23 = numpy.zeros((2, 3))
+X3 = numpy.zeros(3)
+MATRIX = numpy.array([[1.0, 2.0, 3.0], [0.5, 0.1, 4.0]])
+
+
+@case(runtime.unbroadcast, args=args(arrays(REAL, shape=(2, 3))),
+      vjp=lambda u, g: (numpy.broadcast_to(u, (2, 3)),))
+def unbroadcast(g):
+    return runtime.unbroadcast(g, X3)
+
+
+@case(runtime.broadcast_as, args=args(arrays(REAL, shape=(3,))),
+      vjp=lambda u, t: (sum_to(u, (3,)),))
+def broadcast_as(t):
+    return runtime.broadcast_as(t, X23)
+
+
+@case(runtime.unreduce, args=args(arrays(REAL, shape=(2,))),
+      vjp=lambda u, g: (u.sum(axis=1),))
+def unreduce_axis(g):
+    return runtime.unreduce(g, X23, 1)
+
+
+@case(runtime.unreduce, args=args(arrays(REAL, shape=())))
+def unreduce_all(g):
+    return runtime.unreduce(g, X23)
+
+
+@case(runtime.extremum_adjoint, args=args(arrays(REAL, shape=(2,))))
+def extremum_adjoint(g):
+    return runtime.extremum_adjoint(g, MATRIX, MATRIX.max(axis=1), 1)
+
+
+@case(runtime.extremum_tangent, args=args(arrays(REAL, shape=(2, 3))))
+def extremum_tangent(t):
+    return runtime.extremum_tangent(t, MATRIX, MATRIX.min(axis=0), 0)
+
+
+@case(runtime.cast_like, args=args(arrays(REAL, shape=(3,))), vjp=lambda u, g: (u,))
+def cast_like(g):
+    return runtime.cast_like(g, X3)
+
+
+@case(runtime.matmul_adjoint_left, args=args(arrays(REAL, shape=(2,)), arrays(REAL, shape=(3,))),
+      vjp=lambda u, g, y: (u @ y, u.T @ g))
+def matmul_adjoint_left_vector(g, y):
+    return runtime.matmul_adjoint_left(g, X23, y)
+
+
+@case(runtime.matmul_adjoint_left, args=args(arrays(REAL, shape=(2, 4)),
+                                             arrays(REAL, shape=(3, 4))))
+def matmul_adjoint_left_matrix(g, y):
+    return runtime.matmul_adjoint_left(g, X23, y)
+
+
+@case(runtime.matmul_adjoint_right, args=args(arrays(REAL, shape=(3,)),
+                                              arrays(REAL, shape=(3, 2))),
+      vjp=lambda u, g, x: (x @ u, numpy.outer(u, g).T))
+def matmul_adjoint_right_vector(g, x):
+    return runtime.matmul_adjoint_right(g, x, X23[0, :2])
+
+
+@case(runtime.matmul_adjoint_right, args=args(arrays(REAL, shape=(4, 2)),
+                                              arrays(REAL, shape=(4, 3))))
+def matmul_adjoint_right_matrix(g, x):
+    return runtime.matmul_adjoint_right(g, x, X23.T)
+
+
+@case(runtime.scatter_add, args=args(arrays(REAL, shape=(3,))))
+def scatter_add(g):
+    return runtime.scatter_add(g, X3, numpy.array([0, 1, 1]))
+
+
+@case(runtime.item_adjoint, args=args(arrays(REAL, shape=(3,))))
+def item_adjoint(g):
+    pieces = runtime.item_adjoint(g, [X3, X3], 1)
+    return pieces[0] + pieces[1] * 2.0
+
+
+@case(runtime.split_like, args=args(arrays(REAL, shape=(5,))))
+def split_like(g):
+    first, second = runtime.split_like(g, [X3[:2], X3], 0)
+    return numpy.sum(first * 2.0) + second
+
+
+@case(runtime.unstack, args=args(arrays(REAL, shape=(2, 3))))
+def unstack(g):
+    rows = runtime.unstack(g, 0)
+    return rows[0] * rows[1]
+
+
