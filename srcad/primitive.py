@@ -13,7 +13,7 @@ import numpy
 from . import annotations as anno
 from . import rules
 from .ast_util import copy_node
-from .errors import MissingRuleError
+from .errors import MissingRuleError, TemplateError, UnsupportedSyntaxError
 
 SEQUENCE_ITEM = (ast.Subscript, "sequence")     # key of `t[i]` where t is a list of arrays
 SAME_OPERANDS = "same"                           # variant key of `x * x`
@@ -91,3 +91,14 @@ def rule(primitive, mode, info, stmt):
         f"{what}, which is applied here to a differentiated value. Register one with "
         f"@srcad.{register}({what}), or mark it with srcad.nondifferentiable({what}) if its "
         "derivative is zero.", info.location(anno.get(stmt, anno.ORIGIN)))
+
+
+def bind(template, target, primitive, info, stmt):
+    """The template's parameters bound to `target = primitive(...)`; a call the rule does not
+    take (an argument it has no parameter for) is an error at the user's line."""
+    try:
+        return template.bind(copy_node(target), primitive.args, primitive.keywords)
+    except TemplateError as exc:
+        raise UnsupportedSyntaxError(
+            f"srcad cannot differentiate this call of {rules.key_name(primitive.key)}: "
+            f"{exc.message}", info.location(anno.get(stmt, anno.ORIGIN))) from None

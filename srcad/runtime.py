@@ -65,7 +65,7 @@ def extremum_adjoint(g, x, y, axis=None, keepdims=False):
     """Adjoint of max/min over `axis`: `g` shared equally among the entries that attain `y`."""
     y_full = unreduce(y, x, axis, keepdims)
     mask = x == y_full
-    count = mask.sum(axis=axis, keepdims=True)
+    count = mask.sum(axis=axis, keepdims=True, dtype=_real_dtype(x))
     return unreduce(g, x, axis, keepdims) * mask / count
 
 
@@ -73,7 +73,13 @@ def extremum_tangent(t, x, y, axis=None, keepdims=False):
     """Tangent of max/min over `axis`: the mean of `t` over the entries that attain `y`."""
     mask = x == unreduce(y, x, axis, keepdims)
     total = (t * mask).sum(axis=axis, keepdims=keepdims)
-    return total / mask.sum(axis=axis, keepdims=keepdims)
+    return total / mask.sum(axis=axis, keepdims=keepdims, dtype=_real_dtype(x))
+
+
+def _real_dtype(x):
+    """The floating dtype derivatives of `x` have (float64 for integers and scalars)."""
+    dtype = getattr(x, "dtype", None)
+    return dtype if dtype is not None and dtype.kind in "fc" else numpy.float64
 
 
 def zeros_like(x):

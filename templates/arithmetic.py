@@ -20,7 +20,7 @@ def copy(y, x):
 
 
 @tangent(ast.Name)
-def copy(y, x):  # noqa: F811
+def copy(y, x):
     d[y] = d[x]
 
 
@@ -30,7 +30,7 @@ def tuple_(y, elts):
 
 
 @tangent(ast.Tuple)
-def tuple_(y, elts):  # noqa: F811
+def tuple_(y, elts):
     d[y] = d[elts]
 
 
@@ -40,7 +40,7 @@ def dict_(y, keys, values):
 
 
 @tangent(ast.Dict)
-def dict_(y, keys, values):  # noqa: F811
+def dict_(y, keys, values):
     d[y] = dict(zip(keys, d[values]))
 
 
@@ -54,7 +54,7 @@ def add(z, x, y):
 
 
 @tangent(ast.Add, broadcasts=True)
-def add(z, x, y):  # noqa: F811
+def add(z, x, y):
     d[z] = d[x] + d[y]
 
 
@@ -65,7 +65,7 @@ def sub(z, x, y):
 
 
 @tangent(ast.Sub, broadcasts=True)
-def sub(z, x, y):  # noqa: F811
+def sub(z, x, y):
     d[z] = d[x] - d[y]
 
 
@@ -75,7 +75,7 @@ def pos(y, x):
 
 
 @tangent(ast.UAdd)
-def pos(y, x):  # noqa: F811
+def pos(y, x):
     d[y] = d[x]
 
 
@@ -85,7 +85,7 @@ def neg(y, x):
 
 
 @tangent(ast.USub)
-def neg(y, x):  # noqa: F811
+def neg(y, x):
     d[y] = -d[x]
 
 
@@ -99,7 +99,7 @@ def mul(z, x, y):
 
 
 @tangent(ast.Mult)
-def mul(z, x, y):  # noqa: F811
+def mul(z, x, y):
     d[z] = d[x] * y + x * d[y]
 
 
@@ -109,7 +109,7 @@ def square(z, x, y):
 
 
 @tangent((ast.Mult, "same"))
-def square(z, x, y):  # noqa: F811
+def square(z, x, y):
     d[z] = 2 * x * d[x]
 
 
@@ -120,7 +120,7 @@ def div(z, x, y):
 
 
 @tangent(ast.Div)
-def div(z, x, y):  # noqa: F811
+def div(z, x, y):
     d[z] = d[x] / y - z * d[y] / y
 
 
@@ -131,7 +131,7 @@ def pow(z, x, y):
 
 
 @tangent(ast.Pow)
-def pow(z, x, y):  # noqa: F811
+def pow(z, x, y):
     d[z] = y * x ** (y - 1) * d[x] + z * numpy.log(numpy.where(x > 0, x, 1)) * d[y]
 
 
@@ -142,7 +142,7 @@ def mod(z, x, y):
 
 
 @tangent(ast.Mod, broadcasts=True)
-def mod(z, x, y):  # noqa: F811
+def mod(z, x, y):
     d[z] = d[x] - numpy.floor_divide(x, y) * d[y]
 
 
@@ -156,7 +156,7 @@ def matmul(z, x, y):
 
 
 @tangent(ast.MatMult)
-def matmul(z, x, y):  # noqa: F811
+def matmul(z, x, y):
     d[z] = d[x] @ y + x @ d[y]
 
 

@@ -29,7 +29,7 @@ def unbroadcast_(out, g, x):
 
 
 @tangent(runtime.unbroadcast)
-def unbroadcast_(out, g, x):  # noqa: F811
+def unbroadcast_(out, g, x):
     d[out] = unbroadcast(d[g], x)
 
 
@@ -39,7 +39,7 @@ def broadcast_as_(out, t, y):
 
 
 @tangent(runtime.broadcast_as)
-def broadcast_as_(out, t, y):  # noqa: F811
+def broadcast_as_(out, t, y):
     d[out] = broadcast_as(d[t], y)
 
 
@@ -49,7 +49,7 @@ def unreduce_(out, g, x, axis=None, keepdims=False):
 
 
 @tangent(runtime.unreduce)
-def unreduce_(out, g, x, axis=None, keepdims=False):  # noqa: F811
+def unreduce_(out, g, x, axis=None, keepdims=False):
     d[out] = unreduce(d[g], x, axis, keepdims)
 
 
@@ -59,7 +59,7 @@ def extremum_adjoint_(out, g, x, y, axis=None, keepdims=False):
 
 
 @tangent(runtime.extremum_adjoint)
-def extremum_adjoint_(out, g, x, y, axis=None, keepdims=False):  # noqa: F811
+def extremum_adjoint_(out, g, x, y, axis=None, keepdims=False):
     d[out] = extremum_adjoint(d[g], x, y, axis, keepdims)
 
 
@@ -69,7 +69,7 @@ def extremum_tangent_(out, t, x, y, axis=None, keepdims=False):
 
 
 @tangent(runtime.extremum_tangent)
-def extremum_tangent_(out, t, x, y, axis=None, keepdims=False):  # noqa: F811
+def extremum_tangent_(out, t, x, y, axis=None, keepdims=False):
     d[out] = extremum_tangent(d[t], x, y, axis, keepdims)
 
 
@@ -79,7 +79,7 @@ def cast_like_(out, g, x):
 
 
 @tangent(runtime.cast_like)
-def cast_like_(out, g, x):  # noqa: F811
+def cast_like_(out, g, x):
     d[out] = cast_like(d[g], x)
 
 
@@ -93,7 +93,7 @@ def matmul_adjoint_left_(out, g, x, y):
 
 
 @tangent(runtime.matmul_adjoint_left)
-def matmul_adjoint_left_(out, g, x, y):  # noqa: F811
+def matmul_adjoint_left_(out, g, x, y):
     d[out] = matmul_adjoint_left(d[g], x, y) + matmul_adjoint_left(g, x, d[y])
 
 
@@ -104,7 +104,7 @@ def matmul_adjoint_right_(out, g, x, y):
 
 
 @tangent(runtime.matmul_adjoint_right)
-def matmul_adjoint_right_(out, g, x, y):  # noqa: F811
+def matmul_adjoint_right_(out, g, x, y):
     d[out] = matmul_adjoint_right(d[g], x, y) + matmul_adjoint_right(g, d[x], y)
 
 
@@ -117,7 +117,7 @@ def scatter_add_(out, g, x, index):
 
 
 @tangent(runtime.scatter_add)
-def scatter_add_(out, g, x, index):  # noqa: F811
+def scatter_add_(out, g, x, index):
     d[out] = scatter_add(d[g], x, index)
 
 
@@ -127,7 +127,7 @@ def item_adjoint_(out, g, sequence, index):
 
 
 @tangent(runtime.item_adjoint)
-def item_adjoint_(out, g, sequence, index):  # noqa: F811
+def item_adjoint_(out, g, sequence, index):
     d[out] = item_adjoint(d[g], sequence, index)
 
 
@@ -137,7 +137,7 @@ def split_like_(out, g, arrays, axis=0):
 
 
 @tangent(runtime.split_like)
-def split_like_(out, g, arrays, axis=0):  # noqa: F811
+def split_like_(out, g, arrays, axis=0):
     d[out] = split_like(d[g], arrays, axis)
 
 
@@ -147,5 +147,5 @@ def unstack_(out, g, axis=0):
 
 
 @tangent(runtime.unstack)
-def unstack_(out, g, axis=0):  # noqa: F811
+def unstack_(out, g, axis=0):
     d[out] = unstack(d[g], axis)

@@ -20,7 +20,7 @@ def subscript(y, x, index):
 
 
 @tangent(ast.Subscript)
-def subscript(y, x, index):  # noqa: F811
+def subscript(y, x, index):
     d[y] = d[x][index]
 
 
@@ -36,7 +36,7 @@ def set_item_(y, x, index, value):
 
 
 @tangent(runtime.set_item)
-def set_item_(y, x, index, value):  # noqa: F811
+def set_item_(y, x, index, value):
     d[y] = without_item(d[x], index) + set_item(zeros_like(y), index, d[value])
 
 
@@ -46,5 +46,5 @@ def without_item_(y, g, index):
 
 
 @tangent(runtime.without_item)
-def without_item_(y, g, index):  # noqa: F811
+def without_item_(y, g, index):
     d[y] = without_item(d[g], index)

@@ -181,3 +181,14 @@ def test_errors_are_srcad_errors():
     for cls in (srcad.UnsupportedSyntaxError, srcad.SourceUnavailableError,
                 srcad.MissingRuleError, srcad.NonScalarOutputError, srcad.WrtError):
         assert issubclass(cls, srcad.SrcadError)
+
+
+def rule_does_not_take_this_call(x):
+    return np.sum(x, initial=1.0, where=x > 0)
+
+
+def test_call_the_rule_does_not_take_points_at_the_line():
+    with pytest.raises(srcad.UnsupportedSyntaxError) as info:
+        srcad.grad(rule_does_not_take_this_call)(np.ones(3))
+    assert "numpy.sum" in str(info.value)
+    assert_points_at(info.value, rule_does_not_take_this_call, "np.sum(x, initial=1.0")

@@ -13,7 +13,7 @@ from .. import annotations as anno
 from .. import calls, rules, runtime
 from . import activity
 from ..ast_util import assign, call, copy_node, name
-from ..primitive import decompose, rule
+from ..primitive import bind, decompose, rule
 from ..errors import UnsupportedSyntaxError
 from ..template import fill
 
@@ -123,7 +123,7 @@ class _Forward:
             return self.pop_tangent(stmt, target, known)
         primitive = decompose(stmt.value)
         template = rule(primitive, rules.TANGENT, self.info, stmt)
-        binding = template.bind(name(target), primitive.args, primitive.keywords)
+        binding = bind(template, name(target), primitive, self.info, stmt)
 
         def derivative_of(var):
             return self.namer.derivative(var) if var in known or var == target else None

@@ -2,7 +2,7 @@
 
 In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullback function).
 Out: the same function, where in derivative statements numbers are folded (`2 - 1` -> `1`,
-`x ** 1` -> `x`, `1.0 * e` -> `e`), a derivative copy `da = db` is replaced by `db` where that is
+`x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`), a derivative copy `da = db` is replaced by `db` where that is
 safe, and assignments whose value is never used and has no effect are removed (repeatedly, so
 whole dead chains go). Primal statements are only ever removed, never rewritten.
 """
@@ -55,6 +55,10 @@ class _Folder(ast.NodeTransformer):
             return ast.Constant(self._ARITH[op](left, right))
         if op is ast.Pow and _is(node.right, 1):
             return node.left
+        if op in (ast.Add, ast.Sub) and _is(node.right, 0):
+            return node.left
+        if op is ast.Add and _is(node.left, 0):
+            return node.right
         if op is ast.Mult and _is(node.left, 1):
             return node.right
         if op in (ast.Mult, ast.Div) and _is(node.right, 1):

@@ -26,7 +26,7 @@ from .. import annotations as anno
 from .. import calls, rules, runtime
 from ..ast_util import assign, call, copy_node, name
 from ..errors import NonScalarOutputError, UnsupportedSyntaxError
-from ..primitive import decompose, rule
+from ..primitive import bind, decompose, rule
 from ..template import fill
 
 GRAD, VALUE_AND_GRAD, VJP = "grad", "value_and_grad", "vjp"
@@ -266,7 +266,7 @@ class _Reverse:
         if target in loaded(stmt.value):          # `s = s + x`: keep the result's adjoint
             result = self.namer.fresh(dname + "_new")
             out.append(self.derivative(assign(result, name(dname)), origin))
-        binding = template.bind(name(target), primitive.args, primitive.keywords)
+        binding = bind(template, name(target), primitive, self.info, stmt)
         filled = fill(template, binding, self.derivative_of, self.namer, self.free.bind,
                       result_derivative=result)
         defined.discard(dname)                    # spent: what follows is for the old value
