@@ -6,11 +6,30 @@
     >>> df = srcad.grad(f)          # a Python function you can read: print(srcad.source(df))
 """
 
-from .api import (grad, hessian, hvp, jacobian, jvp, nondifferentiable, register_adjoint,
-                  register_tangent, source, stop_gradient, value_and_grad, vjp)
+from .api import (
+                  grad,
+                  hessian,
+                  hvp,
+                  jacobian,
+                  jvp,
+                  nondifferentiable,
+                  register_adjoint,
+                  register_tangent,
+                  source,
+                  stop_gradient,
+                  value_and_grad,
+                  vjp,
+)
+from .errors import (
+                  MissingRuleError,
+                  NonScalarOutputError,
+                  SourceUnavailableError,
+                  SrcadError,
+                  TemplateError,
+                  UnsupportedSyntaxError,
+                  WrtError,
+)
 from .template import d
-from .errors import (MissingRuleError, NonScalarOutputError, SourceUnavailableError,
-                     SrcadError, TemplateError, UnsupportedSyntaxError, WrtError)
 
 __version__ = "0.1.0"
 

@@ -7,10 +7,10 @@ then calls it; `source()` returns that text. Generation is cached per function a
 
 import ast
 import inspect
-
-import numpy
 import threading
 import weakref
+
+import numpy
 
 from . import annotations as anno
 from . import ast_util, codegen, rules, runtime

@@ -12,6 +12,7 @@ import inspect
 import types
 
 from . import rules
+from .errors import UnsupportedSyntaxError
 
 
 def is_user_function(func, mode):
@@ -51,7 +52,7 @@ class Default:
         self.value = value
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def returns_tuple(func):
     """True when every `return` of `func` returns a tuple, list or dict literal."""
     from .ast_util import parse_function
@@ -59,3 +60,15 @@ def returns_tuple(func):
     returns = [n for n in ast.walk(tree) if isinstance(n, ast.Return)]
     return bool(returns) and all(isinstance(r.value, (ast.Tuple, ast.List, ast.Dict))
                                  for r in returns)
+
+
+def prepare(func, call, info, lineno):
+    """(plain function, argument nodes, statics, {parameter: node or Default}) for a call of a
+    user function; a call srcad cannot bind is an error at the user's line."""
+    plain, args, statics = unbind(func, call)
+    try:
+        bound = bind_arguments(plain, args, {k.arg: k.value for k in call.keywords})
+    except TypeError as exc:
+        raise UnsupportedSyntaxError(f"srcad cannot differentiate this call of "
+                                     f"{plain.__name__}: {exc}", info.location(lineno)) from None
+    return plain, args, statics, bound

@@ -5,5 +5,4 @@ keeps each primitive's reverse rule (`@adjoint`) next to its forward rule (`@tan
 Installed as the `srcad.templates` package.
 """
 
-from . import (arithmetic, elementwise, generated_code, indexing, linalg, nondiff,  # noqa: F401
-               reductions, shape)
+from . import arithmetic, elementwise, generated_code, indexing, linalg, nondiff, reductions, shape  # noqa: F401

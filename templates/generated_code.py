@@ -12,9 +12,20 @@ import numpy
 
 from srcad import runtime
 from srcad.rules import adjoint, d, nondifferentiable, returns_sequence, tangent
-from srcad.runtime import (broadcast_as, cast_like, extremum_adjoint, extremum_tangent,
-                           item_adjoint, matmul_adjoint_left, matmul_adjoint_right, scatter_add,
-                           split_like, unbroadcast, unreduce, unstack)
+from srcad.runtime import (
+    broadcast_as,
+    cast_like,
+    extremum_adjoint,
+    extremum_tangent,
+    item_adjoint,
+    matmul_adjoint_left,
+    matmul_adjoint_right,
+    scatter_add,
+    split_like,
+    unbroadcast,
+    unreduce,
+    unstack,
+)
 
 nondifferentiable(runtime.grad_seed, runtime.zeros_like, runtime.shape_of,
                   reason="it builds constants (seeds, zeros, shapes)")

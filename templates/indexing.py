@@ -10,8 +10,7 @@ import ast
 
 from srcad import runtime
 from srcad.rules import adjoint, d, tangent
-from srcad.runtime import (item_adjoint, scatter_add, set_item, unbroadcast, without_item,
-                           zeros_like)
+from srcad.runtime import item_adjoint, scatter_add, set_item, unbroadcast, without_item, zeros_like
 
 
 @adjoint(ast.Subscript)

@@ -9,14 +9,15 @@ import traceback
 import numpy as np
 import pytest
 from hypothesis import given
-from hypothesis.extra import numpy as hnp
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import srcad
 from srcad.testing import check_grads
 
 floats = st.floats(-2.0, 2.0, allow_nan=False, width=64)
-vectors = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=1, max_side=5), elements=floats)
+vectors = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=1, max_side=5),
+                     elements=floats)
 
 
 def quartic(x, W):

@@ -148,7 +148,7 @@ def nested(W, xs):
     acc = 0.0
     for x in xs:
         h = x
-        for k in range(3):
+        for _ in range(3):
             h = np.tanh(W @ h)
         acc = acc + np.sum(h * h)
     return acc
@@ -188,7 +188,7 @@ def carried_from_nowhere(xs):
     for x in xs:
         if x > 0:
             last = prev * 2.0  # noqa: F821
-        prev = x
+        prev = x  # noqa: F841
     return last
 
 
@@ -198,7 +198,7 @@ def test_value_carried_between_trips_without_a_start_is_rejected():
 
 
 def for_else(xs):
-    for x in xs:
+    for x in xs:  # noqa: B007
         pass
     else:
         x = 0.0

@@ -11,11 +11,10 @@ import ast
 
 from .. import annotations as anno
 from .. import calls, rules, runtime
-from . import activity
 from ..ast_util import assign, call, copy_node, name
 from ..primitive import bind, decompose, rule
-from ..errors import UnsupportedSyntaxError
 from ..template import fill
+from . import activity
 
 
 def run(tree, wrt, active, namer, free, info, derive=None):
@@ -140,14 +139,8 @@ class _Forward:
     def user_call(self, stmt, func, target, known):
         """`y = f(a, b)` for a user function f becomes `y, dy = jvp_f(a, b, da)`."""
         call_node = stmt.value
-        func, args, statics = calls.unbind(func, call_node)
-        try:
-            bound = calls.bind_arguments(func, args,
-                                         {k.arg: k.value for k in call_node.keywords})
-        except TypeError as exc:
-            raise UnsupportedSyntaxError(f"srcad cannot differentiate this call of "
-                                         f"{func.__name__}: {exc}",
-                                         self.info.location(anno.get(stmt, anno.ORIGIN)))
+        func, args, statics, bound = calls.prepare(func, call_node, self.info,
+                                                   anno.get(stmt, anno.ORIGIN))
         params = [p for p, node in bound.items()
                   if isinstance(node, ast.Name) and node.id in known]
         if not params:

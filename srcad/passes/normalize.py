@@ -33,9 +33,9 @@ import ast
 
 from .. import annotations as anno
 from .. import errors, runtime
-from ..primitive import index_value
 from ..ast_util import copy_node, name
 from ..errors import UnsupportedSyntaxError
+from ..primitive import index_value
 
 _OPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
         ast.MatMult: "matmul", ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.USub: "neg",

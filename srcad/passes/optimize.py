@@ -2,9 +2,10 @@
 
 In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullback function).
 Out: the same function, where in derivative statements numbers are folded (`2 - 1` -> `1`,
-`x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`), a derivative copy `da = db` is replaced by `db` where that is
-safe, and assignments whose value is never used and has no effect are removed (repeatedly, so
-whole dead chains go). Primal statements are only ever removed, never rewritten.
+`x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`), a derivative copy `da = db` is replaced by
+`db` where that is safe, and assignments whose value is never used and has no effect are
+removed (repeatedly, so whole dead chains go). Primal statements are only ever removed, never
+rewritten.
 """
 
 import ast

@@ -25,7 +25,7 @@ import ast
 from .. import annotations as anno
 from .. import calls, rules, runtime
 from ..ast_util import assign, call, copy_node, name
-from ..errors import NonScalarOutputError, UnsupportedSyntaxError
+from ..errors import NonScalarOutputError
 from ..primitive import bind, decompose, rule
 from ..template import fill
 
@@ -225,14 +225,8 @@ class _Reverse:
         """`y = f(a, b)` for a user function f: the primal calls f's generated vjp and keeps
         its pullback; the adjoint calls the pullback."""
         call_node = stmt.value
-        func, args, statics = calls.unbind(func, call_node)
-        try:
-            bound = calls.bind_arguments(func, args,
-                                         {k.arg: k.value for k in call_node.keywords})
-        except TypeError as exc:
-            raise UnsupportedSyntaxError(f"srcad cannot differentiate this call of "
-                                         f"{func.__name__}: {exc}",
-                                         self.info.location(anno.get(stmt, anno.ORIGIN)))
+        func, args, statics, bound = calls.prepare(func, call_node, self.info,
+                                                   anno.get(stmt, anno.ORIGIN))
         params = [p for p, node in bound.items()
                   if isinstance(node, ast.Name) and node.id in self.active]
         origin = anno.get(stmt, anno.ORIGIN)
