@@ -1,5 +1,6 @@
 """Neural-network building blocks in PyTorch's conventions, on srcad's generated gradients."""
 
+from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Parameter"]
+__all__ = ["Module", "Parameter"]
