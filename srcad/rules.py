@@ -90,7 +90,7 @@ def lookup(key, mode):
     """The template of `key` in `mode` ("adjoint" or "tangent"), or None."""
     load()
     try:
-        return _RULES[mode].get(key)
+        return _RULES[mode].get(key) or _RULES[mode].get(_unbound(key))
     except TypeError:            # an unhashable object cannot have a rule
         return None
 
@@ -98,9 +98,18 @@ def lookup(key, mode):
 def is_nondifferentiable(key):
     load()
     try:
-        return key in _NONDIFF
+        return key in _NONDIFF or _unbound(key) in _NONDIFF
     except TypeError:
         return False
+
+
+def _unbound(key):
+    """For a method bound to an object (`rng.normal`), the method of its type, which rules are
+    registered on (`numpy.random.Generator.normal`); else None."""
+    owner = getattr(key, "__self__", None)
+    if owner is None or isinstance(owner, type) or type(owner).__name__ == "module":
+        return None
+    return getattr(type(owner), getattr(key, "__name__", ""), None)
 
 
 def is_sequence(key):

@@ -331,3 +331,178 @@ def without_item(g, index):
     out = g.copy()
     out[index] = 0
     return out
+
+
+# ---- shape and linear-algebra helpers (templates/shape.py, templates/linalg.py) -------------
+
+
+def untranspose(g, axes=None):
+    """Adjoint of `transpose(a, axes)` (also the method's `*axes` forms): the inverse
+    permutation applied to `g`."""
+    if axes is None or axes == () or axes == (None,):
+        return g.transpose()
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = axes[0]
+    return g.transpose(numpy.argsort(axes))
+
+
+def transpose_axes(axes):
+    """The `axes` of `x.transpose(*axes)` as one argument for numpy.transpose."""
+    if axes == () or axes == (None,):
+        return None
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        return tuple(axes[0])
+    return tuple(axes)
+
+
+def method_shape(shape):
+    """The shape of `x.reshape(*shape)`, which takes a tuple or the sizes one by one."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def stack_axis(arrays, kind):
+    """The axis numpy.hstack ("h") or numpy.vstack ("v") joins `arrays` along."""
+    ndim = len(shape_of(arrays[0]))
+    if kind == "h":
+        return 0 if ndim <= 1 else 1
+    return 0
+
+
+def unstack_like(g, arrays, kind):
+    """Adjoint of hstack/vstack: `g` cut back into pieces shaped like `arrays`."""
+    axis = stack_axis(arrays, kind)
+    if kind == "v" and len(shape_of(arrays[0])) <= 1:
+        return [numpy.reshape(piece, shape_of(a))
+                for piece, a in zip(numpy.split(g, len(arrays), axis=0), arrays)]
+    return split_like(g, arrays, axis)
+
+
+def dot_adjoint_left(g, a, b):
+    """Adjoint of `numpy.dot(a, b)` in `a` (scalars and arrays of up to two dimensions)."""
+    if not shape_of(a) or not shape_of(b):
+        return unbroadcast(g * b, a)
+    _check_dot(a, b)
+    return matmul_adjoint_left(g, a, b)
+
+
+def dot_adjoint_right(g, a, b):
+    """Adjoint of `numpy.dot(a, b)` in `b`."""
+    if not shape_of(a) or not shape_of(b):
+        return unbroadcast(g * a, b)
+    _check_dot(a, b)
+    return matmul_adjoint_right(g, a, b)
+
+
+def _check_dot(a, b):
+    if len(shape_of(a)) > 2 or len(shape_of(b)) > 2:
+        raise ValueError("srcad differentiates numpy.dot for arrays of up to two dimensions; "
+                         "use numpy.matmul (@) or numpy.tensordot for stacks")
+
+
+def _tensordot_axes(a, b, axes):
+    """`axes` of numpy.tensordot as two lists of non-negative axes of `a` and of `b`."""
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if isinstance(axes, int):
+        return list(range(na - axes, na)), list(range(axes))
+    left, right = axes
+    left = [left] if isinstance(left, int) else list(left)
+    right = [right] if isinstance(right, int) else list(right)
+    return [i % na for i in left], [i % nb for i in right]
+
+
+def tensordot_adjoint_left(g, a, b, axes=2):
+    """Adjoint of `numpy.tensordot(a, b, axes)` in `a`."""
+    ca, cb = _tensordot_axes(a, b, axes)
+    free_a = [i for i in range(len(shape_of(a))) if i not in ca]
+    free_b = [i for i in range(len(shape_of(b))) if i not in cb]
+    g_axes = list(range(len(free_a), len(free_a) + len(free_b)))
+    out = numpy.tensordot(g, b, axes=(g_axes, free_b))     # free_a..., then b's cb in order
+    order = free_a + [ca[cb.index(j)] for j in sorted(cb)]
+    return numpy.transpose(out, numpy.argsort(order)) if order else out
+
+
+def tensordot_adjoint_right(g, a, b, axes=2):
+    """Adjoint of `numpy.tensordot(a, b, axes)` in `b`."""
+    ca, cb = _tensordot_axes(a, b, axes)
+    free_a = [i for i in range(len(shape_of(a))) if i not in ca]
+    free_b = [i for i in range(len(shape_of(b))) if i not in cb]
+    out = numpy.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))  # a's ca, free_b
+    order = [cb[ca.index(i)] for i in sorted(ca)] + free_b
+    return numpy.transpose(out, numpy.argsort(order)) if order else out
+
+
+def trace_adjoint(g, a, offset=0, axis1=0, axis2=1):
+    """Adjoint of `numpy.trace(a, offset, axis1, axis2)`: `g` on that diagonal, zeros
+    elsewhere."""
+    shape = shape_of(a)
+    n, m = shape[axis1], shape[axis2]
+    eye = numpy.eye(n, m, k=offset, dtype=_real_dtype(a))
+    g = numpy.asarray(g)[..., None, None] * eye
+    return numpy.moveaxis(g, (-2, -1), (axis1, axis2))
+
+
+def diag_adjoint(g, v, k=0):
+    """Adjoint of `numpy.diag(v, k)`: the k-th diagonal of `g` when `v` is a vector; when `v`
+    is a matrix, `g` placed on its k-th diagonal, shaped like `v`."""
+    if len(shape_of(v)) == 1:
+        return numpy.diagonal(g, k).copy()
+    n, m = shape_of(v)
+    return numpy.eye(n, m, k=k, dtype=_real_dtype(v)) * _diag_row(g, n, m, k)
+
+
+def _diag_row(g, n, m, k):
+    """`g` laid out so that broadcasting against eye(n, m, k) puts g[i] on row i (k >= 0) or
+    on column j (k < 0)."""
+    if k >= 0:
+        full = zeros_like(numpy.empty(n, dtype=g.dtype))
+        full[:len(g)] = g
+        return full[:, None]
+    full = zeros_like(numpy.empty(m, dtype=g.dtype))
+    full[:len(g)] = g
+    return full[None, :]
+
+
+def _einsum_parts(subscripts, count):
+    subscripts = subscripts.replace(" ", "")
+    if "->" not in subscripts or "." in subscripts:
+        raise ValueError(f"srcad differentiates einsum with explicit output and no ellipsis "
+                         f"(like 'ij,jk->ik'); got {subscripts!r}")
+    inputs, output = subscripts.split("->")
+    inputs = inputs.split(",")
+    if len(inputs) != count or any(len(set(s)) != len(s) for s in inputs):
+        raise ValueError(f"srcad differentiates einsum without an index repeated within one "
+                         f"operand; got {subscripts!r}")
+    return inputs, output
+
+
+def einsum_adjoints(g, subscripts, operands):
+    """The adjoints of every operand of `numpy.einsum(subscripts, *operands)` (1 or 2
+    operands, explicit output): each is an einsum of `g` with the other operand, broadcast over
+    the indices only that operand had."""
+    inputs, output = _einsum_parts(subscripts, len(operands))
+    out = []
+    for i, (spec, operand) in enumerate(zip(inputs, operands)):
+        others = [(s, o) for j, (s, o) in enumerate(zip(inputs, operands)) if j != i]
+        known = set(output).union(*(set(s) for s, _ in others))
+        kept = "".join(c for c in spec if c in known)
+        terms = ",".join([output] + [s for s, _ in others])
+        piece = numpy.einsum(f"{terms}->{kept}", g, *[o for _, o in others])
+        for axis, c in enumerate(spec):
+            if c not in known:
+                piece = numpy.expand_dims(piece, axis)
+        out.append(numpy.broadcast_to(piece, shape_of(operand)) if kept != spec else piece)
+    return out
+
+
+def einsum_tangent(subscripts, operands, tangents):
+    """The tangent of `numpy.einsum(subscripts, *operands)`: one einsum per operand with its
+    tangent in its place, summed."""
+    _einsum_parts(subscripts, len(operands))
+    total = 0
+    for i, tangent in enumerate(tangents):
+        args = list(operands)
+        args[i] = tangent
+        total = total + numpy.einsum(subscripts, *args)
+    return total

@@ -86,18 +86,14 @@ class Template:
         return binding
 
 
-def fill(template, binding, derivative_of, namer, bind_free, result_derivative=None):
+def fill(template, binding, derivative_of, namer, bind_free):
     """Instantiate `template` with `binding`; returns its statements.
 
     `derivative_of(name)` gives a variable's derivative name or None; `bind_free(ident, obj)`
     makes a template-module object (numpy, a runtime helper) visible to the generated code
-    and returns the name to call it by. `result_derivative`, when given, names the derivative
-    of the result (the first parameter) regardless of `derivative_of`: it differs from the
-    derivative of an argument with the same name, as in `s = s + x`.
+    and returns the name to call it by.
     """
     filler = _Filler(template, binding, derivative_of, namer, bind_free)
-    if result_derivative is not None:
-        filler.result = (next(iter(template.signature.parameters)), result_derivative)
     stmts = []
     for stmt in template.body:
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
@@ -114,7 +110,6 @@ class _Filler(ast.NodeTransformer):
         self.namer = namer
         self.bind_free = bind_free
         self.locals = {}
-        self.result = (None, None)
 
     # statements ---------------------------------------------------------------------------
     def statement(self, stmt):
@@ -135,7 +130,7 @@ class _Filler(ast.NodeTransformer):
         bound = self._bound(var)
         if isinstance(bound, (ast.List, ast.Tuple)):
             return self._accumulate_each(bound.elts, value)
-        target = self._param_derivative(var, bound)
+        target = self._derivative_name(bound)
         if target is None:
             return []
         value = fold_zeros(self.visit(value))
@@ -159,7 +154,7 @@ class _Filler(ast.NodeTransformer):
         return stmts
 
     def _define(self, var, value):
-        target = self._param_derivative(var, self._bound(var))
+        target = self._derivative_name(self._bound(var))
         value = fold_zeros(self.visit(value))
         if target is None or value is None:
             return []
@@ -183,7 +178,7 @@ class _Filler(ast.NodeTransformer):
                             ast.Call(func=self._runtime("zeros_like"), args=[copy_node(e)],
                                      keywords=[]))
             return ast.List(elts=elts, ctx=ast.Load())
-        dname = self._param_derivative(node.slice, bound)
+        dname = self._derivative_name(bound)
         return name(dname if dname else ZERO)
 
     def visit_Name(self, node):
@@ -241,11 +236,6 @@ class _Filler(ast.NodeTransformer):
         if not isinstance(var, ast.Name) or var.id not in self.binding:
             raise TemplateError(f"{self.template!r}: d[...] must name a parameter")
         return self.binding[var.id]
-
-    def _param_derivative(self, var, bound):
-        if var.id == self.result[0]:
-            return self.result[1]
-        return self._derivative_name(bound)
 
     def _derivative_name(self, bound):
         return self.derivative_of(bound.id) if isinstance(bound, ast.Name) else None

@@ -1,1 +1,202 @@
-"""Rules for shape primitives (being written)."""
+"""Rules for shape operations: reshape, transpose and `.T`, swapaxes, moveaxis, expand_dims,
+squeeze, ravel and flatten, concatenate, stack, hstack, vstack, broadcast_to, split, flip.
+
+All are linear and only move entries around, so each adjoint undoes the move (reshape back,
+inverse permutation, cut the pieces apart) and each tangent repeats it on the tangent.
+"""
+
+import numpy
+
+from srcad.rules import adjoint, d, returns_sequence, tangent
+from srcad.runtime import (method_shape, split_like, transpose_axes, unbroadcast,
+                           unstack, unstack_like, untranspose)
+
+returns_sequence(numpy.split, numpy.array_split)
+
+# ---- reshaping ----------------------------------------------------------------------------
+
+
+@adjoint(numpy.reshape)
+def reshape(y, a, shape=None, order="C", newshape=None, copy=None):
+    d[a] += numpy.reshape(d[y], numpy.shape(a), order=order)
+
+
+@tangent(numpy.reshape)
+def reshape(y, a, shape=None, order="C", newshape=None, copy=None):
+    d[y] = numpy.reshape(d[a], numpy.shape(y), order=order)
+
+
+@adjoint(numpy.ndarray.reshape)
+def reshape_method(y, a, *shape, order="C", copy=None):
+    d[a] += d[y].reshape(numpy.shape(a), order=order)
+
+
+@tangent(numpy.ndarray.reshape)
+def reshape_method(y, a, *shape, order="C", copy=None):
+    d[y] = d[a].reshape(method_shape(shape), order=order)
+
+
+@adjoint(numpy.ravel)
+@adjoint(numpy.ndarray.ravel)
+@adjoint(numpy.ndarray.flatten)
+def ravel(y, a, order="C"):
+    d[a] += numpy.reshape(d[y], numpy.shape(a), order=order)
+
+
+@tangent(numpy.ravel)
+@tangent(numpy.ndarray.ravel)
+@tangent(numpy.ndarray.flatten)
+def ravel(y, a, order="C"):
+    d[y] = numpy.ravel(d[a], order=order)
+
+
+@adjoint(numpy.expand_dims)
+def expand_dims(y, a, axis):
+    d[a] += numpy.reshape(d[y], numpy.shape(a))
+
+
+@tangent(numpy.expand_dims)
+def expand_dims(y, a, axis):
+    d[y] = numpy.expand_dims(d[a], axis)
+
+
+@adjoint(numpy.squeeze)
+@adjoint(numpy.ndarray.squeeze)
+def squeeze(y, a, axis=None):
+    d[a] += numpy.reshape(d[y], numpy.shape(a))
+
+
+@tangent(numpy.squeeze)
+@tangent(numpy.ndarray.squeeze)
+def squeeze(y, a, axis=None):
+    d[y] = numpy.squeeze(d[a], axis)
+
+
+@adjoint(numpy.broadcast_to)
+def broadcast_to(y, array, shape, subok=False):
+    d[array] += unbroadcast(d[y], array)
+
+
+@tangent(numpy.broadcast_to)
+def broadcast_to(y, array, shape, subok=False):
+    d[y] = numpy.broadcast_to(d[array], shape)
+
+
+# ---- permuting axes -----------------------------------------------------------------------
+
+
+@adjoint(numpy.transpose)
+def transpose(y, a, axes=None):
+    d[a] += untranspose(d[y], axes)
+
+
+@tangent(numpy.transpose)
+def transpose(y, a, axes=None):
+    d[y] = numpy.transpose(d[a], axes)
+
+
+@adjoint(numpy.ndarray.transpose)
+def transpose_method(y, a, *axes):
+    d[a] += untranspose(d[y], axes)
+
+
+@tangent(numpy.ndarray.transpose)
+def transpose_method(y, a, *axes):
+    d[y] = numpy.transpose(d[a], transpose_axes(axes))
+
+
+@adjoint(numpy.ndarray.T)
+def T(y, x):
+    d[x] += d[y].T
+
+
+@tangent(numpy.ndarray.T)
+def T(y, x):
+    d[y] = d[x].T
+
+
+@adjoint(numpy.swapaxes)
+@adjoint(numpy.ndarray.swapaxes)
+def swapaxes(y, a, axis1, axis2):
+    d[a] += numpy.swapaxes(d[y], axis1, axis2)
+
+
+@tangent(numpy.swapaxes)
+@tangent(numpy.ndarray.swapaxes)
+def swapaxes(y, a, axis1, axis2):
+    d[y] = numpy.swapaxes(d[a], axis1, axis2)
+
+
+@adjoint(numpy.moveaxis)
+def moveaxis(y, a, source, destination):
+    d[a] += numpy.moveaxis(d[y], destination, source)
+
+
+@tangent(numpy.moveaxis)
+def moveaxis(y, a, source, destination):
+    d[y] = numpy.moveaxis(d[a], source, destination)
+
+
+@adjoint(numpy.flip)
+def flip(y, m, axis=None):
+    d[m] += numpy.flip(d[y], axis)
+
+
+@tangent(numpy.flip)
+def flip(y, m, axis=None):
+    d[y] = numpy.flip(d[m], axis)
+
+
+# ---- joining and splitting ----------------------------------------------------------------
+
+
+@adjoint(numpy.concatenate)
+def concatenate(y, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    d[arrays] += split_like(d[y], arrays, axis)
+
+
+@tangent(numpy.concatenate)
+def concatenate(y, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    d[y] = numpy.concatenate(d[arrays], axis)
+
+
+@adjoint(numpy.stack)
+def stack(y, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    d[arrays] += unstack(d[y], axis)
+
+
+@tangent(numpy.stack)
+def stack(y, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    d[y] = numpy.stack(d[arrays], axis)
+
+
+@adjoint(numpy.hstack)
+def hstack(y, tup, dtype=None, casting="same_kind"):
+    d[tup] += unstack_like(d[y], tup, "h")
+
+
+@tangent(numpy.hstack)
+def hstack(y, tup, dtype=None, casting="same_kind"):
+    d[y] = numpy.hstack(d[tup])
+
+
+@adjoint(numpy.vstack)
+def vstack(y, tup, dtype=None, casting="same_kind"):
+    d[tup] += unstack_like(d[y], tup, "v")
+
+
+@tangent(numpy.vstack)
+def vstack(y, tup, dtype=None, casting="same_kind"):
+    d[y] = numpy.vstack(d[tup])
+
+
+@adjoint(numpy.split)
+@adjoint(numpy.array_split)
+def split(y, ary, indices_or_sections, axis=0):
+    d[ary] += numpy.concatenate(d[y], axis)
+
+
+@tangent(numpy.split)
+@tangent(numpy.array_split)
+def split(y, ary, indices_or_sections, axis=0):
+    d[y] = numpy.split(d[ary], indices_or_sections, axis)

@@ -156,7 +156,7 @@ class _Normalizer:
         call = ast.Call(func=name("set_item"), args=[array, index_value(index), item],
                         keywords=[])
         anno.set_(call, anno.FUNC, runtime.set_item)
-        self.emit(ast.Assign(targets=[name(self.new_version(base), ast.Store())], value=call))
+        self.emit_assign(self.new_version(base), call)
 
     def stmt_Return(self, node):
         value = node.value if node.value is not None else ast.Constant(None)
@@ -220,8 +220,19 @@ class _Normalizer:
             test = self.atom(value.test)
             self.select(self.new_version(var), test, value)
             return
-        value = self.expr(value)
-        self.emit(ast.Assign(targets=[name(self.new_version(var), ast.Store())], value=value))
+        value = self.expr(value)                   # before the new version: `z = z + b`
+        self.emit_assign(self.new_version(var), value)
+
+    def emit_assign(self, target, value):
+        """`target = value`; when a carried name reads itself (`acc = acc * x` in a loop),
+        through a temporary (`_mul = acc * x; acc = _mul`), so that reverse mode can give the
+        adjoint both the old value and the new."""
+        if not isinstance(value, ast.Name) and target in {
+                n.id for n in ast.walk(value) if isinstance(n, ast.Name)}:
+            temp = self.namer.temp(_base_name(value))
+            self.emit(ast.Assign(targets=[name(temp, ast.Store())], value=value))
+            value = name(temp)
+        self.emit(ast.Assign(targets=[name(target, ast.Store())], value=value))
 
     def unpack(self, targets, value):
         """`a, b = value`: a tuple literal is assigned element by element, else by index."""
@@ -546,8 +557,15 @@ def _may_jump(node):
 
 
 def _stored_names(node):
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-            and isinstance(n.ctx, ast.Store)}
+    """Names a (user) statement assigns, the array of `x[i] = v` included."""
+    names = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            names.add(n.id)
+        elif (isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store)
+              and isinstance(n.value, ast.Name)):
+            names.add(n.value.id)
+    return names
 
 
 def _read_before_write(stmts, written=None):

@@ -256,13 +256,9 @@ class _Reverse:
         primitive = decompose(stmt.value, self.sequences)
         template = rule(primitive, rules.ADJOINT, self.info, stmt)
         origin = anno.get(stmt, anno.ORIGIN)
-        out, result = [], dname
-        if target in loaded(stmt.value):          # `s = s + x`: keep the result's adjoint
-            result = self.namer.fresh(dname + "_new")
-            out.append(self.derivative(assign(result, name(dname)), origin))
+        out = []
         binding = bind(template, name(target), primitive, self.info, stmt)
-        filled = fill(template, binding, self.derivative_of, self.namer, self.free.bind,
-                      result_derivative=result)
+        filled = fill(template, binding, self.derivative_of, self.namer, self.free.bind)
         defined.discard(dname)                    # spent: what follows is for the old value
         for new in filled:
             if anno.get(new, anno.ACCUMULATE):
