@@ -6,6 +6,7 @@
     >>> df = srcad.grad(f)          # a Python function you can read: print(srcad.source(df))
 """
 
+from . import data, nn, optim, seeding
 from .api import (
                   grad,
                   hessian,
@@ -29,12 +30,13 @@ from .errors import (
                   UnsupportedSyntaxError,
                   WrtError,
 )
+from .seeding import manual_seed
 from .template import d
 
 __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "hvp", "jacobian", "hessian", "source",
-           "register_adjoint",
+           "register_adjoint", "manual_seed", "nn", "optim", "data", "seeding",
            "register_tangent", "nondifferentiable", "stop_gradient", "d", "SrcadError",
            "UnsupportedSyntaxError", "SourceUnavailableError", "MissingRuleError",
            "NonScalarOutputError", "WrtError", "TemplateError", "__version__"]

@@ -1,0 +1,186 @@
+"""Mini-batches and checkpoints: `DataLoader`, `save_checkpoint`, `load_checkpoint`.
+
+`DataLoader(*arrays, batch_size, shuffle, drop_last, generator)`. In: arrays that share their
+first dimension (samples). Out: an iterable of tuples, one slice of every array per batch, in
+order or in a fresh seeded permutation each epoch.
+
+`save_checkpoint(path, model_state, optimizer_state=None, **extra)`. In: nested dicts / lists /
+tuples of arrays and Python scalars (a `Module.state_dict()`, an `Optimizer.state_dict()`,
+an epoch number...). Out: one `.npz` file holding every leaf under its path ("model/W.weight",
+"optim/state/0/exp_avg", "optim/param_groups/0/lr", "epoch") plus a JSON description of the
+nesting; nothing is pickled. `load_checkpoint(path)` returns
+`{"model": ..., "optim": ..., **extra}` with the same nesting and types, read with
+`allow_pickle=False`.
+"""
+
+import json
+import math
+import os
+
+import numpy
+
+from . import seeding
+from .optim._arrays import array_module, to_host
+
+_STRUCTURE_KEY = "__structure__"
+
+
+class DataLoader:
+    """Iterate over mini-batches of aligned arrays.
+
+        >>> import numpy as np
+        >>> X, y = np.arange(10.0).reshape(5, 2), np.arange(5)
+        >>> loader = DataLoader(X, y, batch_size=2)
+        >>> len(loader), [yb.tolist() for _, yb in loader]
+        (3, [[0, 1], [2, 3], [4]])
+
+    `shuffle=True` draws a new permutation every epoch from `generator` (a
+    `numpy.random.Generator`; default: `srcad.seeding.generator()`, so `srcad.manual_seed`
+    fixes the order). `drop_last=True` leaves out a last, smaller batch. Unshuffled batches are
+    views (slices); shuffled ones are copies.
+    """
+
+    def __init__(self, *arrays, batch_size=1, shuffle=False, drop_last=False, generator=None):
+        if not arrays:
+            raise ValueError("DataLoader needs at least one array")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError("batch_size should be a positive integer, but got "
+                             f"batch_size={batch_size!r}")
+        lengths = []
+        for a in arrays:
+            if not getattr(a, "shape", ()):
+                raise ValueError("DataLoader needs arrays with a first (sample) dimension, but "
+                                 f"got {type(a).__name__} of shape {getattr(a, 'shape', None)}")
+            lengths.append(a.shape[0])
+        if len(set(lengths)) != 1:
+            raise ValueError(f"arrays must have the same number of samples, but got {lengths}")
+        self.arrays = arrays
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.generator = generator
+        self.num_samples = lengths[0]
+
+    def __len__(self):
+        if self.drop_last:
+            return self.num_samples // self.batch_size
+        return math.ceil(self.num_samples / self.batch_size)
+
+    def __iter__(self):
+        n, size = self.num_samples, self.batch_size
+        stop = n - n % size if self.drop_last else n
+        if not self.shuffle:
+            for start in range(0, stop, size):
+                yield tuple(a[start:start + size] for a in self.arrays)
+            return
+        gen = self.generator if self.generator is not None else seeding.generator()
+        order = gen.permutation(n)
+        orders = {}                               # the permutation in each array library
+        for a in self.arrays:
+            xp = array_module(a)
+            if xp not in orders:
+                orders[xp] = order if xp is numpy else xp.asarray(order)
+        for start in range(0, stop, size):
+            yield tuple(a[orders[array_module(a)][start:start + size]] for a in self.arrays)
+
+
+# -- checkpoints ----------------------------------------------------------------------------------
+def save_checkpoint(path, model_state, optimizer_state=None, **extra):
+    """Write states (nested dicts of arrays and scalars) to one `.npz` file at `path`, exactly.
+
+    The file is written next to `path` and then renamed over it, so an interrupted save leaves
+    any previous checkpoint intact.
+
+        >>> import numpy as np, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.npz")
+        >>> save_checkpoint(path, {"W.weight": np.ones(2)}, epoch=3)
+        >>> load_checkpoint(path)
+        {'model': {'W.weight': array([1., 1.])}, 'optim': None, 'epoch': 3}
+    """
+    for name in ("model", "optim"):
+        if name in extra:
+            raise ValueError(f"extra entry {name!r} would overwrite the {name} state")
+    arrays = {}
+    top = {"model": model_state, "optim": optimizer_state, **extra}
+    structure = {name: _flatten(value, name, arrays) for name, value in top.items()}
+    if _STRUCTURE_KEY in arrays:
+        raise ValueError(f"the key {_STRUCTURE_KEY!r} is reserved")
+    arrays[_STRUCTURE_KEY] = numpy.array(json.dumps(structure))
+    path = os.fspath(path)
+    partial = path + ".partial"
+    try:
+        with open(partial, "wb") as f:
+            numpy.savez(f, **arrays)
+        os.replace(partial, path)
+    except BaseException:
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise
+
+
+def load_checkpoint(path):
+    """Read a file written by `save_checkpoint`: `{"model": ..., "optim": ..., **extra}`.
+
+    Arrays come back as NumPy arrays; ints, floats, bools, strings and None as themselves;
+    dict keys (str or int), lists and tuples as they were. No pickle is ever loaded.
+    """
+    with numpy.load(os.fspath(path), allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    if _STRUCTURE_KEY not in arrays:
+        raise ValueError(f"{os.fspath(path)} is not a srcad checkpoint (no {_STRUCTURE_KEY})")
+    structure = json.loads(str(arrays.pop(_STRUCTURE_KEY)))
+    return {name: _unflatten(desc, arrays) for name, desc in structure.items()}
+
+
+_SCALARS = ((bool, "bool"), (int, "int"), (float, "float"), (str, "str"))
+
+
+def _flatten(value, key, arrays):
+    """Store the leaves of `value` in `arrays` under paths below `key`; return the description."""
+    if value is None:
+        return {"none": None}
+    if isinstance(value, dict):
+        items = []
+        for k, v in value.items():
+            if isinstance(k, bool) or not isinstance(k, (str, int)):
+                raise TypeError(f"checkpoint dict keys must be str or int, but {key!r} has "
+                                f"{k!r}")
+            items.append([k, _flatten(v, f"{key}/{k}", arrays)])
+        return {"dict": items}
+    if isinstance(value, (list, tuple)):
+        kind = "list" if isinstance(value, list) else "tuple"
+        return {kind: [_flatten(v, f"{key}/{i}", arrays) for i, v in enumerate(value)]}
+    if key in arrays:
+        raise ValueError(f"two entries of the checkpoint would both be stored as {key!r}")
+    if isinstance(value, numpy.generic):
+        kind, leaf = "scalar", numpy.asarray(value)
+    elif hasattr(value, "shape") and hasattr(value, "dtype"):
+        kind, leaf = "array", numpy.asarray(to_host(value))
+    else:
+        kind = next((k for t, k in _SCALARS if isinstance(value, t)), None)
+        if kind is None:
+            raise TypeError(f"cannot save {key!r} of type {type(value).__name__} in a "
+                            "checkpoint")
+        leaf = numpy.array(value)
+    if leaf.dtype.hasobject:
+        raise TypeError(f"cannot save {key!r}: it would need pickle (object dtype)")
+    arrays[key] = leaf
+    return {kind: key}
+
+
+def _unflatten(desc, arrays):
+    """Rebuild a value from its description and the stored leaves."""
+    (kind, body), = desc.items()
+    if kind == "none":
+        return None
+    if kind == "dict":
+        return {k: _unflatten(v, arrays) for k, v in body}
+    if kind in ("list", "tuple"):
+        items = [_unflatten(v, arrays) for v in body]
+        return items if kind == "list" else tuple(items)
+    leaf = arrays[body]
+    if kind == "array":
+        return leaf
+    if kind == "scalar":
+        return leaf[()]
+    return {"bool": bool, "int": int, "float": float, "str": str}[kind](leaf[()])

@@ -1,0 +1,82 @@
+"""Adagrad: per-coordinate step sizes from the running sum of squared gradients.
+
+In: parameters whose `.grad` a backward pass filled. Out: `.data` updated in place; state per
+parameter: `step` (int) and `sum` (starting at `initial_accumulator_value`).
+"""
+
+import numpy
+
+from ._arrays import effective_grad
+from .optimizer import Optimizer
+
+
+def adagrad_update(param, grad, state_sum, step, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
+                   maximize=False):
+    """One Adagrad step on arrays, in place on `param` and `state_sum`; `step` counts from 1.
+
+        >>> p, s = numpy.zeros(1), numpy.zeros(1)
+        >>> adagrad_update(p, numpy.array([2.0]), s, 1, lr=0.1, eps=0.0); p, s
+        (array([-0.1]), array([4.]))
+    """
+    g = effective_grad(param, grad, weight_decay, maximize)
+    scratch = numpy.multiply(g, g, out=numpy.empty_like(param))
+    state_sum += scratch
+    numpy.sqrt(state_sum, out=scratch)
+    scratch += eps
+    numpy.divide(g, scratch, out=scratch)
+    scratch *= lr / (1 + (step - 1) * lr_decay)
+    param -= scratch
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad, as `torch.optim.Adagrad`.
+
+    With gradient g_t, learning rate lr, lr decay eta, weight decay lambda, and
+    sum_0 = initial_accumulator_value:
+
+        g_t <- -g_t                                  if maximize
+        g_t <- g_t + lambda * theta_{t-1}            if lambda != 0
+        lr_t = lr / (1 + (t - 1) * eta)
+        sum_t = sum_{t-1} + g_t**2
+        theta_t = theta_{t-1} - lr_t * g_t / (sqrt(sum_t) + eps)
+
+        >>> import numpy as np
+        >>> from srcad.nn import Parameter
+        >>> w = Parameter(np.zeros(1)); w.grad = np.array([3.0])
+        >>> opt = Adagrad([w], lr=0.5, eps=0.0)
+        >>> opt.step(); w.data
+        array([-0.5])
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
+        defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, eps=eps,
+                        maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group):
+        if group["lr"] < 0.0:
+            raise ValueError(f"Invalid learning rate: {group['lr']}")
+        if group["lr_decay"] < 0.0:
+            raise ValueError(f"Invalid lr_decay value: {group['lr_decay']}")
+        if group["weight_decay"] < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
+        if group["initial_accumulator_value"] < 0.0:
+            raise ValueError("Invalid initial_accumulator_value value: "
+                             f"{group['initial_accumulator_value']}")
+        if group["eps"] < 0.0:
+            raise ValueError(f"Invalid epsilon value: {group['eps']}")
+
+    def _update_group(self, group):
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = 0
+                state["sum"] = numpy.full_like(p.data, group["initial_accumulator_value"])
+            state["step"] += 1
+            adagrad_update(p.data, p.grad, state["sum"], state["step"], lr=group["lr"],
+                           lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
+                           eps=group["eps"], maximize=group["maximize"])

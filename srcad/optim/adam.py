@@ -1,0 +1,127 @@
+"""Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight decay and AMSGrad.
+
+In: parameters whose `.grad` a backward pass filled. Out: `.data` updated in place; state per
+parameter: `step` (int), `exp_avg`, `exp_avg_sq` and, with amsgrad, `max_exp_avg_sq`.
+"""
+
+import math
+
+import numpy
+
+from ._arrays import effective_grad
+from .optimizer import Optimizer
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps,
+                weight_decay=0.0, amsgrad=False, maximize=False, decoupled_weight_decay=False):
+    """One Adam step on arrays, in place on `param` and the moment arrays; `step` counts from 1.
+
+    `max_exp_avg_sq` is only read and written when `amsgrad` (pass None otherwise).
+
+        >>> p, m, v = numpy.zeros(1), numpy.zeros(1), numpy.zeros(1)
+        >>> adam_update(p, numpy.ones(1), m, v, None, 1, lr=0.1, beta1=0.9, beta2=0.999,
+        ...             eps=0.0)
+        >>> p
+        array([-0.1])
+    """
+    if decoupled_weight_decay:
+        param *= 1 - lr * weight_decay
+        g = effective_grad(param, grad, 0.0, maximize)
+    else:
+        g = effective_grad(param, grad, weight_decay, maximize)
+    scratch = numpy.multiply(g, 1 - beta1, out=numpy.empty_like(param))
+    exp_avg *= beta1
+    exp_avg += scratch
+    numpy.multiply(g, g, out=scratch)
+    scratch *= 1 - beta2
+    exp_avg_sq *= beta2
+    exp_avg_sq += scratch
+    if amsgrad:
+        numpy.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+    second = max_exp_avg_sq if amsgrad else exp_avg_sq
+    numpy.sqrt(second, out=scratch)
+    scratch /= math.sqrt(1 - beta2 ** step)
+    scratch += eps
+    numpy.divide(exp_avg, scratch, out=scratch)
+    scratch *= lr / (1 - beta1 ** step)
+    param -= scratch
+
+
+class Adam(Optimizer):
+    r"""Adam, as `torch.optim.Adam` (L2 weight decay; `decoupled_weight_decay=True` is AdamW).
+
+    With gradient g_t, learning rate lr, betas (b1, b2), weight decay lambda:
+
+        g_t <- -g_t                                   if maximize
+        theta_{t-1} <- theta_{t-1} * (1 - lr*lambda)  if decoupled weight decay, else
+        g_t <- g_t + lambda * theta_{t-1}             (L2 penalty)
+        m_t = b1 * m_{t-1} + (1 - b1) * g_t
+        v_t = b2 * v_{t-1} + (1 - b2) * g_t**2
+        vmax_t = max(vmax_{t-1}, v_t)                 if amsgrad (then v_t <- vmax_t below)
+        theta_t = theta_{t-1} - lr / (1 - b1**t) * m_t / (sqrt(v_t / (1 - b2**t)) + eps)
+
+        >>> import numpy as np
+        >>> from srcad.nn import Parameter
+        >>> w = Parameter(np.zeros(2)); w.grad = np.array([1.0, -2.0])
+        >>> opt = Adam([w], lr=0.1)
+        >>> opt.step(); np.round(w.data, 6)
+        array([-0.1,  0.1])
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group):
+        if group["lr"] < 0.0:
+            raise ValueError(f"Invalid learning rate: {group['lr']}")
+        if group["eps"] < 0.0:
+            raise ValueError(f"Invalid epsilon value: {group['eps']}")
+        for i, beta in enumerate(group["betas"]):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        if group["weight_decay"] < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
+
+    def _update_group(self, group):
+        beta1, beta2 = group["betas"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = numpy.zeros_like(p.data)
+                state["exp_avg_sq"] = numpy.zeros_like(p.data)
+            if group["amsgrad"] and "max_exp_avg_sq" not in state:
+                state["max_exp_avg_sq"] = numpy.zeros_like(p.data)
+            state["step"] += 1
+            adam_update(p.data, p.grad, state["exp_avg"], state["exp_avg_sq"],
+                        state.get("max_exp_avg_sq"), state["step"], lr=group["lr"],
+                        beta1=beta1, beta2=beta2, eps=group["eps"],
+                        weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
+                        maximize=group["maximize"],
+                        decoupled_weight_decay=group["decoupled_weight_decay"])
+
+
+class AdamW(Adam):
+    r"""AdamW, as `torch.optim.AdamW`: Adam with decoupled weight decay (default 1e-2).
+
+        theta_{t-1} <- theta_{t-1} * (1 - lr * lambda)
+        then the Adam update above without the L2 term.
+
+        >>> import numpy as np
+        >>> from srcad.nn import Parameter
+        >>> w = Parameter(np.ones(1)); w.grad = np.zeros(1)
+        >>> opt = AdamW([w], lr=0.1, weight_decay=0.5)
+        >>> opt.step(); w.data
+        array([0.95])
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)

@@ -1,0 +1,94 @@
+"""Stochastic gradient descent, with momentum, dampening, Nesterov momentum and weight decay.
+
+In: parameters whose `.grad` a backward pass filled. Out: `.data` updated in place; state per
+parameter: `momentum_buffer` (only when momentum is non-zero).
+"""
+
+import numpy
+
+from ._arrays import effective_grad
+from .optimizer import Optimizer
+
+
+def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0,
+               weight_decay=0.0, nesterov=False, maximize=False):
+    """One SGD step on arrays: updates `param` (and the buffer) in place; returns the buffer.
+
+    `momentum_buffer` is None on the first step (it is then created as a copy of the gradient)
+    and when momentum is 0 (it stays None).
+
+        >>> p = numpy.ones(2)
+        >>> sgd_update(p, numpy.ones(2), None, lr=0.5) is None, p
+        (True, array([0.5, 0.5]))
+    """
+    g = effective_grad(param, grad, weight_decay, maximize)
+    owned = g is not grad                      # a temporary we may overwrite
+    if momentum != 0:
+        if momentum_buffer is None:
+            momentum_buffer = numpy.empty_like(param)
+            momentum_buffer[...] = g
+        else:
+            momentum_buffer *= momentum
+            momentum_buffer += g if dampening == 0 else (1 - dampening) * g
+        if nesterov:
+            step = numpy.multiply(momentum_buffer, momentum, out=numpy.empty_like(param))
+            step += g
+            g, owned = step, True
+        else:
+            g, owned = momentum_buffer, False
+    if owned:
+        g *= lr
+        param -= g
+    else:
+        param -= lr * g
+    return momentum_buffer
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent (optionally with momentum), as `torch.optim.SGD`.
+
+    With gradient g_t, learning rate lr, momentum mu, dampening tau, weight decay lambda:
+
+        g_t <- -g_t                                 if maximize
+        g_t <- g_t + lambda * theta_{t-1}           if lambda != 0
+        b_t  = g_t                                  if t == 1, else
+        b_t  = mu * b_{t-1} + (1 - tau) * g_t       (when mu != 0)
+        g_t <- g_t + mu * b_t  if nesterov,  else  g_t <- b_t
+        theta_t = theta_{t-1} - lr * g_t
+
+        >>> import numpy as np
+        >>> from srcad.nn import Parameter
+        >>> w = Parameter(np.zeros(2)); w.grad = np.ones(2)
+        >>> opt = SGD([w], lr=0.1, momentum=0.9)
+        >>> opt.step(); opt.step(); w.data
+        array([-0.29, -0.29])
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, *, maximize=False):
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group):
+        if group["lr"] < 0.0:
+            raise ValueError(f"Invalid learning rate: {group['lr']}")
+        if group["momentum"] < 0.0:
+            raise ValueError(f"Invalid momentum value: {group['momentum']}")
+        if group["weight_decay"] < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening, but got "
+                             f"momentum={group['momentum']}, dampening={group['dampening']}")
+
+    def _update_group(self, group):
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            buf = sgd_update(p.data, p.grad, state.get("momentum_buffer"), lr=group["lr"],
+                             momentum=group["momentum"], dampening=group["dampening"],
+                             weight_decay=group["weight_decay"], nesterov=group["nesterov"],
+                             maximize=group["maximize"])
+            if buf is not None:
+                state["momentum_buffer"] = buf
