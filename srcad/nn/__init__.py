@@ -4,4 +4,4 @@ from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Module", "Parameter"]
+__all__ = ["Module", "Parameter", "init"]
