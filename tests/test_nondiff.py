@@ -59,3 +59,14 @@ def random_noise(x):
 def test_random_draws_are_constants_and_kept_in_order():
     g = srcad.grad(random_noise)(np.ones(5))
     np.testing.assert_allclose(g, np.random.default_rng(0).normal(size=5))
+
+
+def integer_cast(x):
+    counts = (x * 3.0).astype(int)
+    return np.sum(x * counts) + np.sum(x.astype(np.float32) * 1.0)
+
+
+def test_integer_cast_is_constant_and_float_cast_is_not():
+    x = np.array([0.4, 1.2, -0.7])
+    np.testing.assert_allclose(srcad.grad(integer_cast)(x), (x * 3.0).astype(int) + 1.0,
+                               rtol=1e-6)
