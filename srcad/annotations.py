@@ -12,6 +12,8 @@ ACCUMULATE = "accum"   # AugAssign made by a template `d[x] += ...`: adjoint acc
 DERIVATIVE = "deriv"   # statement that computes a derivative (not part of the primal)
 NONDIFF = "nondiff"    # expression that is never differentiated (shape, comparison, ...)
 SEQUENCE = "seq"       # statement whose target holds a list/tuple of arrays
+PARAM = "param"        # expression reading a Parameter of a static module: (root, "V.weight")
+MODULE = "module"      # expression denoting a static module: (root, "V"), "" for the root
 
 _ATTR = "_srcad"
 

@@ -80,7 +80,8 @@ def generate(func, kind, wrt, containers=(), statics=()):
     fence.run(tree, info)
     resolve.run(tree, info, names, dict(statics))
     locals_ = resolve.local_names(tree)
-    namer = Namer(ast_util.names_in(tree) | locals_)
+    own_name = function_name(func, kind, wrt, statics)
+    namer = Namer(ast_util.names_in(tree) | locals_ | {own_name})
     free = FreeNames(namer, names)
     normalize.run(tree, namer, locals_, info)
     _bind_runtime_calls(tree, free)
@@ -99,11 +100,17 @@ def generate(func, kind, wrt, containers=(), statics=()):
         return free.bind(function_name(callee, callee_kind, callee_wrt, callee_statics),
                          callees[key])
 
+    modules = tuple(param for param, value in statics if _is_module(value) and param in wrt)
     if kind == JVP:
+        if modules:
+            raise SrcadError("forward mode with respect to a model's parameters is not "
+                             "supported yet: use grad, value_and_grad or vjp",
+                             info.location(tree))
         fdef = forward.run(tree, wrt, active, namer, free, info, derive)
     else:
-        fdef = reverse.run(tree, wrt, active, namer, free, info, kind, derive, containers)
-    fdef.name = function_name(func, kind, wrt, statics)
+        fdef = reverse.run(tree, wrt, active, namer, free, info, kind, derive, containers,
+                           modules)
+    fdef.name = own_name
     optimize.run(fdef)
     _strip_defaults(fdef)
     text = codegen.emit(fdef, info, None if kind == JVP else "grad of")
@@ -128,9 +135,10 @@ def _bind_runtime_calls(tree, free):
 
 def function_name(func, kind, wrt, statics=()):
     """`grad_f`, or `grad_f_wrt_W_b` when not with respect to the first parameter alone (the
-    first after `self` for a method)."""
-    base = f"{kind}_{func.__name__}"
-    params = parameters(func)[len(statics):]
+    first after `self` for a method, named after its class: `vjp_Linear_forward`)."""
+    owner = f"{type(statics[0][1]).__name__}_" if statics else ""
+    base = f"{kind}_{owner}{func.__name__}"
+    params = [p for p in parameters(func) if p not in dict(statics)]
     return base if tuple(wrt) == tuple(params[:1]) else f"{base}_wrt_{'_'.join(wrt)}"
 
 
@@ -140,7 +148,17 @@ def _strip_defaults(fdef):
 
 
 def _static_key(statics):
-    return tuple((param, type(value)) for param, value in statics)
+    """What generated code depends on in static values: their types, and for a model its
+    structure (module classes and parameter names), not its numbers."""
+    from .nn import Module
+    key = []
+    for param, value in statics:
+        if isinstance(value, Module):
+            key.append((param, tuple((path, type(m)) for path, m in value.named_modules()),
+                        tuple(path for path, _ in value.named_parameters())))
+        else:
+            key.append((param, type(value)))
+    return tuple(key)
 
 
 def cached(func, kind, wrt, containers=(), statics=()):
@@ -236,21 +254,23 @@ class Derivative:
     def __call__(self, *args, **kwargs):
         if self._receiver is not None:
             args = (self._receiver,) + args
-        if self.kind != JVP and (any(type(a) in _CONTAINERS for a in args)
+        if self.kind != JVP and (any(type(a) in _CONTAINERS or _is_module(a) for a in args)
                                  or any(type(v) in _CONTAINERS for v in kwargs.values())):
-            return self._container_call(args, kwargs)
+            return self._special_call(args, kwargs)
         call = self._call_impl
         if call is None:
             call = self._call_impl = self._make_call(self.generated)
         return call(args, kwargs)
 
-    def _container_call(self, args, kwargs):
-        """Calls with lists, tuples or dicts of arrays get code specialized to them."""
+    def _special_call(self, args, kwargs):
+        """Calls with lists, tuples or dicts of arrays, or with models, get code specialized
+        to them (to which parameters are containers; to the structure of each model)."""
         params = parameters(self.func)
         names = {params[i] for i, a in enumerate(args) if type(a) in _CONTAINERS}
         names |= {k for k, v in kwargs.items() if type(v) in _CONTAINERS}
+        models = tuple((params[i], a) for i, a in enumerate(args) if _is_module(a))
         generated = cached(self.func, self.kind, self.wrt, tuple(sorted(names)),
-                           self._statics)
+                           self._statics + models)
         return self._make_call(generated)(args, kwargs)
 
     def _make_call(self, generated):
@@ -283,9 +303,9 @@ class Derivative:
         if len(self._positions) == 1:
             position = self._positions[0]
             x = args[position] if position < len(args) else self._keyword(0, kwargs)
-            grad = runtime.as_gradient(grads, x)
+            grad = _as_gradient(grads, x)
             return grad if self.single else (grad,)
-        return tuple(runtime.as_gradient(g, args[p] if p < len(args) else self._keyword(i, kwargs))
+        return tuple(_as_gradient(g, args[p] if p < len(args) else self._keyword(i, kwargs))
                      for i, (g, p) in enumerate(zip(grads, self._positions)))
 
     def _keyword(self, i, kwargs):
@@ -305,6 +325,20 @@ class Derivative:
             bound.apply_defaults()
             primals, kwargs = bound.args, bound.kwargs
         return self.generated.function(*primals, *tangents, **kwargs)
+
+
+def _is_module(value):
+    from .nn import Module
+    return isinstance(value, Module)
+
+
+def _as_gradient(g, x):
+    """A gradient in the form of its input; for a model, a dict keyed like its
+    `named_parameters()`, with zeros for parameters the output does not depend on."""
+    if _is_module(x):
+        return {name: runtime.as_gradient(g[name], p.data) if name in g
+                else runtime.zeros_like(p.data) for name, p in x.named_parameters()}
+    return runtime.as_gradient(g, x)
 
 
 def _differentiable(func):

@@ -15,9 +15,17 @@ from . import rules
 from .errors import UnsupportedSyntaxError
 
 
+def _module_forward(func):
+    """`type(m).forward` for an nn.Module instance `m`, else None."""
+    from .nn import Module                       # nn builds on srcad: import when needed
+    return type(func).forward if isinstance(func, Module) else None
+
+
 def is_user_function(func, mode):
-    """True for a plain Python function (or a method bound to an object) without a rule in
-    `mode` that is not marked constant."""
+    """True for a plain Python function (or a method bound to an object, or a model whose
+    forward is such a function) without a rule in `mode` that is not marked constant."""
+    if _module_forward(func) is not None:
+        return rules.lookup(type(func), mode) is None
     plain = func.__func__ if isinstance(func, types.MethodType) else func
     return (isinstance(plain, types.FunctionType) and rules.lookup(func, mode) is None
             and rules.lookup(plain, mode) is None and not rules.is_nondifferentiable(plain))
@@ -29,6 +37,10 @@ def unbind(func, call):
     if isinstance(func, types.MethodType):
         first = next(iter(inspect.signature(func.__func__).parameters))
         return func.__func__, [call.func.value] + list(call.args), ((first, func.__self__),)
+    forward = _module_forward(func)
+    if forward is not None:                      # model(x) runs type(model).forward(model, x)
+        first = next(iter(inspect.signature(forward).parameters))
+        return forward, [call.func] + list(call.args), ((first, func),)
     return func, list(call.args), ()
 
 
@@ -56,7 +68,8 @@ class Default:
 def returns_tuple(func):
     """True when every `return` of `func` returns a tuple, list or dict literal."""
     from .ast_util import parse_function
-    tree, _ = parse_function(func)
+    plain = _module_forward(func) or getattr(func, "__func__", func)
+    tree, _ = parse_function(plain)
     returns = [n for n in ast.walk(tree) if isinstance(n, ast.Return)]
     return bool(returns) and all(isinstance(r.value, (ast.Tuple, ast.List, ast.Dict))
                                  for r in returns)

@@ -506,3 +506,16 @@ def einsum_tangent(subscripts, operands, tangents):
         args[i] = tangent
         total = total + numpy.einsum(subscripts, *args)
     return total
+
+
+def merge_grads(a, b):
+    """The sum of two dicts of parameter gradients (keys of either; shared keys added)."""
+    out = dict(a)
+    for key, value in b.items():
+        out[key] = out[key] + value if key in out else value
+    return out
+
+
+def prefix_grads(prefix, grads):
+    """Gradients of a submodule's parameters, keyed from its parent: "weight" -> "V.weight"."""
+    return {f"{prefix}.{key}": value for key, value in grads.items()}

@@ -57,6 +57,8 @@ def is_active_value(node, active):
     """True when the normal-form expression `node` carries a derivative of `active` names."""
     if isinstance(node, ast.Name):
         return node.id in active
+    if anno.get(node, anno.PARAM):
+        return anno.get(node, anno.PARAM)[0] in active
     if isinstance(node, ast.BinOp):
         return isinstance(node.op, _DIFFERENTIABLE_OPS) and _uses(active, node.left, node.right)
     if isinstance(node, ast.UnaryOp):
@@ -81,7 +83,8 @@ def _is_active_call(node, active):
     parts = list(node.args) + [k.value for k in node.keywords]
     if anno.get(node, anno.METHOD):
         parts.append(node.func.value)
-    return _uses(active, *parts)
+    module = anno.get(node.func, anno.MODULE)
+    return _uses(active, *parts) or (module is not None and module[0] in active)
 
 
 def _is_integer_cast(node):

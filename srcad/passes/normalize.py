@@ -10,6 +10,7 @@ that is never differentiated and is left as written (`x.shape[0]`, `np.pi`, `a >
     t = a.method(b, k=c)              method call on a local array
     t = a[index]                      indexing; the index parts are atoms or slices of atoms
     t = a.T                           attribute of a local array
+    t = self.V.weight.data            a Parameter of a module (annotation PARAM)
     t = a < b                         comparison of atoms
     t = (a, b)                        tuple/list of atoms; {"k": a} with constant keys
     if a: <body> else: <body>         branches on an atom
@@ -393,6 +394,8 @@ class _Normalizer:
         return name(temp)
 
     def is_atom(self, node):
+        if anno.get(node, anno.PARAM):
+            return False                       # a Parameter read is a statement of its own
         if isinstance(node, (ast.Name, ast.Constant, ast.JoinedStr)):
             return True
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -468,6 +471,9 @@ class _Normalizer:
         return self.atom(node)
 
     def expr_Attribute(self, node):
+        if anno.get(node, anno.PARAM):         # `self.V.weight` reads `self.V.weight.data`
+            value = ast.Attribute(value=copy_node(node), attr="data", ctx=ast.Load())
+            return anno.set_(value, anno.PARAM, anno.get(node, anno.PARAM))
         return ast.Attribute(value=self.atom(node.value), attr=node.attr, ctx=ast.Load())
 
     def expr_Tuple(self, node):

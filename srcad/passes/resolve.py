@@ -50,7 +50,34 @@ def run(tree, info, names, statics=None):
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             _resolve_call(node, info, names, locals_)
+    _mark_modules(tree, statics)
     return tree
+
+
+def _mark_modules(tree, statics):
+    """Annotate chains rooted at a static module: PARAM on reads of its Parameters (`self.V.weight`
+    -> ("self", "V.weight")), MODULE on chains denoting a module (`self.V` -> ("self", "V"))."""
+    from ..nn import Module, Parameter             # nn builds on srcad: import when needed
+    roots = {k for k, v in statics.items() if isinstance(v, Module)}
+    if not roots:
+        return
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.Attribute, ast.Name)) or not isinstance(node.ctx, ast.Load):
+            continue
+        parts, root = [], node
+        while isinstance(root, ast.Attribute):
+            parts.append(root.attr)
+            root = root.value
+        if not isinstance(root, ast.Name) or root.id not in roots:
+            continue
+        obj = statics[root.id]
+        for part in reversed(parts):
+            obj = getattr(obj, part, None)
+        path = ".".join(reversed(parts))
+        if isinstance(obj, Parameter):
+            anno.set_(node, anno.PARAM, (root.id, path))
+        elif isinstance(obj, Module):
+            anno.set_(node, anno.MODULE, (root.id, path))
 
 
 def evaluate(expr, names, locals_):

@@ -32,10 +32,12 @@ from ..template import fill
 GRAD, VALUE_AND_GRAD, VJP = "grad", "value_and_grad", "vjp"
 
 
-def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers=()):
+def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers=(),
+        modules=()):
     """The reverse-mode function of `tree` (see the module docstring). `derive(func, kind,
     wrt)` gives the name under which the derivative of a called user function is bound;
-    `containers` are the parameters that hold lists, tuples or dicts of arrays."""
+    `containers` are the parameters that hold lists, tuples or dicts of arrays; `modules` the
+    parameters that are models, whose gradient is a dict keyed like `named_parameters()`."""
     body = tree.body
     returns = bool(body) and isinstance(body[-1], ast.Return)
     output = body[-1].value if returns else ast.Constant(None)
@@ -47,6 +49,7 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
     params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
     sequences = _sequences(statements) | set(containers)
     builder = _Reverse(active, namer, free, info, sequences, params, derive)
+    builder.modules = set(modules)
     seeds, pullback_params = builder.seeds(output, kind)
     primal, adjoint = builder.block(statements, builder.defined)
     grads, end = [], []
@@ -147,6 +150,7 @@ class _Reverse:
         self.depth = 0                  # loop nesting while reversing
         self.known = set(params)        # primal names defined so far (forward order)
         self.derive = derive
+        self.modules = set()            # parameters that are models (gradients: dicts)
 
     def derivative_of(self, var):
         if var not in self.active:
@@ -213,7 +217,9 @@ class _Reverse:
         primal, out = [stmt], []
         if anno.get(stmt, anno.ACTIVE) and dname in defined:
             func = anno.get(stmt.value, anno.FUNC) if isinstance(stmt.value, ast.Call) else None
-            if calls.is_user_function(func, rules.ADJOINT):
+            if anno.get(stmt.value, anno.PARAM):
+                out = self.parameter_read(stmt, dname, defined)
+            elif calls.is_user_function(func, rules.ADJOINT):
                 primal, out = self.user_call(stmt, func, target, dname, defined)
             else:
                 out = self.template(stmt, target, dname, defined)
@@ -221,14 +227,23 @@ class _Reverse:
             out += [_Restore(var, primal[0]) for var in sorted(stored(primal))]
         return primal, out
 
+    def parameter_read(self, stmt, dname, defined):
+        """`w = self.V.weight.data`: its adjoint joins the model's gradient dict as "V.weight"."""
+        root, path = anno.get(stmt.value, anno.PARAM)
+        entry = ast.Dict(keys=[ast.Constant(path)], values=[name(dname)])
+        defined.discard(dname)
+        accumulate = ast.AugAssign(target=name(self.derivative_of(root), ast.Store()),
+                                   op=ast.Add(), value=entry)
+        return [self.derivative(self.accumulate(accumulate, defined),
+                                anno.get(stmt, anno.ORIGIN))]
+
     def user_call(self, stmt, func, target, dname, defined):
         """`y = f(a, b)` for a user function f: the primal calls f's generated vjp and keeps
         its pullback; the adjoint calls the pullback."""
         call_node = stmt.value
         func, args, statics, bound = calls.prepare(func, call_node, self.info,
                                                    anno.get(stmt, anno.ORIGIN))
-        params = [p for p, node in bound.items()
-                  if isinstance(node, ast.Name) and node.id in self.active]
+        params = [p for p, node in bound.items() if self._active_argument(node)]
         origin = anno.get(stmt, anno.ORIGIN)
         callee = self.derive(func, VJP, tuple(params), statics)
         pullback = self.namer.fresh(f"{func.__name__}_pullback")
@@ -246,8 +261,13 @@ class _Reverse:
         for i, param in enumerate(params):
             value = grads if len(params) == 1 else ast.Subscript(
                 value=name(pieces), slice=ast.Constant(i), ctx=ast.Load())
-            accumulate = ast.AugAssign(target=name(self.derivative_of(bound[param].id),
-                                                   ast.Store()), op=ast.Add(), value=value)
+            node, module = bound[param], anno.get(bound[param], anno.MODULE)
+            var = module[0] if module else node.id
+            if module and module[1]:               # a submodule's gradients, keyed from here
+                value = call(self.free.bind("prefix_grads", runtime.prefix_grads),
+                             ast.Constant(module[1]), value)
+            accumulate = ast.AugAssign(target=name(self.derivative_of(var), ast.Store()),
+                                       op=ast.Add(), value=value)
             out.append(self.derivative(self.accumulate(accumulate, defined), origin))
         return [primal], out
 
@@ -272,7 +292,10 @@ class _Reverse:
         if dname not in defined:
             defined.add(dname)
             return assign(dname, stmt.value)
-        if self.primal_of.get(dname) in self.sequences:
+        if self.primal_of.get(dname) in self.modules:
+            value = call(self.free.bind("merge_grads", runtime.merge_grads),
+                         name(dname), stmt.value)
+        elif self.primal_of.get(dname) in self.sequences:
             value = call(self.free.bind("add_sequences", runtime.add_sequences),
                          name(dname), stmt.value)
         else:
@@ -305,7 +328,17 @@ class _Reverse:
         return [primal], [self.derivative(new, origin)]
 
     def zeros(self, var):
+        if var in self.modules:
+            return ast.Dict(keys=[], values=[])    # a model's gradients: none yet
         return call(self.free.bind("zeros_like", runtime.zeros_like), name(var))
+
+    def _active_argument(self, node):
+        """A call argument that carries a derivative: an active name, or a model (or part of
+        one) whose parameters are differentiated."""
+        module = anno.get(node, anno.MODULE)
+        if module is not None:
+            return module[0] in self.active and module[0] in self.modules
+        return isinstance(node, ast.Name) and node.id in self.active
 
     def derivative(self, stmt, origin):
         anno.set_(stmt, anno.DERIVATIVE, True)

@@ -1,0 +1,105 @@
+"""Gradients of models (nn.Module trees) are generated code: the parameters are the inputs.
+
+Checked against finite differences on every parameter and against a gradient derived by hand.
+"""
+
+import numpy as np
+import pytest
+
+import srcad
+from srcad.nn import Module, Parameter
+
+
+class Linear(Module):
+    def __init__(self, n_in, n_out, rng):
+        super().__init__()
+        self.weight = Parameter(rng.standard_normal((n_out, n_in)) * 0.5)
+        self.bias = Parameter(rng.standard_normal(n_out) * 0.1)
+
+    def forward(self, x):
+        return x @ self.weight.T + self.bias
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return np.tanh(x)
+
+
+class FFNN(Module):
+    def __init__(self, rng):
+        super().__init__()
+        self.V = Linear(3, 4, rng)
+        self.g = Tanh()
+        self.W = Linear(4, 2, rng)
+
+    def forward(self, x):
+        return self.W(self.g(self.V(x)))
+
+
+def mse(model, X, y):
+    out = model(X)
+    return np.mean((out - y) ** 2)
+
+
+def numeric_gradients(loss, model, *args, eps=1e-6):
+    grads = {}
+    for name, param in model.named_parameters():
+        g = np.zeros_like(param.data)
+        for index in np.ndindex(param.data.shape):
+            old = param.data[index]
+            param.data[index] = old + eps
+            plus = loss(model, *args)
+            param.data[index] = old - eps
+            minus = loss(model, *args)
+            param.data[index] = old
+            g[index] = (plus - minus) / (2 * eps)
+        grads[name] = g
+    return grads
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_gradient_of_a_model_matches_finite_differences_and_the_hand_derivation(seed):
+    rng = np.random.default_rng(seed)
+    model, X, y = FFNN(rng), rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    grads = srcad.grad(mse, wrt="model")(model, X, y)
+    assert list(grads) == [name for name, _ in model.named_parameters()]
+    numeric = numeric_gradients(mse, model, X, y)
+    h = np.tanh(X @ model.V.weight.data.T + model.V.bias.data)
+    dout = 2 * (h @ model.W.weight.data.T + model.W.bias.data - y) / y.size
+    dz = dout @ model.W.weight.data * (1 - h ** 2)
+    by_hand = {"W.weight": dout.T @ h, "W.bias": dout.sum(0), "V.weight": dz.T @ X,
+               "V.bias": dz.sum(0)}
+    for name in grads:
+        np.testing.assert_allclose(grads[name], numeric[name], rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(grads[name], by_hand[name], rtol=1e-10, atol=1e-12)
+
+
+def test_value_and_grad_and_structure_caching():
+    rng = np.random.default_rng(1)
+    first, second = FFNN(rng), FFNN(rng)
+    X, y = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    step = srcad.value_and_grad(mse, wrt="model")
+    value, grads = step(first, X, y)
+    assert value == pytest.approx(mse(first, X, y))
+    step(second, X, y)
+    generated = [key for key in srcad.api._cache[mse] if key[0] == "value_and_grad"]
+    assert len(generated) == 1                 # one generated gradient per structure
+
+
+def test_parameters_the_loss_does_not_reach_get_zeros():
+    rng = np.random.default_rng(2)
+    model = FFNN(rng)
+    model.unused = Parameter(np.ones(3))
+    grads = srcad.grad(mse, wrt="model")(model, rng.standard_normal((2, 3)),
+                                          rng.standard_normal((2, 2)))
+    np.testing.assert_array_equal(grads["unused"], np.zeros(3))
+
+
+def test_model_source_shows_every_layer():
+    rng = np.random.default_rng(3)
+    model = FFNN(rng)
+    df = srcad.grad(mse, wrt="model")
+    df(model, np.ones((1, 3)), np.ones((1, 2)))
+    text = srcad.api.cached(mse, "grad", ("model",), (), (("model", model),)).full_text()
+    assert "def vjp_Linear_forward_wrt_self_x(self, x):" in text
+    assert "dself = merge_grads(dself, {'weight': d_weight})" in text
