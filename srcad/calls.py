@@ -17,7 +17,7 @@ from .errors import UnsupportedSyntaxError
 
 def _module_forward(func):
     """`type(m).forward` for an nn.Module instance `m`, else None."""
-    from .nn import Module                       # nn builds on srcad: import when needed
+    from .nn import Module  # nn builds on srcad: import when needed
     return type(func).forward if isinstance(func, Module) else None
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import srcad
-from srcad.nn import Module, Parameter
+from srcad.nn import Module, ModuleList, Parameter, Sequential
 
 
 class Linear(Module):
@@ -103,3 +103,45 @@ def test_model_source_shows_every_layer():
     text = srcad.api.cached(mse, "grad", ("model",), (), (("model", model),)).full_text()
     assert "def vjp_Linear_forward_wrt_self_x(self, x):" in text
     assert "dself = merge_grads(dself, {'weight': d_weight})" in text
+
+
+class Stack(Module):
+    def __init__(self, rng):
+        super().__init__()
+        self.body = Sequential(Linear(3, 4, rng), Tanh(), Linear(4, 4, rng), Tanh())
+        self.heads = ModuleList([Linear(4, 2, rng), Linear(4, 2, rng)])
+
+    def forward(self, x):
+        h = self.body(x)
+        out = 0.0
+        for head in self.heads:
+            out = out + head(h)
+        return out
+
+
+def test_sequential_and_module_lists_are_unrolled():
+    rng = np.random.default_rng(4)
+    model, X, y = Stack(rng), rng.standard_normal((3, 3)), rng.standard_normal((3, 2))
+    grads = srcad.grad(mse, wrt="model")(model, X, y)
+    assert set(grads) == {name for name, _ in model.named_parameters()}
+    assert "body.0.weight" in grads and "heads.1.bias" in grads
+    numeric = numeric_gradients(mse, model, X, y)
+    for name in grads:
+        np.testing.assert_allclose(grads[name], numeric[name], rtol=1e-5, atol=1e-8)
+
+
+def test_pytorch_style_loop_fills_grad_and_optimizer_steps():
+    rng = np.random.default_rng(5)
+    model, X, y = FFNN(rng), rng.standard_normal((8, 3)), rng.standard_normal((8, 2))
+    optimizer = srcad.optim.SGD(model.parameters(), lr=0.1)
+    losses = []
+    for _ in range(30):
+        optimizer.zero_grad()
+        losses.append(srcad.nn.backward(mse, model, X, y))
+        optimizer.step()
+    assert losses[-1] < 0.75 * losses[0]
+    expected = srcad.grad(mse, wrt="model")(model, X, y)
+    optimizer.zero_grad()
+    srcad.nn.backward(mse, model, X, y)
+    for name, param in model.named_parameters():
+        np.testing.assert_allclose(param.grad, expected[name])

@@ -1,7 +1,8 @@
 """Neural-network building blocks in PyTorch's conventions, on srcad's generated gradients."""
 
 from . import init
-from .module import Module
+from .module import Module, ModuleList, Sequential
 from .parameter import Parameter
+from .train import backward
 
-__all__ = ["Module", "Parameter", "init"]
+__all__ = ["Module", "ModuleList", "Sequential", "Parameter", "backward", "init"]

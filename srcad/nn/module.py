@@ -136,3 +136,43 @@ class Module:
             child_repr = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {child_repr}")
         return "\n".join(lines) + ("\n)" if self._modules else ")")
+
+
+class ModuleList(Module):
+    """A list of modules, registered as submodules "0", "1", ... A `for` loop over it in a
+    forward is unrolled when srcad generates the gradient (the list's length is structure)."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for module in modules:
+            self.append(module)
+
+    def append(self, module):
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def __getitem__(self, index):
+        return list(self._modules.values())[index]
+
+    def __iter__(self):
+        return iter(list(self._modules.values()))
+
+    def __len__(self):
+        return len(self._modules)
+
+
+class Sequential(ModuleList):
+    """Modules applied one after the other: `Sequential(Linear(4, 8), Tanh(), Linear(8, 2))`."""
+
+    def __init__(self, *modules):
+        super().__init__(modules)
+
+    def forward(self, x):
+        for module in self:
+            x = module(x)
+        return x

@@ -15,6 +15,7 @@ import types
 import numpy
 
 from .. import annotations as anno
+from ..ast_util import copy_node
 from ..errors import UnsupportedSyntaxError
 
 
@@ -47,6 +48,7 @@ def run(tree, info, names, statics=None):
     statics = statics or {}
     locals_ = local_names(tree) - set(statics)
     names = {**names, **statics}
+    _unroll_module_loops(tree, names, locals_)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             _resolve_call(node, info, names, locals_)
@@ -57,23 +59,26 @@ def run(tree, info, names, statics=None):
 def _mark_modules(tree, statics):
     """Annotate chains rooted at a static module: PARAM on reads of its Parameters (`self.V.weight`
     -> ("self", "V.weight")), MODULE on chains denoting a module (`self.V` -> ("self", "V"))."""
-    from ..nn import Module, Parameter             # nn builds on srcad: import when needed
+    from ..nn import Module, Parameter  # nn builds on srcad: import when needed
     roots = {k for k, v in statics.items() if isinstance(v, Module)}
     if not roots:
         return
     for node in ast.walk(tree):
-        if not isinstance(node, (ast.Attribute, ast.Name)) or not isinstance(node.ctx, ast.Load):
+        if not isinstance(node, (ast.Attribute, ast.Name, ast.Subscript)) or not isinstance(
+                node.ctx, ast.Load):
             continue
         parts, root = [], node
-        while isinstance(root, ast.Attribute):
-            parts.append(root.attr)
+        while isinstance(root, (ast.Attribute, ast.Subscript)):
+            if isinstance(root, ast.Subscript) and not isinstance(root.slice, ast.Constant):
+                break
+            parts.append(root.attr if isinstance(root, ast.Attribute) else root.slice.value)
             root = root.value
         if not isinstance(root, ast.Name) or root.id not in roots:
             continue
         obj = statics[root.id]
         for part in reversed(parts):
-            obj = getattr(obj, part, None)
-        path = ".".join(reversed(parts))
+            obj = getattr(obj, part, None) if isinstance(part, str) else obj[part]
+        path = ".".join(str(p) for p in reversed(parts))
         if isinstance(obj, Parameter):
             anno.set_(node, anno.PARAM, (root.id, path))
         elif isinstance(obj, Module):
@@ -81,22 +86,84 @@ def _mark_modules(tree, statics):
 
 
 def evaluate(expr, names, locals_):
-    """The object a dotted name (`np.linalg.norm`) denotes, or raises KeyError/AttributeError.
+    """The object a dotted name (`np.linalg.norm`, `self.layers[0]`) denotes, or raises
+    KeyError/AttributeError/IndexError.
 
     Returns (object, is_local_root). A chain rooted at a local variable is not evaluated.
     """
     parts = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
+    while isinstance(expr, (ast.Attribute, ast.Subscript)):
+        if isinstance(expr, ast.Subscript):
+            if not isinstance(expr.slice, ast.Constant):
+                return None, True
+            parts.append(("item", expr.slice.value))
+        else:
+            parts.append(("attr", expr.attr))
         expr = expr.value
     if not isinstance(expr, ast.Name):
         return None, True
     if expr.id in locals_:
         return None, True
     obj = names[expr.id]
-    for part in reversed(parts):
-        obj = getattr(obj, part)
+    for kind, part in reversed(parts):
+        obj = getattr(obj, part) if kind == "attr" else obj[part]
     return obj, False
+
+
+def _unroll_module_loops(tree, names, locals_):
+    """`for m in self.layers:` over a list of modules known while generating becomes one copy
+    of the body per module, with `m` replaced by `self.layers[i]` (the length is structure)."""
+    from ..nn import Module  # nn builds on srcad: import when needed
+    for node in list(ast.walk(tree)):
+        for field in ("body", "orelse"):
+            stmts = getattr(node, field, None)
+            if not isinstance(stmts, list):
+                continue
+            out = []
+            for stmt in stmts:
+                items = _static_items(stmt, names, locals_, Module)
+                if items is None:
+                    out.append(stmt)
+                    continue
+                for i in range(len(items)):
+                    element = ast.Subscript(value=copy_node(stmt.iter), slice=ast.Constant(i),
+                                            ctx=ast.Load())
+                    out.extend(_substitute(copy_node(s), stmt.target.id, element)
+                               for s in stmt.body)
+            setattr(node, field, out)
+
+
+def _static_items(stmt, names, locals_, module_type):
+    if not (isinstance(stmt, ast.For) and isinstance(stmt.target, ast.Name)
+            and not stmt.orelse):
+        return None
+    try:
+        obj, local_root = evaluate(stmt.iter, names, locals_)
+    except (KeyError, AttributeError, IndexError, TypeError):
+        return None
+    if local_root or not isinstance(obj, (list, tuple, module_type)):
+        return None
+    try:
+        items = list(obj)
+    except TypeError:
+        return None
+    if not items or not all(isinstance(item, module_type) for item in items):
+        return None
+    return items
+
+
+def _substitute(stmt, var, replacement):
+    for node in ast.walk(stmt):
+        for field, value in ast.iter_fields(node):
+            if isinstance(value, ast.Name) and value.id == var and isinstance(value.ctx,
+                                                                               ast.Load):
+                setattr(node, field, copy_node(replacement))
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    if isinstance(item, ast.Name) and item.id == var and isinstance(
+                            item.ctx, ast.Load):
+                        value[i] = copy_node(replacement)
+    return stmt
 
 
 def _resolve_call(node, info, names, locals_):
