@@ -7,7 +7,7 @@ parameter: `step` (int), `square_avg` and `acc_delta`.
 import numpy
 
 from ._arrays import effective_grad
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_nonnegative
 
 
 def adadelta_update(param, grad, square_avg, acc_delta, lr, rho=0.9, eps=1e-6, weight_decay=0.0,
@@ -62,14 +62,10 @@ class Adadelta(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group):
-        if group["lr"] < 0.0:
-            raise ValueError(f"Invalid learning rate: {group['lr']}")
+        check_nonnegative(group, "lr")
         if not 0.0 <= group["rho"] <= 1.0:
             raise ValueError(f"Invalid rho value: {group['rho']}")
-        if group["eps"] < 0.0:
-            raise ValueError(f"Invalid epsilon value: {group['eps']}")
-        if group["weight_decay"] < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
+        check_nonnegative(group, "eps", "weight_decay")
 
     def _update_group(self, group):
         for p in group["params"]:

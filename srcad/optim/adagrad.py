@@ -7,7 +7,7 @@ parameter: `step` (int) and `sum` (starting at `initial_accumulator_value`).
 import numpy
 
 from ._arrays import effective_grad
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_nonnegative
 
 
 def adagrad_update(param, grad, state_sum, step, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
@@ -56,17 +56,8 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group):
-        if group["lr"] < 0.0:
-            raise ValueError(f"Invalid learning rate: {group['lr']}")
-        if group["lr_decay"] < 0.0:
-            raise ValueError(f"Invalid lr_decay value: {group['lr_decay']}")
-        if group["weight_decay"] < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
-        if group["initial_accumulator_value"] < 0.0:
-            raise ValueError("Invalid initial_accumulator_value value: "
-                             f"{group['initial_accumulator_value']}")
-        if group["eps"] < 0.0:
-            raise ValueError(f"Invalid epsilon value: {group['eps']}")
+        check_nonnegative(group, "lr", "lr_decay", "weight_decay", "initial_accumulator_value",
+                          "eps")
 
     def _update_group(self, group):
         for p in group["params"]:

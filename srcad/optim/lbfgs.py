@@ -13,7 +13,7 @@ import functools
 import numpy
 
 from .line_search import strong_wolfe
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_nonnegative
 
 
 def lbfgs_direction(flat_grad, old_dirs, old_stps, ro, h_diag):
@@ -86,8 +86,7 @@ class LBFGS(Optimizer):
         self._params = self.param_groups[0]["params"]
 
     def _check_group(self, group):
-        if group["lr"] < 0.0:
-            raise ValueError(f"Invalid learning rate: {group['lr']}")
+        check_nonnegative(group, "lr")
         if group["max_iter"] < 1:
             raise ValueError(f"Invalid max_iter value: {group['max_iter']}")
         if group["history_size"] < 1:

@@ -182,3 +182,12 @@ def _restore(value, like, key):
     if xp is not array_module(value) and hasattr(value, "get"):
         value = value.get()
     return xp.array(value, dtype=dtype, copy=True)
+
+
+def check_nonnegative(group, *keys):
+    """Raise ValueError naming the first of `keys` whose value in `group` is negative, in
+    torch's words ("Invalid learning rate: -1", "Invalid weight_decay value: -0.1")."""
+    for key in keys:
+        if group[key] < 0.0:
+            label = {"lr": "learning rate", "eps": "epsilon value"}.get(key, f"{key} value")
+            raise ValueError(f"Invalid {label}: {group[key]}")

@@ -8,7 +8,7 @@ parameter: `step` (int), `square_avg`, plus `momentum_buffer` (momentum > 0) and
 import numpy
 
 from ._arrays import effective_grad
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_nonnegative
 
 
 def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha=0.99, eps=1e-8,
@@ -76,16 +76,7 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group):
-        if group["lr"] < 0.0:
-            raise ValueError(f"Invalid learning rate: {group['lr']}")
-        if group["eps"] < 0.0:
-            raise ValueError(f"Invalid epsilon value: {group['eps']}")
-        if group["momentum"] < 0.0:
-            raise ValueError(f"Invalid momentum value: {group['momentum']}")
-        if group["weight_decay"] < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
-        if group["alpha"] < 0.0:
-            raise ValueError(f"Invalid alpha value: {group['alpha']}")
+        check_nonnegative(group, "lr", "eps", "momentum", "weight_decay", "alpha")
 
     def _update_group(self, group):
         for p in group["params"]:

@@ -7,7 +7,7 @@ parameter: `momentum_buffer` (only when momentum is non-zero).
 import numpy
 
 from ._arrays import effective_grad
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_nonnegative
 
 
 def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0,
@@ -71,12 +71,7 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group):
-        if group["lr"] < 0.0:
-            raise ValueError(f"Invalid learning rate: {group['lr']}")
-        if group["momentum"] < 0.0:
-            raise ValueError(f"Invalid momentum value: {group['momentum']}")
-        if group["weight_decay"] < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {group['weight_decay']}")
+        check_nonnegative(group, "lr", "momentum", "weight_decay")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening, but got "
                              f"momentum={group['momentum']}, dampening={group['dampening']}")
