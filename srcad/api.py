@@ -279,6 +279,7 @@ class Derivative:
         gradients = self._gradients
 
         def run(args, kwargs):
+            self._check_inputs(args, kwargs)
             try:
                 return function(*args, **kwargs)
             except NonScalarOutputError as exc:
@@ -308,6 +309,19 @@ class Derivative:
         return tuple(_as_gradient(g, args[p] if p < len(args) else self._keyword(i, kwargs))
                      for i, (g, p) in enumerate(zip(grads, self._positions)))
 
+    def _check_inputs(self, args, kwargs):
+        """A clear error when a `wrt` argument cannot carry a derivative (None, an integer,
+        a boolean or integer array, a string)."""
+        for i, position in enumerate(self._positions):
+            x = args[position] if position < len(args) else self._keyword(i, kwargs)
+            if type(x) is float or (type(x) is numpy.ndarray and x.dtype.kind in "fc"):
+                continue
+            problem = _not_differentiable(x)
+            if problem:
+                raise WrtError(f"cannot differentiate {self.func.__name__} with respect to "
+                               f"`{self.wrt[i]}`: it is {problem}; pass a float or a float "
+                               f"array, or leave it out of wrt", _def_location(self.func))
+
     def _keyword(self, i, kwargs):
         name = self.wrt[i]
         if name in kwargs:
@@ -325,6 +339,22 @@ class Derivative:
             bound.apply_defaults()
             primals, kwargs = bound.args, bound.kwargs
         return self.generated.function(*primals, *tangents, **kwargs)
+
+
+def _not_differentiable(x):
+    """Why `x` cannot carry a derivative, or None when it can."""
+    if x is None or isinstance(x, (str, bytes)):
+        return f"{x!r}"
+    if isinstance(x, (bool, int)) and not isinstance(x, float):
+        return f"an integer ({x!r})"
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and getattr(dtype, "kind", "f") in "biu":
+        return f"an array of {dtype}"
+    if isinstance(x, (list, tuple)):
+        return next((p for p in map(_not_differentiable, x) if p), None)
+    if isinstance(x, dict):
+        return next((p for p in map(_not_differentiable, x.values()) if p), None)
+    return None
 
 
 def _is_module(value):

@@ -192,3 +192,20 @@ def test_call_the_rule_does_not_take_points_at_the_line():
         srcad.grad(rule_does_not_take_this_call)(np.ones(3))
     assert "numpy.sum" in str(info.value)
     assert_points_at(info.value, rule_does_not_take_this_call, "np.sum(x, initial=1.0")
+
+
+def scaled(x, n):
+    return np.sum(x * n)
+
+
+@pytest.mark.parametrize("bad, words", [
+    (3, "an integer (3)"), (np.arange(3), "array of int64"), (None, "None"),
+    (np.array([True, False, True]), "array of bool")])
+def test_gradient_with_respect_to_a_non_float_argument(bad, words):
+    with pytest.raises(srcad.WrtError) as info:
+        srcad.grad(scaled, wrt="n")(np.ones(3), bad)
+    assert words in str(info.value) and "`n`" in str(info.value)
+
+
+def test_integer_arguments_outside_wrt_are_fine():
+    np.testing.assert_allclose(srcad.grad(scaled)(np.ones(3), 2), [2.0, 2.0, 2.0])
