@@ -254,8 +254,7 @@ class Derivative:
     def __call__(self, *args, **kwargs):
         if self._receiver is not None:
             args = (self._receiver,) + args
-        if self.kind != JVP and (any(type(a) in _CONTAINERS or _is_module(a) for a in args)
-                                 or any(type(v) in _CONTAINERS for v in kwargs.values())):
+        if self.kind != JVP and (_special(args) or (kwargs and _special(kwargs.values()))):
             return self._special_call(args, kwargs)
         call = self._call_impl
         if call is None:
@@ -357,6 +356,18 @@ def _not_differentiable(x):
     return None
 
 
+_PLAIN = (numpy.ndarray, float, int, numpy.float64, numpy.float32, type(None))
+
+
+def _special(values):
+    """True when a call has lists, tuples or dicts, or models, among its arguments."""
+    for value in values:
+        kind = type(value)
+        if kind not in _PLAIN and (kind in _CONTAINERS or _is_module(value)):
+            return True
+    return False
+
+
 def _is_module(value):
     from .nn import Module
     return isinstance(value, Module)
@@ -365,6 +376,8 @@ def _is_module(value):
 def _as_gradient(g, x):
     """A gradient in the form of its input; for a model, a dict keyed like its
     `named_parameters()`, with zeros for parameters the output does not depend on."""
+    if type(x) is numpy.ndarray:
+        return runtime.as_gradient(g, x)
     if _is_module(x):
         return {name: runtime.as_gradient(g[name], p.data) if name in g
                 else runtime.zeros_like(p.data) for name, p in x.named_parameters()}

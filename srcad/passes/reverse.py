@@ -50,6 +50,7 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
     sequences = _sequences(statements) | set(containers)
     builder = _Reverse(active, namer, free, info, sequences, params, derive)
     builder.modules = set(modules)
+    builder.scalar_outputs = _full_reductions(statements)
     seeds, pullback_params = builder.seeds(output, kind)
     primal, adjoint = builder.block(statements, builder.defined)
     grads, end = [], []
@@ -115,6 +116,27 @@ def _sequences(stmts):
     return found
 
 
+_FULL_REDUCTIONS = {"sum", "mean", "max", "min", "prod", "var", "std", "amax", "amin"}
+
+
+def _full_reductions(stmts):
+    """Names assigned (at the top level) a NumPy reduction over all axes: always scalars."""
+    import numpy
+    found = set()
+    for stmt in stmts:
+        value = getattr(stmt, "value", None)
+        if not (isinstance(stmt, ast.Assign) and isinstance(value, ast.Call)):
+            continue
+        func = anno.get(value, anno.FUNC)
+        fname = getattr(func, "__name__", None)
+        full = (fname in _FULL_REDUCTIONS and not value.keywords
+                and len(value.args) == (0 if anno.get(value, anno.METHOD) else 1))
+        if full and (func is getattr(numpy, fname, None)
+                     or func is getattr(numpy.ndarray, fname, None)):
+            found.add(stmt.targets[0].id)
+    return found
+
+
 def stored(node):
     """Names assigned anywhere in `node` (or a list of nodes)."""
     nodes = node if isinstance(node, list) else [node]
@@ -151,6 +173,7 @@ class _Reverse:
         self.known = set(params)        # primal names defined so far (forward order)
         self.derive = derive
         self.modules = set()            # parameters that are models (gradients: dicts)
+        self.scalar_outputs = set()     # names holding full reductions (always scalars)
 
     def derivative_of(self, var):
         if var not in self.active:
@@ -178,6 +201,8 @@ class _Reverse:
             if kind == VJP:
                 value = ast.Subscript(value=name(params[0]), slice=ast.Constant(i),
                                       ctx=ast.Load())
+            elif atom.id in self.scalar_outputs:
+                value = ast.Constant(1.0)              # a full reduction: scalar by construction
             else:
                 value = call(self.free.bind("grad_seed", runtime.grad_seed), name(atom.id))
             accumulate = anno.set_(ast.AugAssign(target=name(self.derivative_of(atom.id),
