@@ -336,16 +336,6 @@ def without_item(g, index):
 # ---- shape and linear-algebra helpers (templates/shape.py, templates/linalg.py) -------------
 
 
-def untranspose(g, axes=None):
-    """Adjoint of `transpose(a, axes)` (also the method's `*axes` forms): the inverse
-    permutation applied to `g`."""
-    if axes is None or axes == () or axes == (None,):
-        return g.transpose()
-    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-        axes = axes[0]
-    return g.transpose(numpy.argsort(axes))
-
-
 def transpose_axes(axes):
     """The `axes` of `x.transpose(*axes)` as one argument for numpy.transpose."""
     if axes == () or axes == (None,):
@@ -353,30 +343,6 @@ def transpose_axes(axes):
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         return tuple(axes[0])
     return tuple(axes)
-
-
-def method_shape(shape):
-    """The shape of `x.reshape(*shape)`, which takes a tuple or the sizes one by one."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
-
-
-def stack_axis(arrays, kind):
-    """The axis numpy.hstack ("h") or numpy.vstack ("v") joins `arrays` along."""
-    ndim = len(shape_of(arrays[0]))
-    if kind == "h":
-        return 0 if ndim <= 1 else 1
-    return 0
-
-
-def unstack_like(g, arrays, kind):
-    """Adjoint of hstack/vstack: `g` cut back into pieces shaped like `arrays`."""
-    axis = stack_axis(arrays, kind)
-    if kind == "v" and len(shape_of(arrays[0])) <= 1:
-        return [numpy.reshape(piece, shape_of(a))
-                for piece, a in zip(numpy.split(g, len(arrays), axis=0), arrays)]
-    return split_like(g, arrays, axis)
 
 
 def dot_adjoint_left(g, a, b):
@@ -433,37 +399,6 @@ def tensordot_adjoint_right(g, a, b, axes=2):
     return numpy.transpose(out, numpy.argsort(order)) if order else out
 
 
-def trace_adjoint(g, a, offset=0, axis1=0, axis2=1):
-    """Adjoint of `numpy.trace(a, offset, axis1, axis2)`: `g` on that diagonal, zeros
-    elsewhere."""
-    shape = shape_of(a)
-    n, m = shape[axis1], shape[axis2]
-    eye = numpy.eye(n, m, k=offset, dtype=_real_dtype(a))
-    g = numpy.asarray(g)[..., None, None] * eye
-    return numpy.moveaxis(g, (-2, -1), (axis1, axis2))
-
-
-def diag_adjoint(g, v, k=0):
-    """Adjoint of `numpy.diag(v, k)`: the k-th diagonal of `g` when `v` is a vector; when `v`
-    is a matrix, `g` placed on its k-th diagonal, shaped like `v`."""
-    if len(shape_of(v)) == 1:
-        return numpy.diagonal(g, k).copy()
-    n, m = shape_of(v)
-    return numpy.eye(n, m, k=k, dtype=_real_dtype(v)) * _diag_row(g, n, m, k)
-
-
-def _diag_row(g, n, m, k):
-    """`g` laid out so that broadcasting against eye(n, m, k) puts g[i] on row i (k >= 0) or
-    on column j (k < 0)."""
-    if k >= 0:
-        full = zeros_like(numpy.empty(n, dtype=g.dtype))
-        full[:len(g)] = g
-        return full[:, None]
-    full = zeros_like(numpy.empty(m, dtype=g.dtype))
-    full[:len(g)] = g
-    return full[None, :]
-
-
 def _einsum_parts(subscripts, count):
     subscripts = subscripts.replace(" ", "")
     if "->" not in subscripts or "." in subscripts:
@@ -475,25 +410,6 @@ def _einsum_parts(subscripts, count):
         raise ValueError(f"srcad differentiates einsum without an index repeated within one "
                          f"operand; got {subscripts!r}")
     return inputs, output
-
-
-def einsum_adjoints(g, subscripts, operands):
-    """The adjoints of every operand of `numpy.einsum(subscripts, *operands)` (1 or 2
-    operands, explicit output): each is an einsum of `g` with the other operand, broadcast over
-    the indices only that operand had."""
-    inputs, output = _einsum_parts(subscripts, len(operands))
-    out = []
-    for i, (spec, operand) in enumerate(zip(inputs, operands)):
-        others = [(s, o) for j, (s, o) in enumerate(zip(inputs, operands)) if j != i]
-        known = set(output).union(*(set(s) for s, _ in others))
-        kept = "".join(c for c in spec if c in known)
-        terms = ",".join([output] + [s for s, _ in others])
-        piece = numpy.einsum(f"{terms}->{kept}", g, *[o for _, o in others])
-        for axis, c in enumerate(spec):
-            if c not in known:
-                piece = numpy.expand_dims(piece, axis)
-        out.append(numpy.broadcast_to(piece, shape_of(operand)) if kept != spec else piece)
-    return out
 
 
 def einsum_tangent(subscripts, operands, tangents):
@@ -519,3 +435,174 @@ def merge_grads(a, b):
 def prefix_grads(prefix, grads):
     """Gradients of a submodule's parameters, keyed from its parent: "weight" -> "V.weight"."""
     return {f"{prefix}.{key}": value for key, value in grads.items()}
+
+
+# ---- shape and linear-algebra helpers, continued (templates/shape.py, templates/linalg.py) ---
+
+
+def inverse_axes(axes):
+    """The `axes` that undo `transpose(a, axes)`: None for None (reversing undoes itself),
+    else the inverse permutation. Takes negative axes, and the method's `*axes` forms too:
+    `()`, `(None,)`, `((2, 0, 1),)` and `(2, 0, 1)`.
+
+    >>> inverse_axes((-1, 0, 1))
+    (1, 2, 0)
+    """
+    if axes is not None:
+        axes = transpose_axes(tuple(axes))
+    if axes is None:
+        return None
+    inverse = [0] * len(axes)
+    for position, axis in enumerate(axes):
+        inverse[axis % len(axes)] = position
+    return tuple(inverse)
+
+
+def undiagonal(g, a, offset=0, axis1=0, axis2=1):
+    """Adjoint of `numpy.diagonal(a, offset, axis1, axis2)`: zeros like `a` with `g` (the
+    diagonals, along its last axis) written on them."""
+    dtype = g.dtype if hasattr(g, "dtype") else _real_dtype(a)
+    out = numpy.zeros_like(a, dtype=dtype)
+    shape = shape_of(a)
+    n, m = shape[axis1], shape[axis2]
+    rows = range(max(0, -offset), max(0, min(n, m - offset)))
+    cols = range(rows.start + offset, rows.stop + offset)
+    if len(shape) == 2 and axis1 % 2 == 0 and axis2 % 2 == 1:     # a plain matrix
+        out[list(rows), list(cols)] = g
+    else:
+        numpy.moveaxis(out, (axis1, axis2), (-2, -1))[..., list(rows), list(cols)] = g
+    return out
+
+
+def untrace(g, a, offset=0, axis1=0, axis2=1):
+    """Adjoint of `numpy.trace(a, offset, axis1, axis2)`: zeros like `a` with `g` on every
+    entry of that diagonal."""
+    return undiagonal(numpy.expand_dims(g, -1), a, offset, axis1, axis2)
+
+
+def undiag(g, v, k=0):
+    """Adjoint of `numpy.diag(v, k)`: for a vector `v`, the k-th diagonal of `g`; for a
+    matrix `v`, zeros like `v` with `g` on its k-th diagonal."""
+    if len(shape_of(v)) == 1:
+        return numpy.diagonal(g, k).copy()
+    return undiagonal(g, v, k)
+
+
+def untile(g, a, reps):
+    """Adjoint of `numpy.tile(a, reps)`: the sum of the copies of `a` that `g` holds, shaped
+    like `a`."""
+    shape = tuple(shape_of(a))
+    reps = (int(reps),) if numpy.ndim(reps) == 0 else tuple(reps)
+    ndim = max(len(shape), len(reps))
+    sizes = (1,) * (ndim - len(shape)) + shape
+    counts = (1,) * (ndim - len(reps)) + reps
+    interleaved = [n for pair in zip(counts, sizes) for n in pair]
+    copies = numpy.reshape(g, interleaved).sum(axis=tuple(range(0, 2 * ndim, 2)))
+    return numpy.reshape(copies, shape)
+
+
+def unhstack(g, arrays):
+    """Adjoint of `numpy.hstack(arrays)`: `g` cut into pieces shaped like `arrays` (hstack
+    joins along axis 1, or along axis 0 when the first array has one dimension or none)."""
+    return _unjoin(g, arrays, 0 if len(shape_of(arrays[0])) <= 1 else 1, 1)
+
+
+def unvstack(g, arrays):
+    """Adjoint of `numpy.vstack(arrays)`: `g` cut into pieces shaped like `arrays` (vstack
+    takes a vector or a scalar as one row)."""
+    return _unjoin(g, arrays, 0, 2)
+
+
+def _unjoin(g, arrays, axis, ndmin):
+    """`g` cut along `axis` into pieces shaped like `arrays`, which were joined along it
+    after taking at least `ndmin` dimensions (new axes in front)."""
+    shapes = [tuple(shape_of(a)) for a in arrays]
+    sizes = [((1,) * (ndmin - len(shape)) + shape)[axis] for shape in shapes]
+    pieces = numpy.split(g, numpy.cumsum(sizes)[:-1].tolist(), axis=axis)
+    return [piece if piece.shape == shape else piece.reshape(shape)
+            for piece, shape in zip(pieces, shapes)]
+
+
+def einsum_pullback(g, subscripts, operands):
+    """The adjoints of the operands of `numpy.einsum(subscripts, *operands)`, as `Pieces`.
+
+    Subscripts must give the output (`'ij,jk->ik'`), with no ellipsis and no index repeated
+    within one operand; others raise UnsupportedSyntaxError, which names the subscripts.
+    """
+    _check_einsum(subscripts)
+    return Pieces(_einsum_operand_adjoint(g, subscripts, operands, i)
+                  for i in range(len(operands)))
+
+
+def _einsum_operand_adjoint(g, subscripts, operands, i):
+    """The adjoint of operand `i`: an einsum of `g` with the other operands, broadcast over
+    the indices that only operand `i` has (the einsum summed them)."""
+    inputs, output = subscripts.replace(" ", "").split("->")
+    inputs = inputs.split(",")
+    others = [j for j in range(len(operands)) if j != i]
+    known = set(output).union(*(inputs[j] for j in others))
+    kept = "".join(c for c in inputs[i] if c in known)
+    terms = ",".join([output] + [inputs[j] for j in others])
+    piece = numpy.einsum(f"{terms}->{kept}", g, *[operands[j] for j in others])
+    if kept == inputs[i]:
+        return piece
+    for axis, c in enumerate(inputs[i]):
+        if c not in known:
+            piece = numpy.expand_dims(piece, axis)
+    return numpy.broadcast_to(piece, shape_of(operands[i]))
+
+
+def einsum_pullback_in_operands(g, subscripts, operands, directions):
+    """The derivative of `einsum_pullback(g, subscripts, operands)` in the operands, along
+    `directions` (one per operand): item i sums, over the other operands j, the adjoint of
+    operand i with `directions[j]` in place of operand j. The map is its own transpose, so it
+    is also the adjoint of that derivative."""
+    pieces = Pieces()
+    for i, operand in enumerate(operands):
+        total = zeros_like(operand)
+        for j, direction in enumerate(directions):
+            if j != i:
+                replaced = list(operands)
+                replaced[j] = direction
+                total = total + _einsum_operand_adjoint(g, subscripts, replaced, i)
+        pieces.append(total)
+    return pieces
+
+
+class Pieces(list):
+    """A list of arrays, one per operand, that adds item by item (`p + q`), as derivatives
+    do: what `einsum_pullback` returns, so that a tangent rule can sum two of them."""
+
+    def __add__(self, other):
+        return Pieces(p + q for p, q in zip(self, other, strict=True))
+
+    __radd__ = __add__
+
+
+def einsum_pushforward(subscripts, operands, tangents):
+    """The tangent of `numpy.einsum(subscripts, *operands)` (subscripts as for
+    `einsum_pullback`): one einsum per operand with its tangent in its place, summed."""
+    _check_einsum(subscripts)
+    return einsum_tangent(subscripts, operands, tangents)
+
+
+def _check_einsum(subscripts):
+    """Raise UnsupportedSyntaxError, naming the subscripts, for einsum forms srcad does not
+    differentiate (the primal has already run, so the subscripts are valid for NumPy)."""
+    if not isinstance(subscripts, str):
+        call, problem = "numpy.einsum(operand, [indices], ...)", "operands and index lists " \
+            "interleaved are not supported"
+    else:
+        inputs, arrow, _ = subscripts.replace(" ", "").partition("->")
+        repeated = [s for s in inputs.split(",") if len(set(s)) != len(s)]
+        if arrow and "." not in subscripts and not repeated:
+            return
+        call = f"numpy.einsum({subscripts!r}, ...)"
+        problem = ("an implicit output is not supported (give it after '->')" if not arrow else
+                   "an ellipsis ('...') is not supported" if "." in subscripts else
+                   f"an index repeated within one operand ({repeated[0]!r}) is not supported "
+                   "(take numpy.diagonal or numpy.trace first)")
+    from .errors import UnsupportedSyntaxError
+    raise UnsupportedSyntaxError(
+        f"srcad cannot differentiate {call}: {problem}. It differentiates subscripts written "
+        "out in full, like 'ij,jk->ik'.")

@@ -1,17 +1,30 @@
-"""Rules for shape operations: reshape, transpose and `.T`, swapaxes, moveaxis, expand_dims,
-squeeze, ravel and flatten, concatenate, stack, hstack, vstack, broadcast_to, split, flip.
+"""Rules for shape operations: reshape (function, and method with a tuple or the sizes one by
+one), ravel and flatten, expand_dims, squeeze, broadcast_to, tile; transpose (function, method
+with a tuple or varargs, the `.T` attribute), swapaxes, moveaxis, flip; concatenate, stack,
+hstack, vstack, split and array_split (which return lists).
 
 All are linear and only move entries around, so each adjoint undoes the move (reshape back,
-inverse permutation, cut the pieces apart) and each tangent repeats it on the tangent.
+inverse permutation, cut the pieces apart, sum the copies) and each tangent repeats it on the
+tangent. The last section holds the rules of the runtime helpers these adjoints call, so that
+generated code can be differentiated again.
 """
 
 import numpy
 
+from srcad import runtime
 from srcad.rules import adjoint, d, returns_sequence, tangent
-from srcad.runtime import (method_shape, split_like, transpose_axes, unbroadcast,
-                           unstack, unstack_like, untranspose)
+from srcad.runtime import (
+    inverse_axes,
+    split_like,
+    transpose_axes,
+    unbroadcast,
+    unhstack,
+    unstack,
+    untile,
+    unvstack,
+)
 
-returns_sequence(numpy.split, numpy.array_split)
+returns_sequence(numpy.split, numpy.array_split, runtime.unhstack, runtime.unvstack)
 
 # ---- reshaping ----------------------------------------------------------------------------
 
@@ -33,7 +46,7 @@ def reshape_method(y, a, *shape, order="C", copy=None):
 
 @tangent(numpy.ndarray.reshape)
 def reshape_method(y, a, *shape, order="C", copy=None):
-    d[y] = d[a].reshape(method_shape(shape), order=order)
+    d[y] = d[a].reshape(numpy.shape(y), order=order)
 
 
 @adjoint(numpy.ravel)
@@ -82,12 +95,22 @@ def broadcast_to(y, array, shape, subok=False):
     d[y] = numpy.broadcast_to(d[array], shape)
 
 
+@adjoint(numpy.tile)
+def tile(y, A, reps):
+    d[A] += untile(d[y], A, reps)
+
+
+@tangent(numpy.tile)
+def tile(y, A, reps):
+    d[y] = numpy.tile(d[A], reps)
+
+
 # ---- permuting axes -----------------------------------------------------------------------
 
 
 @adjoint(numpy.transpose)
 def transpose(y, a, axes=None):
-    d[a] += untranspose(d[y], axes)
+    d[a] += numpy.transpose(d[y], inverse_axes(axes))
 
 
 @tangent(numpy.transpose)
@@ -97,7 +120,7 @@ def transpose(y, a, axes=None):
 
 @adjoint(numpy.ndarray.transpose)
 def transpose_method(y, a, *axes):
-    d[a] += untranspose(d[y], axes)
+    d[a] += numpy.transpose(d[y], inverse_axes(axes))
 
 
 @tangent(numpy.ndarray.transpose)
@@ -172,7 +195,7 @@ def stack(y, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
 
 @adjoint(numpy.hstack)
 def hstack(y, tup, dtype=None, casting="same_kind"):
-    d[tup] += unstack_like(d[y], tup, "h")
+    d[tup] += unhstack(d[y], tup)
 
 
 @tangent(numpy.hstack)
@@ -182,7 +205,7 @@ def hstack(y, tup, dtype=None, casting="same_kind"):
 
 @adjoint(numpy.vstack)
 def vstack(y, tup, dtype=None, casting="same_kind"):
-    d[tup] += unstack_like(d[y], tup, "v")
+    d[tup] += unvstack(d[y], tup)
 
 
 @tangent(numpy.vstack)
@@ -197,6 +220,43 @@ def split(y, ary, indices_or_sections, axis=0):
 
 
 @tangent(numpy.split)
-@tangent(numpy.array_split)
 def split(y, ary, indices_or_sections, axis=0):
     d[y] = numpy.split(d[ary], indices_or_sections, axis)
+
+
+@tangent(numpy.array_split)
+def array_split(y, ary, indices_or_sections, axis=0):
+    d[y] = numpy.array_split(d[ary], indices_or_sections, axis)
+
+
+# ---- the helpers' own rules (derivatives of generated code) -------------------------------
+
+
+@adjoint(runtime.unhstack)
+def unhstack_(out, g, arrays):
+    d[g] += numpy.hstack(d[out])
+
+
+@tangent(runtime.unhstack)
+def unhstack_(out, g, arrays):
+    d[out] = unhstack(d[g], arrays)
+
+
+@adjoint(runtime.unvstack)
+def unvstack_(out, g, arrays):
+    d[g] += numpy.vstack(d[out])
+
+
+@tangent(runtime.unvstack)
+def unvstack_(out, g, arrays):
+    d[out] = unvstack(d[g], arrays)
+
+
+@adjoint(runtime.untile)
+def untile_(out, g, a, reps):
+    d[g] += numpy.tile(d[out], reps)
+
+
+@tangent(runtime.untile)
+def untile_(out, g, a, reps):
+    d[out] = untile(d[g], a, reps)
