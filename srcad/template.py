@@ -320,6 +320,8 @@ def fold_zeros(node):
             return None                       # a call is linear in its derivative arguments
         node.args = args
         return node
+    if isinstance(node, ast.Subscript) and _is_zero(node.value):
+        return None                           # an item of a zero derivative is zero
     if _has_zero(node):
         raise TemplateError(f"cannot simplify a zero derivative in {ast.dump(node)}")
     return node

@@ -13,6 +13,7 @@ import numpy
 from srcad import runtime
 from srcad.rules import adjoint, d, nondifferentiable, returns_sequence, tangent
 from srcad.runtime import (
+    Pieces,
     broadcast_as,
     cast_like,
     extremum_adjoint,
@@ -160,3 +161,17 @@ def unstack_(out, g, axis=0):
 @tangent(runtime.unstack)
 def unstack_(out, g, axis=0):
     d[out] = unstack(d[g], axis)
+
+
+# ---- adjoints of lists, tuples and dicts -------------------------------------------------
+
+
+@adjoint(runtime.add_sequences)
+def add_sequences_(out, a, b):
+    d[a] += d[out]
+    d[b] += d[out]
+
+
+@tangent(runtime.add_sequences)
+def add_sequences_(out, a, b):
+    d[out] = Pieces(d[a]) + Pieces(d[b])

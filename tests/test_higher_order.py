@@ -103,3 +103,15 @@ def test_hessian_through_a_loop():
                         for e in np.eye(3)], axis=1)
     np.testing.assert_allclose(H, numeric, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(H, H.T, rtol=1e-10, atol=1e-12)
+
+
+def split_product(x):
+    a, b, c = np.split(x, 3)
+    return np.sum(a * b * c) + np.sum(np.concatenate([x, x])) + np.sum(x ** 3)
+
+
+def test_hessian_through_lists_of_pieces():
+    x = np.array([0.5, -1.0, 2.0])
+    a, b, c = x
+    expected = np.array([[0, c, b], [c, 0, a], [b, a, 0]]) + np.diag(6 * x)
+    np.testing.assert_allclose(srcad.hessian(split_product)(x), expected, rtol=1e-12)

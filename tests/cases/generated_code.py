@@ -97,3 +97,9 @@ def unstack(g):
     return rows[0] * rows[1]
 
 
+
+
+@case(runtime.add_sequences, args=args(arrays(REAL, shape=(3,)), arrays(REAL, shape=(3,))))
+def add_sequences(a, b):
+    total = runtime.add_sequences([a, b * 2.0], [b, a * a])
+    return total[0] * total[1]
