@@ -209,3 +209,17 @@ def test_gradient_with_respect_to_a_non_float_argument(bad, words):
 
 def test_integer_arguments_outside_wrt_are_fine():
     np.testing.assert_allclose(srcad.grad(scaled)(np.ones(3), 2), [2.0, 2.0, 2.0])
+
+
+def einsum_diagonal(a):
+    return np.sum(np.einsum("ii->i", a))
+
+
+@pytest.mark.parametrize("kind", ["grad", "jvp"])
+def test_unsupported_einsum_form_is_a_clear_error(kind):
+    a = np.eye(3)
+    with pytest.raises(srcad.UnsupportedSyntaxError, match="'ii->i'"):
+        if kind == "grad":
+            srcad.grad(einsum_diagonal)(a)
+        else:
+            srcad.jvp(einsum_diagonal)(a, np.ones((3, 3)))
