@@ -17,6 +17,7 @@ from . import ast_util, codegen, rules, runtime
 from .errors import NonScalarOutputError, SrcadError, WrtError
 from .naming import FreeNames, Namer
 from .passes import activity, fence, forward, normalize, optimize, resolve, reverse
+from .sparse import RowGrad
 
 GRAD, VALUE_AND_GRAD, VJP, JVP = "grad", "value_and_grad", "vjp", "jvp"
 _CONTAINERS = (list, tuple, dict)
@@ -227,6 +228,7 @@ class Derivative:
         params = parameters(func)
         self._positions = [params.index(n) for n in self.wrt]
         self._arity = len(params)
+        self.keep_rows = False                  # row-sparse gradients stay sparse (nn.backward)
         self._generated = None
         self._call_impl = None
         self.__name__ = f"{kind}_{func.__name__}"
@@ -303,9 +305,10 @@ class Derivative:
         if len(self._positions) == 1:
             position = self._positions[0]
             x = args[position] if position < len(args) else self._keyword(0, kwargs)
-            grad = _as_gradient(grads, x)
+            grad = _as_gradient(grads, x, self.keep_rows)
             return grad if self.single else (grad,)
-        return tuple(_as_gradient(g, args[p] if p < len(args) else self._keyword(i, kwargs))
+        return tuple(_as_gradient(g, args[p] if p < len(args) else self._keyword(i, kwargs),
+                                  self.keep_rows)
                      for i, (g, p) in enumerate(zip(grads, self._positions)))
 
     def _check_inputs(self, args, kwargs):
@@ -373,13 +376,15 @@ def _is_module(value):
     return isinstance(value, Module)
 
 
-def _as_gradient(g, x):
+def _as_gradient(g, x, keep_rows=False):
     """A gradient in the form of its input; for a model, a dict keyed like its
-    `named_parameters()`, with zeros for parameters the output does not depend on."""
+    `named_parameters()`, with zeros for parameters the output does not depend on (and, with
+    `keep_rows`, row-sparse gradients of embedding lookups left sparse)."""
     if type(x) is numpy.ndarray:
         return runtime.as_gradient(g, x)
     if _is_module(x):
-        return {name: runtime.as_gradient(g[name], p.data) if name in g
+        return {name: (g[name] if keep_rows and isinstance(g.get(name), RowGrad)
+                       else runtime.as_gradient(g[name], p.data)) if name in g
                 else runtime.zeros_like(p.data) for name, p in x.named_parameters()}
     return runtime.as_gradient(g, x)
 

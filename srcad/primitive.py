@@ -16,6 +16,7 @@ from .ast_util import copy_node
 from .errors import MissingRuleError, TemplateError, UnsupportedSyntaxError
 
 SEQUENCE_ITEM = (ast.Subscript, "sequence")     # key of `t[i]` where t is a list of arrays
+PARAMETER_ROWS = (ast.Subscript, "rows")         # key of `w[i]` where w is a model parameter
 SAME_OPERANDS = "same"                           # variant key of `x * x`
 
 
@@ -28,8 +29,9 @@ class Primitive:
         self.keywords = keywords or {}
 
 
-def decompose(value, sequences=()):
-    """The `Primitive` a normal-form expression applies (None for a constant)."""
+def decompose(value, sequences=(), parameters=()):
+    """The `Primitive` a normal-form expression applies (None for a constant). `sequences`
+    name lists of arrays, `parameters` the values read from model parameters."""
     if isinstance(value, ast.Name):
         return Primitive(ast.Name, [value])
     if isinstance(value, ast.BinOp):
@@ -42,9 +44,10 @@ def decompose(value, sequences=()):
         return Primitive(type(value.op), [value.operand])
     if isinstance(value, ast.Subscript):
         base = value.value
-        sequence = isinstance(base, ast.Name) and base.id in sequences
-        return Primitive(SEQUENCE_ITEM if sequence else ast.Subscript,
-                         [base, index_value(value.slice)])
+        name_ = base.id if isinstance(base, ast.Name) else None
+        key = (SEQUENCE_ITEM if name_ in sequences else
+               PARAMETER_ROWS if name_ in parameters else ast.Subscript)
+        return Primitive(key, [base, index_value(value.slice)])
     if isinstance(value, ast.Attribute):
         return Primitive(getattr(numpy.ndarray, value.attr, value.attr), [value.value])
     if isinstance(value, (ast.Tuple, ast.List)):

@@ -145,10 +145,13 @@ def grad_seed(y):
 
 
 def as_gradient(g, x):
-    """Final form of a gradient: the shape and dtype of the input `x`, writable, own memory."""
+    """Final form of a gradient: the shape and dtype of the input `x`, writable, own memory
+    (a row-sparse gradient is made dense)."""
     if (type(g) is numpy.ndarray and type(x) is numpy.ndarray and g.shape == x.shape
             and g.dtype == x.dtype and g.base is None):
         return g                         # the common case: a fresh array of the right kind
+    if hasattr(g, "apply_to"):                 # srcad.sparse.RowGrad
+        g = g.dense()
     if isinstance(x, (list, tuple)):
         return type(x)(as_gradient(gi, xi) for gi, xi in zip(g, x))
     if isinstance(x, dict):

@@ -1,6 +1,7 @@
 """Rules for indexing: `x[i]`, `x[1:3, None]`, `x[idx_array]`, `x[mask]`, and `t[i]` where `t`
 is a tuple or list of arrays; and for writes `x[i] = v`, which normal form turns into
-`x_1 = set_item(x, i, v)`.
+`x_1 = set_item(x, i, v)`. A lookup into a model's parameter (`self.weight[tokens]`) gets a
+row-sparse adjoint (srcad.sparse.RowGrad): O(rows used), not O(vocabulary).
 
 The adjoint of indexing scatters: repeated integer indices accumulate (`numpy.add.at`), basic
 slices are assigned directly.
@@ -10,6 +11,7 @@ import ast
 
 from srcad import runtime
 from srcad.rules import adjoint, d, tangent
+from srcad.sparse import row_grad
 from srcad.runtime import item_adjoint, scatter_add, set_item, unbroadcast, without_item, zeros_like
 
 
@@ -47,3 +49,8 @@ def without_item_(y, g, index):
 @tangent(runtime.without_item)
 def without_item_(y, g, index):
     d[y] = without_item(d[g], index)
+
+
+@adjoint((ast.Subscript, "rows"))
+def parameter_rows(y, x, index):
+    d[x] += row_grad(d[y], x, index)

@@ -145,3 +145,48 @@ def test_pytorch_style_loop_fills_grad_and_optimizer_steps():
     srcad.nn.backward(mse, model, X, y)
     for name, param in model.named_parameters():
         np.testing.assert_allclose(param.grad, expected[name])
+
+
+class Lookup(Module):
+    def __init__(self, vocabulary, width, rng):
+        super().__init__()
+        self.table = Parameter(rng.standard_normal((vocabulary, width)))
+        self.out = Linear(width, 1, rng)
+
+    def forward(self, tokens):
+        vectors = self.table[tokens]
+        return self.out(np.tanh(np.sum(vectors, axis=0)))
+
+
+def lookup_loss(model, tokens):
+    return np.sum(model(tokens) ** 2)
+
+
+def test_embedding_rows_are_sparse():
+    rng = np.random.default_rng(6)
+    model = Lookup(1000, 4, rng)
+    tokens = np.array([3, 17, 3, 999])
+    grads = srcad.grad(lookup_loss, wrt="model")(model, tokens)
+    numeric = {}
+    for row in (3, 17, 999, 5):                     # 3 twice: repeated rows accumulate
+        for col in range(4):
+            old = model.table.data[row, col]
+            model.table.data[row, col] = old + 1e-6
+            plus = lookup_loss(model, tokens)
+            model.table.data[row, col] = old - 1e-6
+            minus = lookup_loss(model, tokens)
+            model.table.data[row, col] = old
+            numeric[row, col] = (plus - minus) / 2e-6
+    for (row, col), value in numeric.items():
+        assert grads["table"][row, col] == pytest.approx(value, rel=1e-5, abs=1e-8)
+    assert np.count_nonzero(np.abs(grads["table"]).sum(axis=1)) == 3
+    # the training step keeps it sparse: plain SGD touches only the rows used
+    model.zero_grad()
+    srcad.nn.backward(lookup_loss, model, tokens)
+    assert isinstance(model.table.grad, srcad.sparse.RowGrad)
+    assert model.table.grad.values.shape == (4, 4)
+    before = model.table.data.copy()
+    srcad.optim.SGD(model.parameters(), lr=0.1).step()
+    changed = np.flatnonzero(np.any(model.table.data != before, axis=1))
+    np.testing.assert_array_equal(changed, [3, 17, 999])
+    np.testing.assert_allclose(model.table.data - before, -0.1 * grads["table"], atol=1e-12)

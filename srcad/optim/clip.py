@@ -9,13 +9,18 @@ import math
 
 import numpy
 
+from ..sparse import densify
+
 _SCALARS = (int, float, numpy.generic)
 
 
 def _with_grads(parameters):
     if hasattr(parameters, "grad"):
         parameters = [parameters]
-    return [p for p in parameters if p.grad is not None]
+    params = [p for p in parameters if p.grad is not None]
+    for p in params:
+        p.grad = densify(p.grad)                  # clipping needs the summed rows
+    return params
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):

@@ -14,6 +14,7 @@ and is filled lazily on the parameter's first update.
 import collections
 import copy
 
+from ..sparse import densify
 from ._arrays import array_module
 
 _SKIP_CAST = ("step",)
@@ -112,8 +113,15 @@ class Optimizer:
         if closure is not None:
             loss = closure()
         for group in self.param_groups:
+            if not self._takes_rows(group):
+                for p in group["params"]:
+                    p.grad = densify(p.grad)          # a row-sparse gradient, made dense
             self._update_group(group)
         return loss
+
+    def _takes_rows(self, group):
+        """True when this optimizer updates from a row-sparse gradient directly."""
+        return False
 
     def state_dict(self):
         """`{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}`.

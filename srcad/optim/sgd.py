@@ -6,6 +6,7 @@ parameter: `momentum_buffer` (only when momentum is non-zero).
 
 import numpy
 
+from ..sparse import RowGrad
 from ._arrays import effective_grad
 from .optimizer import Optimizer, check_nonnegative
 
@@ -76,9 +77,15 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening, but got "
                              f"momentum={group['momentum']}, dampening={group['dampening']}")
 
+    def _takes_rows(self, group):
+        return group["momentum"] == 0 and group["weight_decay"] == 0
+
     def _update_group(self, group):
         for p in group["params"]:
             if p.grad is None:
+                continue
+            if isinstance(p.grad, RowGrad):          # plain SGD: touch only the rows used
+                p.grad.apply_to(p.data, group["lr"] if group["maximize"] else -group["lr"])
                 continue
             state = self.state[p]
             buf = sgd_update(p.data, p.grad, state.get("momentum_buffer"), lr=group["lr"],

@@ -51,6 +51,8 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
     builder = _Reverse(active, namer, free, info, sequences, params, derive)
     builder.modules = set(modules)
     builder.scalar_outputs = _full_reductions(statements)
+    builder.parameter_reads = {n.targets[0].id for s in statements for n in ast.walk(s)
+                               if isinstance(n, ast.Assign) and anno.get(n.value, anno.PARAM)}
     seeds, pullback_params = builder.seeds(output, kind)
     primal, adjoint = builder.block(statements, builder.defined)
     grads, end = [], []
@@ -174,6 +176,7 @@ class _Reverse:
         self.derive = derive
         self.modules = set()            # parameters that are models (gradients: dicts)
         self.scalar_outputs = set()     # names holding full reductions (always scalars)
+        self.parameter_reads = set()    # names holding a model parameter's array
 
     def derivative_of(self, var):
         if var not in self.active:
@@ -298,7 +301,7 @@ class _Reverse:
 
     def template(self, stmt, target, dname, defined):
         """The filled adjoint template of `target = ...`; afterwards `d<target>` is spent."""
-        primitive = decompose(stmt.value, self.sequences)
+        primitive = decompose(stmt.value, self.sequences, self.parameter_reads)
         template = rule(primitive, rules.ADJOINT, self.info, stmt)
         origin = anno.get(stmt, anno.ORIGIN)
         out = []
