@@ -190,3 +190,36 @@ def test_embedding_rows_are_sparse():
     changed = np.flatnonzero(np.any(model.table.data != before, axis=1))
     np.testing.assert_array_equal(changed, [3, 17, 999])
     np.testing.assert_allclose(model.table.data - before, -0.1 * grads["table"], atol=1e-12)
+
+
+class Classifier(Module):
+    def __init__(self, rng):
+        super().__init__()
+        self.V = Linear(2, 8, rng)
+        self.W = Linear(8, 2, rng)
+
+    def forward(self, x):
+        return self.W(np.tanh(self.V(x)))
+
+
+def cross_entropy(model, X, y):
+    logits = model(X)
+    shifted = logits - np.max(logits, axis=1, keepdims=True)
+    log_p = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    return -np.mean(log_p[np.arange(y.shape[0]), y])
+
+
+def test_fit_learns_a_separable_problem_and_reports_history():
+    srcad.manual_seed(0)
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((200, 2))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    model = Classifier(rng)
+    optimizer = srcad.optim.Adam(model.parameters(), lr=0.05)
+    lines = []
+    history = srcad.nn.fit(model, cross_entropy, optimizer, (X[:150], y[:150]),
+                           dev=(X[150:], y[150:]), epochs=15, batch_size=16, progress=False,
+                           log=lines.append)
+    assert len(lines) == 15 and "dev accuracy" in lines[-1]
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert history["dev_accuracy"][-1] >= 0.9

@@ -3,6 +3,6 @@
 from . import init
 from .module import Module, ModuleList, Sequential
 from .parameter import Parameter
-from .train import backward
+from .train import accuracy, backward, fit
 
-__all__ = ["Module", "ModuleList", "Sequential", "Parameter", "backward", "init"]
+__all__ = ["Module", "ModuleList", "Sequential", "Parameter", "accuracy", "backward", "fit", "init"]

@@ -1,4 +1,5 @@
-"""The PyTorch-style training step: `loss = backward(loss_fn, model, X, y)` fills `.grad`.
+"""Training: the PyTorch-style step `loss = backward(loss_fn, model, X, y)`, which fills
+`.grad`, and `fit`, an epoch loop with a progress bar and per-epoch dev loss and accuracy.
 
 In: a loss function whose first parameter is the model, the model, and the rest of the
 arguments. Out: the loss value; every Parameter's `.grad` gains the generated gradient (added
@@ -15,6 +16,8 @@ and model structure.
 """
 
 import weakref
+
+import numpy
 
 from .. import api
 
@@ -33,3 +36,60 @@ def backward(loss_fn, model, *args, **kwargs):
         grad = grads[name]
         param.grad = grad if param.grad is None else param.grad + grad
     return value
+
+
+def accuracy(model, X, y):
+    """The fraction of rows of `X` whose highest-scoring class is `y` (class indices)."""
+    return float(numpy.mean(numpy.argmax(numpy.asarray(model(X)), axis=-1) == y))
+
+
+def fit(model, loss_fn, optimizer, train, dev=None, epochs=10, batch_size=32, scheduler=None,
+        progress=True, log=print, generator=None):
+    """Train `model` on `train = (X, y)` for `epochs`, in shuffled mini-batches.
+
+    Each step: zero the gradients, `backward(loss_fn, model, X, y)`, `optimizer.step()`.
+    After each epoch: the mean training loss, and on `dev = (X, y)` the loss and accuracy
+    (in evaluation mode, so Dropout is off); `scheduler.step()` (with the dev loss for
+    ReduceLROnPlateau). A progress bar shows when tqdm is installed and `progress` is true.
+    Returns the history: `{"train_loss": [...], "dev_loss": [...], "dev_accuracy": [...]}`.
+    """
+    from ..data import DataLoader
+    history = {"train_loss": [], "dev_loss": [], "dev_accuracy": []}
+    loader = DataLoader(*train, batch_size=batch_size, shuffle=True, generator=generator)
+    for epoch in range(1, epochs + 1):
+        model.train()
+        losses = [_step(loss_fn, model, optimizer, batch) for batch in _bar(loader, progress,
+                                                                             epoch, epochs)]
+        history["train_loss"].append(float(numpy.mean(losses)))
+        line = f"epoch {epoch}/{epochs}: train loss {history['train_loss'][-1]:.4f}"
+        if dev is not None:
+            model.eval()
+            history["dev_loss"].append(float(loss_fn(model, *dev)))
+            history["dev_accuracy"].append(accuracy(model, *dev))
+            line += (f", dev loss {history['dev_loss'][-1]:.4f}, dev accuracy "
+                     f"{history['dev_accuracy'][-1]:.3f}")
+        if scheduler is not None:
+            if type(scheduler).__name__ == "ReduceLROnPlateau" and dev is not None:
+                scheduler.step(history["dev_loss"][-1])
+            else:
+                scheduler.step()
+        if log is not None:
+            log(line)
+    return history
+
+
+def _step(loss_fn, model, optimizer, batch):
+    optimizer.zero_grad()
+    loss = backward(loss_fn, model, *batch)
+    optimizer.step()
+    return float(loss)
+
+
+def _bar(loader, progress, epoch, epochs):
+    if not progress:
+        return loader
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return loader
+    return tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False)
