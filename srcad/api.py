@@ -247,8 +247,14 @@ class Derivative:
         """The generated function (so `inspect.getsource` and `inspect.signature` show it)."""
         return self.generated.function
 
-    def source(self):
-        return self.generated.full_text()
+    def source(self, *args, **kwargs):
+        """The generated source; with example arguments, the code for calls like that one
+        (models and lists/tuples/dicts of arrays get code specialized to their structure)."""
+        if not args and not kwargs:
+            return self.generated.full_text()
+        if self._receiver is not None:
+            args = (self._receiver,) + args
+        return self._specialized(args, kwargs).full_text()
 
     def __repr__(self):
         return f"<srcad {self.kind} of {self.func.__qualname__} wrt {', '.join(self.wrt)}>"
@@ -264,15 +270,19 @@ class Derivative:
         return call(args, kwargs)
 
     def _special_call(self, args, kwargs):
+        return self._make_call(self._specialized(args, kwargs))(args, kwargs)
+
+    def _specialized(self, args, kwargs):
         """Calls with lists, tuples or dicts of arrays, or with models, get code specialized
         to them (to which parameters are containers; to the structure of each model)."""
+        if not (_special(args) or _special(kwargs.values())):
+            return self.generated
         params = parameters(self.func)
         names = {params[i] for i, a in enumerate(args) if type(a) in _CONTAINERS}
         names |= {k for k, v in kwargs.items() if type(v) in _CONTAINERS}
         models = tuple((params[i], a) for i, a in enumerate(args) if _is_module(a))
-        generated = cached(self.func, self.kind, self.wrt, tuple(sorted(names)),
-                           self._statics + models)
-        return self._make_call(generated)(args, kwargs)
+        return cached(self.func, self.kind, self.wrt, tuple(sorted(names)),
+                      self._statics + models)
 
     def _make_call(self, generated):
         """The call path for this kind, with the generated function looked up once."""
@@ -436,9 +446,13 @@ def jvp(func=None, wrt=0):
     return _transform(JVP, func, wrt)
 
 
-def source(obj):
-    """The generated Python source of a srcad derivative, as a string."""
-    if isinstance(obj, (Derivative, _Composite)):
+def source(obj, *example_args, **example_kwargs):
+    """The generated Python source of a srcad derivative, as a string. For a derivative whose
+    code depends on the structure of its arguments (a model, lists of arrays), pass example
+    arguments: `srcad.source(srcad.grad(loss, wrt="model"), model, X, y)`."""
+    if isinstance(obj, Derivative):
+        return obj.source(*example_args, **example_kwargs)
+    if isinstance(obj, _Composite):
         return obj.source()
     text = getattr(obj, "__srcad_source__", None)
     if text is None:
