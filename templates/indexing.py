@@ -11,8 +11,8 @@ import ast
 
 from srcad import runtime
 from srcad.rules import adjoint, d, tangent
-from srcad.sparse import row_grad
 from srcad.runtime import item_adjoint, scatter_add, set_item, unbroadcast, without_item, zeros_like
+from srcad.sparse import row_grad
 
 
 @adjoint(ast.Subscript)

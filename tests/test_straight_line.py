@@ -5,7 +5,7 @@ Each is checked against a gradient derived by hand (an independent analytic resu
 """
 
 import numpy as np
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -157,6 +157,7 @@ def methods(X):
 
 @given(hnp.arrays(np.float64, (3, 2), elements=values, unique=True))
 def test_methods(X):
+    assume(abs(X[:, 0] - X[:, 1]).min() > 1e-3)      # max is not differentiable at a tie
     expected = np.zeros_like(X)                         # the centered sum is identically 0
     expected[np.arange(3), X.argmax(axis=1)] = 1.0
     assert_grads(methods, (X,), (expected,), wrt=(0,))
