@@ -236,3 +236,42 @@ try:
     import scipy.special as SPECIAL
 except ImportError:  # pragma: no cover
     SPECIAL = None
+
+
+def recurrent(x, W, h0=None):
+    if h0 is None:
+        h = np.zeros(W.shape[0])
+    else:
+        h = h0
+    for t in range(x.shape[0]):
+        h = np.tanh(W @ h + x[t])
+    return h
+
+
+def squared_final_state(x, W, h0=None):
+    return np.sum(recurrent(x, W, h0) ** 2)
+
+
+def backprop_through_time(x, W, h0):
+    states = [h0]
+    for t in range(x.shape[0]):
+        states.append(np.tanh(W @ states[-1] + x[t]))
+    dx, dW, g = np.zeros_like(x), np.zeros_like(W), 2 * states[-1]
+    for t in reversed(range(x.shape[0])):
+        a = g * (1 - states[t + 1] ** 2)
+        dx[t], dW, g = a, dW + np.outer(a, states[t]), W.T @ a
+    return dx, dW, g
+
+
+@given(hnp.arrays(np.float64, (4, 3), elements=values), st.booleans())
+def test_callee_whose_loop_carries_a_value_first_set_in_a_branch(x, give_h0):
+    """The callee's pullback restores `h` from the loop's stack; its initial value comes from
+    an if/else, so the pullback must receive the primal's final `h` as well."""
+    W = np.random.default_rng(1).standard_normal((3, 3)) * 0.5
+    h0 = np.linspace(-0.5, 0.5, 3) if give_h0 else None
+    dx, dW, dh0 = backprop_through_time(x, W, np.zeros(3) if h0 is None else h0)
+    wrt = (0, 1, 2) if give_h0 else (0, 1)
+    got = srcad.grad(squared_final_state, wrt=wrt)(x, W, h0)
+    for g, e in zip(got, (dx, dW, dh0)):
+        np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12)
+    check_grads(squared_final_state, (x, W, h0) if give_h0 else (x, W), wrt=wrt)

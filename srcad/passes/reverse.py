@@ -85,7 +85,7 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
 def _captured(adjoint, primal, params, free):
     """Primal values a pullback restores from loop stacks, passed in as defaults so each call
     starts from the primal's final state (and pops from its own copy of each stack)."""
-    top_level = set(params) | stored([s for s in primal if isinstance(s, ast.Assign)])
+    top_level = set(params) | _always_assigned(primal)
     restored = stored(adjoint) & top_level
     stacks = sorted({n.func.value.id for s in adjoint for n in ast.walk(s)
                      if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
@@ -95,6 +95,17 @@ def _captured(adjoint, primal, params, free):
     copies = [anno.set_(assign(v, call(copy, name(v))), anno.DERIVATIVE, True)
               for v in stacks]
     return sorted(set(restored) | set(stacks)), copies
+
+
+def _always_assigned(stmts):
+    """Names every path through `stmts` assigns outside loops (a loop may run zero times)."""
+    names = set()
+    for stmt in stmts:
+        if isinstance(stmt, ast.Assign):
+            names |= stored(stmt)
+        elif isinstance(stmt, ast.If):
+            names |= _always_assigned(stmt.body) & _always_assigned(stmt.orelse)
+    return names
 
 
 def _arguments(names):
