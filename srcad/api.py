@@ -150,13 +150,12 @@ def _strip_defaults(fdef):
 
 def _static_key(statics):
     """What generated code depends on in static values: their types, and for a model its
-    structure (module classes and parameter names), not its numbers."""
+    structure (`Module.structure`: classes, settings, parameter names), not its numbers."""
     from .nn import Module
     key = []
     for param, value in statics:
         if isinstance(value, Module):
-            key.append((param, tuple((path, type(m)) for path, m in value.named_modules()),
-                        tuple(path for path, _ in value.named_parameters())))
+            key.append((param, value.structure()))
         else:
             key.append((param, type(value)))
     return tuple(key)

@@ -221,3 +221,69 @@ def test_fit_learns_a_separable_problem_and_reports_history():
     assert len(lines) == 15 and "dev accuracy" in lines[-1]
     assert history["train_loss"][-1] < history["train_loss"][0]
     assert history["dev_accuracy"][-1] >= 0.9
+
+
+class Configurable(Module):
+    """Branches on settings: srcad specializes the generated code to their values."""
+
+    def __init__(self, rng, bias=True, activation="tanh"):
+        super().__init__()
+        self.weight = Parameter(rng.standard_normal((2, 3)) * 0.5)
+        self.bias = Parameter(rng.standard_normal(2) * 0.1) if bias else None
+        self.activation = activation
+
+    def forward(self, x):
+        h = x @ self.weight.T
+        if self.bias is not None:
+            h = h + self.bias
+        if self.activation == "tanh" and not self.training:
+            return np.tanh(h)
+        elif self.activation == "tanh":
+            return np.tanh(h) * 0.5
+        return h ** 2
+
+
+def reference_loss(model, X):
+    h = X @ model.weight.data.T + (0.0 if model.bias is None else model.bias.data)
+    if model.activation != "tanh":
+        return np.mean(h ** 2)
+    return np.mean(np.tanh(h) * (1.0 if not model.training else 0.5))
+
+
+def mean_output(model, X):
+    return np.mean(model(X))
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("activation", ["tanh", "square"])
+@pytest.mark.parametrize("training", [True, False])
+def test_branches_on_settings_are_specialized_away(bias, activation, training):
+    rng = np.random.default_rng(5)
+    model, X = Configurable(rng, bias, activation).train(training), rng.standard_normal((4, 3))
+    df = srcad.grad(mean_output, wrt="model")
+    text = srcad.source(df, model, X)
+    for setting in ("self.bias is", "self.activation", "self.training"):
+        assert setting not in text
+    assert ("'bias'" in text) == bias
+    code = [line for line in text.splitlines() if not line.strip().startswith("#")]
+    assert sum("= np.tanh(" in line for line in code) == (activation == "tanh")
+    grads = df(model, X)
+    numeric = numeric_gradients(reference_loss, model, X)
+    assert set(grads) == set(numeric)
+    for name in grads:
+        np.testing.assert_allclose(grads[name], numeric[name], rtol=1e-6, atol=1e-9)
+
+
+def test_changing_a_setting_regenerates_the_code():
+    rng = np.random.default_rng(6)
+    model, X = Configurable(rng), rng.standard_normal((4, 3))
+    df = srcad.grad(mean_output, wrt="model")
+    for training in (True, False, True):
+        model.train(training)
+        numeric = numeric_gradients(reference_loss, model, X)
+        for name, g in df(model, X).items():
+            np.testing.assert_allclose(g, numeric[name], rtol=1e-6, atol=1e-9)
+    model.activation = "square"
+    numeric = numeric_gradients(reference_loss, model, X)
+    for name, g in df(model, X).items():
+        np.testing.assert_allclose(g, numeric[name], rtol=1e-6, atol=1e-9)

@@ -12,6 +12,11 @@ from collections import OrderedDict
 from .. import backend
 from .parameter import Parameter
 
+SETTING_TYPES = (str, bool, type(None))
+"""Types of a module's settings (`training`, `reduction="mean"`, `bias=None`, `batch_first`):
+generated code is specialized to their values, so branches on them vanish from it. Numbers
+(a dropout rate, a slope) stay run-time values."""
+
 
 class Module:
     """Base class of models: subclasses set attributes in `__init__` and define `forward`.
@@ -82,6 +87,15 @@ class Module:
 
     def parameters(self):
         return (param for _, param in self.named_parameters())
+
+    def structure(self):
+        """What code generated for this model depends on, and not its numbers: each module's
+        path, class and settings (attributes of `SETTING_TYPES`), and the parameters' names."""
+        modules = tuple((path, type(module), tuple(sorted(
+            (name, value) for name, value in vars(module).items()
+            if isinstance(value, SETTING_TYPES) and not name.startswith("_"))))
+            for path, module in self.named_modules())
+        return modules, tuple(path for path, _ in self.named_parameters())
 
     # ---- state ------------------------------------------------------------------------------
     def state_dict(self):

@@ -49,6 +49,8 @@ def run(tree, info, names, statics=None):
     locals_ = local_names(tree) - set(statics)
     names = {**names, **statics}
     _unroll_module_loops(tree, names, locals_)
+    tree.body = _fold_settings(tree.body, statics) or [
+        ast.Pass(lineno=tree.body[0].lineno, col_offset=0)]
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             _resolve_call(node, info, names, locals_)
@@ -60,29 +62,128 @@ def _mark_modules(tree, statics):
     """Annotate chains rooted at a static module: PARAM on reads of its Parameters (`self.V.weight`
     -> ("self", "V.weight")), MODULE on chains denoting a module (`self.V` -> ("self", "V"))."""
     from ..nn import Module, Parameter  # nn builds on srcad: import when needed
-    roots = {k for k, v in statics.items() if isinstance(v, Module)}
-    if not roots:
-        return
     for node in ast.walk(tree):
-        if not isinstance(node, (ast.Attribute, ast.Name, ast.Subscript)) or not isinstance(
-                node.ctx, ast.Load):
+        found = _module_chain(node, statics)
+        if found is None:
             continue
-        parts, root = [], node
-        while isinstance(root, (ast.Attribute, ast.Subscript)):
-            if isinstance(root, ast.Subscript) and not isinstance(root.slice, ast.Constant):
-                break
-            parts.append(root.attr if isinstance(root, ast.Attribute) else root.slice.value)
-            root = root.value
-        if not isinstance(root, ast.Name) or root.id not in roots:
-            continue
-        obj = statics[root.id]
-        for part in reversed(parts):
-            obj = getattr(obj, part, None) if isinstance(part, str) else obj[part]
-        path = ".".join(str(p) for p in reversed(parts))
+        root, path, obj = found
         if isinstance(obj, Parameter):
-            anno.set_(node, anno.PARAM, (root.id, path))
+            anno.set_(node, anno.PARAM, (root, path))
         elif isinstance(obj, Module):
-            anno.set_(node, anno.MODULE, (root.id, path))
+            anno.set_(node, anno.MODULE, (root, path))
+
+
+def _module_chain(node, statics):
+    """For a read like `self.V.weight` or `self.layers[0]` rooted at a static module: (root
+    name, dotted path, the object it denotes now); None for anything else."""
+    from ..nn import Module  # nn builds on srcad: import when needed
+    if not isinstance(node, (ast.Attribute, ast.Name, ast.Subscript)) or not isinstance(
+            node.ctx, ast.Load):
+        return None
+    parts, root = [], node
+    while isinstance(root, (ast.Attribute, ast.Subscript)):
+        if isinstance(root, ast.Subscript) and not isinstance(root.slice, ast.Constant):
+            return None
+        parts.append(root.attr if isinstance(root, ast.Attribute) else root.slice.value)
+        root = root.value
+    if not isinstance(root, ast.Name) or not isinstance(statics.get(root.id), Module):
+        return None
+    obj = statics[root.id]
+    try:
+        for part in reversed(parts):
+            obj = getattr(obj, part) if isinstance(part, str) else obj[part]
+    except (AttributeError, IndexError, KeyError, TypeError):
+        return None
+    return root.id, ".".join(str(p) for p in reversed(parts)), obj
+
+
+# ---- branches on a module's settings ----------------------------------------------------------
+_UNKNOWN = object()
+
+
+def _fold_settings(stmts, statics):
+    """`stmts` with each `if` whose test a static module's settings decide (`if self.training:`,
+    `if self.bias is None:`, `if self.reduction == "mean":`) replaced by the branch taken, and
+    such tests inside `and`/`or` dropped; the settings are part of the code's cache key."""
+    out = []
+    for stmt in stmts:
+        for field in ("body", "orelse"):
+            if isinstance(getattr(stmt, field, None), list) and not isinstance(
+                    stmt, ast.FunctionDef):
+                setattr(stmt, field, _fold_settings(getattr(stmt, field), statics))
+        if isinstance(getattr(stmt, "body", None), list) and not stmt.body:
+            stmt.body = [ast.Pass(lineno=stmt.lineno, col_offset=stmt.col_offset)]
+        if isinstance(stmt, ast.If):
+            test = _fold_test(stmt.test, statics)
+            if isinstance(test, bool):
+                out.extend(stmt.body if test else stmt.orelse)
+                if out and isinstance(out[-1], ast.Return):
+                    break                               # what follows cannot run
+                continue
+            stmt.test = test
+        out.append(stmt)
+        if isinstance(stmt, ast.Return):
+            break
+    return out
+
+
+def _fold_test(test, statics):
+    """`test` as True/False when the settings decide it, else with decided parts removed."""
+    value = _setting(test, statics)
+    if value is not _UNKNOWN:
+        return bool(value)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _fold_test(test.operand, statics)
+        if isinstance(inner, bool):
+            return not inner
+        test.operand = inner
+    elif isinstance(test, ast.BoolOp):
+        deciding = isinstance(test.op, ast.Or)      # the value that decides an `or` is True
+        rest = []
+        for operand in test.values:
+            folded = _fold_test(operand, statics)
+            if folded is deciding:
+                return deciding
+            if not isinstance(folded, bool):
+                rest.append(folded)
+        if not rest:
+            return not deciding
+        test.values = rest
+        return rest[0] if len(rest) == 1 else test
+    return test
+
+
+def _setting(node, statics):
+    """The value of a test built from settings and constants (`self.bias is None`,
+    `self.reduction == "sum"`, `self.training`), or _UNKNOWN."""
+    from ..nn.module import SETTING_TYPES  # nn builds on srcad: import when needed
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        identity = isinstance(node.ops[0], (ast.Is, ast.IsNot))
+        left, right = (_operand(n, statics, identity) for n in (node.left, node.comparators[0]))
+        if left is _UNKNOWN or right is _UNKNOWN:
+            return _UNKNOWN
+        compare = {ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b,
+                   ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b}
+        op = compare.get(type(node.ops[0]))
+        return _UNKNOWN if op is None else op(left, right)
+    found = _module_chain(node, statics)
+    if found is not None and isinstance(found[2], SETTING_TYPES):
+        return found[2]
+    return _UNKNOWN
+
+
+def _operand(node, statics, identity):
+    """A constant, or a setting; for `is`/`is not` against None, any module attribute."""
+    from ..nn.module import SETTING_TYPES  # nn builds on srcad: import when needed
+    if isinstance(node, ast.Constant) and isinstance(node.value, SETTING_TYPES + (int, float)):
+        return node.value
+    found = _module_chain(node, statics)
+    if found is None:
+        return _UNKNOWN
+    value = found[2]
+    if isinstance(value, SETTING_TYPES) or identity:
+        return value
+    return _UNKNOWN
 
 
 def evaluate(expr, names, locals_):
