@@ -713,3 +713,23 @@ def test_zero_dimensional_parameters_and_scalar_gradients(grad):
     assert_allclose(q.grad, 2.0, rtol=1e-6)
     optim.clip_grad_value_(q, 1.0)
     assert_allclose(q.grad, 1.0)
+
+
+def test_to_device_moves_optimizer_state_and_explains_a_missing_cupy():
+    from srcad import backend
+    from srcad.nn import Linear
+    model = Linear(3, 2)
+    optimizer = optim.Adam(model.parameters(), lr=0.1)
+    for p in model.parameters():
+        p.grad = np.ones_like(p.data)
+    optimizer.step()
+    before = {k: np.array(v) for k, v in optimizer.state[model.weight].items()}
+    assert optimizer.to("cpu") is optimizer and model.to("cpu") is model
+    for key, value in optimizer.state[model.weight].items():
+        np.testing.assert_array_equal(value, before[key])
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        model.to("tpu")
+    if backend.cupy is None:
+        for thing in (model, optimizer):
+            with pytest.raises(RuntimeError, match=r"to\('cuda'\) needs CuPy.*srcad\[gpu\]"):
+                thing.to("cuda")

@@ -14,6 +14,7 @@ and is filled lazily on the parameter's first update.
 import collections
 import copy
 
+from .. import backend
 from ..sparse import densify
 from ._arrays import array_module
 
@@ -123,6 +124,14 @@ class Optimizer:
         """True when this optimizer updates from a row-sparse gradient directly."""
         return False
 
+    def to(self, device):
+        """Move the per-parameter state (momentum buffers, running averages) to "cpu" or
+        "cuda", as `Module.to` moves the parameters; returns the optimizer."""
+        for state in self.state.values():
+            for key, value in state.items():
+                state[key] = _to_device(value, device)
+        return self
+
     def state_dict(self):
         """`{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}`.
 
@@ -173,6 +182,14 @@ class Optimizer:
 
 def _is_parameter(x):
     return hasattr(x, "data") and hasattr(x, "grad") and not isinstance(x, dict)
+
+
+def _to_device(value, device):
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_device(v, device) for v in value)
+    if isinstance(value, dict):
+        return {k: _to_device(v, device) for k, v in value.items()}
+    return backend.to_device(value, device) if hasattr(value, "shape") else value
 
 
 def _restore(value, like, key):
