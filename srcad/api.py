@@ -64,6 +64,10 @@ class Callee:
     def generated(self):
         return cached(self.func, self.kind, self.wrt, statics=self.statics)
 
+    def generated_function(self):
+        """The generated function itself (what a further derivative transforms)."""
+        return self.generated().function
+
     def __call__(self, *args, **kwargs):
         function = self.function
         if function is None:
@@ -138,7 +142,7 @@ def function_name(func, kind, wrt, statics=()):
     """`grad_f`, or `grad_f_wrt_W_b` when not with respect to the first parameter alone (the
     first after `self` for a method, named after its class: `vjp_Linear_forward`)."""
     owner = f"{type(statics[0][1]).__name__}_" if statics else ""
-    base = f"{kind}_{owner}{func.__name__}"
+    base = f"{GRAD if kind == reverse.GRAD_NESTED else kind}_{owner}{func.__name__}"
     params = [p for p in parameters(func) if p not in dict(statics)]
     return base if tuple(wrt) == tuple(params[:1]) else f"{base}_wrt_{'_'.join(wrt)}"
 
@@ -215,7 +219,7 @@ class Derivative:
     def __init__(self, func, kind, wrt):
         if not callable(func):
             raise TypeError(f"srcad.{kind} expects a function, got {type(func).__name__}")
-        func = _differentiable(func)
+        func = _differentiable(func, kind)
         self.wrt, self.single = resolve_wrt(func, wrt)
         self._receiver, self._statics = None, ()
         if inspect.ismethod(func):              # a bound method: `self` is known
@@ -398,7 +402,7 @@ def _as_gradient(g, x, keep_rows=False):
     return runtime.as_gradient(g, x)
 
 
-def _differentiable(func):
+def _differentiable(func, kind):
     """The function to transform: a srcad derivative is itself generated Python, so higher
     orders differentiate its generated function (raw gradients, the same parameters)."""
     if not isinstance(func, Derivative):
@@ -407,7 +411,21 @@ def _differentiable(func):
         raise SrcadError(f"srcad differentiates again the results of grad and jvp (and of "
                          f"functions of plain parameters), not of {func.kind}; use grad, jvp, "
                          "hvp, jacobian or hessian")
-    return func.generated.function
+    generated = func.generated
+    if kind != JVP and func.kind == GRAD and (generated.callees or any(
+            isinstance(node, (ast.For, ast.While)) for node in ast.walk(ast.parse(
+                generated.text)))):
+        raise SrcadError(
+            f"srcad runs reverse mode over the gradient of {func.func.__name__} only when that "
+            "gradient has no loops and no calls to your functions (their adjoints replay stacks "
+            "and pullbacks, which reverse mode does not differentiate again); take the second "
+            "derivative in forward mode instead: srcad.hessian(f), srcad.hvp(f), or "
+            "srcad.jvp(srcad.grad(f))", generated.return_location)
+    if kind == JVP and func.kind == GRAD and generated.callees:
+        # forward mode over pullback closures is not supported: differentiate the variant
+        # whose adjoint calls each callee's closure-free backward
+        return cached(func.func, reverse.GRAD_NESTED, func.wrt, statics=func._statics).function
+    return generated.function
 
 
 def _transform(kind, func, wrt):

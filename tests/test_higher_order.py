@@ -115,3 +115,53 @@ def test_hessian_through_lists_of_pieces():
     a, b, c = x
     expected = np.array([[0, c, b], [c, 0, a], [b, a, 0]]) + np.diag(6 * x)
     np.testing.assert_allclose(srcad.hessian(split_product)(x), expected, rtol=1e-12)
+
+
+def test_reverse_over_a_gradient_with_loops_points_to_forward_mode():
+    """grad of grad through a loop is refused with the way out, not a missing rule for .pop."""
+    def total(h):
+        return np.sum(rnn(h, np.eye(2) * 0.5, np.ones((3, 2))))
+
+    with pytest.raises(srcad.SrcadError, match=r"no loops.*srcad\.hessian\(f\)") as caught:
+        srcad.grad(srcad.grad(total))
+    assert "test_higher_order.py" in str(caught.value)
+    h = np.array([0.2, -0.1])
+    np.testing.assert_allclose(srcad.jvp(srcad.grad(total))(h, np.ones(2))[1],
+                               srcad.hessian(total)(h) @ np.ones(2), rtol=1e-12)
+
+
+def squash(v, scale=1.0):
+    return np.tanh(v) * scale
+
+
+def layer_pair(x, W):
+    return squash(W @ x, scale=2.0), x * x
+
+
+def recurrent_energy(x, W):
+    h, sq = layer_pair(x, W)
+    for _ in range(2):
+        h = squash(W @ h + x)
+    return np.sum(h * h) + np.sum(sq)
+
+
+def energy_hessian_numeric(x, W, eps=1e-6):
+    grad = srcad.grad(recurrent_energy)
+    return np.stack([(grad(x + eps * e, W) - grad(x - eps * e, W)) / (2 * eps)
+                     for e in np.eye(len(x))], axis=1)
+
+
+@given(hnp.arrays(np.float64, (3,), elements=st.floats(-1, 1, allow_nan=False, width=64)))
+def test_hessian_and_hvp_through_calls_of_user_functions(x):
+    """Forward over reverse through calls (keywords, defaults, tuple results, calls in a loop):
+    the gradient is generated without pullback closures, each callee getting a `backward_`
+    function, which forward mode differentiates again."""
+    W = np.random.default_rng(2).standard_normal((3, 3)) * 0.6
+    H = srcad.hessian(recurrent_energy)(x, W)
+    np.testing.assert_allclose(H, energy_hessian_numeric(x, W), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(H, H.T, rtol=1e-9, atol=1e-11)
+    v = np.linspace(-1.0, 1.0, 3)
+    np.testing.assert_allclose(srcad.hvp(recurrent_energy)(x, W, v), H @ v, rtol=1e-9,
+                               atol=1e-11)
+    text = srcad.source(srcad.jvp(srcad.grad(recurrent_energy)))
+    assert "def jvp_backward_squash" in text and "pullback" not in text

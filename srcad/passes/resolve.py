@@ -275,6 +275,9 @@ def _resolve_call(node, info, names, locals_):
         raise UnsupportedSyntaxError(
             f"srcad cannot find what `{ast.unparse(func)}` refers to (an undefined name?)",
             info.location(node)) from None
+    from ..api import Callee  # the pipeline's own front: import when needed
+    if isinstance(obj, Callee):                 # generated code calling a derivative: higher
+        obj = obj.generated_function()          # orders transform that generated function
     if isinstance(obj, functools.partial) and isinstance(obj.func, types.FunctionType):
         _unwrap_partial(node, obj)
         obj = obj.func

@@ -7,6 +7,11 @@ the kind of function wanted. Out: a new `FunctionDef`:
 * kind "value_and_grad": the same, returning `(out, dx)`
 * kind "vjp": `def vjp_f(x, W): <primal>; def pullback(d_out): <adjoint>; return dx`, and
   `return out, pullback`
+* kind "backward": `def backward_f(d_out, x, W): <primal>; <adjoint>; return dx`: a vjp
+  without a closure, which forward mode can differentiate again (see `GRAD_NESTED`)
+* kind "grad_nested": "grad" whose calls of user functions keep the plain call in the primal
+  and call the callee's "backward" in the adjoint (recomputing its primal) instead of keeping
+  a pullback closure: code that `hvp`/`hessian` differentiate again in forward mode
 
 Each adjoint statement comes from the template of its primal statement. A template's
 `d[x] += e` becomes `dx = e` on the first write of `dx` and `dx = dx + e` after; statements
@@ -30,6 +35,8 @@ from ..primitive import bind, decompose, rule
 from ..template import fill
 
 GRAD, VALUE_AND_GRAD, VJP = "grad", "value_and_grad", "vjp"
+BACKWARD, GRAD_NESTED = "backward", "grad_nested"
+_COTANGENT_IN = (VJP, BACKWARD)               # kinds whose output's adjoint is a parameter
 
 
 def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers=(),
@@ -42,7 +49,7 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
     returns = bool(body) and isinstance(body[-1], ast.Return)
     output = body[-1].value if returns else ast.Constant(None)
     statements = body[:-1] if returns else body
-    if kind != VJP and isinstance(output, ast.Tuple):
+    if kind not in _COTANGENT_IN and isinstance(output, ast.Tuple):
         raise NonScalarOutputError(
             "grad needs a function with a scalar output, but this one returns a tuple; use "
             "srcad.vjp for several outputs", info.location(body[-1]))
@@ -50,6 +57,7 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
     sequences = _sequences(statements) | set(containers)
     builder = _Reverse(active, namer, free, info, sequences, params, derive)
     builder.modules = set(modules)
+    builder.closures = kind not in (BACKWARD, GRAD_NESTED)
     builder.scalar_outputs = _full_reductions(statements)
     builder.parameter_reads = {n.targets[0].id for s in statements for n in ast.walk(s)
                                if isinstance(n, ast.Assign) and anno.get(n.value, anno.PARAM)}
@@ -75,11 +83,24 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
             type_comment=None, lineno=1)
         result = ast.Tuple(elts=[copy_node(output), name(pullback.name)], ctx=ast.Load())
         fdef.body = primal + [pullback, ast.Return(value=result)]
+    elif kind == BACKWARD:
+        fdef.args = _with_first_parameter(tree.args, pullback_params[0])
+        fdef.body = primal + adjoint + [ast.Return(value=grads)]
     else:
-        result = grads if kind == GRAD else ast.Tuple(elts=[copy_node(output), grads],
-                                                      ctx=ast.Load())
+        result = grads if kind in (GRAD, GRAD_NESTED) else ast.Tuple(
+            elts=[copy_node(output), grads], ctx=ast.Load())
         fdef.body = primal + adjoint + [ast.Return(value=result)]
     return fdef
+
+
+def _with_first_parameter(args, first):
+    """`args` (an `ast.arguments`) with the parameter `first` put before all others."""
+    new = ast.arguments(posonlyargs=list(args.posonlyargs), args=list(args.args),
+                        vararg=None, kwonlyargs=list(args.kwonlyargs),
+                        kw_defaults=list(args.kw_defaults), kwarg=None,
+                        defaults=list(args.defaults))
+    (new.posonlyargs if new.posonlyargs else new.args).insert(0, ast.arg(arg=first))
+    return new
 
 
 def _captured(adjoint, primal, params, free):
@@ -200,7 +221,7 @@ class _Reverse:
     def seeds(self, output, kind):
         """Statements giving the output's adjoint, and the pullback's parameter names."""
         stmts, params = [], []
-        if kind == VJP:
+        if kind in _COTANGENT_IN:
             param = (self.namer.derivative(output.id) if isinstance(output, ast.Name)
                      else self.namer.fresh("d_out"))
             params.append(param)
@@ -212,7 +233,7 @@ class _Reverse:
         for i, atom in enumerate(atoms):
             if not (isinstance(atom, ast.Name) and atom.id in self.active):
                 continue
-            if kind == VJP:
+            if kind in _COTANGENT_IN:
                 value = ast.Subscript(value=name(params[0]), slice=ast.Constant(i),
                                       ctx=ast.Load())
             elif atom.id in self.scalar_outputs:
@@ -284,14 +305,20 @@ class _Reverse:
                                                    anno.get(stmt, anno.ORIGIN))
         params = [p for p, node in bound.items() if self._active_argument(node)]
         origin = anno.get(stmt, anno.ORIGIN)
-        callee = self.derive(func, VJP, tuple(params), statics)
-        pullback = self.namer.fresh(f"{func.__name__}_pullback")
-        targets = ast.Tuple(elts=[name(target, ast.Store()), name(pullback, ast.Store())],
-                            ctx=ast.Store())
-        primal = anno.copy(stmt, ast.Assign(
-            targets=[targets], value=ast.Call(func=name(callee), args=args,
-                                              keywords=call_node.keywords)))
-        grads = call(pullback, name(dname))
+        if self.closures:
+            callee = self.derive(func, VJP, tuple(params), statics)
+            pullback = self.namer.fresh(f"{func.__name__}_pullback")
+            targets = ast.Tuple(elts=[name(target, ast.Store()), name(pullback, ast.Store())],
+                                ctx=ast.Store())
+            primal = anno.copy(stmt, ast.Assign(
+                targets=[targets], value=ast.Call(func=name(callee), args=args,
+                                                  keywords=call_node.keywords)))
+            grads = call(pullback, name(dname))
+        else:                                   # no closure: recompute in the callee's backward
+            callee = self.derive(func, BACKWARD, tuple(params), statics)
+            primal = stmt
+            grads = ast.Call(func=name(callee), args=[name(dname)] + [
+                copy_node(a) for a in args], keywords=[copy_node(k) for k in call_node.keywords])
         out = []
         if len(params) > 1:
             pieces = self.namer.fresh(f"d_{func.__name__}_args")
