@@ -100,7 +100,7 @@ def test_model_source_shows_every_layer():
     model = FFNN(rng)
     text = srcad.source(srcad.grad(mse, wrt="model"), model, np.ones((1, 3)), np.ones((1, 2)))
     assert "def vjp_Linear_forward_wrt_self_x(self, x):" in text
-    assert "dself = merge_grads(dself, {'weight': d_weight})" in text
+    assert "dself = {'bias': d_bias, 'weight': d_weight}" in text      # one dict, not merges
 
 
 class Stack(Module):
@@ -287,3 +287,29 @@ def test_changing_a_setting_regenerates_the_code():
     numeric = numeric_gradients(reference_loss, model, X)
     for name, g in df(model, X).items():
         np.testing.assert_allclose(g, numeric[name], rtol=1e-6, atol=1e-9)
+
+
+class Tied(Module):
+    """One parameter read twice: its two contributions must add up, not overwrite."""
+
+    def __init__(self, rng):
+        super().__init__()
+        self.w = Parameter(rng.standard_normal(3))
+        self.b = Parameter(rng.standard_normal(3))
+
+    def forward(self, x):
+        return np.tanh(x * self.w + self.b) * self.w
+
+
+def test_a_parameter_read_twice_accumulates():
+    rng = np.random.default_rng(7)
+    model, X, y = Tied(rng), rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    grads = srcad.grad(mse, wrt="model")(model, X, y)
+    numeric = numeric_gradients(mse, model, X, y)
+    for name in ("w", "b"):
+        np.testing.assert_allclose(grads[name], numeric[name], rtol=1e-6, atol=1e-9)
+    t = np.tanh(X * model.w.data + model.b.data)
+    g = 2 * (t * model.w.data - y) / y.size                 # d loss / d output
+    dpre = g * model.w.data * (1 - t * t)
+    np.testing.assert_allclose(grads["w"], np.sum(g * t + dpre * X, axis=0), rtol=1e-10)
+    np.testing.assert_allclose(grads["b"], np.sum(dpre, axis=0), rtol=1e-10)

@@ -4,8 +4,9 @@ In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullbac
 Out: the same function, where in derivative statements numbers are folded (`2 - 1` -> `1`,
 `x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`), a derivative copy `da = db` is replaced by
 `db` where that is safe, and assignments whose value is never used and has no effect are
-removed (repeatedly, so whole dead chains go). Primal statements are only ever removed, never
-rewritten.
+removed (repeatedly, so whole dead chains go), and a model's gradient dict built in pieces
+(`dself = {'bias': db}` ... `dself = merge_grads(dself, {'weight': dw})`) is written as one
+literal. Primal statements are only ever removed, never rewritten.
 """
 
 import ast
@@ -14,12 +15,13 @@ import numbers
 import numpy
 
 from .. import annotations as anno
-from .. import rules
+from .. import rules, runtime
 
 
 def run(tree):
     _fold(tree)
     _propagate_copies(tree)
+    _join_gradient_dicts(tree)
     while _remove_dead(tree):
         pass
     return tree
@@ -105,6 +107,73 @@ def _rename_loads(stmt, renames):
     for node in ast.walk(stmt):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in renames:
             node.id = renames[node.id]
+
+
+# gradient dicts ----------------------------------------------------------------------------
+def _join_gradient_dicts(tree):
+    for node in ast.walk(tree):
+        for field in ("body", "orelse"):
+            stmts = getattr(node, field, None)
+            if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
+                setattr(node, field, _join_in_block(stmts))
+
+
+def _join_in_block(stmts):
+    """`d = {A}; ...; d = merge_grads(d, {B})` -> `...; d = {A, B}` (a key in both: the values
+    added) when nothing in between reads `d` or changes a value of `A`."""
+    out, pending = [], {}                  # name -> position in `out` of its dict literal
+    for stmt in stmts:
+        merge = _merge_of_literal(stmt)
+        if merge is not None and merge[0] in pending:
+            var, extra = merge
+            first = out[pending[var]]
+            entries = dict(zip((k.value for k in first.value.keys), first.value.values))
+            for key, value in zip(extra.keys, extra.values):    # a shared key: values add
+                entries[key.value] = (ast.BinOp(left=entries[key.value], op=ast.Add(),
+                                                right=value) if key.value in entries else value)
+            joined = ast.Dict(keys=[ast.Constant(k) for k in entries],
+                              values=list(entries.values()))
+            out[pending.pop(var)] = None
+            out.append(anno.copy(stmt, ast.Assign(targets=stmt.targets, value=joined)))
+            pending[var] = len(out) - 1
+            continue
+        touched = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+        for var in list(pending):
+            values = {n.id for v in out[pending[var]].value.values for n in ast.walk(v)
+                      if isinstance(n, ast.Name)}
+            if var in touched or values & _stored_names(stmt):
+                del pending[var]
+        if _gradient_literal(stmt):
+            pending[stmt.targets[0].id] = len(out)
+        out.append(stmt)
+    return [s for s in out if s is not None]
+
+
+def _gradient_literal(stmt):
+    """True for a derivative statement `d = {"name": value, ...}` with string keys."""
+    return (anno.get(stmt, anno.DERIVATIVE) and isinstance(stmt, ast.Assign)
+            and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Dict)
+            and all(isinstance(k, ast.Constant) and isinstance(k.value, str)
+                    for k in stmt.value.keys))
+
+
+def _merge_of_literal(stmt):
+    """(d, the dict literal) for `d = merge_grads(d, {...})` with string keys, else None."""
+    if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
+        return None
+    value = stmt.value
+    if not (isinstance(value, ast.Call) and anno.get(value, anno.FUNC) is runtime.merge_grads
+            and len(value.args) == 2 and isinstance(value.args[0], ast.Name)
+            and value.args[0].id == stmt.targets[0].id):
+        return None
+    literal = ast.Assign(targets=stmt.targets, value=value.args[1])
+    anno.set_(literal, anno.DERIVATIVE, True)
+    return (stmt.targets[0].id, value.args[1]) if _gradient_literal(literal) else None
+
+
+def _stored_names(stmt):
+    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Store)}
 
 
 # dead code ---------------------------------------------------------------------------------

@@ -359,8 +359,8 @@ class _Reverse:
             defined.add(dname)
             return assign(dname, stmt.value)
         if self.primal_of.get(dname) in self.modules:
-            value = call(self.free.bind("merge_grads", runtime.merge_grads),
-                         name(dname), stmt.value)
+            value = anno.set_(call(self.free.bind("merge_grads", runtime.merge_grads),
+                                   name(dname), stmt.value), anno.FUNC, runtime.merge_grads)
         elif self.primal_of.get(dname) in self.sequences:
             value = call(self.free.bind("add_sequences", runtime.add_sequences),
                          name(dname), stmt.value)
