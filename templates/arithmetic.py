@@ -1,4 +1,5 @@
-"""Rules for Python's operators (`+ - * / ** @`, unary minus), copies and containers.
+"""Rules for Python's operators (`+ - * / ** @`, unary minus), copies and containers; the
+ufuncs numpy.add, subtract, multiply, divide and negative share the operators' rules.
 
 Parameters: the result first, then the operands. `unbroadcast(g, x)` sums an adjoint back to the
 shape of `x` when broadcasting stretched it; it is free when the shapes already match.
@@ -48,23 +49,27 @@ def dict_(y, keys, values):
 
 
 @adjoint(ast.Add)
+@adjoint(numpy.add)                         # the ufunc forms share the operators' rules
 def add(z, x, y):
     d[x] += unbroadcast(d[z], x)
     d[y] += unbroadcast(d[z], y)
 
 
 @tangent(ast.Add, broadcasts=True)
+@tangent(numpy.add, broadcasts=True)
 def add(z, x, y):
     d[z] = d[x] + d[y]
 
 
 @adjoint(ast.Sub)
+@adjoint(numpy.subtract)
 def sub(z, x, y):
     d[x] += unbroadcast(d[z], x)
     d[y] += -unbroadcast(d[z], y)
 
 
 @tangent(ast.Sub, broadcasts=True)
+@tangent(numpy.subtract, broadcasts=True)
 def sub(z, x, y):
     d[z] = d[x] - d[y]
 
@@ -80,11 +85,13 @@ def pos(y, x):
 
 
 @adjoint(ast.USub)
+@adjoint(numpy.negative)
 def neg(y, x):
     d[x] += -d[y]
 
 
 @tangent(ast.USub)
+@tangent(numpy.negative)
 def neg(y, x):
     d[y] = -d[x]
 
@@ -93,12 +100,14 @@ def neg(y, x):
 
 
 @adjoint(ast.Mult)
+@adjoint(numpy.multiply)
 def mul(z, x, y):
     d[x] += unbroadcast(d[z] * y, x)
     d[y] += unbroadcast(x * d[z], y)
 
 
 @tangent(ast.Mult)
+@tangent(numpy.multiply)
 def mul(z, x, y):
     d[z] = d[x] * y + x * d[y]
 
@@ -114,12 +123,14 @@ def square(z, x, y):
 
 
 @adjoint(ast.Div)
+@adjoint(numpy.divide)                      # numpy.true_divide is the same ufunc
 def div(z, x, y):
     d[x] += unbroadcast(d[z] / y, x)
     d[y] += -unbroadcast(d[z] * z / y, y)
 
 
 @tangent(ast.Div)
+@tangent(numpy.divide)
 def div(z, x, y):
     d[z] = d[x] / y - z * d[y] / y
 

@@ -6,7 +6,6 @@ Covered, in both modes:
 * powers and roots: sqrt, square, reciprocal, power
 * trigonometric: sin, cos, tan, arcsin, arccos, arctan, arctan2, hypot
 * hyperbolic: sinh, cosh, tanh
-* the ufunc forms of the operators: add, subtract, multiply, divide (true_divide), negative
 * piecewise: abs/absolute (and the builtin `abs`), maximum, minimum, where, clip (and
   `ndarray.clip`)
 * casts that pass derivatives through: numpy.float64(x), float(x), numpy.asarray,
@@ -276,63 +275,6 @@ def tanh(y, x):
 @tangent(numpy.tanh)
 def tanh(y, x):
     d[y] = d[x] * (1.0 - y * y)
-
-
-# ---- ufunc forms of the operators ------------------------------------------------------------
-
-
-@adjoint(numpy.add)
-def add(z, x1, x2):
-    d[x1] += unbroadcast(d[z], x1)
-    d[x2] += unbroadcast(d[z], x2)
-
-
-@tangent(numpy.add, broadcasts=True)
-def add(z, x1, x2):
-    d[z] = d[x1] + d[x2]
-
-
-@adjoint(numpy.subtract)
-def subtract(z, x1, x2):
-    d[x1] += unbroadcast(d[z], x1)
-    d[x2] += -unbroadcast(d[z], x2)
-
-
-@tangent(numpy.subtract, broadcasts=True)
-def subtract(z, x1, x2):
-    d[z] = d[x1] - d[x2]
-
-
-@adjoint(numpy.multiply)
-def multiply(z, x1, x2):
-    d[x1] += unbroadcast(d[z] * x2, x1)
-    d[x2] += unbroadcast(x1 * d[z], x2)
-
-
-@tangent(numpy.multiply)
-def multiply(z, x1, x2):
-    d[z] = d[x1] * x2 + x1 * d[x2]
-
-
-@adjoint(numpy.divide)                      # numpy.true_divide is the same ufunc
-def divide(z, x1, x2):
-    d[x1] += unbroadcast(d[z] / x2, x1)
-    d[x2] += -unbroadcast(d[z] * z / x2, x2)
-
-
-@tangent(numpy.divide)
-def divide(z, x1, x2):
-    d[z] = d[x1] / x2 - z * d[x2] / x2
-
-
-@adjoint(numpy.negative)
-def negative(y, x):
-    d[x] += -d[y]
-
-
-@tangent(numpy.negative)
-def negative(y, x):
-    d[y] = -d[x]
 
 
 # ---- piecewise: abs, maximum, minimum, where, clip -------------------------------------------
