@@ -194,3 +194,37 @@ def test_python_dash_m(model_file):
                             capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("def grad_loss(x, W, b):")
+
+
+def test_export_names_what_it_cannot_write(tmp_path, capsys):
+    path = tmp_path / "uses_object.py"
+    path.write_text(textwrap.dedent("""
+        import numpy as np
+
+        class Settings:
+            scale = 2.0
+
+        SETTINGS = Settings()
+        TABLE = {"a": 1.0}
+
+        def f(x):
+            return np.sum(x * SETTINGS.scale)
+
+        def g(x):
+            return np.sum(x * TABLE["a"])
+    """))
+    for name in ("f", "g"):
+        status, _, err = run(capsys, "export", f"{path}:{name}", "-o", tmp_path / "out.py")
+        assert status == 1 and "cannot export" in err and "has no source form" in err
+    assert not (tmp_path / "out.py").exists()
+
+
+def test_exported_constants_rebuild_their_values():
+    from srcad.export import _literal
+    values = [1, 2.5, float("inf"), "s", None, (1,), [1.0, (2, 3)], np.float32(1.5),
+              np.arange(6.0).reshape(2, 3), np.array([1, 2], dtype=np.int32)]
+    for value in values:
+        rebuilt = eval(_literal(value), {"numpy": np})
+        assert type(rebuilt) is type(value)
+        np.testing.assert_array_equal(np.asarray(rebuilt, dtype=object),
+                                      np.asarray(value, dtype=object))
