@@ -84,6 +84,16 @@ def test_highlighting_only_adds_colors(model_file, capsys):
     assert cli.highlight("s = 'a' + \"\"\"b\nc\"\"\"  # x\n").count("\033[32m") == 2
 
 
+def test_colors_follow_the_terminal(model_file, capsys, monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    _, on_terminal, _ = run(capsys, "show", f"{model_file}:loss")
+    assert "\033[1;35mdef\033[0m" in on_terminal
+    monkeypatch.setenv("NO_COLOR", "1")
+    _, without, _ = run(capsys, "show", f"{model_file}:loss")
+    assert without == ANSI.sub("", on_terminal)
+
+
 def test_check_passes_and_reports_the_error(model_file, capsys):
     status, out, _ = run(capsys, "check", f"{model_file}:loss", "--shapes", "x=3,W=2x3,b=2")
     assert status == 0
