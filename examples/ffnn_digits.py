@@ -7,12 +7,15 @@ and saves the training curves to ffnn_digits.png (needs scikit-learn; matplotlib
 Run: pip install scikit-learn matplotlib && python examples/ffnn_digits.py
 """
 
+import os
 import sys
 
 import numpy as np
 
 import srcad
 from srcad import nn, optim
+
+QUICK = os.environ.get("SRCAD_EXAMPLE_QUICK") == "1"      # a few epochs, for the smoke test
 
 
 class FFNN(nn.Module):
@@ -76,7 +79,7 @@ def plot(histories, path):
     print(f"training curves saved to {path}")
 
 
-def main(epochs=30):
+def main(epochs=5 if QUICK else 30):
     data = load()
     histories, models = {}, {}
     for name, make in (("Adam", lambda p: optim.Adam(p, lr=3e-3)),

@@ -75,11 +75,14 @@ class Callee:
         return function(*args, **kwargs)
 
 
-def generate(func, kind, wrt, containers=(), statics=()):
+def generate(func, kind, wrt, containers=(), statics=(), on_stage=None):
     """Run the pipeline on `func`: the `Generated` derivative of `kind` with respect to `wrt`
     (a tuple of parameter names); `containers` names the parameters that hold lists, tuples
     or dicts of arrays in the calls this code is for; `statics` pairs (parameter, value) for
-    parameters known while generating, such as the `self` of a method."""
+    parameters known while generating, such as the `self` of a method. `on_stage(stage,
+    fdef, info)`, if given, sees the function after "normalize", after the derivative pass
+    ("raw") and after "optimized" (it must not keep or change `fdef`)."""
+    on_stage = on_stage or (lambda stage, fdef, info: None)
     tree, info = ast_util.parse_function(func)
     names = resolve.namespace(func)
     fence.run(tree, info)
@@ -90,6 +93,7 @@ def generate(func, kind, wrt, containers=(), statics=()):
     free = FreeNames(namer, names)
     normalize.run(tree, namer, locals_, info)
     _bind_runtime_calls(tree, free)
+    on_stage("normalize", tree, info)
     active = activity.run(tree, wrt)
     for var, cell in zip(func.__code__.co_freevars, func.__closure__ or ()):
         try:
@@ -116,8 +120,10 @@ def generate(func, kind, wrt, containers=(), statics=()):
         fdef = reverse.run(tree, wrt, active, namer, free, info, kind, derive, containers,
                            modules)
     fdef.name = own_name
+    on_stage("raw", fdef, info)
     optimize.run(fdef)
     _strip_defaults(fdef)
+    on_stage("optimized", fdef, info)
     text = codegen.emit(fdef, info, None if kind == JVP else "grad of")
     function = codegen.compile_function(text, fdef.name, func.__globals__, free.bound)
     if kind != JVP:

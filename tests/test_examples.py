@@ -1,0 +1,42 @@
+"""Smoke test: every example runs to the end in quick mode (SRCAD_EXAMPLE_QUICK=1), prints
+what it shows, and writes the plots it says it saved. examples/benchmark.py has its own test."""
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SKIP = {"benchmark.py"}
+NEEDS = {"sklearn": "scikit-learn", "matplotlib": "matplotlib"}
+
+
+def examples():
+    return sorted(p for p in EXAMPLES.glob("*.py") if p.name not in SKIP)
+
+
+@pytest.mark.parametrize("path", examples(), ids=lambda p: p.name)
+def test_example_runs(path, tmp_path):
+    source = path.read_text()
+    for module, package in NEEDS.items():
+        if re.search(rf"^\s*(import|from) {module}\b", source, re.M) and \
+                importlib.util.find_spec(module) is None:
+            pytest.skip(f"{path.name} needs {package}: pip install '.[examples]'")
+    env = dict(os.environ, SRCAD_EXAMPLE_QUICK="1", MPLBACKEND="Agg")
+    result = subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"{path.name} failed:\n{result.stdout}\n{result.stderr}"
+    assert len(result.stdout.splitlines()) >= 5
+    for saved in re.findall(r"saved to (\S+\.png)", result.stdout):
+        assert (tmp_path / saved).stat().st_size > 1000, f"{path.name}: {saved} is missing"
+
+
+def test_every_example_has_a_docstring_and_a_main_guard():
+    for path in examples():
+        source = path.read_text()
+        assert source.startswith('"""'), path.name
+        assert 'if __name__ == "__main__":' in source, path.name
