@@ -237,3 +237,24 @@ def writes_into_argument(x):
 def test_writing_into_an_argument_is_rejected():
     with pytest.raises(srcad.UnsupportedSyntaxError, match="copy it first"):
         srcad.grad(writes_into_argument)(np.ones(3))
+
+
+def newton_sqrt(a, tol=1e-12):
+    x = a
+    step = a
+    while np.max(np.abs(step)) > tol:
+        step = (x * x - a) / (2 * x)
+        x = x - step
+    return np.sum(x)
+
+
+@given(hnp.arrays(np.float64, (3,), elements=st.floats(0.5, 4.0, width=64)))
+def test_values_computed_only_for_a_loop_test_get_no_derivative_code(a):
+    """`np.max(np.abs(step))` feeds only the comparison: no adjoint, tangent or stack for it."""
+    got = srcad.grad(newton_sqrt)(a)
+    np.testing.assert_allclose(got, 0.5 / np.sqrt(a), rtol=1e-9)
+    _, directional = srcad.jvp(newton_sqrt)(a, np.ones(3))
+    np.testing.assert_allclose(directional, np.sum(0.5 / np.sqrt(a)), rtol=1e-9)
+    check_grads(newton_sqrt, (a,))
+    for text in (srcad.source(srcad.grad(newton_sqrt)), srcad.source(srcad.jvp(newton_sqrt))):
+        assert "extremum" not in text and "_abs_stack" not in text and "d_max" not in text

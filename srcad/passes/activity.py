@@ -1,9 +1,12 @@
-"""Activity analysis: which values depend on the inputs being differentiated.
+"""Activity analysis: which values depend on the inputs being differentiated and reach the
+output.
 
 In: a normal-form `FunctionDef` and the names of the active parameters (`wrt`). Out: the same
-tree where each assignment whose value depends differentiably on an active input carries
-annotation ACTIVE=True, and `run` returns the set of active names. Comparisons, shapes,
-`len`, integer casts and primitives registered as non-differentiable cut the dependence.
+tree where each assignment whose value depends differentiably on an active input *and* flows
+differentiably into the returned value carries annotation ACTIVE=True, and `run` returns the
+set of active names. Comparisons, shapes, `len`, integer casts and primitives registered as
+non-differentiable cut the dependence, so a value computed only for a test (`while
+np.max(np.abs(step)) > tol`) gets no derivative code and no stack.
 """
 
 import ast
@@ -22,7 +25,50 @@ def run(tree, wrt):
     """Annotate `tree`; returns the set of active names."""
     active = set(wrt)
     _block(tree.body, active)
-    return active
+    needed = set()
+    if tree.body and isinstance(tree.body[-1], ast.Return) and tree.body[-1].value is not None:
+        needed = _names(tree.body[-1].value)
+    _needed(tree.body, needed)
+    for stmt in ast.walk(tree):
+        if anno.get(stmt, anno.ACTIVE) and not _stored(stmt) & needed:
+            anno.set_(stmt, anno.ACTIVE, False)
+    return (active & needed) | set(wrt)
+
+
+def _needed(stmts, needed):
+    """Add to `needed` the names whose derivative the names in `needed` (after `stmts`) need:
+    walking backwards, an active assignment to a needed name needs the names it reads."""
+    for stmt in reversed(stmts):
+        if isinstance(stmt, ast.If):
+            _needed(stmt.body, needed)
+            _needed(stmt.orelse, needed)
+        elif isinstance(stmt, (ast.For, ast.While)):
+            size = -1
+            while size != len(needed):             # to a fixed point: values flow around
+                size = len(needed)
+                _needed(stmt.body, needed)
+        elif anno.get(stmt, anno.ACTIVE) and _stored(stmt) & needed:
+            needed |= _names(stmt.value)
+        elif pushed(stmt) and pushed(stmt) in needed:
+            needed |= _names(stmt.value.args[0])
+
+
+def _names(node):
+    """Names read by `node`, counting the model a parameter read or a module call refers to."""
+    names = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name):
+            names.add(n.id)
+        for key in (anno.PARAM, anno.MODULE):
+            ref = anno.get(n, key)
+            if ref:
+                names.add(ref[0])
+    return names
+
+
+def _stored(stmt):
+    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Store)}
 
 
 def _block(stmts, active):
