@@ -329,6 +329,12 @@ def set_item(x, index, value):
     return out
 
 
+def appended(items, item):
+    """A new list: `items` then `item` (the primal of `items.append(item)`; earlier versions
+    of the list keep their length, as the adjoint needs)."""
+    return list(items) + [item]
+
+
 def without_item(g, index):
     """`g` with zeros at `index`: the adjoint of the overwritten part of `set_item`."""
     out = g.copy()

@@ -3,7 +3,8 @@
 A template is an ordinary function in `templates/`. Its first parameter names the result, the
 others the primitive's arguments (with the primitive's defaults). In the body, `d[v]` is the
 derivative of `v`: `d[x] += e` accumulates an adjoint (reverse mode), `d[y] = e` defines a tangent
-(forward mode), and `d[v]` inside an expression reads one::
+(forward mode), and `d[v]` inside an expression reads one (`d.full[v]`: the same, but zeros
+like `v` instead of dropping the term when `v` has no derivative)::
 
     @adjoint(numpy.tanh)
     def tanh(y, x):
@@ -30,7 +31,8 @@ from .errors import TemplateError
 
 
 class _Derivative:
-    """The `d` of templates: `d[x]` only has meaning inside a template body."""
+    """The `d` of templates: `d[x]` (and `d.full[x]`) only have meaning inside a template
+    body."""
 
     def __getitem__(self, item):
         raise TemplateError("d[...] is template syntax; templates are never called directly")
@@ -165,6 +167,11 @@ class _Filler(ast.NodeTransformer):
 
     # expressions --------------------------------------------------------------------------
     def visit_Subscript(self, node):
+        if _is_full_d(node):                    # d.full[v]: the derivative, or zeros like v
+            bound = self._bound(node.slice)
+            dname = self._derivative_name(bound)
+            return name(dname) if dname else ast.Call(
+                func=self._runtime("zeros_like"), args=[copy_node(bound)], keywords=[])
         if not _is_d(node):
             self.generic_visit(node)
             node.slice = _slice_syntax(node.slice)
@@ -262,6 +269,15 @@ def _equals_constant(node, value):
     if value is getattr(numpy, "_NoValue", object()):
         return node.value is None or node.value is False
     return type(node.value) is type(value) and node.value == value
+
+
+def _is_full_d(node):
+    """True for `d.full[...]`: a derivative read where a zero must be explicit (an argument
+    of a call that is not linear in it alone, like building a list)."""
+    return (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "full" and isinstance(node.value.value, (ast.Name,
+                                                                            ast.Attribute))
+            and _is_d(ast.Subscript(value=node.value.value, slice=node.slice)))
 
 
 def _is_d(node):

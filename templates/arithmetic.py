@@ -1,5 +1,6 @@
 """Rules for Python's operators (`+ - * / ** @`, unary minus), copies and containers; the
 ufuncs numpy.add, subtract, multiply, divide and negative share the operators' rules.
+`items.append(item)` is normalized to `items = appended(items, item)`.
 
 Parameters: the result first, then the operands. `unbroadcast(g, x)` sums an adjoint back to the
 shape of `x` when broadcasting stretched it; it is free when the shapes already match.
@@ -9,8 +10,9 @@ import ast
 
 import numpy
 
-from srcad.rules import adjoint, d, nondifferentiable, tangent
-from srcad.runtime import matmul_adjoint_left, matmul_adjoint_right, unbroadcast
+from srcad import runtime
+from srcad.rules import adjoint, d, nondifferentiable, returns_sequence, tangent
+from srcad.runtime import appended, matmul_adjoint_left, matmul_adjoint_right, unbroadcast
 
 # ---- copies and containers -------------------------------------------------------------------
 
@@ -33,6 +35,20 @@ def tuple_(y, elts):
 @tangent(ast.Tuple)
 def tuple_(y, elts):
     d[y] = d[elts]
+
+
+@adjoint(runtime.appended)
+def appended_(y, items, item):
+    d[items] += d[y][:-1]
+    d[item] += d[y][-1]
+
+
+@tangent(runtime.appended)
+def appended_(y, items, item):
+    d[y] = appended(d.full[items], d.full[item])
+
+
+returns_sequence(runtime.appended)
 
 
 @adjoint(ast.Dict)

@@ -258,3 +258,36 @@ def test_values_computed_only_for_a_loop_test_get_no_derivative_code(a):
     check_grads(newton_sqrt, (a,))
     for text in (srcad.source(srcad.grad(newton_sqrt)), srcad.source(srcad.jvp(newton_sqrt))):
         assert "extremum" not in text and "_abs_stack" not in text and "d_max" not in text
+
+
+def rnn_outputs(x, W):
+    states = [np.zeros(W.shape[0])]
+    outputs = []
+    for t in range(x.shape[0]):
+        h = np.tanh(W @ states[-1] + x[t])
+        states.append(h)
+        outputs.append(h * h)
+    return np.sum(np.stack(outputs))
+
+
+def rnn_outputs_by_hand(x, W):
+    hs = [np.zeros(W.shape[0])]
+    for t in range(x.shape[0]):
+        hs.append(np.tanh(W @ hs[-1] + x[t]))
+    dx, dW, carry = np.zeros_like(x), np.zeros_like(W), np.zeros(W.shape[0])
+    for t in reversed(range(x.shape[0])):
+        a = (2 * hs[t + 1] + carry) * (1 - hs[t + 1] ** 2)
+        dx[t], dW, carry = a, dW + np.outer(a, hs[t]), W.T @ a
+    return dx, dW
+
+
+@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.just(3)), elements=values))
+def test_lists_built_with_append_in_a_loop(x):
+    """`items.append(v)` on a list the function made: each append is a new version of the
+    list, so reading `states[-1]` and stacking the outputs differentiate in both modes."""
+    W = np.random.default_rng(3).standard_normal((3, 3)) * 0.5
+    dx, dW = srcad.grad(rnn_outputs, wrt=(0, 1))(x, W)
+    want_dx, want_dW = rnn_outputs_by_hand(x, W)
+    np.testing.assert_allclose(dx, want_dx, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(dW, want_dW, rtol=1e-9, atol=1e-12)
+    check_grads(rnn_outputs, (x, W), wrt=(0, 1))

@@ -223,3 +223,32 @@ def test_unsupported_einsum_form_is_a_clear_error(kind):
             srcad.grad(einsum_diagonal)(a)
         else:
             srcad.jvp(einsum_diagonal)(a, np.ones((3, 3)))
+
+
+def fills_in_place(x):
+    y = x * 2
+    y.fill(0.0)
+    return np.sum(y)
+
+
+def appends_to_an_argument(items, x):
+    items.append(x)
+    return np.sum(np.stack(items))
+
+
+@pytest.mark.parametrize("func, text, words", [
+    (fills_in_place, "y.fill(0.0)", "changes `y` in place"),
+    (appends_to_an_argument, "items.append(x)", "did not create"),
+])
+def test_changing_a_value_in_place_is_a_clear_error(func, text, words):
+    """Never a silently wrong gradient: in-place methods other than append on a list the
+    function made are rejected at the user's line."""
+    for transform in (srcad.grad, srcad.jvp):
+        with pytest.raises(srcad.SrcadError, match=words) as caught:
+            args = (np.ones(3),) if func is fills_in_place else ([np.ones(3)], np.ones(3))
+            wrt = 0 if func is fills_in_place else 1
+            if transform is srcad.grad:
+                transform(func, wrt=wrt)(*args)
+            else:
+                transform(func, wrt=wrt)(*args, np.ones(3))
+        assert_points_at(caught.value, func, text)

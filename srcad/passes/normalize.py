@@ -47,6 +47,20 @@ _OPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow
 _OPAQUE_ATTRS = {"shape", "ndim", "size", "dtype"}
 
 
+_IN_PLACE = {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
+             "fill", "resize", "put", "itemset", "partition", "setflags", "update",
+             "setdefault", "popitem"}
+
+
+def _changed_in_place(call):
+    """The local name a statement `name.method(...)` changes in place, or None."""
+    func = call.func if isinstance(call, ast.Call) else None
+    if (isinstance(func, ast.Attribute) and func.attr in _IN_PLACE
+            and isinstance(func.value, ast.Name)):
+        return func.value.id
+    return None
+
+
 def run(tree, namer, locals_, info):
     """Normalize `tree` in place; `locals_` are the function's local names."""
     normalizer = _Normalizer(namer, locals_, info)
@@ -170,7 +184,31 @@ class _Normalizer:
     def stmt_Expr(self, node):
         if isinstance(node.value, ast.Constant):
             return                                            # docstring or bare literal
+        changed = _changed_in_place(node.value)
+        if changed is not None and not self.info.filename.startswith("<srcad"):
+            self.change_in_place(node.value, changed)         # (srcad's own loop stacks pass)
+            return
         self.emit(ast.Expr(value=self.expr(node.value)))
+
+    def change_in_place(self, call, base):
+        """`items.append(item)` becomes `items_1 = appended(items, item)`, a new version of the
+        list; other methods that change a value in place are rejected."""
+        where = errors.Location(self.info.filename, self.line, self.info.text(self.line),
+                                self.info.name)
+        method = call.func.attr
+        if method != "append" or len(call.args) != 1 or call.keywords:
+            raise UnsupportedSyntaxError(
+                f"srcad does not support `{base}.{method}(...)`, which changes `{base}` in "
+                "place; build a new value instead (`items.append(item)` is supported)", where)
+        if base not in self.version or base in self.params:
+            raise UnsupportedSyntaxError(
+                f"srcad does not support appending to `{base}`, which the function did not "
+                f"create (an argument, a global or a closure value); copy it first: "
+                f"`{base} = list({base})`", where)
+        value = ast.Call(func=name("appended"), args=[self.atom(name(base)),
+                                                      self.atom(call.args[0])], keywords=[])
+        anno.set_(value, anno.FUNC, runtime.appended)
+        self.emit_assign(self.new_version(base), value)
 
     def stmt_Pass(self, node):
         pass
@@ -563,11 +601,14 @@ def _may_jump(node):
 
 
 def _stored_names(node):
-    """Names a (user) statement assigns, the array of `x[i] = v` included."""
+    """Names a (user) statement assigns, the array of `x[i] = v` and the list of
+    `items.append(item)` included."""
     names = set()
     for n in ast.walk(node):
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
             names.add(n.id)
+        elif isinstance(n, ast.Expr) and _changed_in_place(n.value) is not None:
+            names.add(_changed_in_place(n.value))
         elif (isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store)
               and isinstance(n.value, ast.Name)):
             names.add(n.value.id)

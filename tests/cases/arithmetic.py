@@ -2,6 +2,9 @@
 
 import ast
 
+import numpy as np
+
+from srcad import runtime
 from tests.cases import POSITIVE, REAL, args, arrays, broadcast_args, case, scalars, sum_to
 
 
@@ -95,3 +98,12 @@ def matmul_batched(x, y):
 def dict_items(x, s):
     table = {"x": x, "s": s}
     return table["x"] * table["s"]
+
+
+@case(runtime.appended, args=args(arrays(REAL), scalars(REAL)),
+      vjp=lambda u, x, s: (u[1] * s + u[2] * np.cos(x), np.sum(u[1] * x)))
+def append_items(x, s):
+    items = [np.ones_like(x)]             # a first item with no derivative
+    items.append(x * s)
+    items.append(np.sin(x))
+    return np.stack(items)
