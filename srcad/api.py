@@ -418,19 +418,19 @@ def _differentiable(func, kind):
                          f"functions of plain parameters), not of {func.kind}; use grad, jvp, "
                          "hvp, jacobian or hessian")
     generated = func.generated
-    if kind != JVP and func.kind == GRAD and (generated.callees or any(
-            isinstance(node, (ast.For, ast.While)) for node in ast.walk(ast.parse(
-                generated.text)))):
+    if func.kind == GRAD and generated.callees:
+        # pullback closures are not differentiated again: take the variant whose adjoint calls
+        # each callee's closure-free `backward_` function
+        generated = cached(func.func, reverse.GRAD_NESTED, func.wrt, statics=func._statics)
+    if kind != JVP and func.kind == GRAD and any(
+            isinstance(node, (ast.For, ast.While))
+            for node in ast.walk(ast.parse(generated.full_text()))):
         raise SrcadError(
             f"srcad runs reverse mode over the gradient of {func.func.__name__} only when that "
-            "gradient has no loops and no calls to your functions (their adjoints replay stacks "
-            "and pullbacks, which reverse mode does not differentiate again); take the second "
+            "gradient has no loops, in it or in the functions it calls (their adjoints replay "
+            "stacks, which reverse mode does not differentiate again); take the second "
             "derivative in forward mode instead: srcad.hessian(f), srcad.hvp(f), or "
             "srcad.jvp(srcad.grad(f))", generated.return_location)
-    if kind == JVP and func.kind == GRAD and generated.callees:
-        # forward mode over pullback closures is not supported: differentiate the variant
-        # whose adjoint calls each callee's closure-free backward
-        return cached(func.func, reverse.GRAD_NESTED, func.wrt, statics=func._statics).function
     return generated.function
 
 

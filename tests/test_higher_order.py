@@ -165,3 +165,22 @@ def test_hessian_and_hvp_through_calls_of_user_functions(x):
                                atol=1e-11)
     text = srcad.source(srcad.jvp(srcad.grad(recurrent_energy)))
     assert "def jvp_backward_squash" in text and "pullback" not in text
+
+
+def scaled_sine(v, scale=1.0):
+    return np.sin(v) * scale
+
+
+def sine_energy(s, v):
+    return np.sum(scaled_sine(v * s, scale=2.0) ** 2) + scaled_sine(s)
+
+
+@given(st.floats(-1.5, 1.5, allow_nan=False), hnp.arrays(np.float64, (3,), elements=st.floats(
+    -1, 1, allow_nan=False, width=64)))
+def test_grad_of_grad_through_calls_without_loops(s, v):
+    """Reverse over reverse through user calls: the inner gradient calls each callee's
+    closure-free backward, which the outer reverse pass transforms like any function."""
+    second = srcad.grad(srcad.grad(sine_energy))(s, v)
+    want = np.sum(8 * v * v * np.cos(2 * v * s)) - np.sin(s)
+    np.testing.assert_allclose(second, want, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(srcad.hessian(sine_energy)(s, v), want, rtol=1e-9, atol=1e-12)
