@@ -134,7 +134,8 @@ class Dropout(Module):
     """In training, zero each entry with probability p and scale the rest by 1 / (1 - p);
     in evaluation (`model.eval()`), the identity.
 
-    The mask is drawn in the forward from `srcad.seeding.generator()`; the generated gradient
+    The mask is drawn in the forward from `srcad.seeding.generator_like(x)` (the generator of
+    `x`'s array library, seeded by `srcad.manual_seed`); the generated gradient
     reuses that mask (it is drawn once, in the primal part).
 
         >>> import numpy as np
@@ -151,7 +152,7 @@ class Dropout(Module):
 
     def forward(self, x):
         if self.training:
-            keep = seeding.generator().random(np.shape(x)) >= self.p
+            keep = seeding.generator_like(x).random(np.shape(x)) >= self.p
             return x * keep * self.scale
         return x
 
