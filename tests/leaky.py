@@ -53,6 +53,8 @@ class LeakyArray(numpy.lib.mixins.NDArrayOperatorsMixin):
 
     # ---- array protocol ----------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if any(_foreign(x) for x in inputs + tuple(kwargs.get("out", ()))):
+            return NotImplemented           # NEP 13: let the other type's override run
         outs = kwargs.get("out")
         result = getattr(ufunc, method)(*_unwrap(inputs), **_unwrap(kwargs))
         if outs is not None:
@@ -60,6 +62,8 @@ class LeakyArray(numpy.lib.mixins.NDArrayOperatorsMixin):
         return _wrap(result)
 
     def __array_function__(self, func, types, args, kwargs):
+        if any(t is not LeakyArray and not issubclass(t, numpy.ndarray) for t in types):
+            return NotImplemented
         return _wrap(func(*_unwrap(args), **_unwrap(kwargs)))
 
     # ---- attributes and methods forward to the wrapped array ----------------------------------
@@ -108,6 +112,12 @@ class LeakyArray(numpy.lib.mixins.NDArrayOperatorsMixin):
         return f"LeakyArray({self._a!r})"
 
     __hash__ = None
+
+
+def _foreign(value):
+    """True for an object of another array-like type that overrides NumPy's ufuncs."""
+    return (not isinstance(value, (LeakyArray, numpy.ndarray, numpy.generic))
+            and hasattr(type(value), "__array_ufunc__"))
 
 
 def _check_no_host_array(value):

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import srcad
+from srcad import nn, optim
 from tests import cases, leaky
 from tests.crosscheck_functions import (
     broadcasting,
@@ -262,3 +263,266 @@ def test_the_double_catches_leaks():
     with pytest.raises(TypeError, match="mixed"):
         x + np.ones(3)
     assert isinstance(np.sum(x), LeakyArray) and isinstance(np.zeros(2, like=x), LeakyArray)
+
+
+# ---- every nn layer and loss, through srcad.grad(wrt="model") --------------------------------
+def model_loss(model, x):
+    out = model(x)
+    return np.sum(np.sin(out) + 0.5 * out * out)
+
+
+def model_loss2(model, x1, x2):
+    out = model(x1, x2)
+    return np.sum(np.sin(out) + 0.5 * out * out)
+
+
+def sequence_loss(model, x):
+    out, h = model(x)
+    return np.sum(np.sin(out)) + np.sum(h * h)
+
+
+def sequence_loss2(model, x, h0):
+    out, h = model(x, h0)
+    return np.sum(np.sin(out)) + np.sum(h * h)
+
+
+def criterion_loss(criterion, x, t):
+    return np.sum(np.sin(criterion(x, t)))
+
+
+LAYERS = [
+    ("linear", lambda: nn.Linear(3, 4), [(5, 3)]),
+    ("linear-no-bias", lambda: nn.Linear(3, 2, bias=False), [(2, 4, 3)]),
+    ("bilinear", lambda: nn.Bilinear(3, 4, 2), [(5, 3), (5, 4)]),
+    ("tanh", nn.Tanh, [(3, 4)]), ("relu", nn.ReLU, [(3, 4)]), ("sigmoid", nn.Sigmoid, [(3, 4)]),
+    ("leaky-relu", lambda: nn.LeakyReLU(0.2), [(3, 4)]), ("gelu", nn.GELU, [(3, 4)]),
+    ("softmax", lambda: nn.Softmax(dim=1), [(3, 4, 2)]),
+    ("log-softmax", lambda: nn.LogSoftmax(dim=-1), [(3, 4)]),
+    ("layer-norm", lambda: nn.LayerNorm((2, 3)), [(4, 2, 3)]),
+    ("rnn-cell", lambda: nn.RNNCell(3, 4), [(2, 3)]),
+    ("rnn-cell-with-state", lambda: nn.RNNCell(3, 4, nonlinearity="relu"), [(2, 3), (2, 4)]),
+    ("rnn", lambda: nn.RNN(3, 4, batch_first=True), [(2, 5, 3)]),
+    ("rnn-with-state", lambda: nn.RNN(3, 4, nonlinearity="relu"), [(5, 2, 3), (1, 2, 4)]),
+    ("dropout-eval", lambda: nn.Dropout(0.5).eval(), [(3, 4)]),
+    ("sequential", lambda: nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.LayerNorm(8),
+                                         nn.Linear(8, 2)), [(6, 3)]),
+]
+
+
+def moved(model, device):
+    """`model.to(device)`, checked: every parameter is then on that device."""
+    model.to(device)
+    for _, param in model.named_parameters():
+        assert isinstance(param.data, LeakyArray) == (device == "leaky")
+    return model
+
+
+@pytest.mark.parametrize("name, factory, shapes", LAYERS, ids=[c[0] for c in LAYERS])
+def test_every_layer(name, factory, shapes):
+    srcad.manual_seed(len(name))
+    model = factory()
+    rng = np.random.default_rng(len(name))
+    inputs = [rng.standard_normal(shape) for shape in shapes]
+
+    f = {(False, 1): model_loss, (False, 2): model_loss2, (True, 1): sequence_loss,
+         (True, 2): sequence_loss2}[isinstance(model, nn.RNN), len(shapes)]
+
+    def run(*inputs):
+        values, grads = srcad.value_and_grad(f, wrt="model")(model, *inputs)
+        return values, grads, srcad.grad(f, wrt=1)(model, *inputs), model(*inputs)
+    expected = run(*inputs)
+    moved(model, "leaky")
+    assert_same(on_device(run, *inputs), expected)
+    moved(model, "cpu")
+
+
+def test_embedding_rows_stay_sparse_on_the_device():
+    srcad.manual_seed(0)
+    model = nn.Embedding(6, 3)
+    indices = np.array([[1, 4], [1, 0]])
+    expected = srcad.grad(model_loss, wrt="model")(model, indices)
+    moved(model, "leaky")
+    got = on_device(lambda i: srcad.grad(model_loss, wrt="model")(model, i), indices)
+    assert_same(got, expected)
+    model.zero_grad()
+    nn.backward(model_loss, model, to_leaky(indices))      # a RowGrad of device arrays
+    assert isinstance(model.weight.grad.values, LeakyArray)
+    assert_same(to_numpy(model.weight.grad.dense()), expected["weight"])
+
+
+def test_dropout_draws_its_mask_on_the_device():
+    srcad.manual_seed(3)
+    model = moved(nn.Dropout(0.4), "leaky")
+    x = to_leaky(np.random.default_rng(0).uniform(1.0, 2.0, (50, 8)))
+    value, grad = srcad.value_and_grad(model_loss, wrt=1)(model, x)
+    kept = to_numpy(grad) != 0
+    out = np.where(kept, to_numpy(x) / 0.6, 0.0)
+    assert 0.4 < kept.mean() < 0.8
+    np.testing.assert_allclose(to_numpy(value), np.sum(np.sin(out) + 0.5 * out * out))
+    np.testing.assert_allclose(to_numpy(grad), np.where(kept, (np.cos(out) + out) / 0.6, 0.0))
+
+
+LOSSES = [
+    ("ce-index", nn.CrossEntropyLoss, (4, 3), lambda rng: rng.integers(0, 3, 4)),
+    ("ce-prob", nn.CrossEntropyLoss, (4, 3), lambda rng: rng.dirichlet(np.ones(3), 4)),
+    ("ce-spatial", nn.CrossEntropyLoss, (2, 3, 4), lambda rng: rng.integers(0, 3, (2, 4))),
+    ("nll", nn.NLLLoss, (4, 3), lambda rng: rng.integers(0, 3, 4)),
+    ("mse", nn.MSELoss, (4, 3), lambda rng: rng.standard_normal((4, 3))),
+    ("bce-logits", nn.BCEWithLogitsLoss, (4, 3), lambda rng: rng.random((4, 3))),
+]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name, cls, shape, target", LOSSES, ids=[c[0] for c in LOSSES])
+def test_every_loss(name, cls, shape, target, reduction):
+    rng = np.random.default_rng(len(name))
+    criterion = cls(reduction=reduction)
+    same_on_device(lambda x, t: (criterion(x, t), srcad.value_and_grad(criterion_loss, wrt=1)(
+        criterion, x, t)), rng.standard_normal(shape), target(rng))
+
+
+# ---- training: nn.backward, nn.fit, every optimizer ------------------------------------------
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.V = nn.Linear(4, 8)
+        self.g = nn.Tanh()
+        self.W = nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.W(self.g(self.V(x)))
+
+
+CRITERION = nn.CrossEntropyLoss()
+
+
+def classifier_loss(model, x, y):
+    return CRITERION(model(x), y)
+
+
+def train(device, make_optimizer, steps=4, closure=False):
+    """A few training steps on `device`; the parameters and losses afterwards, on the host."""
+    srcad.manual_seed(0)
+    model = moved(Classifier(), device)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((12, 4)), rng.integers(0, 3, 12)
+    if device == "leaky":
+        X, y = to_leaky(X), to_leaky(y)
+    optimizer = make_optimizer(model.parameters())
+    losses = []
+    for _ in range(steps):
+        if closure:
+            def step():
+                optimizer.zero_grad()
+                return nn.backward(classifier_loss, model, X, y)
+            losses.append(optimizer.step(step))
+        else:
+            optimizer.zero_grad()
+            losses.append(nn.backward(classifier_loss, model, X, y))
+            optim.clip_grad_norm_(model.parameters(), max_norm=1.0)
+            optimizer.step()
+    if device == "leaky":
+        assert_device(losses)
+        assert_device(optimizer.state_dict()["state"])
+    state = {k: to_numpy(v) for k, v in model.state_dict().items()}
+    return state, to_numpy(losses)
+
+
+OPTIMIZERS = [
+    lambda p: optim.SGD(p, lr=0.1),
+    lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    lambda p: optim.SGD(p, lr=0.05, momentum=0.8, dampening=0.3, maximize=True),
+    lambda p: optim.Adam(p, lr=0.01),
+    lambda p: optim.Adam(p, lr=0.01, weight_decay=0.1, amsgrad=True),
+    lambda p: optim.AdamW(p, lr=0.01, maximize=True),
+    lambda p: optim.Adagrad(p, lr=0.1, lr_decay=0.1, weight_decay=0.1,
+                            initial_accumulator_value=0.5),
+    lambda p: optim.Adadelta(p, lr=1.0, weight_decay=0.1),
+    lambda p: optim.RMSprop(p, lr=0.01),
+    lambda p: optim.RMSprop(p, lr=0.01, momentum=0.8, centered=True, weight_decay=0.1),
+]
+
+
+@pytest.mark.parametrize("make_optimizer", OPTIMIZERS, ids=range(len(OPTIMIZERS)))
+def test_every_optimizer_step(make_optimizer):
+    expected = train("cpu", make_optimizer)
+    assert_same(train("leaky", make_optimizer), expected)
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs(line_search_fn):
+    def make(p):
+        return optim.LBFGS(p, lr=0.5, max_iter=5, line_search_fn=line_search_fn)
+    expected = train("cpu", make, steps=2, closure=True)
+    assert_same(train("leaky", make, steps=2, closure=True), expected, rtol=1e-10)
+
+
+def test_optimizer_state_moves_and_loads_on_the_device():
+    model = moved(Classifier(), "leaky")
+    optimizer = optim.Adam(model.parameters(), lr=0.01)
+    X, y = to_leaky(np.ones((2, 4))), to_leaky(np.array([0, 2]))
+    nn.backward(classifier_loss, model, X, y)
+    optimizer.step()
+    saved = optimizer.state_dict()
+    host = optim.Adam(moved(Classifier(), "cpu").parameters()).to("cpu")
+    host.load_state_dict(saved)
+    assert all(isinstance(s["exp_avg"], np.ndarray) for s in host.state.values())
+    optimizer.load_state_dict(saved)
+    assert_device(optimizer.state_dict()["state"])
+    optimizer.to("cpu")
+    assert all(isinstance(s["exp_avg"], np.ndarray) for s in optimizer.state.values())
+
+
+def test_fit_on_the_device():
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((20, 4)), rng.integers(0, 3, 20)
+
+    def run(device):
+        srcad.manual_seed(0)
+        model = moved(Classifier(), device)
+        data = (to_leaky(X), to_leaky(y)) if device == "leaky" else (X, y)
+        return nn.fit(model, classifier_loss, optim.Adam(model.parameters(), lr=0.05), data,
+                      dev=data, epochs=2, batch_size=8, progress=False, log=None)
+    expected = run("cpu")
+    got = run("leaky")
+    assert list(got) == list(expected)
+    for key in expected:
+        assert all(type(v) is float for v in got[key])
+        assert got[key] == pytest.approx(expected[key], rel=1e-12)
+
+
+# ---- data ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_data_loader(shuffle):
+    rng = np.random.default_rng(2)
+    X, y = rng.standard_normal((10, 3)), rng.integers(0, 3, 10)
+
+    def batches(X, y):
+        loader = srcad.data.DataLoader(X, y, batch_size=4, shuffle=shuffle,
+                                       generator=np.random.default_rng(7))
+        return list(loader)
+    same_on_device(batches, X, y)
+
+
+def test_checkpoint_of_device_state(tmp_path):
+    model = moved(Classifier(), "leaky")
+    optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    nn.backward(classifier_loss, model, to_leaky(np.ones((2, 4))), to_leaky(np.array([0, 1])))
+    optimizer.step()
+    path = tmp_path / "ckpt.npz"
+    srcad.data.save_checkpoint(path, model.state_dict(), optimizer.state_dict(), epoch=1)
+    loaded = srcad.data.load_checkpoint(path)
+    fresh = moved(Classifier(), "leaky")
+    fresh.load_state_dict(loaded["model"])
+    assert_device(fresh.state_dict())
+    assert_same(to_numpy(fresh.state_dict()), to_numpy(model.state_dict()))
+
+
+def test_init_fills_device_parameters():
+    weight = to_leaky(np.zeros((3, 4)))
+    srcad.manual_seed(0)
+    nn.init.kaiming_uniform_(weight, a=5 ** 0.5)
+    srcad.manual_seed(0)
+    expected = nn.init.kaiming_uniform_(np.zeros((3, 4)), a=5 ** 0.5)
+    assert isinstance(weight, LeakyArray)
+    assert_same(to_numpy(weight), expected)

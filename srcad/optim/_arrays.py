@@ -1,34 +1,11 @@
-"""Array helpers shared by the optimizers, clipping and checkpoints: nothing here names CuPy.
+"""Array helpers shared by the optimizers: nothing here names CuPy.
 
 In: arrays of any library that follows NumPy's API (NumPy, CuPy). Out: arrays of the same
-library. `array_module(x)` finds the library of an array from its type, so code can call
-`xp.asarray` without importing CuPy; the arithmetic itself uses NumPy ufuncs, which hand CuPy
-arrays to CuPy through `__array_ufunc__`.
+library; the arithmetic uses NumPy ufuncs, which hand CuPy arrays to CuPy through
+`__array_ufunc__`.
 """
 
-import importlib
-
 import numpy
-
-
-def array_module(x):
-    """The module of `x`'s array library: `numpy` for NumPy arrays, `cupy` for CuPy ones.
-
-        >>> array_module(numpy.zeros(2)).__name__
-        'numpy'
-    """
-    name = type(x).__module__.split(".", 1)[0]
-    if name in ("numpy", "builtins"):
-        return numpy
-    return importlib.import_module(name)
-
-
-def to_host(x):
-    """`x` as a NumPy array (copying a device array to the host; NumPy arrays pass through)."""
-    if isinstance(x, numpy.ndarray):
-        return x
-    get = getattr(x, "get", None)
-    return get() if callable(get) else numpy.asarray(x)
 
 
 def effective_grad(param, grad, weight_decay, maximize):
