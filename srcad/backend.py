@@ -100,3 +100,15 @@ def add_at(out, index, values):
     else:
         numpy.add.at(out, index, values)
 
+
+
+def fused_kernels(x):
+    """True when `x` is a CuPy array, whose optimizer updates run as generated CUDA kernels."""
+    return cupy is not None and type(x) is cupy.ndarray
+
+
+def elementwise_kernel(in_params, out_params, operation, name):
+    """A `cupy.ElementwiseKernel` (None without CuPy: the kernel is then only shown)."""
+    if cupy is None:
+        return None
+    return cupy.ElementwiseKernel(in_params, out_params, operation, name)  # pragma: no cover
