@@ -31,14 +31,16 @@ _BINARY = {ast.Add: ("add", "+"), ast.Sub: ("subtract", "-"), ast.Mult: ("multip
            ast.Div: ("divide", "/")}
 _CALLS = {"sqrt": ("sqrt", "sqrt"), "maximum": ("maximum", "max"),
           "minimum": ("minimum", "min"), "abs": ("absolute", "abs")}
-_COMPILED = {}
+_COMPILED = {}       # (rule, kind, *flags) -> generated step function
+_FIRST = {}          # rule -> its first parameter (the parameter array)
 
 
 def apply(rule, arrays, scalars, flags):
     """Update in place the arrays that `rule` returns, from `arrays` (name -> array) and
     `scalars` (name -> number), with the rule specialized to `flags` (name -> bool)."""
-    kind = "cuda" if backend.fused_kernels(arrays[_first(rule)]) else "numpy"
-    key = (rule, tuple(sorted(flags.items())), kind)
+    first = _FIRST.get(rule) or _FIRST.setdefault(rule, _first(rule))
+    kind = "cuda" if backend.fused_kernels(arrays[first]) else "numpy"
+    key = (rule, kind, *flags.items())
     step = _COMPILED.get(key)
     if step is None:
         step = _COMPILED[key] = _compile(rule, dict(flags), kind)
