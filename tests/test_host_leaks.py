@@ -146,6 +146,11 @@ def gather_rows(W, index, x):
     return np.sum(rows * x) + np.max(W[index[0]])
 
 
+def masked_and_diagonal(x, M):
+    positive = x[x > 0.0]
+    return np.sum(positive ** 2) + np.sum(np.diag(M) * x) + np.sum(np.diag(x) @ M)
+
+
 def list_of_arrays(parts, x):
     total = parts[0] * x
     for p in parts[1:]:
@@ -186,6 +191,8 @@ def test_index_arrays_lists_and_constructors_on_the_device():
     all_modes(gather_rows, (rng.standard_normal((4, 3)), np.array([2, 0, 2]),
                             rng.standard_normal(3)), wrt=(0, 2))
     all_modes(created_like_input, (rng.standard_normal(5),), wrt=(0,))
+    all_modes(masked_and_diagonal, (rng.standard_normal(4), rng.standard_normal((4, 4))),
+              wrt=(0, 1))
     parts = [rng.standard_normal(3) for _ in range(3)]
     same_on_device(lambda p, x: srcad.grad(list_of_arrays, wrt=(0, 1))(p, x), parts,
                    rng.standard_normal(3))
