@@ -355,6 +355,19 @@ def test_embedding_rows_stay_sparse_on_the_device():
     nn.backward(model_loss, model, to_leaky(indices))      # a RowGrad of device arrays
     assert isinstance(model.weight.grad.values, LeakyArray)
     assert_same(to_numpy(model.weight.grad.dense()), expected["weight"])
+    before = to_numpy(model.weight.data)
+    optim.SGD(model.parameters(), lr=0.1).step()          # touches only the rows used
+    assert isinstance(model.weight.data, LeakyArray)
+    assert_same(to_numpy(model.weight.data), before - 0.1 * expected["weight"])
+
+
+def test_plateau_scheduler_reads_a_device_loss_explicitly():
+    p = nn.Parameter(to_leaky(np.ones(2)))
+    optimizer = optim.SGD([p], lr=1.0)
+    scheduler = optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=0, factor=0.5)
+    for loss in (1.0, 2.0, 3.0):
+        scheduler.step(to_leaky(np.array(loss)))
+    assert optimizer.param_groups[0]["lr"] == 0.25
 
 
 def test_dropout_draws_its_mask_on_the_device():
