@@ -25,6 +25,8 @@ is generated once per rule, flags and library; `source(rule, flags, kind)` shows
 import ast
 import inspect
 
+import numpy
+
 from .. import ast_util, backend, codegen, errors
 
 _BINARY = {ast.Add: ("add", "+"), ast.Sub: ("subtract", "-"), ast.Mult: ("multiply", "*"),
@@ -88,6 +90,7 @@ class _Plan:
         items = returned.elts if isinstance(returned, ast.Tuple) else [returned]
         self.outputs = [self._name(item) for item in items]
         self.assigns = []
+        self.origins = []           # the rule's line of each assignment
         self.hoisted = []
         for stmt in body[:-1]:
             if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
@@ -95,6 +98,7 @@ class _Plan:
                 raise self._error(stmt, "a rule has only `name = expression` statements and "
                                         "`if` on flags")
             self.assigns.append((stmt.targets[0].id, self._hoist(stmt.value)))
+            self.origins.append(stmt.lineno)
         assigned = {target for target, _ in self.assigns}
         self.outputs = [name for name in self.outputs if name in assigned]
         for name in self.outputs:
@@ -216,7 +220,8 @@ class _NumpyWriter:
                 if isinstance(node, ast.Name):
                     last_read[node.id] = index
         for index, (target, expr) in enumerate(plan.assigns):
-            self.lines.append(f"    # {target} = {ast.unparse(expr)}")
+            line = plan.origins[index]
+            self.lines.append(f"    # line {line}: {plan.info.text(line)}")
             self.dying = {name for name in self.owned
                           if last_read.get(name) == index and _count(expr, name) == 1
                           and self.where[name] not in self._aliases(name)}
@@ -228,7 +233,7 @@ class _NumpyWriter:
                     self._release(place)
         head = [f"def {plan.name}({_signature(plan)}):"] + _hoisted_lines(plan)
         head += [f"    b{i} = numpy.empty_like({plan.arrays[0]})" for i in range(self.buffers)]
-        return "\n".join(head + self.lines) + "\n", {"numpy": __import__("numpy")}
+        return "\n".join(head + self.lines) + "\n", {"numpy": numpy}
 
     def _assign(self, target, expr):
         if target in self.plan.outputs:
@@ -344,7 +349,7 @@ class _CudaWriter:
         kernel = backend.elementwise_kernel(in_params, out_params, operation,
                                             f"srcad_{plan.name}")
         return text + "\n# kernel body:\n" + "".join(f"#   {line}\n" for line in body), \
-            {"kernel": kernel}
+            {"kernel": kernel, "numpy": numpy}
 
     def _statement(self, target, expr):
         value = self._c(expr)
