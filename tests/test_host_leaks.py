@@ -4,10 +4,12 @@ NumPy arrays mixed into device computations (which CuPy refuses). Each result mu
 NumPy result and stay on the "device".
 
 Covered: every derivative rule's case (tests/cases) in forward and reverse mode; grad,
-value_and_grad, vjp, jvp, hvp of functions with loops, branches, writes into arrays and calls
-of user functions; every nn layer and loss through `srcad.grad(wrt="model")`, `nn.backward` and
-`nn.fit`; every optimizer step (LBFGS too), its state dict and `to`; clipping; the DataLoader
-and checkpoints.
+value_and_grad, vjp, jvp, hvp, jacobian, hessian of functions with loops, branches, writes into
+arrays, index arrays and masks, calls of user functions, user-registered rules, stop_gradient
+and nondifferentiable; every nn layer and loss through `srcad.grad(wrt="model")`, `nn.backward`
+and `nn.fit` (Dropout's mask drawn on the device, Embedding's row-sparse gradient); nn.init;
+every optimizer step (LBFGS too), its state dict and `to`; both clippings; ReduceLROnPlateau;
+the DataLoader and checkpoints. Not here: `srcad.testing.check_grads`, a host-side tool.
 """
 
 import contextlib
@@ -198,6 +200,38 @@ def test_index_arrays_lists_and_constructors_on_the_device():
                    rng.standard_normal(3))
 
 
+def logistic(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def bucket(x):
+    return np.floor(x * 2.0)
+
+
+srcad.nondifferentiable(bucket)
+
+
+@srcad.register_adjoint(logistic)
+def logistic_adjoint(y, x):
+    srcad.d[x] += srcad.d[y] * y * (1.0 - y)
+
+
+@srcad.register_tangent(logistic)
+def logistic_tangent(y, x):
+    srcad.d[y] = srcad.d[x] * y * (1.0 - y)
+
+
+def custom_rules_and_constants(x, W):
+    h = logistic(W @ x)
+    return np.sum(h * srcad.stop_gradient(h)) + np.sum(bucket(x) * x)
+
+
+def test_custom_rules_stop_gradient_and_nondifferentiable():
+    rng = np.random.default_rng(6)
+    all_modes(custom_rules_and_constants, (rng.standard_normal(3), rng.standard_normal((2, 3))),
+              wrt=(0, 1))
+
+
 def test_higher_order():
     rng = np.random.default_rng(5)
     h, W, xs = rng.standard_normal(3), rng.standard_normal((3, 3)) * 0.5, \
@@ -359,6 +393,17 @@ def test_embedding_rows_stay_sparse_on_the_device():
     optim.SGD(model.parameters(), lr=0.1).step()          # touches only the rows used
     assert isinstance(model.weight.data, LeakyArray)
     assert_same(to_numpy(model.weight.data), before - 0.1 * expected["weight"])
+
+
+def test_clip_grad_value_on_the_device():
+    grads = np.random.default_rng(7).standard_normal((3, 4)) * 3
+
+    def clipped(g):
+        p = nn.Parameter(np.zeros_like(g))
+        p.grad = g.copy()
+        optim.clip_grad_value_(p, 1.0)
+        return p.grad
+    same_on_device(clipped, grads)
 
 
 def test_plateau_scheduler_reads_a_device_loss_explicitly():
