@@ -4,13 +4,16 @@ For every rule and every combination of its flags: the generated in-place NumPy 
 rule run as a plain function (its reference meaning), in float64 and float32, on shapes and
 values drawn by hypothesis, never writes the gradient, and needs at most three scratch buffers
 (plain Adam: one); the generated CUDA kernel body, read as Python over NumPy arrays, equals the
-rule too (the body's statements are C whose meaning for these operations is the same).
+rule too (the body's statements are C whose meaning for these operations is the same), and,
+where nvcc is installed, every kernel compiles (no GPU is needed for that).
 """
 
 import ast
 import inspect
 import itertools
 import re
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -164,3 +167,30 @@ def test_unsupported_rules_are_clear_errors(rule, message):
     with pytest.raises(errors.UnsupportedSyntaxError, match=re.escape(message)) as info:
         kernels.source(rule, {})
     assert "test_kernels.py" in str(info.value)
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="needs nvcc (the CUDA compiler)")
+def test_every_cuda_kernel_compiles_with_nvcc(tmp_path):
+    """Each generated kernel body, in a wrapper like CuPy's (inputs `const T`, outputs `T &`
+    into the arrays), for every rule and flag combination, in float64 and float32."""
+    units = []
+    for rule in RULES:
+        for flags in flag_sets(rule):
+            in_params, out_params, operation = kernels.cuda_kernel(rule, flags)
+            ins = [p.split()[1] for p in in_params.split(", ")]
+            outs = [p.split()[1] for p in out_params.split(", ")]
+            for ctype in ("double", "float"):
+                params = [f"const {ctype}* p_{n}" for n in ins] + \
+                    [f"{ctype}* p_{n}" for n in outs] + ["int size"]
+                reads = [f"const T {n} = p_{n}[j];" for n in ins] + \
+                    [f"T &{n} = p_{n}[j];" for n in outs]
+                units.append(f"namespace k{len(units)} {{ typedef {ctype} T;\n"
+                             f"__global__ void kernel({', '.join(params)}) {{\n"
+                             "for (int j = blockIdx.x * blockDim.x + threadIdx.x; j < size;"
+                             " j += blockDim.x * gridDim.x) {\n"
+                             + "\n".join(reads) + "\n" + operation + "\n}}}\n")
+    source = tmp_path / "kernels.cu"
+    source.write_text("\n".join(units))
+    done = subprocess.run(["nvcc", "-c", str(source), "-o", str(tmp_path / "kernels.o")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]

@@ -55,6 +55,12 @@ def source(rule, flags, kind="numpy"):
     return _generate(_Plan(rule, dict(flags)), kind)[0]
 
 
+def cuda_kernel(rule, flags):
+    """`(in_params, out_params, operation)` of the `cupy.ElementwiseKernel` for `rule` and
+    `flags`: arrays and scalars typed `T`, the updated arrays as outputs."""
+    return _CudaWriter(_Plan(rule, dict(flags))).parts()[:3]
+
+
 def _first(rule):
     return next(iter(inspect.signature(rule).parameters))
 
@@ -333,23 +339,28 @@ class _CudaWriter:
         self.current = {}
         self.count = {}
 
-    def write(self):
+    def parts(self):
+        """(in_params, out_params, operation, launch arguments) of the kernel."""
         plan = self.plan
         body = [self._statement(target, expr) for target, expr in plan.assigns]
         read = {n.id for _, expr in plan.assigns for n in ast.walk(expr)
                 if isinstance(n, ast.Name)}
         inputs = [a for a in plan.arrays if a not in plan.outputs and a in read]
         scalars = [s for s in plan.scalars if s in read] + [n for n, _ in plan.hoisted]
-        in_params = ", ".join(f"T {name}" for name in inputs + scalars)
-        out_params = ", ".join(f"T {name}" for name in plan.outputs)
-        operation = "\n".join(body)
+        return (", ".join(f"T {name}" for name in inputs + scalars),
+                ", ".join(f"T {name}" for name in plan.outputs), "\n".join(body),
+                inputs + scalars + plan.outputs)
+
+    def write(self):
+        plan = self.plan
+        in_params, out_params, operation, arguments = self.parts()
         text = "\n".join(
             [f"def {plan.name}({_signature(plan)}):"] + _hoisted_lines(plan)
-            + [f"    kernel({', '.join(inputs + scalars + plan.outputs)})"]) + "\n"
+            + [f"    kernel({', '.join(arguments)})"]) + "\n"
         kernel = backend.elementwise_kernel(in_params, out_params, operation,
                                             f"srcad_{plan.name}")
-        return text + "\n# kernel body:\n" + "".join(f"#   {line}\n" for line in body), \
-            {"kernel": kernel, "numpy": numpy}
+        comment = "".join(f"#   {line}\n" for line in operation.splitlines())
+        return text + "\n# kernel body:\n" + comment, {"kernel": kernel, "numpy": numpy}
 
     def _statement(self, target, expr):
         value = self._c(expr)
