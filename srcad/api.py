@@ -591,9 +591,9 @@ class _Jacobian(_Composite):
             for basis in _basis(x):
                 tangents = [basis if i == k else runtime.zeros_like(x_i)
                             for i, x_i in enumerate(inputs)]
-                columns.append(numpy.asarray(self._jvp(*args, *tangents)[1], dtype=float))
-            stacked = numpy.stack(columns, axis=-1) if columns else numpy.zeros(
-                numpy.shape(y) + (0,))
+                columns.append(_as_floats(self._jvp(*args, *tangents)[1]))
+            stacked = numpy.stack(columns, axis=-1) if columns else numpy.zeros_like(
+                y, shape=numpy.shape(y) + (0,), dtype=float)
             blocks.append(stacked.reshape(numpy.shape(y) + numpy.shape(x)))
         return blocks
 
@@ -603,18 +603,30 @@ class _Jacobian(_Composite):
             grads = pullback(basis)
             grads = (grads,) if self._single else grads
             for row, g in zip(rows, grads):
-                row.append(numpy.asarray(g, dtype=float).ravel())
+                row.append(_as_floats(g).ravel())
         return [numpy.stack(row).reshape(numpy.shape(y) + numpy.shape(x)) if row else
-                numpy.zeros(numpy.shape(y) + numpy.shape(x)) for row, x in zip(rows, inputs)]
+                numpy.zeros_like(y, shape=numpy.shape(y) + numpy.shape(x), dtype=float)
+                for row, x in zip(rows, inputs)]
+
+
+def _as_floats(value):
+    """`value` as a float array of its own library (a NumPy array for a number)."""
+    if hasattr(value, "astype"):
+        return value.astype(float, copy=False)
+    return numpy.asarray(value, dtype=float)
 
 
 def _basis(x):
-    """The unit vectors shaped like `x` (floats for a scalar)."""
+    """The unit vectors shaped like `x`, in `x`'s array library (floats for a scalar)."""
     shape = numpy.shape(x)
-    for i in range(int(numpy.prod(shape, dtype=int))):
-        e = numpy.zeros(int(numpy.prod(shape, dtype=int)))
+    if not shape:
+        yield 1.0
+        return
+    size = int(numpy.prod(shape, dtype=int))
+    for i in range(size):
+        e = numpy.zeros_like(x, shape=(size,), dtype=float)
         e[i] = 1.0
-        yield float(e[0]) if not shape else e.reshape(shape)
+        yield e.reshape(shape)
 
 
 def jacobian(func=None, wrt=0, mode="auto"):

@@ -19,8 +19,7 @@ import os
 
 import numpy
 
-from . import seeding
-from .optim._arrays import array_module, to_host
+from . import backend, seeding
 
 _STRUCTURE_KEY = "__structure__"
 
@@ -77,11 +76,11 @@ class DataLoader:
         order = gen.permutation(n)
         orders = {}                               # the permutation in each array library
         for a in self.arrays:
-            xp = array_module(a)
+            xp = backend.array_module(a)
             if xp not in orders:
                 orders[xp] = order if xp is numpy else xp.asarray(order)
         for start in range(0, stop, size):
-            yield tuple(a[orders[array_module(a)][start:start + size]] for a in self.arrays)
+            yield tuple(a[orders[backend.array_module(a)][start:start + size]] for a in self.arrays)
 
 
 # -- checkpoints ----------------------------------------------------------------------------------
@@ -155,7 +154,7 @@ def _flatten(value, key, arrays):
     if isinstance(value, numpy.generic):
         kind, leaf = "scalar", numpy.asarray(value)
     elif hasattr(value, "shape") and hasattr(value, "dtype"):
-        kind, leaf = "array", numpy.asarray(to_host(value))
+        kind, leaf = "array", numpy.asarray(backend.to_host(value))
     else:
         kind = next((k for t, k in _SCALARS if isinstance(value, t)), None)
         if kind is None:

@@ -8,6 +8,7 @@ for the common case (matching shapes) so that generated code costs what hand-wri
 
 import numpy
 
+from . import backend
 from .errors import NonScalarOutputError
 
 _SCALARS = (int, float, complex)
@@ -97,12 +98,17 @@ def zeros_like(x):
 
 
 def scatter_add(g, x, index):
-    """Adjoint of `x[index]`: zeros like `x` with `g` added at `index` (repeats accumulate)."""
-    out = numpy.zeros_like(x, dtype=g.dtype if hasattr(g, "dtype") else None)
+    """Adjoint of `x[index]`: zeros like `x` with `g` added at `index` (repeats accumulate).
+    For a list or tuple `x` of equal arrays, the zeros are one stacked array."""
+    dtype = g.dtype if hasattr(g, "dtype") else None
+    if isinstance(x, (list, tuple)):
+        out = numpy.zeros_like(g, shape=(len(x),) + shape_of(x[0]), dtype=dtype)
+    else:
+        out = numpy.zeros_like(x, dtype=dtype)
     if _is_basic_index(index):
         out[index] = g
     else:
-        numpy.add.at(out, index, g)
+        backend.add_at(out, index, g)
     return out
 
 
@@ -156,12 +162,10 @@ def as_gradient(g, x):
         return type(x)(as_gradient(gi, xi) for gi, xi in zip(g, x))
     if isinstance(x, dict):
         return {key: as_gradient(g[key], item) for key, item in x.items()}
-    if isinstance(x, float):
-        return float(g)
-    if isinstance(x, complex):
-        return complex(g)
-    if isinstance(x, int):
-        return float(g)
+    if isinstance(x, (float, int, complex)):
+        if backend.on_device(g):         # stays on the device: no implicit copy to the host
+            return g.reshape(()).astype(complex if isinstance(x, complex) else float)
+        return complex(g) if isinstance(x, complex) else float(g)
     if isinstance(g, _SCALARS) or not hasattr(g, "shape"):
         return numpy.full_like(x, g) if hasattr(x, "shape") else g
     if g.shape != x.shape:
@@ -211,6 +215,11 @@ def item_adjoint(g, sequence, index):
     `index`."""
     if isinstance(sequence, dict):
         return {key: g if key == index else zeros_like(e) for key, e in sequence.items()}
+    if isinstance(index, slice):                 # g: the adjoint of the sliced list
+        out = [zeros_like(e) for e in sequence]
+        for i, piece in zip(range(len(sequence))[index], g):
+            out[i] = piece
+        return out
     index = index % len(sequence)
     return [g if i == index else zeros_like(e) for i, e in enumerate(sequence)]
 
@@ -395,7 +404,12 @@ def tensordot_adjoint_left(g, a, b, axes=2):
     g_axes = list(range(len(free_a), len(free_a) + len(free_b)))
     out = numpy.tensordot(g, b, axes=(g_axes, free_b))     # free_a..., then b's cb in order
     order = free_a + [ca[cb.index(j)] for j in sorted(cb)]
-    return numpy.transpose(out, numpy.argsort(order)) if order else out
+    return numpy.transpose(out, _inverse_order(order)) if order else out
+
+
+def _inverse_order(order):
+    """The permutation (a tuple) that undoes `order`."""
+    return tuple(sorted(range(len(order)), key=order.__getitem__))
 
 
 def tensordot_adjoint_right(g, a, b, axes=2):
@@ -405,7 +419,7 @@ def tensordot_adjoint_right(g, a, b, axes=2):
     free_b = [i for i in range(len(shape_of(b))) if i not in cb]
     out = numpy.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))  # a's ca, free_b
     order = [cb[ca.index(i)] for i in sorted(ca)] + free_b
-    return numpy.transpose(out, numpy.argsort(order)) if order else out
+    return numpy.transpose(out, _inverse_order(order)) if order else out
 
 
 def _einsum_parts(subscripts, count):

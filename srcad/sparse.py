@@ -9,6 +9,8 @@ and updates a parameter in place (`apply_to`), which plain SGD uses.
 
 import numpy
 
+from . import backend
+
 
 class RowGrad:
     """`values[k]` added at row `index[k]` of an array shaped `shape`."""
@@ -28,7 +30,7 @@ class RowGrad:
     def dense(self):
         """The gradient as an ordinary array (zeros where no row was used)."""
         out = numpy.zeros_like(self.values, shape=self.shape, dtype=self.dtype)
-        numpy.add.at(out, self.index, self.values)
+        backend.add_at(out, self.index, self.values)
         return out
 
     def __array__(self, dtype=None, copy=None):
@@ -40,8 +42,10 @@ class RowGrad:
             return RowGrad(numpy.concatenate([self.index, other.index]),
                            numpy.concatenate([self.values, other.values]), self.shape,
                            self.dtype)
-        out = numpy.array(other, dtype=numpy.result_type(other, self.values), copy=True)
-        numpy.add.at(out, self.index, self.values)
+        dtype = numpy.result_type(getattr(other, "dtype", other), self.values.dtype)
+        out = (other.astype(dtype, copy=True) if hasattr(other, "astype")
+               else numpy.array(other, dtype=dtype))
+        backend.add_at(out, self.index, self.values)
         return out
 
     __radd__ = __add__
@@ -53,7 +57,7 @@ class RowGrad:
 
     def apply_to(self, data, scale):
         """`data += scale * gradient`, touching only the rows used."""
-        numpy.add.at(data, self.index, scale * self.values)
+        backend.add_at(data, self.index, scale * self.values)
 
     def __repr__(self):
         return f"RowGrad({len(self.index)} rows of {self.shape})"

@@ -10,13 +10,12 @@ Fans follow PyTorch: for a weight of shape (out, in, *kernel), fan_in = in * pro
 fan_out = out * prod(kernel).
 """
 
-import importlib
 import math
 import warnings
 
 import numpy
 
-from .. import seeding
+from .. import backend, seeding
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "sigmoid")
@@ -60,9 +59,8 @@ def _array_of(tensor):
 
 def _fill(array, values):
     """Copy host float64 `values` into `array` (any library, any float dtype)."""
-    if not isinstance(array, numpy.ndarray):        # e.g. CuPy: copy to the device first
-        module = importlib.import_module(type(array).__module__.split(".", 1)[0])
-        values = module.asarray(values)
+    if backend.on_device(array):                    # e.g. CuPy: copy to the device first
+        values = backend.array_module(array).asarray(values)
     array[...] = values
 
 

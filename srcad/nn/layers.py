@@ -134,7 +134,8 @@ class Dropout(Module):
     """In training, zero each entry with probability p and scale the rest by 1 / (1 - p);
     in evaluation (`model.eval()`), the identity.
 
-    The mask is drawn in the forward from `srcad.seeding.generator()`; the generated gradient
+    The mask is drawn in the forward from `srcad.seeding.generator_like(x)` (the generator of
+    `x`'s array library, seeded by `srcad.manual_seed`); the generated gradient
     reuses that mask (it is drawn once, in the primal part).
 
         >>> import numpy as np
@@ -151,7 +152,7 @@ class Dropout(Module):
 
     def forward(self, x):
         if self.training:
-            keep = seeding.generator().random(np.shape(x)) >= self.p
+            keep = seeding.generator_like(x).random(np.shape(x)) >= self.p
             return x * keep * self.scale
         return x
 
@@ -370,7 +371,7 @@ class RNNCell(Module):
 
     def forward(self, input, hx=None):
         if hx is None:
-            hx = np.zeros(np.shape(input)[:-1] + (self.hidden_size,))
+            hx = np.zeros_like(input, shape=np.shape(input)[:-1] + (self.hidden_size,))
         z = input @ self.weight_ih.T + hx @ self.weight_hh.T
         if self.bias_ih is not None:
             z = z + self.bias_ih + self.bias_hh
@@ -393,7 +394,7 @@ def _initial_hidden(x, hx, hidden_size):
     A helper function on purpose: choosing the initial state with an `if` inside
     `RNN.forward` trips srcad's reverse mode when the RNN is called from other code."""
     if hx is None:
-        return np.zeros(np.shape(x)[1:-1] + (hidden_size,))
+        return np.zeros_like(x, shape=np.shape(x)[1:-1] + (hidden_size,))
     return hx[0]
 
 
@@ -439,7 +440,7 @@ class RNN(Module):
         if self.batch_first and np.ndim(input) == 3:
             x = np.swapaxes(input, 0, 1)
         h = _initial_hidden(x, hx, self.hidden_size)
-        output = np.zeros(np.shape(x)[:-1] + (self.hidden_size,))
+        output = np.zeros_like(x, shape=np.shape(x)[:-1] + (self.hidden_size,))
         for t in range(np.shape(x)[0]):
             z = x[t] @ self.weight_ih_l0.T + h @ self.weight_hh_l0.T
             if self.bias_ih_l0 is not None:

@@ -41,7 +41,7 @@ def _pick(values, target):
         return values[target]
     rows = np.reshape(np.moveaxis(values, 1, -1), (-1, np.shape(values)[1]))
     flat = np.reshape(target, (-1,))
-    picked = rows[np.arange(np.shape(flat)[0]), flat]
+    picked = rows[np.arange(np.shape(flat)[0], like=flat), flat]
     return np.reshape(picked, np.shape(target))
 
 

@@ -19,7 +19,7 @@ import weakref
 
 import numpy
 
-from .. import api
+from .. import api, backend
 
 _steps = weakref.WeakKeyDictionary()
 
@@ -40,7 +40,7 @@ def backward(loss_fn, model, *args, **kwargs):
 
 def accuracy(model, X, y):
     """The fraction of rows of `X` whose highest-scoring class is `y` (class indices)."""
-    return float(numpy.mean(numpy.argmax(numpy.asarray(model(X)), axis=-1) == y))
+    return backend.to_float(numpy.mean(numpy.argmax(model(X), axis=-1) == y))
 
 
 def fit(model, loss_fn, optimizer, train, dev=None, epochs=10, batch_size=32, scheduler=None,
@@ -60,11 +60,11 @@ def fit(model, loss_fn, optimizer, train, dev=None, epochs=10, batch_size=32, sc
         model.train()
         losses = [_step(loss_fn, model, optimizer, batch) for batch in _bar(loader, progress,
                                                                              epoch, epochs)]
-        history["train_loss"].append(float(numpy.mean(losses)))
+        history["train_loss"].append(backend.to_float(numpy.mean(numpy.stack(losses))))
         line = f"epoch {epoch}/{epochs}: train loss {history['train_loss'][-1]:.4f}"
         if dev is not None:
             model.eval()
-            history["dev_loss"].append(float(loss_fn(model, *dev)))
+            history["dev_loss"].append(backend.to_float(loss_fn(model, *dev)))
             history["dev_accuracy"].append(accuracy(model, *dev))
             line += (f", dev loss {history['dev_loss'][-1]:.4f}, dev accuracy "
                      f"{history['dev_accuracy'][-1]:.3f}")
@@ -82,7 +82,7 @@ def _step(loss_fn, model, optimizer, batch):
     optimizer.zero_grad()
     loss = backward(loss_fn, model, *batch)
     optimizer.step()
-    return float(loss)
+    return loss                        # on the device: read once per epoch, not per step
 
 
 def _bar(loader, progress, epoch, epochs):

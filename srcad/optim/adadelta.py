@@ -6,8 +6,23 @@ parameter: `step` (int), `square_avg` and `acc_delta`.
 
 import numpy
 
-from ._arrays import effective_grad
+from . import kernels
 from .optimizer import Optimizer, check_nonnegative
+
+
+def adadelta_rule(param, grad, square_avg, acc_delta, *, lr, rho, eps, weight_decay, maximize,
+                  decay):
+    """The Adadelta update on arrays, written once (srcad.optim.kernels generates the NumPy
+    in-place code and the CUDA kernel from it)."""
+    if maximize:
+        grad = -grad
+    if decay:
+        grad = grad + param * weight_decay
+    square_avg = square_avg * rho + grad * grad * (1 - rho)
+    delta = numpy.sqrt(acc_delta + eps) / numpy.sqrt(square_avg + eps) * grad
+    acc_delta = acc_delta * rho + delta * delta * (1 - rho)
+    param = param - delta * lr
+    return param, square_avg, acc_delta
 
 
 def adadelta_update(param, grad, square_avg, acc_delta, lr, rho=0.9, eps=1e-6, weight_decay=0.0,
@@ -18,23 +33,10 @@ def adadelta_update(param, grad, square_avg, acc_delta, lr, rho=0.9, eps=1e-6, w
         >>> adadelta_update(p, numpy.ones(1), v, u, lr=1.0, rho=0.0, eps=1.0); p
         array([-0.70710678])
     """
-    g = effective_grad(param, grad, weight_decay, maximize)
-    std = numpy.multiply(g, g, out=numpy.empty_like(param))
-    std *= 1 - rho
-    square_avg *= rho
-    square_avg += std
-    numpy.add(square_avg, eps, out=std)
-    numpy.sqrt(std, out=std)
-    delta = numpy.add(acc_delta, eps, out=numpy.empty_like(param))
-    numpy.sqrt(delta, out=delta)
-    delta /= std
-    delta *= g
-    numpy.multiply(delta, delta, out=std)
-    std *= 1 - rho
-    acc_delta *= rho
-    acc_delta += std
-    delta *= lr
-    param -= delta
+    kernels.apply(adadelta_rule,
+                  dict(param=param, grad=grad, square_avg=square_avg, acc_delta=acc_delta),
+                  dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay),
+                  dict(maximize=maximize, decay=weight_decay != 0))
 
 
 class Adadelta(Optimizer):

@@ -6,8 +6,20 @@ parameter: `step` (int) and `sum` (starting at `initial_accumulator_value`).
 
 import numpy
 
-from ._arrays import effective_grad
+from . import kernels
 from .optimizer import Optimizer, check_nonnegative
+
+
+def adagrad_rule(param, grad, state_sum, *, weight_decay, eps, clr, maximize, decay):
+    """The Adagrad update on arrays, written once (srcad.optim.kernels generates the NumPy
+    in-place code and the CUDA kernel from it). `clr` = lr / (1 + (t - 1) * lr_decay)."""
+    if maximize:
+        grad = -grad
+    if decay:
+        grad = grad + param * weight_decay
+    state_sum = state_sum + grad * grad
+    param = param - grad / (numpy.sqrt(state_sum) + eps) * clr
+    return param, state_sum
 
 
 def adagrad_update(param, grad, state_sum, step, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
@@ -18,14 +30,9 @@ def adagrad_update(param, grad, state_sum, step, lr, lr_decay=0.0, weight_decay=
         >>> adagrad_update(p, numpy.array([2.0]), s, 1, lr=0.1, eps=0.0); p, s
         (array([-0.1]), array([4.]))
     """
-    g = effective_grad(param, grad, weight_decay, maximize)
-    scratch = numpy.multiply(g, g, out=numpy.empty_like(param))
-    state_sum += scratch
-    numpy.sqrt(state_sum, out=scratch)
-    scratch += eps
-    numpy.divide(g, scratch, out=scratch)
-    scratch *= lr / (1 + (step - 1) * lr_decay)
-    param -= scratch
+    kernels.apply(adagrad_rule, dict(param=param, grad=grad, state_sum=state_sum),
+                  dict(weight_decay=weight_decay, eps=eps, clr=lr / (1 + (step - 1) * lr_decay)),
+                  dict(maximize=maximize, decay=weight_decay != 0))
 
 
 class Adagrad(Optimizer):

@@ -8,8 +8,31 @@ import math
 
 import numpy
 
-from ._arrays import effective_grad
+from . import kernels
 from .optimizer import Optimizer, check_nonnegative
+
+
+def adam_rule(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, weight_decay, beta1,
+              beta2, eps, step_size, bias2_sqrt, decay_factor, maximize, l2, decoupled,
+              amsgrad):
+    """The Adam update on arrays, written once: the NumPy in-place code and the CUDA kernel
+    are generated from it (srcad.optim.kernels). `step_size` = lr / (1 - beta1**t),
+    `bias2_sqrt` = sqrt(1 - beta2**t), `decay_factor` = 1 - lr * weight_decay."""
+    if maximize:
+        grad = -grad
+    if decoupled:
+        param = param * decay_factor
+    if l2:
+        grad = grad + param * weight_decay
+    exp_avg = exp_avg * beta1 + grad * (1 - beta1)
+    exp_avg_sq = exp_avg_sq * beta2 + grad * grad * (1 - beta2)
+    if amsgrad:
+        max_exp_avg_sq = numpy.maximum(max_exp_avg_sq, exp_avg_sq)
+        denom = numpy.sqrt(max_exp_avg_sq) / bias2_sqrt + eps
+    else:
+        denom = numpy.sqrt(exp_avg_sq) / bias2_sqrt + eps
+    param = param - exp_avg / denom * step_size
+    return param, exp_avg, exp_avg_sq, max_exp_avg_sq
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps,
@@ -24,27 +47,15 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta
         >>> p
         array([-0.1])
     """
-    if decoupled_weight_decay:
-        param *= 1 - lr * weight_decay
-        g = effective_grad(param, grad, 0.0, maximize)
-    else:
-        g = effective_grad(param, grad, weight_decay, maximize)
-    scratch = numpy.multiply(g, 1 - beta1, out=numpy.empty_like(param))
-    exp_avg *= beta1
-    exp_avg += scratch
-    numpy.multiply(g, g, out=scratch)
-    scratch *= 1 - beta2
-    exp_avg_sq *= beta2
-    exp_avg_sq += scratch
-    if amsgrad:
-        numpy.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-    second = max_exp_avg_sq if amsgrad else exp_avg_sq
-    numpy.sqrt(second, out=scratch)
-    scratch /= math.sqrt(1 - beta2 ** step)
-    scratch += eps
-    numpy.divide(exp_avg, scratch, out=scratch)
-    scratch *= lr / (1 - beta1 ** step)
-    param -= scratch
+    kernels.apply(
+        adam_rule,
+        dict(param=param, grad=grad, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq,
+             max_exp_avg_sq=max_exp_avg_sq),
+        dict(weight_decay=weight_decay, beta1=beta1, beta2=beta2, eps=eps,
+             step_size=lr / (1 - beta1 ** step), bias2_sqrt=math.sqrt(1 - beta2 ** step),
+             decay_factor=1 - lr * weight_decay),
+        dict(maximize=maximize, l2=weight_decay != 0 and not decoupled_weight_decay,
+             decoupled=decoupled_weight_decay, amsgrad=amsgrad))
 
 
 class Adam(Optimizer):

@@ -2,13 +2,14 @@
 
 In: a Parameter or an iterable of Parameters whose `.grad` a backward pass filled (parameters
 without a gradient are skipped). Out: the gradients rescaled or clamped in place;
-`clip_grad_norm_` returns the total norm before clipping, as a Python float.
+`clip_grad_norm_` returns the total norm before clipping (a Python float for NumPy arrays).
 """
 
 import math
 
 import numpy
 
+from .. import backend
 from ..sparse import densify
 
 _SCALARS = (int, float, numpy.generic)
@@ -28,6 +29,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 
     The norm is taken over all gradients as if concatenated into one vector (`inf` gives the
     largest absolute entry). Each gradient is multiplied by min(1, max_norm / (norm + 1e-6)).
+    Returns the total norm before clipping: a float for NumPy gradients, a 0-d array for
+    device (CuPy) gradients, which are clipped without reading anything back to the host.
 
         >>> import numpy as np
         >>> from srcad.nn import Parameter
@@ -41,23 +44,23 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not params:
         return 0.0
-    norms = [float(numpy.linalg.norm(numpy.ravel(p.grad), ord=norm_type)) for p in params]
+    norms = numpy.stack([numpy.linalg.norm(numpy.ravel(p.grad), ord=norm_type)
+                         for p in params])
     if math.isinf(norm_type):
-        total = max(norms) if norm_type > 0 else min(norms)
+        total = norms.max() if norm_type > 0 else norms.min()
     else:
-        total = float(numpy.linalg.norm(numpy.array(norms), ord=norm_type))
-    if error_if_nonfinite and not math.isfinite(total):
+        total = numpy.linalg.norm(norms, ord=norm_type)
+    if error_if_nonfinite and not math.isfinite(backend.to_float(total)):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
                            "`parameters` is non-finite, so it cannot be clipped. To disable "
                            "this error, pass `error_if_nonfinite=False`")
-    coef = max_norm / (total + 1e-6)
-    if not coef >= 1.0:                       # also scales by NaN when the norm is NaN
-        for p in params:
-            if isinstance(p.grad, _SCALARS):          # immutable: replace it
-                p.grad = p.grad * coef
-            else:
-                p.grad *= coef
-    return total
+    coef = numpy.minimum(max_norm / (total + 1e-6), 1.0)   # NaN stays NaN, and scales by it
+    for p in params:
+        if isinstance(p.grad, _SCALARS):          # immutable: replace it
+            p.grad = p.grad * coef
+        else:
+            p.grad *= coef.astype(p.grad.dtype)
+    return total if backend.on_device(total) else float(total)
 
 
 def clip_grad_value_(parameters, clip_value):

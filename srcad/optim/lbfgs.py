@@ -12,6 +12,7 @@ import functools
 
 import numpy
 
+from .. import backend
 from .line_search import strong_wolfe
 from .optimizer import Optimizer, check_nonnegative
 
@@ -24,19 +25,19 @@ def lbfgs_direction(flat_grad, old_dirs, old_stps, ro, h_diag):
     """
     q = numpy.negative(flat_grad)
     alphas = [0.0] * len(old_dirs)
-    for i in reversed(range(len(old_dirs))):
-        alphas[i] = float(old_stps[i].dot(q)) * ro[i]
+    for i in reversed(range(len(old_dirs))):      # alphas and betas stay on q's device
+        alphas[i] = old_stps[i].dot(q) * ro[i]
         q -= alphas[i] * old_dirs[i]
     q *= h_diag
     for i in range(len(old_dirs)):
-        beta = float(old_dirs[i].dot(q)) * ro[i]
+        beta = old_dirs[i].dot(q) * ro[i]
         q += (alphas[i] - beta) * old_stps[i]
     return q
 
 
 def lbfgs_remember(y, s, old_dirs, old_stps, ro, history_size):
     """Store the pair (y, s) when its curvature y.s is positive; return the new H_diag or None."""
-    ys = float(y.dot(s))
+    ys = backend.to_float(y.dot(s))
     if ys <= 1e-10:
         return None
     if len(old_dirs) == history_size:
@@ -44,7 +45,7 @@ def lbfgs_remember(y, s, old_dirs, old_stps, ro, history_size):
     old_dirs.append(y)
     old_stps.append(s)
     ro.append(1.0 / ys)
-    return ys / float(y.dot(y))
+    return ys / backend.to_float(y.dot(y))
 
 
 class LBFGS(Optimizer):
@@ -116,7 +117,7 @@ class LBFGS(Optimizer):
     def _evaluate_at(self, closure, x, t, d):
         """Loss and flat gradient at x + t d; the parameters are put back to x afterwards."""
         self._add_to_params(t, d)
-        loss = float(closure())
+        loss = backend.to_float(closure())
         flat_grad = self._flat_grad()
         for p, saved in zip(self._params, x):
             p.data[...] = saved
@@ -135,11 +136,11 @@ class LBFGS(Optimizer):
         state.setdefault("n_iter", 0)
 
         orig_loss = closure()
-        loss = float(orig_loss)
+        loss = backend.to_float(orig_loss)
         evals = 1
         state["func_evals"] += 1
         flat_grad = self._flat_grad()
-        if float(numpy.abs(flat_grad).max()) <= group["tolerance_grad"]:
+        if backend.to_float(numpy.abs(flat_grad).max()) <= group["tolerance_grad"]:
             return orig_loss
         for key, empty in (("old_dirs", []), ("old_stps", []), ("ro", [])):
             state.setdefault(key, empty)
@@ -150,21 +151,23 @@ class LBFGS(Optimizer):
             self._new_direction(state, flat_grad, group["history_size"])
             state["prev_flat_grad"], state["prev_loss"] = flat_grad, loss
             if state["n_iter"] == 1:
-                state["t"] = min(1.0, 1.0 / float(numpy.abs(flat_grad).sum())) * group["lr"]
+                state["t"] = min(1.0, 1.0 / backend.to_float(numpy.abs(flat_grad).sum())) \
+                    * group["lr"]
             else:
                 state["t"] = group["lr"]
-            gtd = float(flat_grad.dot(state["d"]))
+            gtd = backend.to_float(flat_grad.dot(state["d"]))
             if gtd > -group["tolerance_change"]:
                 break
             loss, flat_grad, ls_evals = self._move(closure, state, loss, flat_grad, gtd,
                                                    last=n_iter == group["max_iter"])
             evals += ls_evals
             state["func_evals"] += ls_evals
-            done = ls_evals > 0 and (float(numpy.abs(flat_grad).max())
+            done = ls_evals > 0 and (backend.to_float(numpy.abs(flat_grad).max())
                                      <= group["tolerance_grad"])
             if n_iter == group["max_iter"] or evals >= group["max_eval"] or done:
                 break
-            if float(numpy.abs(state["d"]).max()) * abs(state["t"]) <= group["tolerance_change"]:
+            if (backend.to_float(numpy.abs(state["d"]).max()) * abs(state["t"])
+                    <= group["tolerance_change"]):
                 break
             if abs(loss - state["prev_loss"]) < group["tolerance_change"]:
                 break
@@ -185,7 +188,7 @@ class LBFGS(Optimizer):
         self._add_to_params(state["t"], d)
         if last:                              # the next step() re-evaluates anyway
             return loss, flat_grad, 0
-        return float(closure()), self._flat_grad(), 1
+        return backend.to_float(closure()), self._flat_grad(), 1
 
     def _new_direction(self, state, flat_grad, history_size):
         """Set state["d"]: steepest descent on the first iteration, else the L-BFGS direction."""

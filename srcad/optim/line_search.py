@@ -11,6 +11,8 @@ import math
 
 import numpy
 
+from .. import backend
+
 
 def cubic_minimizer(x1, f1, g1, x2, f2, g2, bounds=None):
     """The minimizer of the cubic through (x1, f1, slope g1) and (x2, f2, slope g2), clipped to
@@ -51,10 +53,10 @@ def strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e
         >>> round(t, 6), n
         (1.0, 2)
     """
-    d_norm = float(numpy.abs(d).max())
+    d_norm = backend.to_float(numpy.abs(d).max())
     start = _Point(0.0, f, g, gtd)
     f_new, g_new = evaluate(t)
-    new = _Point(t, f_new, g_new, float(g_new.dot(d)))
+    new = _Point(t, f_new, g_new, backend.to_float(g_new.dot(d)))
     evals, ls_iter = 1, 0
     prev = start
     bracket = None
@@ -71,7 +73,7 @@ def strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e
         t = cubic_minimizer(prev.t, prev.f, prev.gtd, new.t, new.f, new.gtd, bounds=(lo, hi))
         prev = new
         f_new, g_new = evaluate(t)
-        new = _Point(t, f_new, g_new, float(g_new.dot(d)))
+        new = _Point(t, f_new, g_new, backend.to_float(g_new.dot(d)))
         evals += 1
         ls_iter += 1
     if bracket is None:                     # no bracket within max_ls evaluations
@@ -94,7 +96,7 @@ def _zoom(evaluate, bracket, d, d_norm, f, gtd, c1, c2, tolerance_change, max_ls
         t = cubic_minimizer(a.t, a.f, a.gtd, b.t, b.f, b.gtd)
         t, insufficient_progress = _keep_away_from_ends(t, a.t, b.t, insufficient_progress)
         f_new, g_new = evaluate(t)
-        new = _Point(t, f_new, g_new, float(g_new.dot(d)))
+        new = _Point(t, f_new, g_new, backend.to_float(g_new.dot(d)))
         evals += 1
         ls_iter += 1
         high = 1 - low

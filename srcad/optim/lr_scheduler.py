@@ -10,6 +10,7 @@ first step (epoch 0), as PyTorch does.
 
 import math
 
+from .. import backend
 from .optimizer import Optimizer
 
 
@@ -210,7 +211,7 @@ class ReduceLROnPlateau:
 
     def step(self, metrics):
         """Record one epoch's metric and reduce the learning rates if it has plateaued."""
-        current = float(metrics)
+        current = backend.to_float(metrics)      # one value, read from the device if there
         self.last_epoch += 1
         if self.is_better(current, self.best):
             self.best = current

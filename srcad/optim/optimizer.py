@@ -16,7 +16,6 @@ import copy
 
 from .. import backend
 from ..sparse import densify
-from ._arrays import array_module
 
 _SKIP_CAST = ("step",)
 
@@ -200,12 +199,12 @@ def _restore(value, like, key):
         return {k: _restore(v, like, k) for k, v in value.items()}
     if not hasattr(value, "dtype") or not hasattr(value, "shape"):
         return copy.deepcopy(value)
-    xp = array_module(like)
+    xp = backend.array_module(like)
     dtype = value.dtype
     if key not in _SKIP_CAST and dtype.kind == "f" and like.dtype.kind in "fc":
         dtype = like.dtype
-    if xp is not array_module(value) and hasattr(value, "get"):
-        value = value.get()
+    if xp is not backend.array_module(value):
+        value = backend.to_host(value)          # then onto `like`'s device, if it has one
     return xp.array(value, dtype=dtype, copy=True)
 
 

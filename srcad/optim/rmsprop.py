@@ -7,8 +7,30 @@ parameter: `step` (int), `square_avg`, plus `momentum_buffer` (momentum > 0) and
 
 import numpy
 
-from ._arrays import effective_grad
+from . import kernels
 from .optimizer import Optimizer, check_nonnegative
+
+
+def rmsprop_rule(param, grad, square_avg, grad_avg, momentum_buffer, *, lr, alpha, eps,
+                 weight_decay, momentum, maximize, decay, centered, has_momentum):
+    """The RMSprop update on arrays, written once (srcad.optim.kernels generates the NumPy
+    in-place code and the CUDA kernel from it)."""
+    if maximize:
+        grad = -grad
+    if decay:
+        grad = grad + param * weight_decay
+    square_avg = square_avg * alpha + grad * grad * (1 - alpha)
+    if centered:
+        grad_avg = grad_avg * alpha + grad * (1 - alpha)
+        avg = numpy.sqrt(square_avg - grad_avg * grad_avg) + eps
+    else:
+        avg = numpy.sqrt(square_avg) + eps
+    if has_momentum:
+        momentum_buffer = momentum_buffer * momentum + grad / avg
+        param = param - momentum_buffer * lr
+    else:
+        param = param - grad / avg * lr
+    return param, square_avg, grad_avg, momentum_buffer
 
 
 def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha=0.99, eps=1e-8,
@@ -22,29 +44,13 @@ def rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha
         >>> rmsprop_update(p, numpy.ones(1), v, None, None, lr=0.1, alpha=0.75, eps=0.0); p
         array([-0.2])
     """
-    g = effective_grad(param, grad, weight_decay, maximize)
-    avg = numpy.multiply(g, g, out=numpy.empty_like(param))
-    avg *= 1 - alpha
-    square_avg *= alpha
-    square_avg += avg
-    if centered:
-        grad_avg *= alpha
-        numpy.multiply(g, 1 - alpha, out=avg)
-        grad_avg += avg
-        numpy.multiply(grad_avg, grad_avg, out=avg)
-        numpy.subtract(square_avg, avg, out=avg)
-        numpy.sqrt(avg, out=avg)
-    else:
-        numpy.sqrt(square_avg, out=avg)
-    avg += eps
-    numpy.divide(g, avg, out=avg)
-    if momentum > 0:
-        momentum_buffer *= momentum
-        momentum_buffer += avg
-        numpy.multiply(momentum_buffer, lr, out=avg)
-    else:
-        avg *= lr
-    param -= avg
+    kernels.apply(
+        rmsprop_rule,
+        dict(param=param, grad=grad, square_avg=square_avg, grad_avg=grad_avg,
+             momentum_buffer=momentum_buffer),
+        dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum),
+        dict(maximize=maximize, decay=weight_decay != 0, centered=centered,
+             has_momentum=momentum > 0))
 
 
 class RMSprop(Optimizer):

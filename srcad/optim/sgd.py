@@ -7,8 +7,31 @@ parameter: `momentum_buffer` (only when momentum is non-zero).
 import numpy
 
 from ..sparse import RowGrad
-from ._arrays import effective_grad
+from . import kernels
 from .optimizer import Optimizer, check_nonnegative
+
+
+def sgd_rule(param, grad, momentum_buffer, *, lr, momentum, weight_decay, dampening_factor,
+             maximize, decay, has_momentum, first_step, dampened, nesterov):
+    """The SGD update on arrays, written once: the NumPy in-place code and the CUDA kernel are
+    generated from it (srcad.optim.kernels). `dampening_factor` = 1 - dampening."""
+    if maximize:
+        grad = -grad
+    if decay:
+        grad = grad + param * weight_decay
+    if has_momentum:
+        if first_step:
+            momentum_buffer = grad
+        elif dampened:
+            momentum_buffer = momentum_buffer * momentum + grad * dampening_factor
+        else:
+            momentum_buffer = momentum_buffer * momentum + grad
+        if nesterov:
+            grad = grad + momentum_buffer * momentum
+        else:
+            grad = momentum_buffer
+    param = param - grad * lr
+    return param, momentum_buffer
 
 
 def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0,
@@ -22,26 +45,15 @@ def sgd_update(param, grad, momentum_buffer, lr, momentum=0.0, dampening=0.0,
         >>> sgd_update(p, numpy.ones(2), None, lr=0.5) is None, p
         (True, array([0.5, 0.5]))
     """
-    g = effective_grad(param, grad, weight_decay, maximize)
-    owned = g is not grad                      # a temporary we may overwrite
-    if momentum != 0:
-        if momentum_buffer is None:
-            momentum_buffer = numpy.empty_like(param)
-            momentum_buffer[...] = g
-        else:
-            momentum_buffer *= momentum
-            momentum_buffer += g if dampening == 0 else (1 - dampening) * g
-        if nesterov:
-            step = numpy.multiply(momentum_buffer, momentum, out=numpy.empty_like(param))
-            step += g
-            g, owned = step, True
-        else:
-            g, owned = momentum_buffer, False
-    if owned:
-        g *= lr
-        param -= g
-    else:
-        param -= lr * g
+    first_step = momentum != 0 and momentum_buffer is None
+    if first_step:
+        momentum_buffer = numpy.empty_like(param)
+    kernels.apply(
+        sgd_rule, dict(param=param, grad=grad, momentum_buffer=momentum_buffer),
+        dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
+             dampening_factor=1 - dampening),
+        dict(maximize=maximize, decay=weight_decay != 0, has_momentum=momentum != 0,
+             first_step=first_step, dampened=dampening != 0, nesterov=nesterov))
     return momentum_buffer
 
 
