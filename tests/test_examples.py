@@ -13,6 +13,7 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SKIP = {"benchmark.py"}
 NEEDS = {"sklearn": "scikit-learn", "matplotlib": "matplotlib"}
+NEEDS_GPU = {"gpu_benchmark.py"}        # run by hand on a machine with CuPy and a GPU
 
 
 def examples():
@@ -22,6 +23,8 @@ def examples():
 @pytest.mark.parametrize("path", examples(), ids=lambda p: p.name)
 def test_example_runs(path, tmp_path):
     source = path.read_text()
+    if path.name in NEEDS_GPU and not _gpu_available():
+        pytest.skip(f"{path.name} needs CuPy and a GPU: pip install '.[gpu]'")
     for module, package in NEEDS.items():
         if re.search(rf"^\s*(import|from) {module}\b", source, re.M) and \
                 importlib.util.find_spec(module) is None:
@@ -33,6 +36,14 @@ def test_example_runs(path, tmp_path):
     assert len(result.stdout.splitlines()) >= 5
     for saved in re.findall(r"saved to (\S+\.png)", result.stdout):
         assert (tmp_path / saved).stat().st_size > 1000, f"{path.name}: {saved} is missing"
+
+
+def _gpu_available():
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:                           # not installed, or no driver/device
+        return False
 
 
 def test_every_example_has_a_docstring_and_a_main_guard():
