@@ -343,6 +343,13 @@ def _check_nonlinearity(nonlinearity):
     return nonlinearity
 
 
+def _uniform_by_hidden_size(module):
+    """PyTorch's recurrent init: every parameter from U(-k, k), k = 1 / sqrt(hidden_size)."""
+    bound = 1.0 / math.sqrt(module.hidden_size) if module.hidden_size > 0 else 0.0
+    for param in module.parameters():
+        init.uniform_(param, -bound, bound)
+
+
 class RNNCell(Module):
     """One step of an Elman RNN: h' = act(x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh),
     act tanh or relu. weight_ih (hidden, input), weight_hh (hidden, hidden); all parameters
@@ -365,9 +372,7 @@ class RNNCell(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
-        for param in self.parameters():
-            init.uniform_(param, -bound, bound)
+        _uniform_by_hidden_size(self)
 
     def forward(self, input, hx=None):
         if hx is None:
@@ -386,16 +391,6 @@ class RNNCell(Module):
         if self.nonlinearity != "tanh":
             extra += f", nonlinearity={self.nonlinearity!r}"
         return extra
-
-
-def _initial_hidden(x, hx, hidden_size):
-    """hx[0], or zeros (batch..., hidden_size) for x of shape (T, batch..., input_size).
-
-    A helper function on purpose: choosing the initial state with an `if` inside
-    `RNN.forward` trips srcad's reverse mode when the RNN is called from other code."""
-    if hx is None:
-        return np.zeros_like(x, shape=np.shape(x)[1:-1] + (hidden_size,))
-    return hx[0]
 
 
 class RNN(Module):
@@ -431,15 +426,16 @@ class RNN(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
-        for param in self.parameters():
-            init.uniform_(param, -bound, bound)
+        _uniform_by_hidden_size(self)
 
     def forward(self, input, hx=None):
         x = input
         if self.batch_first and np.ndim(input) == 3:
             x = np.swapaxes(input, 0, 1)
-        h = _initial_hidden(x, hx, self.hidden_size)
+        if hx is None:
+            h = np.zeros_like(x, shape=np.shape(x)[1:-1] + (self.hidden_size,))
+        else:
+            h = hx[0]
         output = np.zeros_like(x, shape=np.shape(x)[:-1] + (self.hidden_size,))
         for t in range(np.shape(x)[0]):
             z = x[t] @ self.weight_ih_l0.T + h @ self.weight_hh_l0.T
