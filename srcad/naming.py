@@ -73,8 +73,9 @@ class FreeNames:
         if known is not None:
             return known
         alias = self._user_alias(obj)
-        if alias is not None:
-            self._names[id(obj)] = alias
+        if alias is not None:               # bound too: it may be a closure value of the code
+            self._names[id(obj)] = alias    # being differentiated, which the new code lacks
+            self.bound.setdefault(alias, obj)
             return alias
         if ident in self.bound or (ident in self.namer.taken and
                                    self.namespace.get(ident, _MISSING) is not obj):

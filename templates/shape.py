@@ -15,6 +15,8 @@ from srcad import runtime
 from srcad.rules import adjoint, d, returns_sequence, tangent
 from srcad.runtime import (
     inverse_axes,
+    sort_adjoint,
+    sort_tangent,
     split_like,
     transpose_axes,
     unbroadcast,
@@ -170,6 +172,19 @@ def flip(y, m, axis=None):
     d[y] = numpy.flip(d[m], axis)
 
 
+# ---- sorting ------------------------------------------------------------------------------
+
+
+@adjoint(numpy.sort)
+def sort(y, a, axis=-1, kind=None, order=None, *, stable=None):
+    d[a] += sort_adjoint(d[y], a, axis)
+
+
+@tangent(numpy.sort)
+def sort(y, a, axis=-1, kind=None, order=None, *, stable=None):
+    d[y] = sort_tangent(d[a], a, axis)
+
+
 # ---- joining and splitting ----------------------------------------------------------------
 
 
@@ -260,3 +275,23 @@ def untile_(out, g, a, reps):
 @tangent(runtime.untile)
 def untile_(out, g, a, reps):
     d[out] = untile(d[g], a, reps)
+
+
+@adjoint(runtime.sort_tangent)
+def sort_tangent_(out, t, a, axis=-1):
+    d[t] += sort_adjoint(d[out], a, axis)
+
+
+@tangent(runtime.sort_tangent)
+def sort_tangent_(out, t, a, axis=-1):
+    d[out] = sort_tangent(d[t], a, axis)
+
+
+@adjoint(runtime.sort_adjoint)
+def sort_adjoint_(out, g, a, axis=-1):
+    d[g] += sort_tangent(d[out], a, axis)
+
+
+@tangent(runtime.sort_adjoint)
+def sort_adjoint_(out, g, a, axis=-1):
+    d[out] = sort_adjoint(d[g], a, axis)
