@@ -6,10 +6,15 @@ Covered, in both modes:
 * powers and roots: sqrt, square, reciprocal, power
 * trigonometric: sin, cos, tan, arcsin, arccos, arctan, arctan2, hypot
 * hyperbolic: sinh, cosh, tanh
-* piecewise: abs/absolute (and the builtin `abs`), maximum, minimum, where, clip (and
-  `ndarray.clip`)
-* casts that pass derivatives through: numpy.float64(x), float(x), numpy.asarray,
-  numpy.array, `x.copy()`, `x.astype(dtype)`
+* the error function: math.erf
+* piecewise: abs/absolute (and the builtin `abs`), maximum, minimum (and the builtins `max`,
+  `min` of two values), where, clip (and `ndarray.clip`)
+* casts that pass derivatives through: numpy.float64(x), float(x), `x.item()` of a size-1
+  array, numpy.asarray, numpy.array, `x.copy()`, `x.astype(dtype)`
+
+Python's `math` functions on floats share the rule of the NumPy function with the same formula
+(`math.exp` with numpy.exp, `math.asin` with numpy.arcsin, `math.pow` with numpy.power, `math.fabs`
+with numpy.absolute, ...); a gradient with respect to a Python float is a Python float.
 
 Parameters: the result first, then the arguments with NumPy's names and defaults (ufuncs take
 their inputs positionally: `x` for one input, `x1, x2` for two). Rules reuse the result where

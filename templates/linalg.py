@@ -1,9 +1,12 @@
 """Rules for linear algebra: dot (function and method), matmul, outer, inner, tensordot,
 einsum with subscripts written out in full (any number of operands), trace and diagonal
-(function and method), and diag in both directions.
+(function and method), and diag in both directions; numpy.linalg's inv, det, slogdet, solve
+(vector and matrix right-hand sides) and cholesky, on matrices and stacks of matrices.
 
-All are linear in each argument: a tangent is the sum of the operation with one tangent in
-place of its argument; an adjoint contracts the output's adjoint with the other argument.
+The products are linear in each argument: a tangent is the sum of the operation with one
+tangent in place of its argument; an adjoint contracts the output's adjoint with the other
+argument. inv, det, slogdet and solve follow from d(A^-1) = -A^-1 dA A^-1; cholesky (which
+reads the lower triangle of its argument) from dL = L Phi(L^-1 dA L^-T).
 
 The last section holds the rules of the runtime helpers these adjoints call, so that generated
 code can be differentiated again (grad of grad, hvp, hessian). Each helper is linear in the
@@ -158,8 +161,8 @@ def diag(y, v, k=0):
 
 @adjoint(numpy.linalg.inv)
 def inv(y, a):
-    y_t = numpy.swapaxes(y, -1, -2)
-    d[a] += -(y_t @ d[y] @ y_t)
+    inv_t = numpy.swapaxes(y, -1, -2)
+    d[a] += -(inv_t @ d[y] @ inv_t)
 
 
 @tangent(numpy.linalg.inv)
@@ -189,9 +192,9 @@ def slogdet(y, a):
 
 @adjoint(numpy.linalg.solve)
 def solve(x, a, b):
-    d_b = solve_columns(numpy.swapaxes(a, -1, -2), d[x], b)       # A^-T g
-    d[a] += -unbroadcast(outer_columns(d_b, x, b), a)
-    d[b] += unbroadcast(d_b, b)
+    rhs_adjoint = solve_columns(numpy.swapaxes(a, -1, -2), d[x], b)     # A^-T g
+    d[a] += -unbroadcast(outer_columns(rhs_adjoint, x, b), a)
+    d[b] += unbroadcast(rhs_adjoint, b)
 
 
 @tangent(numpy.linalg.solve)
@@ -201,16 +204,17 @@ def solve(x, a, b):
 
 @adjoint(numpy.linalg.cholesky)
 def cholesky(y, a):
-    y_t = numpy.swapaxes(y, -1, -2)                                  # L^T
-    phi_t = numpy.swapaxes(tril_halved(y_t @ d[y]), -1, -2)
-    inner = numpy.linalg.solve(y_t, numpy.swapaxes(numpy.linalg.solve(y_t, phi_t), -1, -2))
+    factor_t = numpy.swapaxes(y, -1, -2)                             # L^T
+    phi_t = numpy.swapaxes(tril_halved(factor_t @ d[y]), -1, -2)
+    inner = numpy.linalg.solve(factor_t,
+                               numpy.swapaxes(numpy.linalg.solve(factor_t, phi_t), -1, -2))
     d[a] += unsymmetrize_lower(inner)                               # L^-T Phi(L^T g) L^-1
 
 
 @tangent(numpy.linalg.cholesky)
 def cholesky(y, a):
-    d_a = symmetrize_lower(d[a])
-    inner = numpy.linalg.solve(y, numpy.swapaxes(numpy.linalg.solve(y, d_a), -1, -2))
+    symmetric = symmetrize_lower(d[a])
+    inner = numpy.linalg.solve(y, numpy.swapaxes(numpy.linalg.solve(y, symmetric), -1, -2))
     d[y] = y @ tril_halved(inner)                                   # L Phi(L^-1 dA L^-T)
 
 
@@ -305,9 +309,9 @@ def undiag_(out, g, v, k=0):
 
 @adjoint(runtime_linalg.solve_columns)
 def solve_columns_(x, a, rhs, b):
-    d_rhs = solve_columns(numpy.swapaxes(a, -1, -2), d[x], b)
-    d[a] += -unbroadcast(outer_columns(d_rhs, x, b), a)
-    d[rhs] += unbroadcast(d_rhs, rhs)
+    rhs_adjoint = solve_columns(numpy.swapaxes(a, -1, -2), d[x], b)
+    d[a] += -unbroadcast(outer_columns(rhs_adjoint, x, b), a)
+    d[rhs] += unbroadcast(rhs_adjoint, rhs)
 
 
 @tangent(runtime_linalg.solve_columns)

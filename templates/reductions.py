@@ -2,6 +2,10 @@
 numpy.linalg.norm, as functions and (except norm) as ndarray methods (`x.sum(axis=1)`), in both
 modes, for `axis` None, an int (negative too) or a tuple, and `keepdims`.
 
+Python's `sum` of a list or tuple of arrays and numbers (and `start`) gives each item the
+result's adjoint, summed back to the item's shape; `sum` of an array's rows is an error that
+points to numpy.sum.
+
 `unreduce(g, x, axis, keepdims)` spreads an adjoint back over the reduced axes. Conventions:
 max and min share the derivative equally among the entries that attain the extremum; prod is
 exact where entries are zero (`prod_others`); std has no derivative where the deviation is

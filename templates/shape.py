@@ -1,12 +1,13 @@
 """Rules for shape operations: reshape (function, and method with a tuple or the sizes one by
 one), ravel and flatten, expand_dims, squeeze, broadcast_to, tile; transpose (function, method
-with a tuple or varargs, the `.T` attribute), swapaxes, moveaxis, flip; concatenate, stack,
-hstack, vstack, split and array_split (which return lists).
+with a tuple or varargs, the `.T` attribute), swapaxes, moveaxis, flip; sort; concatenate,
+stack, hstack, vstack, split and array_split (which return lists).
 
 All are linear and only move entries around, so each adjoint undoes the move (reshape back,
 inverse permutation, cut the pieces apart, sum the copies) and each tangent repeats it on the
-tangent. The last section holds the rules of the runtime helpers these adjoints call, so that
-generated code can be differentiated again.
+tangent. sort moves entries in the order that sorts its input (locally constant), so its
+rules gather and scatter in that order. The last section holds the rules of the runtime
+helpers these adjoints call, so that generated code can be differentiated again.
 """
 
 import numpy
