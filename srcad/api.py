@@ -6,6 +6,7 @@ then calls it; `source()` returns that text. Generation is cached per function a
 """
 
 import ast
+import builtins
 import inspect
 import threading
 import weakref
@@ -90,7 +91,7 @@ def generate(func, kind, wrt, containers=(), statics=(), on_stage=None):
     locals_ = resolve.local_names(tree)
     own_name = function_name(func, kind, wrt, statics)
     namer = Namer(ast_util.names_in(tree) | locals_ | {own_name})
-    free = FreeNames(namer, names)
+    free = FreeNames(namer, names, {**vars(builtins), **func.__globals__})
     normalize.run(tree, namer, locals_, info)
     _bind_runtime_calls(tree, free)
     on_stage("normalize", tree, info)

@@ -61,9 +61,10 @@ class FreeNames:
     that would clash with a different object the user's code uses is renamed (`zeros_like_1`).
     """
 
-    def __init__(self, namer, namespace):
+    def __init__(self, namer, namespace, visible=None):
         self.namer = namer
         self.namespace = namespace       # what the user's code sees (globals, closure, builtins)
+        self.visible = namespace if visible is None else visible   # what generated code sees
         self.bound = {}                  # name -> object, for the generated code
         self._names = {}                 # id(object) -> name
 
@@ -89,11 +90,12 @@ class FreeNames:
         return self._names.get(id(obj))
 
     def _user_alias(self, obj):
-        """The name the user's code already gives a module (`np` for numpy), if any."""
+        """The name the user's code already gives a module (`np` for numpy), if any: a global
+        name, which generated code sees too (not a closure value, which must be bound)."""
         if type(obj).__name__ != "module":
             return None
         for ident in sorted(self.namer.taken):
-            if self.namespace.get(ident, _MISSING) is obj:
+            if self.visible.get(ident, _MISSING) is obj:
                 return ident
         return None
 

@@ -247,6 +247,16 @@ def array_adjoint(g, a):
     return cast_like(g, a)
 
 
+def sum_adjoint(g, items):
+    """Adjoint of Python's `sum(items)` for a list or tuple of arrays and numbers: `g` summed
+    back to the shape of each item, as a list."""
+    if not isinstance(items, (list, tuple)):
+        raise TypeError(f"srcad differentiates sum() of a list or tuple of arrays, not of "
+                        f"{type(items).__name__}; for the rows of an array, use "
+                        f"numpy.sum(x, axis=0)")
+    return [unbroadcast(g, item) for item in items]
+
+
 def prod_others(a, y, axis=None, keepdims=False):
     """For `y = prod(a, axis, keepdims)`: the product of the other entries of each entry's
     slice (the derivative of `y` with respect to that entry), shaped like `a`.
@@ -522,6 +532,23 @@ def untile(g, a, reps):
     interleaved = [n for pair in zip(counts, sizes) for n in pair]
     copies = numpy.reshape(g, interleaved).sum(axis=tuple(range(0, 2 * ndim, 2)))
     return numpy.reshape(copies, shape)
+
+
+def sort_tangent(t, a, axis=-1):
+    """Tangent of `numpy.sort(a, axis)`: `t` gathered in the order that sorts `a` (flattened
+    for axis None). The order is stable, so tied entries move the same way in both modes."""
+    if axis is None:
+        return numpy.ravel(t)[numpy.argsort(a, axis=None, kind="stable")]
+    return numpy.take_along_axis(t, numpy.argsort(a, axis=axis, kind="stable"), axis=axis)
+
+
+def sort_adjoint(g, a, axis=-1):
+    """Adjoint of `numpy.sort(a, axis)`: each entry of `g` sent back to the position in `a`
+    its value came from (the inverse of the order `sort_tangent` gathers in)."""
+    order = numpy.argsort(a, axis=axis, kind="stable")
+    if axis is None:
+        return numpy.reshape(g[numpy.argsort(order)], shape_of(a))
+    return numpy.take_along_axis(g, numpy.argsort(order, axis=axis), axis=axis)
 
 
 def unhstack(g, arrays):

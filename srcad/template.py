@@ -264,6 +264,9 @@ def _slice_syntax(index):
 def _equals_constant(node, value):
     """True when `node` is a literal equal to a parameter default `value` (NumPy's "no value"
     default of keepdims and friends equals passing False or None)."""
+    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+            and isinstance(node.operand, ast.Constant)):              # -1, as `const` writes it
+        node = ast.Constant(-node.operand.value)
     if not isinstance(node, ast.Constant):
         return False
     if value is getattr(numpy, "_NoValue", object()):

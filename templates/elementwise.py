@@ -6,10 +6,15 @@ Covered, in both modes:
 * powers and roots: sqrt, square, reciprocal, power
 * trigonometric: sin, cos, tan, arcsin, arccos, arctan, arctan2, hypot
 * hyperbolic: sinh, cosh, tanh
-* piecewise: abs/absolute (and the builtin `abs`), maximum, minimum, where, clip (and
-  `ndarray.clip`)
-* casts that pass derivatives through: numpy.float64(x), float(x), numpy.asarray,
-  numpy.array, `x.copy()`, `x.astype(dtype)`
+* the error function: math.erf
+* piecewise: abs/absolute (and the builtin `abs`), maximum, minimum (and the builtins `max`,
+  `min` of two values), where, clip (and `ndarray.clip`)
+* casts that pass derivatives through: numpy.float64(x), float(x), `x.item()` of a size-1
+  array, numpy.asarray, numpy.array, `x.copy()`, `x.astype(dtype)`
+
+Python's `math` functions on floats share the rule of the NumPy function with the same formula
+(`math.exp` with numpy.exp, `math.asin` with numpy.arcsin, `math.pow` with numpy.power, `math.fabs`
+with numpy.absolute, ...); a gradient with respect to a Python float is a Python float.
 
 Parameters: the result first, then the arguments with NumPy's names and defaults (ufuncs take
 their inputs positionally: `x` for one input, `x1, x2` for two). Rules reuse the result where
@@ -27,17 +32,19 @@ import math
 import numpy
 
 from srcad.rules import adjoint, d, tangent
-from srcad.runtime import array_adjoint, cast_like, unbroadcast, where_tangent
+from srcad.runtime import array_adjoint, broadcast_as, cast_like, unbroadcast, where_tangent
 
 # ---- exponentials and logarithms -------------------------------------------------------------
 
 
 @adjoint(numpy.exp)
+@adjoint(math.exp)
 def exp(y, x):
     d[x] += d[y] * y
 
 
 @tangent(numpy.exp)
+@tangent(math.exp)
 def exp(y, x):
     d[y] = d[x] * y
 
@@ -53,51 +60,61 @@ def exp2(y, x):
 
 
 @adjoint(numpy.expm1)
+@adjoint(math.expm1)
 def expm1(y, x):
     d[x] += d[y] * (y + 1.0)
 
 
 @tangent(numpy.expm1)
+@tangent(math.expm1)
 def expm1(y, x):
     d[y] = d[x] * (y + 1.0)
 
 
 @adjoint(numpy.log)
+@adjoint(math.log)
 def log(y, x):
     d[x] += d[y] / x
 
 
 @tangent(numpy.log)
+@tangent(math.log)
 def log(y, x):
     d[y] = d[x] / x
 
 
 @adjoint(numpy.log2)
+@adjoint(math.log2)
 def log2(y, x):
     d[x] += d[y] / (x * math.log(2.0))
 
 
 @tangent(numpy.log2)
+@tangent(math.log2)
 def log2(y, x):
     d[y] = d[x] / (x * math.log(2.0))
 
 
 @adjoint(numpy.log10)
+@adjoint(math.log10)
 def log10(y, x):
     d[x] += d[y] / (x * math.log(10.0))
 
 
 @tangent(numpy.log10)
+@tangent(math.log10)
 def log10(y, x):
     d[y] = d[x] / (x * math.log(10.0))
 
 
 @adjoint(numpy.log1p)
+@adjoint(math.log1p)
 def log1p(y, x):
     d[x] += d[y] / (1.0 + x)
 
 
 @tangent(numpy.log1p)
+@tangent(math.log1p)
 def log1p(y, x):
     d[y] = d[x] / (1.0 + x)
 
@@ -117,11 +134,13 @@ def logaddexp(z, x1, x2):
 
 
 @adjoint(numpy.sqrt)
+@adjoint(math.sqrt)
 def sqrt(y, x):
     d[x] += d[y] / (2.0 * y)
 
 
 @tangent(numpy.sqrt)
+@tangent(math.sqrt)
 def sqrt(y, x):
     d[y] = d[x] / (2.0 * y)
 
@@ -147,12 +166,14 @@ def reciprocal(y, x):
 
 
 @adjoint(numpy.power)
+@adjoint(math.pow)
 def power(z, x1, x2):
     d[x1] += unbroadcast(d[z] * x2 * x1 ** (x2 - 1), x1)
     d[x2] += unbroadcast(d[z] * z * numpy.log(numpy.where(x1 > 0, x1, 1)), x2)
 
 
 @tangent(numpy.power)
+@tangent(math.pow)
 def power(z, x1, x2):
     d[z] = x2 * x1 ** (x2 - 1) * d[x1] + z * numpy.log(numpy.where(x1 > 0, x1, 1)) * d[x2]
 
@@ -161,66 +182,79 @@ def power(z, x1, x2):
 
 
 @adjoint(numpy.sin)
+@adjoint(math.sin)
 def sin(y, x):
     d[x] += d[y] * numpy.cos(x)
 
 
 @tangent(numpy.sin)
+@tangent(math.sin)
 def sin(y, x):
     d[y] = d[x] * numpy.cos(x)
 
 
 @adjoint(numpy.cos)
+@adjoint(math.cos)
 def cos(y, x):
     d[x] += -d[y] * numpy.sin(x)
 
 
 @tangent(numpy.cos)
+@tangent(math.cos)
 def cos(y, x):
     d[y] = -d[x] * numpy.sin(x)
 
 
 @adjoint(numpy.tan)
+@adjoint(math.tan)
 def tan(y, x):
     d[x] += d[y] * (1.0 + y * y)
 
 
 @tangent(numpy.tan)
+@tangent(math.tan)
 def tan(y, x):
     d[y] = d[x] * (1.0 + y * y)
 
 
 @adjoint(numpy.arcsin)
+@adjoint(math.asin)
 def arcsin(y, x):
     d[x] += d[y] / numpy.sqrt((1.0 - x) * (1.0 + x))
 
 
 @tangent(numpy.arcsin)
+@tangent(math.asin)
 def arcsin(y, x):
     d[y] = d[x] / numpy.sqrt((1.0 - x) * (1.0 + x))
 
 
 @adjoint(numpy.arccos)
+@adjoint(math.acos)
 def arccos(y, x):
     d[x] += -d[y] / numpy.sqrt((1.0 - x) * (1.0 + x))
 
 
 @tangent(numpy.arccos)
+@tangent(math.acos)
 def arccos(y, x):
     d[y] = -d[x] / numpy.sqrt((1.0 - x) * (1.0 + x))
 
 
 @adjoint(numpy.arctan)
+@adjoint(math.atan)
 def arctan(y, x):
     d[x] += d[y] / (1.0 + x * x)
 
 
 @tangent(numpy.arctan)
+@tangent(math.atan)
 def arctan(y, x):
     d[y] = d[x] / (1.0 + x * x)
 
 
 @adjoint(numpy.arctan2)
+@adjoint(math.atan2)
 def arctan2(z, x1, x2):
     r = numpy.hypot(x1, x2)                 # x1 / r and x2 / r cannot overflow
     d[x1] += unbroadcast(d[z] * (x2 / r) / r, x1)
@@ -228,18 +262,21 @@ def arctan2(z, x1, x2):
 
 
 @tangent(numpy.arctan2)
+@tangent(math.atan2)
 def arctan2(z, x1, x2):
     r = numpy.hypot(x1, x2)
     d[z] = (x2 / r) * d[x1] / r - (x1 / r) * d[x2] / r
 
 
 @adjoint(numpy.hypot)
+@adjoint(math.hypot)
 def hypot(z, x1, x2):
     d[x1] += unbroadcast(d[z] * x1 / z, x1)
     d[x2] += unbroadcast(d[z] * x2 / z, x2)
 
 
 @tangent(numpy.hypot)
+@tangent(math.hypot)
 def hypot(z, x1, x2):
     d[z] = (x1 * d[x1] + x2 * d[x2]) / z
 
@@ -248,33 +285,52 @@ def hypot(z, x1, x2):
 
 
 @adjoint(numpy.sinh)
+@adjoint(math.sinh)
 def sinh(y, x):
     d[x] += d[y] * numpy.cosh(x)
 
 
 @tangent(numpy.sinh)
+@tangent(math.sinh)
 def sinh(y, x):
     d[y] = d[x] * numpy.cosh(x)
 
 
 @adjoint(numpy.cosh)
+@adjoint(math.cosh)
 def cosh(y, x):
     d[x] += d[y] * numpy.sinh(x)
 
 
 @tangent(numpy.cosh)
+@tangent(math.cosh)
 def cosh(y, x):
     d[y] = d[x] * numpy.sinh(x)
 
 
 @adjoint(numpy.tanh)
+@adjoint(math.tanh)
 def tanh(y, x):
     d[x] += d[y] * (1.0 - y * y)
 
 
 @tangent(numpy.tanh)
+@tangent(math.tanh)
 def tanh(y, x):
     d[y] = d[x] * (1.0 - y * y)
+
+
+# ---- the error function (Python's math.erf; NumPy has none) ---------------------------------
+
+
+@adjoint(math.erf)
+def erf(y, x):
+    d[x] += d[y] * (2.0 / math.sqrt(math.pi)) * math.exp(-x * x)
+
+
+@tangent(math.erf)
+def erf(y, x):
+    d[y] = d[x] * (2.0 / math.sqrt(math.pi)) * math.exp(-x * x)
 
 
 # ---- piecewise: abs, maximum, minimum, where, clip -------------------------------------------
@@ -282,17 +338,20 @@ def tanh(y, x):
 
 @adjoint(numpy.absolute)                    # numpy.abs is the same ufunc
 @adjoint(abs)
+@adjoint(math.fabs)
 def absolute(y, x):
     d[x] += d[y] * numpy.sign(x)
 
 
 @tangent(numpy.absolute)
 @tangent(abs)
+@tangent(math.fabs)
 def absolute(y, x):
     d[y] = d[x] * numpy.sign(x)
 
 
 @adjoint(numpy.maximum)
+@adjoint(max)                               # Python's max(a, b) of two values
 def maximum(z, x1, x2):
     w = (1.0 + numpy.sign(x1 - x2)) / 2                 # x1's share: 1, or 1/2 at a tie
     d[x1] += unbroadcast(d[z] * w, x1)
@@ -300,12 +359,14 @@ def maximum(z, x1, x2):
 
 
 @tangent(numpy.maximum)
+@tangent(max)
 def maximum(z, x1, x2):
     w = (1.0 + numpy.sign(x1 - x2)) / 2
     d[z] = d[x1] * w + d[x2] * (1.0 - w)
 
 
 @adjoint(numpy.minimum)
+@adjoint(min)                               # Python's min(a, b) of two values
 def minimum(z, x1, x2):
     w = (1.0 + numpy.sign(x2 - x1)) / 2                 # x1's share: 1, or 1/2 at a tie
     d[x1] += unbroadcast(d[z] * w, x1)
@@ -313,6 +374,7 @@ def minimum(z, x1, x2):
 
 
 @tangent(numpy.minimum)
+@tangent(min)
 def minimum(z, x1, x2):
     w = (1.0 + numpy.sign(x2 - x1)) / 2
     d[z] = d[x1] * w + d[x2] * (1.0 - w)
@@ -372,13 +434,19 @@ def float64(y, value):
 
 
 @adjoint(float)
+@adjoint(numpy.ndarray.item)                # x.item() of a size-1 array
 def float_(y, x):
-    d[x] += numpy.full_like(x, d[y])
+    d[x] += broadcast_as(d[y], x)
 
 
 @tangent(float)
 def float_(y, x):
     d[y] = float(d[x])
+
+
+@tangent(numpy.ndarray.item)
+def item(y, a):
+    d[y] = d[a].item()
 
 
 @adjoint(numpy.asarray)

@@ -1,9 +1,12 @@
 """Rules for linear algebra: dot (function and method), matmul, outer, inner, tensordot,
 einsum with subscripts written out in full (any number of operands), trace and diagonal
-(function and method), and diag in both directions.
+(function and method), and diag in both directions; numpy.linalg's inv, det, slogdet, solve
+(vector and matrix right-hand sides) and cholesky, on matrices and stacks of matrices.
 
-All are linear in each argument: a tangent is the sum of the operation with one tangent in
-place of its argument; an adjoint contracts the output's adjoint with the other argument.
+The products are linear in each argument: a tangent is the sum of the operation with one
+tangent in place of its argument; an adjoint contracts the output's adjoint with the other
+argument. inv, det, slogdet and solve follow from d(A^-1) = -A^-1 dA A^-1; cholesky (which
+reads the lower triangle of its argument) from dL = L Phi(L^-1 dA L^-T).
 
 The last section holds the rules of the runtime helpers these adjoints call, so that generated
 code can be differentiated again (grad of grad, hvp, hessian). Each helper is linear in the
@@ -13,7 +16,7 @@ in turn, and its adjoint is the transposed map.
 
 import numpy
 
-from srcad import runtime
+from srcad import runtime, runtime_linalg
 from srcad.rules import adjoint, d, returns_sequence, tangent
 from srcad.runtime import (
     dot_adjoint_left,
@@ -25,12 +28,22 @@ from srcad.runtime import (
     matmul_adjoint_right,
     tensordot_adjoint_left,
     tensordot_adjoint_right,
+    unbroadcast,
     undiag,
     undiagonal,
     untrace,
+    zeros_like,
+)
+from srcad.runtime_linalg import (
+    matmul_columns,
+    outer_columns,
+    solve_columns,
+    symmetrize_lower,
+    tril_halved,
+    unsymmetrize_lower,
 )
 
-returns_sequence(runtime.einsum_pullback)
+returns_sequence(runtime.einsum_pullback, numpy.linalg.slogdet)
 
 # ---- products -----------------------------------------------------------------------------
 
@@ -141,6 +154,70 @@ def diag(y, v, k=0):
     d[y] = numpy.diag(d[v], k)
 
 
+# ---- inverse, determinants, solve, Cholesky ---------------------------------------------
+# Matrices are the last two axes (leading axes are a stack), as in numpy.linalg. Adjoints use
+# solves and inverses, never cofactors. slogdet's sign gets no derivative.
+
+
+@adjoint(numpy.linalg.inv)
+def inv(y, a):
+    inv_t = numpy.swapaxes(y, -1, -2)
+    d[a] += -(inv_t @ d[y] @ inv_t)
+
+
+@tangent(numpy.linalg.inv)
+def inv(y, a):
+    d[y] = -(y @ d[a] @ y)
+
+
+@adjoint(numpy.linalg.det)
+def det(y, a):
+    d[a] += numpy.expand_dims(d[y] * y, (-2, -1)) * numpy.swapaxes(numpy.linalg.inv(a), -1, -2)
+
+
+@tangent(numpy.linalg.det)
+def det(y, a):
+    d[y] = y * numpy.trace(numpy.linalg.solve(a, d[a]), axis1=-2, axis2=-1)
+
+
+@adjoint(numpy.linalg.slogdet)
+def slogdet(y, a):
+    d[a] += numpy.expand_dims(d[y][1], (-2, -1)) * numpy.swapaxes(numpy.linalg.inv(a), -1, -2)
+
+
+@tangent(numpy.linalg.slogdet)
+def slogdet(y, a):
+    d[y] = [zeros_like(y[0]), numpy.trace(numpy.linalg.solve(a, d[a]), axis1=-2, axis2=-1)]
+
+
+@adjoint(numpy.linalg.solve)
+def solve(x, a, b):
+    rhs_adjoint = solve_columns(numpy.swapaxes(a, -1, -2), d[x], b)     # A^-T g
+    d[a] += -unbroadcast(outer_columns(rhs_adjoint, x, b), a)
+    d[b] += unbroadcast(rhs_adjoint, b)
+
+
+@tangent(numpy.linalg.solve)
+def solve(x, a, b):
+    d[x] = solve_columns(a, d[b] - matmul_columns(d[a], x, b), b)
+
+
+@adjoint(numpy.linalg.cholesky)
+def cholesky(y, a):
+    factor_t = numpy.swapaxes(y, -1, -2)                             # L^T
+    phi_t = numpy.swapaxes(tril_halved(factor_t @ d[y]), -1, -2)
+    inner = numpy.linalg.solve(factor_t,
+                               numpy.swapaxes(numpy.linalg.solve(factor_t, phi_t), -1, -2))
+    d[a] += unsymmetrize_lower(inner)                               # L^-T Phi(L^T g) L^-1
+
+
+@tangent(numpy.linalg.cholesky)
+def cholesky(y, a):
+    symmetric = symmetrize_lower(d[a])
+    inner = numpy.linalg.solve(y, numpy.swapaxes(numpy.linalg.solve(y, symmetric), -1, -2))
+    d[y] = y @ tril_halved(inner)                                   # L Phi(L^-1 dA L^-T)
+
+
 # ---- the helpers' own rules (derivatives of generated code) -------------------------------
 
 
@@ -228,3 +305,67 @@ def undiag_(out, g, v, k=0):
 @tangent(runtime.undiag)
 def undiag_(out, g, v, k=0):
     d[out] = undiag(d[g], v, k)
+
+
+@adjoint(runtime_linalg.solve_columns)
+def solve_columns_(x, a, rhs, b):
+    rhs_adjoint = solve_columns(numpy.swapaxes(a, -1, -2), d[x], b)
+    d[a] += -unbroadcast(outer_columns(rhs_adjoint, x, b), a)
+    d[rhs] += unbroadcast(rhs_adjoint, rhs)
+
+
+@tangent(runtime_linalg.solve_columns)
+def solve_columns_(x, a, rhs, b):
+    d[x] = solve_columns(a, d[rhs] - matmul_columns(d[a], x, b), b)
+
+
+@adjoint(runtime_linalg.matmul_columns)
+def matmul_columns_(out, m, x, b):
+    d[m] += unbroadcast(outer_columns(d[out], x, b), m)
+    d[x] += unbroadcast(matmul_columns(numpy.swapaxes(m, -1, -2), d[out], b), x)
+
+
+@tangent(runtime_linalg.matmul_columns)
+def matmul_columns_(out, m, x, b):
+    d[out] = matmul_columns(d[m], x, b) + matmul_columns(m, d[x], b)
+
+
+@adjoint(runtime_linalg.outer_columns)
+def outer_columns_(out, g, x, b):
+    d[g] += unbroadcast(matmul_columns(d[out], x, b), g)
+    d[x] += unbroadcast(matmul_columns(numpy.swapaxes(d[out], -1, -2), g, b), x)
+
+
+@tangent(runtime_linalg.outer_columns)
+def outer_columns_(out, g, x, b):
+    d[out] = outer_columns(d[g], x, b) + outer_columns(g, d[x], b)
+
+
+@adjoint(runtime_linalg.tril_halved)
+def tril_halved_(out, x):
+    d[x] += tril_halved(d[out])
+
+
+@tangent(runtime_linalg.tril_halved)
+def tril_halved_(out, x):
+    d[out] = tril_halved(d[x])
+
+
+@adjoint(runtime_linalg.symmetrize_lower)
+def symmetrize_lower_(out, x):
+    d[x] += unsymmetrize_lower(d[out])
+
+
+@tangent(runtime_linalg.symmetrize_lower)
+def symmetrize_lower_(out, x):
+    d[out] = symmetrize_lower(d[x])
+
+
+@adjoint(runtime_linalg.unsymmetrize_lower)
+def unsymmetrize_lower_(out, g):
+    d[g] += symmetrize_lower(d[out])
+
+
+@tangent(runtime_linalg.unsymmetrize_lower)
+def unsymmetrize_lower_(out, g):
+    d[out] = unsymmetrize_lower(d[g])

@@ -2,6 +2,10 @@
 numpy.linalg.norm, as functions and (except norm) as ndarray methods (`x.sum(axis=1)`), in both
 modes, for `axis` None, an int (negative too) or a tuple, and `keepdims`.
 
+Python's `sum` of a list or tuple of arrays and numbers (and `start`) gives each item the
+result's adjoint, summed back to the item's shape; `sum` of an array's rows is an error that
+points to numpy.sum.
+
 `unreduce(g, x, axis, keepdims)` spreads an adjoint back over the reduced axes. Conventions:
 max and min share the derivative equally among the entries that attain the extremum; prod is
 exact where entries are zero (`prod_others`); std has no derivative where the deviation is
@@ -12,10 +16,24 @@ Arguments without a rule parameter (`where=`, `initial=` of prod/max/min, `corre
 are rejected with an error that names the rule, rather than differentiated wrongly.
 """
 
+import builtins
+
 import numpy
 
-from srcad.rules import adjoint, d, tangent
-from srcad.runtime import extremum_adjoint, extremum_tangent, norm_derivative, prod_others, unreduce
+from srcad import runtime
+from srcad.rules import adjoint, d, returns_sequence, tangent
+from srcad.runtime import (
+    broadcast_as,
+    extremum_adjoint,
+    extremum_tangent,
+    norm_derivative,
+    prod_others,
+    sum_adjoint,
+    unbroadcast,
+    unreduce,
+)
+
+returns_sequence(runtime.sum_adjoint)
 
 # ---- sum and mean ----------------------------------------------------------------------------
 
@@ -140,6 +158,20 @@ def cumsum(y, a, axis=None, dtype=None, out=None):
     d[y] = numpy.cumsum(d[a], axis)
 
 
+# ---- Python's sum of a list or tuple ----------------------------------------------------------
+
+
+@adjoint(builtins.sum)
+def builtin_sum(y, iterable, start=0):
+    d[iterable] += sum_adjoint(d[y], iterable)
+    d[start] += unbroadcast(d[y], start)
+
+
+@tangent(builtins.sum)
+def builtin_sum(y, iterable, start=0):
+    d[y] = broadcast_as(builtins.sum(d[iterable]) + d[start], y)
+
+
 # ---- norms -----------------------------------------------------------------------------------
 
 
@@ -151,3 +183,16 @@ def norm(y, x, ord=None, axis=None, keepdims=False):
 @tangent(numpy.linalg.norm)
 def norm(y, x, ord=None, axis=None, keepdims=False):
     d[y] = numpy.sum(d[x] * norm_derivative(x, y, ord, axis, keepdims), axis, keepdims=keepdims)
+
+
+# ---- the helpers' own rules (derivatives of generated code) -------------------------------
+
+
+@adjoint(runtime.sum_adjoint)
+def sum_adjoint_(out, g, items):
+    d[g] += broadcast_as(builtins.sum(d[out]), g)
+
+
+@tangent(runtime.sum_adjoint)
+def sum_adjoint_(out, g, items):
+    d[out] = sum_adjoint(d[g], items)

@@ -1,12 +1,13 @@
 """Rules for shape operations: reshape (function, and method with a tuple or the sizes one by
 one), ravel and flatten, expand_dims, squeeze, broadcast_to, tile; transpose (function, method
-with a tuple or varargs, the `.T` attribute), swapaxes, moveaxis, flip; concatenate, stack,
-hstack, vstack, split and array_split (which return lists).
+with a tuple or varargs, the `.T` attribute), swapaxes, moveaxis, flip; sort; concatenate,
+stack, hstack, vstack, split and array_split (which return lists).
 
 All are linear and only move entries around, so each adjoint undoes the move (reshape back,
 inverse permutation, cut the pieces apart, sum the copies) and each tangent repeats it on the
-tangent. The last section holds the rules of the runtime helpers these adjoints call, so that
-generated code can be differentiated again.
+tangent. sort moves entries in the order that sorts its input (locally constant), so its
+rules gather and scatter in that order. The last section holds the rules of the runtime
+helpers these adjoints call, so that generated code can be differentiated again.
 """
 
 import numpy
@@ -15,6 +16,8 @@ from srcad import runtime
 from srcad.rules import adjoint, d, returns_sequence, tangent
 from srcad.runtime import (
     inverse_axes,
+    sort_adjoint,
+    sort_tangent,
     split_like,
     transpose_axes,
     unbroadcast,
@@ -170,6 +173,19 @@ def flip(y, m, axis=None):
     d[y] = numpy.flip(d[m], axis)
 
 
+# ---- sorting ------------------------------------------------------------------------------
+
+
+@adjoint(numpy.sort)
+def sort(y, a, axis=-1, kind=None, order=None, *, stable=None):
+    d[a] += sort_adjoint(d[y], a, axis)
+
+
+@tangent(numpy.sort)
+def sort(y, a, axis=-1, kind=None, order=None, *, stable=None):
+    d[y] = sort_tangent(d[a], a, axis)
+
+
 # ---- joining and splitting ----------------------------------------------------------------
 
 
@@ -260,3 +276,23 @@ def untile_(out, g, a, reps):
 @tangent(runtime.untile)
 def untile_(out, g, a, reps):
     d[out] = untile(d[g], a, reps)
+
+
+@adjoint(runtime.sort_tangent)
+def sort_tangent_(out, t, a, axis=-1):
+    d[t] += sort_adjoint(d[out], a, axis)
+
+
+@tangent(runtime.sort_tangent)
+def sort_tangent_(out, t, a, axis=-1):
+    d[out] = sort_tangent(d[t], a, axis)
+
+
+@adjoint(runtime.sort_adjoint)
+def sort_adjoint_(out, g, a, axis=-1):
+    d[g] += sort_tangent(d[out], a, axis)
+
+
+@tangent(runtime.sort_adjoint)
+def sort_adjoint_(out, g, a, axis=-1):
+    d[out] = sort_adjoint(d[g], a, axis)

@@ -135,15 +135,15 @@ def test_grad_of_tuple_output_says_use_vjp():
 
 
 def no_rule(x):
-    return math.erf(x) * 2.0
+    return math.gamma(x) * 2.0
 
 
 def test_missing_rule_names_the_function_and_how_to_register():
     with pytest.raises(srcad.MissingRuleError) as info:
         srcad.grad(no_rule)(0.5)
     message = str(info.value)
-    assert "math.erf" in message and "register_adjoint" in message
-    assert_points_at(info.value, no_rule, "math.erf(x)")
+    assert "math.gamma" in message and "register_adjoint" in message
+    assert_points_at(info.value, no_rule, "math.gamma(x)")
     with pytest.raises(srcad.MissingRuleError) as info:
         srcad.jvp(no_rule)(0.5, 1.0)
     assert "register_tangent" in str(info.value)

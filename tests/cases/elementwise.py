@@ -434,3 +434,15 @@ def astype(x):
 @case(numpy.ndarray.astype, args=args(arrays(REAL)), vjp=lambda u, x: (u * numpy.cos(x),))
 def astype_same(x):
     return numpy.sin(x.astype(float))
+
+
+@case(numpy.ndarray.item, args=args(arrays(REAL, shape=(1, 1))),
+      vjp=lambda u, x: (numpy.full((1, 1), 3.0 * u),))
+def item(x):
+    return x.item() * 3.0
+
+
+@case(numpy.ndarray.item, float, args=args(arrays(REAL, shape=())),
+      vjp=lambda u, x: (u * 2.0 * x,))
+def item_and_float_of_0d(x):
+    return x.item() * float(x)

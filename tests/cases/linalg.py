@@ -3,7 +3,7 @@ written from the math in plain NumPy (einsum spells the index sums out)."""
 
 import numpy
 
-from srcad import runtime
+from srcad import runtime, runtime_linalg
 from tests.cases import REAL, args, arrays, case, scalars
 
 M23 = arrays(REAL, shape=(2, 3))
@@ -309,3 +309,233 @@ def undiag_of_vector(g):
 @case(runtime.undiag, args=args(V3), vjp=lambda u, g: (numpy.diag(u, 1),))
 def undiag_of_matrix(g):
     return runtime.undiag(g, numpy.zeros((3, 4)), 1)
+
+
+# ---- inverse, determinants, solve, Cholesky --------------------------------------------------
+# Matrices are drawn well-conditioned: B / (2 n) + 2 I with B in REAL is strictly diagonally
+# dominant; B B^T / n + I is symmetric positive definite. References use numpy.linalg.inv.
+
+
+def well_conditioned(shape):
+    """Square matrices (or stacks) that are strictly diagonally dominant."""
+    n = shape[-1]
+    return arrays(REAL, shape=shape).map(lambda b: b / (2 * n) + 2.0 * numpy.eye(n))
+
+
+def positive_definite(shape):
+    """Symmetric positive definite matrices (or stacks), eigenvalues at least 1."""
+    n = shape[-1]
+    return arrays(REAL, shape=shape).map(
+        lambda b: b @ numpy.swapaxes(b, -1, -2) / n + numpy.eye(n))
+
+
+def _inv_t(a):
+    return numpy.swapaxes(numpy.linalg.inv(a), -1, -2)
+
+
+@case(numpy.linalg.inv, args=args(well_conditioned((3, 3))),
+      vjp=lambda u, a: (-_inv_t(a) @ u @ _inv_t(a),))
+def inv(a):
+    return numpy.linalg.inv(a)
+
+
+@case(numpy.linalg.inv, args=args(well_conditioned((2, 3, 3))),
+      vjp=lambda u, a: (-_inv_t(a) @ u @ _inv_t(a),))
+def inv_stack(a):
+    return numpy.linalg.inv(a)
+
+
+@case(numpy.linalg.det, args=args(well_conditioned((3, 3))),
+      vjp=lambda u, a: (u * numpy.linalg.det(a) * _inv_t(a),))
+def det(a):
+    return numpy.linalg.det(a)
+
+
+@case(numpy.linalg.det, args=args(well_conditioned((2, 2, 2))),
+      vjp=lambda u, a: ((u * numpy.linalg.det(a))[:, None, None] * _inv_t(a),))
+def det_stack(a):
+    return numpy.linalg.det(a)
+
+
+@case(numpy.linalg.slogdet, args=args(well_conditioned((3, 3))), vjp=lambda u, a: (u * _inv_t(a),))
+def slogdet(a):
+    sign, logdet = numpy.linalg.slogdet(a)
+    return logdet
+
+
+@case(numpy.linalg.slogdet, args=args(well_conditioned((2, 3, 3))),
+      vjp=lambda u, a: (u[:, None, None] * _inv_t(a),))
+def slogdet_stack(a):
+    return numpy.linalg.slogdet(a)[1]
+
+
+@case(numpy.linalg.slogdet, args=args(well_conditioned((3, 3))),
+      vjp=lambda u, a: (-u * numpy.linalg.det(a) * _inv_t(a),))
+def slogdet_sign(a):
+    sign, logdet = numpy.linalg.slogdet(-a)           # a negative determinant
+    return sign * numpy.exp(logdet)
+
+
+def _solve_vjp(u, a, b):
+    x = numpy.linalg.solve(a, b)
+    g = numpy.linalg.solve(numpy.swapaxes(a, -1, -2), u)
+    return -g @ numpy.swapaxes(x, -1, -2), g
+
+
+@case(numpy.linalg.solve, args=args(well_conditioned((3, 3)), V3),
+      vjp=lambda u, a, b: (-numpy.outer(_inv_t(a) @ u, numpy.linalg.solve(a, b)),
+                           _inv_t(a) @ u))
+def solve_vector(a, b):
+    return numpy.linalg.solve(a, b)
+
+
+@case(numpy.linalg.solve, args=args(well_conditioned((3, 3)), arrays(REAL, shape=(3, 2))),
+      vjp=_solve_vjp)
+def solve_matrix(a, b):
+    return numpy.linalg.solve(a, b)
+
+
+@case(numpy.linalg.solve, args=args(well_conditioned((2, 3, 3)), arrays(REAL, shape=(2, 3, 2))),
+      vjp=_solve_vjp)
+def solve_stack(a, b):
+    return numpy.linalg.solve(a, b)
+
+
+def _solve_stack_vector_vjp(u, a, b):
+    x = numpy.linalg.solve(a, b)                         # (2, 3): one solution per matrix
+    g = numpy.einsum("kji,kj->ki", numpy.linalg.inv(a), u)
+    return -numpy.einsum("ki,kj->kij", g, x), g.sum(axis=0)
+
+
+@case(numpy.linalg.solve, args=args(well_conditioned((2, 3, 3)), V3),
+      vjp=_solve_stack_vector_vjp)
+def solve_stack_one_vector(a, b):
+    return numpy.linalg.solve(a, b)
+
+
+@case(numpy.linalg.solve, args=args(well_conditioned((3, 3)), arrays(REAL, shape=(2, 3, 2))),
+      wrt=0, vjp=lambda u, a, b: (_solve_vjp(u, a, b)[0].sum(axis=0),))
+def solve_one_matrix_many_right_hand_sides(a, b):
+    return numpy.linalg.solve(a, b)
+
+
+@case(numpy.linalg.solve, args=args(well_conditioned((3, 3)), V3), wrt=1,
+      vjp=lambda u, a, b: (_inv_t(a) @ u,))
+def solve_right_hand_side_only(a, b):
+    return numpy.linalg.solve(a, b)
+
+
+def _cholesky_vjp_reference(u, a):
+    """The vjp of numpy's cholesky (which reads the lower triangle of `a`), from the identity
+    dL L^T + L dL^T = dS that defines its tangent, solved as a linear system over the lower
+    triangles (independent of the closed-form rule)."""
+    if a.ndim > 2:
+        return numpy.stack([_cholesky_vjp_reference(ui, ai) for ui, ai in zip(u, a)])
+    low = numpy.linalg.cholesky(a)
+    n = a.shape[-1]
+    lower = [(i, j) for i in range(n) for j in range(i + 1)]
+    system = numpy.zeros((len(lower), len(lower)))      # dL (lower entries) -> dS (lower)
+    for k, (i, j) in enumerate(lower):
+        unit = numpy.zeros((n, n))
+        unit[i, j] = 1.0
+        image = unit @ low.T + low @ unit.T
+        system[:, k] = [image[p, q] for p, q in lower]
+    weights = numpy.linalg.solve(system.T, [u[i, j] for i, j in lower])
+    out = numpy.zeros((n, n))
+    for (i, j), w in zip(lower, weights):
+        out[i, j] = w                                   # dS[i, j] is d a[i, j] (lower only)
+    return out
+
+
+@case(numpy.linalg.cholesky, args=args(positive_definite((3, 3))),
+      vjp=lambda u, a: (_cholesky_vjp_reference(u, a),))
+def cholesky(a):
+    return numpy.linalg.cholesky(a)
+
+
+@case(numpy.linalg.cholesky, args=args(positive_definite((2, 3, 3))),
+      vjp=lambda u, a: (_cholesky_vjp_reference(u, a),))
+def cholesky_stack(a):
+    return numpy.linalg.cholesky(a)
+
+
+def _cholesky_of_product_vjp(u, b):
+    g = _cholesky_vjp_reference(u, b @ b.T + 3.0 * numpy.eye(3))
+    return ((g + g.T) @ b,)
+
+
+@case(numpy.linalg.cholesky, args=args(arrays(REAL, shape=(3, 3))),
+      vjp=_cholesky_of_product_vjp)
+def cholesky_of_a_product(b):
+    return numpy.linalg.cholesky(b @ b.T + 3.0 * numpy.eye(3))
+
+
+# ---- the helpers of solve and cholesky (srcad/runtime_linalg.py) -----------------------------
+# `b` only says how to read right-hand sides: a vector (B3) or matrices (B32).
+
+B3, B32 = numpy.zeros(3), numpy.zeros((3, 2))
+
+
+def _solve_vectors_vjp(u, a, rhs):
+    x = numpy.einsum("kij,kj->ki", numpy.linalg.inv(a), rhs)
+    g = numpy.einsum("kji,kj->ki", numpy.linalg.inv(a), u)
+    return -numpy.einsum("ki,kj->kij", g, x), g
+
+
+@case(runtime_linalg.solve_columns, args=args(well_conditioned((2, 3, 3)),
+                                              arrays(REAL, shape=(2, 3))),
+      vjp=_solve_vectors_vjp)
+def solve_columns_vectors(a, rhs):
+    return runtime_linalg.solve_columns(a, rhs, B3)
+
+
+@case(runtime_linalg.solve_columns, args=args(well_conditioned((3, 3)), arrays(REAL, shape=(3, 2))),
+      vjp=_solve_vjp)
+def solve_columns_matrices(a, rhs):
+    return runtime_linalg.solve_columns(a, rhs, B32)
+
+
+@case(runtime_linalg.matmul_columns, args=args(arrays(REAL, shape=(3, 3)),
+                                               arrays(REAL, shape=(2, 3))),
+      vjp=lambda u, m, x: (u.T @ x, u @ m))
+def matmul_columns_vectors(m, x):
+    return runtime_linalg.matmul_columns(m, x, B3)
+
+
+@case(runtime_linalg.matmul_columns, args=args(arrays(REAL, shape=(2, 3, 3)),
+                                               arrays(REAL, shape=(3, 2))),
+      vjp=lambda u, m, x: (u @ x.T, numpy.einsum("kij,kil->jl", m, u)))
+def matmul_columns_matrices(m, x):
+    return runtime_linalg.matmul_columns(m, x, B32)
+
+
+@case(runtime_linalg.outer_columns, args=args(arrays(REAL, shape=(2, 3)),
+                                              arrays(REAL, shape=(2, 3))),
+      vjp=lambda u, g, x: (numpy.einsum("kij,kj->ki", u, x), numpy.einsum("kij,ki->kj", u, g)))
+def outer_columns_vectors(g, x):
+    return runtime_linalg.outer_columns(g, x, B3)
+
+
+@case(runtime_linalg.outer_columns, args=args(arrays(REAL, shape=(3, 2)),
+                                              arrays(REAL, shape=(4, 2))),
+      vjp=lambda u, g, x: (u @ x, u.T @ g))
+def outer_columns_matrices(g, x):
+    return runtime_linalg.outer_columns(g, x, B32)
+
+
+@case(runtime_linalg.tril_halved, args=args(arrays(REAL, shape=(2, 3, 3))),
+      vjp=lambda u, x: (u * (numpy.tri(3) - 0.5 * numpy.eye(3)),))
+def tril_halved(x):
+    return runtime_linalg.tril_halved(x)
+
+
+@case(runtime_linalg.symmetrize_lower, args=args(arrays(REAL, shape=(3, 3))),
+      vjp=lambda u, x: (numpy.tril(u + u.T) - numpy.diag(numpy.diag(u)),))
+def symmetrize_lower(x):
+    return runtime_linalg.symmetrize_lower(x)
+
+
+@case(runtime_linalg.unsymmetrize_lower, args=args(arrays(REAL, shape=(2, 3, 3))),
+      vjp=lambda u, g: (numpy.tril(u) + numpy.swapaxes(numpy.tril(u, -1), -1, -2),))
+def unsymmetrize_lower(g):
+    return runtime_linalg.unsymmetrize_lower(g)

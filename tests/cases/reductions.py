@@ -12,6 +12,7 @@ import numpy
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from srcad import runtime
 from tests.cases import POSITIVE, REAL, args, arrays, case, scalars
 
 # ---- strategies and references ---------------------------------------------------------------
@@ -456,3 +457,13 @@ def norm_matrix_minus_inf(x):
 @case(numpy.linalg.norm, args=args(near([COLUMN_SUMS, numpy.negative(COLUMN_SUMS)])))
 def norm_matrix_1_axes_keepdims(x):
     return numpy.linalg.norm(x, 1, axis=(-1, 1), keepdims=True)
+
+
+# ---- the helper of Python's sum --------------------------------------------------------------
+
+
+@case(runtime.sum_adjoint, args=args(arrays(REAL, shape=(2, 3))),
+      vjp=lambda u, g: (u[:6].reshape(2, 3) + u[6:9] + u[9],))
+def sum_adjoint(g):
+    pieces = runtime.sum_adjoint(g, [numpy.zeros((2, 3)), numpy.zeros(3), 0.0])
+    return numpy.concatenate([numpy.ravel(pieces[0]), pieces[1], numpy.reshape(pieces[2], (1,))])

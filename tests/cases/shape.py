@@ -5,11 +5,13 @@ import numpy
 
 from srcad import runtime
 from tests.cases import REAL, args, arrays, case, scalars
+from tests.cases.reductions import distinct_arrays
 
 V3 = arrays(REAL, shape=(3,))
 M23 = arrays(REAL, shape=(2, 3))
 M34 = arrays(REAL, shape=(3, 4))
 T234 = arrays(REAL, shape=(2, 3, 4))
+ORDER = numpy.random.default_rng(0).permutation(24).reshape(2, 3, 4) * 1.0   # for sort helpers
 
 # ---- reshaping -------------------------------------------------------------------------------
 
@@ -295,3 +297,51 @@ def unhstack_vector_and_scalar(g):
       vjp=lambda u, g: (numpy.tile(u, (2, 2)),))
 def untile(g):
     return runtime.untile(g, X3, (2, 2))
+
+
+# ---- sorting ---------------------------------------------------------------------------------
+# Values are distinct and at least 0.01 apart, so no finite-difference step reorders them.
+
+
+def _unsort(u, x, axis=-1):
+    """Reference adjoint of numpy.sort: `u` put back where each sorted value came from."""
+    if axis is None:
+        out = numpy.zeros(x.size)
+        out[numpy.argsort(x, axis=None)] = u
+        return out.reshape(x.shape)
+    out = numpy.zeros(x.shape)
+    numpy.put_along_axis(out, numpy.argsort(x, axis=axis), u, axis=axis)
+    return out
+
+
+@case(numpy.sort, args=args(distinct_arrays(min_dims=1)), vjp=lambda u, x: (_unsort(u, x),))
+def sort(x):
+    return numpy.sort(x)
+
+
+@case(numpy.sort, args=args(distinct_arrays(shape=(3, 2, 2))),
+      vjp=lambda u, x: (_unsort(u, x, 0),))
+def sort_axis(x):
+    return numpy.sort(x, axis=0)
+
+
+@case(numpy.sort, args=args(distinct_arrays(max_dims=2)),
+      vjp=lambda u, x: (_unsort(u, x, None),))
+def sort_flattened(x):
+    return numpy.sort(x, axis=None)
+
+
+@case(runtime.sort_tangent, args=args(T234), vjp=lambda u, t: (_unsort(u, ORDER, 1),))
+def sort_tangent(t):
+    return runtime.sort_tangent(t, ORDER, 1)
+
+
+@case(runtime.sort_adjoint, args=args(T234),
+      vjp=lambda u, g: (numpy.take_along_axis(u, numpy.argsort(ORDER, axis=1), axis=1),))
+def sort_adjoint(g):
+    return runtime.sort_adjoint(g, ORDER, 1)
+
+
+@case(runtime.sort_tangent, runtime.sort_adjoint, args=args(arrays(REAL, shape=(3, 4))))
+def sort_helpers_flattened(t):
+    return runtime.sort_adjoint(runtime.sort_tangent(t, ORDER[0], None) ** 2, ORDER[0], None)

@@ -1,0 +1,61 @@
+"""Run-time helpers for the derivatives of numpy.linalg.solve and numpy.linalg.cholesky
+(templates/linalg.py), called by generated code like those in `srcad.runtime`.
+
+In: arrays of any array library with NumPy's interface, matrices in the last two axes
+(leading axes are a stack). Out: arrays of the same library.
+
+Right-hand sides: NumPy 2 reads the `b` of `solve(a, b)` as a vector, or a stack of vectors
+when `a` is a stack, only when `b` has one dimension, and as (a stack of) matrices otherwise. The
+`*_columns` helpers take the primal's `b` to read their own right-hand sides the same way, so
+that the adjoint of a batched vector solve stays a batched vector solve.
+
+Cholesky: NumPy's `cholesky(a)` reads only the lower triangle of `a`, so its derivative is the
+derivative of `L(symmetrize_lower(a))`; `unsymmetrize_lower` is the transpose of that map and
+`tril_halved` is the `Phi` of the textbook formulas (lower triangle, halved diagonal).
+"""
+
+import numpy
+
+from .runtime import shape_of
+
+
+def _vectors(b):
+    return len(shape_of(b)) == 1
+
+
+def solve_columns(a, rhs, b):
+    """`numpy.linalg.solve(a, rhs)`, with `rhs` read as (a stack of) vectors when the primal's
+    `b` was a vector."""
+    if _vectors(b):
+        return numpy.linalg.solve(a, rhs[..., None])[..., 0]
+    return numpy.linalg.solve(a, rhs)
+
+
+def matmul_columns(m, x, b):
+    """`m @ x` for `x` shaped like the solution of `solve(a, b)` (vectors when `b` is one)."""
+    if _vectors(b):
+        return (m @ x[..., None])[..., 0]
+    return m @ x
+
+
+def outer_columns(g, x, b):
+    """`g @ x^T` for `g`, `x` shaped like the solution of `solve(a, b)`: the outer product of
+    each pair of vectors when `b` is a vector."""
+    if _vectors(b):
+        return g[..., :, None] * x[..., None, :]
+    return g @ numpy.swapaxes(x, -1, -2)
+
+
+def tril_halved(x):
+    """The lower triangle of each matrix in `x`, with its diagonal halved."""
+    return numpy.tril(x, -1) + 0.5 * numpy.triu(numpy.tril(x))
+
+
+def symmetrize_lower(x):
+    """The symmetric matrices that the lower triangles of `x` define (what cholesky reads)."""
+    return numpy.tril(x) + numpy.swapaxes(numpy.tril(x, -1), -1, -2)
+
+
+def unsymmetrize_lower(g):
+    """The transpose of `symmetrize_lower`: lower triangles of `g + g^T`, diagonals of `g`."""
+    return numpy.tril(g) + numpy.tril(numpy.swapaxes(g, -1, -2), -1)
