@@ -252,6 +252,10 @@ CASES = cases.load()
 USER_HOST_CODE = {
     "elementwise.clip_method": "numpy.asarray(x)", "elementwise.float64_array": "float64(x)",
     "elementwise.float_": "float(x)", "elementwise.float_item": "x.item()",
+    "elementwise.item": "x.item()", "elementwise.item_and_float_of_0d": "x.item()",
+    "linalg.cholesky_of_a_product": "numpy.eye(3)",
+    "python_functions.log_of_0d_array": "math.log of an array",
+    "python_functions.sum_start_only_active": "numpy.ones(3)",
     "elementwise.asarray": "numpy.asarray(x)", "elementwise.asarray_list": "numpy.asarray",
     "elementwise.array": "numpy.array(x)", "elementwise.array_nested": "numpy.array",
     "elementwise.array_ndmin": "numpy.array(x)",
