@@ -70,15 +70,7 @@ class Adadelta(Optimizer):
         check_nonnegative(group, "eps", "weight_decay")
 
     def _update_group(self, group):
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            state = self.state[p]
-            if not state:
-                state["step"] = 0
-                state["square_avg"] = numpy.zeros_like(p.data)
-                state["acc_delta"] = numpy.zeros_like(p.data)
-            state["step"] += 1
+        for p, state in self._stepping(group, "square_avg", "acc_delta"):
             adadelta_update(p.data, p.grad, state["square_avg"], state["acc_delta"],
                             lr=group["lr"], rho=group["rho"], eps=group["eps"],
                             weight_decay=group["weight_decay"], maximize=group["maximize"])

@@ -95,17 +95,8 @@ class Adam(Optimizer):
 
     def _update_group(self, group):
         beta1, beta2 = group["betas"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            state = self.state[p]
-            if not state:
-                state["step"] = 0
-                state["exp_avg"] = numpy.zeros_like(p.data)
-                state["exp_avg_sq"] = numpy.zeros_like(p.data)
-            if group["amsgrad"] and "max_exp_avg_sq" not in state:
-                state["max_exp_avg_sq"] = numpy.zeros_like(p.data)
-            state["step"] += 1
+        for p, state in self._stepping(group, "exp_avg", "exp_avg_sq",
+                                       max_exp_avg_sq=group["amsgrad"]):
             adam_update(p.data, p.grad, state["exp_avg"], state["exp_avg_sq"],
                         state.get("max_exp_avg_sq"), state["step"], lr=group["lr"],
                         beta1=beta1, beta2=beta2, eps=group["eps"],

@@ -14,6 +14,8 @@ and is filled lazily on the parameter's first update.
 import collections
 import copy
 
+import numpy
+
 from .. import backend
 from ..sparse import densify
 
@@ -118,6 +120,24 @@ class Optimizer:
                     p.grad = densify(p.grad)          # a row-sparse gradient, made dense
             self._update_group(group)
         return loss
+
+    def _stepping(self, group, *buffers, **optional):
+        """Each parameter of `group` that has a gradient, with its state, its step count
+        advanced. A new state starts at step 0 with zeros like the parameter for each name in
+        `buffers`; a name in `optional` gets its zeros once its flag is true."""
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = 0
+                for buffer in buffers:
+                    state[buffer] = numpy.zeros_like(p.data)
+            for buffer, wanted in optional.items():
+                if wanted and buffer not in state:
+                    state[buffer] = numpy.zeros_like(p.data)
+            state["step"] += 1
+            yield p, state
 
     def _takes_rows(self, group):
         """True when this optimizer updates from a row-sparse gradient directly."""

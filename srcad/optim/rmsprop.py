@@ -85,18 +85,9 @@ class RMSprop(Optimizer):
         check_nonnegative(group, "lr", "eps", "momentum", "weight_decay", "alpha")
 
     def _update_group(self, group):
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            state = self.state[p]
-            if not state:
-                state["step"] = 0
-                state["square_avg"] = numpy.zeros_like(p.data)
-            if group["momentum"] > 0 and "momentum_buffer" not in state:
-                state["momentum_buffer"] = numpy.zeros_like(p.data)
-            if group["centered"] and "grad_avg" not in state:
-                state["grad_avg"] = numpy.zeros_like(p.data)
-            state["step"] += 1
+        for p, state in self._stepping(group, "square_avg",
+                                       momentum_buffer=group["momentum"] > 0,
+                                       grad_avg=group["centered"]):
             rmsprop_update(p.data, p.grad, state["square_avg"], state.get("grad_avg"),
                            state.get("momentum_buffer"), lr=group["lr"], alpha=group["alpha"],
                            eps=group["eps"], weight_decay=group["weight_decay"],
