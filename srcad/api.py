@@ -16,7 +16,7 @@ from . import annotations as anno
 from . import ast_util, codegen, rules, runtime
 from .errors import NonScalarOutputError, SrcadError, WrtError
 from .naming import FreeNames, Namer
-from .passes import activity, fence, forward, normalize, optimize, resolve, reverse
+from .passes import activity, fence, forward, normalize, optimize, resolve, reverse, shapes
 from .sparse import RowGrad
 
 GRAD, VALUE_AND_GRAD, VJP, JVP = "grad", "value_and_grad", "vjp", "jvp"
@@ -71,11 +71,13 @@ class Callee:
         return function(*args, **kwargs)
 
 
-def generate(func, kind, wrt, containers=(), statics=()):
+def generate(func, kind, wrt, containers=(), statics=(), signature=None):
     """Run the pipeline on `func`: the `Generated` derivative of `kind` with respect to `wrt`
     (a tuple of parameter names); `containers` names the parameters that hold lists, tuples
     or dicts of arrays in the calls this code is for; `statics` pairs (parameter, value) for
-    parameters known while generating, such as the `self` of a method."""
+    parameters known while generating, such as the `self` of a method; `signature` gives
+    the shapes of the positional arguments (see `signature`) for reverse-mode code
+    specialized to them (no `unbroadcast` where shapes match, ...)."""
     tree, info = ast_util.parse_function(func)
     names = resolve.namespace(func)
     fence.run(tree, info)
@@ -109,8 +111,11 @@ def generate(func, kind, wrt, containers=(), statics=()):
                              info.location(tree))
         fdef = forward.run(tree, wrt, active, namer, free, info, derive)
     else:
+        static = None
+        if signature is not None:
+            static = shapes.infer(tree, dict(zip(parameters(func), signature)))
         fdef = reverse.run(tree, wrt, active, namer, free, info, kind, derive, containers,
-                           modules)
+                           modules, static)
     fdef.name = own_name
     optimize.run(fdef)
     _strip_defaults(fdef)
@@ -161,18 +166,29 @@ def _static_key(statics):
     return tuple(key)
 
 
-def cached(func, kind, wrt, containers=(), statics=()):
-    """`generate` once per (function, its code, kind, wrt, container parameters, and the
-    types of static parameters)."""
+def cached(func, kind, wrt, containers=(), statics=(), signature=None):
+    """`generate` once per (function, its code, kind, wrt, container parameters, the types
+    of static parameters, and the argument shapes it is specialized to)."""
     with _lock:
         try:
             per_function = _cache.setdefault(func, {})
         except TypeError:                       # not a Python function: generate() says why
             return generate(func, kind, wrt)
-        key = (kind, wrt, containers, _static_key(statics), getattr(func, "__code__", None))
+        key = (kind, wrt, containers, _static_key(statics), signature,
+               getattr(func, "__code__", None))
         if key not in per_function:                 # (a reload gives a new __code__)
-            per_function[key] = generate(func, kind, wrt, containers, statics)
+            per_function[key] = generate(func, kind, wrt, containers, statics, signature)
         return per_function[key]
+
+
+def signature(args):
+    """The shapes of positional arguments, as code specialized to them needs: a NumPy array's
+    shape, `()` for a Python or NumPy scalar, None for anything else."""
+    return tuple(a.shape if type(a) is numpy.ndarray else
+                 () if type(a) in _SCALAR_TYPES else None for a in args)
+
+
+_SCALAR_TYPES = (float, int, numpy.float64, numpy.float32)
 
 
 def parameters(func):
@@ -230,6 +246,7 @@ class Derivative:
         self.keep_rows = False                  # row-sparse gradients stay sparse (nn.backward)
         self._generated = None
         self._call_impl = None
+        self._fast = {}                         # argument types and shapes -> call path
         self.__name__ = f"{kind}_{func.__name__}"
         self.__qualname__ = f"{kind}_{getattr(func, '__qualname__', self.__name__)}"
         self.__module__ = getattr(func, "__module__", None)
@@ -246,6 +263,13 @@ class Derivative:
         """The generated function (so `inspect.getsource` and `inspect.signature` show it)."""
         return self.generated.function
 
+    def specialized_function(self, *args, **kwargs):
+        """The generated function that a call with these arguments runs, without the API
+        wrapper around it (for benchmarks and debugging)."""
+        if self._receiver is not None:
+            args = (self._receiver,) + args
+        return self._specialized(args, kwargs).function
+
     def source(self, *args, **kwargs):
         """The generated source; with example arguments, the code for calls like that one
         (models and lists/tuples/dicts of arrays get code specialized to their structure)."""
@@ -259,6 +283,16 @@ class Derivative:
         return f"<srcad {self.kind} of {self.func.__qualname__} wrt {', '.join(self.wrt)}>"
 
     def __call__(self, *args, **kwargs):
+        if not kwargs:                          # the fast path: types and shapes seen before
+            key = tuple([(a.shape, a.dtype) if type(a) is numpy.ndarray else type(a)
+                         for a in args])
+            fast = self._fast.get(key)
+            if fast is not None:
+                return fast(args)
+            return self._first_call(key, args)
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
         if self._receiver is not None:
             args = (self._receiver,) + args
         if self.kind != JVP and (_special(args) or (kwargs and _special(kwargs.values()))):
@@ -268,13 +302,55 @@ class Derivative:
             call = self._call_impl = self._make_call(self.generated)
         return call(args, kwargs)
 
+    def _first_call(self, key, args):
+        """A call with argument types and shapes not seen before: from now on, calls like it
+        go straight to code specialized to those shapes, their inputs checked once."""
+        if (self._receiver is not None or self.kind not in (GRAD, VALUE_AND_GRAD)
+                or _special(args) or max(self._positions) >= len(args)
+                or len(self._fast) >= _SPECIALIZATIONS):
+            return self._call(args, {})
+        self._check_inputs(args, {})
+        generated = cached(self.func, self.kind, self.wrt, signature=signature(args))
+        fast = self._fast[key] = self._make_fast_call(generated)
+        return fast(args)
+
+    def _make_fast_call(self, generated):
+        """The call path for positional arrays and scalars already checked: the generated
+        function, and gradients in the form of their inputs."""
+        function, positions, single = generated.function, self._positions, self.single
+        as_gradient = runtime.as_gradient
+
+        def gradients(grads, args):
+            if len(positions) == 1:
+                grad = as_gradient(grads, args[positions[0]])
+                return grad if single else (grad,)
+            return tuple([as_gradient(g, args[p]) for g, p in zip(grads, positions)])
+
+        def grad_call(args):
+            try:
+                return gradients(function(*args), args)
+            except NonScalarOutputError as exc:
+                raise NonScalarOutputError(exc.message, generated.return_location) from None
+
+        def value_and_grad_call(args):
+            try:
+                value, grads = function(*args)
+            except NonScalarOutputError as exc:
+                raise NonScalarOutputError(exc.message, generated.return_location) from None
+            return value, gradients(grads, args)
+
+        return grad_call if self.kind == GRAD else value_and_grad_call
+
     def _special_call(self, args, kwargs):
         return self._make_call(self._specialized(args, kwargs))(args, kwargs)
 
     def _specialized(self, args, kwargs):
         """Calls with lists, tuples or dicts of arrays, or with models, get code specialized
-        to them (to which parameters are containers; to the structure of each model)."""
+        to them (to which parameters are containers; to the structure of each model); calls
+        of grad and value_and_grad with arrays and scalars, code specialized to their shapes."""
         if not (_special(args) or _special(kwargs.values())):
+            if self.kind in (GRAD, VALUE_AND_GRAD) and self._receiver is None and not kwargs:
+                return cached(self.func, self.kind, self.wrt, signature=signature(args))
             return self.generated
         params = parameters(self.func)
         names = {params[i] for i, a in enumerate(args) if type(a) in _CONTAINERS}
@@ -369,6 +445,7 @@ def _not_differentiable(x):
 
 
 _PLAIN = (numpy.ndarray, float, int, numpy.float64, numpy.float32, type(None))
+_SPECIALIZATIONS = 8        # shape signatures per derivative; further ones run generic code
 
 
 def _special(values):

@@ -28,16 +28,18 @@ from ..ast_util import assign, call, copy_node, name
 from ..errors import NonScalarOutputError
 from ..primitive import bind, decompose, rule
 from ..template import fill
+from .shapes import simplify, spread_of
 
 GRAD, VALUE_AND_GRAD, VJP = "grad", "value_and_grad", "vjp"
 
 
 def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers=(),
-        modules=()):
+        modules=(), shapes=None):
     """The reverse-mode function of `tree` (see the module docstring). `derive(func, kind,
     wrt)` gives the name under which the derivative of a called user function is bound;
     `containers` are the parameters that hold lists, tuples or dicts of arrays; `modules` the
-    parameters that are models, whose gradient is a dict keyed like `named_parameters()`."""
+    parameters that are models, whose gradient is a dict keyed like `named_parameters()`;
+    `shapes` the static shapes of names (`passes.shapes`), for code specialized to them."""
     body = tree.body
     returns = bool(body) and isinstance(body[-1], ast.Return)
     output = body[-1].value if returns else ast.Constant(None)
@@ -50,6 +52,7 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
     sequences = _sequences(statements) | set(containers)
     builder = _Reverse(active, namer, free, info, sequences, params, derive)
     builder.modules = set(modules)
+    builder.shapes = shapes
     builder.scalar_outputs = _full_reductions(statements)
     builder.parameter_reads = {n.targets[0].id for s in statements for n in ast.walk(s)
                                if isinstance(n, ast.Assign) and anno.get(n.value, anno.PARAM)}
@@ -188,6 +191,14 @@ class _Reverse:
         self.modules = set()            # parameters that are models (gradients: dicts)
         self.scalar_outputs = set()     # names holding full reductions (always scalars)
         self.parameter_reads = set()    # names holding a model parameter's array
+        self.shapes = None              # static shapes of primal names, when specialized
+        self.spread = {}                # adjoint name -> (g, x) for `dname = unreduce(g, x)`
+        #                                 outside loops and branches (see shapes.simplify)
+        self.constant_seeds = {}                # adjoint name -> its constant seed (1.0)
+
+    def shape_of(self, ident):
+        """The static shape of a primal name, or of an adjoint (that of its primal)."""
+        return self.shapes.get(self.primal_of.get(ident, ident))
 
     def derivative_of(self, var):
         if var not in self.active:
@@ -215,8 +226,10 @@ class _Reverse:
             if kind == VJP:
                 value = ast.Subscript(value=name(params[0]), slice=ast.Constant(i),
                                       ctx=ast.Load())
-            elif atom.id in self.scalar_outputs:
-                value = ast.Constant(1.0)              # a full reduction: scalar by construction
+            elif atom.id in self.scalar_outputs or (self.shapes is not None
+                                                    and self.shapes.get(atom.id) == ()):
+                value = ast.Constant(1.0)              # a scalar by construction or by shape
+                self.constant_seeds[self.derivative_of(atom.id)] = value
             else:
                 value = call(self.free.bind("grad_seed", runtime.grad_seed), name(atom.id))
             accumulate = anno.set_(ast.AugAssign(target=name(self.derivative_of(atom.id),
@@ -238,8 +251,10 @@ class _Reverse:
             stmt, known = stmts[i], known_before[i]
             if isinstance(stmt, ast.If):
                 primal[i], new = self.branch(stmt, defined, known)
+                self.spread.clear()               # adjoints the branch may have changed
             elif isinstance(stmt, (ast.For, ast.While)):
                 primal[i], new = _Loop(self, stmt, known).reverse(defined)
+                self.spread.clear()
             elif isinstance(stmt, ast.Assign):
                 primal[i], new = self.assignment(stmt, defined)
             else:
@@ -320,6 +335,9 @@ class _Reverse:
         filled = fill(template, binding, self.derivative_of, self.namer, self.free.bind)
         defined.discard(dname)                    # spent: what follows is for the old value
         for new in filled:
+            if self.shapes is not None:
+                new.value = simplify(new.value, self.shape_of, self.free,
+                                            self.spread if not self.depth else None)
             if anno.get(new, anno.ACCUMULATE):
                 new = self.accumulate(new, defined)
             out.append(self.derivative(new, origin))
@@ -328,8 +346,16 @@ class _Reverse:
     def accumulate(self, stmt, defined):
         """`dx += e` as `dx = e` (first write) or `dx = dx + e`."""
         dname = stmt.target.id
+        self.spread.pop(dname, None)
         if dname not in defined:
             defined.add(dname)
+            spread = spread_of(stmt.value, self.free) if self.shapes is not None else None
+            if spread is not None and not self.depth:
+                g = spread[0]
+                if isinstance(g, ast.Name) and g.id in self.constant_seeds:
+                    g = self.constant_seeds[g.id]
+                if isinstance(g, (ast.Name, ast.Constant)):
+                    self.spread[dname] = (g, spread[1])
             return assign(dname, stmt.value)
         if self.primal_of.get(dname) in self.modules:
             value = call(self.free.bind("merge_grads", runtime.merge_grads),
