@@ -305,11 +305,11 @@ def time_interleaved(calls, repeats, sample_s):
 def codegen_ms(case, repeats):
     wrt = api.resolve_wrt(case.func, case.wrt)[0]
     shapes = api.signature(case.args)
-    api.generate(case.func, "grad", wrt, shapes=shapes)            # warm
+    api.generate(case.func, "grad", wrt, signature=shapes)            # warm
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        api.generate(case.func, "grad", wrt, shapes=shapes)
+        api.generate(case.func, "grad", wrt, signature=shapes)
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1e3
 

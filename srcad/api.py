@@ -284,8 +284,9 @@ class Derivative:
 
     def __call__(self, *args, **kwargs):
         if not kwargs:                          # the fast path: types and shapes seen before
-            key = tuple([(a.shape, a.dtype) if type(a) is numpy.ndarray else type(a)
-                         for a in args])
+            key = ()
+            for a in args:
+                key += (a.shape, a.dtype) if type(a) is _ndarray else (type(a),)
             fast = self._fast.get(key)
             if fast is not None:
                 return fast(args)
@@ -311,26 +312,35 @@ class Derivative:
             return self._call(args, {})
         self._check_inputs(args, {})
         generated = cached(self.func, self.kind, self.wrt, signature=signature(args))
-        fast = self._fast[key] = self._make_fast_call(generated)
+        fast = self._fast[key] = self._make_fast_call(generated, args)
         return fast(args)
 
-    def _make_fast_call(self, generated):
-        """The call path for positional arrays and scalars already checked: the generated
-        function, and gradients in the form of their inputs."""
+    def _make_fast_call(self, generated, args):
+        """The call path for positional arrays and scalars of the types and shapes of `args`,
+        already checked: the generated function, and gradients in the form of their inputs."""
         function, positions, single = generated.function, self._positions, self.single
         as_gradient = runtime.as_gradient
+        position = positions[0]
+        x = args[position]                      # its type, shape and dtype are in the key
+        shape, dtype = (x.shape, x.dtype) if type(x) is _ndarray else (None, None)
 
         def gradients(grads, args):
             if len(positions) == 1:
-                grad = as_gradient(grads, args[positions[0]])
+                grad = as_gradient(grads, args[position])
                 return grad if single else (grad,)
             return tuple([as_gradient(g, args[p]) for g, p in zip(grads, positions)])
 
         def grad_call(args):
             try:
-                return gradients(function(*args), args)
+                grad = function(*args)
             except NonScalarOutputError as exc:
                 raise NonScalarOutputError(exc.message, generated.return_location) from None
+            if single:                          # as_gradient's common case, inline
+                if (type(grad) is _ndarray and grad.dtype is dtype and grad.shape == shape
+                        and grad.base is None):
+                    return grad
+                return as_gradient(grad, args[position])
+            return gradients(grad, args)
 
         def value_and_grad_call(args):
             try:
@@ -444,6 +454,7 @@ def _not_differentiable(x):
     return None
 
 
+_ndarray = numpy.ndarray
 _PLAIN = (numpy.ndarray, float, int, numpy.float64, numpy.float32, type(None))
 _SPECIALIZATIONS = 8        # shape signatures per derivative; further ones run generic code
 

@@ -194,7 +194,12 @@ class _Reverse:
         self.shapes = None              # static shapes of primal names, when specialized
         self.spread = {}                # adjoint name -> (g, x) for `dname = unreduce(g, x)`
         #                                 outside loops and branches (see shapes.simplify)
-        self.constant_seeds = {}                # adjoint name -> its constant seed (1.0)
+        self.constant_seeds = {}        # adjoint name -> the number it holds (the seed 1.0, ...)
+
+    def forget(self):
+        """Drop what is known about adjoint values (after a branch or a loop)."""
+        self.spread.clear()
+        self.constant_seeds.clear()
 
     def shape_of(self, ident):
         """The static shape of a primal name, or of an adjoint (that of its primal)."""
@@ -229,7 +234,6 @@ class _Reverse:
             elif atom.id in self.scalar_outputs or (self.shapes is not None
                                                     and self.shapes.get(atom.id) == ()):
                 value = ast.Constant(1.0)              # a scalar by construction or by shape
-                self.constant_seeds[self.derivative_of(atom.id)] = value
             else:
                 value = call(self.free.bind("grad_seed", runtime.grad_seed), name(atom.id))
             accumulate = anno.set_(ast.AugAssign(target=name(self.derivative_of(atom.id),
@@ -251,10 +255,10 @@ class _Reverse:
             stmt, known = stmts[i], known_before[i]
             if isinstance(stmt, ast.If):
                 primal[i], new = self.branch(stmt, defined, known)
-                self.spread.clear()               # adjoints the branch may have changed
+                self.forget()                     # adjoints the branch may have changed
             elif isinstance(stmt, (ast.For, ast.While)):
                 primal[i], new = _Loop(self, stmt, known).reverse(defined)
-                self.spread.clear()
+                self.forget()
             elif isinstance(stmt, ast.Assign):
                 primal[i], new = self.assignment(stmt, defined)
             else:
@@ -336,8 +340,10 @@ class _Reverse:
         defined.discard(dname)                    # spent: what follows is for the old value
         for new in filled:
             if self.shapes is not None:
+                if not self.depth:
+                    new.value = _substitute(new.value, self.constant_seeds)
                 new.value = simplify(new.value, self.shape_of, self.free,
-                                            self.spread if not self.depth else None)
+                                     self.spread if not self.depth else None)
             if anno.get(new, anno.ACCUMULATE):
                 new = self.accumulate(new, defined)
             out.append(self.derivative(new, origin))
@@ -347,15 +353,16 @@ class _Reverse:
         """`dx += e` as `dx = e` (first write) or `dx = dx + e`."""
         dname = stmt.target.id
         self.spread.pop(dname, None)
+        self.constant_seeds.pop(dname, None)
         if dname not in defined:
             defined.add(dname)
-            spread = spread_of(stmt.value, self.free) if self.shapes is not None else None
-            if spread is not None and not self.depth:
-                g = spread[0]
-                if isinstance(g, ast.Name) and g.id in self.constant_seeds:
-                    g = self.constant_seeds[g.id]
-                if isinstance(g, (ast.Name, ast.Constant)):
-                    self.spread[dname] = (g, spread[1])
+            if self.shapes is not None and not self.depth:
+                value = _substitute(stmt.value, self.constant_seeds)
+                if isinstance(value, ast.Constant):
+                    self.constant_seeds[dname] = value
+                spread = spread_of(value, self.free, self.spread)
+                if spread is not None:
+                    self.spread[dname] = spread
             return assign(dname, stmt.value)
         if self.primal_of.get(dname) in self.modules:
             value = call(self.free.bind("merge_grads", runtime.merge_grads),
@@ -529,6 +536,21 @@ class _Loop:
     def _bookkeeping(self, stmt, origin=None):
         anno.set_(stmt, anno.ORIGIN, origin or self.origin)
         return stmt
+
+
+def _substitute(node, constants):
+    """`node` with names replaced by the constants `constants` maps them to (a copy)."""
+    if not constants:
+        return node
+    node = copy_node(node)
+    for sub in ast.walk(node):
+        for field, value in ast.iter_fields(sub):
+            if isinstance(value, ast.Name) and value.id in constants:
+                setattr(sub, field, copy_node(constants[value.id]))
+            elif isinstance(value, list):
+                value[:] = [copy_node(constants[v.id]) if isinstance(v, ast.Name)
+                            and v.id in constants else v for v in value]
+    return node
 
 
 def _store_counts(stmts, targets):

@@ -65,6 +65,9 @@ class _Env:
             raise _Pending
         return self.shapes[ident]
 
+    def callee(self, node):
+        return None                 # primal calls carry annotation FUNC
+
     def fixed_point(self, assignments):
         """Settle the shapes; returns the names still waiting on an unsettled operand."""
         changed = True
@@ -183,7 +186,7 @@ def _matmul(a, b):
 
 
 def _call_shape(node, shapes):
-    func = anno.get(node, anno.FUNC)
+    func = anno.get(node, anno.FUNC) or shapes.callee(node)
     method = anno.get(node, anno.METHOD)
     args = ([node.func.value] if method else []) + list(node.args)
     keywords = {k.arg: k.value for k in node.keywords}
@@ -288,33 +291,65 @@ def _index(node, shapes):
 
 
 def simplify(node, shape_of, free, spread=None):
-    """`node` (a derivative expression) with the runtime helper calls that the shapes make
-    unnecessary replaced; `shape_of(name)` gives a name's static shape or None, `free` is the
-    `FreeNames` of the generated code (what its calls refer to, and how to name numpy).
+    """`node` (a derivative expression) with what the shapes make unnecessary taken out;
+    `shape_of(name)` gives a name's static shape or None, `free` is the `FreeNames` of the
+    generated code (what its calls refer to, and how it names numpy).
 
-    `spread` maps adjoint names defined as `unreduce(g, x)` (a reduction's adjoint spread over
-    `x`) to `(g, x)`: an elementwise operation with an operand of the shape of `x` takes `g`
-    itself, broadcasting does the spreading (`d_sum * (1.0 - y * y)`, no array of ones)."""
-    return _Simplifier(shape_of, free, spread or {}).visit(node)
+    * `unbroadcast(g, x)` is `g` when the shapes match, else `np.sum(g, axis=...)` over the
+      axes that broadcasting added (or, with keepdims, stretched): `g.sum(axis=0)`;
+    * `matmul_adjoint_left/right(g, x, y)` is written out: `g @ y.T`, `x.T @ g`, ...;
+    * `np.size(x)` is a number;
+    * `spread` maps adjoint names whose value is a reduction's adjoint spread over `x`
+      (`unreduce(g, x)`) to `(g, x)`: an elementwise operation with an operand of the shape of
+      `x` takes `g` itself, and broadcasting does the spreading (`d_sum * (1.0 - y * y)`
+      instead of an array of ones times `1.0 - y * y`); so does an `unreduce` call there.
+    """
+    return _Simplifier(_Lookup(shape_of, free), free, spread or {}).visit(node)
 
 
-def spread_of(node, free):
-    """`(g, x)` when `node` is `unreduce(g, x, axis, keepdims)` whose `g` broadcasts against
-    `x` as it is (all axes reduced, or keepdims), else None."""
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            and free.bound.get(node.func.id) is runtime.unreduce and not node.keywords
-            and 2 <= len(node.args) <= 4):
+def spread_of(node, free, spread):
+    """`(g, x)` when the adjoint `node` is the reduction adjoint `unreduce(g, x, axis,
+    keepdims)` (with `g` broadcasting against `x` as it is: all axes reduced, or keepdims),
+    or a copy or negation of a name in `spread`; `g` is a number or a name. Else None."""
+    if isinstance(node, ast.Name):
+        return spread.get(node.id)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = spread_of(node.operand, free, spread)
+        if inner is not None and isinstance(inner[0], ast.Constant):
+            return ast.Constant(-inner[0].value), inner[1]
+        return None
+    if not (isinstance(node, ast.Call) and _callee(node, free) is runtime.unreduce
+            and not node.keywords and 2 <= len(node.args) <= 4):
         return None
     g, x, *rest = node.args
+    g = _Folder().visit(copy_node(g))
+    if isinstance(g, ast.Name) and g.id in spread and isinstance(spread[g.id][0], ast.Constant):
+        g = spread[g.id][0]                     # a number spread twice is still that number
     axis, keepdims = (_literal(a) for a in (rest + [None, None])[:2])
-    if axis is None or keepdims is True:
+    if isinstance(g, ast.Constant) or (
+            isinstance(g, ast.Name) and (axis is None or keepdims is True)):
         return g, x
     return None
 
 
+def _callee(node, free):
+    """The object a call in derivative code calls (`helper(...)` or `np.size(...)`)."""
+    func = node.func
+    attrs = []
+    while isinstance(func, ast.Attribute):
+        attrs.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name):
+        return None
+    obj = free.bound.get(func.id, free.namespace.get(func.id))
+    for attr in reversed(attrs):
+        obj = getattr(obj, attr, None)
+    return obj
+
+
 class _Simplifier(ast.NodeTransformer):
-    def __init__(self, shape_of, free, spread):
-        self.shape_of = shape_of
+    def __init__(self, lookup, free, spread):
+        self.lookup = lookup
         self.free = free
         self.spread = spread
 
@@ -323,30 +358,60 @@ class _Simplifier(ast.NodeTransformer):
         if isinstance(node.op, ast.MatMult):
             return node
         for side, other in (("left", node.right), ("right", node.left)):
+            spread = getattr(node, side)
+            if (isinstance(node.op, ast.Mult) and isinstance(spread, ast.Call)
+                    and _callee(spread, self.free) is runtime.unreduce and spread.args
+                    and self.shape(other) == ()):     # unreduce(g, x) * c: unreduce(g * c, x)
+                spread.args[0] = _fold(ast.BinOp(left=spread.args[0], op=ast.Mult(),
+                                                 right=other))
+                return spread
+        for side, other in (("left", node.right), ("right", node.left)):
             operand = getattr(node, side)
             spread = (self.spread.get(operand.id) if isinstance(operand, ast.Name)
-                      else spread_of(operand, self.free))
+                      else spread_of(operand, self.free, {}))
             if spread is None:
                 continue
             full = self.shape(spread[1])
             if full is not None and self.shape(other) == full:
                 setattr(node, side, copy_node(spread[0]))
                 break
-        return node
+        return _fold(node)
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        return _fold(node)
 
     def visit_Call(self, node):
         self.generic_visit(node)
-        func = self.free.bound.get(node.func.id) if isinstance(node.func, ast.Name) else None
+        func = _callee(node, self.free)
         if func is runtime.unbroadcast and len(node.args) == 2 and not node.keywords:
-            g, x = node.args
-            if self.shape(g) is not None and self.shape(g) == self.shape(x):
-                return g
+            return self.unbroadcast(node, *node.args)
         if func in (runtime.matmul_adjoint_left, runtime.matmul_adjoint_right) \
                 and len(node.args) == 3 and not node.keywords:
             inline = self.matmul_adjoint(func is runtime.matmul_adjoint_left, *node.args)
-            if inline is not None:
-                return inline
+            return node if inline is None else inline
+        if func is numpy.size and len(node.args) == 1 and not node.keywords:
+            shape = self.shape(node.args[0])
+            return node if shape is None else ast.Constant(int(numpy.prod(shape, dtype=int)))
         return node
+
+    def unbroadcast(self, node, g, x):
+        """`g` summed to the shape of `x`, as `np.sum` over known axes where it can be."""
+        have, want = self.shape(g), self.shape(x)
+        if have is None or want is None or len(have) < len(want):
+            return node
+        if have == want:
+            return g
+        extra = len(have) - len(want)
+        stretched = [extra + i for i, n in enumerate(want) if n == 1 and have[extra + i] != 1]
+        if extra and stretched:
+            return node                              # sum, then reshape: the helper does it
+        axes = list(range(extra)) or stretched
+        keywords = [] if not want else [ast.keyword(arg="axis", value=_axes(axes))]
+        if stretched:
+            keywords.append(ast.keyword(arg="keepdims", value=ast.Constant(True)))
+        total = ast.Attribute(value=g, attr="sum", ctx=ast.Load())   # g is an array here
+        return ast.Call(func=total, args=[], keywords=keywords)
 
     def matmul_adjoint(self, left, g, x, y):
         """The adjoint of `x @ y` in `x` (left) or `y`, written out for 1-d and 2-d operands."""
@@ -379,9 +444,45 @@ class _Simplifier(ast.NodeTransformer):
 
     def shape(self, node):
         try:
-            return _shape(node, _Lookup(self.shape_of))
+            return _shape(node, self.lookup)
         except _Pending:
             return None
+
+
+def _axes(axes):
+    return ast.Constant(axes[0]) if len(axes) == 1 else ast.Tuple(
+        elts=[ast.Constant(a) for a in axes], ctx=ast.Load())
+
+
+_ARITHMETIC = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+               ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b}
+
+
+def _fold(node):
+    """Arithmetic on two numbers (or the negation of one) as one number; else `node`."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) \
+            and _is_number(node.operand):
+        return ast.Constant(-node.operand.value)
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC \
+            and _is_number(node.left) and _is_number(node.right):
+        if isinstance(node.op, ast.Div) and node.right.value == 0:
+            return node
+        return ast.Constant(_ARITHMETIC[type(node.op)](node.left.value, node.right.value))
+    return node
+
+
+class _Folder(ast.NodeTransformer):
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        return _fold(node)
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        return _fold(node)
+
+
+def _is_number(node):
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float)
 
 
 class _Lookup:
@@ -389,8 +490,12 @@ class _Lookup:
 
     counters = frozenset()
 
-    def __init__(self, shape_of):
+    def __init__(self, shape_of, free):
         self.shape_of = shape_of
+        self.free = free
 
     def __getitem__(self, ident):
         return self.shape_of(ident)
+
+    def callee(self, node):
+        return _callee(node, self.free)
