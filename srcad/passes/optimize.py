@@ -4,8 +4,10 @@ In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullbac
 Out: the same function, where in derivative statements numbers are folded (`2 - 1` -> `1`,
 `x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`), a derivative copy `da = db` is replaced by
 `db` where that is safe, and assignments whose value is never used and has no effect are
-removed (repeatedly, so whole dead chains go). Primal statements are only ever removed, never
-rewritten.
+removed (repeatedly, so whole dead chains go). Primal statements are removed, and a temporary of
+normal form that only the next statements of its user line read is put back into the
+expression that reads it (`h = np.tanh(X @ W + b)`, not `_matmul = X @ W; _add = _matmul + b;
+h = np.tanh(_add)`): the line reads as the user wrote it, and the value is freed at once.
 """
 
 import ast
@@ -22,6 +24,7 @@ def run(tree):
     _propagate_copies(tree)
     while _remove_dead(tree):
         pass
+    _inline_temporaries(tree)
     return tree
 
 
@@ -170,6 +173,73 @@ def _pure_function(func):
         return True
     return module.startswith("numpy") or isinstance(func, numpy.ufunc) or func in (len, float,
                                                                                   int, abs)
+
+
+# temporaries read once ----------------------------------------------------------------------
+def _inline_temporaries(tree):
+    """Put each primal temporary `_t = e` that is stored and read once, by a later primal
+    statement of the same block and user line, back into that statement (see the docstring)."""
+    loads, stores = {}, _store_counts(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            loads[node.id] = loads.get(node.id, 0) + 1
+    for node in ast.walk(tree):
+        for field in ("body", "orelse"):
+            stmts = getattr(node, field, None)
+            if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
+                setattr(node, field, _inline_in_block(stmts, loads, stores))
+
+
+def _inline_in_block(stmts, loads, stores):
+    kept = []
+    for i, stmt in enumerate(stmts):
+        target = _temporary(stmt, loads, stores)
+        user = _reader(stmts, i, target) if target else None
+        if user is None:
+            kept.append(stmt)
+            continue
+        for node in ast.walk(user):
+            for field, value in ast.iter_fields(node):
+                if isinstance(value, ast.Name) and value.id == target:
+                    setattr(node, field, stmt.value)
+                elif isinstance(value, list):
+                    value[:] = [stmt.value if isinstance(v, ast.Name) and v.id == target
+                                else v for v in value]
+    return kept
+
+
+def _temporary(stmt, loads, stores):
+    """The name a primal temporary of normal form `_t = e` assigns, when `_t` is stored and
+    read once and `e` has no effects; else None."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name) and not anno.get(stmt, anno.DERIVATIVE)):
+        return None
+    target = stmt.targets[0].id
+    if not target.startswith("_") or loads.get(target) != 1 or stores.get(target) != 1:
+        return None
+    return target if _pure(stmt.value) else None
+
+
+def _reader(stmts, i, target):
+    """The statement after `stmts[i]`, from the same user line, that reads `target`, when no
+    statement between them has an effect or assigns what `stmts[i]` reads."""
+    origin, reads = anno.get(stmts[i], anno.ORIGIN), _loads(stmts[i].value)
+    for stmt in stmts[i + 1:]:
+        if anno.get(stmt, anno.ORIGIN) != origin or anno.get(stmt, anno.DERIVATIVE) \
+                or not isinstance(stmt, (ast.Assign, ast.Return)):
+            return None
+        if target in _loads(stmt):
+            return stmt
+        if (isinstance(stmt, ast.Assign) and not _pure(stmt.value)) or \
+                reads & {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
+                         and isinstance(n.ctx, ast.Store)}:
+            return None
+    return None
+
+
+def _loads(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)}
 
 
 # walking -----------------------------------------------------------------------------------
