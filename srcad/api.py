@@ -113,7 +113,7 @@ def generate(func, kind, wrt, containers=(), statics=(), signature=None):
     else:
         static = None
         if signature is not None:
-            static = shapes.infer(tree, dict(zip(parameters(func), signature)))
+            static = shapes.infer(tree, dict(zip(_positional(func), signature)))
         fdef = reverse.run(tree, wrt, active, namer, free, info, kind, derive, containers,
                            modules, static)
     fdef.name = own_name
@@ -179,6 +179,17 @@ def cached(func, kind, wrt, containers=(), statics=(), signature=None):
         if key not in per_function:                 # (a reload gives a new __code__)
             per_function[key] = generate(func, kind, wrt, containers, statics, signature)
         return per_function[key]
+
+
+def _positional(func):
+    """The parameters that positional arguments bind one to one (up to a `*args`)."""
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = []
+    for param in inspect.signature(func).parameters.values():
+        if param.kind not in kinds:
+            break
+        names.append(param.name)
+    return names
 
 
 def signature(args):

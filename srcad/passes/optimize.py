@@ -2,7 +2,7 @@
 
 In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullback function).
 Out: the same function, where in derivative statements numbers are folded (`2 - 1` -> `1`,
-`x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`), a derivative copy `da = db` is replaced by
+`x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`, `0 - e` -> `-e`), a derivative copy `da = db` is replaced by
 `db` where that is safe, and assignments whose value is never used and has no effect are
 removed (repeatedly, so whole dead chains go). Primal statements are removed, and a temporary of
 normal form that only the next statements of its user line read is put back into the
@@ -63,6 +63,8 @@ class _Folder(ast.NodeTransformer):
             return node.left
         if op is ast.Add and _is(node.left, 0):
             return node.right
+        if op is ast.Sub and _is(node.left, 0):
+            return ast.UnaryOp(op=ast.USub(), operand=node.right)
         if op is ast.Mult and _is(node.left, 1):
             return node.right
         if op in (ast.Mult, ast.Div) and _is(node.right, 1):
