@@ -282,8 +282,8 @@ def check(name, got, want, label):
 
 
 def time_interleaved(calls, repeats, sample_s):
-    """Median seconds per call of each callable, timed round-robin over `repeats` samples of
-    about `sample_s` seconds each."""
+    """Seconds per call of each callable: {name: [one figure per round]}, timed round-robin
+    over `repeats` rounds of samples of about `sample_s` seconds each."""
     numbers = {}
     for name, fn in calls.items():
         fn()                                               # warm up (jit compiles here)
@@ -299,7 +299,21 @@ def time_interleaved(calls, repeats, sample_s):
             for _ in range(number):
                 fn()
             samples[name].append((time.perf_counter() - start) / number)
-    return {name: statistics.median(s) for name, s in samples.items()}
+    return samples
+
+
+class Timing:
+    """The samples of one case: medians, and ratios as the median of the ratios within each
+    round (so that the load of a shared machine, which drifts, cancels out)."""
+
+    def __init__(self, samples):
+        self.samples = samples
+
+    def __getitem__(self, name):
+        return statistics.median(self.samples[name])
+
+    def ratio(self, a, b):
+        return statistics.median(x / y for x, y in zip(self.samples[a], self.samples[b]))
 
 
 def codegen_ms(case, repeats):
@@ -333,7 +347,7 @@ def microseconds(seconds):
 
 def run(quick=False, skip=()):
     peers = load_peers(skip)
-    repeats, sample_s = (3, 0.002) if quick else (15, 0.06)
+    repeats, sample_s = (3, 0.002) if quick else (21, 0.05)
     names = ["hand", "srcad", "raw"] + [p for p in ("autograd", "torch", "jax") if p in peers]
     rows, extras = [], []
     for case in cases(quick):
@@ -341,8 +355,9 @@ def run(quick=False, skip=()):
         want = calls["hand"]()
         for name, fn in calls.items():
             check(name, fn(), want, case.label)
-        times = time_interleaved(calls, repeats, sample_s)
-        memory = peak_bytes(calls["srcad"]) / max(peak_bytes(calls["hand"]), 1)
+        times = Timing(time_interleaved(calls, repeats, sample_s))
+        hand_peak = peak_bytes(calls["hand"])
+        memory = (peak_bytes(calls["srcad"]) / max(hand_peak, 1), hand_peak)
         rows.append((case.label, times))
         extras.append((case.label, codegen_ms(case, 3 if quick else 9), memory))
         print(f"  timed {case.label}", file=sys.stderr, flush=True)
@@ -357,13 +372,13 @@ def print_table(rows, names, extras):
     table = []
     for label, times in rows:
         line = [label] + [microseconds(times[n]) for n in names]
-        line += [f"{times['srcad'] / times['hand']:.2f}", f"{times['raw'] / times['hand']:.2f}"]
-        line += [f"{times[p] / times['srcad']:.2f}" for p in peers]
+        line += [f"{times.ratio('srcad', 'hand'):.2f}", f"{times.ratio('raw', 'hand'):.2f}"]
+        line += [f"{times.ratio(p, 'srcad'):.2f}" for p in peers]
         table.append(line)
     geo = ["geomean", *[""] * len(names)]
     for key in ["srcad", "raw"]:
-        geo.append(f"{_geomean([t[key] / t['hand'] for _, t in rows]):.2f}")
-    geo += [f"{_geomean([t[p] / t['srcad'] for _, t in rows]):.2f}" for p in peers]
+        geo.append(f"{_geomean([t.ratio(key, 'hand') for _, t in rows]):.2f}")
+    geo += [f"{_geomean([t.ratio(p, 'srcad') for _, t in rows]):.2f}" for p in peers]
     table.append(geo)
     widths = [max(len(r[i]) for r in table + [header]) for i in range(len(header))]
     print("median time per gradient call (one BLAS thread, float64)")
@@ -371,8 +386,36 @@ def print_table(rows, names, extras):
         print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                         for i, (c, w) in enumerate(zip(line, widths))))
     print("\ncodegen (warm, ms) and peak memory of one call (srcad / hand, tracemalloc)")
-    for label, ms, memory in extras:
-        print(f"{label:16s} {ms:6.1f} ms   memory x{memory:.2f}")
+    for label, ms, (memory, hand_peak) in extras:
+        print(f"{label:16s} {ms:6.1f} ms   memory x{memory:.2f} of {hand_peak / 1024:,.0f} KiB")
+    print_targets(rows, peers, extras)
+
+
+def print_targets(rows, peers, extras):
+    """The performance issue's targets, read off this run."""
+    def verdict(ok):
+        return "met   " if ok else "MISSED"
+
+    print("\ntargets (this run)")
+    for key in ("srcad", "raw"):
+        ratios = [(t.ratio(key, "hand"), label) for label, t in rows]
+        worst, where = max(ratios)
+        geo = _geomean([r for r, _ in ratios])
+        print(f"  {verdict(worst <= 1.10 and geo <= 1.05)} {key}/hand <= 1.10 each, geomean "
+              f"<= 1.05: worst {worst:.2f} ({where}), geomean {geo:.2f}")
+    for peer in (p for p in ("autograd", "torch") if p in peers):
+        slowest, where = min((t.ratio(peer, "srcad"), label) for label, t in rows)
+        print(f"  {verdict(slowest > 1)} faster than {peer} on every case: lowest "
+              f"{peer}/srcad {slowest:.2f} ({where})")
+    if "jax" in peers:
+        geo = _geomean([t.ratio("jax", "srcad") for _, t in rows])
+        print(f"  {verdict(geo > 1)} faster than jax.jit(grad) on the geomean: {geo:.2f}")
+    slowest_ms, where = max((ms, label) for label, ms, _ in extras)
+    print(f"  {verdict(slowest_ms < 20)} codegen < 20 ms per function: at most "
+          f"{slowest_ms:.1f} ms ({where})")
+    _, where, memory = max((hand_peak, label, m) for label, _, (m, hand_peak) in extras)
+    print(f"  {verdict(memory <= 1.2)} peak memory <= 1.2x hand in the largest case: "
+          f"x{memory:.2f} ({where})")
 
 
 def _geomean(values):

@@ -328,37 +328,48 @@ class Derivative:
 
     def _make_fast_call(self, generated, args):
         """The call path for positional arrays and scalars of the types and shapes of `args`,
-        already checked: the generated function, and gradients in the form of their inputs."""
+        already checked: the generated function, and gradients in the form of their inputs
+        (`as_gradient`, with its common cases inline: a fresh array of the input's shape and
+        dtype, or a float for a float)."""
         function, positions, single = generated.function, self._positions, self.single
         as_gradient = runtime.as_gradient
-        position = positions[0]
-        x = args[position]                      # its type, shape and dtype are in the key
-        shape, dtype = (x.shape, x.dtype) if type(x) is _ndarray else (None, None)
+        forms = [(p, args[p].shape, args[p].dtype) if type(args[p]) is _ndarray else
+                 (p, float, None) if type(args[p]) is float else (p, None, None)
+                 for p in positions]            # the types, shapes and dtypes are in the key
+        position, shape, dtype = forms[0]
 
         def gradients(grads, args):
-            if len(positions) == 1:
-                grad = as_gradient(grads, args[position])
-                return grad if single else (grad,)
-            return tuple([as_gradient(g, args[p]) for g, p in zip(grads, positions)])
+            out = []
+            for g, (p, shape, dtype) in zip(grads, forms):
+                if type(g) is _ndarray and g.dtype is dtype and g.shape == shape \
+                        and g.base is None:
+                    out.append(g)
+                elif shape is float and type(g) is float:
+                    out.append(g)
+                else:
+                    out.append(as_gradient(g, args[p]))
+            return tuple(out)
 
         def grad_call(args):
             try:
                 grad = function(*args)
             except NonScalarOutputError as exc:
                 raise NonScalarOutputError(exc.message, generated.return_location) from None
-            if single:                          # as_gradient's common case, inline
+            if single:
                 if (type(grad) is _ndarray and grad.dtype is dtype and grad.shape == shape
                         and grad.base is None):
                     return grad
                 return as_gradient(grad, args[position])
-            return gradients(grad, args)
+            return gradients(grad if len(forms) > 1 else (grad,), args)
 
         def value_and_grad_call(args):
             try:
                 value, grads = function(*args)
             except NonScalarOutputError as exc:
                 raise NonScalarOutputError(exc.message, generated.return_location) from None
-            return value, gradients(grads, args)
+            if single:
+                return value, gradients((grads,), args)[0]
+            return value, gradients(grads if len(forms) > 1 else (grads,), args)
 
         return grad_call if self.kind == GRAD else value_and_grad_call
 

@@ -2,12 +2,13 @@
 
 In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullback function).
 Out: the same function, where in derivative statements numbers are folded (`2 - 1` -> `1`,
-`x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`, `0 - e` -> `-e`), a derivative copy `da = db` is replaced by
-`db` where that is safe, and assignments whose value is never used and has no effect are
-removed (repeatedly, so whole dead chains go). Primal statements are removed, and a temporary of
-normal form that only the next statements of its user line read is put back into the
-expression that reads it (`h = np.tanh(X @ W + b)`, not `_matmul = X @ W; _add = _matmul + b;
-h = np.tanh(_add)`): the line reads as the user wrote it, and the value is freed at once.
+`x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`, `0 - e` -> `-e`), a derivative copy
+`da = db` is replaced by `db` where that is safe, and assignments whose value is never used and
+has no effect are removed (repeatedly, so whole dead chains go). Primal statements are removed,
+and a temporary of normal form that only the next statements of its user line read is put back
+into the expression that reads it (`h = np.tanh(X @ W + b)`, not `_matmul = X @ W;
+_add = _matmul + b; h = np.tanh(_add)`): the line reads as the user wrote it, and the value is
+freed at once.
 """
 
 import ast
