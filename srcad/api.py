@@ -318,8 +318,8 @@ class Derivative:
         """A call with argument types and shapes not seen before: from now on, calls like it
         go straight to code specialized to those shapes, their inputs checked once."""
         if (self._receiver is not None or self.kind not in (GRAD, VALUE_AND_GRAD)
-                or _special(args) or max(self._positions) >= len(args)
-                or len(self._fast) >= _SPECIALIZATIONS):
+                or any(type(a) not in _PLAIN for a in args)     # CuPy, containers, models
+                or max(self._positions) >= len(args) or len(self._fast) >= _SPECIALIZATIONS):
             return self._call(args, {})
         self._check_inputs(args, {})
         generated = cached(self.func, self.kind, self.wrt, signature=signature(args))
