@@ -3,6 +3,12 @@
 In: a user's Python function and options (`wrt`, the kind of derivative). Out: a callable
 (`Derivative`) that generates, on first use, the derivative's Python source, compiles it, and
 then calls it; `source()` returns that text. Generation is cached per function and options.
+
+Calls of `grad` and `value_and_grad` with NumPy arrays and scalars run code specialized to the
+argument shapes (`passes.shapes`: no `unbroadcast` where shapes match, ...), generated once per
+shape signature (at most `_SPECIALIZATIONS` of them; further ones run the generic code); a call
+finds its code by the arguments' types, shapes and dtypes, and checks its inputs only the
+first time it meets them.
 """
 
 import ast
