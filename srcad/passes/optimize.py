@@ -115,28 +115,36 @@ def _rename_loads(stmt, renames):
 
 # dead code ---------------------------------------------------------------------------------
 def _remove_dead(tree):
-    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
-            and isinstance(n.ctx, ast.Load)}
-    return _prune(tree, used)
+    """Remove dead assignments; one pass from the end, so that removing a statement frees the
+    statements that only it read (a chain goes at once). True when something was removed."""
+    reads = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            reads[node.id] = reads.get(node.id, 0) + 1
+    return _prune(tree, reads)
 
 
-def _prune(node, used):
+def _prune(node, reads):
     changed = False
     for field in ("body", "orelse"):
         stmts = getattr(node, field, None)
         if not isinstance(stmts, list):
             continue
         kept = []
-        for stmt in stmts:
+        for stmt in reversed(stmts):
             if isinstance(stmt, (ast.If, ast.FunctionDef)):
-                changed |= _prune(stmt, used)
+                changed |= _prune(stmt, reads)
                 if isinstance(stmt, ast.If) and _empty(stmt.body) and _empty(stmt.orelse):
                     changed = True
                     continue
-            elif _is_dead(stmt, used):
+            elif _is_dead(stmt, reads):
+                for sub in ast.walk(stmt.value):
+                    if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+                        reads[sub.id] -= 1
                 changed = True
                 continue
             kept.append(stmt)
+        kept.reverse()
         if field == "body" and not kept and isinstance(node, ast.If):
             kept = [ast.Pass()]
         setattr(node, field, kept)
@@ -147,11 +155,11 @@ def _empty(stmts):
     return all(isinstance(s, ast.Pass) for s in stmts)
 
 
-def _is_dead(stmt, used):
+def _is_dead(stmt, reads):
     if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
         return False
     target = stmt.targets[0]
-    return isinstance(target, ast.Name) and target.id not in used and _pure(stmt.value)
+    return isinstance(target, ast.Name) and not reads.get(target.id) and _pure(stmt.value)
 
 
 def _pure(node):

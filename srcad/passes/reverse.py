@@ -540,7 +540,8 @@ class _Loop:
 
 def _substitute(node, constants):
     """`node` with names replaced by the constants `constants` maps them to (a copy)."""
-    if not constants:
+    if not constants or not any(isinstance(n, ast.Name) and n.id in constants
+                                for n in ast.walk(node)):
         return node
     node = copy_node(node)
     for sub in ast.walk(node):
