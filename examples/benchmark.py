@@ -96,8 +96,8 @@ def rnn_hand(Wh, Wx, b, xs):
     dh = 2 * hs[-1]
     for t in reversed(range(xs.shape[0])):
         da = dh * (1 - hs[t + 1] * hs[t + 1])
-        dWh += np.outer(da, hs[t])
-        dWx += np.outer(da, xs[t])
+        dWh += np.multiply.outer(da, hs[t])
+        dWx += np.multiply.outer(da, xs[t])
         db += da
         dh = Wh.T @ da
     return dWh, dWx, db

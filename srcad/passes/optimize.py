@@ -83,22 +83,26 @@ class _Folder(ast.NodeTransformer):
 
 # copy propagation --------------------------------------------------------------------------
 def _propagate_copies(tree):
-    """Replace `da` by `db` after a top-level derivative copy `da = db` when both are single
-    assignments and `da` is not returned."""
+    """Replace `da` by `db` after a top-level derivative copy `da = db` when `da` is assigned
+    once and not returned, and nothing assigns `db` after the copy."""
+    stores = _store_counts(tree)
     for function in _functions(tree):
-        stores = _store_counts(tree)
         returned = {n.id for s in function.body if isinstance(s, ast.Return)
                     for n in ast.walk(s) if isinstance(n, ast.Name)}
-        params = {a.arg for a in function.args.args}
+        stored_after, later = [], set()
+        for stmt in reversed(function.body):
+            stored_after.append(set(later))
+            later |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
+                      and isinstance(n.ctx, ast.Store)}
+        stored_after.reverse()
         kept = []
         renames = {}
-        for stmt in function.body:
+        for stmt, after in zip(function.body, stored_after):
             _rename_loads(stmt, renames)
             if (anno.get(stmt, anno.DERIVATIVE) and isinstance(stmt, ast.Assign)
                     and isinstance(stmt.value, ast.Name)):
                 target, source = stmt.targets[0].id, stmt.value.id
-                if (stores.get(target) == 1 and stores.get(source, 0) + (source in params) <= 1
-                        and target not in returned):
+                if stores.get(target) == 1 and source not in after and target not in returned:
                     renames[target] = source
                     continue
             kept.append(stmt)
