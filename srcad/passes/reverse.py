@@ -447,8 +447,9 @@ class _Loop:
         live = {d for d in defined if rev.primal_of.get(d) in self.known | assigned}
         live |= {rev.derivative_of(v) for v in sorted(loaded(stmt.body))
                  if v in rev.active and v in self.known}
+        fresh = live - defined
         before = [rev.derivative(assign(d, rev.zeros(rev.primal_of[d])), self.origin)
-                  for d in sorted(live - defined)]
+                  for d in sorted(fresh)]
         defined |= live
         rev.depth += 1
         rev.known = set(self.known) | targets
@@ -460,6 +461,7 @@ class _Loop:
         needed = loaded(body) & (stored(body_primal) | targets)
         if not any(not isinstance(s, _Restore) for s in _flat(body)):
             return [stmt], before
+        _accumulate_in_place(body, fresh - rev.modules)
         return self.assemble(body_primal, body, needed, targets, before)
 
     def assemble(self, body_primal, body, needed, targets, before):
@@ -552,6 +554,33 @@ def _substitute(node, constants):
                 value[:] = [copy_node(constants[v.id]) if isinstance(v, ast.Name)
                             and v.id in constants else v for v in value]
     return node
+
+
+def _accumulate_in_place(stmts, fresh):
+    """`d = d + e` as `d += e` for the adjoints `fresh` (zeros made just before the loop) that
+    the loop only ever accumulates: their arrays are the loop's own, so no trip allocates."""
+    def is_accumulation(node, d):
+        return (isinstance(node, ast.Assign) and isinstance(node.value, ast.BinOp)
+                and isinstance(node.value.op, ast.Add) and isinstance(node.value.left, ast.Name)
+                and node.value.left.id == d and node.targets[0].id == d)
+
+    nodes = [n for s in stmts if not isinstance(s, _Restore) for n in ast.walk(s)]
+    for d in sorted(fresh):
+        writes = [n for n in nodes if isinstance(n, ast.Name) and n.id == d
+                  and isinstance(n.ctx, ast.Store)]
+        if writes and len(writes) == sum(is_accumulation(n, d) for n in nodes):
+            _replace_statements(stmts, lambda n, d=d: anno.copy(n, ast.AugAssign(
+                target=name(d, ast.Store()), op=ast.Add(), value=n.value.right))
+                if is_accumulation(n, d) else n)
+
+
+def _replace_statements(stmts, replace):
+    for i, stmt in enumerate(stmts):
+        stmts[i] = replace(stmt)
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                _replace_statements(inner, replace)
 
 
 def _store_counts(stmts, targets):
