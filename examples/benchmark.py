@@ -1,19 +1,20 @@
 """srcad's generated gradients against a hand-written NumPy gradient of the same function, and
 against HIPS autograd, PyTorch (eager, CPU) and JAX (`jit(grad)`), each when installed.
 
-Run: pip install ".[bench]" && python examples/benchmark.py   (about two minutes)
+Run: pip install ".[bench]" && python examples/benchmark.py   (under a minute)
      python examples/benchmark.py --quick                     (seconds: a smoke run)
 
 One process, one BLAS thread, float64, the same data for every contender. Within a case the
-contenders are timed interleaved (round-robin over repeats) and each figure is the median over
-the repeats of the mean time per call, so slow drift of a shared machine hits all of them
-alike; compare the ratios, which are measured in the same run. Every gradient is checked
-against the hand-written one before it is timed.
+contenders are timed interleaved, round-robin over 151 rounds of short samples; a time is the
+median over the rounds, a ratio the median of the ratios within each round, so the drifting load
+of a shared machine hits both sides of a ratio alike. Every gradient is checked against the
+hand-written one before it is timed.
 
 Columns: `srcad` is a call of `srcad.grad(f)` (the API wrapper: argument checks, the cached
 lookup of the code for these argument shapes, the gradient's final form); `raw` calls the
 generated function itself. Codegen is the time to generate and compile a case's gradient once
-warm (templates loaded). Peak memory is what `tracemalloc` sees NumPy allocate in one call.
+warm (templates loaded). Peak memory is what `tracemalloc` sees NumPy allocate in one call. The
+last lines read the performance issue's targets off this run.
 """
 
 import os
@@ -347,7 +348,7 @@ def microseconds(seconds):
 
 def run(quick=False, skip=()):
     peers = load_peers(skip)
-    repeats, sample_s = (3, 0.002) if quick else (21, 0.05)
+    repeats, sample_s = (3, 0.002) if quick else (151, 0.005)
     names = ["hand", "srcad", "raw"] + [p for p in ("autograd", "torch", "jax") if p in peers]
     rows, extras = [], []
     for case in cases(quick):
