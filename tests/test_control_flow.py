@@ -237,3 +237,28 @@ def writes_into_argument(x):
 def test_writing_into_an_argument_is_rejected():
     with pytest.raises(srcad.UnsupportedSyntaxError, match="copy it first"):
         srcad.grad(writes_into_argument)(np.ones(3))
+
+
+# ---- adjoints a loop accumulates in place ----------------------------------------------------
+def shared_weight(W, xs):
+    total = 0.0
+    for x in xs:
+        y = W @ x
+        total = total + np.sum(y * y)
+    return total
+
+
+@given(hnp.arrays(np.float64, (3, 3), elements=values),
+       hnp.arrays(np.float64, (4, 3), elements=values))
+def test_in_place_accumulation_is_private_to_each_call(W, xs):
+    """`dW += ...` in the reversed loop: the loop's own zeros, never an array another adjoint
+    (or an earlier call, or the caller) holds. Pullbacks called twice agree; the gradient is
+    2 sum_t (W x_t) x_t^T."""
+    expected = 2 * sum(np.outer(W @ x, x) for x in xs)
+    assert_grads(shared_weight, (W, xs), [expected], 0)
+    _, pullback = srcad.vjp(shared_weight)(W, xs)
+    first = pullback(1.0)
+    np.testing.assert_allclose(pullback(1.0), first)
+    np.testing.assert_allclose(first, expected, rtol=1e-9, atol=1e-12)
+    assert "dW += " in srcad.source(srcad.grad(shared_weight))
+    assert "dW += " in srcad.source(srcad.grad(shared_weight), W, xs)

@@ -193,13 +193,22 @@ class _Reverse:
         self.parameter_reads = set()    # names holding a model parameter's array
         self.shapes = None              # static shapes of primal names, when specialized
         self.spread = {}                # adjoint name -> (g, x) for `dname = unreduce(g, x)`
-        #                                 outside loops and branches (see shapes.simplify)
+        #                                 (see shapes.simplify), within one block
         self.constant_seeds = {}        # adjoint name -> the number it holds (the seed 1.0, ...)
 
     def forget(self):
-        """Drop what is known about adjoint values (after a branch or a loop)."""
+        """Drop what is known about adjoint values (around branches and loops: what holds on
+        one path, or in one trip, need not hold on another)."""
         self.spread.clear()
         self.constant_seeds.clear()
+
+    def written(self, dname):
+        """`dname` gets a new value: what was known about it, or built on it, no longer holds."""
+        self.spread.pop(dname, None)
+        self.constant_seeds.pop(dname, None)
+        for key, (g, _) in list(self.spread.items()):
+            if isinstance(g, ast.Name) and g.id == dname:
+                del self.spread[key]
 
     def shape_of(self, ident):
         """The static shape of a primal name, or of an adjoint (that of its primal)."""
@@ -340,10 +349,8 @@ class _Reverse:
         defined.discard(dname)                    # spent: what follows is for the old value
         for new in filled:
             if self.shapes is not None:
-                if not self.depth:
-                    new.value = _substitute(new.value, self.constant_seeds)
-                new.value = simplify(new.value, self.shape_of, self.free,
-                                     self.spread if not self.depth else None)
+                new.value = _substitute(new.value, self.constant_seeds)
+                new.value = simplify(new.value, self.shape_of, self.free, self.spread)
             if anno.get(new, anno.ACCUMULATE):
                 new = self.accumulate(new, defined)
             out.append(self.derivative(new, origin))
@@ -352,11 +359,10 @@ class _Reverse:
     def accumulate(self, stmt, defined):
         """`dx += e` as `dx = e` (first write) or `dx = dx + e`."""
         dname = stmt.target.id
-        self.spread.pop(dname, None)
-        self.constant_seeds.pop(dname, None)
+        self.written(dname)
         if dname not in defined:
             defined.add(dname)
-            if self.shapes is not None and not self.depth:
+            if self.shapes is not None:
                 value = _substitute(stmt.value, self.constant_seeds)
                 if isinstance(value, ast.Constant):
                     self.constant_seeds[dname] = value
@@ -376,6 +382,7 @@ class _Reverse:
 
     def branch(self, stmt, defined, known):
         """Reverse an `if`: adjoints live after it (in adjoint order) agree on both paths."""
+        self.forget()
         entry = set(defined)
         in_body, in_else = set(defined), set(defined)
         self.known = set(known)
@@ -442,6 +449,7 @@ class _Loop:
 
     def reverse(self, defined):
         rev, stmt = self.rev, self.stmt
+        rev.forget()
         targets = stored(stmt.target) if isinstance(stmt, ast.For) else set()
         assigned = stored(stmt.body) | targets
         live = {d for d in defined if rev.primal_of.get(d) in self.known | assigned}
@@ -458,11 +466,32 @@ class _Loop:
         rev.depth -= 1
         body += [rev.derivative(assign(d, rev.zeros(rev.primal_of[d])), self.origin)
                  for d in sorted(live - in_body)]
+        body = self._drop_unread(body, live)
         needed = loaded(body) & (stored(body_primal) | targets)
         if not any(not isinstance(s, _Restore) for s in _flat(body)):
             return [stmt], before
         _accumulate_in_place(body, fresh - rev.modules)
         return self.assemble(body_primal, body, needed, targets, before)
+
+    def _drop_unread(self, body, live):
+        """The adjoint body without adjoints of values first assigned in the loop that nothing
+        reads (a shape-specialized adjoint may no longer need them), so that the primal loop
+        does not store what only they read."""
+        def removable(stmt, reads):
+            if not (isinstance(stmt, ast.Assign) and anno.get(stmt, anno.DERIVATIVE)
+                    and isinstance(stmt.targets[0], ast.Name)):
+                return False
+            target = stmt.targets[0].id
+            primal = self.rev.primal_of.get(target)
+            return (target not in live and primal is not None and primal not in self.known
+                    and target not in reads)
+
+        while True:
+            reads = loaded(body)
+            kept = [s for s in body if not removable(s, reads)]
+            if len(kept) == len(body):
+                return body
+            body = kept
 
     def assemble(self, body_primal, body, needed, targets, before):
         rev, stmt = self.rev, self.stmt
