@@ -19,7 +19,7 @@ import weakref
 import numpy
 
 from . import annotations as anno
-from . import ast_util, codegen, rules, runtime
+from . import ast_util, codegen, fastcall, rules, runtime
 from .errors import NonScalarOutputError, SrcadError, WrtError
 from .naming import FreeNames, Namer
 from .passes import activity, fence, forward, normalize, optimize, resolve, reverse, shapes
@@ -329,55 +329,9 @@ class Derivative:
             return self._call(args, {})
         self._check_inputs(args, {})
         generated = cached(self.func, self.kind, self.wrt, signature=signature(args))
-        fast = self._fast[key] = self._make_fast_call(generated, args)
+        fast = self._fast[key] = fastcall.make(generated, self.kind == GRAD, self._positions,
+                                               self.single, args)
         return fast(args)
-
-    def _make_fast_call(self, generated, args):
-        """The call path for positional arrays and scalars of the types and shapes of `args`,
-        already checked: the generated function, and gradients in the form of their inputs
-        (`as_gradient`, with its common cases inline: a fresh array of the input's shape and
-        dtype, or a float for a float)."""
-        function, positions, single = generated.function, self._positions, self.single
-        as_gradient = runtime.as_gradient
-        forms = [(p, args[p].shape, args[p].dtype) if type(args[p]) is _ndarray else
-                 (p, float, None) if type(args[p]) is float else (p, None, None)
-                 for p in positions]            # the types, shapes and dtypes are in the key
-        position, shape, dtype = forms[0]
-
-        def gradients(grads, args):
-            out = []
-            for g, (p, shape, dtype) in zip(grads, forms):
-                if type(g) is _ndarray and g.dtype is dtype and g.shape == shape \
-                        and g.base is None:
-                    out.append(g)
-                elif shape is float and type(g) is float:
-                    out.append(g)
-                else:
-                    out.append(as_gradient(g, args[p]))
-            return tuple(out)
-
-        def grad_call(args):
-            try:
-                grad = function(*args)
-            except NonScalarOutputError as exc:
-                raise NonScalarOutputError(exc.message, generated.return_location) from None
-            if single:
-                if (type(grad) is _ndarray and grad.dtype is dtype and grad.shape == shape
-                        and grad.base is None):
-                    return grad
-                return as_gradient(grad, args[position])
-            return gradients(grad if len(forms) > 1 else (grad,), args)
-
-        def value_and_grad_call(args):
-            try:
-                value, grads = function(*args)
-            except NonScalarOutputError as exc:
-                raise NonScalarOutputError(exc.message, generated.return_location) from None
-            if single:
-                return value, gradients((grads,), args)[0]
-            return value, gradients(grads if len(forms) > 1 else (grads,), args)
-
-        return grad_call if self.kind == GRAD else value_and_grad_call
 
     def _special_call(self, args, kwargs):
         return self._make_call(self._specialized(args, kwargs))(args, kwargs)

@@ -13,9 +13,11 @@ arithmetic, comparisons and NumPy ufuncs broadcast; `@` and `numpy.matmul` as Nu
 `numpy.zeros`/`ones`/`empty` of a size known from shapes; indexing with constants and loop
 counters; `x.shape[i]`, `len(x)` and a `range` loop counter are integers.
 
-`simplify(expr, shape_of, helpers)` uses the shapes in derivative code: it drops
-`unbroadcast(g, x)` when `g` already has the shape of `x`, and writes the adjoints of `@` as
-the NumPy a person would write for the operand shapes at hand (`g @ y.T`, `x.T @ g`).
+`simplify(expr, shape_of, free, spread)` uses the shapes in derivative code (the reverse pass
+calls it on each filled template): `unbroadcast` goes where shapes match or becomes a sum over
+known axes, the adjoints of `@` are written as the NumPy a person would write (`g @ y.T`,
+`x.T @ g`), `np.size` of a known shape is a number, and a reduction's adjoint is broadcast by
+the elementwise operation that reads it instead of being spread into an array first.
 """
 
 import ast
