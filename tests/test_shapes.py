@@ -14,7 +14,7 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -60,6 +60,23 @@ def growing(x, n):
 
 def tanh_sum(x):
     return np.sum(np.tanh(x * x))
+
+
+def shape_by_branch(x, W, b):
+    if np.sum(x) > 0:
+        y = x * W
+    else:
+        y = x + 0.0
+    return np.sum(np.tanh(y) * b)
+
+
+def reduction_by_branch(x, b):
+    s = np.sum(x * x, axis=0, keepdims=True)
+    if np.sum(s) > 1.0:
+        r = s * b
+    else:
+        r = s
+    return np.sum(np.exp(r - b) * x)
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -172,6 +189,30 @@ def test_loop_carried_shapes_and_stacks():
     assert "unbroadcast" not in source and "matmul_adjoint" not in source
     assert source.count("_stack.append") == 1          # only h: the adjoint reads nothing else
     check_gradients(recurrent, args, (0, 2))
+
+
+@pytest.mark.filterwarnings("ignore:Output seems independent")     # autograd, W unused
+@settings(deadline=None, max_examples=20)
+@given(st.data())
+def test_branches_that_give_different_shapes(data):
+    """`y` is (3, 3) on one path and (3,) on the other: no shape is claimed for it, and the
+    gradient is right on both paths."""
+    x = data.draw(hnp.arrays(np.float64, (3,), elements=st.floats(-2, 2, width=64)))
+    W = data.draw(hnp.arrays(np.float64, (3, 3), elements=st.floats(-2, 2, width=64)))
+    b = data.draw(hnp.arrays(np.float64, (3,), elements=st.floats(-2, 2, width=64)))
+    assume(abs(np.sum(x)) > 1e-3)                 # finite differences on one side only
+    assert "y" not in inferred(shape_by_branch, (x, W, b))
+    check_gradients(shape_by_branch, (x, W, b), (0, 1, 2))
+
+
+@settings(deadline=None, max_examples=20)
+@given(st.data())
+def test_reduction_adjoints_across_branches(data):
+    x = data.draw(hnp.arrays(np.float64, (4, 2), elements=st.floats(-1.5, 1.5, width=64)))
+    b = data.draw(hnp.arrays(np.float64, (1, 2), elements=st.floats(-1, 1, width=64)))
+    assume(abs(np.sum(x * x) - 1.0) > 1e-3)
+    assert inferred(reduction_by_branch, (x, b))["r"] == (1, 2)
+    check_gradients(reduction_by_branch, (x, b), (0, 1))
 
 
 def test_shapes_that_depend_on_data_are_not_claimed():
