@@ -382,11 +382,12 @@ class Derivative:
         if len(self._positions) == 1:
             position = self._positions[0]
             x = args[position] if position < len(args) else self._keyword(0, kwargs)
-            grad = _as_gradient(grads, x, self.keep_rows)
+            grad = runtime.distinct((_as_gradient(grads, x, self.keep_rows),), args)[0]
             return grad if self.single else (grad,)
-        return tuple(_as_gradient(g, args[p] if p < len(args) else self._keyword(i, kwargs),
-                                  self.keep_rows)
-                     for i, (g, p) in enumerate(zip(grads, self._positions)))
+        return runtime.distinct(tuple(
+            _as_gradient(g, args[p] if p < len(args) else self._keyword(i, kwargs),
+                         self.keep_rows)
+            for i, (g, p) in enumerate(zip(grads, self._positions))), args)
 
     def _check_inputs(self, args, kwargs):
         """A clear error when a `wrt` argument cannot carry a derivative (None, an integer,

@@ -3,9 +3,9 @@
 In: a `Generated` gradient (of `grad` or `value_and_grad`), the positions of the arguments it
 differentiates, and example arguments (NumPy arrays and scalars, already checked). Out: a
 function of the argument tuple that calls the generated function and returns gradients in the
-form of their inputs, as `runtime.as_gradient` does, with its common cases inline (a fresh array
-of the input's shape and dtype; a float for a float), so that a call costs little more than
-the generated function itself.
+form of their inputs, each owning its memory, as `runtime.as_gradient` and `runtime.distinct`
+do, with their common cases inline (a fresh array of the input's shape and dtype; a float for a
+float), so that a call costs little more than the generated function itself.
 """
 
 import numpy
@@ -20,7 +20,7 @@ def make(generated, grad_only, positions, single, args):
     """The call path (see the module docstring); `grad_only` for `grad`, else the function
     returns `(value, gradients)`; `single` when one gradient is returned bare."""
     function = generated.function
-    as_gradient = runtime.as_gradient
+    as_gradient, distinct = runtime.as_gradient, runtime.distinct
     forms = [(p, args[p].shape, args[p].dtype) if type(args[p]) is _ndarray else
              (p, float, None) if type(args[p]) is float else (p, None, None)
              for p in positions]                # types, shapes and dtypes are in the key
@@ -35,7 +35,7 @@ def make(generated, grad_only, positions, single, args):
                 out.append(g)
             else:
                 out.append(as_gradient(g, args[p]))
-        return tuple(out)
+        return distinct(out, args)
 
     def grad_call(args):
         try:
@@ -45,8 +45,11 @@ def make(generated, grad_only, positions, single, args):
         if single:
             if (type(grad) is _ndarray and grad.dtype is dtype and grad.shape == shape
                     and grad.base is None):
+                for a in args:
+                    if a is grad:                   # an input itself (`dx = y`): a copy
+                        return grad.copy()
                 return grad
-            return as_gradient(grad, args[position])
+            return distinct((as_gradient(grad, args[position]),), args)[0]
         return gradients(grad if len(forms) > 1 else (grad,), args)
 
     def value_and_grad_call(args):

@@ -144,6 +144,18 @@ def grad_seed(y):
     return numpy.ones_like(y)
 
 
+def distinct(grads, args):
+    """`grads` (a tuple) with a copy in place of any array that is one of the arguments `args`
+    or an earlier gradient: generated code may return an input itself (`dx = y` for `x * y`)
+    or one array for two gradients (`x + y`), but each gradient must own its memory."""
+    out = []
+    for g in grads:
+        if hasattr(g, "copy") and (any(g is a for a in args) or any(g is h for h in out)):
+            g = g.copy()
+        out.append(g)
+    return tuple(out)
+
+
 def as_gradient(g, x):
     """Final form of a gradient: the shape and dtype of the input `x`, writable, own memory
     (a row-sparse gradient is made dense)."""

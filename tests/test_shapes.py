@@ -62,6 +62,14 @@ def tanh_sum(x):
     return np.sum(np.tanh(x * x))
 
 
+def product(x, y):
+    return np.sum(x * y)
+
+
+def plain_sum(x, y):
+    return np.sum(x + y)
+
+
 def shape_by_branch(x, W, b):
     if np.sum(x) > 0:
         y = x * W
@@ -248,6 +256,26 @@ def test_wrong_inputs_rejected_after_the_fast_path():
     np.testing.assert_allclose(df(np.ones(3, dtype=np.float32)), srcad.grad(tanh_sum)(
         np.ones(3)), rtol=1e-6)
     assert df(np.ones(3, dtype=np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("call", ["positional", "keyword", "value_and_grad"])
+def test_gradients_own_their_memory(call):
+    """Generated code may return an input itself (`dx = y`) or one array for two gradients;
+    what the caller gets are arrays of their own, on the fast path and the general one."""
+    x, y = np.ones(3), np.arange(3.0)
+    if call == "value_and_grad":
+        _, gx = srcad.value_and_grad(product)(x, y)
+        _, (gx2, gy2) = srcad.value_and_grad(plain_sum, wrt=(0, 1))(x, y)
+    else:
+        kwargs = {"y": y} if call == "keyword" else {}
+        args = (x,) if kwargs else (x, y)
+        gx = srcad.grad(product)(*args, **kwargs)
+        gx2, gy2 = srcad.grad(plain_sum, wrt=(0, 1))(*args, **kwargs)
+    np.testing.assert_array_equal(gx, y)
+    assert gx is not y and not np.shares_memory(gx, y)
+    assert gx2 is not gy2 and not np.shares_memory(gx2, gy2)
+    gx += 1.0
+    np.testing.assert_array_equal(y, np.arange(3.0))
 
 
 def test_value_and_grad_specialized():
