@@ -264,6 +264,8 @@ class Derivative:
         self._generated = None
         self._call_impl = None
         self._fast = {}                         # argument types and shapes -> call path
+        if kind not in (GRAD, VALUE_AND_GRAD) or self._receiver is not None:
+            self._fast = None                   # (code specialized to shapes: grad only)
         self.__name__ = f"{kind}_{func.__name__}"
         self.__qualname__ = f"{kind}_{getattr(func, '__qualname__', self.__name__)}"
         self.__module__ = getattr(func, "__module__", None)
@@ -289,7 +291,8 @@ class Derivative:
 
     def source(self, *args, **kwargs):
         """The generated source; with example arguments, the code for calls like that one
-        (models and lists/tuples/dicts of arrays get code specialized to their structure)."""
+        (models and lists/tuples/dicts of arrays get code specialized to their structure;
+        grad and value_and_grad of arrays and scalars, code specialized to their shapes)."""
         if not args and not kwargs:
             return self.generated.full_text()
         if self._receiver is not None:
@@ -300,11 +303,12 @@ class Derivative:
         return f"<srcad {self.kind} of {self.func.__qualname__} wrt {', '.join(self.wrt)}>"
 
     def __call__(self, *args, **kwargs):
-        if not kwargs:                          # the fast path: types and shapes seen before
+        table = self._fast
+        if table is not None and not kwargs:    # the fast path: types and shapes seen before
             key = ()
             for a in args:
                 key += (a.shape, a.dtype) if type(a) is _ndarray else (type(a),)
-            fast = self._fast.get(key)
+            fast = table.get(key)
             if fast is not None:
                 return fast(args)
             return self._first_call(key, args)
@@ -323,8 +327,7 @@ class Derivative:
     def _first_call(self, key, args):
         """A call with argument types and shapes not seen before: from now on, calls like it
         go straight to code specialized to those shapes, their inputs checked once."""
-        if (self._receiver is not None or self.kind not in (GRAD, VALUE_AND_GRAD)
-                or any(type(a) not in _PLAIN for a in args)     # CuPy, containers, models
+        if (any(type(a) not in _PLAIN for a in args)            # CuPy, containers, models
                 or max(self._positions) >= len(args) or len(self._fast) >= _SPECIALIZATIONS):
             return self._call(args, {})
         self._check_inputs(args, {})

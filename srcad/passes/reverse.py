@@ -470,7 +470,7 @@ class _Loop:
         needed = loaded(body) & (stored(body_primal) | targets)
         if not any(not isinstance(s, _Restore) for s in _flat(body)):
             return [stmt], before
-        _accumulate_in_place(body, fresh - rev.modules)
+        _accumulate_in_place(body, fresh)
         return self.assemble(body_primal, body, needed, targets, before)
 
     def _drop_unread(self, body, live):
