@@ -28,14 +28,16 @@ def make(generated, grad_only, positions, single, args):
 
     def gradients(grads, args):
         out = []
+        seen = set(map(id, args))               # an input or an earlier gradient: a copy
         for g, (p, shape, dtype) in zip(grads, forms):
             if type(g) is _ndarray and g.dtype is dtype and g.shape == shape and g.base is None:
-                out.append(g)
-            elif shape is float and type(g) is float:
-                out.append(g)
-            else:
-                out.append(as_gradient(g, args[p]))
-        return distinct(out, args)
+                if id(g) in seen:
+                    g = g.copy()
+            elif shape is not float or type(g) is not float:
+                g = distinct((as_gradient(g, args[p]),), out + list(args))[0]
+            seen.add(id(g))
+            out.append(g)
+        return tuple(out)
 
     def grad_call(args):
         try:

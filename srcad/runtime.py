@@ -148,10 +148,12 @@ def distinct(grads, args):
     """`grads` (a tuple) with a copy in place of any array that is one of the arguments `args`
     or an earlier gradient: generated code may return an input itself (`dx = y` for `x * y`)
     or one array for two gradients (`x + y`), but each gradient must own its memory."""
+    seen = {id(a) for a in args}
     out = []
     for g in grads:
-        if hasattr(g, "copy") and (any(g is a for a in args) or any(g is h for h in out)):
+        if id(g) in seen and hasattr(g, "copy"):
             g = g.copy()
+        seen.add(id(g))
         out.append(g)
     return tuple(out)
 
