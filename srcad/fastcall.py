@@ -14,6 +14,7 @@ from . import runtime
 from .errors import NonScalarOutputError
 
 _ndarray = numpy.ndarray
+_FLOATS = (float, numpy.float64)
 
 
 def make(generated, grad_only, positions, single, args):
@@ -33,7 +34,9 @@ def make(generated, grad_only, positions, single, args):
             if type(g) is _ndarray and g.dtype is dtype and g.shape == shape and g.base is None:
                 if id(g) in seen:
                     g = g.copy()
-            elif shape is not float or type(g) is not float:
+            elif shape is float and type(g) in _FLOATS:
+                g = float(g)                        # a float for a float input
+            else:
                 g = distinct((as_gradient(g, args[p]),), out + list(args))[0]
             seen.add(id(g))
             out.append(g)
@@ -51,6 +54,8 @@ def make(generated, grad_only, positions, single, args):
                     if a is grad:                   # an input itself (`dx = y`): a copy
                         return grad.copy()
                 return grad
+            if shape is float and type(grad) in _FLOATS:
+                return float(grad)
             return distinct((as_gradient(grad, args[position]),), args)[0]
         return gradients(grad if len(forms) > 1 else (grad,), args)
 
