@@ -174,15 +174,20 @@ def _static_key(statics):
 
 def cached(func, kind, wrt, containers=(), statics=(), signature=None):
     """`generate` once per (function, its code, kind, wrt, container parameters, the types
-    of static parameters, and the argument shapes it is specialized to)."""
+    of static parameters, and the argument shapes it is specialized to; past
+    `_SPECIALIZATIONS` shape signatures, the generic code)."""
     with _lock:
         try:
             per_function = _cache.setdefault(func, {})
         except TypeError:                       # not a Python function: generate() says why
             return generate(func, kind, wrt)
-        key = (kind, wrt, containers, _static_key(statics), signature,
-               getattr(func, "__code__", None))
-        if key not in per_function:                 # (a reload gives a new __code__)
+        code = getattr(func, "__code__", None)      # (a reload gives a new __code__)
+        key = (kind, wrt, containers, _static_key(statics), signature, code)
+        if key not in per_function and signature is not None and sum(
+                k[:4] == key[:4] and k[4] is not None and k[5] is code
+                for k in per_function) >= _SPECIALIZATIONS:
+            return cached(func, kind, wrt, containers, statics)   # enough shapes: generic
+        if key not in per_function:
             per_function[key] = generate(func, kind, wrt, containers, statics, signature)
         return per_function[key]
 

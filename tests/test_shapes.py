@@ -294,3 +294,14 @@ def test_benchmark_runs_quick():
     assert result.returncode == 0, result.stderr
     for label in ("tanh n=10", "mlp batch=8", "rnn 4 steps", "logreg 50x100", "geomean"):
         assert label in result.stdout
+
+
+def test_shape_signatures_per_function_are_bounded():
+    """New derivatives of one function, called with ever new shapes, share a bounded number of
+    specializations (then the generic code), and stay right."""
+    for n in range(1, 3 * api._SPECIALIZATIONS):
+        x = np.linspace(-1, 1, n)
+        t = np.tanh(x * x)
+        np.testing.assert_allclose(srcad.grad(tanh_sum)(x), 2 * x * (1 - t * t))
+    keys = [k for k in api._cache[tanh_sum] if k[0] == api.GRAD and k[4] is not None]
+    assert len(keys) <= api._SPECIALIZATIONS
