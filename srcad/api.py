@@ -262,7 +262,7 @@ class Derivative:
             self._statics = ((parameters(func)[0], self._receiver),)
         self.func = func
         self.kind = kind
-        params = parameters(func)
+        params = self._params = parameters(func)
         self._positions = [params.index(n) for n in self.wrt]
         self._arity = len(params)
         self.keep_rows = False                  # row-sparse gradients stay sparse (nn.backward)
@@ -352,7 +352,7 @@ class Derivative:
             if self.kind in (GRAD, VALUE_AND_GRAD) and self._receiver is None and not kwargs:
                 return cached(self.func, self.kind, self.wrt, signature=signature(args))
             return self.generated
-        params = parameters(self.func)
+        params = self._params
         names = {params[i] for i, a in enumerate(args) if type(a) in _CONTAINERS}
         names |= {k for k, v in kwargs.items() if type(v) in _CONTAINERS}
         models = tuple((params[i], a) for i, a in enumerate(args) if _is_module(a))
