@@ -1,75 +1,435 @@
-"""Per-call time of srcad's generated gradient next to a hand-written NumPy gradient, and
-codegen time. (A first version: the full comparison with autograd, PyTorch and JAX is the
-performance issue's benchmark.)
+"""srcad's generated gradients against a hand-written NumPy gradient of the same function, and
+against HIPS autograd, PyTorch (eager, CPU) and JAX (`jit(grad)`), each when installed.
 
-Run: python examples/benchmark.py
+Run: pip install ".[bench]" && python examples/benchmark.py   (under a minute)
+     python examples/benchmark.py --quick                     (seconds: a smoke run)
+
+One process, one BLAS thread, float64, the same data for every contender. Within a case the
+contenders are timed interleaved, round-robin over 151 rounds of short samples; a time is the
+median over the rounds, a ratio the median of the ratios within each round, so the drifting load
+of a shared machine hits both sides of a ratio alike. Every gradient is checked against the
+hand-written one before it is timed.
+
+Columns: `srcad` is a call of `srcad.grad(f)` (the API wrapper: argument checks, the cached
+lookup of the code for these argument shapes, the gradient's final form); `raw` calls the
+generated function itself. Codegen is the time to generate and compile a case's gradient once
+warm (templates loaded). Peak memory is what `tracemalloc` sees NumPy allocate in one call. The
+last lines read the performance issue's targets off this run.
 """
 
 import os
-import time
-import timeit
+import sys
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[_var] = "1"                      # before numpy (or torch, jax) is imported
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("JAX_ENABLE_X64", "1")
+
+import argparse  # noqa: E402
+import math  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+import types  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import srcad  # noqa: E402
 from srcad import api  # noqa: E402
 
+stop_gradient = srcad.stop_gradient
 
-def f(x):
+# ---- the functions: written once in NumPy; autograd and JAX run the same code ---------------
+
+
+def tanh_sum(x):
     return np.sum(np.tanh(x * x))
 
 
-def hand_grad(x):
+def mlp_loss(W1, b1, W2, b2, X, Y):
+    """A 64-128-10 tanh network, softmax cross-entropy averaged over the batch."""
+    h = np.tanh(X @ W1 + b1)
+    z = h @ W2 + b2
+    z = z - stop_gradient(np.max(z, axis=1, keepdims=True))
+    logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.sum(Y * logp) / X.shape[0]
+
+
+def rnn_loss(Wh, Wx, b, xs):
+    """An Elman RNN, hidden size 32, over a sequence; loss on the last state."""
+    h = np.zeros(Wh.shape[0])
+    for t in range(xs.shape[0]):
+        h = np.tanh(Wh @ h + Wx @ xs[t] + b)
+    return np.sum(h * h)
+
+
+def logreg_loss(w, b, X, y):
+    """Logistic regression, labels in {0, 1}, mean negative log-likelihood."""
+    z = X @ w + b
+    return np.mean(np.logaddexp(0.0, z) - y * z)
+
+
+# ---- hand-written gradients, as a person would write them in NumPy ---------------------------
+
+
+def tanh_sum_hand(x):
     t = np.tanh(x * x)
     return 2 * x * (1 - t * t)
 
 
-def ten_lines(x, W, b):
-    h = W @ x + b
-    h = np.tanh(h)
-    s = h * h
-    t = s / (1.0 + s)
-    u = t * x[:2]
-    v = u - b
-    w = v ** 2
-    z = np.sum(w, axis=0)
-    q = z * 2.0 + 1.0
-    return np.sum(q)
+def mlp_hand(W1, b1, W2, b2, X, Y):
+    h = np.tanh(X @ W1 + b1)
+    z = h @ W2 + b2
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    dz = (e / e.sum(axis=1, keepdims=True) - Y) / X.shape[0]
+    da = (dz @ W2.T) * (1 - h * h)
+    return X.T @ da, da.sum(axis=0), h.T @ dz, dz.sum(axis=0)
 
 
-def median_time(fn, number, repeat=7):
-    runs = timeit.repeat(fn, number=number, repeat=repeat)
-    return sorted(runs)[repeat // 2] / number
+def rnn_hand(Wh, Wx, b, xs):
+    hs = [np.zeros(Wh.shape[0])]
+    for t in range(xs.shape[0]):
+        hs.append(np.tanh(Wh @ hs[-1] + Wx @ xs[t] + b))
+    dWh, dWx, db = np.zeros_like(Wh), np.zeros_like(Wx), np.zeros_like(b)
+    dh = 2 * hs[-1]
+    for t in reversed(range(xs.shape[0])):
+        da = dh * (1 - hs[t + 1] * hs[t + 1])
+        dWh += np.multiply.outer(da, hs[t])
+        dWx += np.multiply.outer(da, xs[t])
+        db += da
+        dh = Wh.T @ da
+    return dWh, dWx, db
 
 
-def codegen_ms(func, kind, wrt, repeat=15):
-    api.generate(func, kind, wrt)                 # warm: templates parsed, imports done
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        api.generate(func, kind, wrt)
-        times.append(time.perf_counter() - start)
-    return sorted(times)[repeat // 2] * 1e3
+def logreg_hand(w, b, X, y):
+    z = X @ w + b
+    dz = (1 / (1 + np.exp(-z)) - y) / X.shape[0]
+    return X.T @ dz, dz.sum()
 
 
-def main():
-    print("codegen, warm (median ms):")
-    for func, wrt in ((f, ("x",)), (ten_lines, ("x", "W", "b"))):
-        for kind in ("grad", "jvp", "vjp"):
-            print(f"  {func.__name__:10s} {kind:5s} {codegen_ms(func, kind, wrt):6.2f}")
-    df = srcad.grad(f)
-    print("\nper call, sum(tanh(x * x)) (median):")
-    print(f"  {'n':>7s} {'srcad':>10s} {'hand':>10s} {'srcad/hand':>11s}")
+# ---- the same functions for PyTorch (its own names for the NumPy calls) ----------------------
+
+
+def torch_functions(torch):
+    def tanh_sum_t(x):
+        return torch.sum(torch.tanh(x * x))
+
+    def mlp_t(W1, b1, W2, b2, X, Y):
+        h = torch.tanh(X @ W1 + b1)
+        z = h @ W2 + b2
+        z = z - torch.amax(z, dim=1, keepdim=True).detach()
+        logp = z - torch.log(torch.sum(torch.exp(z), dim=1, keepdim=True))
+        return -torch.sum(Y * logp) / X.shape[0]
+
+    def rnn_t(Wh, Wx, b, xs):
+        h = torch.zeros(Wh.shape[0], dtype=Wh.dtype)
+        for t in range(xs.shape[0]):
+            h = torch.tanh(Wh @ h + Wx @ xs[t] + b)
+        return torch.sum(h * h)
+
+    def logreg_t(w, b, X, y):
+        z = X @ w + b
+        return torch.mean(torch.logaddexp(torch.zeros((), dtype=z.dtype), z) - y * z)
+
+    return {"tanh_sum": tanh_sum_t, "mlp_loss": mlp_t, "rnn_loss": rnn_t,
+            "logreg_loss": logreg_t}
+
+
+# ---- cases -----------------------------------------------------------------------------------
+
+
+class Case:
+    def __init__(self, label, func, hand, wrt, args):
+        self.label, self.func, self.hand, self.wrt, self.args = label, func, hand, wrt, args
+
+
+def cases(quick):
     rng = np.random.default_rng(0)
-    for n in (10, 1000, 100_000):
-        x = rng.standard_normal(n)
-        assert np.allclose(df(x), hand_grad(x))
-        number = 20 if n >= 100_000 else 2000
-        ours = median_time(lambda x=x: df(x), number)
-        hand = median_time(lambda x=x: hand_grad(x), number)
-        print(f"  {n:7d} {ours * 1e6:8.1f}us {hand * 1e6:8.1f}us {ours / hand:11.2f}")
+    out = []
+    for n in ((10, 1000) if quick else (10, 1000, 100_000)):
+        out.append(Case(f"tanh n={n:g}", tanh_sum, tanh_sum_hand, 0, (rng.standard_normal(n),)))
+    for batch in ((8,) if quick else (32, 512)):
+        X = rng.standard_normal((batch, 64))
+        Y = np.eye(10)[rng.integers(0, 10, batch)]
+        params = (rng.standard_normal((64, 128)) / 8, np.zeros(128),
+                  rng.standard_normal((128, 10)) / 11, np.zeros(10))
+        out.append(Case(f"mlp batch={batch}", mlp_loss, mlp_hand, (0, 1, 2, 3),
+                        params + (X, Y)))
+    steps = 4 if quick else 20
+    out.append(Case(f"rnn {steps} steps", rnn_loss, rnn_hand, (0, 1, 2),
+                    (rng.standard_normal((32, 32)) / 6, rng.standard_normal((32, 16)) / 4,
+                     np.zeros(32), rng.standard_normal((steps, 16)))))
+    rows = 50 if quick else 1000
+    X = rng.standard_normal((rows, 100))
+    out.append(Case(f"logreg {rows}x100", logreg_loss, logreg_hand, (0, 1),
+                    (rng.standard_normal(100) / 10, 0.1, X, (rng.random(rows) < 0.5) * 1.0)))
+    return out
+
+
+# ---- contenders: each gives (name, call) with call() -> gradients as NumPy arrays -------------
+
+
+def with_numpy(func, module, **names):
+    """`func` re-bound so that its `np` (and the names given) are another library's."""
+    namespace = dict(func.__globals__, np=module, **names)
+    return types.FunctionType(func.__code__, namespace, func.__name__, func.__defaults__)
+
+
+def contenders(case, peers):
+    """{name: call} for the hand-written gradient, srcad (wrapper and raw) and each peer."""
+    df = srcad.grad(case.func, wrt=case.wrt)
+    raw = df.specialized_function(*case.args)
+    calls = {"hand": lambda: case.hand(*case.args), "srcad": lambda: df(*case.args),
+             "raw": lambda: raw(*case.args)}
+    for peer, make in (("autograd", _autograd_call), ("torch", _torch_call),
+                       ("jax", _jax_call)):
+        if peer in peers:
+            calls[peer] = make(case, *peers[peer])
+    return calls
+
+
+def _autograd_call(case, autograd, anp, getval):
+    f = with_numpy(case.func, anp, stop_gradient=getval)
+    if not isinstance(case.wrt, tuple):
+        g = autograd.grad(f, case.wrt)
+    else:
+        g = _autograd_multi(autograd, f, case.wrt)
+    return lambda: g(*case.args)
+
+
+def _jax_call(case, jax, jnp):
+    f = with_numpy(case.func, jnp, stop_gradient=jax.lax.stop_gradient)
+    g = jax.jit(jax.grad(f, case.wrt))
+    args = tuple(jnp.asarray(a) for a in case.args)
+
+    def call():
+        out = g(*args)
+        jax.block_until_ready(out)
+        return out
+    return call
+
+
+def _autograd_multi(autograd, f, wrt):
+    """autograd's gradient in several arguments: one pass, through a tuple argument."""
+    def packed(params, *rest):
+        args = list(rest)
+        for i, p in zip(wrt, params):
+            args.insert(i, p)
+        return f(*args)
+    g = autograd.grad(packed)
+
+    def call(*args):
+        params = tuple(args[i] for i in wrt)
+        rest = [a for i, a in enumerate(args) if i not in wrt]
+        return g(params, *rest)
+    return call
+
+
+def _torch_call(case, torch, table):
+    func = table[case.func.__name__]
+    wrt = case.wrt if isinstance(case.wrt, tuple) else (case.wrt,)
+    args = [torch.tensor(a, dtype=torch.float64) for a in case.args]
+
+    def call():
+        leaves = [args[i].detach().requires_grad_() for i in wrt]
+        full = list(args)
+        for i, leaf in zip(wrt, leaves):
+            full[i] = leaf
+        grads = torch.autograd.grad(func(*full), leaves)
+        return grads[0] if not isinstance(case.wrt, tuple) else grads
+    return call
+
+
+def load_peers(skip):
+    peers = {}
+    if "autograd" not in skip:
+        try:
+            import autograd
+            import autograd.numpy as anp
+            from autograd.tracer import getval
+            peers["autograd"] = (autograd, anp, getval)
+        except ImportError:
+            pass
+    if "torch" not in skip:
+        try:
+            import torch
+            torch.set_num_threads(1)
+            peers["torch"] = (torch, torch_functions(torch))
+        except ImportError:
+            pass
+    if "jax" not in skip:
+        try:
+            import jax
+            import jax.numpy as jnp
+            jax.config.update("jax_enable_x64", True)
+            peers["jax"] = (jax, jnp)
+        except ImportError:
+            pass
+    return peers
+
+
+# ---- measuring -------------------------------------------------------------------------------
+
+
+def check(name, got, want, label):
+    got = got if isinstance(got, (tuple, list)) else (got,)
+    want = want if isinstance(want, (tuple, list)) else (want,)
+    for g, w in zip(got, want):
+        if not np.allclose(np.asarray(g), w, rtol=1e-6, atol=1e-9):
+            raise AssertionError(f"{label}: {name}'s gradient differs from the hand-written one")
+
+
+def time_interleaved(calls, repeats, sample_s):
+    """Seconds per call of each callable: {name: [one figure per round]}, timed round-robin
+    over `repeats` rounds of samples of about `sample_s` seconds each."""
+    numbers = {}
+    for name, fn in calls.items():
+        fn()                                               # warm up (jit compiles here)
+        start = time.perf_counter()
+        fn()
+        once = max(time.perf_counter() - start, 1e-7)
+        numbers[name] = max(1, int(sample_s / once))
+    samples = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, fn in calls.items():
+            number = numbers[name]
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            samples[name].append((time.perf_counter() - start) / number)
+    return samples
+
+
+class Timing:
+    """The samples of one case: medians, and ratios as the median of the ratios within each
+    round (so that the load of a shared machine, which drifts, cancels out)."""
+
+    def __init__(self, samples):
+        self.samples = samples
+
+    def __getitem__(self, name):
+        return statistics.median(self.samples[name])
+
+    def ratio(self, a, b):
+        return statistics.median(x / y for x, y in zip(self.samples[a], self.samples[b]))
+
+
+def codegen_ms(case, repeats):
+    wrt = api.resolve_wrt(case.func, case.wrt)[0]
+    shapes = api.signature(case.args)
+    api.generate(case.func, "grad", wrt, signature=shapes)            # warm
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        api.generate(case.func, "grad", wrt, signature=shapes)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+def peak_bytes(fn):
+    fn()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+# ---- report ----------------------------------------------------------------------------------
+
+
+def microseconds(seconds):
+    return f"{seconds * 1e6:,.1f}" if seconds < 1e-3 else f"{seconds * 1e6:,.0f}"
+
+
+def run(quick=False, skip=()):
+    peers = load_peers(skip)
+    repeats, sample_s = (3, 0.002) if quick else (151, 0.005)
+    names = ["hand", "srcad", "raw"] + [p for p in ("autograd", "torch", "jax") if p in peers]
+    rows, extras = [], []
+    for case in cases(quick):
+        calls = contenders(case, peers)
+        want = calls["hand"]()
+        for name, fn in calls.items():
+            check(name, fn(), want, case.label)
+        times = Timing(time_interleaved(calls, repeats, sample_s))
+        hand_peak = peak_bytes(calls["hand"])
+        memory = (peak_bytes(calls["srcad"]) / max(hand_peak, 1), hand_peak)
+        rows.append((case.label, times))
+        extras.append((case.label, codegen_ms(case, 3 if quick else 9), memory))
+        print(f"  timed {case.label}", file=sys.stderr, flush=True)
+    print_table(rows, names, extras)
+    return rows, extras
+
+
+def print_table(rows, names, extras):
+    peers = [n for n in names if n not in ("hand", "srcad", "raw")]
+    header = ["case"] + [f"{n} us" for n in names] + ["srcad/hand", "raw/hand"] + [
+        f"{p}/srcad" for p in peers]
+    table = []
+    for label, times in rows:
+        line = [label] + [microseconds(times[n]) for n in names]
+        line += [f"{times.ratio('srcad', 'hand'):.2f}", f"{times.ratio('raw', 'hand'):.2f}"]
+        line += [f"{times.ratio(p, 'srcad'):.2f}" for p in peers]
+        table.append(line)
+    geo = ["geomean", *[""] * len(names)]
+    for key in ["srcad", "raw"]:
+        geo.append(f"{_geomean([t.ratio(key, 'hand') for _, t in rows]):.2f}")
+    geo += [f"{_geomean([t.ratio(p, 'srcad') for _, t in rows]):.2f}" for p in peers]
+    table.append(geo)
+    widths = [max(len(r[i]) for r in table + [header]) for i in range(len(header))]
+    print("median time per gradient call (one BLAS thread, float64)")
+    for line in [header] + table:
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                        for i, (c, w) in enumerate(zip(line, widths))))
+    print("\ncodegen (warm, ms) and peak memory of one call (srcad / hand, tracemalloc)")
+    for label, ms, (memory, hand_peak) in extras:
+        print(f"{label:16s} {ms:6.1f} ms   memory x{memory:.2f} of {hand_peak / 1024:,.0f} KiB")
+    print_targets(rows, peers, extras)
+
+
+def print_targets(rows, peers, extras):
+    """The performance issue's targets, read off this run."""
+    def verdict(ok):
+        return "met   " if ok else "MISSED"
+
+    print("\ntargets (this run)")
+    for key in ("srcad", "raw"):
+        ratios = [(t.ratio(key, "hand"), label) for label, t in rows]
+        worst, where = max(ratios)
+        geo = _geomean([r for r, _ in ratios])
+        print(f"  {verdict(worst <= 1.10 and geo <= 1.05)} {key}/hand <= 1.10 each, geomean "
+              f"<= 1.05: worst {worst:.2f} ({where}), geomean {geo:.2f}")
+    for peer in (p for p in ("autograd", "torch") if p in peers):
+        slowest, where = min((t.ratio(peer, "srcad"), label) for label, t in rows)
+        print(f"  {verdict(slowest > 1)} faster than {peer} on every case: lowest "
+              f"{peer}/srcad {slowest:.2f} ({where})")
+    if "jax" in peers:
+        geo = _geomean([t.ratio("jax", "srcad") for _, t in rows])
+        print(f"  {verdict(geo > 1)} faster than jax.jit(grad) on the geomean: {geo:.2f}")
+    slowest_ms, where = max((ms, label) for label, ms, _ in extras)
+    print(f"  {verdict(slowest_ms < 20)} codegen < 20 ms per function: at most "
+          f"{slowest_ms:.1f} ms ({where})")
+    _, where, memory = max((hand_peak, label, m) for label, _, (m, hand_peak) in extras)
+    print(f"  {verdict(memory <= 1.2)} peak memory <= 1.2x hand in the largest case: "
+          f"x{memory:.2f} ({where})")
+
+
+def _geomean(values):
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="small cases, few repeats: checks that everything runs")
+    parser.add_argument("--skip", default="", help="peers to leave out, e.g. torch,jax")
+    options = parser.parse_args(argv)
+    run(options.quick, tuple(filter(None, options.skip.split(","))))
 
 
 if __name__ == "__main__":

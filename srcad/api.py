@@ -3,6 +3,12 @@
 In: a user's Python function and options (`wrt`, the kind of derivative). Out: a callable
 (`Derivative`) that generates, on first use, the derivative's Python source, compiles it, and
 then calls it; `source()` returns that text. Generation is cached per function and options.
+
+Calls of `grad` and `value_and_grad` with NumPy arrays and scalars run code specialized to the
+argument shapes (`passes.shapes`: no `unbroadcast` where shapes match, ...), generated once per
+shape signature (at most `_SPECIALIZATIONS` of them; further ones run the generic code); a call
+finds its code by the arguments' types, shapes and dtypes, and checks its inputs only the
+first time it meets them.
 """
 
 import ast
@@ -14,10 +20,10 @@ import weakref
 import numpy
 
 from . import annotations as anno
-from . import ast_util, codegen, rules, runtime
+from . import ast_util, codegen, fastcall, rules, runtime
 from .errors import NonScalarOutputError, SrcadError, WrtError
 from .naming import FreeNames, Namer
-from .passes import activity, fence, forward, normalize, optimize, resolve, reverse
+from .passes import activity, fence, forward, normalize, optimize, resolve, reverse, shapes
 from .sparse import RowGrad
 
 GRAD, VALUE_AND_GRAD, VJP, JVP = "grad", "value_and_grad", "vjp", "jvp"
@@ -76,13 +82,15 @@ class Callee:
         return function(*args, **kwargs)
 
 
-def generate(func, kind, wrt, containers=(), statics=(), on_stage=None):
+def generate(func, kind, wrt, containers=(), statics=(), signature=None, on_stage=None):
     """Run the pipeline on `func`: the `Generated` derivative of `kind` with respect to `wrt`
     (a tuple of parameter names); `containers` names the parameters that hold lists, tuples
     or dicts of arrays in the calls this code is for; `statics` pairs (parameter, value) for
-    parameters known while generating, such as the `self` of a method. `on_stage(stage,
-    fdef, info)`, if given, sees the function after "normalize", after the derivative pass
-    ("raw") and after "optimized" (it must not keep or change `fdef`)."""
+    parameters known while generating, such as the `self` of a method; `signature` gives
+    the shapes of the positional arguments (see `signature`) for reverse-mode code
+    specialized to them (no `unbroadcast` where shapes match, ...). `on_stage(stage, fdef,
+    info)`, if given, sees the function after "normalize", after the derivative pass ("raw")
+    and after "optimized" (it must not keep or change `fdef`)."""
     on_stage = on_stage or (lambda stage, fdef, info: None)
     tree, info = ast_util.parse_function(func)
     names = resolve.namespace(func)
@@ -118,8 +126,11 @@ def generate(func, kind, wrt, containers=(), statics=(), on_stage=None):
                              info.location(tree))
         fdef = forward.run(tree, wrt, active, namer, free, info, derive)
     else:
+        static = None
+        if signature is not None:
+            static = shapes.infer(tree, dict(zip(_positional(func), signature)))
         fdef = reverse.run(tree, wrt, active, namer, free, info, kind, derive, containers,
-                           modules)
+                           modules, static)
     fdef.name = own_name
     on_stage("raw", fdef, info)
     optimize.run(fdef)
@@ -172,18 +183,45 @@ def _static_key(statics):
     return tuple(key)
 
 
-def cached(func, kind, wrt, containers=(), statics=()):
-    """`generate` once per (function, its code, kind, wrt, container parameters, and the
-    types of static parameters)."""
+def cached(func, kind, wrt, containers=(), statics=(), signature=None):
+    """`generate` once per (function, its code, kind, wrt, container parameters, the types
+    of static parameters, and the argument shapes it is specialized to; past
+    `_SPECIALIZATIONS` shape signatures, the generic code)."""
     with _lock:
         try:
             per_function = _cache.setdefault(func, {})
         except TypeError:                       # not a Python function: generate() says why
             return generate(func, kind, wrt)
-        key = (kind, wrt, containers, _static_key(statics), getattr(func, "__code__", None))
-        if key not in per_function:                 # (a reload gives a new __code__)
-            per_function[key] = generate(func, kind, wrt, containers, statics)
+        code = getattr(func, "__code__", None)      # (a reload gives a new __code__)
+        key = (kind, wrt, containers, _static_key(statics), signature, code)
+        if key not in per_function and signature is not None and sum(
+                k[:4] == key[:4] and k[4] is not None and k[5] is code
+                for k in per_function) >= _SPECIALIZATIONS:
+            return cached(func, kind, wrt, containers, statics)   # enough shapes: generic
+        if key not in per_function:
+            per_function[key] = generate(func, kind, wrt, containers, statics, signature)
         return per_function[key]
+
+
+def _positional(func):
+    """The parameters that positional arguments bind one to one (up to a `*args`)."""
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = []
+    for param in inspect.signature(func).parameters.values():
+        if param.kind not in kinds:
+            break
+        names.append(param.name)
+    return names
+
+
+def signature(args):
+    """The shapes of positional arguments, as code specialized to them needs: a NumPy array's
+    shape, `()` for a Python or NumPy scalar, None for anything else."""
+    return tuple(a.shape if type(a) is numpy.ndarray else
+                 () if type(a) in _SCALAR_TYPES else None for a in args)
+
+
+_SCALAR_TYPES = (float, int, numpy.float64, numpy.float32)
 
 
 def parameters(func):
@@ -235,12 +273,15 @@ class Derivative:
             self._statics = ((parameters(func)[0], self._receiver),)
         self.func = func
         self.kind = kind
-        params = parameters(func)
+        params = self._params = parameters(func)
         self._positions = [params.index(n) for n in self.wrt]
         self._arity = len(params)
         self.keep_rows = False                  # row-sparse gradients stay sparse (nn.backward)
         self._generated = None
         self._call_impl = None
+        self._fast = {}                         # argument types and shapes -> call path
+        if kind not in (GRAD, VALUE_AND_GRAD) or self._receiver is not None:
+            self._fast = None                   # (code specialized to shapes: grad only)
         self.__name__ = f"{kind}_{func.__name__}"
         self.__qualname__ = f"{kind}_{getattr(func, '__qualname__', self.__name__)}"
         self.__module__ = getattr(func, "__module__", None)
@@ -257,9 +298,17 @@ class Derivative:
         """The generated function (so `inspect.getsource` and `inspect.signature` show it)."""
         return self.generated.function
 
+    def specialized_function(self, *args, **kwargs):
+        """The generated function that a call with these arguments runs, without the API
+        wrapper around it (for benchmarks and debugging)."""
+        if self._receiver is not None:
+            args = (self._receiver,) + args
+        return self._specialized(args, kwargs).function
+
     def source(self, *args, **kwargs):
         """The generated source; with example arguments, the code for calls like that one
-        (models and lists/tuples/dicts of arrays get code specialized to their structure)."""
+        (models and lists/tuples/dicts of arrays get code specialized to their structure;
+        grad and value_and_grad of arrays and scalars, code specialized to their shapes)."""
         if not args and not kwargs:
             return self.generated.full_text()
         if self._receiver is not None:
@@ -270,6 +319,18 @@ class Derivative:
         return f"<srcad {self.kind} of {self.func.__qualname__} wrt {', '.join(self.wrt)}>"
 
     def __call__(self, *args, **kwargs):
+        table = self._fast
+        if table is not None and not kwargs:    # the fast path: types and shapes seen before
+            key = ()
+            for a in args:
+                key += (a.shape, a.dtype) if type(a) is _ndarray else (type(a),)
+            fast = table.get(key)
+            if fast is not None:
+                return fast(args)
+            return self._first_call(key, args)
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
         if self._receiver is not None:
             args = (self._receiver,) + args
         if self.kind != JVP and (_special(args) or (kwargs and _special(kwargs.values()))):
@@ -279,15 +340,30 @@ class Derivative:
             call = self._call_impl = self._make_call(self.generated)
         return call(args, kwargs)
 
+    def _first_call(self, key, args):
+        """A call with argument types and shapes not seen before: from now on, calls like it
+        go straight to code specialized to those shapes, their inputs checked once."""
+        if (any(type(a) not in _PLAIN for a in args)            # CuPy, containers, models
+                or max(self._positions) >= len(args) or len(self._fast) >= _SPECIALIZATIONS):
+            return self._call(args, {})
+        self._check_inputs(args, {})
+        generated = cached(self.func, self.kind, self.wrt, signature=signature(args))
+        fast = self._fast[key] = fastcall.make(generated, self.kind == GRAD, self._positions,
+                                               self.single, args)
+        return fast(args)
+
     def _special_call(self, args, kwargs):
         return self._make_call(self._specialized(args, kwargs))(args, kwargs)
 
     def _specialized(self, args, kwargs):
         """Calls with lists, tuples or dicts of arrays, or with models, get code specialized
-        to them (to which parameters are containers; to the structure of each model)."""
+        to them (to which parameters are containers; to the structure of each model); calls
+        of grad and value_and_grad with arrays and scalars, code specialized to their shapes."""
         if not (_special(args) or _special(kwargs.values())):
+            if self.kind in (GRAD, VALUE_AND_GRAD) and self._receiver is None and not kwargs:
+                return cached(self.func, self.kind, self.wrt, signature=signature(args))
             return self.generated
-        params = parameters(self.func)
+        params = self._params
         names = {params[i] for i, a in enumerate(args) if type(a) in _CONTAINERS}
         names |= {k for k, v in kwargs.items() if type(v) in _CONTAINERS}
         models = tuple((params[i], a) for i, a in enumerate(args) if _is_module(a))
@@ -325,11 +401,12 @@ class Derivative:
         if len(self._positions) == 1:
             position = self._positions[0]
             x = args[position] if position < len(args) else self._keyword(0, kwargs)
-            grad = _as_gradient(grads, x, self.keep_rows)
+            grad = runtime.distinct((_as_gradient(grads, x, self.keep_rows),), args)[0]
             return grad if self.single else (grad,)
-        return tuple(_as_gradient(g, args[p] if p < len(args) else self._keyword(i, kwargs),
-                                  self.keep_rows)
-                     for i, (g, p) in enumerate(zip(grads, self._positions)))
+        return runtime.distinct(tuple(
+            _as_gradient(g, args[p] if p < len(args) else self._keyword(i, kwargs),
+                         self.keep_rows)
+            for i, (g, p) in enumerate(zip(grads, self._positions))), args)
 
     def _check_inputs(self, args, kwargs):
         """A clear error when a `wrt` argument cannot carry a derivative (None, an integer,
@@ -379,7 +456,9 @@ def _not_differentiable(x):
     return None
 
 
+_ndarray = numpy.ndarray
 _PLAIN = (numpy.ndarray, float, int, numpy.float64, numpy.float32, type(None))
+_SPECIALIZATIONS = 8        # shape signatures per derivative; further ones run generic code
 
 
 def _special(values):

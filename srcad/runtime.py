@@ -150,6 +150,20 @@ def grad_seed(y):
     return numpy.ones_like(y)
 
 
+def distinct(grads, args):
+    """`grads` (a tuple) with a copy in place of any array that is one of the arguments `args`
+    or an earlier gradient: generated code may return an input itself (`dx = y` for `x * y`)
+    or one array for two gradients (`x + y`), but each gradient must own its memory."""
+    seen = {id(a) for a in args}
+    out = []
+    for g in grads:
+        if id(g) in seen and hasattr(g, "copy"):
+            g = g.copy()
+        seen.add(id(g))
+        out.append(g)
+    return tuple(out)
+
+
 def as_gradient(g, x):
     """Final form of a gradient: the shape and dtype of the input `x`, writable, own memory
     (a row-sparse gradient is made dense)."""

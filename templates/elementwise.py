@@ -119,10 +119,10 @@ def log1p(y, x):
     d[y] = d[x] / (1.0 + x)
 
 
-@adjoint(numpy.logaddexp)
+@adjoint(numpy.logaddexp)       # weights sigmoid(x1 - x2), sigmoid(x2 - x1): z is not needed
 def logaddexp(z, x1, x2):
-    d[x1] += unbroadcast(d[z] * numpy.exp(x1 - z), x1)
-    d[x2] += unbroadcast(d[z] * numpy.exp(x2 - z), x2)
+    d[x1] += unbroadcast(d[z] * (0.5 + 0.5 * numpy.tanh(0.5 * (x1 - x2))), x1)
+    d[x2] += unbroadcast(d[z] * (0.5 - 0.5 * numpy.tanh(0.5 * (x1 - x2))), x2)
 
 
 @tangent(numpy.logaddexp)

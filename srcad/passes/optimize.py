@@ -2,11 +2,14 @@
 
 In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullback function).
 Out: the same function, where in derivative statements numbers are folded (`2 - 1` -> `1`,
-`x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`), a derivative copy `da = db` is replaced by
-`db` where that is safe, and assignments whose value is never used and has no effect are
-removed (repeatedly, so whole dead chains go), and a model's gradient dict built in pieces
-(`dself = {'bias': db}` ... `dself = merge_grads(dself, {'weight': dw})`) is written as one
-literal. Primal statements are only ever removed, never rewritten.
+`x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`, `0 - e` -> `-e`), a derivative copy
+`da = db` is replaced by `db` where that is safe, and assignments whose value is never used and
+has no effect are removed (repeatedly, so whole dead chains go). Primal statements are removed,
+and a temporary of normal form that only the next statements of its user line read is put back
+into the expression that reads it (`h = np.tanh(X @ W + b)`, not `_matmul = X @ W;
+_add = _matmul + b; h = np.tanh(_add)`): the line reads as the user wrote it, and the value is
+freed at once. A model's gradient dict built in pieces (`dself = {'bias': db}` ...
+`dself = merge_grads(dself, {'weight': dw})`) is written as one literal.
 """
 
 import ast
@@ -24,6 +27,7 @@ def run(tree):
     _join_gradient_dicts(tree)
     while _remove_dead(tree):
         pass
+    _inline_temporaries(tree)
     return tree
 
 
@@ -62,6 +66,8 @@ class _Folder(ast.NodeTransformer):
             return node.left
         if op is ast.Add and _is(node.left, 0):
             return node.right
+        if op is ast.Sub and _is(node.left, 0):
+            return ast.UnaryOp(op=ast.USub(), operand=node.right)
         if op is ast.Mult and _is(node.left, 1):
             return node.right
         if op in (ast.Mult, ast.Div) and _is(node.right, 1):
@@ -79,22 +85,26 @@ class _Folder(ast.NodeTransformer):
 
 # copy propagation --------------------------------------------------------------------------
 def _propagate_copies(tree):
-    """Replace `da` by `db` after a top-level derivative copy `da = db` when both are single
-    assignments and `da` is not returned."""
+    """Replace `da` by `db` after a top-level derivative copy `da = db` when `da` is assigned
+    once and not returned, and nothing assigns `db` after the copy."""
+    stores = _store_counts(tree)
     for function in _functions(tree):
-        stores = _store_counts(tree)
         returned = {n.id for s in function.body if isinstance(s, ast.Return)
                     for n in ast.walk(s) if isinstance(n, ast.Name)}
-        params = {a.arg for a in function.args.args}
+        stored_after, later = [], set()
+        for stmt in reversed(function.body):
+            stored_after.append(set(later))
+            later |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
+                      and isinstance(n.ctx, ast.Store)}
+        stored_after.reverse()
         kept = []
         renames = {}
-        for stmt in function.body:
+        for stmt, after in zip(function.body, stored_after):
             _rename_loads(stmt, renames)
             if (anno.get(stmt, anno.DERIVATIVE) and isinstance(stmt, ast.Assign)
                     and isinstance(stmt.value, ast.Name)):
                 target, source = stmt.targets[0].id, stmt.value.id
-                if (stores.get(target) == 1 and stores.get(source, 0) + (source in params) <= 1
-                        and target not in returned):
+                if stores.get(target) == 1 and source not in after and target not in returned:
                     renames[target] = source
                     continue
             kept.append(stmt)
@@ -178,28 +188,36 @@ def _stored_names(stmt):
 
 # dead code ---------------------------------------------------------------------------------
 def _remove_dead(tree):
-    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
-            and isinstance(n.ctx, ast.Load)}
-    return _prune(tree, used)
+    """Remove dead assignments; one pass from the end, so that removing a statement frees the
+    statements that only it read (a chain goes at once). True when something was removed."""
+    reads = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            reads[node.id] = reads.get(node.id, 0) + 1
+    return _prune(tree, reads)
 
 
-def _prune(node, used):
+def _prune(node, reads):
     changed = False
     for field in ("body", "orelse"):
         stmts = getattr(node, field, None)
         if not isinstance(stmts, list):
             continue
         kept = []
-        for stmt in stmts:
+        for stmt in reversed(stmts):
             if isinstance(stmt, (ast.If, ast.FunctionDef)):
-                changed |= _prune(stmt, used)
+                changed |= _prune(stmt, reads)
                 if isinstance(stmt, ast.If) and _empty(stmt.body) and _empty(stmt.orelse):
                     changed = True
                     continue
-            elif _is_dead(stmt, used):
+            elif _is_dead(stmt, reads):
+                for sub in ast.walk(stmt.value):
+                    if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+                        reads[sub.id] -= 1
                 changed = True
                 continue
             kept.append(stmt)
+        kept.reverse()
         if field == "body" and not kept and isinstance(node, ast.If):
             kept = [ast.Pass()]
         setattr(node, field, kept)
@@ -210,11 +228,11 @@ def _empty(stmts):
     return all(isinstance(s, ast.Pass) for s in stmts)
 
 
-def _is_dead(stmt, used):
+def _is_dead(stmt, reads):
     if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
         return False
     target = stmt.targets[0]
-    return isinstance(target, ast.Name) and target.id not in used and _pure(stmt.value)
+    return isinstance(target, ast.Name) and not reads.get(target.id) and _pure(stmt.value)
 
 
 def _pure(node):
@@ -239,6 +257,73 @@ def _pure_function(func):
         return True
     return module.startswith("numpy") or isinstance(func, numpy.ufunc) or func in (len, float,
                                                                                   int, abs)
+
+
+# temporaries read once ----------------------------------------------------------------------
+def _inline_temporaries(tree):
+    """Put each primal temporary `_t = e` that is stored and read once, by a later primal
+    statement of the same block and user line, back into that statement (see the docstring)."""
+    loads, stores = {}, _store_counts(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            loads[node.id] = loads.get(node.id, 0) + 1
+    for node in ast.walk(tree):
+        for field in ("body", "orelse"):
+            stmts = getattr(node, field, None)
+            if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
+                setattr(node, field, _inline_in_block(stmts, loads, stores))
+
+
+def _inline_in_block(stmts, loads, stores):
+    kept = []
+    for i, stmt in enumerate(stmts):
+        target = _temporary(stmt, loads, stores)
+        user = _reader(stmts, i, target) if target else None
+        if user is None:
+            kept.append(stmt)
+            continue
+        for node in ast.walk(user):
+            for field, value in ast.iter_fields(node):
+                if isinstance(value, ast.Name) and value.id == target:
+                    setattr(node, field, stmt.value)
+                elif isinstance(value, list):
+                    value[:] = [stmt.value if isinstance(v, ast.Name) and v.id == target
+                                else v for v in value]
+    return kept
+
+
+def _temporary(stmt, loads, stores):
+    """The name a primal temporary of normal form `_t = e` assigns, when `_t` is stored and
+    read once and `e` has no effects; else None."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name) and not anno.get(stmt, anno.DERIVATIVE)):
+        return None
+    target = stmt.targets[0].id
+    if not target.startswith("_") or loads.get(target) != 1 or stores.get(target) != 1:
+        return None
+    return target if _pure(stmt.value) else None
+
+
+def _reader(stmts, i, target):
+    """The statement after `stmts[i]`, from the same user line, that reads `target`, when no
+    statement between them has an effect or assigns what `stmts[i]` reads."""
+    origin, reads = anno.get(stmts[i], anno.ORIGIN), _loads(stmts[i].value)
+    for stmt in stmts[i + 1:]:
+        if anno.get(stmt, anno.ORIGIN) != origin or anno.get(stmt, anno.DERIVATIVE) \
+                or not isinstance(stmt, (ast.Assign, ast.Return)):
+            return None
+        if target in _loads(stmt):
+            return stmt
+        if (isinstance(stmt, ast.Assign) and not _pure(stmt.value)) or \
+                reads & {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
+                         and isinstance(n.ctx, ast.Store)}:
+            return None
+    return None
+
+
+def _loads(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)}
 
 
 # walking -----------------------------------------------------------------------------------

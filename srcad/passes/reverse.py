@@ -33,6 +33,7 @@ from ..ast_util import assign, call, copy_node, name
 from ..errors import NonScalarOutputError
 from ..primitive import bind, decompose, rule
 from ..template import fill
+from .shapes import simplify, spread_of
 
 GRAD, VALUE_AND_GRAD, VJP = "grad", "value_and_grad", "vjp"
 BACKWARD, GRAD_NESTED = "backward", "grad_nested"
@@ -40,11 +41,12 @@ _COTANGENT_IN = (VJP, BACKWARD)               # kinds whose output's adjoint is 
 
 
 def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers=(),
-        modules=()):
+        modules=(), shapes=None):
     """The reverse-mode function of `tree` (see the module docstring). `derive(func, kind,
     wrt)` gives the name under which the derivative of a called user function is bound;
     `containers` are the parameters that hold lists, tuples or dicts of arrays; `modules` the
-    parameters that are models, whose gradient is a dict keyed like `named_parameters()`."""
+    parameters that are models, whose gradient is a dict keyed like `named_parameters()`;
+    `shapes` the static shapes of names (`passes.shapes`), for code specialized to them."""
     body = tree.body
     returns = bool(body) and isinstance(body[-1], ast.Return)
     output = body[-1].value if returns else ast.Constant(None)
@@ -58,6 +60,7 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
     builder = _Reverse(active, namer, free, info, sequences, params, derive)
     builder.modules = set(modules)
     builder.closures = kind not in (BACKWARD, GRAD_NESTED)
+    builder.shapes = shapes
     builder.scalar_outputs = _full_reductions(statements)
     builder.parameter_reads = {n.targets[0].id for s in statements for n in ast.walk(s)
                                if isinstance(n, ast.Assign) and anno.get(n.value, anno.PARAM)}
@@ -87,8 +90,13 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
         fdef.args = _with_first_parameter(tree.args, pullback_params[0])
         fdef.body = primal + adjoint + [ast.Return(value=grads)]
     else:
+        value = copy_node(output)
+        if kind == VALUE_AND_GRAD and isinstance(output, ast.Name) and output.id in stored(
+                adjoint):                       # the adjoint restores it: keep the final value
+            value = name(namer.fresh("value"))
+            primal = primal + [assign(value.id, name(output.id))]
         result = grads if kind in (GRAD, GRAD_NESTED) else ast.Tuple(
-            elts=[copy_node(output), grads], ctx=ast.Load())
+            elts=[value, grads], ctx=ast.Load())
         fdef.body = primal + adjoint + [ast.Return(value=result)]
     return fdef
 
@@ -209,6 +217,28 @@ class _Reverse:
         self.modules = set()            # parameters that are models (gradients: dicts)
         self.scalar_outputs = set()     # names holding full reductions (always scalars)
         self.parameter_reads = set()    # names holding a model parameter's array
+        self.shapes = None              # static shapes of primal names, when specialized
+        self.spread = {}                # adjoint name -> (g, x) for `dname = unreduce(g, x)`
+        #                                 (see shapes.simplify), within one block
+        self.constant_seeds = {}        # adjoint name -> the number it holds (the seed 1.0, ...)
+
+    def forget(self):
+        """Drop what is known about adjoint values (around branches and loops: what holds on
+        one path, or in one trip, need not hold on another)."""
+        self.spread.clear()
+        self.constant_seeds.clear()
+
+    def written(self, dname):
+        """`dname` gets a new value: what was known about it, or built on it, no longer holds."""
+        self.spread.pop(dname, None)
+        self.constant_seeds.pop(dname, None)
+        for key, (g, _) in list(self.spread.items()):
+            if isinstance(g, ast.Name) and g.id == dname:
+                del self.spread[key]
+
+    def shape_of(self, ident):
+        """The static shape of a primal name, or of an adjoint (that of its primal)."""
+        return self.shapes.get(self.primal_of.get(ident, ident))
 
     def derivative_of(self, var):
         if var not in self.active:
@@ -236,8 +266,9 @@ class _Reverse:
             if kind in _COTANGENT_IN:
                 value = ast.Subscript(value=name(params[0]), slice=ast.Constant(i),
                                       ctx=ast.Load())
-            elif atom.id in self.scalar_outputs:
-                value = ast.Constant(1.0)              # a full reduction: scalar by construction
+            elif atom.id in self.scalar_outputs or (self.shapes is not None
+                                                    and self.shapes.get(atom.id) == ()):
+                value = ast.Constant(1.0)              # a scalar by construction or by shape
             else:
                 value = call(self.free.bind("grad_seed", runtime.grad_seed), name(atom.id))
             accumulate = anno.set_(ast.AugAssign(target=name(self.derivative_of(atom.id),
@@ -259,8 +290,10 @@ class _Reverse:
             stmt, known = stmts[i], known_before[i]
             if isinstance(stmt, ast.If):
                 primal[i], new = self.branch(stmt, defined, known)
+                self.forget()                     # adjoints the branch may have changed
             elif isinstance(stmt, (ast.For, ast.While)):
                 primal[i], new = _Loop(self, stmt, known).reverse(defined)
+                self.forget()
             elif isinstance(stmt, ast.Assign):
                 primal[i], new = self.assignment(stmt, defined)
             else:
@@ -347,6 +380,9 @@ class _Reverse:
         filled = fill(template, binding, self.derivative_of, self.namer, self.free.bind)
         defined.discard(dname)                    # spent: what follows is for the old value
         for new in filled:
+            if self.shapes is not None:
+                new.value = _substitute(new.value, self.constant_seeds)
+                new.value = simplify(new.value, self.shape_of, self.free, self.spread)
             if anno.get(new, anno.ACCUMULATE):
                 new = self.accumulate(new, defined)
             out.append(self.derivative(new, origin))
@@ -355,8 +391,16 @@ class _Reverse:
     def accumulate(self, stmt, defined):
         """`dx += e` as `dx = e` (first write) or `dx = dx + e`."""
         dname = stmt.target.id
+        self.written(dname)
         if dname not in defined:
             defined.add(dname)
+            if self.shapes is not None:
+                value = _substitute(stmt.value, self.constant_seeds)
+                if isinstance(value, ast.Constant):
+                    self.constant_seeds[dname] = value
+                spread = spread_of(value, self.free, self.spread)
+                if spread is not None:
+                    self.spread[dname] = spread
             return assign(dname, stmt.value)
         if self.primal_of.get(dname) in self.modules:
             value = anno.set_(call(self.free.bind("merge_grads", runtime.merge_grads),
@@ -370,6 +414,7 @@ class _Reverse:
 
     def branch(self, stmt, defined, known):
         """Reverse an `if`: adjoints live after it (in adjoint order) agree on both paths."""
+        self.forget()
         entry = set(defined)
         in_body, in_else = set(defined), set(defined)
         self.known = set(known)
@@ -436,13 +481,15 @@ class _Loop:
 
     def reverse(self, defined):
         rev, stmt = self.rev, self.stmt
+        rev.forget()
         targets = stored(stmt.target) if isinstance(stmt, ast.For) else set()
         assigned = stored(stmt.body) | targets
         live = {d for d in defined if rev.primal_of.get(d) in self.known | assigned}
         live |= {rev.derivative_of(v) for v in sorted(loaded(stmt.body))
                  if v in rev.active and v in self.known}
+        fresh = live - defined
         before = [rev.derivative(assign(d, rev.zeros(rev.primal_of[d])), self.origin)
-                  for d in sorted(live - defined)]
+                  for d in sorted(fresh)]
         defined |= live
         rev.depth += 1
         rev.known = set(self.known) | targets
@@ -451,10 +498,32 @@ class _Loop:
         rev.depth -= 1
         body += [rev.derivative(assign(d, rev.zeros(rev.primal_of[d])), self.origin)
                  for d in sorted(live - in_body)]
+        body = self._drop_unread(body, live)
         needed = loaded(body) & (stored(body_primal) | targets)
         if not any(not isinstance(s, _Restore) for s in _flat(body)):
             return [stmt], before
+        _accumulate_in_place(body, fresh)
         return self.assemble(body_primal, body, needed, targets, before)
+
+    def _drop_unread(self, body, live):
+        """The adjoint body without adjoints of values first assigned in the loop that nothing
+        reads (a shape-specialized adjoint may no longer need them), so that the primal loop
+        does not store what only they read."""
+        def removable(stmt, reads):
+            if not (isinstance(stmt, ast.Assign) and anno.get(stmt, anno.DERIVATIVE)
+                    and isinstance(stmt.targets[0], ast.Name)):
+                return False
+            target = stmt.targets[0].id
+            primal = self.rev.primal_of.get(target)
+            return (target not in live and primal is not None and primal not in self.known
+                    and target not in reads)
+
+        while True:
+            reads = loaded(body)
+            kept = [s for s in body if not removable(s, reads)]
+            if len(kept) == len(body):
+                return body
+            body = kept
 
     def assemble(self, body_primal, body, needed, targets, before):
         rev, stmt = self.rev, self.stmt
@@ -530,6 +599,49 @@ class _Loop:
     def _bookkeeping(self, stmt, origin=None):
         anno.set_(stmt, anno.ORIGIN, origin or self.origin)
         return stmt
+
+
+def _substitute(node, constants):
+    """`node` with names replaced by the constants `constants` maps them to (a copy)."""
+    if not constants or not any(isinstance(n, ast.Name) and n.id in constants
+                                for n in ast.walk(node)):
+        return node
+    node = copy_node(node)
+    for sub in ast.walk(node):
+        for field, value in ast.iter_fields(sub):
+            if isinstance(value, ast.Name) and value.id in constants:
+                setattr(sub, field, copy_node(constants[value.id]))
+            elif isinstance(value, list):
+                value[:] = [copy_node(constants[v.id]) if isinstance(v, ast.Name)
+                            and v.id in constants else v for v in value]
+    return node
+
+
+def _accumulate_in_place(stmts, fresh):
+    """`d = d + e` as `d += e` for the adjoints `fresh` (zeros made just before the loop) that
+    the loop only ever accumulates: their arrays are the loop's own, so no trip allocates."""
+    def is_accumulation(node, d):
+        return (isinstance(node, ast.Assign) and isinstance(node.value, ast.BinOp)
+                and isinstance(node.value.op, ast.Add) and isinstance(node.value.left, ast.Name)
+                and node.value.left.id == d and node.targets[0].id == d)
+
+    nodes = [n for s in stmts if not isinstance(s, _Restore) for n in ast.walk(s)]
+    for d in sorted(fresh):
+        writes = [n for n in nodes if isinstance(n, ast.Name) and n.id == d
+                  and isinstance(n.ctx, ast.Store)]
+        if writes and len(writes) == sum(is_accumulation(n, d) for n in nodes):
+            _replace_statements(stmts, lambda n, d=d: anno.copy(n, ast.AugAssign(
+                target=name(d, ast.Store()), op=ast.Add(), value=n.value.right))
+                if is_accumulation(n, d) else n)
+
+
+def _replace_statements(stmts, replace):
+    for i, stmt in enumerate(stmts):
+        stmts[i] = replace(stmt)
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                _replace_statements(inner, replace)
 
 
 def _store_counts(stmts, targets):

@@ -1,0 +1,71 @@
+"""The call path of a derivative for arguments of types and shapes seen before.
+
+In: a `Generated` gradient (of `grad` or `value_and_grad`), the positions of the arguments it
+differentiates, and example arguments (NumPy arrays and scalars, already checked). Out: a
+function of the argument tuple that calls the generated function and returns gradients in the
+form of their inputs, each owning its memory, as `runtime.as_gradient` and `runtime.distinct`
+do, with their common cases inline (a fresh array of the input's shape and dtype; a float for a
+float), so that a call costs little more than the generated function itself.
+"""
+
+import numpy
+
+from . import runtime
+from .errors import NonScalarOutputError
+
+_ndarray = numpy.ndarray
+_FLOATS = (float, numpy.float64)
+
+
+def make(generated, grad_only, positions, single, args):
+    """The call path (see the module docstring); `grad_only` for `grad`, else the function
+    returns `(value, gradients)`; `single` when one gradient is returned bare."""
+    function = generated.function
+    as_gradient, distinct = runtime.as_gradient, runtime.distinct
+    forms = [(p, args[p].shape, args[p].dtype) if type(args[p]) is _ndarray else
+             (p, float, None) if type(args[p]) is float else (p, None, None)
+             for p in positions]                # types, shapes and dtypes are in the key
+    position, shape, dtype = forms[0]
+
+    def gradients(grads, args):
+        out = []
+        seen = set(map(id, args))               # an input or an earlier gradient: a copy
+        for g, (p, shape, dtype) in zip(grads, forms):
+            if type(g) is _ndarray and g.dtype is dtype and g.shape == shape and g.base is None:
+                if id(g) in seen:
+                    g = g.copy()
+            elif shape is float and type(g) in _FLOATS:
+                g = float(g)                        # a float for a float input
+            else:
+                g = distinct((as_gradient(g, args[p]),), out + list(args))[0]
+            seen.add(id(g))
+            out.append(g)
+        return tuple(out)
+
+    def grad_call(args):
+        try:
+            grad = function(*args)
+        except NonScalarOutputError as exc:
+            raise NonScalarOutputError(exc.message, generated.return_location) from None
+        if single:
+            if (type(grad) is _ndarray and grad.dtype is dtype and grad.shape == shape
+                    and grad.base is None):
+                for a in args:
+                    if a is grad:                   # an input itself (`dx = y`): a copy
+                        return grad.copy()
+                return grad
+            if shape is float and type(grad) in _FLOATS:
+                return float(grad)
+            return distinct((as_gradient(grad, args[position]),), args)[0]
+        return gradients(grad if len(forms) > 1 else (grad,), args)
+
+    def value_and_grad_call(args):
+        try:
+            value, grads = function(*args)
+        except NonScalarOutputError as exc:
+            raise NonScalarOutputError(exc.message, generated.return_location) from None
+        if single:
+            return value, gradients((grads,), args)[0]
+        return value, gradients(grads if len(forms) > 1 else (grads,), args)
+
+    return grad_call if grad_only else value_and_grad_call

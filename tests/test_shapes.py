@@ -1,0 +1,307 @@
+"""Code specialized to argument shapes (srcad/passes/shapes.py and the fast call path).
+
+Properties: every shape the inference claims is the shape the value has at run time; the
+specialized gradient equals the generic one, autograd's, and central finite differences, for
+hypothesis-drawn broadcasting shapes; what the shapes make unnecessary is gone from the source;
+wrong inputs are still rejected after the fast path has been taken.
+"""
+
+import pathlib
+import subprocess
+import sys
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import srcad
+from srcad import api, ast_util
+from srcad.errors import WrtError
+from srcad.naming import Namer
+from srcad.passes import fence, normalize, resolve, shapes
+
+# ---- functions -------------------------------------------------------------------------------
+
+
+def broadcasting(x, y, z):
+    a = x * y + z
+    b = np.tanh(a) - y
+    c = np.sum(b * b, axis=0, keepdims=True)
+    d = np.mean(a, axis=-1)
+    return np.sum(c) + np.sum(np.exp(d) / 2.0)
+
+
+def matmuls(W, x, b):
+    h = np.tanh(W @ x + b)
+    return np.sum(h * h) + np.sum(np.logaddexp(0.0, h))
+
+
+def recurrent(W, xs, h):
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + xs[t])
+    return np.sum(h * h)
+
+
+def masked(x):
+    y = x[x > 0]
+    return np.sum(y * y)
+
+
+def growing(x, n):
+    y = x
+    for _ in range(n):
+        y = np.concatenate([y, x])
+    return np.sum(y * y)
+
+
+def tanh_sum(x):
+    return np.sum(np.tanh(x * x))
+
+
+def product(x, y):
+    return np.sum(x * y)
+
+
+def plain_sum(x, y):
+    return np.sum(x + y)
+
+
+def shape_by_branch(x, W, b):
+    if np.sum(x) > 0:
+        y = x * W
+    else:
+        y = x + 0.0
+    return np.sum(np.tanh(y) * b)
+
+
+def reduction_by_branch(x, b):
+    s = np.sum(x * x, axis=0, keepdims=True)
+    if np.sum(s) > 1.0:
+        r = s * b
+    else:
+        r = s
+    return np.sum(np.exp(r - b) * x)
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def inferred(func, args):
+    """The static shapes srcad infers for `func`'s normal form, given `args`."""
+    tree, info = ast_util.parse_function(func)
+    fence.run(tree, info)
+    resolve.run(tree, info, resolve.namespace(func), {})
+    locals_ = resolve.local_names(tree)
+    normalize.run(tree, Namer(ast_util.names_in(tree) | locals_), locals_, info)
+    return shapes.infer(tree, dict(zip(api.parameters(func), api.signature(args))))
+
+
+def run_time_shapes(function, args):
+    """{name: [shapes]} of the values the generated `function`'s names held, captured at every
+    line (so a name assigned in a loop is seen on each trip)."""
+    seen = {}
+
+    def trace(frame, event, arg):
+        if frame.f_code is not function.__code__:
+            return None
+        for ident, value in frame.f_locals.items():
+            if isinstance(value, (np.ndarray, float, int, np.floating)):
+                seen.setdefault(ident, set()).add(np.shape(value))
+        return trace
+
+    sys.settrace(trace)
+    try:
+        function(*args)
+    finally:
+        sys.settrace(None)
+    return seen
+
+
+def with_autograd_numpy(func):
+    import types
+    return types.FunctionType(func.__code__, dict(func.__globals__, np=anp), func.__name__)
+
+
+def check_gradients(func, args, wrt):
+    """srcad's specialized gradient against its generic code, autograd and central finite
+    differences along a random direction."""
+    grads = srcad.grad(func, wrt=wrt)(*args)
+    generic = api.cached(func, api.GRAD, tuple(api.parameters(func)[i] for i in wrt))
+    expected_generic = generic.function(*args)
+    rng = np.random.default_rng(0)
+    for k, (i, g) in enumerate(zip(wrt, grads)):
+        assert np.shape(g) == np.shape(args[i])
+        np.testing.assert_allclose(g, expected_generic[k] + np.zeros(np.shape(args[i])),
+                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            g, autograd.grad(with_autograd_numpy(func), i)(*args), rtol=1e-9, atol=1e-12)
+        v = rng.standard_normal(np.shape(args[i]))
+        eps = 1e-6
+        plus = list(args)
+        minus = list(args)
+        plus[i], minus[i] = args[i] + eps * v, args[i] - eps * v
+        fd = (func(*plus) - func(*minus)) / (2 * eps)
+        np.testing.assert_allclose(np.sum(g * v), fd, rtol=1e-5, atol=1e-6)
+
+
+def arrays(shape, draw):
+    values = draw(hnp.arrays(np.float64, shape, elements=st.floats(-2, 2, width=64)))
+    return values if shape else float(values)
+
+
+# ---- properties ------------------------------------------------------------------------------
+
+
+@settings(deadline=None, max_examples=25)
+@given(st.data())
+def test_broadcasting_shapes(data):
+    shapes_ = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=1,
+                                                          max_dims=3, max_side=3))
+    args = tuple(arrays(s, data.draw) for s in shapes_.input_shapes)
+    static = inferred(broadcasting, args)
+    assert static["a"] == shapes_.result_shape
+    function = srcad.grad(broadcasting, wrt=(0, 1, 2)).specialized_function(*args)
+    for ident, seen in run_time_shapes(function, args).items():
+        if ident in static:
+            assert seen == {static[ident]}, ident
+    check_gradients(broadcasting, args, (0, 1, 2))
+
+
+@settings(deadline=None, max_examples=20)
+@given(st.data())
+def test_matmul_shapes(data):
+    m, n, k = (data.draw(st.integers(1, 4)) for _ in range(3))
+    x_shape = data.draw(st.sampled_from([(n,), (n, k)]))
+    out = (m,) + x_shape[1:]
+    b_shape = data.draw(st.sampled_from([out, out[-1:], ()]))
+    args = (arrays((m, n), data.draw), arrays(x_shape, data.draw), arrays(b_shape, data.draw))
+    assert inferred(matmuls, args)["h"] == out
+    function = srcad.grad(matmuls, wrt=(0, 1, 2)).specialized_function(*args)
+    static = inferred(matmuls, args)
+    for ident, seen in run_time_shapes(function, args).items():
+        if ident in static:
+            assert seen == {static[ident]}, ident
+    check_gradients(matmuls, args, (0, 1, 2))
+
+
+def test_loop_carried_shapes_and_stacks():
+    rng = np.random.default_rng(1)
+    args = (rng.standard_normal((4, 4)) / 2, rng.standard_normal((5, 4)), np.zeros(4))
+    static = inferred(recurrent, args)
+    assert static["h"] == (4,)
+    source = srcad.source(srcad.grad(recurrent, wrt=(0, 2)), *args)
+    assert "unbroadcast" not in source and "matmul_adjoint" not in source
+    assert source.count("_stack.append") == 1          # only h: the adjoint reads nothing else
+    check_gradients(recurrent, args, (0, 2))
+
+
+@pytest.mark.filterwarnings("ignore:Output seems independent")     # autograd, W unused
+@settings(deadline=None, max_examples=20)
+@given(st.data())
+def test_branches_that_give_different_shapes(data):
+    """`y` is (3, 3) on one path and (3,) on the other: no shape is claimed for it, and the
+    gradient is right on both paths."""
+    x = data.draw(hnp.arrays(np.float64, (3,), elements=st.floats(-2, 2, width=64)))
+    W = data.draw(hnp.arrays(np.float64, (3, 3), elements=st.floats(-2, 2, width=64)))
+    b = data.draw(hnp.arrays(np.float64, (3,), elements=st.floats(-2, 2, width=64)))
+    assume(abs(np.sum(x)) > 1e-3)                 # finite differences on one side only
+    assert "y" not in inferred(shape_by_branch, (x, W, b))
+    check_gradients(shape_by_branch, (x, W, b), (0, 1, 2))
+
+
+@settings(deadline=None, max_examples=20)
+@given(st.data())
+def test_reduction_adjoints_across_branches(data):
+    x = data.draw(hnp.arrays(np.float64, (4, 2), elements=st.floats(-1.5, 1.5, width=64)))
+    b = data.draw(hnp.arrays(np.float64, (1, 2), elements=st.floats(-1, 1, width=64)))
+    assume(abs(np.sum(x * x) - 1.0) > 1e-3)
+    assert inferred(reduction_by_branch, (x, b))["r"] == (1, 2)
+    check_gradients(reduction_by_branch, (x, b), (0, 1))
+
+
+def test_shapes_that_depend_on_data_are_not_claimed():
+    x = np.array([1.0, -2.0, 3.0])
+    assert "y" not in inferred(masked, (x,))
+    assert "y" not in inferred(growing, (x, 2))
+    np.testing.assert_allclose(srcad.grad(masked)(x), [2.0, 0.0, 6.0])
+    np.testing.assert_allclose(srcad.grad(growing)(x, 2), 6 * x)
+
+
+def test_what_shapes_make_unnecessary_is_gone():
+    x = np.linspace(-1, 1, 7)
+    specialized = srcad.source(srcad.grad(tanh_sum), x)
+    assert "unreduce" not in specialized and "1.0 - _tanh * _tanh" in specialized
+    assert "unreduce" in srcad.source(srcad.grad(tanh_sum))     # generic code needs it
+
+
+def test_new_shapes_new_code_and_a_bound_on_how_many():
+    df = srcad.grad(tanh_sum)
+    for n in range(1, 13):
+        x = np.linspace(-1, 1, n)
+        t = np.tanh(x * x)
+        np.testing.assert_allclose(df(x), 2 * x * (1 - t * t))
+    assert len(df._fast) <= api._SPECIALIZATIONS
+    assert df(0.5) == pytest.approx(2 * 0.5 * (1 - np.tanh(0.25) ** 2))
+
+
+def test_wrong_inputs_rejected_after_the_fast_path():
+    df = srcad.grad(tanh_sum)
+    df(np.ones(3))
+    with pytest.raises(WrtError, match="int"):
+        df(np.ones(3, dtype=int))
+    np.testing.assert_allclose(df(np.ones(3, dtype=np.float32)), srcad.grad(tanh_sum)(
+        np.ones(3)), rtol=1e-6)
+    assert df(np.ones(3, dtype=np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("call", ["positional", "keyword", "value_and_grad"])
+def test_gradients_own_their_memory(call):
+    """Generated code may return an input itself (`dx = y`) or one array for two gradients;
+    what the caller gets are arrays of their own, on the fast path and the general one."""
+    x, y = np.ones(3), np.arange(3.0)
+    if call == "value_and_grad":
+        _, gx = srcad.value_and_grad(product)(x, y)
+        _, (gx2, gy2) = srcad.value_and_grad(plain_sum, wrt=(0, 1))(x, y)
+    else:
+        kwargs = {"y": y} if call == "keyword" else {}
+        args = (x,) if kwargs else (x, y)
+        gx = srcad.grad(product)(*args, **kwargs)
+        gx2, gy2 = srcad.grad(plain_sum, wrt=(0, 1))(*args, **kwargs)
+    np.testing.assert_array_equal(gx, y)
+    assert gx is not y and not np.shares_memory(gx, y)
+    assert gx2 is not gy2 and not np.shares_memory(gx2, gy2)
+    gx += 1.0
+    np.testing.assert_array_equal(y, np.arange(3.0))
+
+
+def test_value_and_grad_specialized():
+    x = np.linspace(-1, 1, 5)
+    value, g = srcad.value_and_grad(tanh_sum)(x)
+    assert value == pytest.approx(tanh_sum(x))
+    np.testing.assert_allclose(g, srcad.grad(tanh_sum)(x))
+
+
+def test_benchmark_runs_quick():
+    """The benchmark (examples/benchmark.py) in its quick mode: every contender installed is
+    checked against the hand-written gradient and timed; no timing is asserted."""
+    root = pathlib.Path(__file__).parent.parent
+    result = subprocess.run([sys.executable, "examples/benchmark.py", "--quick"], cwd=root,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for label in ("tanh n=10", "mlp batch=8", "rnn 4 steps", "logreg 50x100", "geomean"):
+        assert label in result.stdout
+
+
+def test_shape_signatures_per_function_are_bounded():
+    """New derivatives of one function, called with ever new shapes, share a bounded number of
+    specializations (then the generic code), and stay right."""
+    for n in range(1, 3 * api._SPECIALIZATIONS):
+        x = np.linspace(-1, 1, n)
+        t = np.tanh(x * x)
+        np.testing.assert_allclose(srcad.grad(tanh_sum)(x), 2 * x * (1 - t * t))
+    keys = [k for k in api._cache[tanh_sum] if k[0] == api.GRAD and k[4] is not None]
+    assert len(keys) <= api._SPECIALIZATIONS
