@@ -174,6 +174,8 @@ def relu_and_friends(x):
 @given(hnp.arrays(np.float64, (4,), elements=values.filter(lambda v: abs(v) > 0.1),
                   unique=True))
 def test_non_differentiable_operations(x):
+    top = np.sort(x)
+    assume(top[-1] - top[-2] > 1e-3)                 # argmax is not differentiable at a tie
     expected = (x > 0) / 4.0
     expected[np.argmax(x)] += 4
     assert_grads(relu_and_friends, (x,), (expected,), wrt=(0,))
