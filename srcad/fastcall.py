@@ -1,11 +1,12 @@
 """The call path of a derivative for arguments of types and shapes seen before.
 
 In: a `Generated` gradient (of `grad` or `value_and_grad`), the positions of the arguments it
-differentiates, and example arguments (NumPy arrays and scalars, already checked). Out: a
-function of the argument tuple that calls the generated function and returns gradients in the
-form of their inputs, each owning its memory, as `runtime.as_gradient` and `runtime.distinct`
-do, with their common cases inline (a fresh array of the input's shape and dtype; a float for a
-float), so that a call costs little more than the generated function itself.
+differentiates, and example arguments (NumPy arrays and scalars, and models whose parameters are
+NumPy arrays, already checked). Out: a function of the argument tuple that calls the generated
+function and returns gradients in the form of their inputs, each owning its memory, as
+`runtime.as_gradient` and `runtime.distinct` do, with their common cases inline (a fresh array
+of the input's shape and dtype; a float for a float; for a model, a dict keyed like its
+`named_parameters()`), so that a call costs little more than the generated function itself.
 """
 
 import numpy
@@ -15,6 +16,7 @@ from .errors import NonScalarOutputError
 
 _ndarray = numpy.ndarray
 _FLOATS = (float, numpy.float64)
+_MODEL = "model"
 
 
 def make(generated, grad_only, positions, single, args):
@@ -23,7 +25,8 @@ def make(generated, grad_only, positions, single, args):
     function = generated.function
     as_gradient, distinct = runtime.as_gradient, runtime.distinct
     forms = [(p, args[p].shape, args[p].dtype) if type(args[p]) is _ndarray else
-             (p, float, None) if type(args[p]) is float else (p, None, None)
+             (p, float, None) if type(args[p]) is float else
+             (p, _MODEL, None) if hasattr(args[p], "_layout") else (p, None, None)
              for p in positions]                # types, shapes and dtypes are in the key
     position, shape, dtype = forms[0]
 
@@ -31,7 +34,10 @@ def make(generated, grad_only, positions, single, args):
         out = []
         seen = set(map(id, args))               # an input or an earlier gradient: a copy
         for g, (p, shape, dtype) in zip(grads, forms):
-            if type(g) is _ndarray and g.dtype is dtype and g.shape == shape and g.base is None:
+            if shape is _MODEL:
+                g = model_gradients(g, args[p], seen)
+            elif (type(g) is _ndarray and g.dtype is dtype and g.shape == shape
+                    and g.base is None):
                 if id(g) in seen:
                     g = g.copy()
             elif shape is float and type(g) in _FLOATS:
@@ -56,6 +62,8 @@ def make(generated, grad_only, positions, single, args):
                 return grad
             if shape is float and type(grad) in _FLOATS:
                 return float(grad)
+            if shape is _MODEL:
+                return model_gradients(grad, args[position], set(map(id, args)))
             return distinct((as_gradient(grad, args[position]),), args)[0]
         return gradients(grad if len(forms) > 1 else (grad,), args)
 
@@ -69,3 +77,24 @@ def make(generated, grad_only, positions, single, args):
         return value, gradients(grads if len(forms) > 1 else (grads,), args)
 
     return grad_call if grad_only else value_and_grad_call
+
+
+def model_gradients(grads, model, seen):
+    """The generated code's dict of a model's gradients keyed like its `named_parameters()`,
+    with zeros for parameters the output does not reach, and a copy of any array that is in
+    `seen` (ids of inputs and earlier gradients) or is a parameter's own array."""
+    named = model._layout()[2]
+    seen.update(id(param.data) for _, param in named)
+    out = {}
+    for name, param in named:
+        x, g = param.data, grads.get(name)
+        if g is None:
+            g = runtime.zeros_like(x)
+        elif not (type(g) is _ndarray and g.dtype == x.dtype and g.shape == x.shape
+                  and g.base is None):
+            g = runtime.as_gradient(g, x)
+        if id(g) in seen:
+            g = g.copy()
+        seen.add(id(g))
+        out[name] = g
+    return out

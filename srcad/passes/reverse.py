@@ -339,7 +339,7 @@ class _Reverse:
         params = [p for p, node in bound.items() if self._active_argument(node)]
         origin = anno.get(stmt, anno.ORIGIN)
         if self.closures:
-            callee = self.derive(func, VJP, tuple(params), statics)
+            callee = self.derive(func, VJP, tuple(params), statics, self.argument_shapes(bound))
             pullback = self.namer.fresh(f"{func.__name__}_pullback")
             targets = ast.Tuple(elts=[name(target, ast.Store()), name(pullback, ast.Store())],
                                 ctx=ast.Store())
@@ -369,6 +369,14 @@ class _Reverse:
                                        op=ast.Add(), value=value)
             out.append(self.derivative(self.accumulate(accumulate, defined), origin))
         return [primal], out
+
+    def argument_shapes(self, bound):
+        """`{parameter: static shape or None}` of a call's arguments (None: not specialized)."""
+        if self.shapes is None:
+            return None
+        return {param: self.shapes.get(node.id) if isinstance(node, ast.Name) else
+                () if isinstance(node, ast.Constant) and type(node.value) in (int, float)
+                else None for param, node in bound.items()}
 
     def template(self, stmt, target, dname, defined):
         """The filled adjoint template of `target = ...`; afterwards `d<target>` is spent."""

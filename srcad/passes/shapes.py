@@ -1,10 +1,12 @@
 """Static shapes: what the shapes of the arguments tell about every other value.
 
-In: a normal-form `FunctionDef` and the shapes of (some of) its parameters, as tuples of ints
-(`()` for a scalar). Out of `infer`: `{name: shape}` for each name that holds a value of that
-shape every time it is assigned, in every call with arguments of those shapes. A name is left
-out when srcad cannot tell (an operation without a shape rule below, a value that changes shape
-from one assignment to another, a list of arrays); leaving out is always safe.
+In: a normal-form `FunctionDef`, the shapes of (some of) its parameters, as tuples of ints
+(`()` for a scalar), of the model parameters it reads (`self.V.weight`, annotation PARAM), and
+a way to learn what the user functions it calls return. Out of `infer`: `{name: shape}` for
+each name that holds a value of that shape every time it is assigned, in every call with
+arguments of those shapes. A name is left out when srcad cannot tell (an operation without a
+shape rule below, a value that changes shape from one assignment to another, a list of
+arrays); leaving out is always safe.
 
 Shapes are found by a fixed point over all assignments at once (loops and branches included):
 a name's shape is the one its every assignment gives, given the shapes of the operands. Rules:
@@ -25,7 +27,7 @@ import ast
 import numpy
 
 from .. import annotations as anno
-from .. import runtime
+from .. import calls, rules, runtime
 from ..ast_util import call, copy_node, name
 
 _BROADCASTING = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod, ast.FloorDiv)
@@ -38,15 +40,19 @@ class _Pending(Exception):
     """An operand whose shape is not settled yet (the fixed point comes back to it)."""
 
 
-def infer(tree, params):
+def infer(tree, params, parameters=None, results=None):
     """`{name: shape}` for `tree` (see the module docstring); `params` maps parameter names to
-    their shapes (parameters left out are unknown)."""
+    their shapes (parameters left out are unknown), `parameters` the reads of a static model's
+    parameters, as annotation PARAM gives them (`("self", "V.weight")`), to theirs;
+    `results(func, statics, {parameter: shape or None})` gives the shape of what a call of a
+    user function returns, or None."""
     assignments = _assignments(tree)
     params = {p: tuple(s) for p, s in params.items() if s is not None}
     counters = _counters(assignments)
+    assigned = {target for target, _ in assignments}
     unknown = set()
     while True:
-        env = _Env(params, counters, unknown)
+        env = _Env(params, counters, unknown, parameters or {}, results, assigned)
         pending = env.fixed_point(assignments)
         if not pending:
             return {n: s for n, s in env.shapes.items() if s is not _UNKNOWN}
@@ -57,13 +63,35 @@ class _Env:
     """Shapes found so far (`_UNKNOWN` for names that cannot have one), and the names that
     are loop counters (integers)."""
 
-    def __init__(self, params, counters, unknown):
+    def __init__(self, params, counters, unknown, parameters, results, assigned):
         self.shapes = dict(params)
+        self.assigned = assigned
         self.shapes.update({n: _UNKNOWN for n in unknown})
         self.counters = counters
+        self.parameters = parameters
+        self.results = results
+
+    def parameter(self, read):
+        return self.parameters.get(tuple(read), _UNKNOWN)
+
+    def call_result(self, node, func):
+        """The shape of what the call `node` of the user function `func` returns."""
+        if self.results is None or not calls.is_user_function(func, rules.ADJOINT):
+            return _UNKNOWN
+        plain, args, statics = calls.unbind(func, node)
+        try:
+            bound = calls.bind_arguments(plain, args, {k.arg: k.value for k in node.keywords})
+        except TypeError:
+            return _UNKNOWN
+        static = dict(statics)
+        argument_shapes = {param: None if param in static or isinstance(arg, calls.Default)
+                           else _shape(arg, self) for param, arg in bound.items()}
+        return self.results(plain, statics, argument_shapes)
 
     def __getitem__(self, ident):
         if ident not in self.shapes:
+            if ident not in self.assigned:
+                return _UNKNOWN             # a global, or a parameter of unknown shape
             raise _Pending
         return self.shapes[ident]
 
@@ -135,6 +163,9 @@ def _shape(node, shapes):
         return _UNKNOWN
     if node is _COUNTER:
         return ()
+    read = anno.get(node, anno.PARAM)
+    if read:
+        return shapes.parameter(read)
     if isinstance(node, ast.Name):
         return shapes[node.id]
     if isinstance(node, ast.Constant):
@@ -208,7 +239,7 @@ def _call_shape(node, shapes):
         return _shape(args[0], shapes)
     if func is len:
         return ()
-    return _UNKNOWN
+    return shapes.call_result(node, func)
 
 
 def _reduction_shape(args, keywords, shapes):
@@ -499,6 +530,12 @@ class _Lookup:
 
     def __getitem__(self, ident):
         return self.shape_of(ident)
+
+    def parameter(self, read):
+        return _UNKNOWN
+
+    def call_result(self, node, func):
+        return _UNKNOWN
 
     def callee(self, node):
         return _callee(node, self.free)
