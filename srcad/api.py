@@ -23,7 +23,17 @@ from . import annotations as anno
 from . import ast_util, codegen, fastcall, rules, runtime
 from .errors import NonScalarOutputError, SrcadError, WrtError
 from .naming import FreeNames, Namer
-from .passes import activity, fence, forward, normalize, optimize, resolve, reverse, shapes
+from .passes import (
+    activity,
+    fence,
+    forward,
+    normalize,
+    optimize,
+    resolve,
+    reverse,
+    shapes,
+    specialize,
+)
 from .sparse import RowGrad
 
 GRAD, VALUE_AND_GRAD, VJP, JVP = "grad", "value_and_grad", "vjp", "jvp"
@@ -101,6 +111,9 @@ def generate(func, kind, wrt, containers=(), statics=(), signature=None, on_stag
     free = FreeNames(namer, names, {**vars(builtins), **func.__globals__})
     _bind_runtime_calls(tree, free)
     on_stage("normalize", tree, info)
+    static = None
+    if kind != JVP and signature is not None:
+        static = _infer_shapes(tree, func, statics, signature)
     active = activity.run(tree, wrt)
     for var, cell in zip(func.__code__.co_freevars, func.__closure__ or ()):
         try:
@@ -126,7 +139,6 @@ def generate(func, kind, wrt, containers=(), statics=(), signature=None, on_stag
                              info.location(tree))
         fdef = forward.run(tree, wrt, active, namer, free, info, derive)
     else:
-        static = None if signature is None else _infer_shapes(tree, func, statics, signature)
         fdef = reverse.run(tree, wrt, active, namer, free, info, kind, derive, containers,
                            modules, static)
     fdef.name = own_name
@@ -199,11 +211,16 @@ def _return_shape(func, statics, signature_):
 
 
 def _infer_shapes(tree, func, statics, signature_):
-    """`shapes.infer` on the normal form of `func` for arguments of these shapes."""
+    """The static shapes of the normal form `tree` of `func` for arguments of these shapes
+    (`shapes.infer`), after specializing `tree` to them (`specialize`: branches on `np.ndim`
+    ...)."""
     given = dict(zip(_positional(func), signature_))
     parameters = {(param, path): shape for param, value in statics
                   if _is_module(value) for path, shape in given.pop(param, None) or ()}
-    return shapes.infer(tree, given, parameters, _result_shape)
+    static = shapes.infer(tree, given, parameters, _result_shape)
+    if specialize.run(tree, static):
+        static = shapes.infer(tree, given, parameters, _result_shape)
+    return static
 
 
 def _callee_signature(func, statics, argument_shapes):
@@ -512,16 +529,17 @@ class Derivative:
         return self._jvp
 
     def _gradients(self, grads, args, kwargs):
-        """Gradients in the shape and dtype of their inputs (one, or a tuple)."""
-        if len(self._positions) == 1:
-            position = self._positions[0]
-            x = args[position] if position < len(args) else self._keyword(0, kwargs)
-            grad = runtime.distinct((_as_gradient(grads, x, self.keep_rows),), args)[0]
-            return grad if self.single else (grad,)
-        return runtime.distinct(tuple(
-            _as_gradient(g, args[p] if p < len(args) else self._keyword(i, kwargs),
-                         self.keep_rows)
-            for i, (g, p) in enumerate(zip(grads, self._positions))), args)
+        """Gradients in the shape and dtype of their inputs (one, or a tuple), each owning its
+        memory (`runtime.owned`)."""
+        xs = [args[p] if p < len(args) else self._keyword(i, kwargs)
+              for i, p in enumerate(self._positions)]
+        seen = fastcall.inputs(list(args) + list(kwargs.values()))
+        out = []
+        for g, x in zip((grads,) if len(xs) == 1 else grads, xs):
+            g = _as_gradient(g, x, self.keep_rows)
+            out.append({k: runtime.owned(v, seen) for k, v in g.items()} if _is_module(x)
+                       else runtime.owned(g, seen))
+        return out[0] if self.single else tuple(out)
 
     def _check_inputs(self, args, kwargs):
         """A clear error when a `wrt` argument cannot carry a derivative (None, an integer,

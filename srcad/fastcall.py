@@ -23,7 +23,7 @@ def make(generated, grad_only, positions, single, args):
     """The call path (see the module docstring); `grad_only` for `grad`, else the function
     returns `(value, gradients)`; `single` when one gradient is returned bare."""
     function = generated.function
-    as_gradient, distinct = runtime.as_gradient, runtime.distinct
+    as_gradient, distinct, owned = runtime.as_gradient, runtime.distinct, runtime.owned
     forms = [(p, args[p].shape, args[p].dtype) if type(args[p]) is _ndarray else
              (p, float, None) if type(args[p]) is float else
              (p, _MODEL, None) if hasattr(args[p], "_layout") else (p, None, None)
@@ -32,7 +32,7 @@ def make(generated, grad_only, positions, single, args):
 
     def gradients(grads, args):
         out = []
-        seen = set(map(id, args))               # an input or an earlier gradient: a copy
+        seen = inputs(args)                     # an input or an earlier gradient: a copy
         for g, (p, shape, dtype) in zip(grads, forms):
             if shape is _MODEL:
                 g = model_gradients(g, args[p], seen)
@@ -43,7 +43,7 @@ def make(generated, grad_only, positions, single, args):
             elif shape is float and type(g) in _FLOATS:
                 g = float(g)                        # a float for a float input
             else:
-                g = distinct((as_gradient(g, args[p]),), out + list(args))[0]
+                g = owned(as_gradient(g, args[p]), seen)
             seen.add(id(g))
             out.append(g)
         return tuple(out)
@@ -63,7 +63,7 @@ def make(generated, grad_only, positions, single, args):
             if shape is float and type(grad) in _FLOATS:
                 return float(grad)
             if shape is _MODEL:
-                return model_gradients(grad, args[position], set(map(id, args)))
+                return model_gradients(grad, args[position], inputs(args))
             return distinct((as_gradient(grad, args[position]),), args)[0]
         return gradients(grad if len(forms) > 1 else (grad,), args)
 
@@ -79,22 +79,32 @@ def make(generated, grad_only, positions, single, args):
     return grad_call if grad_only else value_and_grad_call
 
 
+def inputs(args):
+    """The ids of the arguments, of the arrays they view, and of models' parameter arrays
+    (see `runtime.owned`)."""
+    seen = set()
+    for a in args:
+        seen.add(id(a))
+        if type(a) is _ndarray:
+            if a.base is not None:
+                seen.add(id(a.base))
+        elif type(a) not in _FLOATS and hasattr(a, "_layout"):
+            seen.update(inputs([param.data for _, param in a._layout()[2]]))
+    return seen
+
+
 def model_gradients(grads, model, seen):
     """The generated code's dict of a model's gradients keyed like its `named_parameters()`,
-    with zeros for parameters the output does not reach, and a copy of any array that is in
-    `seen` (ids of inputs and earlier gradients) or is a parameter's own array."""
+    with zeros for parameters the output does not reach, and a copy of any array that is, or
+    views, an input (a parameter's array too) or an earlier gradient (`seen`, see
+    `inputs`)."""
     named = model._layout()[2]
-    seen.update(id(param.data) for _, param in named)
     out = {}
     for name, param in named:
         x, g = param.data, grads.get(name)
         if g is None:
             g = runtime.zeros_like(x)
-        elif not (type(g) is _ndarray and g.dtype == x.dtype and g.shape == x.shape
-                  and g.base is None):
+        elif not (type(g) is _ndarray and g.dtype == x.dtype and g.shape == x.shape):
             g = runtime.as_gradient(g, x)
-        if id(g) in seen:
-            g = g.copy()
-        seen.add(id(g))
-        out[name] = g
+        out[name] = runtime.owned(g, seen)
     return out

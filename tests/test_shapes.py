@@ -22,6 +22,7 @@ import srcad
 from srcad import api, ast_util
 from srcad.errors import WrtError
 from srcad.naming import Namer
+from srcad.nn import Module, Parameter
 from srcad.passes import fence, normalize, resolve, shapes
 
 # ---- functions -------------------------------------------------------------------------------
@@ -305,3 +306,37 @@ def test_shape_signatures_per_function_are_bounded():
         np.testing.assert_allclose(srcad.grad(tanh_sum)(x), 2 * x * (1 - t * t))
     keys = [k for k in api._cache[tanh_sum] if k[0] == api.GRAD and k[4] is not None]
     assert len(keys) <= api._SPECIALIZATIONS
+
+
+def transposed_product(w, X):
+    return np.sum(w.T * X)
+
+
+class TransposedProduct(Module):
+    def __init__(self):
+        super().__init__()
+        self.w = Parameter(np.ones((3, 4)))
+
+    def forward(self, X):
+        return np.sum(self.w.T * X)
+
+
+def model_product(model, X):
+    return model(X)
+
+
+@pytest.mark.parametrize("call", ["positional", "keyword", "model"])
+def test_gradients_do_not_view_inputs(call):
+    """Specialized code can return a view of an input (`dw = X.T`): the caller gets a copy."""
+    X = np.arange(12.0).reshape(4, 3)
+    df = (srcad.grad(model_product, wrt="model") if call == "model"
+          else srcad.grad(transposed_product))
+    for _ in range(2):                          # the first call and the fast path after it
+        if call == "model":
+            g = df(TransposedProduct(), X)["w"]
+        elif call == "keyword":
+            g = df(np.ones((3, 4)), X=X)
+        else:
+            g = df(np.ones((3, 4)), X)
+        np.testing.assert_array_equal(g, X.T)
+        assert not np.shares_memory(g, X)

@@ -250,6 +250,8 @@ def _reduction_shape(args, keywords, shapes):
     values.update(keywords)
     shape = _shape(values["a"], shapes)
     axis, keepdims = _literal(values.get("axis")), _literal(values.get("keepdims"))
+    if axis is None and keepdims in (False, None):
+        return ()                                   # a full reduction: a scalar
     if shape is None or axis is _UNKNOWN_LITERAL or keepdims not in (True, False, None):
         return _UNKNOWN
     axes = range(len(shape)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
