@@ -293,7 +293,8 @@ def test_benchmark_runs_quick():
     result = subprocess.run([sys.executable, "examples/benchmark.py", "--quick"], cwd=root,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    for label in ("tanh n=10", "mlp batch=8", "rnn 4 steps", "logreg 50x100", "geomean"):
+    for label in ("tanh n=10", "mlp batch=8", "mlp nn batch=8", "rnn 4 steps", "logreg 50x100",
+                  "geomean"):
         assert label in result.stdout
 
 

@@ -6,7 +6,8 @@ same function (changed in place), for calls with arguments of those shapes, wher
 * a name assigned once (outside loops) from what shapes determine (`np.ndim(x)`, `x.ndim`,
   `np.shape(x)`, `x.shape[i]`, `len(x)`, `np.size(x)`, and comparisons, `not`, `and`/`or`
   and integer arithmetic of those and of constants) is replaced by its value where it is read
-  (an integer or a boolean, so `axis=dim` reads `axis=1`), and its assignment goes;
+  (an integer or a boolean, so `axis=dim` reads `axis=1`; a shape where it is indexed), and
+  its assignment goes;
 * an `if` whose test such a value decides is replaced by the branch taken.
 
 `run` returns True when it changed anything (the shapes are then worth inferring again: a
@@ -35,11 +36,13 @@ def run(tree, static):
     while True:
         counts = _assignment_counts(tree)
         values = {}
-        step = _Specializer(static, counts, values).block(tree.body)
-        tree.body = step[0] or [ast.Pass()]
-        if values:
-            _substitute(tree, values)
-        if not (step[1] or values):
+        body, chose = _Specializer(static, counts, values).block(tree.body)
+        tree.body = body or [ast.Pass()]
+        numbers = {k: v for k, v in values.items() if type(v) in (int, bool)}
+        if numbers:
+            _substitute(tree, numbers)
+        shapes_read = _drop_unread(tree, {k for k, v in values.items() if type(v) is tuple})
+        if not (chose or numbers or shapes_read):
             return changed
         changed = True
 
@@ -90,8 +93,9 @@ class _Specializer:
                     and isinstance(stmt.targets[0], ast.Name)
                     and self.counts.get(stmt.targets[0].id) == 1):
                 value = self.value(stmt.value)
-                if type(value) in (int, bool):
+                if type(value) in (int, bool, tuple):
                     self.values[stmt.targets[0].id] = value
+                if type(value) in (int, bool):
                     continue
             out.append(stmt)
         return out, chose
@@ -176,6 +180,28 @@ def _targets(node):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
     return []
+
+
+def _drop_unread(tree, names):
+    """Remove the assignments of those `names` that nothing reads any more; True if any."""
+    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    unread = names - read
+    if not unread:
+        return False
+
+    def keep(stmts):
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) \
+                    and stmt.targets[0].id in unread:
+                continue
+            if isinstance(stmt, ast.If):
+                stmt.body = keep(stmt.body) or [ast.Pass()]
+                stmt.orelse = keep(stmt.orelse)
+            out.append(stmt)
+        return out
+    tree.body = keep(tree.body) or [ast.Pass()]
+    return True
 
 
 class _Substitute(ast.NodeTransformer):
