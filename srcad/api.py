@@ -122,14 +122,24 @@ def generate(func, kind, wrt, containers=(), statics=(), signature=None, on_stag
             pass
     callees = {}
 
-    def derive(callee, callee_kind, callee_wrt, callee_statics=(), argument_shapes=None):
-        callee_signature = _callee_signature(callee, callee_statics, argument_shapes)
+    def bind_callee(callee, callee_kind, callee_wrt, callee_statics, callee_signature):
         key = (callee, callee_kind, callee_wrt, _static_key(callee_statics), callee_signature)
         if key not in callees:
             callees[key] = Callee(callee, callee_kind, callee_wrt, callee_statics,
                                   callee_signature)
         return free.bind(function_name(callee, callee_kind, callee_wrt, callee_statics),
                          callees[key])
+
+    def derive(callee, callee_kind, callee_wrt, callee_statics=(), argument_shapes=None):
+        return bind_callee(callee, callee_kind, callee_wrt, callee_statics,
+                           _callee_signature(callee, callee_statics, argument_shapes))
+
+    def pullback_only(ident):
+        callee = free.bound.get(ident)
+        if not isinstance(callee, Callee) or callee.kind != VJP:
+            return None
+        return bind_callee(callee.func, reverse.PULLBACK, callee.wrt, callee.statics,
+                           callee.signature)
 
     modules = tuple(param for param, value in statics if _is_module(value) and param in wrt)
     if kind == JVP:
@@ -143,7 +153,7 @@ def generate(func, kind, wrt, containers=(), statics=(), signature=None, on_stag
                            modules, static)
     fdef.name = own_name
     on_stage("raw", fdef, info)
-    optimize.run(fdef)
+    optimize.run(fdef, pullback_only)
     _strip_defaults(fdef)
     on_stage("optimized", fdef, info)
     text = codegen.emit(fdef, info, None if kind == JVP else "grad of")

@@ -363,3 +363,29 @@ def test_branches_that_shapes_decide_are_taken(shape):
     if len(shape) == 2 and shape[1] > 2:
         assert "axis=1" in text
     check_gradients(rank_branch, args, (0, 1))
+
+
+def tanh_exp_sum(x):
+    return np.sum(np.tanh(x) * np.exp(x))
+
+
+def doubled_input(x):
+    return tanh_exp_sum(x * 2.0)
+
+
+def test_a_value_the_caller_does_not_read_is_not_computed():
+    """The gradient needs the called function's pullback, not its value (a scalar seed): the
+    callee's variant that returns only the pullback skips the product and the sum."""
+    x = np.linspace(-1.0, 1.0, 5)
+    df = srcad.grad(doubled_input)
+    text = df.source(x)
+    assert "pullback_tanh_exp_sum(x * 2.0)" in text
+    callee = text[text.index("def pullback_tanh_exp_sum"):]
+    primal = [line for line in callee[:callee.index("def pullback(")].splitlines()
+              if not line.strip().startswith("#")]
+    assert not any("np.sum" in line or "*" in line for line in primal), callee
+    t, e = np.tanh(2 * x), np.exp(2 * x)
+    np.testing.assert_allclose(df(x), 2 * ((1 - t * t) * e + t * e), rtol=1e-12)
+    eps, v = 1e-6, np.cos(np.arange(5.0))
+    numeric = (doubled_input(x + eps * v) - doubled_input(x - eps * v)) / (2 * eps)
+    np.testing.assert_allclose(df(x) @ v, numeric, rtol=1e-7)

@@ -7,6 +7,8 @@ the kind of function wanted. Out: a new `FunctionDef`:
 * kind "value_and_grad": the same, returning `(out, dx)`
 * kind "vjp": `def vjp_f(x, W): <primal>; def pullback(d_out): <adjoint>; return dx`, and
   `return out, pullback`
+* kind "pullback": the same, returning the pullback alone (for a caller that does not read
+  the value: what only the value needed is not computed)
 * kind "backward": `def backward_f(d_out, x, W): <primal>; <adjoint>; return dx`: a vjp
   without a closure, which forward mode can differentiate again (see `GRAD_NESTED`)
 * kind "grad_nested": "grad" whose calls of user functions keep the plain call in the primal
@@ -36,8 +38,8 @@ from ..template import fill
 from .shapes import simplify, spread_of
 
 GRAD, VALUE_AND_GRAD, VJP = "grad", "value_and_grad", "vjp"
-BACKWARD, GRAD_NESTED = "backward", "grad_nested"
-_COTANGENT_IN = (VJP, BACKWARD)               # kinds whose output's adjoint is a parameter
+BACKWARD, GRAD_NESTED, PULLBACK = "backward", "grad_nested", "pullback"
+_COTANGENT_IN = (VJP, BACKWARD, PULLBACK)     # kinds whose output's adjoint is a parameter
 
 
 def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers=(),
@@ -76,7 +78,7 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
     adjoint = seeds + adjoint + end
     fdef = ast.FunctionDef(name=namer.fresh(f"{kind}_{tree.name}"), args=tree.args, body=[],
                            decorator_list=[], returns=None, type_comment=None, lineno=1)
-    if kind == VJP:
+    if kind in (VJP, PULLBACK):
         captured, copies = _captured(adjoint, primal, params, free)
         arguments = _arguments(pullback_params + captured)
         arguments.defaults = [name(v) for v in captured]
@@ -84,7 +86,8 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
             name=namer.fresh("pullback"), args=arguments, decorator_list=[],
             body=copies + adjoint + [ast.Return(value=grads)], returns=None,
             type_comment=None, lineno=1)
-        result = ast.Tuple(elts=[copy_node(output), name(pullback.name)], ctx=ast.Load())
+        result = ast.Tuple(elts=[copy_node(output), name(pullback.name)], ctx=ast.Load()) \
+            if kind == VJP else name(pullback.name)
         fdef.body = primal + [pullback, ast.Return(value=result)]
     elif kind == BACKWARD:
         fdef.args = _with_first_parameter(tree.args, pullback_params[0])
