@@ -80,16 +80,18 @@ def make(generated, grad_only, positions, single, args):
 
 
 def inputs(args):
-    """The ids of the arguments, of the arrays they view, and of models' parameter arrays
-    (see `runtime.owned`)."""
+    """The ids of the arguments (the items of a list), of the arrays they view, and of
+    models' parameter arrays (see `runtime.owned`)."""
     seen = set()
     for a in args:
-        seen.add(id(a))
-        if type(a) is _ndarray:
-            if a.base is not None:
-                seen.add(id(a.base))
-        elif type(a) not in _FLOATS and hasattr(a, "_layout"):
-            seen.update(inputs([param.data for _, param in a._layout()[2]]))
+        if type(a) not in _FLOATS and type(a) is not _ndarray and hasattr(a, "_layout"):
+            seen.add(id(a))
+            a = [param.data for _, param in a._layout()[2]]
+        for array in a if type(a) is list else (a,):
+            seen.add(id(array))
+            base = getattr(array, "base", None)
+            if base is not None:
+                seen.add(id(base))
     return seen
 
 
