@@ -388,6 +388,8 @@ class Derivative:
         self._generated = None
         self._call_impl = None
         self._fast = {}                         # argument types and shapes -> call path
+        self._entries = {}                      # the same -> `fastcall.entry`, where it has one
+        self._entry = None                      # the entry of the latest call's key
         if kind not in (GRAD, VALUE_AND_GRAD) or self._receiver is not None:
             self._fast = None                   # (code specialized to shapes: grad only)
         self.__name__ = f"{kind}_{func.__name__}"
@@ -427,16 +429,23 @@ class Derivative:
         return f"<srcad {self.kind} of {self.func.__qualname__} wrt {', '.join(self.wrt)}>"
 
     def __call__(self, *args, **kwargs):
-        table = self._fast
-        if table is not None and not kwargs:    # the fast path: types and shapes seen before
-            key = ()
-            for a in args:
-                key += (a.shape, a.dtype) if type(a) is _ndarray else (type(a),)
-            fast = table.get(key)
-            if fast is not None:
-                return fast(args)
-            return self._first_call(key, args)
+        entry = self._entry
+        if entry is not None and not kwargs:    # guarded: falls back to `_dispatch`
+            return entry(*args)
+        if self._fast is not None and not kwargs:
+            return self._dispatch(args)
         return self._call(args, kwargs)
+
+    def _dispatch(self, args):
+        """The fast path: the call path for argument types and shapes seen before."""
+        key = ()
+        for a in args:
+            key += (a.shape, a.dtype) if type(a) is _ndarray else (type(a),)
+        fast = self._fast.get(key)
+        if fast is None:
+            return self._first_call(key, args)
+        self._entry = self._entries.get(key)
+        return fast(args)
 
     def _call(self, args, kwargs):
         if self._receiver is not None:
@@ -462,6 +471,9 @@ class Derivative:
         generated = cached(self.func, self.kind, self.wrt, signature=signature(args))
         fast = self._fast[key] = fastcall.make(generated, self.kind == GRAD, self._positions,
                                                self.single, args)
+        if self.kind == GRAD and self.single:
+            self._entry = self._entries[key] = fastcall.entry(
+                generated, self._positions[0], args, self._dispatch)
         return fast(args)
 
     def _model_call(self, args):

@@ -11,7 +11,7 @@ of the input's shape and dtype; a float for a float; for a model, a dict keyed l
 
 import numpy
 
-from . import runtime
+from . import codegen, runtime
 from .errors import NonScalarOutputError
 
 _ndarray = numpy.ndarray
@@ -110,3 +110,80 @@ def model_gradients(grads, model, seen):
             g = runtime.as_gradient(g, x)
         out[name] = runtime.owned(g, seen)
     return out
+
+
+def entry(generated, position, args, fallback):
+    """For `grad` with one gradient, of arguments that are NumPy arrays and numbers: the
+    generated function's code with the call path around it, compiled as one function of
+    `*args`: a guard (these types, shapes and dtypes, else `fallback(args)`), the code, and the
+    gradient returned as it is when it is a fresh array of its input's kind (else the general
+    path makes it so). One Python call instead of three; None where that does not apply."""
+    kinds = [_kind(a) for a in args]
+    lines = generated.text.splitlines()
+    if None in kinds or "grad_seed(" in generated.text or '"""' in generated.text \
+            or "'''" in generated.text or not lines[-1].startswith("    return ") \
+            or any(line.startswith("    return ") for line in lines[1:-1]):
+        return None                 # (a string over several lines would change if indented)
+    function = generated.function
+    code = function.__code__
+    params = code.co_varnames[:code.co_argcount]
+    result = lines[-1][len("    return "):]
+    if len(params) != len(args) or code.co_kwonlyargcount or not result.isidentifier():
+        return None
+    bound = dict(zip(function.__code__.co_freevars,
+                     (c.cell_contents for c in function.__closure__ or ())))
+    taken = set(bound) | set(params) | set(function.__globals__)
+    names = {}
+
+    def bind(obj, hint):
+        ident = hint
+        while ident in taken:
+            ident += "_"
+        taken.add(ident)
+        bound[ident] = obj
+        names[hint] = ident
+        return ident
+
+    ndarray = bind(_ndarray, "srcad_ndarray")
+    guard = []
+    for i, (param, (kind, shape, dtype)) in enumerate(zip(params, kinds)):
+        if kind is _ndarray:
+            guard.append(f"type({param}) is {ndarray} and {param}.shape == {shape!r} and "
+                         f"{param}.dtype is {bind(dtype, f'srcad_dtype_{i}')}")
+        else:
+            guard.append(f"type({param}) is {bind(kind, f'srcad_type_{i}')}")
+    x = args[position]
+    fresh = [f"type({result}) is {ndarray}", f"{result}.base is None"]
+    if type(x) is _ndarray:
+        fresh += [f"{result}.shape == {x.shape!r}",
+                  f"{result}.dtype is {names['srcad_dtype_' + str(position)]}"]
+        fresh += [f"{result} is not {p}" for p, a in zip(params, args) if type(a) is _ndarray]
+    else:
+        fresh = [f"type({result}) is {bind(float, 'srcad_float')}"]
+    fallback_name, finish_name = bind(fallback, "srcad_fallback"), bind(
+        lambda g, args: _finish(g, args, position), "srcad_finish")
+    body = "\n".join(" " * 8 + line if line else "" for line in lines[1:-1])
+    text = (f"def {function.__name__}(*args):\n"
+            f"    if len(args) == {len(args)}:\n"
+            f"        {', '.join(params)}, = args\n"
+            f"        if {' and '.join(guard)}:\n"
+            f"{body}\n"
+            f"            if {' and '.join(fresh)}:\n"
+            f"                return {result}\n"
+            f"            return {finish_name}({result}, args)\n"
+            f"    return {fallback_name}(args)\n")
+    return codegen.compile_function(text, function.__name__, function.__globals__, bound)
+
+
+def _kind(a):
+    """(type, shape, dtype) of an argument an entry can guard, else None."""
+    if type(a) is _ndarray:
+        return _ndarray, a.shape, a.dtype
+    if type(a) in (float, int, numpy.float64):
+        return type(a), None, None
+    return None
+
+
+def _finish(g, args, position):
+    """The gradient in its final form, on the general path (`runtime.as_gradient`, `owned`)."""
+    return runtime.owned(runtime.as_gradient(g, args[position]), inputs(args))

@@ -389,3 +389,28 @@ def test_a_value_the_caller_does_not_read_is_not_computed():
     eps, v = 1e-6, np.cos(np.arange(5.0))
     numeric = (doubled_input(x + eps * v) - doubled_input(x - eps * v)) / (2 * eps)
     np.testing.assert_allclose(df(x) @ v, numeric, rtol=1e-7)
+
+
+def scaled_tanh(x, scale, *, offset=0.5):
+    return np.sum(np.tanh(x * scale + offset))
+
+
+def test_calls_of_one_derivative_with_changing_arguments():
+    """The fast path runs the code of the latest arguments' kind behind a guard: calls that
+    alternate shapes, dtypes, floats and arrays, or return an input itself (`dx = y`), get
+    right gradients in the form of their inputs and in memory of their own; a function with a
+    keyword-only parameter keeps to the general path."""
+    rng = np.random.default_rng(4)
+    df, dscaled = srcad.grad(product), srcad.grad(scaled_tanh)
+    calls = [(rng.standard_normal(3), rng.standard_normal(3)),
+             (rng.standard_normal((2, 3)), rng.standard_normal(3)),
+             (1.5, 2.0), (rng.standard_normal(3).astype(np.float32), np.ones(3, np.float32)),
+             (rng.standard_normal(3), 2.0)]
+    for x, y in [pair for pair in calls for _ in range(2)] * 2:     # each twice in a row
+        g = df(x, y)
+        np.testing.assert_allclose(g, np.broadcast_to(y, np.shape(x)), rtol=1e-6)
+        assert type(g) is type(x) and np.shape(g) == np.shape(x)
+        if isinstance(x, np.ndarray):
+            assert g.dtype == x.dtype and not np.shares_memory(g, y) and g is not y
+        t = np.tanh(x * 2.0 + 0.5)
+        np.testing.assert_allclose(dscaled(x, 2.0), (1 - t * t) * 2.0, rtol=1e-6)
