@@ -4,11 +4,14 @@ In: a user's Python function and options (`wrt`, the kind of derivative). Out: a
 (`Derivative`) that generates, on first use, the derivative's Python source, compiles it, and
 then calls it; `source()` returns that text. Generation is cached per function and options.
 
-Calls of `grad` and `value_and_grad` with NumPy arrays and scalars run code specialized to the
-argument shapes (`passes.shapes`: no `unbroadcast` where shapes match, ...), generated once per
-shape signature (at most `_SPECIALIZATIONS` of them; further ones run the generic code); a call
-finds its code by the arguments' types, shapes and dtypes, and checks its inputs only the
-first time it meets them.
+Calls of `grad` and `value_and_grad` with NumPy arrays, scalars and models run code
+specialized to the argument shapes, a model's parameter shapes included (`passes.shapes`: no
+`unbroadcast` where shapes match, ...; `passes.specialize`: branches on `np.ndim` taken),
+generated once per shape signature (at most `_SPECIALIZATIONS` of them; further ones run the
+generic code); the derivatives of the user functions and layers that code calls are
+specialized to the shapes of their arguments in turn. A call finds its code by the arguments'
+types, shapes and dtypes (for a model, its cached `structure()` and parameter shapes), and
+checks its inputs only the first time it meets them (`fastcall`).
 """
 
 import ast

@@ -45,7 +45,9 @@ _COTANGENT_IN = (VJP, BACKWARD, PULLBACK)     # kinds whose output's adjoint is 
 def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers=(),
         modules=(), shapes=None):
     """The reverse-mode function of `tree` (see the module docstring). `derive(func, kind,
-    wrt)` gives the name under which the derivative of a called user function is bound;
+    wrt, statics, argument_shapes)` gives the name under which the derivative of a called user
+    function is bound (`argument_shapes`: `{parameter: static shape or None}`, or None when
+    this code is not specialized to shapes);
     `containers` are the parameters that hold lists, tuples or dicts of arrays; `modules` the
     parameters that are models, whose gradient is a dict keyed like `named_parameters()`;
     `shapes` the static shapes of names (`passes.shapes`), for code specialized to them."""
