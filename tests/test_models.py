@@ -360,3 +360,28 @@ def test_new_parameter_shapes_get_code_for_them():
         for name, g in grads.items():
             assert g.shape == numeric[name].shape
             np.testing.assert_allclose(g, numeric[name], rtol=1e-6, atol=1e-8)
+
+
+class ConstantBranch(Module):
+    """`self.g(x)` has no parameters and a constant argument: it carries no derivative."""
+
+    def __init__(self, rng):
+        super().__init__()
+        self.V = Linear(3, 3, rng)
+        self.g = Tanh()
+
+    def forward(self, x):
+        return self.V(x) * self.g(x)
+
+
+def test_layers_without_parameters_give_no_gradient_dicts():
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((5, 3))
+    for model, y in ((FFNN(rng), rng.standard_normal((5, 2))),
+                     (ConstantBranch(rng), rng.standard_normal((5, 3)))):
+        df = srcad.grad(mse, wrt="model")
+        text = df.source(model, X, y)
+        assert "vjp_Tanh_forward_wrt_self" not in text and "prefix_grads('g'" not in text
+        numeric = numeric_gradients(mse, model, X, y)
+        for name, g in df(model, X, y).items():
+            np.testing.assert_allclose(g, numeric[name], rtol=1e-6, atol=1e-8)

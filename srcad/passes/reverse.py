@@ -341,8 +341,13 @@ class _Reverse:
         call_node = stmt.value
         func, args, statics, bound = calls.prepare(func, call_node, self.info,
                                                    anno.get(stmt, anno.ORIGIN))
-        params = [p for p, node in bound.items() if self._active_argument(node)]
+        static = dict(statics)
+        params = [p for p, node in bound.items() if self._active_argument(node)
+                  and not calls.without_parameters(static.get(p))]
         origin = anno.get(stmt, anno.ORIGIN)
+        if not params:                          # a layer without parameters, of constants
+            defined.discard(dname)
+            return [stmt], []
         if self.closures:
             callee = self.derive(func, VJP, tuple(params), statics, self.argument_shapes(bound))
             pullback = self.namer.fresh(f"{func.__name__}_pullback")
