@@ -414,3 +414,22 @@ def test_calls_of_one_derivative_with_changing_arguments():
             assert g.dtype == x.dtype and not np.shares_memory(g, y) and g is not y
         t = np.tanh(x * 2.0 + 0.5)
         np.testing.assert_allclose(dscaled(x, 2.0), (1 - t * t) * 2.0, rtol=1e-6)
+
+
+def transposed_layer(W, x):
+    return np.sum(np.tanh(x @ W.T))
+
+
+@pytest.mark.parametrize("x_shape", [(5, 4), (4,)])
+def test_the_transpose_of_a_product_adjoint_is_a_product(x_shape):
+    """`y = x @ W.T`: W's adjoint is the transpose of `x.T @ g`, written `g.T @ x`: a fresh
+    C-ordered array (not a view), equal to the generic code's, autograd's and finite
+    differences'."""
+    rng = np.random.default_rng(5)
+    args = (rng.standard_normal((3, 4)), rng.standard_normal(x_shape))
+    text = srcad.source(srcad.grad(transposed_layer), *args)
+    assert not any(line.strip().endswith(".T") for line in text.splitlines()
+                   if "=" in line and not line.strip().startswith("#")), text
+    g = srcad.grad(transposed_layer)(*args)
+    assert g.base is None and g.flags.c_contiguous
+    check_gradients(transposed_layer, args, (0, 1))

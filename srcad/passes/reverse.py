@@ -35,7 +35,7 @@ from ..ast_util import assign, call, copy_node, name
 from ..errors import NonScalarOutputError
 from ..primitive import bind, decompose, rule
 from ..template import fill
-from .shapes import simplify, spread_of
+from .shapes import product_of, simplify, spread_of
 
 GRAD, VALUE_AND_GRAD, VJP = "grad", "value_and_grad", "vjp"
 BACKWARD, GRAD_NESTED, PULLBACK = "backward", "grad_nested", "pullback"
@@ -226,12 +226,14 @@ class _Reverse:
         self.spread = {}                # adjoint name -> (g, x) for `dname = unreduce(g, x)`
         #                                 (see shapes.simplify), within one block
         self.constant_seeds = {}        # adjoint name -> the number it holds (the seed 1.0, ...)
+        self.products = {}              # adjoint name -> `a @ b` it holds (shapes.simplify)
 
     def forget(self):
         """Drop what is known about adjoint values (around branches and loops: what holds on
         one path, or in one trip, need not hold on another)."""
         self.spread.clear()
         self.constant_seeds.clear()
+        self.products.clear()
 
     def written(self, dname):
         """`dname` gets a new value: what was known about it, or built on it, no longer holds."""
@@ -240,6 +242,10 @@ class _Reverse:
         for key, (g, _) in list(self.spread.items()):
             if isinstance(g, ast.Name) and g.id == dname:
                 del self.spread[key]
+        for key, product in list(self.products.items()):
+            if key == dname or any(isinstance(n, ast.Name) and n.id == dname
+                                   for n in ast.walk(product)):
+                del self.products[key]
 
     def shape_of(self, ident):
         """The static shape of a primal name, or of an adjoint (that of its primal)."""
@@ -397,10 +403,12 @@ class _Reverse:
         binding = bind(template, name(target), primitive, self.info, stmt)
         filled = fill(template, binding, self.derivative_of, self.namer, self.free.bind)
         defined.discard(dname)                    # spent: what follows is for the old value
-        for new in filled:
-            if self.shapes is not None:
+        transpose = isinstance(stmt.value, ast.Attribute) and stmt.value.attr == "T"
+        for new in filled:                        # (`d_x = d_t.T` reads `d_t` once: a product
+            if self.shapes is not None:           # there is written transposed instead)
                 new.value = _substitute(new.value, self.constant_seeds)
-                new.value = simplify(new.value, self.shape_of, self.free, self.spread)
+                new.value = simplify(new.value, self.shape_of, self.free, self.spread,
+                                     self.products if transpose else None)
             if anno.get(new, anno.ACCUMULATE):
                 new = self.accumulate(new, defined)
             out.append(self.derivative(new, origin))
@@ -419,6 +427,8 @@ class _Reverse:
                 spread = spread_of(value, self.free, self.spread)
                 if spread is not None:
                     self.spread[dname] = spread
+                if product_of(value, self.shape_of, self.free) is not None:
+                    self.products[dname] = value
             return assign(dname, stmt.value)
         if self.primal_of.get(dname) in self.modules:
             value = anno.set_(call(self.free.bind("merge_grads", runtime.merge_grads),

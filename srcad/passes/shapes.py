@@ -326,7 +326,7 @@ def _index(node, shapes):
 # ---- simplifying derivative code ------------------------------------------------------------
 
 
-def simplify(node, shape_of, free, spread=None):
+def simplify(node, shape_of, free, spread=None, products=None):
     """`node` (a derivative expression) with what the shapes make unnecessary taken out;
     `shape_of(name)` gives a name's static shape or None, `free` is the `FreeNames` of the
     generated code (what its calls refer to, and how it names numpy).
@@ -338,9 +338,31 @@ def simplify(node, shape_of, free, spread=None):
     * `spread` maps adjoint names whose value is a reduction's adjoint spread over `x`
       (`unreduce(g, x)`) to `(g, x)`: an elementwise operation with an operand of the shape of
       `x` takes `g` itself, and broadcasting does the spreading (`d_sum * (1.0 - y * y)`
-      instead of an array of ones times `1.0 - y * y`); so does an `unreduce` call there.
+      instead of an array of ones times `1.0 - y * y`); so does an `unreduce` call there;
+    * `products` maps adjoint names whose value is a product of matrices or vectors `a @ b` to
+      that product: the name's transpose is `b.T @ a.T` (`d_add.T @ x`, not a view of
+      `x.T @ d_add`; `x.T.T` is `x`); that of `np.multiply.outer(a, b)` swaps `a` and `b`.
     """
-    return _Simplifier(_Lookup(shape_of, free), free, spread or {}).visit(node)
+    return _Simplifier(_Lookup(shape_of, free), free, spread or {}, products or {}).visit(node)
+
+
+def product_of(node, shape_of, free):
+    """`node` when the adjoint `node` is `a @ b` or `np.multiply.outer(a, b)` of names (or
+    their `.T`) of at most two dimensions each, else None (see `simplify`)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+        operands = (node.left, node.right)
+    elif _is_outer(node, free):
+        operands = node.args
+    else:
+        return None
+    lookup = _Lookup(shape_of, free)
+    for operand in operands:
+        base = operand.value if isinstance(operand, ast.Attribute) and operand.attr == "T" \
+            else operand
+        shape = lookup[base.id] if isinstance(base, ast.Name) else None
+        if shape is None or not 1 <= len(shape) <= 2:
+            return None
+    return node
 
 
 def spread_of(node, free, spread):
@@ -384,10 +406,22 @@ def _callee(node, free):
 
 
 class _Simplifier(ast.NodeTransformer):
-    def __init__(self, lookup, free, spread):
+    def __init__(self, lookup, free, spread, products):
         self.lookup = lookup
         self.free = free
         self.spread = spread
+        self.products = products
+
+    def visit_Attribute(self, node):
+        product = self.products.get(node.value.id) if (
+            node.attr == "T" and isinstance(node.value, ast.Name)) else None
+        if product is None:
+            return self.generic_visit(node)
+        if isinstance(product, ast.Call):           # np.multiply.outer(a, b) of vectors
+            return ast.Call(func=copy_node(product.func), args=[
+                copy_node(a) for a in reversed(product.args)], keywords=[])
+        return ast.BinOp(left=_transposed(product.right), op=ast.MatMult(),
+                         right=_transposed(product.left))
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -483,6 +517,21 @@ class _Simplifier(ast.NodeTransformer):
             return _shape(node, self.lookup)
         except _Pending:
             return None
+
+
+def _is_outer(node, free):
+    """True for `np.multiply.outer(a, b)`."""
+    if not (isinstance(node, ast.Call) and len(node.args) == 2 and not node.keywords):
+        return False
+    func = _callee(node, free)
+    return getattr(func, "__name__", None) == "outer" and \
+        getattr(func, "__self__", None) is numpy.multiply
+
+
+def _transposed(node):
+    if isinstance(node, ast.Attribute) and node.attr == "T":
+        return copy_node(node.value)
+    return ast.Attribute(value=copy_node(node), attr="T", ctx=ast.Load())
 
 
 def _axes(axes):
