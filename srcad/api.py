@@ -481,13 +481,13 @@ class Derivative:
 
     def _model_call(self, args):
         """The call path for calls with models (and arrays and scalars) of these types: code
-        found by the models' structure and parameter shapes (models with CuPy parameters, and
-        row-sparse gradients, take the general path)."""
+        found by the models' structure and parameter shapes (models with CuPy parameters take
+        the general path)."""
         models = [i for i, a in enumerate(args) if _is_module(a)]
         table = {}
 
         def call(args):
-            key = ()
+            key = (self.keep_rows,)
             for i in models:
                 _, structure, named = args[i]._layout()
                 key += (structure,)
@@ -497,13 +497,13 @@ class Derivative:
                         return self._call(args, {})
                     key += (data.shape, data.dtype)
             fast = table.get(key)
-            if fast is None or self.keep_rows:
-                if self.keep_rows or len(table) >= _SPECIALIZATIONS:
+            if fast is None:
+                if len(table) >= _SPECIALIZATIONS:
                     return self._call(args, {})
                 self._check_inputs(args, {})
                 fast = table[key] = fastcall.make(self._specialized(args, {}),
                                                   self.kind == GRAD, self._positions,
-                                                  self.single, args)
+                                                  self.single, args, self.keep_rows)
             return fast(args)
         return call
 

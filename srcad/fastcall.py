@@ -13,15 +13,17 @@ import numpy
 
 from . import codegen, runtime
 from .errors import NonScalarOutputError
+from .sparse import RowGrad
 
 _ndarray = numpy.ndarray
 _FLOATS = (float, numpy.float64)
 _MODEL = "model"
 
 
-def make(generated, grad_only, positions, single, args):
+def make(generated, grad_only, positions, single, args, keep_rows=False):
     """The call path (see the module docstring); `grad_only` for `grad`, else the function
-    returns `(value, gradients)`; `single` when one gradient is returned bare."""
+    returns `(value, gradients)`; `single` when one gradient is returned bare; `keep_rows`
+    leaves a model's row-sparse gradients (`RowGrad`, of embedding lookups) sparse."""
     function = generated.function
     as_gradient, distinct, owned = runtime.as_gradient, runtime.distinct, runtime.owned
     forms = [(p, args[p].shape, args[p].dtype) if type(args[p]) is _ndarray else
@@ -35,7 +37,7 @@ def make(generated, grad_only, positions, single, args):
         seen = inputs(args)                     # an input or an earlier gradient: a copy
         for g, (p, shape, dtype) in zip(grads, forms):
             if shape is _MODEL:
-                g = model_gradients(g, args[p], seen)
+                g = model_gradients(g, args[p], seen, keep_rows)
             elif (type(g) is _ndarray and g.dtype is dtype and g.shape == shape
                     and g.base is None):
                 if id(g) in seen:
@@ -63,7 +65,7 @@ def make(generated, grad_only, positions, single, args):
             if shape is float and type(grad) in _FLOATS:
                 return float(grad)
             if shape is _MODEL:
-                return model_gradients(grad, args[position], inputs(args))
+                return model_gradients(grad, args[position], inputs(args), keep_rows)
             return distinct((as_gradient(grad, args[position]),), args)[0]
         return gradients(grad if len(forms) > 1 else (grad,), args)
 
@@ -95,17 +97,20 @@ def inputs(args):
     return seen
 
 
-def model_gradients(grads, model, seen):
+def model_gradients(grads, model, seen, keep_rows=False):
     """The generated code's dict of a model's gradients keyed like its `named_parameters()`,
     with zeros for parameters the output does not reach, and a copy of any array that is, or
     views, an input (a parameter's array too) or an earlier gradient (`seen`, see
-    `inputs`)."""
+    `inputs`); with `keep_rows`, row-sparse gradients stay as they are."""
     named = model._layout()[2]
     out = {}
     for name, param in named:
         x, g = param.data, grads.get(name)
         if g is None:
             g = runtime.zeros_like(x)
+        elif keep_rows and isinstance(g, RowGrad):
+            out[name] = g
+            continue
         elif not (type(g) is _ndarray and g.dtype == x.dtype and g.shape == x.shape):
             g = runtime.as_gradient(g, x)
         out[name] = runtime.owned(g, seen)
