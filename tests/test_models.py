@@ -385,3 +385,41 @@ def test_layers_without_parameters_give_no_gradient_dicts():
         numeric = numeric_gradients(mse, model, X, y)
         for name, g in df(model, X, y).items():
             np.testing.assert_allclose(g, numeric[name], rtol=1e-6, atol=1e-8)
+
+
+class Switch(Module):
+    def __init__(self):
+        super().__init__()
+        self.square = False
+
+    def forward(self, x):
+        if self.square:
+            return x * x
+        return np.tanh(x)
+
+
+class Nested(Module):
+    def __init__(self, rng):
+        super().__init__()
+        self.V = Linear(3, 2, rng)
+        self.act = Switch()
+
+    def forward(self, x):
+        return self.act(self.V(x))
+
+
+def test_changes_deep_in_the_tree_regenerate_the_code():
+    """The structure is cached on the model: a setting of a submodule, or a submodule
+    replaced, must still give code for the new structure."""
+    rng = np.random.default_rng(11)
+    model, X, y = Nested(rng), rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    df = srcad.grad(mse, wrt="model")
+    for change in (None, lambda: setattr(model.act, "square", True),
+                   lambda: setattr(model, "act", Tanh()),
+                   lambda: setattr(model, "act", Switch())):
+        if change:
+            change()
+        for _ in range(2):
+            numeric = numeric_gradients(mse, model, X, y)
+            for name, g in df(model, X, y).items():
+                np.testing.assert_allclose(g, numeric[name], rtol=1e-6, atol=1e-8)
