@@ -474,9 +474,9 @@ class Derivative:
         generated = cached(self.func, self.kind, self.wrt, signature=signature(args))
         fast = self._fast[key] = fastcall.make(generated, self.kind == GRAD, self._positions,
                                                self.single, args)
-        if self.kind == GRAD and self.single:
+        if self.kind == GRAD:
             self._entry = self._entries[key] = fastcall.entry(
-                generated, self._positions[0], args, self._dispatch)
+                generated, self._positions, self.single, args, self._dispatch)
         return fast(args)
 
     def _model_call(self, args):

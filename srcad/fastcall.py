@@ -117,12 +117,13 @@ def model_gradients(grads, model, seen, keep_rows=False):
     return out
 
 
-def entry(generated, position, args, fallback):
-    """For `grad` with one gradient, of arguments that are NumPy arrays and numbers: the
-    generated function's code with the call path around it, compiled as one function of
-    `*args`: a guard (these types, shapes and dtypes, else `fallback(args)`), the code, and the
-    gradient returned as it is when it is a fresh array of its input's kind (else the general
-    path makes it so). One Python call instead of three; None where that does not apply."""
+def entry(generated, positions, single, args, fallback):
+    """For `grad` of arguments that are NumPy arrays and numbers: the generated function's code
+    with the call path around it, compiled as one function of `*args`: a guard (these types,
+    shapes and dtypes, else `fallback(args)`), the code, and the gradients (of the arguments
+    at `positions`; `single`: one, bare) returned as they are when each is a fresh array of its
+    input's kind or a float for a float (else the general path makes them so). One Python call
+    instead of three; None where that does not apply."""
     kinds = [_kind(a) for a in args]
     lines = generated.text.splitlines()
     if None in kinds or "grad_seed(" in generated.text or '"""' in generated.text \
@@ -132,13 +133,12 @@ def entry(generated, position, args, fallback):
     function = generated.function
     code = function.__code__
     params = code.co_varnames[:code.co_argcount]
-    result = lines[-1][len("    return "):]
-    if len(params) != len(args) or code.co_kwonlyargcount or not result.isidentifier():
+    results = lines[-1][len("    return "):].split(", ")
+    if len(params) != len(args) or code.co_kwonlyargcount or len(results) != len(positions) \
+            or not all(r.isidentifier() for r in results):
         return None
-    bound = dict(zip(function.__code__.co_freevars,
-                     (c.cell_contents for c in function.__closure__ or ())))
+    bound = dict(zip(code.co_freevars, (c.cell_contents for c in function.__closure__ or ())))
     taken = set(bound) | set(params) | set(function.__globals__)
-    names = {}
 
     def bind(obj, hint):
         ident = hint
@@ -146,27 +146,26 @@ def entry(generated, position, args, fallback):
             ident += "_"
         taken.add(ident)
         bound[ident] = obj
-        names[hint] = ident
         return ident
 
     ndarray = bind(_ndarray, "srcad_ndarray")
-    guard = []
-    for i, (param, (kind, shape, dtype)) in enumerate(zip(params, kinds)):
-        if kind is _ndarray:
-            guard.append(f"type({param}) is {ndarray} and {param}.shape == {shape!r} and "
-                         f"{param}.dtype is {bind(dtype, f'srcad_dtype_{i}')}")
-        else:
-            guard.append(f"type({param}) is {bind(kind, f'srcad_type_{i}')}")
-    x = args[position]
-    fresh = [f"type({result}) is {ndarray}", f"{result}.base is None"]
-    if type(x) is _ndarray:
-        fresh += [f"{result}.shape == {x.shape!r}",
-                  f"{result}.dtype is {names['srcad_dtype_' + str(position)]}"]
-        fresh += [f"{result} is not {p}" for p, a in zip(params, args) if type(a) is _ndarray]
-    else:
-        fresh = [f"type({result}) is {bind(float, 'srcad_float')}"]
-    fallback_name, finish_name = bind(fallback, "srcad_fallback"), bind(
-        lambda g, args: _finish(g, args, position), "srcad_finish")
+    types = [bind(dtype if kind is _ndarray else kind, f"srcad_type_{i}")
+             for i, (kind, _, dtype) in enumerate(kinds)]
+    guard = [f"type({p}) is {ndarray} and {p}.shape == {shape!r} and {p}.dtype is {t}"
+             if kind is _ndarray else f"type({p}) is {t}"
+             for p, (kind, shape, _), t in zip(params, kinds, types)]
+    arrays = [p for p, (kind, _, _) in zip(params, kinds) if kind is _ndarray]
+    fresh, final = [], list(results)
+    for i, (g, position) in enumerate(zip(results, positions)):
+        kind, shape, _ = kinds[position]
+        if kind is not _ndarray:                # a float for a float input
+            fresh.append(f"type({g}) in {bind(_FLOATS, 'srcad_floats')}")
+            final[i] = f"{bind(float, 'srcad_float')}({g})"
+            continue
+        fresh += [f"type({g}) is {ndarray} and {g}.base is None and {g}.shape == {shape!r} "
+                  f"and {g}.dtype is {types[position]}"]
+        fresh += [f"{g} is not {other}" for other in arrays + results[:i]]
+    returned = final[0] if single else f"({', '.join(final)},)"
     body = "\n".join(" " * 8 + line if line else "" for line in lines[1:-1])
     text = (f"def {function.__name__}(*args):\n"
             f"    if len(args) == {len(args)}:\n"
@@ -174,9 +173,10 @@ def entry(generated, position, args, fallback):
             f"        if {' and '.join(guard)}:\n"
             f"{body}\n"
             f"            if {' and '.join(fresh)}:\n"
-            f"                return {result}\n"
-            f"            return {finish_name}({result}, args)\n"
-            f"    return {fallback_name}(args)\n")
+            f"                return {returned}\n"
+            f"            return {bind(_finisher(positions, single), 'srcad_finish')}("
+            f"({', '.join(results)},), args)\n"
+            f"    return {bind(fallback, 'srcad_fallback')}(args)\n")
     return codegen.compile_function(text, function.__name__, function.__globals__, bound)
 
 
@@ -189,6 +189,12 @@ def _kind(a):
     return None
 
 
-def _finish(g, args, position):
-    """The gradient in its final form, on the general path (`runtime.as_gradient`, `owned`)."""
-    return runtime.owned(runtime.as_gradient(g, args[position]), inputs(args))
+def _finisher(positions, single):
+    """What makes an entry's gradients final on the general path (`runtime.as_gradient`,
+    `runtime.owned`)."""
+    def finish(grads, args):
+        seen = inputs(args)
+        out = tuple(runtime.owned(runtime.as_gradient(g, args[p]), seen)
+                    for g, p in zip(grads, positions))
+        return out[0] if single else out
+    return finish

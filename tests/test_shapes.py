@@ -402,6 +402,7 @@ def test_calls_of_one_derivative_with_changing_arguments():
     keyword-only parameter keeps to the general path."""
     rng = np.random.default_rng(4)
     df, dscaled = srcad.grad(product), srcad.grad(scaled_tanh)
+    dboth, dsum = srcad.grad(product, wrt=(0, 1)), srcad.grad(plain_sum, wrt=(0, 1))
     calls = [(rng.standard_normal(3), rng.standard_normal(3)),
              (rng.standard_normal((2, 3)), rng.standard_normal(3)),
              (1.5, 2.0), (rng.standard_normal(3).astype(np.float32), np.ones(3, np.float32)),
@@ -414,6 +415,18 @@ def test_calls_of_one_derivative_with_changing_arguments():
             assert g.dtype == x.dtype and not np.shares_memory(g, y) and g is not y
         t = np.tanh(x * 2.0 + 0.5)
         np.testing.assert_allclose(dscaled(x, 2.0), (1 - t * t) * 2.0, rtol=1e-6)
+        if np.shape(x) == np.shape(y):          # dx = y, dy = x; and one array for both
+            gx, gy = dboth(x, y)
+            g1, g2 = dsum(x, y)
+            np.testing.assert_allclose(gx, y, rtol=1e-6)
+            np.testing.assert_allclose(gy, x, rtol=1e-6)
+            np.testing.assert_allclose(g1, np.ones(np.shape(x)))
+            np.testing.assert_allclose(g2, np.ones(np.shape(y)))
+            arrays = [a for a in (x, y, gx, gy) if isinstance(a, np.ndarray)]
+            assert all(not np.shares_memory(a, b) for i, a in enumerate(arrays)
+                       for b in arrays[i + 1:])
+            assert type(g1) is type(x) and (not isinstance(x, np.ndarray)
+                                            or not np.shares_memory(g1, g2))
 
 
 def transposed_layer(W, x):
