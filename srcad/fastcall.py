@@ -7,6 +7,9 @@ function and returns gradients in the form of their inputs, each owning its memo
 `runtime.as_gradient` and `runtime.distinct` do, with their common cases inline (a fresh array
 of the input's shape and dtype; a float for a float; for a model, a dict keyed like its
 `named_parameters()`), so that a call costs little more than the generated function itself.
+`entry` goes one step further for `grad` of arrays and numbers: the generated code itself,
+compiled again inside a guard that checks the arguments and the gradients (what `source()`
+shows stays the plain function).
 """
 
 import numpy
