@@ -12,9 +12,12 @@ hand-written one before it is timed.
 
 Columns: `srcad` is a call of `srcad.grad(f)` (the API wrapper: argument checks, the cached
 lookup of the code for these argument shapes, the gradient's final form); `raw` calls the
-generated function itself. Codegen is the time to generate and compile a case's gradient once
-warm (templates loaded). Peak memory is what `tracemalloc` sees NumPy allocate in one call. The
-last lines read the performance issue's targets off this run.
+generated function itself. The `mlp nn` rows are the MLP as a model (`nn.Linear`, `nn.Tanh`,
+`nn.CrossEntropyLoss`), `srcad.grad(loss, wrt="model")`, against torch.nn's same layers; they
+have no autograd or JAX version ("-"). Codegen is the time to generate and compile a case's
+gradient once warm (templates loaded; for a model, every function it takes). Peak memory is what
+`tracemalloc` sees NumPy allocate in one call. The last lines read the performance issue's
+targets off this run.
 """
 
 import os
@@ -38,7 +41,7 @@ import types  # noqa: E402
 import numpy as np  # noqa: E402
 
 import srcad  # noqa: E402
-from srcad import api  # noqa: E402
+from srcad import api, nn  # noqa: E402
 
 stop_gradient = srcad.stop_gradient
 
@@ -72,6 +75,26 @@ def logreg_loss(w, b, X, y):
     return np.mean(np.logaddexp(0.0, z) - y * z)
 
 
+class MLP(nn.Module):
+    """`mlp_loss`'s network as a model, in PyTorch's layers (weights are (out, in))."""
+
+    def __init__(self):
+        super().__init__()
+        self.V = nn.Linear(64, 128)
+        self.g = nn.Tanh()
+        self.W = nn.Linear(128, 10)
+
+    def forward(self, x):
+        return self.W(self.g(self.V(x)))
+
+
+criterion = nn.CrossEntropyLoss()
+
+
+def mlp_model_loss(model, X, Y):
+    return criterion(model(X), Y)
+
+
 # ---- hand-written gradients, as a person would write them in NumPy ---------------------------
 
 
@@ -102,6 +125,16 @@ def rnn_hand(Wh, Wx, b, xs):
         db += da
         dh = Wh.T @ da
     return dWh, dWx, db
+
+
+def mlp_nn_hand(V_weight, V_bias, W_weight, W_bias, X, Y):
+    """`mlp_hand` for weights in PyTorch's (out, in) layout."""
+    h = np.tanh(X @ V_weight.T + V_bias)
+    z = h @ W_weight.T + W_bias
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    dz = (e / e.sum(axis=1, keepdims=True) - Y) / X.shape[0]
+    da = (dz @ W_weight) * (1 - h * h)
+    return da.T @ X, da.sum(axis=0), dz.T @ h, dz.sum(axis=0)
 
 
 def logreg_hand(w, b, X, y):
@@ -142,8 +175,21 @@ def torch_functions(torch):
 
 
 class Case:
-    def __init__(self, label, func, hand, wrt, args):
+    def __init__(self, label, func, hand, wrt, args, hand_args=None):
         self.label, self.func, self.hand, self.wrt, self.args = label, func, hand, wrt, args
+        self.hand_args = args if hand_args is None else hand_args
+        self.model = next((a for a in args if isinstance(a, nn.Module)), None)
+
+
+def model_case(batch, params, X, Y):
+    """The MLP as `MLP` with `nn.CrossEntropyLoss`, holding the same numbers as `params`."""
+    model = MLP()
+    W1, b1, W2, b2 = params
+    for param, value in zip(model.parameters(), (W1.T.copy(), b1, W2.T.copy(), b2)):
+        param.data = value.copy()
+    weights = tuple(p.data for p in model.parameters())
+    return Case(f"mlp nn batch={batch}", mlp_model_loss, mlp_nn_hand, "model", (model, X, Y),
+                weights + (X, Y))
 
 
 def cases(quick):
@@ -158,6 +204,7 @@ def cases(quick):
                   rng.standard_normal((128, 10)) / 11, np.zeros(10))
         out.append(Case(f"mlp batch={batch}", mlp_loss, mlp_hand, (0, 1, 2, 3),
                         params + (X, Y)))
+        out.append(model_case(batch, params, X, Y))
     steps = 4 if quick else 20
     out.append(Case(f"rnn {steps} steps", rnn_loss, rnn_hand, (0, 1, 2),
                     (rng.standard_normal((32, 32)) / 6, rng.standard_normal((32, 16)) / 4,
@@ -182,13 +229,27 @@ def contenders(case, peers):
     """{name: call} for the hand-written gradient, srcad (wrapper and raw) and each peer."""
     df = srcad.grad(case.func, wrt=case.wrt)
     raw = df.specialized_function(*case.args)
-    calls = {"hand": lambda: case.hand(*case.args), "srcad": lambda: df(*case.args),
+    calls = {"hand": lambda: case.hand(*case.hand_args), "srcad": lambda: df(*case.args),
              "raw": lambda: raw(*case.args)}
-    for peer, make in (("autograd", _autograd_call), ("torch", _torch_call),
-                       ("jax", _jax_call)):
+    makers = (("torch", _torch_model_call),) if case.model else (
+        ("autograd", _autograd_call), ("torch", _torch_call), ("jax", _jax_call))
+    for peer, make in makers:
         if peer in peers:
             calls[peer] = make(case, *peers[peer])
     return calls
+
+
+def _torch_model_call(case, torch, table):
+    """torch.nn's version of `MLP` and `nn.CrossEntropyLoss` (probability targets)."""
+    layers = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.Tanh(),
+                                 torch.nn.Linear(128, 10)).double()
+    with torch.no_grad():
+        for param, value in zip(layers.parameters(), case.model.parameters()):
+            param.copy_(torch.tensor(value.data))
+    loss = torch.nn.CrossEntropyLoss()
+    X, Y = (torch.tensor(a) for a in case.args[1:])
+    params = list(layers.parameters())
+    return lambda: torch.autograd.grad(loss(layers(X), Y), params)
 
 
 def _autograd_call(case, autograd, anp, getval):
@@ -274,12 +335,15 @@ def load_peers(skip):
 # ---- measuring -------------------------------------------------------------------------------
 
 
-def check(name, got, want, label):
+def check(name, got, want, case):
+    if isinstance(got, dict):                   # a model's gradients, by parameter name
+        got = tuple(got[key] for key, _ in case.model.named_parameters())
     got = got if isinstance(got, (tuple, list)) else (got,)
     want = want if isinstance(want, (tuple, list)) else (want,)
     for g, w in zip(got, want):
         if not np.allclose(np.asarray(g), w, rtol=1e-6, atol=1e-9):
-            raise AssertionError(f"{label}: {name}'s gradient differs from the hand-written one")
+            raise AssertionError(f"{case.label}: {name}'s gradient differs from the "
+                                 "hand-written one")
 
 
 def time_interleaved(calls, repeats, sample_s):
@@ -311,13 +375,19 @@ class Timing:
         self.samples = samples
 
     def __getitem__(self, name):
-        return statistics.median(self.samples[name])
+        return statistics.median(self.samples[name]) if name in self.samples else None
 
     def ratio(self, a, b):
+        """The median ratio, or None where a contender did not run this case."""
+        if a not in self.samples or b not in self.samples:
+            return None
         return statistics.median(x / y for x, y in zip(self.samples[a], self.samples[b]))
 
 
 def codegen_ms(case, repeats):
+    """(milliseconds to generate a case's gradient once warm, how many functions that is)."""
+    if case.model:
+        return model_codegen_ms(case, repeats)
     wrt = api.resolve_wrt(case.func, case.wrt)[0]
     shapes = api.signature(case.args)
     api.generate(case.func, "grad", wrt, signature=shapes)            # warm
@@ -326,7 +396,19 @@ def codegen_ms(case, repeats):
         start = time.perf_counter()
         api.generate(case.func, "grad", wrt, signature=shapes)
         times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+    return statistics.median(times) * 1e3, 1
+
+
+def model_codegen_ms(case, repeats):
+    """Code generation for the whole model: the loss, the model's forward, each layer's and the
+    criterion's (the code cache emptied first; templates stay loaded)."""
+    times = []
+    for _ in range(repeats + 1):
+        api._cache.clear()
+        start = time.perf_counter()
+        text = srcad.grad(case.func, wrt=case.wrt).source(*case.args)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[1:]) * 1e3, text.count("\ndef ") + 1
 
 
 def peak_bytes(fn):
@@ -343,7 +425,13 @@ def peak_bytes(fn):
 
 
 def microseconds(seconds):
+    if seconds is None:
+        return "-"
     return f"{seconds * 1e6:,.1f}" if seconds < 1e-3 else f"{seconds * 1e6:,.0f}"
+
+
+def ratio_text(value):
+    return "-" if value is None else f"{value:.2f}"
 
 
 def run(quick=False, skip=()):
@@ -355,7 +443,7 @@ def run(quick=False, skip=()):
         calls = contenders(case, peers)
         want = calls["hand"]()
         for name, fn in calls.items():
-            check(name, fn(), want, case.label)
+            check(name, fn(), want, case)
         times = Timing(time_interleaved(calls, repeats, sample_s))
         hand_peak = peak_bytes(calls["hand"])
         memory = (peak_bytes(calls["srcad"]) / max(hand_peak, 1), hand_peak)
@@ -373,8 +461,8 @@ def print_table(rows, names, extras):
     table = []
     for label, times in rows:
         line = [label] + [microseconds(times[n]) for n in names]
-        line += [f"{times.ratio('srcad', 'hand'):.2f}", f"{times.ratio('raw', 'hand'):.2f}"]
-        line += [f"{times.ratio(p, 'srcad'):.2f}" for p in peers]
+        line += [ratio_text(times.ratio(key, "hand")) for key in ("srcad", "raw")]
+        line += [ratio_text(times.ratio(p, "srcad")) for p in peers]
         table.append(line)
     geo = ["geomean", *[""] * len(names)]
     for key in ["srcad", "raw"]:
@@ -387,8 +475,10 @@ def print_table(rows, names, extras):
         print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                         for i, (c, w) in enumerate(zip(line, widths))))
     print("\ncodegen (warm, ms) and peak memory of one call (srcad / hand, tracemalloc)")
-    for label, ms, (memory, hand_peak) in extras:
-        print(f"{label:16s} {ms:6.1f} ms   memory x{memory:.2f} of {hand_peak / 1024:,.0f} KiB")
+    for label, (ms, functions), (memory, hand_peak) in extras:
+        each = f" ({functions} functions)" if functions > 1 else ""
+        print(f"{label:18s} {ms:6.1f} ms{each:14s} memory x{memory:.2f} of "
+              f"{hand_peak / 1024:,.0f} KiB")
     print_targets(rows, peers, extras)
 
 
@@ -405,13 +495,14 @@ def print_targets(rows, peers, extras):
         print(f"  {verdict(worst <= 1.10 and geo <= 1.05)} {key}/hand <= 1.10 each, geomean "
               f"<= 1.05: worst {worst:.2f} ({where}), geomean {geo:.2f}")
     for peer in (p for p in ("autograd", "torch") if p in peers):
-        slowest, where = min((t.ratio(peer, "srcad"), label) for label, t in rows)
+        slowest, where = min((t.ratio(peer, "srcad"), label) for label, t in rows
+                             if t.ratio(peer, "srcad") is not None)
         print(f"  {verdict(slowest > 1)} faster than {peer} on every case: lowest "
               f"{peer}/srcad {slowest:.2f} ({where})")
     if "jax" in peers:
         geo = _geomean([t.ratio("jax", "srcad") for _, t in rows])
         print(f"  {verdict(geo > 1)} faster than jax.jit(grad) on the geomean: {geo:.2f}")
-    slowest_ms, where = max((ms, label) for label, ms, _ in extras)
+    slowest_ms, where = max((ms / functions, label) for label, (ms, functions), _ in extras)
     print(f"  {verdict(slowest_ms < 20)} codegen < 20 ms per function: at most "
           f"{slowest_ms:.1f} ms ({where})")
     _, where, memory = max((hand_peak, label, m) for label, _, (m, hand_peak) in extras)
@@ -420,6 +511,8 @@ def print_targets(rows, peers, extras):
 
 
 def _geomean(values):
+    """The geometric mean of the values given (None: a contender that did not run a case)."""
+    values = [v for v in values if v is not None]
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 

@@ -4,11 +4,14 @@ In: a user's Python function and options (`wrt`, the kind of derivative). Out: a
 (`Derivative`) that generates, on first use, the derivative's Python source, compiles it, and
 then calls it; `source()` returns that text. Generation is cached per function and options.
 
-Calls of `grad` and `value_and_grad` with NumPy arrays and scalars run code specialized to the
-argument shapes (`passes.shapes`: no `unbroadcast` where shapes match, ...), generated once per
-shape signature (at most `_SPECIALIZATIONS` of them; further ones run the generic code); a call
-finds its code by the arguments' types, shapes and dtypes, and checks its inputs only the
-first time it meets them.
+Calls of `grad` and `value_and_grad` with NumPy arrays, scalars and models run code
+specialized to the argument shapes, a model's parameter shapes included (`passes.shapes`: no
+`unbroadcast` where shapes match, ...; `passes.specialize`: branches on `np.ndim` taken),
+generated once per shape signature (at most `_SPECIALIZATIONS` of them; further ones run the
+generic code); the derivatives of the user functions and layers that code calls are
+specialized to the shapes of their arguments in turn. A call finds its code by the arguments'
+types, shapes and dtypes (for a model, its cached `structure()` and parameter shapes), and
+checks its inputs only the first time it meets them (`fastcall`).
 """
 
 import ast
@@ -23,7 +26,17 @@ from . import annotations as anno
 from . import ast_util, codegen, fastcall, rules, runtime
 from .errors import NonScalarOutputError, SrcadError, WrtError
 from .naming import FreeNames, Namer
-from .passes import activity, fence, forward, normalize, optimize, resolve, reverse, shapes
+from .passes import (
+    activity,
+    fence,
+    forward,
+    normalize,
+    optimize,
+    resolve,
+    reverse,
+    shapes,
+    specialize,
+)
 from .sparse import RowGrad
 
 GRAD, VALUE_AND_GRAD, VJP, JVP = "grad", "value_and_grad", "vjp", "jvp"
@@ -60,16 +73,19 @@ class Generated:
 
 class Callee:
     """The derivative of a user function called from generated code, generated on first call
-    (so a function may call itself)."""
+    (so a function may call itself); specialized to the shapes of its arguments (`signature`)
+    where the calling code knows them."""
 
-    __slots__ = ("func", "kind", "wrt", "statics", "function")
+    __slots__ = ("func", "kind", "wrt", "statics", "signature", "function")
 
-    def __init__(self, func, kind, wrt, statics=()):
+    def __init__(self, func, kind, wrt, statics=(), signature=None):
         self.func, self.kind, self.wrt, self.statics = func, kind, wrt, statics
+        self.signature = signature
         self.function = None
 
     def generated(self):
-        return cached(self.func, self.kind, self.wrt, statics=self.statics)
+        return cached(self.func, self.kind, self.wrt, statics=self.statics,
+                      signature=self.signature)
 
     def generated_function(self):
         """The generated function itself (what a further derivative transforms)."""
@@ -88,21 +104,19 @@ def generate(func, kind, wrt, containers=(), statics=(), signature=None, on_stag
     or dicts of arrays in the calls this code is for; `statics` pairs (parameter, value) for
     parameters known while generating, such as the `self` of a method; `signature` gives
     the shapes of the positional arguments (see `signature`) for reverse-mode code
-    specialized to them (no `unbroadcast` where shapes match, ...). `on_stage(stage, fdef,
+    specialized to them (no `unbroadcast` where shapes match, ...; a model's entry gives the
+    shapes of its parameters, see `signature`). `on_stage(stage, fdef,
     info)`, if given, sees the function after "normalize", after the derivative pass ("raw")
     and after "optimized" (it must not keep or change `fdef`)."""
     on_stage = on_stage or (lambda stage, fdef, info: None)
-    tree, info = ast_util.parse_function(func)
-    names = resolve.namespace(func)
-    fence.run(tree, info)
-    resolve.run(tree, info, names, dict(statics))
-    locals_ = resolve.local_names(tree)
     own_name = function_name(func, kind, wrt, statics)
-    namer = Namer(ast_util.names_in(tree) | locals_ | {own_name})
+    tree, info, names, namer = _normal_form(func, statics, own_name)
     free = FreeNames(namer, names, {**vars(builtins), **func.__globals__})
-    normalize.run(tree, namer, locals_, info)
     _bind_runtime_calls(tree, free)
     on_stage("normalize", tree, info)
+    static = None
+    if kind != JVP and signature is not None:
+        static = _infer_shapes(tree, func, statics, signature)
     active = activity.run(tree, wrt)
     for var, cell in zip(func.__code__.co_freevars, func.__closure__ or ()):
         try:
@@ -111,12 +125,24 @@ def generate(func, kind, wrt, containers=(), statics=(), signature=None, on_stag
             pass
     callees = {}
 
-    def derive(callee, callee_kind, callee_wrt, callee_statics=()):
-        key = (callee, callee_kind, callee_wrt, _static_key(callee_statics))
+    def bind_callee(callee, callee_kind, callee_wrt, callee_statics, callee_signature):
+        key = (callee, callee_kind, callee_wrt, _static_key(callee_statics), callee_signature)
         if key not in callees:
-            callees[key] = Callee(callee, callee_kind, callee_wrt, callee_statics)
+            callees[key] = Callee(callee, callee_kind, callee_wrt, callee_statics,
+                                  callee_signature)
         return free.bind(function_name(callee, callee_kind, callee_wrt, callee_statics),
                          callees[key])
+
+    def derive(callee, callee_kind, callee_wrt, callee_statics=(), argument_shapes=None):
+        return bind_callee(callee, callee_kind, callee_wrt, callee_statics,
+                           _callee_signature(callee, callee_statics, argument_shapes))
+
+    def pullback_only(ident):
+        callee = free.bound.get(ident)
+        if not isinstance(callee, Callee) or callee.kind != VJP:
+            return None
+        return bind_callee(callee.func, reverse.PULLBACK, callee.wrt, callee.statics,
+                           callee.signature)
 
     modules = tuple(param for param, value in statics if _is_module(value) and param in wrt)
     if kind == JVP:
@@ -126,14 +152,11 @@ def generate(func, kind, wrt, containers=(), statics=(), signature=None, on_stag
                              info.location(tree))
         fdef = forward.run(tree, wrt, active, namer, free, info, derive)
     else:
-        static = None
-        if signature is not None:
-            static = shapes.infer(tree, dict(zip(_positional(func), signature)))
         fdef = reverse.run(tree, wrt, active, namer, free, info, kind, derive, containers,
                            modules, static)
     fdef.name = own_name
     on_stage("raw", fdef, info)
-    optimize.run(fdef)
+    optimize.run(fdef, pullback_only)
     _strip_defaults(fdef)
     on_stage("optimized", fdef, info)
     text = codegen.emit(fdef, info, None if kind == JVP else "grad of")
@@ -146,6 +169,83 @@ def generate(func, kind, wrt, containers=(), statics=(), signature=None, on_stag
     used = ast_util.names_in(fdef)
     return Generated(function, text, info.location(last),
                      [c for c in callees.values() if free.name_of(c) in used])
+
+
+def _normal_form(func, statics, own_name):
+    """(tree, info, namespace, namer) of `func` in normal form: parsed, fenced, resolved with
+    the values of `statics` known, normalized; the namer reserves `own_name`."""
+    tree, info = ast_util.parse_function(func)
+    names = resolve.namespace(func)
+    fence.run(tree, info)
+    resolve.run(tree, info, names, dict(statics))
+    locals_ = resolve.local_names(tree)
+    namer = Namer(ast_util.names_in(tree) | locals_ | {own_name})
+    normalize.run(tree, namer, locals_, info)
+    return tree, info, names, namer
+
+
+_RESULT_SHAPE = "result shape"
+_pending_shapes = set()
+
+
+def _result_shape(func, statics, argument_shapes):
+    """The static shape of what a call of the user function `func` returns, given its
+    arguments' shapes (`{parameter: shape or None}`), or None (see `shapes.infer`)."""
+    signature_ = _callee_signature(func, statics, argument_shapes)
+    if signature_ is None:
+        return None
+    with _lock:
+        try:
+            per_function = _cache.setdefault(func, {})
+        except TypeError:
+            return None
+        code = func.__code__
+        key = (_RESULT_SHAPE, None, (), _static_key(statics), signature_, code)
+        if key not in per_function:
+            if key in _pending_shapes:          # a recursive call: not known
+                return None
+            _pending_shapes.add(key)
+            try:
+                per_function[key] = _return_shape(func, statics, signature_)
+            finally:
+                _pending_shapes.discard(key)
+        return per_function[key]
+
+
+def _return_shape(func, statics, signature_):
+    try:
+        tree = _normal_form(func, statics, func.__name__)[0]
+    except SrcadError:          # not code srcad transforms (then nothing derives it either)
+        return None
+    last = tree.body[-1] if tree.body else None
+    if not (isinstance(last, ast.Return) and isinstance(last.value, ast.Name)):
+        return None
+    return _infer_shapes(tree, func, statics, signature_).get(last.value.id)
+
+
+def _infer_shapes(tree, func, statics, signature_):
+    """The static shapes of the normal form `tree` of `func` for arguments of these shapes
+    (`shapes.infer`), after specializing `tree` to them (`specialize`: branches on `np.ndim`
+    ...)."""
+    given = dict(zip(_positional(func), signature_))
+    parameters = {(param, path): shape for param, value in statics
+                  if _is_module(value) for path, shape in given.pop(param, None) or ()}
+    static = shapes.infer(tree, given, parameters, _result_shape)
+    if specialize.run(tree, static):
+        static = shapes.infer(tree, given, parameters, _result_shape)
+    return static
+
+
+def _callee_signature(func, statics, argument_shapes):
+    """The signature (see `signature`) of a call of `func` whose arguments' shapes the calling
+    code knows (`{parameter: shape or None}`), a static model's from its parameters; None
+    when no shape is known."""
+    if argument_shapes is None:
+        return None
+    known = dict(statics)
+    shapes_ = tuple(model_signature(known[p]) if _is_module(known.get(p))
+                    else argument_shapes.get(p) for p in _positional(func))
+    return None if all(s is None for s in shapes_) else shapes_
 
 
 def _bind_runtime_calls(tree, free):
@@ -216,9 +316,20 @@ def _positional(func):
 
 def signature(args):
     """The shapes of positional arguments, as code specialized to them needs: a NumPy array's
-    shape, `()` for a Python or NumPy scalar, None for anything else."""
+    shape, `()` for a Python or NumPy scalar, for a model the pairs (parameter name, shape) of
+    its parameters (`model_signature`), None for anything else."""
     return tuple(a.shape if type(a) is numpy.ndarray else
-                 () if type(a) in _SCALAR_TYPES else None for a in args)
+                 () if type(a) in _SCALAR_TYPES else
+                 model_signature(a) if _is_module(a) else None for a in args)
+
+
+def model_signature(model):
+    """((name, shape), ...) of a model's parameters, in `named_parameters()` order, when all
+    are NumPy arrays; else None."""
+    named = model._layout()[2]
+    if any(type(param.data) is not numpy.ndarray for _, param in named):
+        return None
+    return tuple((path, param.data.shape) for path, param in named)
 
 
 _SCALAR_TYPES = (float, int, numpy.float64, numpy.float32)
@@ -280,6 +391,8 @@ class Derivative:
         self._generated = None
         self._call_impl = None
         self._fast = {}                         # argument types and shapes -> call path
+        self._entries = {}                      # the same -> `fastcall.entry`, where it has one
+        self._entry = None                      # the entry of the latest call's key
         if kind not in (GRAD, VALUE_AND_GRAD) or self._receiver is not None:
             self._fast = None                   # (code specialized to shapes: grad only)
         self.__name__ = f"{kind}_{func.__name__}"
@@ -319,16 +432,23 @@ class Derivative:
         return f"<srcad {self.kind} of {self.func.__qualname__} wrt {', '.join(self.wrt)}>"
 
     def __call__(self, *args, **kwargs):
-        table = self._fast
-        if table is not None and not kwargs:    # the fast path: types and shapes seen before
-            key = ()
-            for a in args:
-                key += (a.shape, a.dtype) if type(a) is _ndarray else (type(a),)
-            fast = table.get(key)
-            if fast is not None:
-                return fast(args)
-            return self._first_call(key, args)
+        entry = self._entry
+        if entry is not None and not kwargs:    # guarded: falls back to `_dispatch`
+            return entry(*args)
+        if self._fast is not None and not kwargs:
+            return self._dispatch(args)
         return self._call(args, kwargs)
+
+    def _dispatch(self, args):
+        """The fast path: the call path for argument types and shapes seen before."""
+        key = ()
+        for a in args:
+            key += (a.shape, a.dtype) if type(a) is _ndarray else (type(a),)
+        fast = self._fast.get(key)
+        if fast is None:
+            return self._first_call(key, args)
+        self._entry = self._entries.get(key)
+        return fast(args)
 
     def _call(self, args, kwargs):
         if self._receiver is not None:
@@ -343,14 +463,49 @@ class Derivative:
     def _first_call(self, key, args):
         """A call with argument types and shapes not seen before: from now on, calls like it
         go straight to code specialized to those shapes, their inputs checked once."""
-        if (any(type(a) not in _PLAIN for a in args)            # CuPy, containers, models
-                or max(self._positions) >= len(args) or len(self._fast) >= _SPECIALIZATIONS):
+        if max(self._positions) >= len(args) or len(self._fast) >= _SPECIALIZATIONS:
             return self._call(args, {})
+        if any(type(a) not in _PLAIN for a in args):             # CuPy, containers, models
+            if not all(type(a) in _PLAIN or _is_module(a) for a in args):
+                return self._call(args, {})
+            fast = self._fast[key] = self._model_call(args)
+            return fast(args)
         self._check_inputs(args, {})
         generated = cached(self.func, self.kind, self.wrt, signature=signature(args))
         fast = self._fast[key] = fastcall.make(generated, self.kind == GRAD, self._positions,
                                                self.single, args)
+        if self.kind == GRAD:
+            self._entry = self._entries[key] = fastcall.entry(
+                generated, self._positions, self.single, args, self._dispatch)
         return fast(args)
+
+    def _model_call(self, args):
+        """The call path for calls with models (and arrays and scalars) of these types: code
+        found by the models' structure and parameter shapes (models with CuPy parameters take
+        the general path)."""
+        models = [i for i, a in enumerate(args) if _is_module(a)]
+        table = {}
+
+        def call(args):
+            key = (self.keep_rows,)
+            for i in models:
+                _, structure, named = args[i]._layout()
+                key += (structure,)
+                for _, param in named:
+                    data = param.data
+                    if type(data) is not _ndarray:
+                        return self._call(args, {})
+                    key += (data.shape, data.dtype)
+            fast = table.get(key)
+            if fast is None:
+                if len(table) >= _SPECIALIZATIONS:
+                    return self._call(args, {})
+                self._check_inputs(args, {})
+                fast = table[key] = fastcall.make(self._specialized(args, {}),
+                                                  self.kind == GRAD, self._positions,
+                                                  self.single, args, self.keep_rows)
+            return fast(args)
+        return call
 
     def _special_call(self, args, kwargs):
         return self._make_call(self._specialized(args, kwargs))(args, kwargs)
@@ -367,8 +522,10 @@ class Derivative:
         names = {params[i] for i, a in enumerate(args) if type(a) in _CONTAINERS}
         names |= {k for k, v in kwargs.items() if type(v) in _CONTAINERS}
         models = tuple((params[i], a) for i, a in enumerate(args) if _is_module(a))
+        shaped = (self.kind in (GRAD, VALUE_AND_GRAD) and self._receiver is None and not kwargs
+                  and not names)
         return cached(self.func, self.kind, self.wrt, tuple(sorted(names)),
-                      self._statics + models)
+                      self._statics + models, signature(args) if shaped else None)
 
     def _make_call(self, generated):
         """The call path for this kind, with the generated function looked up once."""
@@ -397,16 +554,17 @@ class Derivative:
         return self._jvp
 
     def _gradients(self, grads, args, kwargs):
-        """Gradients in the shape and dtype of their inputs (one, or a tuple)."""
-        if len(self._positions) == 1:
-            position = self._positions[0]
-            x = args[position] if position < len(args) else self._keyword(0, kwargs)
-            grad = runtime.distinct((_as_gradient(grads, x, self.keep_rows),), args)[0]
-            return grad if self.single else (grad,)
-        return runtime.distinct(tuple(
-            _as_gradient(g, args[p] if p < len(args) else self._keyword(i, kwargs),
-                         self.keep_rows)
-            for i, (g, p) in enumerate(zip(grads, self._positions))), args)
+        """Gradients in the shape and dtype of their inputs (one, or a tuple), each owning its
+        memory (`runtime.owned`)."""
+        xs = [args[p] if p < len(args) else self._keyword(i, kwargs)
+              for i, p in enumerate(self._positions)]
+        seen = fastcall.inputs(list(args) + list(kwargs.values()))
+        out = []
+        for g, x in zip((grads,) if len(xs) == 1 else grads, xs):
+            g = _as_gradient(g, x, self.keep_rows)
+            out.append({k: runtime.owned(v, seen) for k, v in g.items()} if _is_module(x)
+                       else runtime.owned(g, seen))
+        return out[0] if self.single else tuple(out)
 
     def _check_inputs(self, args, kwargs):
         """A clear error when a `wrt` argument cannot carry a derivative (None, an integer,

@@ -21,6 +21,12 @@ def _module_forward(func):
     return type(func).forward if isinstance(func, Module) else None
 
 
+def without_parameters(obj):
+    """True for a model (nn.Module) that has no parameters (`Tanh()`, a loss)."""
+    from .nn import Module  # nn builds on srcad: import when needed
+    return isinstance(obj, Module) and not obj._layout()[2]
+
+
 def is_user_function(func, mode):
     """True for a plain Python function (or a method bound to an object, or a model whose
     forward is such a function) without a rule in `mode` that is not marked constant."""

@@ -151,17 +151,29 @@ def grad_seed(y):
 
 
 def distinct(grads, args):
-    """`grads` (a tuple) with a copy in place of any array that is one of the arguments `args`
-    or an earlier gradient: generated code may return an input itself (`dx = y` for `x * y`)
-    or one array for two gradients (`x + y`), but each gradient must own its memory."""
-    seen = {id(a) for a in args}
-    out = []
-    for g in grads:
-        if id(g) in seen and hasattr(g, "copy"):
-            g = g.copy()
-        seen.add(id(g))
-        out.append(g)
-    return tuple(out)
+    """`grads` (a tuple) with a copy in place of any array that is, or views the memory of, one
+    of the arguments `args` or an earlier gradient: generated code may return an input itself
+    (`dx = y` for `x * y`), a view of one (`dw = X.T`) or one array for two gradients
+    (`x + y`), but each gradient must own its memory."""
+    seen = set()
+    for a in args:
+        seen.add(id(a))
+        base = getattr(a, "base", None)
+        if base is not None:
+            seen.add(id(base))
+    return tuple(owned(g, seen) for g in grads)
+
+
+def owned(g, seen):
+    """`g`, or a copy of it when it is, or views, an array whose id is in `seen` (ids of the
+    arrays and bases that gradients must not share); what it returns joins `seen`."""
+    base = getattr(g, "base", None)
+    if (id(g) in seen or (base is not None and id(base) in seen)) and hasattr(g, "copy"):
+        g, base = g.copy(), None
+    seen.add(id(g))
+    if base is not None:
+        seen.add(id(base))
+    return g
 
 
 def as_gradient(g, x):

@@ -313,3 +313,113 @@ def test_a_parameter_read_twice_accumulates():
     dpre = g * model.w.data * (1 - t * t)
     np.testing.assert_allclose(grads["w"], np.sum(g * t + dpre * X, axis=0), rtol=1e-10)
     np.testing.assert_allclose(grads["b"], np.sum(dpre, axis=0), rtol=1e-10)
+
+
+class Scaled(Module):
+    """The gradient of `w` is the input itself: the caller must get a copy."""
+
+    def __init__(self, rng):
+        super().__init__()
+        self.w = Parameter(rng.standard_normal((4, 3)))
+        self.v = Parameter(rng.standard_normal(3))
+
+    def forward(self, x):
+        return np.sum(x * self.w) + np.sum(self.v * self.v)
+
+
+def total(model, X):
+    return model(X)
+
+
+def test_model_gradients_own_their_memory():
+    rng = np.random.default_rng(8)
+    model, X = Scaled(rng), rng.standard_normal((4, 3))
+    df = srcad.grad(total, wrt="model")
+    for _ in range(2):                      # the first call and the fast path after it
+        grads = df(model, X)
+        np.testing.assert_array_equal(grads["w"], X)
+        np.testing.assert_allclose(grads["v"], 2 * model.v.data)
+        assert not np.shares_memory(grads["w"], X)
+        assert all(not np.shares_memory(g, p.data) for g, (_, p) in
+                   zip(grads.values(), model.named_parameters()))
+
+
+def test_new_parameter_shapes_get_code_for_them():
+    """Code is specialized to parameter shapes: replacing a parameter's array by one of another
+    shape (no attribute of a module changes) must not reuse the old code."""
+    rng = np.random.default_rng(9)
+    model = FFNN(rng)
+    df = srcad.grad(mse, wrt="model")
+    for n_hidden in (4, 5, 4):
+        model.V.weight.data = rng.standard_normal((n_hidden, 3))
+        model.V.bias.data = rng.standard_normal(n_hidden)
+        model.W.weight.data = rng.standard_normal((2, n_hidden))
+        X, y = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
+        numeric = numeric_gradients(mse, model, X, y)
+        grads = df(model, X, y)
+        for name, g in grads.items():
+            assert g.shape == numeric[name].shape
+            np.testing.assert_allclose(g, numeric[name], rtol=1e-6, atol=1e-8)
+
+
+class ConstantBranch(Module):
+    """`self.g(x)` has no parameters and a constant argument: it carries no derivative."""
+
+    def __init__(self, rng):
+        super().__init__()
+        self.V = Linear(3, 3, rng)
+        self.g = Tanh()
+
+    def forward(self, x):
+        return self.V(x) * self.g(x)
+
+
+def test_layers_without_parameters_give_no_gradient_dicts():
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((5, 3))
+    for model, y in ((FFNN(rng), rng.standard_normal((5, 2))),
+                     (ConstantBranch(rng), rng.standard_normal((5, 3)))):
+        df = srcad.grad(mse, wrt="model")
+        text = df.source(model, X, y)
+        assert "vjp_Tanh_forward_wrt_self" not in text and "prefix_grads('g'" not in text
+        numeric = numeric_gradients(mse, model, X, y)
+        for name, g in df(model, X, y).items():
+            np.testing.assert_allclose(g, numeric[name], rtol=1e-6, atol=1e-8)
+
+
+class Switch(Module):
+    def __init__(self):
+        super().__init__()
+        self.square = False
+
+    def forward(self, x):
+        if self.square:
+            return x * x
+        return np.tanh(x)
+
+
+class Nested(Module):
+    def __init__(self, rng):
+        super().__init__()
+        self.V = Linear(3, 2, rng)
+        self.act = Switch()
+
+    def forward(self, x):
+        return self.act(self.V(x))
+
+
+def test_changes_deep_in_the_tree_regenerate_the_code():
+    """The structure is cached on the model: a setting of a submodule, or a submodule
+    replaced, must still give code for the new structure."""
+    rng = np.random.default_rng(11)
+    model, X, y = Nested(rng), rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    df = srcad.grad(mse, wrt="model")
+    for change in (None, lambda: setattr(model.act, "square", True),
+                   lambda: setattr(model, "act", Tanh()),
+                   lambda: setattr(model, "act", Switch())):
+        if change:
+            change()
+        for _ in range(2):
+            numeric = numeric_gradients(mse, model, X, y)
+            for name, g in df(model, X, y).items():
+                np.testing.assert_allclose(g, numeric[name], rtol=1e-6, atol=1e-8)

@@ -17,6 +17,7 @@ Class-index targets pick the log-probability of the class by integer-array index
 
 import numpy as np
 
+from ..api import stop_gradient
 from .module import Module
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -60,17 +61,23 @@ class CrossEntropyLoss(_Loss):
 
     def forward(self, input, target):
         dim = 1 if np.ndim(input) > 1 else 0
-        shifted = input - np.max(input, axis=dim, keepdims=True)
+        # log-softmax does not change when a constant is subtracted: the maximum only keeps
+        # exp from overflowing, and carries no gradient
+        shifted = input - stop_gradient(np.max(input, axis=dim, keepdims=True))
         logp = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+        # "mean" and "sum" take one sum over everything (no per-item losses to reduce again);
+        # "mean" divides by the number of items, the size without the class dimension
         if np.ndim(target) == np.ndim(input):
-            losses = -np.sum(logp * target, axis=dim)
+            if self.reduction == "none":
+                return -np.sum(logp * target, axis=dim)
+            total = -np.sum(logp * target)
         else:
-            losses = -_pick(logp, target)
+            if self.reduction == "none":
+                return -_pick(logp, target)
+            total = -np.sum(_pick(logp, target))
         if self.reduction == "mean":
-            return np.mean(losses)
-        if self.reduction == "sum":
-            return np.sum(losses)
-        return losses
+            return total / (np.size(input) // np.shape(input)[dim])
+        return total
 
 
 class NLLLoss(_Loss):

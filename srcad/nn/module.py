@@ -17,6 +17,19 @@ SETTING_TYPES = (str, bool, type(None))
 generated code is specialized to their values, so branches on them vanish from it. Numbers
 (a dropout rate, a slope) stay run-time values."""
 
+_changes = 0
+"""Counts changes to any module's attributes (`__setattr__`, `__delattr__`, `train()`): a
+module's cached `structure()` is good while this count is what it was when it was made."""
+
+
+def _changed():
+    global _changes
+    _changes += 1
+
+
+_STRUCTURES = {}
+"""Each model structure met so far -> a small integer naming it (a cheap key for calls)."""
+
 
 class Module:
     """Base class of models: subclasses set attributes in `__init__` and define `forward`.
@@ -40,6 +53,7 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError("call super().__init__() before setting attributes of a Module")
+        _changed()
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         if isinstance(value, Parameter):
@@ -49,6 +63,7 @@ class Module:
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
+        _changed()
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         object.__delattr__(self, name)
@@ -91,11 +106,23 @@ class Module:
     def structure(self):
         """What code generated for this model depends on, and not its numbers: each module's
         path, class and settings (attributes of `SETTING_TYPES`), and the parameters' names."""
+        return self._layout()[0]
+
+    def _layout(self):
+        """(`structure()`, a small integer naming it, `named_parameters()` as a tuple), made
+        again only after a change to some module's attributes (see `_changes`)."""
+        cached = self.__dict__.get("_cached_layout")
+        if cached is not None and cached[0] == _changes:
+            return cached[1]
         modules = tuple((path, type(module), tuple(sorted(
             (name, value) for name, value in vars(module).items()
             if isinstance(value, SETTING_TYPES) and not name.startswith("_"))))
             for path, module in self.named_modules())
-        return modules, tuple(path for path, _ in self.named_parameters())
+        named = tuple(self.named_parameters())
+        structure = modules, tuple(path for path, _ in named)
+        layout = structure, _STRUCTURES.setdefault(structure, len(_STRUCTURES)), named
+        object.__setattr__(self, "_cached_layout", (_changes, layout))
+        return layout
 
     # ---- state ------------------------------------------------------------------------------
     def state_dict(self):
@@ -121,6 +148,7 @@ class Module:
 
     def train(self, mode=True):
         """Set training mode (Dropout active) on the whole tree."""
+        _changed()
         for module in self.modules():
             object.__setattr__(module, "training", mode)
         return self

@@ -21,14 +21,42 @@ from .. import annotations as anno
 from .. import rules, runtime
 
 
-def run(tree):
+def run(tree, pullback_only=None):
+    """Clean up `tree` (see the module docstring). `pullback_only(name)`, if given, names the
+    variant of the derivative `name` that returns its pullback alone, or None: a call
+    `value, pullback = name(...)` whose value nothing reads calls that variant instead."""
     _fold(tree)
     _propagate_copies(tree)
     _join_gradient_dicts(tree)
     while _remove_dead(tree):
         pass
+    if pullback_only is not None and _drop_unread_values(tree, pullback_only):
+        while _remove_dead(tree):
+            pass
     _inline_temporaries(tree)
     return tree
+
+
+def _drop_unread_values(tree, pullback_only):
+    """`value, pullback = vjp_f(...)` with `value` read nowhere becomes `pullback =
+    pullback_f(...)`; True when something changed."""
+    reads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, ast.Load)}
+    changed = False
+    for stmt in ast.walk(tree):
+        if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Tuple)
+                and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name)):
+            continue
+        targets = stmt.targets[0].elts
+        if len(targets) != 2 or not all(isinstance(t, ast.Name) for t in targets) \
+                or targets[0].id in reads:
+            continue
+        variant = pullback_only(stmt.value.func.id)
+        if variant is not None:
+            stmt.targets = [targets[1]]
+            stmt.value.func.id = variant
+            changed = True
+    return changed
 
 
 # constant folding --------------------------------------------------------------------------

@@ -7,6 +7,8 @@ the kind of function wanted. Out: a new `FunctionDef`:
 * kind "value_and_grad": the same, returning `(out, dx)`
 * kind "vjp": `def vjp_f(x, W): <primal>; def pullback(d_out): <adjoint>; return dx`, and
   `return out, pullback`
+* kind "pullback": the same, returning the pullback alone (for a caller that does not read
+  the value: what only the value needed is not computed)
 * kind "backward": `def backward_f(d_out, x, W): <primal>; <adjoint>; return dx`: a vjp
   without a closure, which forward mode can differentiate again (see `GRAD_NESTED`)
 * kind "grad_nested": "grad" whose calls of user functions keep the plain call in the primal
@@ -33,17 +35,19 @@ from ..ast_util import assign, call, copy_node, name
 from ..errors import NonScalarOutputError
 from ..primitive import bind, decompose, rule
 from ..template import fill
-from .shapes import simplify, spread_of
+from .shapes import product_of, simplify, spread_of
 
 GRAD, VALUE_AND_GRAD, VJP = "grad", "value_and_grad", "vjp"
-BACKWARD, GRAD_NESTED = "backward", "grad_nested"
-_COTANGENT_IN = (VJP, BACKWARD)               # kinds whose output's adjoint is a parameter
+BACKWARD, GRAD_NESTED, PULLBACK = "backward", "grad_nested", "pullback"
+_COTANGENT_IN = (VJP, BACKWARD, PULLBACK)     # kinds whose output's adjoint is a parameter
 
 
 def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers=(),
         modules=(), shapes=None):
     """The reverse-mode function of `tree` (see the module docstring). `derive(func, kind,
-    wrt)` gives the name under which the derivative of a called user function is bound;
+    wrt, statics, argument_shapes)` gives the name under which the derivative of a called user
+    function is bound (`argument_shapes`: `{parameter: static shape or None}`, or None when
+    this code is not specialized to shapes);
     `containers` are the parameters that hold lists, tuples or dicts of arrays; `modules` the
     parameters that are models, whose gradient is a dict keyed like `named_parameters()`;
     `shapes` the static shapes of names (`passes.shapes`), for code specialized to them."""
@@ -76,7 +80,7 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
     adjoint = seeds + adjoint + end
     fdef = ast.FunctionDef(name=namer.fresh(f"{kind}_{tree.name}"), args=tree.args, body=[],
                            decorator_list=[], returns=None, type_comment=None, lineno=1)
-    if kind == VJP:
+    if kind in (VJP, PULLBACK):
         captured, copies = _captured(adjoint, primal, params, free)
         arguments = _arguments(pullback_params + captured)
         arguments.defaults = [name(v) for v in captured]
@@ -84,7 +88,8 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
             name=namer.fresh("pullback"), args=arguments, decorator_list=[],
             body=copies + adjoint + [ast.Return(value=grads)], returns=None,
             type_comment=None, lineno=1)
-        result = ast.Tuple(elts=[copy_node(output), name(pullback.name)], ctx=ast.Load())
+        result = ast.Tuple(elts=[copy_node(output), name(pullback.name)], ctx=ast.Load()) \
+            if kind == VJP else name(pullback.name)
         fdef.body = primal + [pullback, ast.Return(value=result)]
     elif kind == BACKWARD:
         fdef.args = _with_first_parameter(tree.args, pullback_params[0])
@@ -221,12 +226,14 @@ class _Reverse:
         self.spread = {}                # adjoint name -> (g, x) for `dname = unreduce(g, x)`
         #                                 (see shapes.simplify), within one block
         self.constant_seeds = {}        # adjoint name -> the number it holds (the seed 1.0, ...)
+        self.products = {}              # adjoint name -> `a @ b` it holds (shapes.simplify)
 
     def forget(self):
         """Drop what is known about adjoint values (around branches and loops: what holds on
         one path, or in one trip, need not hold on another)."""
         self.spread.clear()
         self.constant_seeds.clear()
+        self.products.clear()
 
     def written(self, dname):
         """`dname` gets a new value: what was known about it, or built on it, no longer holds."""
@@ -235,6 +242,10 @@ class _Reverse:
         for key, (g, _) in list(self.spread.items()):
             if isinstance(g, ast.Name) and g.id == dname:
                 del self.spread[key]
+        for key, product in list(self.products.items()):
+            if key == dname or any(isinstance(n, ast.Name) and n.id == dname
+                                   for n in ast.walk(product)):
+                del self.products[key]
 
     def shape_of(self, ident):
         """The static shape of a primal name, or of an adjoint (that of its primal)."""
@@ -336,10 +347,15 @@ class _Reverse:
         call_node = stmt.value
         func, args, statics, bound = calls.prepare(func, call_node, self.info,
                                                    anno.get(stmt, anno.ORIGIN))
-        params = [p for p, node in bound.items() if self._active_argument(node)]
+        static = dict(statics)
+        params = [p for p, node in bound.items() if self._active_argument(node)
+                  and not calls.without_parameters(static.get(p))]
         origin = anno.get(stmt, anno.ORIGIN)
+        if not params:                          # a layer without parameters, of constants
+            defined.discard(dname)
+            return [stmt], []
         if self.closures:
-            callee = self.derive(func, VJP, tuple(params), statics)
+            callee = self.derive(func, VJP, tuple(params), statics, self.argument_shapes(bound))
             pullback = self.namer.fresh(f"{func.__name__}_pullback")
             targets = ast.Tuple(elts=[name(target, ast.Store()), name(pullback, ast.Store())],
                                 ctx=ast.Store())
@@ -370,6 +386,14 @@ class _Reverse:
             out.append(self.derivative(self.accumulate(accumulate, defined), origin))
         return [primal], out
 
+    def argument_shapes(self, bound):
+        """`{parameter: static shape or None}` of a call's arguments (None: not specialized)."""
+        if self.shapes is None:
+            return None
+        return {param: self.shapes.get(node.id) if isinstance(node, ast.Name) else
+                () if isinstance(node, ast.Constant) and type(node.value) in (int, float)
+                else None for param, node in bound.items()}
+
     def template(self, stmt, target, dname, defined):
         """The filled adjoint template of `target = ...`; afterwards `d<target>` is spent."""
         primitive = decompose(stmt.value, self.sequences, self.parameter_reads)
@@ -379,10 +403,12 @@ class _Reverse:
         binding = bind(template, name(target), primitive, self.info, stmt)
         filled = fill(template, binding, self.derivative_of, self.namer, self.free.bind)
         defined.discard(dname)                    # spent: what follows is for the old value
-        for new in filled:
-            if self.shapes is not None:
+        transpose = isinstance(stmt.value, ast.Attribute) and stmt.value.attr == "T"
+        for new in filled:                        # (`d_x = d_t.T` reads `d_t` once: a product
+            if self.shapes is not None:           # there is written transposed instead)
                 new.value = _substitute(new.value, self.constant_seeds)
-                new.value = simplify(new.value, self.shape_of, self.free, self.spread)
+                new.value = simplify(new.value, self.shape_of, self.free, self.spread,
+                                     self.products if transpose else None)
             if anno.get(new, anno.ACCUMULATE):
                 new = self.accumulate(new, defined)
             out.append(self.derivative(new, origin))
@@ -401,6 +427,8 @@ class _Reverse:
                 spread = spread_of(value, self.free, self.spread)
                 if spread is not None:
                     self.spread[dname] = spread
+                if product_of(value, self.shape_of, self.free) is not None:
+                    self.products[dname] = value
             return assign(dname, stmt.value)
         if self.primal_of.get(dname) in self.modules:
             value = anno.set_(call(self.free.bind("merge_grads", runtime.merge_grads),

@@ -1,10 +1,12 @@
 """Static shapes: what the shapes of the arguments tell about every other value.
 
-In: a normal-form `FunctionDef` and the shapes of (some of) its parameters, as tuples of ints
-(`()` for a scalar). Out of `infer`: `{name: shape}` for each name that holds a value of that
-shape every time it is assigned, in every call with arguments of those shapes. A name is left
-out when srcad cannot tell (an operation without a shape rule below, a value that changes shape
-from one assignment to another, a list of arrays); leaving out is always safe.
+In: a normal-form `FunctionDef`, the shapes of (some of) its parameters, as tuples of ints
+(`()` for a scalar), of the model parameters it reads (`self.V.weight`, annotation PARAM), and
+a way to learn what the user functions it calls return. Out of `infer`: `{name: shape}` for
+each name that holds a value of that shape every time it is assigned, in every call with
+arguments of those shapes. A name is left out when srcad cannot tell (an operation without a
+shape rule below, a value that changes shape from one assignment to another, a list of
+arrays); leaving out is always safe.
 
 Shapes are found by a fixed point over all assignments at once (loops and branches included):
 a name's shape is the one its every assignment gives, given the shapes of the operands. Rules:
@@ -25,7 +27,7 @@ import ast
 import numpy
 
 from .. import annotations as anno
-from .. import runtime
+from .. import calls, rules, runtime
 from ..ast_util import call, copy_node, name
 
 _BROADCASTING = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod, ast.FloorDiv)
@@ -38,15 +40,19 @@ class _Pending(Exception):
     """An operand whose shape is not settled yet (the fixed point comes back to it)."""
 
 
-def infer(tree, params):
+def infer(tree, params, parameters=None, results=None):
     """`{name: shape}` for `tree` (see the module docstring); `params` maps parameter names to
-    their shapes (parameters left out are unknown)."""
+    their shapes (parameters left out are unknown), `parameters` the reads of a static model's
+    parameters, as annotation PARAM gives them (`("self", "V.weight")`), to theirs;
+    `results(func, statics, {parameter: shape or None})` gives the shape of what a call of a
+    user function returns, or None."""
     assignments = _assignments(tree)
     params = {p: tuple(s) for p, s in params.items() if s is not None}
     counters = _counters(assignments)
+    assigned = {target for target, _ in assignments}
     unknown = set()
     while True:
-        env = _Env(params, counters, unknown)
+        env = _Env(params, counters, unknown, parameters or {}, results, assigned)
         pending = env.fixed_point(assignments)
         if not pending:
             return {n: s for n, s in env.shapes.items() if s is not _UNKNOWN}
@@ -57,13 +63,35 @@ class _Env:
     """Shapes found so far (`_UNKNOWN` for names that cannot have one), and the names that
     are loop counters (integers)."""
 
-    def __init__(self, params, counters, unknown):
+    def __init__(self, params, counters, unknown, parameters, results, assigned):
         self.shapes = dict(params)
+        self.assigned = assigned
         self.shapes.update({n: _UNKNOWN for n in unknown})
         self.counters = counters
+        self.parameters = parameters
+        self.results = results
+
+    def parameter(self, read):
+        return self.parameters.get(tuple(read), _UNKNOWN)
+
+    def call_result(self, node, func):
+        """The shape of what the call `node` of the user function `func` returns."""
+        if self.results is None or not calls.is_user_function(func, rules.ADJOINT):
+            return _UNKNOWN
+        plain, args, statics = calls.unbind(func, node)
+        try:
+            bound = calls.bind_arguments(plain, args, {k.arg: k.value for k in node.keywords})
+        except TypeError:
+            return _UNKNOWN
+        static = dict(statics)
+        argument_shapes = {param: None if param in static or isinstance(arg, calls.Default)
+                           else _shape(arg, self) for param, arg in bound.items()}
+        return self.results(plain, statics, argument_shapes)
 
     def __getitem__(self, ident):
         if ident not in self.shapes:
+            if ident not in self.assigned:
+                return _UNKNOWN             # a global, or a parameter of unknown shape
             raise _Pending
         return self.shapes[ident]
 
@@ -135,6 +163,9 @@ def _shape(node, shapes):
         return _UNKNOWN
     if node is _COUNTER:
         return ()
+    read = anno.get(node, anno.PARAM)
+    if read:
+        return shapes.parameter(read)
     if isinstance(node, ast.Name):
         return shapes[node.id]
     if isinstance(node, ast.Constant):
@@ -208,7 +239,7 @@ def _call_shape(node, shapes):
         return _shape(args[0], shapes)
     if func is len:
         return ()
-    return _UNKNOWN
+    return shapes.call_result(node, func)
 
 
 def _reduction_shape(args, keywords, shapes):
@@ -219,6 +250,8 @@ def _reduction_shape(args, keywords, shapes):
     values.update(keywords)
     shape = _shape(values["a"], shapes)
     axis, keepdims = _literal(values.get("axis")), _literal(values.get("keepdims"))
+    if axis is None and keepdims in (False, None):
+        return ()                                   # a full reduction: a scalar
     if shape is None or axis is _UNKNOWN_LITERAL or keepdims not in (True, False, None):
         return _UNKNOWN
     axes = range(len(shape)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
@@ -293,7 +326,7 @@ def _index(node, shapes):
 # ---- simplifying derivative code ------------------------------------------------------------
 
 
-def simplify(node, shape_of, free, spread=None):
+def simplify(node, shape_of, free, spread=None, products=None):
     """`node` (a derivative expression) with what the shapes make unnecessary taken out;
     `shape_of(name)` gives a name's static shape or None, `free` is the `FreeNames` of the
     generated code (what its calls refer to, and how it names numpy).
@@ -305,9 +338,31 @@ def simplify(node, shape_of, free, spread=None):
     * `spread` maps adjoint names whose value is a reduction's adjoint spread over `x`
       (`unreduce(g, x)`) to `(g, x)`: an elementwise operation with an operand of the shape of
       `x` takes `g` itself, and broadcasting does the spreading (`d_sum * (1.0 - y * y)`
-      instead of an array of ones times `1.0 - y * y`); so does an `unreduce` call there.
+      instead of an array of ones times `1.0 - y * y`); so does an `unreduce` call there;
+    * `products` maps adjoint names whose value is a product of matrices or vectors `a @ b` to
+      that product: the name's transpose is `b.T @ a.T` (`d_add.T @ x`, not a view of
+      `x.T @ d_add`; `x.T.T` is `x`); that of `np.multiply.outer(a, b)` swaps `a` and `b`.
     """
-    return _Simplifier(_Lookup(shape_of, free), free, spread or {}).visit(node)
+    return _Simplifier(_Lookup(shape_of, free), free, spread or {}, products or {}).visit(node)
+
+
+def product_of(node, shape_of, free):
+    """`node` when the adjoint `node` is `a @ b` or `np.multiply.outer(a, b)` of names (or
+    their `.T`) of at most two dimensions each, else None (see `simplify`)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+        operands = (node.left, node.right)
+    elif _is_outer(node, free):
+        operands = node.args
+    else:
+        return None
+    lookup = _Lookup(shape_of, free)
+    for operand in operands:
+        base = operand.value if isinstance(operand, ast.Attribute) and operand.attr == "T" \
+            else operand
+        shape = lookup[base.id] if isinstance(base, ast.Name) else None
+        if shape is None or not 1 <= len(shape) <= 2:
+            return None
+    return node
 
 
 def spread_of(node, free, spread):
@@ -351,10 +406,22 @@ def _callee(node, free):
 
 
 class _Simplifier(ast.NodeTransformer):
-    def __init__(self, lookup, free, spread):
+    def __init__(self, lookup, free, spread, products):
         self.lookup = lookup
         self.free = free
         self.spread = spread
+        self.products = products
+
+    def visit_Attribute(self, node):
+        product = self.products.get(node.value.id) if (
+            node.attr == "T" and isinstance(node.value, ast.Name)) else None
+        if product is None:
+            return self.generic_visit(node)
+        if isinstance(product, ast.Call):           # np.multiply.outer(a, b) of vectors
+            return ast.Call(func=copy_node(product.func), args=[
+                copy_node(a) for a in reversed(product.args)], keywords=[])
+        return ast.BinOp(left=_transposed(product.right), op=ast.MatMult(),
+                         right=_transposed(product.left))
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -452,6 +519,21 @@ class _Simplifier(ast.NodeTransformer):
             return None
 
 
+def _is_outer(node, free):
+    """True for `np.multiply.outer(a, b)`."""
+    if not (isinstance(node, ast.Call) and len(node.args) == 2 and not node.keywords):
+        return False
+    func = _callee(node, free)
+    return getattr(func, "__name__", None) == "outer" and \
+        getattr(func, "__self__", None) is numpy.multiply
+
+
+def _transposed(node):
+    if isinstance(node, ast.Attribute) and node.attr == "T":
+        return copy_node(node.value)
+    return ast.Attribute(value=copy_node(node), attr="T", ctx=ast.Load())
+
+
 def _axes(axes):
     return ast.Constant(axes[0]) if len(axes) == 1 else ast.Tuple(
         elts=[ast.Constant(a) for a in axes], ctx=ast.Load())
@@ -499,6 +581,12 @@ class _Lookup:
 
     def __getitem__(self, ident):
         return self.shape_of(ident)
+
+    def parameter(self, read):
+        return _UNKNOWN
+
+    def call_result(self, node, func):
+        return _UNKNOWN
 
     def callee(self, node):
         return _callee(node, self.free)

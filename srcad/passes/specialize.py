@@ -1,0 +1,228 @@
+"""What the argument shapes decide: values computed from shapes, and the branches they choose.
+
+In: a normal-form `FunctionDef` and the static shapes of its names (`shapes.infer`). Out: the
+same function (changed in place), for calls with arguments of those shapes, where
+
+* a name assigned once (outside loops) from what shapes determine (`np.ndim(x)`, `x.ndim`,
+  `np.shape(x)`, `x.shape[i]`, `len(x)`, `np.size(x)`, and comparisons, `not`, `and`/`or`
+  and integer arithmetic of those and of constants) is replaced by its value where it is read
+  (an integer or a boolean, so `axis=dim` reads `axis=1`; a shape where it is indexed), and
+  its assignment goes;
+* an `if` whose test such a value decides is replaced by the branch taken.
+
+`run` returns True when it changed anything (the shapes are then worth inferring again: a
+name assigned in two branches may now have one shape).
+"""
+
+import ast
+import operator
+
+import numpy
+
+from .. import annotations as anno
+from .shapes import _UNKNOWN, _shape
+
+_NONE = object()           # no value known
+_COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
+            ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+            ast.Is: operator.is_, ast.IsNot: operator.is_not}
+_ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+               ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}
+
+
+def run(tree, static):
+    """Specialize `tree` to the shapes `static` (see the module docstring)."""
+    changed = False
+    while True:
+        counts = _assignment_counts(tree)
+        values = {}
+        body, chose = _Specializer(static, counts, values).block(tree.body)
+        tree.body = body or [ast.Pass()]
+        numbers = {k: v for k, v in values.items() if type(v) in (int, bool)}
+        if numbers:
+            _substitute(tree, numbers)
+        shapes_read = _drop_unread(tree, {k for k, v in values.items() if type(v) is tuple})
+        if not (chose or numbers or shapes_read):
+            return changed
+        changed = True
+
+
+class _Shapes:
+    """The static shapes in the form `shapes._shape` reads."""
+
+    counters = frozenset()
+
+    def __init__(self, static):
+        self.static = static
+
+    def __getitem__(self, ident):
+        return self.static.get(ident, _UNKNOWN)
+
+    def callee(self, node):
+        return None
+
+    def parameter(self, read):
+        return _UNKNOWN
+
+    def call_result(self, node, func):
+        return _UNKNOWN
+
+
+class _Specializer:
+    def __init__(self, static, counts, values):
+        self.shapes = _Shapes(static)
+        self.counts = counts
+        self.values = values
+
+    def block(self, stmts):
+        """(new statements, whether a branch was chosen); fills `values` on the way."""
+        out, chose = [], False
+        for stmt in stmts:
+            if isinstance(stmt, ast.If):
+                test = self.value(stmt.test)
+                if test is not _NONE:
+                    taken, _ = self.block(stmt.body if test else stmt.orelse)
+                    out.extend(taken)
+                    chose = True
+                    continue
+                stmt.body, inner = self.block(stmt.body)
+                stmt.orelse, inner_else = self.block(stmt.orelse)
+                stmt.body = stmt.body or [ast.Pass()]
+                chose = chose or inner or inner_else
+            elif (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                    and isinstance(stmt.targets[0], ast.Name)
+                    and self.counts.get(stmt.targets[0].id) == 1):
+                value = self.value(stmt.value)
+                if type(value) in (int, bool, tuple):
+                    self.values[stmt.targets[0].id] = value
+                if type(value) in (int, bool):
+                    continue
+            out.append(stmt)
+        return out, chose
+
+    def value(self, node):
+        """The value of `node` if the shapes decide it, else _NONE."""
+        if isinstance(node, ast.Constant):
+            return node.value if type(node.value) in (int, bool, str, type(None)) else _NONE
+        if isinstance(node, ast.Name):
+            return self.values.get(node.id, _NONE)
+        if isinstance(node, ast.Compare):
+            operands = [self.value(n) for n in [node.left] + node.comparators]
+            if _NONE in operands or not all(type(op) in _COMPARE for op in node.ops):
+                return _NONE
+            return all(_COMPARE[type(op)](a, b) for op, a, b in
+                       zip(node.ops, operands, operands[1:]))
+        if isinstance(node, ast.BoolOp):
+            operands = [self.value(n) for n in node.values]
+            if _NONE in operands:
+                return _NONE
+            return (all if isinstance(node.op, ast.And) else any)(operands)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.USub)):
+            operand = self.value(node.operand)
+            if operand is _NONE or (isinstance(node.op, ast.USub) and type(operand) is not int):
+                return _NONE
+            return not operand if isinstance(node.op, ast.Not) else -operand
+        if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+            left, right = self.value(node.left), self.value(node.right)
+            if type(left) is not int or type(right) is not int or (
+                    isinstance(node.op, (ast.FloorDiv, ast.Mod)) and right == 0):
+                return _NONE
+            return _ARITHMETIC[type(node.op)](left, right)
+        if isinstance(node, ast.Subscript):
+            shape = self.value(node.value)
+            index = self.value(node.slice)
+            if type(shape) is tuple and type(index) is int and -len(shape) <= index < len(shape):
+                return shape[index]
+            return _NONE
+        return self.shape_fact(node)
+
+    def shape_fact(self, node):
+        """`np.ndim(x)`, `x.ndim`, `np.shape(x)`, `x.shape`, `np.size(x)`, `x.size`,
+        `len(x)` for `x` of a known shape; else _NONE (a shape is a tuple here)."""
+        if isinstance(node, ast.Attribute) and node.attr in ("ndim", "shape", "size"):
+            fact, operand = node.attr, node.value
+        elif (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
+                and anno.get(node, anno.FUNC) in _FACTS):
+            fact, operand = _FACTS[anno.get(node, anno.FUNC)], node.args[0]
+        else:
+            return _NONE
+        if not isinstance(operand, ast.Name):
+            return _NONE
+        shape = _shape(operand, self.shapes)
+        if shape is None or (fact == "len" and not shape):
+            return _NONE
+        return {"ndim": len(shape), "shape": shape, "len": shape[0] if shape else None,
+                "size": int(numpy.prod(shape, dtype=int))}[fact]
+
+
+_FACTS = {numpy.ndim: "ndim", numpy.shape: "shape", numpy.size: "size", len: "len"}
+
+
+def _assignment_counts(tree):
+    """How often each name is assigned; names assigned in loops count twice (not constant)."""
+    counts = {}
+
+    def visit(stmts, in_loop):
+        for stmt in stmts:
+            loop = in_loop or isinstance(stmt, (ast.For, ast.While))
+            for node in ast.walk(stmt) if loop else [stmt]:
+                for target in _targets(node):
+                    counts[target] = counts.get(target, 0) + (2 if loop else 1)
+            if not loop:
+                for field in ("body", "orelse"):
+                    visit(getattr(stmt, field, []), False)
+    visit(tree.body, False)
+    return counts
+
+
+def _targets(node):
+    if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+    return []
+
+
+def _drop_unread(tree, names):
+    """Remove the assignments of those `names` that nothing reads any more; True if any."""
+    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    unread = names - read
+    if not unread:
+        return False
+
+    def keep(stmts):
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) \
+                    and stmt.targets[0].id in unread:
+                continue
+            if isinstance(stmt, ast.If):
+                stmt.body = keep(stmt.body) or [ast.Pass()]
+                stmt.orelse = keep(stmt.orelse)
+            out.append(stmt)
+        return out
+    tree.body = keep(tree.body) or [ast.Pass()]
+    return True
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, values):
+        self.values = values
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, ast.Load) and node.id in self.values:
+            return ast.copy_location(ast.Constant(self.values[node.id]), node)
+        return node
+
+
+def _substitute(tree, values):
+    """Reads of the names in `values` become their values (a returned name stays a name, with
+    its assignment put back before the return)."""
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Return) and isinstance(stmt.value, ast.Name) \
+                and stmt.value.id in values:
+            ident = stmt.value.id
+            tree.body.insert(tree.body.index(stmt), ast.copy_location(ast.Assign(
+                targets=[ast.Name(id=ident, ctx=ast.Store())],
+                value=ast.Constant(values.pop(ident)), lineno=stmt.lineno), stmt))
+            break
+    _Substitute(values).visit(tree)
