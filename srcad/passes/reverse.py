@@ -66,7 +66,7 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
     fdef = ast.FunctionDef(name=namer.fresh(f"{kind}_{tree.name}"), args=tree.args, body=[],
                            decorator_list=[], returns=None, type_comment=None, lineno=1)
     if kind == VJP:
-        captured, copies = _captured(adjoint, primal, params, free)
+        captured, copies, starts = _captured(adjoint, primal, params, free)
         arguments = _arguments(pullback_params + captured)
         arguments.defaults = [name(v) for v in captured]
         pullback = ast.FunctionDef(
@@ -74,7 +74,7 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
             body=copies + adjoint + [ast.Return(value=grads)], returns=None,
             type_comment=None, lineno=1)
         result = ast.Tuple(elts=[copy_node(output), name(pullback.name)], ctx=ast.Load())
-        fdef.body = primal + [pullback, ast.Return(value=result)]
+        fdef.body = starts + primal + [pullback, ast.Return(value=result)]
     else:
         result = grads if kind == GRAD else ast.Tuple(elts=[copy_node(output), grads],
                                                       ctx=ast.Load())
@@ -84,17 +84,22 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
 
 def _captured(adjoint, primal, params, free):
     """Primal values a pullback restores from loop stacks, passed in as defaults so each call
-    starts from the primal's final state (and pops from its own copy of each stack)."""
-    top_level = set(params) | _always_assigned(primal)
-    restored = stored(adjoint) & top_level
+    starts from the primal's final state (and pops from its own copy of each stack); and the
+    statements that give a start value (None, or an empty stack) to those the primal sets in a
+    branch only, so that the defaults exist on every path."""
+    always = set(params) | _always_assigned(primal)
+    maybe = always | _assigned_outside_loops(primal)
+    restored = stored(adjoint) & maybe
     stacks = sorted({n.func.value.id for s in adjoint for n in ast.walk(s)
                      if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                      and n.func.attr == "pop" and isinstance(n.func.value, ast.Name)}
-                    & top_level)
+                    & maybe)
     copy = free.bind("copy_stack", runtime.copy_stack)
     copies = [anno.set_(assign(v, call(copy, name(v))), anno.DERIVATIVE, True)
               for v in stacks]
-    return sorted(set(restored) | set(stacks)), copies
+    starts = [assign(v, ast.List(elts=[], ctx=ast.Load()) if v in stacks else ast.Constant(None))
+              for v in sorted((restored | set(stacks)) - always)]
+    return sorted(set(restored) | set(stacks)), copies, starts
 
 
 def _always_assigned(stmts):
@@ -105,6 +110,17 @@ def _always_assigned(stmts):
             names |= stored(stmt)
         elif isinstance(stmt, ast.If):
             names |= _always_assigned(stmt.body) & _always_assigned(stmt.orelse)
+    return names
+
+
+def _assigned_outside_loops(stmts):
+    """Names some path through `stmts` assigns outside loops (in a branch, perhaps)."""
+    names = set()
+    for stmt in stmts:
+        if isinstance(stmt, ast.Assign):
+            names |= stored(stmt)
+        elif isinstance(stmt, ast.If):
+            names |= _assigned_outside_loops(stmt.body) | _assigned_outside_loops(stmt.orelse)
     return names
 
 

@@ -1,0 +1,71 @@
+"""Programs the random-program tester (tests/test_random_programs.py) found srcad getting
+wrong, one test each, named after the bug. Each compares srcad with finite differences and,
+where it is short, with the derivative written by hand."""
+
+import numpy as np
+
+import srcad
+from srcad.testing import check_grads
+
+
+def loop_in_a_branch(x, w):
+    if np.max(w) > 0.3:
+        while np.sum(x * x) > 0.5:
+            x = x * 0.6
+    return np.sum(np.sin(x)) + np.sum(w)
+
+
+def test_pullback_of_a_loop_in_a_branch_can_be_called_twice():
+    """The pullback popped from the primal's own stack when the loop sat in a branch (the
+    stack was not passed in and copied), so a second call found it empty."""
+    x, w = np.full(3, 0.7), np.ones(2)
+    _, pullback = srcad.vjp(loop_in_a_branch, wrt=(0, 1))(x, w)
+    first, second = pullback(1.0), pullback(1.0)
+    shrunk, trips = x.copy(), 0
+    while np.sum(shrunk * shrunk) > 0.5:
+        shrunk, trips = shrunk * 0.6, trips + 1
+    np.testing.assert_allclose(first[0], np.cos(shrunk) * 0.6 ** trips)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(srcad.jacobian(loop_in_a_branch, mode="reverse")(x, w),
+                               srcad.jacobian(loop_in_a_branch, mode="forward")(x, w))
+    check_grads(loop_in_a_branch, (x, w))
+
+
+def value_set_in_a_branch_then_looped(x, y, n):
+    if np.max(x) > -0.2:
+        x = x + y
+        for _ in range(n):
+            x = np.tanh(x + x)
+        x = x * np.cos(x)
+    return np.sum(x * x)
+
+
+def test_pullback_reads_a_value_the_primal_set_in_a_branch_only():
+    """A value assigned in a branch and restored by a loop's adjoint was local to the
+    pullback, unset when read: UnboundLocalError."""
+    x, y = np.array([0.3, -0.1, 0.2]), np.array([0.1, 0.2, -0.3])
+    for n in (0, 2):
+        check_grads(value_set_in_a_branch_then_looped, (x, y, n), wrt=(0, 1))
+        check_grads(value_set_in_a_branch_then_looped, (-1.0 - x, y, n), wrt=(0, 1))
+
+
+def rows_of_a_reassigned_array(X):
+    for row in X:
+        X = X * np.cos(row)
+    return np.sum(X)
+
+
+def test_for_loop_walks_the_array_it_started_with():
+    """`for row in X` with `X = ...` in the body read rows of the new X: Python iterates over
+    the object the loop started with."""
+    X = np.array([[0.3, -0.4], [0.8, 0.1], [-0.5, 0.6]])
+    value, _ = srcad.jvp(rows_of_a_reassigned_array)(X, np.ones_like(X))
+    assert value == rows_of_a_reassigned_array(X)
+    check_grads(rows_of_a_reassigned_array, (X,))
+    by_hand = np.zeros_like(X)                  # d/dX of sum(X * prod_r cos(X0[r]))
+    c = np.prod(np.cos(X), axis=0)
+    by_hand += c
+    total = np.sum(X, axis=0) * c
+    by_hand -= total * np.tan(X)
+    np.testing.assert_allclose(srcad.grad(rows_of_a_reassigned_array)(X), by_hand)
