@@ -16,7 +16,7 @@ from . import annotations as anno
 from . import ast_util, codegen, rules, runtime
 from .errors import NonScalarOutputError, SrcadError, WrtError
 from .naming import FreeNames, Namer
-from .passes import activity, fence, forward, normalize, optimize, resolve, reverse
+from .passes import activity, alias, fence, forward, normalize, optimize, resolve, reverse
 from .sparse import RowGrad
 
 GRAD, VALUE_AND_GRAD, VJP, JVP = "grad", "value_and_grad", "vjp", "jvp"
@@ -79,6 +79,7 @@ def generate(func, kind, wrt, containers=(), statics=()):
     tree, info = ast_util.parse_function(func)
     names = resolve.namespace(func)
     fence.run(tree, info)
+    alias.run(tree, info)
     resolve.run(tree, info, names, dict(statics))
     locals_ = resolve.local_names(tree)
     own_name = function_name(func, kind, wrt, statics)

@@ -3,6 +3,7 @@ wrong, one test each, named after the bug. Each compares srcad with finite diffe
 where it is short, with the derivative written by hand."""
 
 import numpy as np
+import pytest
 
 import srcad
 from srcad.testing import check_grads
@@ -69,3 +70,55 @@ def test_for_loop_walks_the_array_it_started_with():
     total = np.sum(X, axis=0) * c
     by_hand -= total * np.tan(X)
     np.testing.assert_allclose(srcad.grad(rows_of_a_reassigned_array)(X), by_hand)
+
+
+def add_through_a_view(x):
+    h = x[1:]
+    h += 1.0
+    return np.sum(x * x)
+
+
+def add_through_a_second_name(x):
+    h = x * 1.0
+    g = h
+    g += x
+    return np.sum(h * h)
+
+
+def set_item_through_a_transpose(X):
+    Y = X * 2.0
+    Z = Y.T
+    Z[0] = 0.0
+    return np.sum(Y * Y)
+
+
+@pytest.mark.parametrize("func, line, names", [
+    (add_through_a_view, "h += 1.0", ("`h`", "`x`")),
+    (add_through_a_second_name, "g += x", ("`g`", "`h`")),
+    (set_item_through_a_transpose, "Z[0] = 0.0", ("`Z`", "`Y`"))])
+def test_in_place_write_that_another_name_sees_is_rejected(func, line, names):
+    """`h = x[1:]; h += 1.0` changes `x` too (NumPy writes in place), but srcad gave `h` a new
+    value and differentiated as if `x` had not changed: a silently wrong derivative. Such a
+    write is now an error at its line."""
+    with pytest.raises(srcad.UnsupportedSyntaxError) as info:
+        srcad.grad(func)(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    message = str(info.value)
+    assert all(n in message for n in names) and line in message and __file__ in message
+
+
+def in_place_writes_nobody_else_sees(x):
+    acc = np.zeros(3)
+    acc += x * x
+    h = x[1:]
+    h = h + 1.0                     # a new array: x is unchanged
+    out = x.copy()
+    out[0] = 2.0
+    for row in np.outer(x, x):
+        acc += row
+    acc *= 0.5
+    return np.sum(acc * h[0]) + np.sum(out * x)
+
+
+def test_in_place_writes_nobody_else_sees_still_work():
+    x = np.array([0.3, -0.7, 1.1])
+    check_grads(in_place_writes_nobody_else_sees, (x,))

@@ -1,0 +1,136 @@
+"""Reject writes into an array that another name, read later, may see (a view, the same array).
+
+In: a fenced user `FunctionDef` (before `resolve`). Out: the same tree, unchanged, or an
+`UnsupportedSyntaxError` at the write. srcad gives every write a new value (`v += e` becomes
+`v = v + e`, `v[i] = e` writes into a copy), which is what Python does unless the array is
+shared: after `v = x[1:]` or `v = x`, NumPy's in-place `v += e` changes `x` as well, and a
+derivative that ignored this would be silently wrong.
+
+The check follows assignments in order and keeps the pairs of names that may share memory: a
+plain copy `a = b`, a slice or index `a = b[...]` (not an index array or mask
+written in place, which copies), `a = b.T`, a view method or function
+(`b.reshape(...)`, `np.squeeze(b)`, ...), a loop target over `b`'s rows, tuple unpacking of
+`b`. Assigning a name anything else ends its pairs. Branches merge their pairs; loop bodies
+are followed twice, so that pairs made late in one trip are seen early in the next. Calls to
+other functions are taken to return new arrays.
+"""
+
+import ast
+
+from ..errors import UnsupportedSyntaxError
+
+VIEW_ATTRIBUTES = {"T", "mT", "real", "imag"}
+VIEW_CALLS = {"reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "squeeze",
+              "expand_dims", "asarray", "asanyarray", "broadcast_to", "atleast_1d",
+              "atleast_2d", "atleast_3d", "diagonal", "flip", "fliplr", "flipud", "rot90",
+              "stop_gradient"}
+
+
+def run(tree, info):
+    """Check `tree` (a FunctionDef); raise UnsupportedSyntaxError at a shared write."""
+    _Aliases(info).block(tree.body, set())
+    return tree
+
+
+class _Aliases:
+    def __init__(self, info):
+        self.info = info
+        self.pairs = set()          # frozenset({a, b}): a and b may share memory
+
+    def block(self, stmts, later):
+        """Follow `stmts`; `later` holds the names read after them (a write only matters when
+        a name that sees it is read afterwards)."""
+        for i, stmt in enumerate(stmts):
+            self.statement(stmt, _reads(stmts[i + 1:]) | later)
+
+    def statement(self, stmt, later):
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            for target in targets:
+                self.bind(target, stmt.value, stmt, later)
+        elif isinstance(stmt, ast.AugAssign):
+            self.write(stmt.target, stmt, later)
+        elif isinstance(stmt, ast.If):
+            before = set(self.pairs)
+            self.block(stmt.body, later)
+            after_body, self.pairs = self.pairs, before
+            self.block(stmt.orelse, later)
+            self.pairs |= after_body
+        elif isinstance(stmt, (ast.For, ast.While)):
+            later = later | _reads([stmt])                # the next trip reads these
+            for _ in range(2):
+                if isinstance(stmt, ast.For):
+                    self.bind(stmt.target, _rows_of(stmt.iter), stmt, later)
+                self.block(stmt.body, later)
+
+    def bind(self, target, value, stmt, later):
+        if isinstance(target, ast.Name):
+            sources = _shares(value)
+            self.pairs = {p for p in self.pairs if target.id not in p}
+            partners = set(sources)
+            for pair in self.pairs:
+                if pair & sources:
+                    partners |= pair
+            self.pairs |= {frozenset((target.id, p)) for p in partners - {target.id}}
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            values = value.elts if isinstance(value, (ast.Tuple, ast.List)) and len(
+                value.elts) == len(target.elts) else [value] * len(target.elts)
+            for item, item_value in zip(target.elts, values):
+                self.bind(item, item_value, stmt, later)
+        elif isinstance(target, ast.Subscript):
+            self.write(target, stmt, later)
+
+    def write(self, target, stmt, later):
+        base = target
+        while isinstance(base, (ast.Subscript, ast.Attribute)):
+            base = base.value
+        if not isinstance(base, ast.Name):
+            return
+        others = sorted(p for pair in self.pairs if base.id in pair for p in pair
+                        if p != base.id and p in later)
+        if others:
+            shared = ", ".join(f"`{o}`" for o in others)
+            raise UnsupportedSyntaxError(
+                f"srcad does not support writing into `{base.id}` in place here: it may share "
+                f"memory with {shared} (a view or another name of the same array), which "
+                f"NumPy would change too; assign a new value instead (`{base.id} = "
+                f"{base.id} + ...`), or copy first (`{base.id} = ....copy()`)",
+                self.info.location(stmt))
+
+
+def _reads(stmts):
+    return {n.id for s in stmts for n in ast.walk(s)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _shares(value):
+    """The names whose memory the value of expression `value` may share."""
+    if isinstance(value, ast.Name):
+        return {value.id}
+    if isinstance(value, ast.Subscript):
+        parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+        if any(isinstance(p, (ast.List, ast.Call, ast.Compare)) for p in parts):
+            return set()                  # an index array or mask: NumPy copies
+        return _shares(value.value)
+    if isinstance(value, ast.Attribute) and value.attr in VIEW_ATTRIBUTES:
+        return _shares(value.value)
+    if isinstance(value, ast.IfExp):
+        return _shares(value.body) | _shares(value.orelse)
+    if isinstance(value, (ast.Tuple, ast.List)):
+        return set().union(*(_shares(e) for e in value.elts))
+    if isinstance(value, ast.Call):
+        func = value.func
+        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if called in VIEW_CALLS:                # x.reshape(...) or np.reshape(x, ...)
+            receiver = _shares(func.value) if isinstance(func, ast.Attribute) else set()
+            return receiver | (_shares(value.args[0]) if value.args else set())
+    return set()
+
+
+def _rows_of(iterable):
+    """What a loop target over `iterable` shares: the rows of the sequence(s) it walks."""
+    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) and \
+            iterable.func.id in ("enumerate", "zip"):
+        index = [ast.Constant(0)] if iterable.func.id == "enumerate" else []
+        return ast.Tuple(elts=index + list(iterable.args), ctx=ast.Load())
+    return iterable
