@@ -3,10 +3,11 @@
 In: nothing (it is a strategy: `programs()`). Out: `Program`s, each the text of a Python module
 (helper functions, then `def f(...)`) plus the shapes of `f`'s float arguments and whether `f`
 also takes an integer trip count `n`. The programs use straight-line code, broadcasting,
-elementwise functions, reductions, indexing (ints, slices, integer arrays, masks), matmul,
-calls to the module's helper functions, `if`/`else` on data, `for` loops (over `range` of a
-constant or of the argument `n`, over the rows of an array, with a data-dependent `break`) and
-`while` loops whose trip count depends on the data.
+elementwise functions, reductions, indexing (ints, slices, integer arrays, masks), matmul, dot,
+einsum, concatenate and stack, `a if c else b`, calls to the module's helper functions,
+`if`/`else` on data, `for` loops (over `range` of a constant or of the argument `n`, over the
+rows of an array, with data-dependent `continue` and `break`) and `while` loops whose trip
+count depends on the data.
 
 Every program is valid Python by construction: the shape of each expression is known while
 drawing (checked by evaluating it on placeholder arrays), operands are drawn among shapes that
@@ -31,6 +32,9 @@ BINARY = ["{a} + {b}", "{a} - {b}", "{a} * {b}", "{a} / (2.0 + np.cos({b}))",
 # updates of a carried value `{v}` by an operand `{e}` that broadcasts to its shape
 UPDATES = ["{v} = np.tanh({v} + {e})", "{v} = {v} * np.cos({e})", "{v} = {v} + 0.5 * {e}",
            "{v} = {v} - 0.25 * {e} * {e}", "{v} = np.sin({v}) * {e}"]
+# forms for two operands of the same (non-scalar) shape
+SAME_SHAPE = ["np.concatenate([{a}, {b}])", "np.stack([{a}, {b}], axis=-1)",
+              "({a} if np.sum({b}) > 0.0 else {b} * 2.0)", "np.vstack([{a}, {b}])"]
 AUGMENTED = ["{v} += {e}", "{v} -= 0.5 * {e}", "{v} *= np.cos({e})"]
 
 
@@ -104,7 +108,11 @@ class _Writer:
     def expr_binary(self, env):
         a = self.pick(env, "left")
         b = self.pick(env, "right", lambda var: _broadcasts(var.shape, env[a].shape))
-        return self.draw(st.sampled_from(BINARY), label="binary").format(a=a, b=b), True
+        forms = BINARY + (SAME_SHAPE if env[a].shape and env[a].shape == env[b].shape else [])
+        form = self.draw(st.sampled_from(forms), label="binary")
+        if " if " in form:
+            env[a].own = False          # the result may be `a` itself
+        return form.format(a=a, b=b), " if " not in form
 
     def expr_constant(self, env):
         a = self.pick(env, "operand")
@@ -151,7 +159,10 @@ class _Writer:
         if not pairs:
             return None
         a, b = self.draw(st.sampled_from(pairs), label="matmul")
-        return f"{a} @ {b}", True
+        form = self.draw(st.sampled_from(["{a} @ {b}", "np.dot({a}, {b})", "{a}.dot({b})"]))
+        if len(env[a].shape) == 2 and len(env[b].shape) == 1:
+            form = self.draw(st.sampled_from([form, "np.einsum('ij,j->i', {a}, {b})"]))
+        return form.format(a=a, b=b), True
 
     def expr_call(self, env):
         usable = [h for h in self.helpers
@@ -258,6 +269,8 @@ class _Writer:
             head = f"for i in range({self.draw(st.integers(1, 3), label='trips')}):"
         body = self.block(inner, self.draw(st.integers(1, 3), label="length"), depth + 1,
                           True)
+        if self.draw(st.booleans(), label="continue"):
+            body += [f"if {self.condition(inner)}:", "    continue"]
         body += self.stmt_update(inner, depth + 1, True)   # something is carried
         if self.draw(st.booleans(), label="break"):
             body += [f"if {self.condition(inner)}:", "    break"]

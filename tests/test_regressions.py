@@ -116,7 +116,12 @@ def in_place_writes_nobody_else_sees(x):
     for row in np.outer(x, x):
         acc += row
     acc *= 0.5
-    return np.sum(acc * h[0]) + np.sum(out * x)
+    total = 0.0
+    for _ in range(2):
+        for row in out[:, None]:    # `row` is a view of `out`, but is read only in its loop
+            total = total + row * x[0]
+        out *= 0.5
+    return np.sum(acc * h[0]) + np.sum(out * x) + np.sum(total)
 
 
 def test_in_place_writes_nobody_else_sees_still_work():

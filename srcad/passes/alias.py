@@ -99,8 +99,36 @@ class _Aliases:
 
 
 def _reads(stmts):
-    return {n.id for s in stmts for n in ast.walk(s)
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    """Names `stmts` may read before they assign them (their value from before is used)."""
+    exposed, assigned = set(), set()
+    for stmt in stmts:
+        if isinstance(stmt, ast.If):
+            reads = _loads(stmt.test) | _reads(stmt.body) | _reads(stmt.orelse)
+        elif isinstance(stmt, ast.For):
+            reads = _loads(stmt.iter) | (_reads(stmt.body) - _loads(stmt.target, ast.Store))
+        elif isinstance(stmt, ast.While):
+            reads = _loads(stmt.test) | _reads(stmt.body)
+        else:
+            reads = _loads(stmt) | (_loads(stmt.target, ast.Store)
+                                    if isinstance(stmt, ast.AugAssign) else set())
+        exposed |= reads - assigned
+        assigned |= _assigned(stmt)
+    return exposed
+
+
+def _loads(node, context=ast.Load):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, context)}
+
+
+def _assigned(stmt):
+    """Names every path through `stmt` assigns (a loop may run zero times)."""
+    if isinstance(stmt, ast.Assign):
+        return set().union(*(_loads(t, ast.Store) for t in stmt.targets
+                             if not isinstance(t, ast.Subscript)))
+    if isinstance(stmt, ast.If):
+        body = set().union(*(_assigned(s) for s in stmt.body))
+        return body & set().union(*(_assigned(s) for s in stmt.orelse))
+    return set()
 
 
 def _shares(value):
