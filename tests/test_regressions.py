@@ -127,3 +127,25 @@ def in_place_writes_nobody_else_sees(x):
 def test_in_place_writes_nobody_else_sees_still_work():
     x = np.array([0.3, -0.7, 1.1])
     check_grads(in_place_writes_nobody_else_sees, (x,))
+
+
+def same_target_in_two_loops(x):
+    acc = x * x
+    for row in np.outer(x, x):
+        acc = acc + row
+    total = 0.0
+    for _ in range(2):
+        for row in acc[:, None]:
+            total = total + row * x[0]
+    return np.sum(total)
+
+
+def test_pullback_reads_the_final_value_of_a_loop_target():
+    """A pullback whose adjoint reads a loop target's final value before popping it (`row`,
+    the target of two loops) did not receive that value: UnboundLocalError."""
+    x = np.array([0.3, -0.7, 1.1])
+    check_grads(same_target_in_two_loops, (x,))
+    s = np.sum(x)                        # by hand: total = 2 x0 (sum(x * x) + s * s)
+    by_hand = 2 * x[0] * (2 * x + 2 * s)
+    by_hand[0] += 2 * (np.sum(x * x) + s * s)
+    np.testing.assert_allclose(srcad.grad(same_target_in_two_loops)(x), by_hand)

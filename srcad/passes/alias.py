@@ -17,6 +17,7 @@ other functions are taken to return new arrays.
 
 import ast
 
+from ..ast_util import read_before_assigned
 from ..errors import UnsupportedSyntaxError
 
 VIEW_ATTRIBUTES = {"T", "mT", "real", "imag"}
@@ -41,7 +42,7 @@ class _Aliases:
         """Follow `stmts`; `later` holds the names read after them (a write only matters when
         a name that sees it is read afterwards)."""
         for i, stmt in enumerate(stmts):
-            self.statement(stmt, _reads(stmts[i + 1:]) | later)
+            self.statement(stmt, read_before_assigned(stmts[i + 1:]) | later)
 
     def statement(self, stmt, later):
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
@@ -57,7 +58,7 @@ class _Aliases:
             self.block(stmt.orelse, later)
             self.pairs |= after_body
         elif isinstance(stmt, (ast.For, ast.While)):
-            later = later | _reads([stmt])                # the next trip reads these
+            later = later | read_before_assigned([stmt])     # what the next trip reads
             for _ in range(2):
                 if isinstance(stmt, ast.For):
                     self.bind(stmt.target, _rows_of(stmt.iter), stmt, later)
@@ -96,39 +97,6 @@ class _Aliases:
                 f"NumPy would change too; assign a new value instead (`{base.id} = "
                 f"{base.id} + ...`), or copy first (`{base.id} = ....copy()`)",
                 self.info.location(stmt))
-
-
-def _reads(stmts):
-    """Names `stmts` may read before they assign them (their value from before is used)."""
-    exposed, assigned = set(), set()
-    for stmt in stmts:
-        if isinstance(stmt, ast.If):
-            reads = _loads(stmt.test) | _reads(stmt.body) | _reads(stmt.orelse)
-        elif isinstance(stmt, ast.For):
-            reads = _loads(stmt.iter) | (_reads(stmt.body) - _loads(stmt.target, ast.Store))
-        elif isinstance(stmt, ast.While):
-            reads = _loads(stmt.test) | _reads(stmt.body)
-        else:
-            reads = _loads(stmt) | (_loads(stmt.target, ast.Store)
-                                    if isinstance(stmt, ast.AugAssign) else set())
-        exposed |= reads - assigned
-        assigned |= _assigned(stmt)
-    return exposed
-
-
-def _loads(node, context=ast.Load):
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, context)}
-
-
-def _assigned(stmt):
-    """Names every path through `stmt` assigns (a loop may run zero times)."""
-    if isinstance(stmt, ast.Assign):
-        return set().union(*(_loads(t, ast.Store) for t in stmt.targets
-                             if not isinstance(t, ast.Subscript)))
-    if isinstance(stmt, ast.If):
-        body = set().union(*(_assigned(s) for s in stmt.body))
-        return body & set().union(*(_assigned(s) for s in stmt.orelse))
-    return set()
 
 
 def _shares(value):

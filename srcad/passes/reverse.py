@@ -24,7 +24,7 @@ import ast
 
 from .. import annotations as anno
 from .. import calls, rules, runtime
-from ..ast_util import assign, call, copy_node, name
+from ..ast_util import assign, call, copy_node, name, read_before_assigned
 from ..errors import NonScalarOutputError
 from ..primitive import bind, decompose, rule
 from ..template import fill
@@ -86,10 +86,10 @@ def _captured(adjoint, primal, params, free):
     """Primal values a pullback restores from loop stacks, passed in as defaults so each call
     starts from the primal's final state (and pops from its own copy of each stack); and the
     statements that give a start value (None, or an empty stack) to those the primal sets in a
-    branch only, so that the defaults exist on every path."""
+    branch or a loop only, so that the defaults exist on every path."""
     always = set(params) | _always_assigned(primal)
     maybe = always | _assigned_outside_loops(primal)
-    restored = stored(adjoint) & maybe
+    restored = stored(adjoint) & (maybe | (read_before_assigned(adjoint) & stored(primal)))
     stacks = sorted({n.func.value.id for s in adjoint for n in ast.walk(s)
                      if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                      and n.func.attr == "pop" and isinstance(n.func.value, ast.Name)}
