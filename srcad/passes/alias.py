@@ -1,4 +1,4 @@
-"""Reject writes into an array that another name, read later, may see (a view, the same array).
+"""Reject in-place writes into an array that another name may see (a view, the same array).
 
 In: a fenced user `FunctionDef` (before `resolve`). Out: the same tree, unchanged, or an
 `UnsupportedSyntaxError` at the write. srcad gives every write a new value (`v += e` becomes
@@ -7,12 +7,13 @@ shared: after `v = x[1:]` or `v = x`, NumPy's in-place `v += e` changes `x` as w
 derivative that ignored this would be silently wrong.
 
 The check follows assignments in order and keeps the pairs of names that may share memory: a
-plain copy `a = b`, a slice or index `a = b[...]` (not an index array or mask
-written in place, which copies), `a = b.T`, a view method or function
-(`b.reshape(...)`, `np.squeeze(b)`, ...), a loop target over `b`'s rows, tuple unpacking of
-`b`. Assigning a name anything else ends its pairs. Branches merge their pairs; loop bodies
-are followed twice, so that pairs made late in one trip are seen early in the next. Calls to
-other functions are taken to return new arrays.
+plain copy `a = b`, a slice or index `a = b[...]` (not with an index array or a mask: those
+copy), `a = b.T`, a view method or function (`b.reshape(...)`, `np.squeeze(b)`, ...), a loop
+target over `b`'s rows, tuple unpacking of `b`. Assigning a name anything else ends its
+pairs. Branches merge their pairs; loop bodies are followed twice, so that pairs made late in
+one trip are seen early in the next. Calls to other functions are taken to return new arrays.
+A write matters when a partner is read afterwards, or holds an argument, a global or a
+closure value (the caller would see it).
 """
 
 import ast
@@ -29,13 +30,19 @@ VIEW_CALLS = {"reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "
 
 def run(tree, info):
     """Check `tree` (a FunctionDef); raise UnsupportedSyntaxError at a shared write."""
-    _Aliases(info).block(tree.body, set())
+    args = tree.args
+    params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+    stored = {n.id for n in names if isinstance(n.ctx, ast.Store)}
+    outside = params | ({n.id for n in names} - stored)   # arguments, globals, closure values
+    _Aliases(info, outside).block(tree.body, set())
     return tree
 
 
 class _Aliases:
-    def __init__(self, info):
+    def __init__(self, info, outside):
         self.info = info
+        self.outside = outside      # names of values the caller or the module also holds
         self.pairs = set()          # frozenset({a, b}): a and b may share memory
 
     def block(self, stmts, later):
@@ -88,7 +95,7 @@ class _Aliases:
         if not isinstance(base, ast.Name):
             return
         others = sorted(p for pair in self.pairs if base.id in pair for p in pair
-                        if p != base.id and p in later)
+                        if p != base.id and (p in later or p in self.outside))
         if others:
             shared = ", ".join(f"`{o}`" for o in others)
             raise UnsupportedSyntaxError(
