@@ -139,6 +139,16 @@ def is_constant(node):
     return False
 
 
+def live_after_each(stmts, later=frozenset()):
+    """For each statement of `stmts`, the names that may be read after it before they are
+    assigned again (`later`: those read after the whole list); one backward sweep."""
+    after, live = [], set(later)
+    for stmt in reversed(stmts):
+        after.append(live)
+        live = _reads_of(stmt) | (live - _always_assigns(stmt))
+    return after[::-1]
+
+
 def read_before_assigned(stmts):
     """Names that some path through `stmts` reads while they still hold the value they had
     before `stmts` (a branch assigns a name only if both sides do; a loop may run zero times,

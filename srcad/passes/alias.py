@@ -18,7 +18,7 @@ closure value (the caller would see it).
 
 import ast
 
-from ..ast_util import read_before_assigned
+from ..ast_util import live_after_each, read_before_assigned
 from ..errors import UnsupportedSyntaxError
 
 VIEW_ATTRIBUTES = {"T", "mT", "real", "imag"}
@@ -48,8 +48,8 @@ class _Aliases:
     def block(self, stmts, later):
         """Follow `stmts`; `later` holds the names read after them (a write only matters when
         a name that sees it is read afterwards)."""
-        for i, stmt in enumerate(stmts):
-            self.statement(stmt, read_before_assigned(stmts[i + 1:]) | later)
+        for stmt, live in zip(stmts, live_after_each(stmts, later)):
+            self.statement(stmt, live)
 
     def statement(self, stmt, later):
         if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
