@@ -460,8 +460,10 @@ class _Loop:
                   for v in sorted(needed - after_assign - self.known)]
         count = self._bookkeeping(assign(trips, ast.BinOp(left=name(trips), op=ast.Add(),
                                                           right=ast.Constant(1))))
-        anchors = {(id(r.stmt), r.var) for r in _flat(body) if isinstance(r, _Restore)
-                   and r.var in stacks and r.var not in after_assign}
+        anchors = {}                    # id of a primal statement -> values pushed before it
+        for r in _flat(body):
+            if isinstance(r, _Restore) and r.var in stacks and r.var not in after_assign:
+                anchors.setdefault(id(r.stmt), set()).add(r.var)
         new_body = [count] + [self._push(stacks[v], v) for v in sorted(after_assign & targets)]
         new_body += self._place_pushes(body_primal, stacks, after_assign, anchors)
         pops = [self._pop(stacks[v], v) for v in sorted(after_assign)]
@@ -484,8 +486,7 @@ class _Loop:
                                                anchors) or [ast.Pass()]
                 stmt.orelse = self._place_pushes(stmt.orelse, stacks, after_assign, anchors)
             origin = anno.get(stmt, anno.ORIGIN)
-            out += [self._push(stacks[v], v, origin) for v in sorted(stacks)
-                    if (id(stmt), v) in anchors]
+            out += [self._push(stacks[v], v, origin) for v in sorted(anchors.get(id(stmt), ()))]
             out.append(stmt)
             if isinstance(stmt, ast.Assign):
                 names = stored(stmt) & after_assign
