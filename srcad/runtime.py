@@ -322,6 +322,14 @@ def copy_stack(stack):
     return [copy_stack(item) if type(item) is list else item for item in stack]
 
 
+def shape_only(x):
+    """A stand-in for `x` where only its shape and dtype are read (what a loop keeps for the
+    `x` of `unbroadcast(g, x)`): one element broadcast to the shape, not a copy of the data."""
+    if getattr(x, "ndim", 0) == 0 or isinstance(x, _SCALARS):
+        return x
+    return numpy.broadcast_to(numpy.zeros_like(x, shape=()), x.shape)
+
+
 def set_item(x, index, value):
     """`x` with `x[index] = value` applied to a copy (the primal of an in-place write)."""
     out = x.copy()

@@ -452,6 +452,7 @@ class _Loop:
         after_assign = {v for v in needed
                         if v not in self.known and counts.get(v) == 1 and v in top}
         stacks = {v: self.namer.fresh(f"{v}_stack") for v in sorted(needed)}
+        self.shapes_only = _read_for_shape_only(body, rev.free) & (needed - self.known)
         trips = self.namer.fresh("_trips")
         setup = [self._bookkeeping(assign(trips, ast.Constant(0)))]
         setup += [self._bookkeeping(assign(stacks[v], ast.List(elts=[], ctx=ast.Load())))
@@ -509,8 +510,11 @@ class _Loop:
         return out
 
     def _push(self, stack, var, origin=None):
+        value = name(var)
+        if var in self.shapes_only:           # the adjoint reads only its shape and dtype
+            value = call(self.rev.free.bind("shape_only", runtime.shape_only), value)
         push = ast.Expr(value=call(ast.Attribute(value=name(stack), attr="append",
-                                                 ctx=ast.Load()), name(var)))
+                                                 ctx=ast.Load()), value))
         return self._bookkeeping(push, origin)
 
     def _pop(self, stack, var, origin=None):
@@ -520,6 +524,31 @@ class _Loop:
     def _bookkeeping(self, stmt, origin=None):
         anno.set_(stmt, anno.ORIGIN, origin or self.origin)
         return stmt
+
+
+# runtime helpers that use only the shape and dtype of one argument: (helper, position)
+_SHAPE_ARGUMENTS = ((runtime.unbroadcast, 1), (runtime.unreduce, 1), (runtime.zeros_like, 0),
+                    (runtime.scatter_add, 1), (runtime.cast_like, 1))
+
+
+def _read_for_shape_only(stmts, free):
+    """Names that `stmts` read only as the shape-and-dtype argument of a runtime helper (the
+    `x` of `unbroadcast(g, x)`): a loop keeps a one-element stand-in for them, not the array."""
+    shape_reads, other = set(), set()
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                helper = free.bound.get(node.func.id)
+                for function, position in _SHAPE_ARGUMENTS:
+                    if helper is function and position < len(node.args) and isinstance(
+                            node.args[position], ast.Name):
+                        shape_reads.add(id(node.args[position]))
+    shape_names = set()
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                (shape_names if id(node) in shape_reads else other).add(node.id)
+    return shape_names - other
 
 
 def _store_counts(stmts, targets):
