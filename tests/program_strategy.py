@@ -25,7 +25,15 @@ SHAPES = [(), (3,), (2, 3), (2, 1), (1, 3), (3, 2)]
 UNARY = ["np.sin({a})", "np.cos({a})", "np.tanh({a})", "np.exp(-{a} * {a})",
          "np.log(1.0 + {a} * {a})", "np.sqrt(1.5 + {a} * {a})", "{a} ** 2", "-{a}",
          "np.arctan({a})", "1.0 / (1.0 + np.exp(-{a}))", "np.abs({a})", "np.square({a})",
-         "{a} * 0.5 + 0.25", "2.0 - {a}", "np.log1p({a} * {a})", "np.sinh(0.5 * {a})"]
+         "{a} * 0.5 + 0.25", "2.0 - {a}", "np.log1p({a} * {a})", "np.sinh(0.5 * {a})",
+         "np.clip({a}, -0.5, 0.8)", "np.exp(np.clip({a}, -3.0, 3.0))", "np.cosh(0.3 * {a})",
+         "np.hypot({a}, 1.0)", "np.logaddexp({a}, 0.5)", "np.arctan2({a}, 2.0)",
+         "float(np.sum({a}))", "np.var({a})", "np.expm1(0.2 * {a})", "abs({a})",
+         "np.power({a} * {a} + 1.0, 1.5)", "np.tan(0.3 * np.tanh({a}))"]
+# forms for arrays of at least one dimension
+ARRAY_FORMS = ["np.cumsum({a}, axis=-1)", "np.flip({a}, axis=0)", "np.expand_dims({a}, 0)",
+               "np.transpose({a})", "np.tile({a}, 2)", "{a}.ravel()", "{a}.copy()",
+               "np.broadcast_to({a}, (2,) + {a}.shape)", "np.sum({a}, axis=0) / 3.0"]
 BINARY = ["{a} + {b}", "{a} - {b}", "{a} * {b}", "{a} / (2.0 + np.cos({b}))",
           "np.maximum({a}, {b})", "np.minimum({a}, 0.5 * {b})",
           "np.where({a} > {b}, {a} * {b}, {b} - {a})", "{a} * np.tanh({b})"]
@@ -99,11 +107,20 @@ class _Writer:
         if made is None:
             made = self.expr_unary(env)
         text, own = made
-        return text, self.shape_of(text, env), own
+        try:
+            return text, self.shape_of(text, env), own
+        except (ValueError, TypeError, IndexError, np.exceptions.AxisError):
+            text, own = self.expr_unary(env)          # a form that does not fit these shapes
+            return text, self.shape_of(text, env), own
 
     def expr_unary(self, env):
         a = self.pick(env, "operand")
-        return self.draw(st.sampled_from(UNARY), label="unary").format(a=a), True
+        forms = UNARY + (ARRAY_FORMS if env[a].shape else [])
+        form = self.draw(st.sampled_from(forms), label="unary")
+        if form in ARRAY_FORMS and "copy" not in form and "sum" not in form:
+            env[a].own = False           # a view of `a`, or a copy we need not tell apart
+            return form.format(a=a), False
+        return form.format(a=a), True
 
     def expr_binary(self, env):
         a = self.pick(env, "left")
@@ -175,6 +192,8 @@ class _Writer:
         args = [self.pick(env, "argument", lambda var, s=s: var.shape == s) for s in shapes]
         for arg in args:
             env[arg].own = False         # the helper may return it, or a view of it
+        if len(args) == 2 and self.draw(st.booleans(), label="keyword"):
+            args[1] = f"p1={args[1]}"
         return f"{helper_name}({', '.join(args)})", False
 
     def new_helper(self, env):
@@ -189,7 +208,11 @@ class _Writer:
         inner.count = 100 * (len(self.helpers) + 1)
         body = inner.block(local, self.draw(st.integers(1, 3), label="helper length"), 0)
         result, shape, _ = inner.expression(local)
-        helper_name = f"helper{len(self.helpers)}"
+        if self.draw(st.booleans(), label="early return"):
+            early, early_shape, _ = inner.expression(local)
+            if early_shape == shape:
+                body += [f"if {inner.condition(local)}:", f"    return {early}"]
+        helper_name = f"helper{len(self.helpers)}"      # after any helper it calls
         lines = [f"def {helper_name}({', '.join(params)}):"]
         lines += ["    " + line for line in body] + [f"    return {result}"]
         helper = (helper_name, [env[c].shape for c in chosen], shape, lines)
@@ -203,7 +226,7 @@ class _Writer:
         `env`."""
         lines = []
         for _ in range(length):
-            kinds = ["assign", "assign", "assign", "update", "augmented"]
+            kinds = ["assign", "assign", "assign", "update", "augmented", "unpack"]
             if depth < self.depth_limit:
                 kinds += ["if", "for", "while"]
             kind = self.draw(st.sampled_from(kinds), label="statement")
@@ -215,6 +238,14 @@ class _Writer:
         target = self.fresh()
         env[target] = _Var(shape, own)
         return [f"{target} = {text}"]
+
+    def stmt_unpack(self, env, depth, in_loop):
+        """`p, q = a * 2.0, np.sin(b)` or `p, q = np.split(a, 2)` style unpacking."""
+        a = self.pick(env, "first")
+        b = self.pick(env, "second")
+        first, second = self.fresh(), self.fresh()
+        env[first], env[second] = _Var(env[a].shape, True), _Var(env[b].shape, True)
+        return [f"{first}, {second} = {a} * 2.0, np.sin({b})"]
 
     def stmt_update(self, env, depth, in_loop, forms=UPDATES):
         v = self.pick(env, "updated", lambda var: not var.fixed and (
@@ -319,6 +350,9 @@ def programs(draw, max_statements=8):
     body = writer.block(env, draw(st.integers(1, max_statements), label="length"), 0)
     output = draw(st.sampled_from(["sum", "sum", "array", "pair"]), label="output")
     last = list(env)[-1]
+    if output != "array" and draw(st.booleans(), label="early return"):
+        early = draw(st.sampled_from(list(env)), label="early")
+        body += [f"if {writer.condition(env)}:", f"    return np.sum(np.tanh({early}))"]
     if output == "array" and env[last].shape:
         body.append(f"return {last}")
     elif output == "pair":
