@@ -91,6 +91,8 @@ def zeros_like(x):
         return {key: zeros_like(item) for key, item in x.items()}
     if isinstance(x, _SCALARS):
         return 0.0
+    if x is None:             # a loop's placeholder for a value not yet computed (reverse
+        return None           # mode); forward mode over that code gives it no tangent
     if x.dtype.kind in "biu":
         return numpy.zeros_like(x, dtype=float)
     return numpy.zeros_like(x)

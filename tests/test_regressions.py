@@ -149,3 +149,50 @@ def test_pullback_reads_the_final_value_of_a_loop_target():
     by_hand = 2 * x[0] * (2 * x + 2 * s)
     by_hand[0] += 2 * (np.sum(x * x) + s * s)
     np.testing.assert_allclose(srcad.grad(same_target_in_two_loops)(x), by_hand, atol=1e-12)
+
+
+def filled_with(s, x):
+    return np.sum(np.full_like(x, s) * x) + np.sum(np.full((2, 3), s) ** 2)
+
+
+def test_the_fill_value_of_full_and_full_like_carries_a_derivative():
+    """numpy.full and numpy.full_like were registered as constants, so a derivative through
+    their fill value was silently zero; they are linear in it."""
+    x = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+    s = 0.3
+    assert srcad.grad(filled_with)(s, x) == pytest.approx(np.sum(x) + 2 * 6 * s)
+    check_grads(filled_with, (s, x))
+
+
+def square_of_a_float_cast(x, y):
+    while np.sum(y * y) > 0.05:
+        y = y * 0.6
+    v = float(np.sum(x))
+    return v * v + np.sum(y)
+
+
+def test_hvp_through_float():
+    """The adjoint of float() used numpy.full_like, a constant for forward mode: hvp of
+    float(sum(x))**2 was 0, not 2."""
+    assert srcad.hvp(square_of_a_float_cast)(0.7, np.ones(2), 1.0) == pytest.approx(2.0)
+
+
+def continue_in_a_loop(x0, x1):
+    for _ in range(2):
+        v1 = x1 + x0
+        if np.max(v1) > 0.3:
+            continue
+        x0 = np.sin(x0) * v1
+    return np.sum(x0 * x0)
+
+
+def test_hvp_of_a_loop_with_a_placeholder_value():
+    """Reverse mode starts a loop value pushed before its first assignment as None; forward
+    mode over that code asked for zeros_like(None): AttributeError."""
+    x0, x1 = np.array([[0.1, 0.2, -0.3], [0.5, -0.4, 0.2]]), np.array([-0.4, -0.5, -0.2])
+    v = np.ones_like(x0)
+    hv = srcad.hvp(continue_in_a_loop)(x0, x1, v)
+    gradient = srcad.grad(continue_in_a_loop)
+    eps = 1e-6
+    expected = (gradient(x0 + eps * v, x1) - gradient(x0 - eps * v, x1)) / (2 * eps)
+    np.testing.assert_allclose(hv, expected, rtol=1e-5, atol=1e-7)

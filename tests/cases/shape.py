@@ -295,3 +295,14 @@ def unhstack_vector_and_scalar(g):
       vjp=lambda u, g: (numpy.tile(u, (2, 2)),))
 def untile(g):
     return runtime.untile(g, X3, (2, 2))
+
+
+@case(numpy.full_like, args=args(M23, scalars()), wrt=1,
+      vjp=lambda u, x, s: (numpy.sum(u * x),))
+def full_like_fill(x, s):
+    return numpy.full_like(x, s) * x
+
+
+@case(numpy.full, args=args(arrays(REAL, shape=(3,))), vjp=lambda u, v: (u.sum(axis=0),))
+def full_of_a_row(v):
+    return numpy.full((2, 3), v)
