@@ -67,19 +67,20 @@ def arguments(program, rng):
     return args
 
 
-def check_program(program, seed):
-    """Run every check on `program` at arguments drawn from `seed` (see the module doc)."""
+def check_program(program, seed, second_order=False):
+    """Run every check on `program` at arguments drawn from `seed` (see the module doc);
+    with `second_order`, also hvp against differences of the gradient."""
     rng = np.random.default_rng(seed)
     with Loaded(program) as module, warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
-            return _check(program, module.f, arguments(program, rng), rng)
+            return _check(program, module.f, arguments(program, rng), rng, second_order)
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n--- program (seed {seed}) ---\n{program.source}") \
                 from None
 
 
-def _check(program, f, args, rng):
+def _check(program, f, args, rng, second_order):
     wrt = tuple(range(len(program.shapes)))
     y = f(*_copies(args))
     if not _finite(y):
@@ -112,6 +113,29 @@ def _check(program, f, args, rng):
         for i, (g, x) in enumerate(zip(scalar_grads, args)):
             _same_form(g, x, i)
             _close(g, ones[i], AGREEMENT, f"grad against vjp with cotangent 1, argument x{i}")
+        if second_order and "def helper" not in program.source:
+            return _check_hvp(f, args, tangents[0])     # (hvp through helper calls: no)
+    return True
+
+
+def _check_hvp(f, args, v):
+    """hvp (forward over reverse) in the first argument, against central differences of the
+    (already checked) reverse-mode gradient; None-like False at a kink of the gradient."""
+    gradient = srcad.grad(f, wrt=0)
+
+    def grad_along(step):
+        moved = _copies(args)
+        moved[0] = args[0] + step * v
+        return np.asarray(gradient(*moved), dtype=float)
+    plus, here, minus = grad_along(STEP), grad_along(0.0), grad_along(-STEP)
+    forward, backward = (plus - here) / STEP, (here - minus) / STEP
+    central = (plus - minus) / (2 * STEP)
+    scale = max(1.0, float(np.max(np.abs(central), initial=0.0)))
+    if not (_finite(plus) and _finite(minus)) or np.any(
+            np.abs(forward - backward) > TOLERANCE * scale):
+        return False
+    hv = srcad.hvp(f, wrt=0)(*_copies(args), v)
+    _close(hv, central, 10 * TOLERANCE, "hvp (forward over reverse) against differences of grad")
     return True
 
 

@@ -22,7 +22,7 @@ from tests.differential import check_program
 from tests.program_strategy import programs
 
 
-def run(minutes, batch=200):
+def run(minutes, batch=200, second_order=True):
     """Check programs for `minutes`; returns (tried, checked, failures)."""
     deadline = time.monotonic() + 60 * minutes
     counts = {"tried": 0, "checked": 0}
@@ -36,7 +36,7 @@ def run(minutes, batch=200):
             return
         counts["tried"] += 1
         try:
-            counts["checked"] += bool(check_program(program, seed))
+            counts["checked"] += bool(check_program(program, seed, second_order))
         except Exception as exc:                    # a finding: keep it, keep going
             failures.append((_kind(exc), program, seed, traceback.format_exc()))
 
