@@ -196,3 +196,15 @@ def test_hvp_of_a_loop_with_a_placeholder_value():
     eps = 1e-6
     expected = (gradient(x0 + eps * v, x1) - gradient(x0 - eps * v, x1)) / (2 * eps)
     np.testing.assert_allclose(hv, expected, rtol=1e-5, atol=1e-7)
+
+
+def sum_of_a_reshape(x):
+    v = x.reshape(-1)
+    return np.sum(v) + np.sum(np.sin(x))
+
+
+def test_hvp_through_a_method_of_a_zero_derivative():
+    """The tangent of `dx = d_v.reshape(...)` is zero when d_v is constant; the template left
+    the zero marker in the code as `__srcad_zero__.reshape(...)`: NameError."""
+    x = np.full((2, 3), 0.3)
+    np.testing.assert_allclose(srcad.hvp(sum_of_a_reshape)(x, np.ones_like(x)), -np.sin(x))
