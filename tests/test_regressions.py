@@ -208,3 +208,20 @@ def test_hvp_through_a_method_of_a_zero_derivative():
     the zero marker in the code as `__srcad_zero__.reshape(...)`: NameError."""
     x = np.full((2, 3), 0.3)
     np.testing.assert_allclose(srcad.hvp(sum_of_a_reshape)(x, np.ones_like(x)), -np.sin(x))
+
+
+def nested_loops(x):
+    for _ in range(2):
+        for _ in range(2):
+            x = np.tanh(x + x)
+    return np.sum(x * x)
+
+
+def test_hvp_of_nested_loops():
+    """The inner loop's stack was pushed on the outer stack while still empty, so forward
+    mode over the gradient never pushed its tangent: IndexError (pop from empty list)."""
+    x, v = np.array([0.1, -0.2, 0.05]), np.array([1.0, 0.5, -1.0])
+    gradient = srcad.grad(nested_loops)
+    eps = 1e-6
+    expected = (gradient(x + eps * v) - gradient(x - eps * v)) / (2 * eps)
+    np.testing.assert_allclose(srcad.hvp(nested_loops)(x, v), expected, rtol=1e-5, atol=1e-6)

@@ -479,8 +479,10 @@ class _Loop:
 
     def _place_pushes(self, stmts, stacks, after_assign, anchors):
         """The primal body with pushes: after the single assignment of an `after_assign`
-        value; before each statement whose adjoint pops another value (`anchors`)."""
-        out = []
+        value; before each statement whose adjoint pops another value (`anchors`). An inner
+        loop's stack (`x_stack = []`) is pushed after that loop has filled it, so that
+        forward mode over this code (hvp) sees a stack of values and pushes its tangent."""
+        out, pending = [], []
         for stmt in stmts:
             if isinstance(stmt, ast.If):
                 stmt.body = self._place_pushes(stmt.body, stacks, after_assign,
@@ -489,10 +491,14 @@ class _Loop:
             origin = anno.get(stmt, anno.ORIGIN)
             out += [self._push(stacks[v], v, origin) for v in sorted(anchors.get(id(stmt), ()))]
             out.append(stmt)
+            if isinstance(stmt, (ast.For, ast.While)):
+                out, pending = out + pending, []
             if isinstance(stmt, ast.Assign):
                 names = stored(stmt) & after_assign
-                out += [self._push(stacks[v], v, origin) for v in sorted(names)]
-        return out
+                pushes = [self._push(stacks[v], v, origin) for v in sorted(names)]
+                empty_list = isinstance(stmt.value, ast.List) and not stmt.value.elts
+                pending, out = (pending + pushes, out) if empty_list else (pending, out + pushes)
+        return out + pending
 
     def _resolve(self, stmts, stacks, after_assign):
         """Turn the restore placeholders into pops (for values pushed before assignment)."""
