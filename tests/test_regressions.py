@@ -225,3 +225,38 @@ def test_hvp_of_nested_loops():
     eps = 1e-6
     expected = (gradient(x + eps * v) - gradient(x - eps * v)) / (2 * eps)
     np.testing.assert_allclose(srcad.hvp(nested_loops)(x, v), expected, rtol=1e-5, atol=1e-6)
+
+
+def reassigned_a_constant_in_a_loop(x, c):
+    v = x * 3.0
+    for _ in range(2):
+        v = np.sin(c)               # no longer depends on x
+        v = np.tanh(v + x)
+    return v
+
+
+def test_a_value_reassigned_a_constant_loses_its_derivative():
+    """With respect to x only, `v = np.sin(c)` makes v a constant; both modes kept v's old
+    derivative (jvp and grad gave 3.27 here instead of 0.79), silently."""
+    x, c = 0.3, 0.2
+    expected = 1.0 - np.tanh(np.sin(c) + x) ** 2
+    assert srcad.grad(reassigned_a_constant_in_a_loop)(x, c) == pytest.approx(expected)
+    assert srcad.jvp(reassigned_a_constant_in_a_loop)(x, c, 1.0)[1] == pytest.approx(expected)
+    check_grads(reassigned_a_constant_in_a_loop, (x, c), wrt=0)
+
+
+def constant_loop_overwrites_a_value(x, w):
+    y = np.dot(x, w)
+    while np.sum(w * w) > 0.2:
+        w = w * 0.6                 # a loop without derivatives (w is not differentiated)
+    for _ in range(2):
+        y = np.sin(y) * y
+    return np.sum(y * w[0])
+
+
+def test_adjoint_reads_the_value_a_loop_without_derivatives_overwrote():
+    """The adjoint of `y = np.dot(x, w)` read the w the while loop left, not the w it was
+    called with: a wrong gradient (w restored only by loops that had an adjoint)."""
+    rng = np.random.default_rng(1)
+    x, w = rng.uniform(-1.5, 1.5, (1, 3)), rng.uniform(-1.5, 1.5, (3, 2))
+    check_grads(constant_loop_overwrites_a_value, (x, w), wrt=0)

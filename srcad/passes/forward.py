@@ -55,6 +55,8 @@ class _Forward:
                 out.extend(self.loop(stmt, known))
             elif isinstance(stmt, ast.Assign) and anno.get(stmt, anno.ACTIVE):
                 out.extend(self.assignment(stmt, known))
+            elif isinstance(stmt, ast.Assign) and _assigned([stmt]) & known:
+                out.extend([stmt] + self.constant(stmt, known))
             elif activity.pushed(stmt) and (activity.pushed(stmt) in known or _has_tangent(
                     stmt.value.args[0], known)):
                 known.add(activity.pushed(stmt))
@@ -63,6 +65,15 @@ class _Forward:
                 out.append(stmt)
             self.defined |= _assigned([stmt])
         return out
+
+    def constant(self, stmt, known):
+        """A value with a tangent (`v`, carried by a loop) assigned a constant (`v = sin(c)`):
+        its tangent is zero from here on, not the one it had."""
+        zeros = []
+        for var in sorted(_assigned([stmt]) & known):
+            zero = assign(self.namer.derivative(var), self.zeros(name(var)))
+            zeros.append(anno.set_(zero, anno.DERIVATIVE, True))
+        return zeros
 
     def push_tangent(self, stmt, known):
         """`stack.append(v)` of generated loop code is followed by `dstack.append(dv)`."""

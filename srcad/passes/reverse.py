@@ -51,6 +51,9 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
     builder = _Reverse(active, namer, free, info, sequences, params, derive)
     builder.modules = set(modules)
     builder.scalar_outputs = _full_reductions(statements)
+    builder.read_by_active = {n.id for s in statements for a in ast.walk(s)
+                              if isinstance(a, ast.Assign) and anno.get(a, anno.ACTIVE)
+                              for n in ast.walk(a.value) if isinstance(n, ast.Name)}
     builder.parameter_reads = {n.targets[0].id for s in statements for n in ast.walk(s)
                                if isinstance(n, ast.Assign) and anno.get(n.value, anno.PARAM)}
     seeds, pullback_params = builder.seeds(output, kind)
@@ -270,7 +273,9 @@ class _Reverse:
         target = stmt.targets[0].id
         dname = self.namer.derivative(target)
         primal, out = [stmt], []
-        if anno.get(stmt, anno.ACTIVE) and dname in defined:
+        if not anno.get(stmt, anno.ACTIVE):
+            defined.discard(dname)          # `v = constant`: nothing flows to the old v
+        elif dname in defined:
             func = anno.get(stmt.value, anno.FUNC) if isinstance(stmt.value, ast.Call) else None
             if anno.get(stmt.value, anno.PARAM):
                 out = self.parameter_read(stmt, dname, defined)
@@ -441,9 +446,22 @@ class _Loop:
         body += [rev.derivative(assign(d, rev.zeros(rev.primal_of[d])), self.origin)
                  for d in sorted(live - in_body)]
         needed = loaded(body) & (stored(body_primal) | targets)
+        saves, restores = self._keep(assigned & self.known & rev.read_by_active, needed)
         if not any(not isinstance(s, _Restore) for s in _flat(body)):
-            return [stmt], before
-        return self.assemble(body_primal, body, needed, targets, before)
+            return saves + [stmt], before + restores
+        primal, adjoint = self.assemble(body_primal, body, needed, targets, before)
+        return saves + primal, adjoint + restores
+
+    def _keep(self, names, needed):
+        """Values the loop overwrites that an adjoint before the loop may read (`x` in
+        `y = x @ w` followed by a loop that assigns `x`), and that the loop's stacks do not
+        give back: kept before the loop, given back after its adjoint."""
+        saves, restores = [], []
+        for var in sorted(names - needed):
+            kept = self.namer.fresh(f"{var}_before_loop")
+            saves.append(self._bookkeeping(assign(kept, name(var))))
+            restores.append(self.rev.derivative(assign(var, name(kept)), self.origin))
+        return saves, restores
 
     def assemble(self, body_primal, body, needed, targets, before):
         rev, stmt = self.rev, self.stmt
