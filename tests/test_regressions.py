@@ -260,3 +260,20 @@ def test_adjoint_reads_the_value_a_loop_without_derivatives_overwrote():
     rng = np.random.default_rng(1)
     x, w = rng.uniform(-1.5, 1.5, (1, 3)), rng.uniform(-1.5, 1.5, (3, 2))
     check_grads(constant_loop_overwrites_a_value, (x, w), wrt=0)
+
+
+def activated_in_a_branch_loop(x, y):
+    v = y * 2.0
+    if np.mean(v) < 0.3:
+        for _ in range(2):
+            x = x - 0.25 * v * v            # x gets a derivative (of y) on this path only
+    u = 0.5 - x
+    return np.sum(u * u)
+
+
+def test_a_tangent_a_branch_gives_on_one_path_only_starts_at_zero_on_the_other():
+    """jvp with respect to y: x has a tangent after the loop in the branch, none on the
+    other path (it was a constant before): UnboundLocalError when the branch was not taken."""
+    x = np.full(3, 0.2)
+    for y in (np.full(3, 1.0), np.full(3, -1.0)):
+        check_grads(activated_in_a_branch_loop, (x, y), wrt=1)

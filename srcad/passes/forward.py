@@ -173,11 +173,14 @@ class _Forward:
         return [new]
 
     def branch(self, stmt, known):
+        """Both paths end with the same tangents: one that a path does not give (the value
+        is assigned on both paths, or had a value before the branch) starts at zero there."""
         in_body, in_else = set(known), set(known)
+        before = set(self.defined)
         body = self.block(stmt.body, in_body)
         orelse = self.block(stmt.orelse, in_else)
         both = _assigned(stmt.body) & _assigned(stmt.orelse)
-        for var in sorted((in_body ^ in_else) & both):
+        for var in sorted((in_body ^ in_else) & (both | before)):
             zero = assign(self.namer.derivative(var), self.zeros(name(var)))
             anno.set_(zero, anno.DERIVATIVE, True)
             (orelse if var in in_body else body).append(zero)
