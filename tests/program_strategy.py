@@ -320,7 +320,7 @@ class _Writer:
         body += [f"{v} = {v} * 0.6", f"{counter} = {counter} + 1"]
         for name in env:
             env[name] = _Var(inner[name].shape, False, env[name].fixed)
-        env[v] = _Var(env[v].shape, True)
+        env[v] = _Var(env[v].shape, env[v].own)     # (the loop may not run)
         head = f"while np.sum({v} * {v}) > {threshold} and {counter} < {limit}:"
         return [f"{counter} = 0", head] + ["    " + line for line in body]
 

@@ -107,6 +107,11 @@ def writes_through_a_row_of_an_argument(X):
     return np.sum(X)
 
 
+def adds_into_its_argument(x):
+    x += 1.0
+    return np.sum(x * x)
+
+
 # ---- no rule for a function srcad cannot see into --------------------------------------------
 def calls_fft(x):
     return np.sum(np.abs(np.fft.fft(x)))
@@ -154,6 +159,8 @@ CATALOGUE = [
      ["`v`", "`A`", "share memory"], "v += x"),
     (writes_through_a_row_of_an_argument, lambda f: srcad.grad(f)(np.ones((2, 2))), SYNTAX,
      ["`row`", "`X`", "share memory"], "row += 1.0"),
+    (adds_into_its_argument, lambda f: srcad.grad(f)(x3), SYNTAX,
+     ["`x`", "caller's array", "x = x + ..."], "x += 1.0"),
     (calls_fft, lambda f: srcad.grad(f)(x3), "srcad.MissingRuleError",
      ["numpy.fft.fft", "register_adjoint(numpy.fft.fft)"], "np.fft.fft(x)"),
     (calls_gamma, lambda f: srcad.jvp(f)(1.5, 1.0), "srcad.MissingRuleError",

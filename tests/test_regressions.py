@@ -277,3 +277,22 @@ def test_a_tangent_a_branch_gives_on_one_path_only_starts_at_zero_on_the_other()
     x = np.full(3, 0.2)
     for y in (np.full(3, 1.0), np.full(3, -1.0)):
         check_grads(activated_in_a_branch_loop, (x, y), wrt=1)
+
+
+def doubles_in_place(p):
+    p += p                          # changes the caller's array
+    return p * p
+
+
+def calls_a_function_that_writes_into_its_argument(x):
+    q = np.sin(x)
+    r = doubles_in_place(q)
+    return np.sum(q + r)
+
+
+def test_in_place_write_into_an_argument_is_rejected():
+    """`p += p` on an argument changes the caller's array; srcad's code did not, so the
+    caller's later use of it (q above) had another value and derivative, silently."""
+    with pytest.raises(srcad.UnsupportedSyntaxError, match="caller's array") as info:
+        srcad.grad(calls_a_function_that_writes_into_its_argument)(np.ones(3))
+    assert "p += p" in str(info.value)

@@ -13,7 +13,8 @@ target over `b`'s rows, tuple unpacking of `b`. Assigning a name anything else e
 pairs. Branches merge their pairs; loop bodies are followed twice, so that pairs made late in
 one trip are seen early in the next. Calls to other functions are taken to return new arrays.
 A write matters when a partner is read afterwards, or holds an argument, a global or a
-closure value (the caller would see it).
+closure value (the caller would see it); `x += ...` on a name that may still hold an argument
+(`x` itself, not yet assigned anew) is rejected too.
 """
 
 import ast
@@ -35,7 +36,9 @@ def run(tree, info):
     names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
     stored = {n.id for n in names if isinstance(n.ctx, ast.Store)}
     outside = params | ({n.id for n in names} - stored)   # arguments, globals, closure values
-    _Aliases(info, outside).block(tree.body, set())
+    aliases = _Aliases(info, outside)
+    aliases.arguments = set(params)
+    aliases.block(tree.body, set())
     return tree
 
 
@@ -44,6 +47,7 @@ class _Aliases:
         self.info = info
         self.outside = outside      # names of values the caller or the module also holds
         self.pairs = set()          # frozenset({a, b}): a and b may share memory
+        self.arguments = set()      # names that may hold (a view of) an argument's array
 
     def block(self, stmts, later):
         """Follow `stmts`; `later` holds the names read after them (a write only matters when
@@ -59,21 +63,29 @@ class _Aliases:
         elif isinstance(stmt, ast.AugAssign):
             self.write(stmt.target, stmt, later)
         elif isinstance(stmt, ast.If):
-            before = set(self.pairs)
+            before, arguments = set(self.pairs), set(self.arguments)
             self.block(stmt.body, later)
             after_body, self.pairs = self.pairs, before
+            self.arguments, body_arguments = arguments, self.arguments
             self.block(stmt.orelse, later)
             self.pairs |= after_body
+            self.arguments |= body_arguments
         elif isinstance(stmt, (ast.For, ast.While)):
             later = later | read_before_assigned([stmt])     # what the next trip reads
+            arguments = set(self.arguments)                  # (it may run zero times)
             for _ in range(2):
                 if isinstance(stmt, ast.For):
                     self.bind(stmt.target, _rows_of(stmt.iter), stmt, later)
                 self.block(stmt.body, later)
+                self.arguments |= arguments
 
     def bind(self, target, value, stmt, later):
         if isinstance(target, ast.Name):
             sources = _shares(value)
+            if sources & self.arguments:
+                self.arguments.add(target.id)
+            else:
+                self.arguments.discard(target.id)
             self.pairs = {p for p in self.pairs if target.id not in p}
             partners = set(sources)
             for pair in self.pairs:
@@ -104,6 +116,16 @@ class _Aliases:
                 f"NumPy would change too; assign a new value instead (`{base.id} = "
                 f"{base.id} + ...`), or copy first (`{base.id} = ....copy()`)",
                 self.info.location(stmt))
+        if isinstance(stmt, ast.AugAssign) and base.id in self.arguments:
+            raise UnsupportedSyntaxError(
+                f"srcad does not support writing into `{base.id}` in place: it may hold the "
+                f"caller's array (an argument), which NumPy would change too; assign a new "
+                f"value instead: `{base.id} = {base.id} {_SYMBOLS.get(type(stmt.op), '+')} ...`",
+                self.info.location(stmt))
+
+
+_SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
+            ast.MatMult: "@", ast.FloorDiv: "//", ast.Mod: "%"}
 
 
 def _shares(value):
