@@ -24,6 +24,7 @@ from .api import (
 from .errors import (
                   MissingRuleError,
                   NonScalarOutputError,
+                  ShapeMismatchError,
                   SourceUnavailableError,
                   SrcadError,
                   TemplateError,
@@ -39,4 +40,4 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "hvp", "jacobian", "hessian",
            "register_adjoint", "manual_seed", "nn", "optim", "data", "seeding",
            "register_tangent", "nondifferentiable", "stop_gradient", "d", "SrcadError",
            "UnsupportedSyntaxError", "SourceUnavailableError", "MissingRuleError",
-           "NonScalarOutputError", "WrtError", "TemplateError", "__version__"]
+           "NonScalarOutputError", "ShapeMismatchError", "WrtError", "TemplateError", "__version__"]

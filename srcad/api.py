@@ -24,10 +24,11 @@ import numpy
 
 from . import annotations as anno
 from . import ast_util, codegen, fastcall, rules, runtime
-from .errors import NonScalarOutputError, SrcadError, WrtError
+from .errors import NonScalarOutputError, ShapeMismatchError, SrcadError, WrtError
 from .naming import FreeNames, Namer
 from .passes import (
     activity,
+    alias,
     fence,
     forward,
     normalize,
@@ -177,6 +178,7 @@ def _normal_form(func, statics, own_name):
     tree, info = ast_util.parse_function(func)
     names = resolve.namespace(func)
     fence.run(tree, info)
+    alias.run(tree, info)
     resolve.run(tree, info, names, dict(statics))
     locals_ = resolve.local_names(tree)
     namer = Namer(ast_util.names_in(tree) | locals_ | {own_name})
@@ -549,7 +551,11 @@ class Derivative:
         if self.kind == VJP:
             def vjp_call(args, kwargs):
                 value, pullback = run(args, kwargs)
-                return value, lambda cotangent: gradients(pullback(cotangent), args, kwargs)
+
+                def checked_pullback(cotangent):
+                    self._check_cotangent(cotangent, value, generated.return_location)
+                    return gradients(pullback(cotangent), args, kwargs)
+                return value, checked_pullback
             return vjp_call
         return self._jvp
 
@@ -579,6 +585,25 @@ class Derivative:
                                f"`{self.wrt[i]}`: it is {problem}; pass a float or a float "
                                f"array, or leave it out of wrt", _def_location(self.func))
 
+    def _check_cotangent(self, cotangent, value, location, path=""):
+        """A clear error when a pullback's cotangent is not shaped like the output."""
+        if isinstance(value, (tuple, list)):
+            if not isinstance(cotangent, (tuple, list)) or len(cotangent) != len(value):
+                raise ShapeMismatchError(
+                    f"the pullback of {self.func.__name__} takes a cotangent shaped like its "
+                    f"output{path}: a {type(value).__name__} of {len(value)}, not "
+                    f"{_describe(cotangent)}", location)
+            for i, (c, v) in enumerate(zip(cotangent, value)):
+                self._check_cotangent(c, v, location, f"{path}[{i}]")
+            return
+        if isinstance(value, dict) or isinstance(cotangent, (tuple, list, dict)):
+            return
+        shape, expected = numpy.shape(cotangent), numpy.shape(value)
+        if shape != expected:
+            raise ShapeMismatchError(
+                f"the pullback of {self.func.__name__} takes a cotangent shaped like its "
+                f"output{path}, {expected}, not {shape}", location)
+
     def _keyword(self, i, kwargs):
         name = self.wrt[i]
         if name in kwargs:
@@ -587,15 +612,36 @@ class Derivative:
 
     def _jvp(self, args, kwargs):
         k = len(self.wrt)
-        if len(args) < k:
-            raise TypeError(f"{self.__name__} takes the primal arguments followed by {k} "
-                            f"tangent(s) for {', '.join(self.wrt)}")
         primals, tangents = args[:-k], args[-k:]
         if kwargs or len(primals) != self._arity:
-            bound = inspect.signature(self.func).bind(*primals, **kwargs)
+            try:
+                bound = inspect.signature(self.func).bind(*primals, **kwargs)
+            except TypeError:
+                bound = None
+            if len(args) < k or bound is None:
+                raise TypeError(f"{self.__name__} takes the arguments of {self.func.__name__} "
+                                f"followed by {k} tangent(s), for {', '.join(self.wrt)}; got "
+                                f"{len(args)} positional argument(s)") from None
             bound.apply_defaults()
             primals, kwargs = bound.args, bound.kwargs
+        self._check_inputs(primals, kwargs)
+        for name_, position, tangent in zip(self.wrt, self._positions, tangents):
+            x = primals[position]
+            if isinstance(x, (list, tuple, dict)) or isinstance(tangent, (list, tuple, dict)):
+                continue
+            if numpy.shape(tangent) != numpy.shape(x):
+                raise ShapeMismatchError(
+                    f"the tangent for `{name_}` has shape {numpy.shape(tangent)}, but "
+                    f"`{name_}` has shape {numpy.shape(x)}: {self.__name__} takes one tangent "
+                    f"per wrt argument, shaped like it, after the arguments",
+                    _def_location(self.func))
         return self.generated.function(*primals, *tangents, **kwargs)
+
+
+def _describe(value):
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return f"a value of shape {numpy.shape(value)}"
 
 
 def _not_differentiable(x):

@@ -137,3 +137,54 @@ def is_constant(node):
     if isinstance(node, ast.Tuple):
         return all(is_constant(e) for e in node.elts)
     return False
+
+
+def live_after_each(stmts, later=frozenset()):
+    """For each statement of `stmts`, the names that may be read after it before they are
+    assigned again (`later`: those read after the whole list); one backward sweep."""
+    after, live = [], set(later)
+    for stmt in reversed(stmts):
+        after.append(live)
+        live = _reads_of(stmt) | (live - _always_assigns(stmt))
+    return after[::-1]
+
+
+def read_before_assigned(stmts):
+    """Names that some path through `stmts` reads while they still hold the value they had
+    before `stmts` (a branch assigns a name only if both sides do; a loop may run zero times,
+    and its body's reads count, since a later trip reads what an earlier one assigned)."""
+    early, assigned = set(), set()
+    for stmt in stmts:
+        early |= _reads_of(stmt) - assigned
+        assigned |= _always_assigns(stmt)
+    return early
+
+
+def _reads_of(stmt):
+    if isinstance(stmt, ast.If):
+        return (_loaded(stmt.test) | read_before_assigned(stmt.body)
+                | read_before_assigned(stmt.orelse))
+    if isinstance(stmt, ast.For):
+        return _loaded(stmt.iter) | (read_before_assigned(stmt.body)
+                                     - _loaded(stmt.target, ast.Store))
+    if isinstance(stmt, ast.While):
+        return _loaded(stmt.test) | read_before_assigned(stmt.body)
+    if isinstance(stmt, ast.AugAssign):
+        return _loaded(stmt) | _loaded(stmt.target, ast.Store)
+    if isinstance(stmt, ast.FunctionDef):
+        return set()
+    return _loaded(stmt)
+
+
+def _always_assigns(stmt):
+    if isinstance(stmt, ast.Assign):
+        return set().union(*(_loaded(t, ast.Store) for t in stmt.targets
+                             if not isinstance(t, ast.Subscript)))
+    if isinstance(stmt, ast.If):
+        body = set().union(*map(_always_assigns, stmt.body))
+        return body & set().union(*map(_always_assigns, stmt.orelse))
+    return set()
+
+
+def _loaded(node, context=ast.Load):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, context)}

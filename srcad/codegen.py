@@ -77,7 +77,8 @@ class _Emitter:
             return
         self.last = key
         prefix = f"{self.label} line" if derivative else "line"
-        self.lines.append(f"{_INDENT * depth}# {prefix} {origin}: {self.info.text(origin)}")
+        text = " ".join(self.info.text(origin).splitlines())   # \x0c, \u2028... end lines too
+        self.lines.append(f"{_INDENT * depth}# {prefix} {origin}: {text}")
 
 
 def _expression(node):

@@ -59,5 +59,9 @@ class WrtError(SrcadError):
     """`wrt` names an argument that does not exist or cannot be differentiated."""
 
 
+class ShapeMismatchError(SrcadError, ValueError):
+    """A tangent (jvp) or cotangent (a pullback's argument) has not the shape of its value."""
+
+
 class TemplateError(SrcadError):
     """A derivative template is malformed (a bug in a rule, not in the user's code)."""

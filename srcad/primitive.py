@@ -83,16 +83,17 @@ def rule(primitive, mode, info, stmt):
         template = rules.lookup(primitive.key[0], mode)
     if template is not None:
         return template
-    what = rules.key_name(primitive.key)
+    what = key = rules.key_name(primitive.key)
     if isinstance(primitive.key, str):
-        what = f"the attribute .{primitive.key}"
+        what, key = f"the attribute .{primitive.key}", f"<its type>.{primitive.key}"
     elif primitive.key is None and anno.get(stmt.value, anno.METHOD):
-        what = f"the method .{anno.get(stmt.value, anno.METHOD)}"
+        method = anno.get(stmt.value, anno.METHOD)
+        what, key = f"the method .{method}", f"<its type>.{method}"
     register = "register_adjoint" if mode == rules.ADJOINT else "register_tangent"
     raise MissingRuleError(
         f"srcad has no {'reverse' if mode == rules.ADJOINT else 'forward'}-mode rule for "
         f"{what}, which is applied here to a differentiated value. Register one with "
-        f"@srcad.{register}({what}), or mark it with srcad.nondifferentiable({what}) if its "
+        f"@srcad.{register}({key}), or mark it with srcad.nondifferentiable({key}) if its "
         "derivative is zero.", info.location(anno.get(stmt, anno.ORIGIN)))
 
 

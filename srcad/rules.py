@@ -132,6 +132,11 @@ def registered(mode):
     return dict(_RULES[mode])
 
 
+def _numpy():
+    import numpy
+    return numpy
+
+
 def key_name(key):
     """A readable name for a rule key: `numpy.tanh`, `ast.Mult`, `numpy.ndarray.sum`."""
     if isinstance(key, tuple):
@@ -143,6 +148,6 @@ def key_name(key):
     if isinstance(getattr(key, "__objclass__", None), type):
         owner = key.__objclass__
         return f"{owner.__module__}.{owner.__qualname__}.{key.__name__}"
-    if module.startswith("numpy") and not module.startswith("numpy.linalg"):
-        module = "numpy"
+    if module.startswith("numpy") and getattr(_numpy(), qual, None) is key:
+        module = "numpy"                          # numpy._core.fromnumeric.sum: numpy.sum
     return f"{module}.{qual}" if module else qual

@@ -92,6 +92,8 @@ def zeros_like(x):
         return {key: zeros_like(item) for key, item in x.items()}
     if isinstance(x, _SCALARS):
         return 0.0
+    if x is None:             # a loop's placeholder for a value not yet computed (reverse
+        return None           # mode); forward mode over that code gives it no tangent
     if x.dtype.kind in "biu":
         return numpy.zeros_like(x, dtype=float)
     return numpy.zeros_like(x)
@@ -365,6 +367,14 @@ def copy_stack(stack):
     """A copy of a loop stack (and of the stacks of inner loops it holds), so that a pullback
     can pop from it without emptying the primal's record: pullbacks may be called again."""
     return [copy_stack(item) if type(item) is list else item for item in stack]
+
+
+def shape_only(x):
+    """A stand-in for `x` where only its shape and dtype are read (what a loop keeps for the
+    `x` of `unbroadcast(g, x)`): one element broadcast to the shape, not a copy of the data."""
+    if getattr(x, "ndim", 0) == 0 or isinstance(x, _SCALARS):
+        return x
+    return numpy.broadcast_to(numpy.zeros_like(x, shape=()), x.shape)
 
 
 def set_item(x, index, value):

@@ -303,9 +303,10 @@ def _is_zero(node):
 def fold_zeros(node):
     """Remove terms that are zero (the ZERO marker); None when the whole expression is zero.
 
-    Products, quotients (numerator), negations and calls with a zero argument are zero (a
-    template only passes a derivative to a call that is linear in it); a zero term of a sum
-    disappears. A zero anywhere else is a template bug and raises TemplateError.
+    Products, quotients (numerator), negations, calls with a zero argument and methods and
+    attributes of a zero are zero (a template only passes a derivative to a call that is
+    linear in it); a zero term of a sum disappears. A zero anywhere else is a template bug
+    and raises TemplateError.
     """
     if node is None or _is_zero(node):
         return None
@@ -333,7 +334,12 @@ def fold_zeros(node):
             return None
         node.operand = operand
         return node
+    if isinstance(node, ast.Attribute) and fold_zeros(node.value) is None:
+        return None                           # `d[x].T` of a zero derivative
     if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Attribute) and _has_zero(node.func.value):
+            if fold_zeros(node.func.value) is None:
+                return None                   # a method of a zero: `d[x].reshape(...)`
         args = [fold_zeros(a) if _has_zero(a) else a for a in node.args]
         if any(a is None for a in args):
             return None                       # a call is linear in its derivative arguments

@@ -7,7 +7,7 @@ Applied to differentiated values they give no derivative and no error:
   count_nonzero, searchsorted, digitize, unique, lexsort (functions and ndarray methods);
 - descriptions and tests of values: shape, ndim, size, len, any, all, isnan, isinf, isfinite,
   signbit;
-- constructors from shapes: zeros, ones, empty, full and their *_like, arange, linspace, eye,
+- constructors from shapes: zeros, ones, empty and their *_like, arange, linspace, eye,
   identity, tri, indices;
 - piecewise-constant functions: floor, ceil, round/around, rint, trunc, fix, sign,
   floor_divide;
@@ -54,8 +54,8 @@ nondifferentiable(
 # ---- constructors from shapes ----------------------------------------------------------------
 
 nondifferentiable(
-    numpy.zeros, numpy.ones, numpy.empty, numpy.full, numpy.zeros_like, numpy.ones_like,
-    numpy.empty_like, numpy.full_like, numpy.arange, numpy.linspace, numpy.eye,
+    numpy.zeros, numpy.ones, numpy.empty, numpy.zeros_like, numpy.ones_like,
+    numpy.empty_like, numpy.arange, numpy.linspace, numpy.eye,
     numpy.identity, numpy.tri, numpy.triu_indices, numpy.tril_indices, numpy.indices,
     reason="they build arrays from shapes")
 

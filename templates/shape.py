@@ -1,7 +1,8 @@
 """Rules for shape operations: reshape (function, and method with a tuple or the sizes one by
-one), ravel and flatten, expand_dims, squeeze, broadcast_to, tile; transpose (function, method
-with a tuple or varargs, the `.T` attribute), swapaxes, moveaxis, flip; sort; concatenate,
-stack, hstack, vstack, split and array_split (which return lists).
+one), ravel and flatten, expand_dims, squeeze, broadcast_to, full and full_like (linear in
+the fill value), tile; transpose (function, method with a tuple or varargs, the `.T`
+attribute), swapaxes, moveaxis, flip; sort; concatenate, stack, hstack, vstack, split and
+array_split (which return lists).
 
 All are linear and only move entries around, so each adjoint undoes the move (reshape back,
 inverse permutation, cut the pieces apart, sum the copies) and each tangent repeats it on the
@@ -96,6 +97,26 @@ def broadcast_to(y, array, shape, subok=False):
 @tangent(numpy.broadcast_to)
 def broadcast_to(y, array, shape, subok=False):
     d[y] = numpy.broadcast_to(d[array], shape)
+
+
+@adjoint(numpy.full_like)
+def full_like(y, a, fill_value):
+    d[fill_value] += unbroadcast(d[y], fill_value)
+
+
+@tangent(numpy.full_like)
+def full_like(y, a, fill_value):
+    d[y] = numpy.full_like(y, d[fill_value])
+
+
+@adjoint(numpy.full)
+def full(y, shape, fill_value):
+    d[fill_value] += unbroadcast(d[y], fill_value)
+
+
+@tangent(numpy.full)
+def full(y, shape, fill_value):
+    d[y] = numpy.full_like(y, d[fill_value])
 
 
 @adjoint(numpy.tile)

@@ -256,6 +256,7 @@ USER_HOST_CODE = {
     "linalg.cholesky_of_a_product": "numpy.eye(3)",
     "python_functions.log_of_0d_array": "math.log of an array",
     "python_functions.sum_start_only_active": "numpy.ones(3)",
+    "shape.full_of_a_row": "numpy.full((2, 3), v)",
     "elementwise.asarray": "numpy.asarray(x)", "elementwise.asarray_list": "numpy.asarray",
     "elementwise.array": "numpy.array(x)", "elementwise.array_nested": "numpy.array",
     "elementwise.array_ndmin": "numpy.array(x)",

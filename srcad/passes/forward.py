@@ -55,6 +55,8 @@ class _Forward:
                 out.extend(self.loop(stmt, known))
             elif isinstance(stmt, ast.Assign) and anno.get(stmt, anno.ACTIVE):
                 out.extend(self.assignment(stmt, known))
+            elif isinstance(stmt, ast.Assign) and _assigned([stmt]) & known:
+                out.extend([stmt] + self.constant(stmt, known))
             elif activity.pushed(stmt) and (activity.pushed(stmt) in known or _has_tangent(
                     stmt.value.args[0], known)):
                 known.add(activity.pushed(stmt))
@@ -63,6 +65,15 @@ class _Forward:
                 out.append(stmt)
             self.defined |= _assigned([stmt])
         return out
+
+    def constant(self, stmt, known):
+        """A value with a tangent (`v`, carried by a loop) assigned a constant (`v = sin(c)`):
+        its tangent is zero from here on, not the one it had."""
+        zeros = []
+        for var in sorted(_assigned([stmt]) & known):
+            zero = assign(self.namer.derivative(var), self.zeros(name(var)))
+            zeros.append(anno.set_(zero, anno.DERIVATIVE, True))
+        return zeros
 
     def push_tangent(self, stmt, known):
         """`stack.append(v)` of generated loop code is followed by `dstack.append(dv)`."""
@@ -162,11 +173,14 @@ class _Forward:
         return [new]
 
     def branch(self, stmt, known):
+        """Both paths end with the same tangents: one that a path does not give (the value
+        is assigned on both paths, or had a value before the branch) starts at zero there."""
         in_body, in_else = set(known), set(known)
+        before = set(self.defined)
         body = self.block(stmt.body, in_body)
         orelse = self.block(stmt.orelse, in_else)
         both = _assigned(stmt.body) & _assigned(stmt.orelse)
-        for var in sorted((in_body ^ in_else) & both):
+        for var in sorted((in_body ^ in_else) & (both | before)):
             zero = assign(self.namer.derivative(var), self.zeros(name(var)))
             anno.set_(zero, anno.DERIVATIVE, True)
             (orelse if var in in_body else body).append(zero)

@@ -339,6 +339,7 @@ class _Normalizer:
     def loop(self, index, loop_iter, items, body, line):
         """Emit `for index in loop_iter:` whose body first binds `target = sequence[index]`."""
         carried = self.carried(body, [t for t, _ in items] + [name(index, ast.Store())])
+        items = [(t, self._before_loop(s, carried)) for t, s in items]
         saved_fixed = self.fixed
         self.fixed = saved_fixed | carried
         target = self.new_version(index) if index in self.locals else index
@@ -357,6 +358,17 @@ class _Normalizer:
         self.line = line
         self.emit(ast.For(target=name(target, ast.Store()), iter=loop_iter,
                           body=loop_body or [ast.Pass()], orelse=[]))
+
+    def _before_loop(self, sequence, carried):
+        """The sequence a `for` loop walks, as it was when the loop started: Python iterates
+        over that object even when the body assigns the name again (`for row in X: X = ...`),
+        so a carried name is first copied to a temporary."""
+        if not (isinstance(sequence, ast.Name)
+                and sequence.id in {self.version[v] for v in carried}):
+            return sequence
+        temp = self.namer.temp("items")
+        self.emit(ast.Assign(targets=[name(temp, ast.Store())], value=copy_node(sequence)))
+        return name(temp)
 
     def stmt_While(self, node):
         line = self.line

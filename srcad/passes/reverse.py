@@ -31,7 +31,7 @@ import ast
 
 from .. import annotations as anno
 from .. import calls, rules, runtime
-from ..ast_util import assign, call, copy_node, name
+from ..ast_util import assign, call, copy_node, name, read_before_assigned
 from ..errors import NonScalarOutputError
 from ..primitive import bind, decompose, rule
 from ..template import fill
@@ -66,6 +66,9 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
     builder.closures = kind not in (BACKWARD, GRAD_NESTED)
     builder.shapes = shapes
     builder.scalar_outputs = _full_reductions(statements)
+    builder.read_by_active = {n.id for s in statements for a in ast.walk(s)
+                              if isinstance(a, ast.Assign) and anno.get(a, anno.ACTIVE)
+                              for n in ast.walk(a.value) if isinstance(n, ast.Name)}
     builder.parameter_reads = {n.targets[0].id for s in statements for n in ast.walk(s)
                                if isinstance(n, ast.Assign) and anno.get(n.value, anno.PARAM)}
     seeds, pullback_params = builder.seeds(output, kind)
@@ -81,7 +84,7 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
     fdef = ast.FunctionDef(name=namer.fresh(f"{kind}_{tree.name}"), args=tree.args, body=[],
                            decorator_list=[], returns=None, type_comment=None, lineno=1)
     if kind in (VJP, PULLBACK):
-        captured, copies = _captured(adjoint, primal, params, free)
+        captured, copies, starts = _captured(adjoint, primal, params, free)
         arguments = _arguments(pullback_params + captured)
         arguments.defaults = [name(v) for v in captured]
         pullback = ast.FunctionDef(
@@ -90,7 +93,7 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
             type_comment=None, lineno=1)
         result = ast.Tuple(elts=[copy_node(output), name(pullback.name)], ctx=ast.Load()) \
             if kind == VJP else name(pullback.name)
-        fdef.body = primal + [pullback, ast.Return(value=result)]
+        fdef.body = starts + primal + [pullback, ast.Return(value=result)]
     elif kind == BACKWARD:
         fdef.args = _with_first_parameter(tree.args, pullback_params[0])
         fdef.body = primal + adjoint + [ast.Return(value=grads)]
@@ -118,17 +121,22 @@ def _with_first_parameter(args, first):
 
 def _captured(adjoint, primal, params, free):
     """Primal values a pullback restores from loop stacks, passed in as defaults so each call
-    starts from the primal's final state (and pops from its own copy of each stack)."""
-    top_level = set(params) | _always_assigned(primal)
-    restored = stored(adjoint) & top_level
+    starts from the primal's final state (and pops from its own copy of each stack); and the
+    statements that give a start value (None, or an empty stack) to those the primal sets in a
+    branch or a loop only, so that the defaults exist on every path."""
+    always = set(params) | _always_assigned(primal)
+    maybe = always | _assigned_outside_loops(primal)
+    restored = stored(adjoint) & (maybe | (read_before_assigned(adjoint) & stored(primal)))
     stacks = sorted({n.func.value.id for s in adjoint for n in ast.walk(s)
                      if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                      and n.func.attr == "pop" and isinstance(n.func.value, ast.Name)}
-                    & top_level)
+                    & maybe)
     copy = free.bind("copy_stack", runtime.copy_stack)
     copies = [anno.set_(assign(v, call(copy, name(v))), anno.DERIVATIVE, True)
               for v in stacks]
-    return sorted(set(restored) | set(stacks)), copies
+    starts = [assign(v, ast.List(elts=[], ctx=ast.Load()) if v in stacks else ast.Constant(None))
+              for v in sorted((restored | set(stacks)) - always)]
+    return sorted(set(restored) | set(stacks)), copies, starts
 
 
 def _always_assigned(stmts):
@@ -139,6 +147,17 @@ def _always_assigned(stmts):
             names |= stored(stmt)
         elif isinstance(stmt, ast.If):
             names |= _always_assigned(stmt.body) & _always_assigned(stmt.orelse)
+    return names
+
+
+def _assigned_outside_loops(stmts):
+    """Names some path through `stmts` assigns outside loops (in a branch, perhaps)."""
+    names = set()
+    for stmt in stmts:
+        if isinstance(stmt, ast.Assign):
+            names |= stored(stmt)
+        elif isinstance(stmt, ast.If):
+            names |= _assigned_outside_loops(stmt.body) | _assigned_outside_loops(stmt.orelse)
     return names
 
 
@@ -319,7 +338,9 @@ class _Reverse:
         target = stmt.targets[0].id
         dname = self.namer.derivative(target)
         primal, out = [stmt], []
-        if anno.get(stmt, anno.ACTIVE) and dname in defined:
+        if not anno.get(stmt, anno.ACTIVE):
+            defined.discard(dname)          # `v = constant`: nothing flows to the old v
+        elif dname in defined:
             func = anno.get(stmt.value, anno.FUNC) if isinstance(stmt.value, ast.Call) else None
             if anno.get(stmt.value, anno.PARAM):
                 out = self.parameter_read(stmt, dname, defined)
@@ -528,10 +549,23 @@ class _Loop:
                  for d in sorted(live - in_body)]
         body = self._drop_unread(body, live)
         needed = loaded(body) & (stored(body_primal) | targets)
+        saves, restores = self._keep(assigned & self.known & rev.read_by_active, needed)
         if not any(not isinstance(s, _Restore) for s in _flat(body)):
-            return [stmt], before
+            return saves + [stmt], before + restores
         _accumulate_in_place(body, fresh)
-        return self.assemble(body_primal, body, needed, targets, before)
+        primal, adjoint = self.assemble(body_primal, body, needed, targets, before)
+        return saves + primal, adjoint + restores
+
+    def _keep(self, names, needed):
+        """Values the loop overwrites that an adjoint before the loop may read (`x` in
+        `y = x @ w` followed by a loop that assigns `x`), and that the loop's stacks do not
+        give back: kept before the loop, given back after its adjoint."""
+        saves, restores = [], []
+        for var in sorted(names - needed):
+            kept = self.namer.fresh(f"{var}_before_loop")
+            saves.append(self._bookkeeping(assign(kept, name(var))))
+            restores.append(self.rev.derivative(assign(var, name(kept)), self.origin))
+        return saves, restores
 
     def _drop_unread(self, body, live):
         """The adjoint body without adjoints of values first assigned in the loop that nothing
@@ -560,6 +594,7 @@ class _Loop:
         after_assign = {v for v in needed
                         if v not in self.known and counts.get(v) == 1 and v in top}
         stacks = {v: self.namer.fresh(f"{v}_stack") for v in sorted(needed)}
+        self.shapes_only = _read_for_shape_only(body, rev.free) & (needed - self.known)
         trips = self.namer.fresh("_trips")
         setup = [self._bookkeeping(assign(trips, ast.Constant(0)))]
         setup += [self._bookkeeping(assign(stacks[v], ast.List(elts=[], ctx=ast.Load())))
@@ -568,8 +603,10 @@ class _Loop:
                   for v in sorted(needed - after_assign - self.known)]
         count = self._bookkeeping(assign(trips, ast.BinOp(left=name(trips), op=ast.Add(),
                                                           right=ast.Constant(1))))
-        anchors = {(id(r.stmt), r.var) for r in _flat(body) if isinstance(r, _Restore)
-                   and r.var in stacks and r.var not in after_assign}
+        anchors = {}                    # id of a primal statement -> values pushed before it
+        for r in _flat(body):
+            if isinstance(r, _Restore) and r.var in stacks and r.var not in after_assign:
+                anchors.setdefault(id(r.stmt), set()).add(r.var)
         new_body = [count] + [self._push(stacks[v], v) for v in sorted(after_assign & targets)]
         new_body += self._place_pushes(body_primal, stacks, after_assign, anchors)
         pops = [self._pop(stacks[v], v) for v in sorted(after_assign)]
@@ -584,21 +621,26 @@ class _Loop:
 
     def _place_pushes(self, stmts, stacks, after_assign, anchors):
         """The primal body with pushes: after the single assignment of an `after_assign`
-        value; before each statement whose adjoint pops another value (`anchors`)."""
-        out = []
+        value; before each statement whose adjoint pops another value (`anchors`). An inner
+        loop's stack (`x_stack = []`) is pushed after that loop has filled it, so that
+        forward mode over this code (hvp) sees a stack of values and pushes its tangent."""
+        out, pending = [], []
         for stmt in stmts:
             if isinstance(stmt, ast.If):
                 stmt.body = self._place_pushes(stmt.body, stacks, after_assign,
                                                anchors) or [ast.Pass()]
                 stmt.orelse = self._place_pushes(stmt.orelse, stacks, after_assign, anchors)
             origin = anno.get(stmt, anno.ORIGIN)
-            out += [self._push(stacks[v], v, origin) for v in sorted(stacks)
-                    if (id(stmt), v) in anchors]
+            out += [self._push(stacks[v], v, origin) for v in sorted(anchors.get(id(stmt), ()))]
             out.append(stmt)
+            if isinstance(stmt, (ast.For, ast.While)):
+                out, pending = out + pending, []
             if isinstance(stmt, ast.Assign):
                 names = stored(stmt) & after_assign
-                out += [self._push(stacks[v], v, origin) for v in sorted(names)]
-        return out
+                pushes = [self._push(stacks[v], v, origin) for v in sorted(names)]
+                empty_list = isinstance(stmt.value, ast.List) and not stmt.value.elts
+                pending, out = (pending + pushes, out) if empty_list else (pending, out + pushes)
+        return out + pending
 
     def _resolve(self, stmts, stacks, after_assign):
         """Turn the restore placeholders into pops (for values pushed before assignment)."""
@@ -616,8 +658,11 @@ class _Loop:
         return out
 
     def _push(self, stack, var, origin=None):
+        value = name(var)
+        if var in self.shapes_only:           # the adjoint reads only its shape and dtype
+            value = call(self.rev.free.bind("shape_only", runtime.shape_only), value)
         push = ast.Expr(value=call(ast.Attribute(value=name(stack), attr="append",
-                                                 ctx=ast.Load()), name(var)))
+                                                 ctx=ast.Load()), value))
         return self._bookkeeping(push, origin)
 
     def _pop(self, stack, var, origin=None):
@@ -670,6 +715,31 @@ def _replace_statements(stmts, replace):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list):
                 _replace_statements(inner, replace)
+
+
+# runtime helpers that use only the shape and dtype of one argument: (helper, position)
+_SHAPE_ARGUMENTS = ((runtime.unbroadcast, 1), (runtime.unreduce, 1), (runtime.zeros_like, 0),
+                    (runtime.scatter_add, 1), (runtime.cast_like, 1))
+
+
+def _read_for_shape_only(stmts, free):
+    """Names that `stmts` read only as the shape-and-dtype argument of a runtime helper (the
+    `x` of `unbroadcast(g, x)`): a loop keeps a one-element stand-in for them, not the array."""
+    shape_reads, other = set(), set()
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                helper = free.bound.get(node.func.id)
+                for function, position in _SHAPE_ARGUMENTS:
+                    if helper is function and position < len(node.args) and isinstance(
+                            node.args[position], ast.Name):
+                        shape_reads.add(id(node.args[position]))
+    shape_names = set()
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                (shape_names if id(node) in shape_reads else other).add(node.id)
+    return shape_names - other
 
 
 def _store_counts(stmts, targets):

@@ -345,3 +345,14 @@ def sort_adjoint(g):
 @case(runtime.sort_tangent, runtime.sort_adjoint, args=args(arrays(REAL, shape=(3, 4))))
 def sort_helpers_flattened(t):
     return runtime.sort_adjoint(runtime.sort_tangent(t, ORDER[0], None) ** 2, ORDER[0], None)
+
+
+@case(numpy.full_like, args=args(M23, scalars()), wrt=1,
+      vjp=lambda u, x, s: (numpy.sum(u * x),))
+def full_like_fill(x, s):
+    return numpy.full_like(x, s) * x
+
+
+@case(numpy.full, args=args(arrays(REAL, shape=(3,))), vjp=lambda u, v: (u.sum(axis=0),))
+def full_of_a_row(v):
+    return numpy.full((2, 3), v)

@@ -1,0 +1,161 @@
+"""Reject in-place writes into an array that another name may see (a view, the same array).
+
+In: a fenced user `FunctionDef` (before `resolve`). Out: the same tree, unchanged, or an
+`UnsupportedSyntaxError` at the write. srcad gives every write a new value (`v += e` becomes
+`v = v + e`, `v[i] = e` writes into a copy), which is what Python does unless the array is
+shared: after `v = x[1:]` or `v = x`, NumPy's in-place `v += e` changes `x` as well, and a
+derivative that ignored this would be silently wrong.
+
+The check follows assignments in order and keeps the pairs of names that may share memory: a
+plain copy `a = b`, a slice or index `a = b[...]` (not with an index array or a mask: those
+copy), `a = b.T`, a view method or function (`b.reshape(...)`, `np.squeeze(b)`, ...), a loop
+target over `b`'s rows, tuple unpacking of `b`. Assigning a name anything else ends its
+pairs. Branches merge their pairs; loop bodies are followed twice, so that pairs made late in
+one trip are seen early in the next. Calls to other functions are taken to return new arrays.
+A write matters when a partner is read afterwards, or holds an argument, a global or a
+closure value (the caller would see it); `x += ...` on a name that may still hold an argument
+(`x` itself, not yet assigned anew) is rejected too.
+"""
+
+import ast
+
+from ..ast_util import live_after_each, read_before_assigned
+from ..errors import UnsupportedSyntaxError
+
+VIEW_ATTRIBUTES = {"T", "mT", "real", "imag"}
+VIEW_CALLS = {"reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "squeeze",
+              "expand_dims", "asarray", "asanyarray", "broadcast_to", "atleast_1d",
+              "atleast_2d", "atleast_3d", "diagonal", "flip", "fliplr", "flipud", "rot90",
+              "stop_gradient"}
+
+
+def run(tree, info):
+    """Check `tree` (a FunctionDef); raise UnsupportedSyntaxError at a shared write."""
+    args = tree.args
+    params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+    stored = {n.id for n in names if isinstance(n.ctx, ast.Store)}
+    outside = params | ({n.id for n in names} - stored)   # arguments, globals, closure values
+    aliases = _Aliases(info, outside)
+    aliases.arguments = set(params)
+    aliases.block(tree.body, set())
+    return tree
+
+
+class _Aliases:
+    def __init__(self, info, outside):
+        self.info = info
+        self.outside = outside      # names of values the caller or the module also holds
+        self.pairs = set()          # frozenset({a, b}): a and b may share memory
+        self.arguments = set()      # names that may hold (a view of) an argument's array
+
+    def block(self, stmts, later):
+        """Follow `stmts`; `later` holds the names read after them (a write only matters when
+        a name that sees it is read afterwards)."""
+        for stmt, live in zip(stmts, live_after_each(stmts, later)):
+            self.statement(stmt, live)
+
+    def statement(self, stmt, later):
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            for target in targets:
+                self.bind(target, stmt.value, stmt, later)
+        elif isinstance(stmt, ast.AugAssign):
+            self.write(stmt.target, stmt, later)
+        elif isinstance(stmt, ast.If):
+            before, arguments = set(self.pairs), set(self.arguments)
+            self.block(stmt.body, later)
+            after_body, self.pairs = self.pairs, before
+            self.arguments, body_arguments = arguments, self.arguments
+            self.block(stmt.orelse, later)
+            self.pairs |= after_body
+            self.arguments |= body_arguments
+        elif isinstance(stmt, (ast.For, ast.While)):
+            later = later | read_before_assigned([stmt])     # what the next trip reads
+            arguments = set(self.arguments)                  # (it may run zero times)
+            for _ in range(2):
+                if isinstance(stmt, ast.For):
+                    self.bind(stmt.target, _rows_of(stmt.iter), stmt, later)
+                self.block(stmt.body, later)
+                self.arguments |= arguments
+
+    def bind(self, target, value, stmt, later):
+        if isinstance(target, ast.Name):
+            sources = _shares(value)
+            if sources & self.arguments:
+                self.arguments.add(target.id)
+            else:
+                self.arguments.discard(target.id)
+            self.pairs = {p for p in self.pairs if target.id not in p}
+            partners = set(sources)
+            for pair in self.pairs:
+                if pair & sources:
+                    partners |= pair
+            self.pairs |= {frozenset((target.id, p)) for p in partners - {target.id}}
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            values = value.elts if isinstance(value, (ast.Tuple, ast.List)) and len(
+                value.elts) == len(target.elts) else [value] * len(target.elts)
+            for item, item_value in zip(target.elts, values):
+                self.bind(item, item_value, stmt, later)
+        elif isinstance(target, ast.Subscript):
+            self.write(target, stmt, later)
+
+    def write(self, target, stmt, later):
+        base = target
+        while isinstance(base, (ast.Subscript, ast.Attribute)):
+            base = base.value
+        if not isinstance(base, ast.Name):
+            return
+        others = sorted(p for pair in self.pairs if base.id in pair for p in pair
+                        if p != base.id and (p in later or p in self.outside))
+        if others:
+            shared = ", ".join(f"`{o}`" for o in others)
+            raise UnsupportedSyntaxError(
+                f"srcad does not support writing into `{base.id}` in place here: it may share "
+                f"memory with {shared} (a view or another name of the same array), which "
+                f"NumPy would change too; assign a new value instead (`{base.id} = "
+                f"{base.id} + ...`), or copy first (`{base.id} = ....copy()`)",
+                self.info.location(stmt))
+        if isinstance(stmt, ast.AugAssign) and base.id in self.arguments:
+            raise UnsupportedSyntaxError(
+                f"srcad does not support writing into `{base.id}` in place: it may hold the "
+                f"caller's array (an argument), which NumPy would change too; assign a new "
+                f"value instead: `{base.id} = {base.id} {_SYMBOLS.get(type(stmt.op), '+')} ...`",
+                self.info.location(stmt))
+
+
+_SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
+            ast.MatMult: "@", ast.FloorDiv: "//", ast.Mod: "%"}
+
+
+def _shares(value):
+    """The names whose memory the value of expression `value` may share."""
+    if isinstance(value, ast.Name):
+        return {value.id}
+    if isinstance(value, ast.Subscript):
+        parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+        if any(isinstance(p, (ast.List, ast.Call, ast.Compare)) for p in parts):
+            return set()                  # an index array or mask: NumPy copies
+        return _shares(value.value)
+    if isinstance(value, ast.Attribute) and value.attr in VIEW_ATTRIBUTES:
+        return _shares(value.value)
+    if isinstance(value, ast.IfExp):
+        return _shares(value.body) | _shares(value.orelse)
+    if isinstance(value, (ast.Tuple, ast.List)):
+        return set().union(*(_shares(e) for e in value.elts))
+    if isinstance(value, ast.Call):
+        func = value.func
+        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if called in VIEW_CALLS:                # x.reshape(...) or np.reshape(x, ...)
+            receiver = _shares(func.value) if isinstance(func, ast.Attribute) else set()
+            return receiver | (_shares(value.args[0]) if value.args else set())
+    return set()
+
+
+def _rows_of(iterable):
+    """What a loop target over `iterable` shares: the rows of the sequence(s) it walks."""
+    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) and \
+            iterable.func.id in ("enumerate", "zip"):
+        index = [ast.Constant(0)] if iterable.func.id == "enumerate" else []
+        return ast.Tuple(elts=index + list(iterable.args), ctx=ast.Load())
+    return iterable

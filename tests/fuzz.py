@@ -1,0 +1,80 @@
+"""Long-running random-program differential testing (the nightly-style command).
+
+    python -m tests.fuzz --minutes 10 [--report findings.txt]
+
+Draws fresh random programs (tests/program_strategy.py) for the given time and checks each one
+(tests/differential.py). A failing program does not stop the run: it is recorded with its
+error, and the run ends with counts and the failures (the first of each kind in full).
+Exit status 1 when anything failed. `HYPOTHESIS_PROFILE=long pytest
+tests/test_random_programs.py` is the same check as a pytest run (3000 programs, shrinking
+the first failure to a small program).
+"""
+
+import argparse
+import sys
+import time
+import traceback
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from tests.differential import check_program
+from tests.program_strategy import programs
+
+
+def run(minutes, batch=200, second_order=True):
+    """Check programs for `minutes`; returns (tried, checked, failures)."""
+    deadline = time.monotonic() + 60 * minutes
+    counts = {"tried": 0, "checked": 0}
+    failures = []
+
+    @settings(max_examples=batch, deadline=None, database=None, derandomize=False,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(programs(), st.integers(0, 2**32 - 1))
+    def one(program, seed):
+        if time.monotonic() > deadline:
+            return
+        counts["tried"] += 1
+        try:
+            counts["checked"] += bool(check_program(program, seed, second_order))
+        except Exception as exc:                    # a finding: keep it, keep going
+            failures.append((_kind(exc), program, seed, traceback.format_exc()))
+
+    while time.monotonic() < deadline:
+        one()
+    return counts["tried"], counts["checked"], failures
+
+
+def _kind(exc):
+    """A short key grouping failures by cause: the exception type and first message line."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {first[:100]}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--report", help="write every failure (program, seed, traceback) here")
+    options = parser.parse_args(argv)
+    started = time.monotonic()
+    tried, checked, failures = run(options.minutes)
+    elapsed = time.monotonic() - started
+    skipped = tried - checked - len(failures)
+    print(f"{tried} programs in {elapsed:.0f} s: {checked} checked, {skipped} "
+          f"skipped (no derivative or non-finite at the drawn point), {len(failures)} failed")
+    kinds = {}
+    for failure in failures:
+        kinds.setdefault(failure[0], []).append(failure)
+    for kind, group in sorted(kinds.items(), key=lambda item: -len(item[1])):
+        print(f"\n{len(group)} x {kind}")
+        _, program, seed, trace = group[0]
+        print(f"seed {seed}\n{program.source}\n{trace}")
+    if options.report:
+        with open(options.report, "w") as handle:
+            for kind, program, seed, trace in failures:
+                handle.write(f"=== {kind}\nseed {seed}\n{program!r}\n{trace}\n")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
