@@ -49,9 +49,11 @@ ALLOWED = (ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Assign, ast.
 def template_strings():
     """String literals of srcad's own rules (`order="C"`, ...)."""
     import pathlib
+    import sys
 
-    import srcad.templates
-    folder = pathlib.Path(srcad.templates.__file__).parent
+    from srcad import rules
+    rules.load()                          # installed, or from templates/ in a source checkout
+    folder = pathlib.Path(sys.modules["srcad.templates"].__file__).parent
     return set().union(*(string_constants(ast.parse(path.read_text()))
                          for path in folder.glob("*.py")))
 
