@@ -1,5 +1,7 @@
 """Differential check of one generated program: srcad's forward and reverse mode against
-central finite differences and against each other.
+central finite differences and against each other, with respect to all float arguments or a
+random subset of them (then what depends only on the others must carry no derivative), and
+optionally hvp against differences of the gradient.
 
 In: a `Program` (tests/program_strategy.py) and a seed for its argument values. Out: True when
 every check passed, False when the arguments sit at a point where the program has no
