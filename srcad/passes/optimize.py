@@ -122,8 +122,8 @@ def _prune(node, used):
             continue
         kept = []
         for stmt in stmts:
-            if isinstance(stmt, (ast.If, ast.FunctionDef)):
-                changed |= _prune(stmt, used)
+            if isinstance(stmt, (ast.If, ast.FunctionDef, ast.For, ast.While)):
+                changed |= _prune(stmt, used)   # (loop bodies too: dead work every trip)
                 if isinstance(stmt, ast.If) and _empty(stmt.body) and _empty(stmt.orelse):
                     changed = True
                     continue
@@ -131,7 +131,7 @@ def _prune(node, used):
                 changed = True
                 continue
             kept.append(stmt)
-        if field == "body" and not kept and isinstance(node, ast.If):
+        if field == "body" and not kept and isinstance(node, (ast.If, ast.For, ast.While)):
             kept = [ast.Pass()]
         setattr(node, field, kept)
     return changed
