@@ -1,7 +1,7 @@
 """How srcad scales: code generation time against function length, and reverse-mode memory
 against the number of loop trips.
 
-Run: python examples/scaling.py   (about 20 s)
+Run: python examples/scaling.py   (about a minute)
 
 Table 1 generates reverse mode (grad) and forward mode (jvp) for straight-line functions of
 10, 100 and 1000 statements and for a loop nest of the same sizes; time per statement should

@@ -3,8 +3,9 @@
     python -m tests.fuzz --minutes 10 [--report findings.txt]
 
 Draws fresh random programs (tests/program_strategy.py) for the given time and checks each one
-(tests/differential.py). A failing program does not stop the run: it is recorded with its
-error, and the run ends with counts and the failures (the first of each kind in full).
+(tests/differential.py), second order (hvp) included. A failing program does not stop the
+run: it is recorded with its error, and the run ends with counts and the failures (the first
+of each kind in full).
 Exit status 1 when anything failed. `HYPOTHESIS_PROFILE=long pytest
 tests/test_random_programs.py` is the same check as a pytest run (3000 programs, shrinking
 the first failure to a small program).

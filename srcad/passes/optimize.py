@@ -233,8 +233,8 @@ def _prune(node, reads):
             continue
         kept = []
         for stmt in reversed(stmts):
-            if isinstance(stmt, (ast.If, ast.FunctionDef)):
-                changed |= _prune(stmt, reads)
+            if isinstance(stmt, (ast.If, ast.FunctionDef, ast.For, ast.While)):
+                changed |= _prune(stmt, reads)  # (loop bodies too: dead work every trip)
                 if isinstance(stmt, ast.If) and _empty(stmt.body) and _empty(stmt.orelse):
                     changed = True
                     continue
@@ -246,7 +246,7 @@ def _prune(node, reads):
                 continue
             kept.append(stmt)
         kept.reverse()
-        if field == "body" and not kept and isinstance(node, ast.If):
+        if field == "body" and not kept and isinstance(node, (ast.If, ast.For, ast.While)):
             kept = [ast.Pass()]
         setattr(node, field, kept)
     return changed

@@ -634,12 +634,13 @@ class _Loop:
             out += [self._push(stacks[v], v, origin) for v in sorted(anchors.get(id(stmt), ()))]
             out.append(stmt)
             if isinstance(stmt, (ast.For, ast.While)):
-                out, pending = out + pending, []
+                out.extend(pending)
+                pending = []
             if isinstance(stmt, ast.Assign):
                 names = stored(stmt) & after_assign
                 pushes = [self._push(stacks[v], v, origin) for v in sorted(names)]
                 empty_list = isinstance(stmt.value, ast.List) and not stmt.value.elts
-                pending, out = (pending + pushes, out) if empty_list else (pending, out + pushes)
+                (pending if empty_list else out).extend(pushes)
         return out + pending
 
     def _resolve(self, stmts, stacks, after_assign):
