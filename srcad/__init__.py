@@ -9,9 +9,6 @@
 from . import data, nn, optim, seeding
 from .api import (
                   grad,
-                  hessian,
-                  hvp,
-                  jacobian,
                   jvp,
                   nondifferentiable,
                   register_adjoint,
@@ -31,6 +28,7 @@ from .errors import (
                   UnsupportedSyntaxError,
                   WrtError,
 )
+from .higher_order import hessian, hvp, jacobian
 from .seeding import manual_seed
 from .template import d
 
