@@ -41,7 +41,7 @@ import types  # noqa: E402
 import numpy as np  # noqa: E402
 
 import srcad  # noqa: E402
-from srcad import api, nn  # noqa: E402
+from srcad import api, generation, nn  # noqa: E402
 
 stop_gradient = srcad.stop_gradient
 
@@ -389,12 +389,12 @@ def codegen_ms(case, repeats):
     if case.model:
         return model_codegen_ms(case, repeats)
     wrt = api.resolve_wrt(case.func, case.wrt)[0]
-    shapes = api.signature(case.args)
-    api.generate(case.func, "grad", wrt, signature=shapes)            # warm
+    shapes = generation.signature(case.args)
+    generation.generate(case.func, "grad", wrt, signature=shapes)            # warm
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        api.generate(case.func, "grad", wrt, signature=shapes)
+        generation.generate(case.func, "grad", wrt, signature=shapes)
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1e3, 1
 
@@ -404,7 +404,7 @@ def model_codegen_ms(case, repeats):
     criterion's (the code cache emptied first; templates stay loaded)."""
     times = []
     for _ in range(repeats + 1):
-        api._cache.clear()
+        generation._cache.clear()
         start = time.perf_counter()
         text = srcad.grad(case.func, wrt=case.wrt).source(*case.args)
         times.append(time.perf_counter() - start)

@@ -40,7 +40,7 @@ def main():
     print("finite-difference check: passed")
 
     start = time.perf_counter()
-    srcad.api.generate(network, "grad", ("x", "W"))
+    srcad.generation.generate(network, "grad", ("x", "W"))
     print(f"codegen time: {(time.perf_counter() - start) * 1e3:.1f} ms")
 
 

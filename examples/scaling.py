@@ -22,7 +22,7 @@ import tracemalloc
 
 import numpy as np
 
-from srcad import api
+from srcad import api, generation
 
 LOOP_BODY = """\
         a = W @ h
@@ -72,7 +72,7 @@ def _generate_ms(func, kind, repeat):
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        api.generate(func, kind, ("x", "y"))
+        generation.generate(func, kind, ("x", "y"))
         times.append(time.perf_counter() - start)
     return sorted(times)[len(times) // 2] * 1e3
 
@@ -81,7 +81,7 @@ def codegen_table(sizes=(10, 100, 1000)):
     """Rows (shape, statements, kind, milliseconds, microseconds per statement)."""
     rows = []
     with tempfile.TemporaryDirectory() as directory:
-        api.generate(_load(_straight_line(10), directory, "warm").f, "grad", ("x", "y"))
+        generation.generate(_load(_straight_line(10), directory, "warm").f, "grad", ("x", "y"))
         for shape, make in (("straight line", _straight_line), ("loop nest", _loop_nest)):
             for n in sizes:
                 func = _load(make(n), directory, f"scaling_{shape[:4]}_{n}").f

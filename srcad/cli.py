@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy
 
-from . import api, codegen, export, testing
+from . import api, codegen, export, generation, testing
 from .errors import SrcadError
 
-_KINDS = {"forward": api.JVP, "reverse": api.GRAD}
+_KINDS = {"forward": generation.JVP, "reverse": generation.GRAD}
 
 
 class UsageError(Exception):
@@ -164,10 +164,10 @@ def stage_source(derivative, stage):
 
         def keep(name, fdef, info, kind=kind, captured=captured):
             if name == stage:
-                label = None if kind == api.JVP else "grad of"
+                label = None if kind == generation.JVP else "grad of"
                 captured.append(codegen.emit(fdef, info, label))
 
-        generated = api.generate(func, kind, wrt, statics=statics, on_stage=keep)
+        generated = generation.generate(func, kind, wrt, statics=statics, on_stage=keep)
         texts.extend(captured)
         todo.extend((c.func, c.kind, c.wrt, c.statics) for c in generated.callees)
     return "\n\n".join(texts)
@@ -181,7 +181,7 @@ def _check(args):
     modes = tuple(m.strip() for m in modes.split(",") if m.strip())
     wrt = _wrt(args.wrt) if args.wrt else None
     print(f"checking {args.target} at random inputs: " + ", ".join(
-        f"{name}{_describe(value)}" for name, value in zip(api.parameters(func), values)))
+        f"{name}{_describe(value)}" for name, value in zip(generation.parameters(func), values)))
     try:
         report = testing.check_grads(func, values, modes=modes, order=args.order, wrt=wrt,
                                      seed=args.seed)
@@ -214,7 +214,7 @@ def random_arguments(func, shapes, rng):
     """Standard normal arguments of the given shapes (a float for shape ()), in `func`'s
     parameter order; parameters without a shape take their default value."""
     values = []
-    unknown = set(shapes) - set(api.parameters(func))
+    unknown = set(shapes) - set(generation.parameters(func))
     if unknown:
         raise UsageError(f"--shapes names {sorted(unknown)}, which are not parameters of "
                          f"{func.__name__}{inspect.signature(func)}")

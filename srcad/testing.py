@@ -24,7 +24,7 @@ and reverse over reverse (`H^T u`), and compared with central differences of src
 
 import numpy
 
-from . import api
+from . import api, generation
 
 FORWARD, REVERSE = "fwd", "rev"
 _MODES = {"fwd": FORWARD, "forward": FORWARD, "rev": REVERSE, "reverse": REVERSE}
@@ -61,7 +61,7 @@ def check_grads(f, args, modes=(FORWARD, REVERSE), order=1, wrt=None, eps=None, 
     eps = eps if eps is not None else (1e-6 if order == 1 else 1e-5)
     rtol = rtol if rtol is not None else (1e-5 if order == 1 else 1e-4)
     atol = atol if atol is not None else (1e-6 if order == 1 else 1e-5)
-    params = api.parameters(f)
+    params = generation.parameters(f)
     if wrt is None:
         wrt = tuple(i for i, a in enumerate(args) if _is_real(a))
     wrt = (wrt,) if isinstance(wrt, (int, str)) else tuple(wrt)

@@ -143,7 +143,7 @@ def test_source_is_readable_and_deterministic():
 
     text = srcad.source(srcad.jvp(f))
     assert "dy = 2 * x * dx" in text
-    assert text == srcad.api.generate(f, "jvp", ("x",)).text
+    assert text == srcad.generation.generate(f, "jvp", ("x",)).text
     reverse = srcad.source(srcad.grad(f))
     assert "# grad of line" in reverse and "y = x * x" in reverse
 

@@ -1,6 +1,6 @@
 """Several threads and several processes using srcad at once.
 
-srcad caches generated code in memory only (srcad.api.cached, under one lock): concurrent
+srcad caches generated code in memory only (srcad.generation.cached, under one lock): concurrent
 first calls from threads build each derivative once and every thread gets the finished
 entry; separate processes (spawned or forked) each build their own and agree."""
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import srcad
-from srcad import api
+from srcad import generation
 from tests import helper_module
 
 THREADS = 8
@@ -36,10 +36,10 @@ def loss_gradient_by_srcad(seed):
 
 @pytest.fixture
 def counted_generation(monkeypatch):
-    """Count calls of api.generate per (function, kind, wrt), slowed down so that threads
+    """Count calls of generation.generate per (function, kind, wrt), slowed down so that threads
     arrive while the first is still generating."""
     calls, lock = {}, threading.Lock()
-    generate = api.generate
+    generate = generation.generate
 
     def slow_generate(func, kind, wrt, *rest, **options):
         signature = options.get("signature", rest[2] if len(rest) > 2 else None)
@@ -48,8 +48,8 @@ def counted_generation(monkeypatch):
             calls[key] = calls.get(key, 0) + 1
         time.sleep(0.05)
         return generate(func, kind, wrt, *rest, **options)
-    monkeypatch.setattr(api, "generate", slow_generate)
-    api._cache.pop(loss, None)                     # start cold
+    monkeypatch.setattr(generation, "generate", slow_generate)
+    generation._cache.pop(loss, None)                     # start cold
     return calls
 
 

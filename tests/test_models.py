@@ -82,7 +82,7 @@ def test_value_and_grad_and_structure_caching():
     value, grads = step(first, X, y)
     assert value == pytest.approx(mse(first, X, y))
     step(second, X, y)
-    generated = [key for key in srcad.api._cache[mse] if key[0] == "value_and_grad"]
+    generated = [key for key in srcad.generation._cache[mse] if key[0] == "value_and_grad"]
     assert len(generated) == 1                 # one generated gradient per structure
 
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import srcad
-from srcad import api, ast_util
+from srcad import ast_util, generation
 from srcad.errors import WrtError
 from srcad.naming import Namer
 from srcad.nn import Module, Parameter
@@ -98,7 +98,7 @@ def inferred(func, args):
     resolve.run(tree, info, resolve.namespace(func), {})
     locals_ = resolve.local_names(tree)
     normalize.run(tree, Namer(ast_util.names_in(tree) | locals_), locals_, info)
-    return shapes.infer(tree, dict(zip(api.parameters(func), api.signature(args))))
+    return shapes.infer(tree, dict(zip(generation.parameters(func), generation.signature(args))))
 
 
 def run_time_shapes(function, args):
@@ -131,7 +131,8 @@ def check_gradients(func, args, wrt):
     """srcad's specialized gradient against its generic code, autograd and central finite
     differences along a random direction."""
     grads = srcad.grad(func, wrt=wrt)(*args)
-    generic = api.cached(func, api.GRAD, tuple(api.parameters(func)[i] for i in wrt))
+    params = generation.parameters(func)
+    generic = generation.cached(func, generation.GRAD, tuple(params[i] for i in wrt))
     expected_generic = generic.function(*args)
     rng = np.random.default_rng(0)
     for k, (i, g) in enumerate(zip(wrt, grads)):
@@ -245,7 +246,7 @@ def test_new_shapes_new_code_and_a_bound_on_how_many():
         x = np.linspace(-1, 1, n)
         t = np.tanh(x * x)
         np.testing.assert_allclose(df(x), 2 * x * (1 - t * t))
-    assert len(df._fast) <= api._SPECIALIZATIONS
+    assert len(df._fast) <= generation._SPECIALIZATIONS
     assert df(0.5) == pytest.approx(2 * 0.5 * (1 - np.tanh(0.25) ** 2))
 
 
@@ -301,12 +302,12 @@ def test_benchmark_runs_quick():
 def test_shape_signatures_per_function_are_bounded():
     """New derivatives of one function, called with ever new shapes, share a bounded number of
     specializations (then the generic code), and stay right."""
-    for n in range(1, 3 * api._SPECIALIZATIONS):
+    for n in range(1, 3 * generation._SPECIALIZATIONS):
         x = np.linspace(-1, 1, n)
         t = np.tanh(x * x)
         np.testing.assert_allclose(srcad.grad(tanh_sum)(x), 2 * x * (1 - t * t))
-    keys = [k for k in api._cache[tanh_sum] if k[0] == api.GRAD and k[4] is not None]
-    assert len(keys) <= api._SPECIALIZATIONS
+    keys = [k for k in generation._cache[tanh_sum] if k[0] == generation.GRAD and k[4] is not None]
+    assert len(keys) <= generation._SPECIALIZATIONS
 
 
 def transposed_product(w, X):

@@ -275,7 +275,7 @@ def _resolve_call(node, info, names, locals_):
         raise UnsupportedSyntaxError(
             f"srcad cannot find what `{ast.unparse(func)}` refers to (an undefined name?)",
             info.location(node)) from None
-    from ..api import Callee  # the pipeline's own front: import when needed
+    from ..generation import Callee  # built on the passes: import when needed
     if isinstance(obj, Callee):                 # generated code calling a derivative: higher
         obj = obj.generated_function()          # orders transform that generated function
     if isinstance(obj, functools.partial) and isinstance(obj.func, types.FunctionType):
