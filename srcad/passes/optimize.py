@@ -149,6 +149,9 @@ def _rename_loads(stmt, renames):
 
 # gradient dicts ----------------------------------------------------------------------------
 def _join_gradient_dicts(tree):
+    if not any(isinstance(n, ast.Call) and anno.get(n, anno.FUNC) is runtime.merge_grads
+               for n in ast.walk(tree)):
+        return                                  # (most code: no model gradients to join)
     for node in ast.walk(tree):
         for field in ("body", "orelse"):
             stmts = getattr(node, field, None)
@@ -175,7 +178,7 @@ def _join_in_block(stmts):
             out.append(anno.copy(stmt, ast.Assign(targets=stmt.targets, value=joined)))
             pending[var] = len(out) - 1
             continue
-        touched = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+        touched = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)} if pending else ()
         for var in list(pending):
             values = {n.id for v in out[pending[var]].value.values for n in ast.walk(v)
                       if isinstance(n, ast.Name)}
