@@ -36,13 +36,7 @@ def lambert_w_by_newton(x):
 
 def lambert_w(x):
     """The same computation; srcad uses the rules registered below instead of its code."""
-    w = np.log1p(x)
-    step = np.ones_like(x)
-    while np.max(np.abs(step)) > 1e-13:
-        ew = np.exp(w)
-        step = (w * ew - x) / (ew * (w + 1.0))
-        w = w - step
-    return w
+    return lambert_w_by_newton(x)
 
 
 @srcad.register_adjoint(lambert_w)

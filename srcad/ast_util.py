@@ -112,6 +112,13 @@ def copy_node(node):
     return new
 
 
+def stored(node):
+    """Names assigned anywhere in `node` (or a list of nodes)."""
+    nodes = node if isinstance(node, list) else [node]
+    return {n.id for s in nodes for n in ast.walk(s)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
 def names_in(node):
     """The set of identifiers that `node` loads or stores."""
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}

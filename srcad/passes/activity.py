@@ -15,6 +15,7 @@ import numpy
 
 from .. import annotations as anno
 from .. import rules
+from ..ast_util import stored
 
 _DIFFERENTIABLE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.USub,
                        ast.UAdd, ast.Mod)
@@ -30,7 +31,7 @@ def run(tree, wrt):
         needed = _names(tree.body[-1].value)
     _needed(tree.body, needed)
     for stmt in ast.walk(tree):
-        if anno.get(stmt, anno.ACTIVE) and not _stored(stmt) & needed:
+        if anno.get(stmt, anno.ACTIVE) and not stored(stmt) & needed:
             anno.set_(stmt, anno.ACTIVE, False)
     return (active & needed) | set(wrt)
 
@@ -47,7 +48,7 @@ def _needed(stmts, needed):
             while size != len(needed):             # to a fixed point: values flow around
                 size = len(needed)
                 _needed(stmt.body, needed)
-        elif anno.get(stmt, anno.ACTIVE) and _stored(stmt) & needed:
+        elif anno.get(stmt, anno.ACTIVE) and stored(stmt) & needed:
             needed |= _names(stmt.value)
         elif pushed(stmt) and pushed(stmt) in needed:
             needed |= _names(stmt.value.args[0])
@@ -64,11 +65,6 @@ def _names(node):
             if ref:
                 names.add(ref[0])
     return names
-
-
-def _stored(stmt):
-    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
-            and isinstance(n.ctx, ast.Store)}
 
 
 def _block(stmts, active):

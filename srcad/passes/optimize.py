@@ -19,6 +19,7 @@ import numpy
 
 from .. import annotations as anno
 from .. import rules, runtime
+from ..ast_util import stored
 
 
 def run(tree, pullback_only=None):
@@ -182,7 +183,7 @@ def _join_in_block(stmts):
         for var in list(pending):
             values = {n.id for v in out[pending[var]].value.values for n in ast.walk(v)
                       if isinstance(n, ast.Name)}
-            if var in touched or values & _stored_names(stmt):
+            if var in touched or values & stored(stmt):
                 del pending[var]
         if _gradient_literal(stmt):
             pending[stmt.targets[0].id] = len(out)
@@ -193,9 +194,7 @@ def _join_in_block(stmts):
 def _gradient_literal(stmt):
     """True for a derivative statement `d = {"name": value, ...}` with string keys."""
     return (anno.get(stmt, anno.DERIVATIVE) and isinstance(stmt, ast.Assign)
-            and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Dict)
-            and all(isinstance(k, ast.Constant) and isinstance(k.value, str)
-                    for k in stmt.value.keys))
+            and isinstance(stmt.targets[0], ast.Name) and _string_keyed(stmt.value))
 
 
 def _merge_of_literal(stmt):
@@ -203,18 +202,16 @@ def _merge_of_literal(stmt):
     if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
         return None
     value = stmt.value
-    if not (isinstance(value, ast.Call) and anno.get(value, anno.FUNC) is runtime.merge_grads
+    if (isinstance(value, ast.Call) and anno.get(value, anno.FUNC) is runtime.merge_grads
             and len(value.args) == 2 and isinstance(value.args[0], ast.Name)
-            and value.args[0].id == stmt.targets[0].id):
-        return None
-    literal = ast.Assign(targets=stmt.targets, value=value.args[1])
-    anno.set_(literal, anno.DERIVATIVE, True)
-    return (stmt.targets[0].id, value.args[1]) if _gradient_literal(literal) else None
+            and value.args[0].id == stmt.targets[0].id and _string_keyed(value.args[1])):
+        return stmt.targets[0].id, value.args[1]
+    return None
 
 
-def _stored_names(stmt):
-    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
-            and isinstance(n.ctx, ast.Store)}
+def _string_keyed(node):
+    return isinstance(node, ast.Dict) and all(
+        isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys)
 
 
 # dead code ---------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import ast
 
 from .. import annotations as anno
 from .. import calls, rules, runtime
-from ..ast_util import assign, call, copy_node, name, read_before_assigned
+from ..ast_util import assign, call, copy_node, name, read_before_assigned, stored
 from ..errors import NonScalarOutputError
 from ..primitive import bind, decompose, rule
 from ..template import fill
@@ -201,13 +201,6 @@ def _full_reductions(stmts):
                      or func is getattr(numpy.ndarray, fname, None)):
             found.add(stmt.targets[0].id)
     return found
-
-
-def stored(node):
-    """Names assigned anywhere in `node` (or a list of nodes)."""
-    nodes = node if isinstance(node, list) else [node]
-    return {n.id for s in nodes for n in ast.walk(s)
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def loaded(node):
