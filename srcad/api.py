@@ -19,7 +19,7 @@ import inspect
 
 import numpy
 
-from . import ast_util, fastcall, rules, runtime
+from . import ast_util, fastcall, models, rules, runtime
 from .errors import NonScalarOutputError, ShapeMismatchError, SrcadError, WrtError
 from .generation import (
     _CONTAINERS,
@@ -180,13 +180,13 @@ class Derivative:
         """The call path for calls with models (and arrays and scalars) of these types: code
         found by the models' structure and parameter shapes (models with CuPy parameters take
         the general path)."""
-        models = [i for i, a in enumerate(args) if _is_module(a)]
+        model_positions = [i for i, a in enumerate(args) if _is_module(a)]
         table = {}
 
         def call(args):
             key = (self.keep_rows,)
-            for i in models:
-                _, structure, named = args[i]._layout()
+            for i in model_positions:
+                _, structure, named, _ = models.layout(args[i])
                 key += (structure,)
                 for _, param in named:
                     data = param.data
@@ -448,21 +448,13 @@ def source(obj, *example_args, **example_kwargs):
     arguments: `srcad.source(srcad.grad(loss, wrt="model"), model, X, y)`."""
     if isinstance(obj, Derivative):
         return obj.source(*example_args, **example_kwargs)
-    from .higher_order import Composite  # built on this module: import when needed
-    if isinstance(obj, Composite):
-        return obj.source()
     text = getattr(obj, "__srcad_source__", None)
     if text is None:
         raise TypeError(f"{obj!r} was not made by srcad, so it has no generated source")
     return text
 
 
-def stop_gradient(x):
-    """`x` itself, but derivatives do not flow through it (it is a constant for srcad)."""
-    return x
-
-
-rules.nondifferentiable(stop_gradient, reason="stop_gradient blocks derivatives on purpose")
+stop_gradient = rules.stop_gradient
 
 
 def register_adjoint(key):

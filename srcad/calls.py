@@ -11,20 +11,18 @@ import functools
 import inspect
 import types
 
-from . import rules
+from . import models, rules
 from .errors import UnsupportedSyntaxError
 
 
 def _module_forward(func):
-    """`type(m).forward` for an nn.Module instance `m`, else None."""
-    from .nn import Module  # nn builds on srcad: import when needed
-    return type(func).forward if isinstance(func, Module) else None
+    """The function a call of the model `func` runs, or None when `func` is not a model."""
+    return models.forward(func) if models.is_model(func) else None
 
 
 def without_parameters(obj):
-    """True for a model (nn.Module) that has no parameters (`Tanh()`, a loss)."""
-    from .nn import Module  # nn builds on srcad: import when needed
-    return isinstance(obj, Module) and not obj._layout()[2]
+    """True for a model that has no parameters (`Tanh()`, a loss)."""
+    return models.is_model(obj) and not models.has_parameters(obj)
 
 
 def is_user_function(func, mode):

@@ -14,7 +14,7 @@ shows stays the plain function).
 
 import numpy
 
-from . import codegen, runtime
+from . import codegen, models, runtime
 from .errors import NonScalarOutputError
 from .sparse import RowGrad
 
@@ -31,7 +31,7 @@ def make(generated, grad_only, positions, single, args, keep_rows=False):
     as_gradient, distinct, owned = runtime.as_gradient, runtime.distinct, runtime.owned
     forms = [(p, args[p].shape, args[p].dtype) if type(args[p]) is _ndarray else
              (p, float, None) if type(args[p]) is float else
-             (p, _MODEL, None) if hasattr(args[p], "_layout") else (p, None, None)
+             (p, _MODEL, None) if models.is_model(args[p]) else (p, None, None)
              for p in positions]                # types, shapes and dtypes are in the key
     position, shape, dtype = forms[0]
 
@@ -89,9 +89,9 @@ def inputs(args):
     models' parameter arrays (see `runtime.owned`)."""
     seen = set()
     for a in args:
-        if type(a) not in _FLOATS and type(a) is not _ndarray and hasattr(a, "_layout"):
+        if type(a) not in _FLOATS and type(a) is not _ndarray and models.is_model(a):
             seen.add(id(a))
-            a = [param.data for _, param in a._layout()[2]]
+            a = [param.data for _, param in models.layout(a).named]
         for array in a if type(a) is list else (a,):
             seen.add(id(array))
             base = getattr(array, "base", None)
@@ -105,7 +105,7 @@ def model_gradients(grads, model, seen, keep_rows=False):
     with zeros for parameters the output does not reach, and a copy of any array that is, or
     views, an input (a parameter's array too) or an earlier gradient (`seen`, see
     `inputs`); with `keep_rows`, row-sparse gradients stay as they are."""
-    named = model._layout()[2]
+    named = models.layout(model).named
     out = {}
     for name, param in named:
         x, g = param.data, grads.get(name)

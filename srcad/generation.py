@@ -19,7 +19,8 @@ import weakref
 import numpy
 
 from . import annotations as anno
-from . import ast_util, codegen, runtime
+from . import ast_util, codegen, models, runtime
+from .callee import Callee
 from .errors import SrcadError
 from .naming import FreeNames, Namer
 from .passes import (
@@ -67,33 +68,6 @@ class Generated:
         return "\n\n".join(texts)
 
 
-class Callee:
-    """The derivative of a user function called from generated code, generated on first call
-    (so a function may call itself); specialized to the shapes of its arguments (`signature`)
-    where the calling code knows them."""
-
-    __slots__ = ("func", "kind", "wrt", "statics", "signature", "function")
-
-    def __init__(self, func, kind, wrt, statics=(), signature=None):
-        self.func, self.kind, self.wrt, self.statics = func, kind, wrt, statics
-        self.signature = signature
-        self.function = None
-
-    def generated(self):
-        return cached(self.func, self.kind, self.wrt, statics=self.statics,
-                      signature=self.signature)
-
-    def generated_function(self):
-        """The generated function itself (what a further derivative transforms)."""
-        return self.generated().function
-
-    def __call__(self, *args, **kwargs):
-        function = self.function
-        if function is None:
-            function = self.function = self.generated().function
-        return function(*args, **kwargs)
-
-
 def generate(func, kind, wrt, containers=(), statics=(), signature=None, on_stage=None):
     """See `_generate`; Python's cycle collector is paused meanwhile (the passes make many
     short-lived nodes and no cycles worth collecting: a fifth of the time of long functions)."""
@@ -136,7 +110,7 @@ def _generate(func, kind, wrt, containers=(), statics=(), signature=None, on_sta
     def bind_callee(callee, callee_kind, callee_wrt, callee_statics, callee_signature):
         key = (callee, callee_kind, callee_wrt, _static_key(callee_statics), callee_signature)
         if key not in callees:
-            callees[key] = Callee(callee, callee_kind, callee_wrt, callee_statics,
+            callees[key] = Callee(cached, callee, callee_kind, callee_wrt, callee_statics,
                                   callee_signature)
         return free.bind(function_name(callee, callee_kind, callee_wrt, callee_statics),
                          callees[key])
@@ -282,11 +256,10 @@ def _strip_defaults(fdef):
 def _static_key(statics):
     """What generated code depends on in static values: their types, and for a model its
     structure (`Module.structure`: classes, settings, parameter names), not its numbers."""
-    from .nn import Module
     key = []
     for param, value in statics:
-        if isinstance(value, Module):
-            key.append((param, value.structure()))
+        if models.is_model(value):
+            key.append((param, models.layout(value).structure))
         else:
             key.append((param, type(value)))
     return tuple(key)
@@ -335,7 +308,7 @@ def signature(args):
 def model_signature(model):
     """((name, shape), ...) of a model's parameters, in `named_parameters()` order, when all
     are NumPy arrays; else None."""
-    named = model._layout()[2]
+    named = models.layout(model).named
     if any(type(param.data) is not numpy.ndarray for _, param in named):
         return None
     return tuple((path, param.data.shape) for path, param in named)
@@ -352,6 +325,4 @@ def parameters(func):
 _SPECIALIZATIONS = 8        # shape signatures per derivative; further ones run generic code
 
 
-def _is_module(value):
-    from .nn import Module
-    return isinstance(value, Module)
+_is_module = models.is_model

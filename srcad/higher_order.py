@@ -23,6 +23,11 @@ class Composite:
     def source(self):
         return "\n\n".join(part.source() for part in self._parts)
 
+    @property
+    def __srcad_source__(self):
+        """The generated source (what `srcad.source` shows)."""
+        return self.source()
+
     def __repr__(self):
         return f"<srcad {self.__name__}>"
 

@@ -54,6 +54,14 @@ def nondifferentiable(*keys, reason="it has no useful derivative"):
         _NONDIFF[key] = reason
 
 
+def stop_gradient(x):
+    """`x` itself, but derivatives do not flow through it (it is a constant for srcad)."""
+    return x
+
+
+nondifferentiable(stop_gradient, reason="stop_gradient blocks derivatives on purpose")
+
+
 def returns_sequence(*keys):
     """Mark primitives that return a list of arrays (e.g. numpy.split)."""
     _SEQUENCE.update(keys)

@@ -9,13 +9,9 @@ srcad transforms it (and the forward of every submodule it calls) like any other
 
 from collections import OrderedDict
 
-from .. import backend
+from .. import backend, models
+from ..models import SETTING_TYPES, Layout
 from .parameter import Parameter
-
-SETTING_TYPES = (str, bool, type(None))
-"""Types of a module's settings (`training`, `reduction="mean"`, `bias=None`, `batch_first`):
-generated code is specialized to their values, so branches on them vanish from it. Numbers
-(a dropout rate, a slope) stay run-time values."""
 
 _changes = 0
 """Counts changes to any module's attributes (`__setattr__`, `__delattr__`, `train()`): a
@@ -105,22 +101,33 @@ class Module:
 
     def structure(self):
         """What code generated for this model depends on, and not its numbers: each module's
-        path, class and settings (attributes of `SETTING_TYPES`), and the parameters' names."""
-        return self._layout()[0]
+        path, class and settings (attributes of `SETTING_TYPES`), the parameters' names, and
+        which paths reach a parameter met before (weight tying, a module used twice)."""
+        return self._layout().structure
 
     def _layout(self):
-        """(`structure()`, a small integer naming it, `named_parameters()` as a tuple), made
-        again only after a change to some module's attributes (see `_changes`)."""
+        """This model's `models.Layout`, made again only after a change to some module's
+        attributes (see `_changes`)."""
         cached = self.__dict__.get("_cached_layout")
         if cached is not None and cached[0] == _changes:
             return cached[1]
+        named_modules = tuple(self.named_modules())
         modules = tuple((path, type(module), tuple(sorted(
             (name, value) for name, value in vars(module).items()
             if isinstance(value, SETTING_TYPES) and not name.startswith("_"))))
-            for path, module in self.named_modules())
-        named = tuple(self.named_parameters())
-        structure = modules, tuple(path for path, _ in named)
-        layout = structure, _STRUCTURES.setdefault(structure, len(_STRUCTURES)), named
+            for path, module in named_modules)
+        named, aliases, first = [], {}, {}
+        for module_path, module in named_modules:
+            for name, param in module._parameters.items():
+                path = f"{module_path}.{name}" if module_path else name
+                canonical = first.setdefault(id(param), path)
+                if canonical == path:
+                    named.append((path, param))
+                else:
+                    aliases[path] = canonical
+        structure = modules, tuple(path for path, _ in named), tuple(sorted(aliases.items()))
+        layout = Layout(structure, _STRUCTURES.setdefault(structure, len(_STRUCTURES)),
+                        tuple(named), aliases)
         object.__setattr__(self, "_cached_layout", (_changes, layout))
         return layout
 
@@ -218,3 +225,6 @@ class Sequential(ModuleList):
         for module in self:
             x = module(x)
         return x
+
+
+models.register_model(Module, Module._layout)

@@ -5,6 +5,8 @@ replaced or updated in place by optimizers) and `.grad` (None until a backward p
 with an array of the same shape and dtype).
 """
 
+from .. import models
+
 
 class Parameter:
     """A learnable array: `.data` holds the values, `.grad` the gradient (or None).
@@ -84,3 +86,4 @@ for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__
     setattr(Parameter, _name, _binary(_name))
 Parameter.__neg__ = lambda self: -self.data
 Parameter.__pos__ = lambda self: +self.data
+models.register_parameter(Parameter)

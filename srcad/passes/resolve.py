@@ -15,7 +15,9 @@ import types
 import numpy
 
 from .. import annotations as anno
+from .. import models
 from ..ast_util import copy_node
+from ..callee import Callee
 from ..errors import UnsupportedSyntaxError
 
 
@@ -61,22 +63,20 @@ def run(tree, info, names, statics=None):
 def _mark_modules(tree, statics):
     """Annotate chains rooted at a static module: PARAM on reads of its Parameters (`self.V.weight`
     -> ("self", "V.weight")), MODULE on chains denoting a module (`self.V` -> ("self", "V"))."""
-    from ..nn import Module, Parameter  # nn builds on srcad: import when needed
     for node in ast.walk(tree):
         found = _module_chain(node, statics)
         if found is None:
             continue
         root, path, obj = found
-        if isinstance(obj, Parameter):
+        if models.is_parameter(obj):
             anno.set_(node, anno.PARAM, (root, path))
-        elif isinstance(obj, Module):
+        elif models.is_model(obj):
             anno.set_(node, anno.MODULE, (root, path))
 
 
 def _module_chain(node, statics):
     """For a read like `self.V.weight` or `self.layers[0]` rooted at a static module: (root
     name, dotted path, the object it denotes now); None for anything else."""
-    from ..nn import Module  # nn builds on srcad: import when needed
     if not isinstance(node, (ast.Attribute, ast.Name, ast.Subscript)) or not isinstance(
             node.ctx, ast.Load):
         return None
@@ -86,7 +86,7 @@ def _module_chain(node, statics):
             return None
         parts.append(root.attr if isinstance(root, ast.Attribute) else root.slice.value)
         root = root.value
-    if not isinstance(root, ast.Name) or not isinstance(statics.get(root.id), Module):
+    if not isinstance(root, ast.Name) or not models.is_model(statics.get(root.id)):
         return None
     obj = statics[root.id]
     try:
@@ -156,7 +156,6 @@ def _fold_test(test, statics):
 def _setting(node, statics):
     """The value of a test built from settings and constants (`self.bias is None`,
     `self.reduction == "sum"`, `self.training`), or _UNKNOWN."""
-    from ..nn.module import SETTING_TYPES  # nn builds on srcad: import when needed
     if isinstance(node, ast.Compare) and len(node.ops) == 1:
         identity = isinstance(node.ops[0], (ast.Is, ast.IsNot))
         left, right = (_operand(n, statics, identity) for n in (node.left, node.comparators[0]))
@@ -167,21 +166,21 @@ def _setting(node, statics):
         op = compare.get(type(node.ops[0]))
         return _UNKNOWN if op is None else op(left, right)
     found = _module_chain(node, statics)
-    if found is not None and isinstance(found[2], SETTING_TYPES):
+    if found is not None and isinstance(found[2], models.SETTING_TYPES):
         return found[2]
     return _UNKNOWN
 
 
 def _operand(node, statics, identity):
     """A constant, or a setting; for `is`/`is not` against None, any module attribute."""
-    from ..nn.module import SETTING_TYPES  # nn builds on srcad: import when needed
-    if isinstance(node, ast.Constant) and isinstance(node.value, SETTING_TYPES + (int, float)):
+    constants = models.SETTING_TYPES + (int, float)
+    if isinstance(node, ast.Constant) and isinstance(node.value, constants):
         return node.value
     found = _module_chain(node, statics)
     if found is None:
         return _UNKNOWN
     value = found[2]
-    if isinstance(value, SETTING_TYPES) or identity:
+    if isinstance(value, models.SETTING_TYPES) or identity:
         return value
     return _UNKNOWN
 
@@ -214,7 +213,6 @@ def evaluate(expr, names, locals_):
 def _unroll_module_loops(tree, names, locals_):
     """`for m in self.layers:` over a list of modules known while generating becomes one copy
     of the body per module, with `m` replaced by `self.layers[i]` (the length is structure)."""
-    from ..nn import Module  # nn builds on srcad: import when needed
     for node in list(ast.walk(tree)):
         for field in ("body", "orelse"):
             stmts = getattr(node, field, None)
@@ -222,7 +220,7 @@ def _unroll_module_loops(tree, names, locals_):
                 continue
             out = []
             for stmt in stmts:
-                items = _static_items(stmt, names, locals_, Module)
+                items = _static_items(stmt, names, locals_)
                 if items is None:
                     out.append(stmt)
                     continue
@@ -234,7 +232,7 @@ def _unroll_module_loops(tree, names, locals_):
             setattr(node, field, out)
 
 
-def _static_items(stmt, names, locals_, module_type):
+def _static_items(stmt, names, locals_):
     if not (isinstance(stmt, ast.For) and isinstance(stmt.target, ast.Name)
             and not stmt.orelse):
         return None
@@ -242,13 +240,13 @@ def _static_items(stmt, names, locals_, module_type):
         obj, local_root = evaluate(stmt.iter, names, locals_)
     except (KeyError, AttributeError, IndexError, TypeError):
         return None
-    if local_root or not isinstance(obj, (list, tuple, module_type)):
+    if local_root or not (isinstance(obj, (list, tuple)) or models.is_model(obj)):
         return None
     try:
         items = list(obj)
     except TypeError:
         return None
-    if not items or not all(isinstance(item, module_type) for item in items):
+    if not items or not all(models.is_model(item) for item in items):
         return None
     return items
 
@@ -275,7 +273,6 @@ def _resolve_call(node, info, names, locals_):
         raise UnsupportedSyntaxError(
             f"srcad cannot find what `{ast.unparse(func)}` refers to (an undefined name?)",
             info.location(node)) from None
-    from ..generation import Callee  # built on the passes: import when needed
     if isinstance(obj, Callee):                 # generated code calling a derivative: higher
         obj = obj.generated_function()          # orders transform that generated function
     if isinstance(obj, functools.partial) and isinstance(obj.func, types.FunctionType):

@@ -234,8 +234,7 @@ def _call_shape(node, shapes):
     if func in _FILLED and len(args) == 1 and set(keywords) <= {"dtype"}:
         size = _integer(args[0], shapes)
         return (size,) if size is not None else _UNKNOWN
-    if (getattr(func, "__name__", None) == "stop_gradient" and len(args) == 1
-            and getattr(func, "__module__", None) == "srcad.api"):
+    if func is rules.stop_gradient and len(args) == 1:
         return _shape(args[0], shapes)
     if func is len:
         return ()
