@@ -12,17 +12,23 @@ class Callee:
     (so a function may call itself); specialized to the shapes of its arguments (`signature`)
     where the calling code knows them."""
 
-    __slots__ = ("make", "func", "kind", "wrt", "statics", "signature", "function")
+    __slots__ = ("make", "func", "kind", "wrt", "statics", "signature", "function", "current")
 
     def __init__(self, make, func, kind, wrt, statics=(), signature=None):
         self.make = make
         self.func, self.kind, self.wrt, self.statics = func, kind, wrt, statics
         self.signature = signature
         self.function = None
+        self.current = None     # the `Generated` this callee runs, once it was asked for
 
     def generated(self):
-        return self.make(self.func, self.kind, self.wrt, statics=self.statics,
-                         signature=self.signature)
+        """The generated derivative, made on the first request and kept (code that calls it
+        is generated anew, with new callees, when what this code relied on changes)."""
+        current = self.current
+        if current is None:
+            current = self.current = self.make(self.func, self.kind, self.wrt,
+                                               statics=self.statics, signature=self.signature)
+        return current
 
     def generated_function(self):
         """The generated function itself (what a further derivative transforms)."""

@@ -153,7 +153,7 @@ def stage_source(derivative, stage):
     """The source of `derivative` (and of the derivatives it calls) as the pipeline has it
     after `stage`: "normalize", "raw" or "optimized"."""
     texts, seen = [], set()
-    todo = [(derivative.func, derivative.kind, derivative.wrt, derivative._statics)]
+    todo = [(derivative.func, derivative.kind, derivative.wrt, derivative.statics)]
     while todo:
         func, kind, wrt, statics = todo.pop(0)
         key = (func, kind, wrt)

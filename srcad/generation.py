@@ -19,7 +19,7 @@ import weakref
 import numpy
 
 from . import annotations as anno
-from . import ast_util, codegen, models, runtime
+from . import ast_util, codegen, guards, models, runtime
 from .callee import Callee
 from .errors import SrcadError
 from .naming import FreeNames, Namer
@@ -47,13 +47,40 @@ class Generated:
     """A generated function, its source text, where the user's return statement is, and the
     derivatives of the user functions it calls."""
 
-    __slots__ = ("function", "text", "return_location", "callees")
+    __slots__ = ("function", "text", "return_location", "callees", "guards")
 
-    def __init__(self, function, text, return_location, callees):
+    def __init__(self, function, text, return_location, callees, guards=None):
         self.function = function
         self.text = text
         self.return_location = return_location
         self.callees = callees
+        self.guards = guards
+
+    def reachable(self):
+        """This code and every derivative it calls, transitively, each generated now."""
+        out, seen, todo = [], set(), [self]
+        while todo:
+            generated = todo.pop()
+            if id(generated) in seen:
+                continue
+            seen.add(id(generated))
+            out.append(generated)
+            todo.extend(callee.generated() for callee in generated.callees)
+        return out
+
+    def valid(self):
+        """True while the facts this code and the derivatives it calls (those generated so
+        far) rely on hold."""
+        seen, todo = set(), [self]
+        while todo:
+            generated = todo.pop()
+            if id(generated) in seen:
+                continue
+            seen.add(id(generated))
+            if generated.guards is not None and not generated.guards.holds():
+                return False
+            todo.extend(c.current for c in generated.callees if c.current is not None)
+        return True
 
     def full_text(self):
         """This function's source followed by that of every derivative it calls, once each."""
@@ -93,6 +120,7 @@ def _generate(func, kind, wrt, containers=(), statics=(), signature=None, on_sta
     on_stage = on_stage or (lambda stage, fdef, info: None)
     own_name = function_name(func, kind, wrt, statics)
     tree, info, names, namer = _normal_form(func, statics, own_name)
+    assumed = guards.collect(tree, func, statics)
     free = FreeNames(namer, names, {**vars(builtins), **func.__globals__})
     _bind_runtime_calls(tree, free)
     on_stage("normalize", tree, info)
@@ -150,7 +178,7 @@ def _generate(func, kind, wrt, containers=(), statics=(), signature=None, on_sta
     last = tree.body[-1] if tree.body else tree
     used = ast_util.names_in(fdef)
     return Generated(function, text, info.location(last),
-                     [c for c in callees.values() if free.name_of(c) in used])
+                     [c for c in callees.values() if free.name_of(c) in used], assumed)
 
 
 def _normal_form(func, statics, own_name):
@@ -267,8 +295,8 @@ def _static_key(statics):
 
 def cached(func, kind, wrt, containers=(), statics=(), signature=None):
     """`generate` once per (function, its code, kind, wrt, container parameters, the types
-    of static parameters, and the argument shapes it is specialized to; past
-    `_SPECIALIZATIONS` shape signatures, the generic code)."""
+    of static parameters, and the argument shapes it is specialized to), and again when what
+    the code relied on changed (`Generated.valid`)."""
     with _lock:
         try:
             per_function = _cache.setdefault(func, {})
@@ -276,13 +304,28 @@ def cached(func, kind, wrt, containers=(), statics=(), signature=None):
             return generate(func, kind, wrt)
         code = getattr(func, "__code__", None)      # (a reload gives a new __code__)
         key = (kind, wrt, containers, _static_key(statics), signature, code)
-        if key not in per_function and signature is not None and sum(
-                k[:4] == key[:4] and k[4] is not None and k[5] is code
-                for k in per_function) >= _SPECIALIZATIONS:
-            return cached(func, kind, wrt, containers, statics)   # enough shapes: generic
-        if key not in per_function:
-            per_function[key] = generate(func, kind, wrt, containers, statics, signature)
-        return per_function[key]
+        generated = per_function.get(key)
+        if generated is None or not generated.valid():     # stale: regenerate
+            generated = per_function[key] = generate(func, kind, wrt, containers, statics,
+                                                     signature)
+        return generated
+
+
+def specializations(func, kind, wrt):
+    """How many shape signatures of `func`'s derivative of `kind` wrt `wrt` are cached."""
+    with _lock:
+        per_function = _cache.get(func, {}) if _weakrefable(func) else {}
+        code = getattr(func, "__code__", None)
+        return sum(k[:2] == (kind, wrt) and k[4] is not None and k[5] is code
+                   for k in per_function)
+
+
+def _weakrefable(func):
+    try:
+        weakref.ref(func)
+    except TypeError:
+        return False
+    return True
 
 
 def _positional(func):
@@ -320,9 +363,6 @@ _SCALAR_TYPES = (float, int, numpy.float64, numpy.float32)
 def parameters(func):
     """The names of `func`'s parameters, in order."""
     return list(inspect.signature(func).parameters)
-
-
-_SPECIALIZATIONS = 8        # shape signatures per derivative; further ones run generic code
 
 
 _is_module = models.is_model

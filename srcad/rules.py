@@ -24,12 +24,16 @@ _RULES = {ADJOINT: {}, TANGENT: {}}
 _NONDIFF = {}          # key -> reason
 _SEQUENCE = set()      # keys whose result is a list/tuple of arrays
 _loaded = False
+epoch = 0
+"""Counts registrations: code generated under one count relies on the rules of that count."""
 _lock = threading.Lock()
 
 
 def _register(mode, key, broadcasts):
     def decorate(func):
+        global epoch
         _RULES[mode][key] = Template(func, key, mode, broadcasts=broadcasts)
+        epoch += 1
         return func
     return decorate
 
@@ -50,8 +54,10 @@ def tangent(key, broadcasts=False):
 
 def nondifferentiable(*keys, reason="it has no useful derivative"):
     """Mark primitives whose results are constants for differentiation (zero derivative)."""
+    global epoch
     for key in keys:
         _NONDIFF[key] = reason
+    epoch += 1
 
 
 def stop_gradient(x):

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import srcad
-from srcad import ast_util, generation
+from srcad import ast_util, dispatch, generation
 from srcad.errors import WrtError
 from srcad.naming import Namer
 from srcad.nn import Module, Parameter
@@ -246,7 +246,7 @@ def test_new_shapes_new_code_and_a_bound_on_how_many():
         x = np.linspace(-1, 1, n)
         t = np.tanh(x * x)
         np.testing.assert_allclose(df(x), 2 * x * (1 - t * t))
-    assert len(df._fast) <= generation._SPECIALIZATIONS
+    assert len(df._path.routes) <= dispatch.SPECIALIZATIONS
     assert df(0.5) == pytest.approx(2 * 0.5 * (1 - np.tanh(0.25) ** 2))
 
 
@@ -302,12 +302,12 @@ def test_benchmark_runs_quick():
 def test_shape_signatures_per_function_are_bounded():
     """New derivatives of one function, called with ever new shapes, share a bounded number of
     specializations (then the generic code), and stay right."""
-    for n in range(1, 3 * generation._SPECIALIZATIONS):
+    for n in range(1, 3 * dispatch.SPECIALIZATIONS):
         x = np.linspace(-1, 1, n)
         t = np.tanh(x * x)
         np.testing.assert_allclose(srcad.grad(tanh_sum)(x), 2 * x * (1 - t * t))
     keys = [k for k in generation._cache[tanh_sum] if k[0] == generation.GRAD and k[4] is not None]
-    assert len(keys) <= generation._SPECIALIZATIONS
+    assert len(keys) <= dispatch.SPECIALIZATIONS
 
 
 def transposed_product(w, X):

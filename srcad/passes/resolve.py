@@ -75,8 +75,9 @@ def _mark_modules(tree, statics):
 
 
 def _module_chain(node, statics):
-    """For a read like `self.V.weight` or `self.layers[0]` rooted at a static module: (root
-    name, dotted path, the object it denotes now); None for anything else."""
+    """For a read like `self.V.weight` or `self.layers[0]` rooted at a static module, through
+    models only (what their structure captures): (root name, dotted path, the object it
+    denotes now); None for anything else (`self.cfg.flag` is read at run time)."""
     if not isinstance(node, (ast.Attribute, ast.Name, ast.Subscript)) or not isinstance(
             node.ctx, ast.Load):
         return None
@@ -91,6 +92,8 @@ def _module_chain(node, statics):
     obj = statics[root.id]
     try:
         for part in reversed(parts):
+            if not models.is_model(obj):    # `self.cfg.flag`: read at run time, not folded
+                return None
             obj = getattr(obj, part) if isinstance(part, str) else obj[part]
     except (AttributeError, IndexError, KeyError, TypeError):
         return None
@@ -240,7 +243,7 @@ def _static_items(stmt, names, locals_):
         obj, local_root = evaluate(stmt.iter, names, locals_)
     except (KeyError, AttributeError, IndexError, TypeError):
         return None
-    if local_root or not (isinstance(obj, (list, tuple)) or models.is_model(obj)):
+    if local_root or not models.is_model(obj):    # (a plain list's length is no structure)
         return None
     try:
         items = list(obj)

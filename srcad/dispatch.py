@@ -1,0 +1,502 @@
+"""The call path of a derivative: the one owner of arguments -> key -> entry -> result.
+
+In: a `Derivative` (its function, kind, `wrt`, and the arguments of each call). Out: the
+call's result in the form of the input: a gradient shaped and typed like its argument (a float
+for a float, for a model a dict keyed like its `named_parameters()`, each array owned, never an
+input or another gradient), `(value, gradients)`, `(value, pullback)` or `(value, tangent)`.
+
+A call's key is what its code depends on in the arguments: the types of the arguments, the
+shapes and dtypes of NumPy arrays, for a model its structure and its parameters' shapes
+(`models.layout`). `grad` and `value_and_grad` of such arguments get code specialized to the key
+(at most `SPECIALIZATIONS` keys; more run the generic code), found again by the key on later
+calls; `grad` of arrays and numbers also gets an `entry`: the generated code compiled once more
+inside a check of the key and of every fact generation relied on (`guards`), so that a call costs
+one Python call. Every route checks those facts before it runs code: a failed check regenerates.
+"""
+
+import inspect
+
+import numpy
+
+from . import codegen, models, runtime
+from .errors import NonScalarOutputError, ShapeMismatchError, SrcadError, WrtError
+from .generation import GRAD, JVP, VALUE_AND_GRAD, cached, signature, specializations
+from .sparse import RowGrad
+
+SPECIALIZATIONS = 8     # keys (shape signatures) per derivative; further ones run generic code
+
+_ndarray = numpy.ndarray
+_FLOATS = (float, numpy.float64)
+_PLAIN = (numpy.ndarray, float, int, numpy.float64, numpy.float32, type(None))
+_CONTAINERS = (list, tuple, dict)
+
+
+class CallPath:
+    """The calls of one `Derivative` (see the module docstring)."""
+
+    def __init__(self, derivative):
+        self.d = derivative
+        self.routes = {}            # key -> function(args), the checked fast route
+        self.entry = None           # the compiled entry of the latest key (grad only)
+        self.general = None         # (Generated, call) of the generic code
+        self.fast = derivative.kind in (GRAD, VALUE_AND_GRAD) and derivative.receiver is None
+
+    # ---- arguments -> key -> route ------------------------------------------------------------
+    def __call__(self, args, kwargs):
+        if not self.fast or kwargs:
+            return self.call_general(args, kwargs)
+        key = _key(args)
+        route = self.routes.get(key) if key is not None else None
+        if route is None:
+            return self.first_call(key, args)
+        self.entry = route.entry
+        return route(args)
+
+    def first_call(self, key, args):
+        """Arguments of a key not seen before: code specialized to it, from now on found by
+        the key (past `SPECIALIZATIONS` keys, or for arguments without a key, the generic
+        path)."""
+        d = self.d
+        if key is None or max(d.positions) >= len(args) or len(self.routes) >= SPECIALIZATIONS:
+            return self.call_general(args, {})
+        check_inputs(d, args, {})
+        route = self.routes[key] = _Route(self, args)
+        self.entry = route.entry
+        return route(args)
+
+    def forget(self):
+        """Drop every route (what they relied on changed)."""
+        self.routes.clear()
+        self.entry = None
+        self.general = None
+
+    # ---- the general path ---------------------------------------------------------------------
+    def call_general(self, args, kwargs):
+        d = self.d
+        if d.receiver is not None:
+            args = (d.receiver,) + args
+        if d.kind == JVP:
+            return self.jvp(args, kwargs)
+        generated = self.specialized(args, kwargs) if _special(args) or _special(
+            kwargs.values()) else self.generic()
+        return _finished(d, generated)(args, kwargs)
+
+    def generic(self):
+        """The generic code (no shapes), checked: stale code is generated again."""
+        general = self.general
+        if general is None or not general[1]():
+            generated = cached(self.d.func, self.d.kind, self.d.wrt, statics=self.d.statics)
+            general = self.general = (generated, closure_guard(generated))
+        return general[0]
+
+    def specialized(self, args, kwargs):
+        """Code for calls like this one: for lists, tuples or dicts of arrays, specialized to
+        which parameters hold them; for models, to their structure; for grad and
+        value_and_grad of arrays, models and scalars, to their shapes."""
+        d = self.d
+        if not (_special(args) or _special(kwargs.values())):
+            if self.fast and not kwargs and self.may_specialize():
+                return cached(d.func, d.kind, d.wrt, signature=signature(args))
+            return self.generic()
+        params = d.params
+        names = {params[i] for i, a in enumerate(args) if type(a) in _CONTAINERS}
+        names |= {k for k, v in kwargs.items() if type(v) in _CONTAINERS}
+        statics = tuple((params[i], a) for i, a in enumerate(args) if models.is_model(a))
+        shaped = self.fast and not kwargs and not names and self.may_specialize()
+        return cached(d.func, d.kind, d.wrt, tuple(sorted(names)), d.statics + statics,
+                      signature(args) if shaped else None)
+
+    def may_specialize(self):
+        """True while this function has fewer than `SPECIALIZATIONS` shape signatures cached
+        (by any of its derivatives of this kind)."""
+        d = self.d
+        return specializations(d.func, d.kind, d.wrt) < SPECIALIZATIONS
+
+    def jvp(self, args, kwargs):
+        d = self.d
+        k = len(d.wrt)
+        primals, tangents = args[:-k], args[-k:]
+        if kwargs or len(primals) != len(d.params):
+            try:
+                bound = inspect.signature(d.func).bind(*primals, **kwargs)
+            except TypeError:
+                bound = None
+            if len(args) < k or bound is None:
+                raise TypeError(f"{d.__name__} takes the arguments of {d.func.__name__} "
+                                f"followed by {k} tangent(s), for {', '.join(d.wrt)}; got "
+                                f"{len(args)} positional argument(s)") from None
+            bound.apply_defaults()
+            primals, kwargs = bound.args, bound.kwargs
+        check_inputs(d, primals, kwargs)
+        for name_, position, tangent in zip(d.wrt, d.positions, tangents):
+            x = primals[position]
+            if isinstance(x, _CONTAINERS) or isinstance(tangent, _CONTAINERS):
+                continue
+            if numpy.shape(tangent) != numpy.shape(x):
+                raise ShapeMismatchError(
+                    f"the tangent for `{name_}` has shape {numpy.shape(tangent)}, but "
+                    f"`{name_}` has shape {numpy.shape(x)}: {d.__name__} takes one tangent "
+                    f"per wrt argument, shaped like it, after the arguments", d.location())
+        return self.generic().function(*primals, *tangents, **kwargs)
+
+
+class _Route:
+    """The fast route of one key: its code, the facts it relies on, and the finished result."""
+
+    __slots__ = ("path", "call", "guard", "entry")
+
+    def __init__(self, path, args):
+        d = path.d
+        generated = path.specialized(args, {})
+        self.path = path
+        self.guard = closure_guard(generated)
+        if not self.guard():
+            raise SrcadError(f"srcad generated code for {d.func.__name__} whose checks fail "
+                             "at once; this is a bug in srcad", d.location())
+        self.call = _fast_result(d, generated, args)
+        self.entry = entry(d, generated, args, self.guard, path) if d.kind == GRAD else None
+
+    def __call__(self, args):
+        if not self.guard():
+            self.path.forget()
+            return self.path(args, {})
+        return self.call(args)
+
+
+def _key(args):
+    """What specialized code depends on in the arguments, or None for arguments that take
+    the general path (containers, CuPy arrays, models with CuPy parameters)."""
+    key = ()
+    for a in args:
+        kind = type(a)
+        if kind is _ndarray:
+            key += (a.shape, a.dtype)
+        elif kind in _PLAIN:
+            key += (kind,)
+        elif models.is_model(a):
+            layout = models.layout(a)
+            key += (kind, layout.key)
+            for _, param in layout.named:
+                data = param.data
+                if type(data) is not _ndarray:
+                    return None
+                key += (data.shape, data.dtype)
+        else:
+            return None
+    return key
+
+
+def _special(values):
+    """True when a call has lists, tuples or dicts, or models, among its arguments."""
+    for value in values:
+        kind = type(value)
+        if kind not in _PLAIN and (kind in _CONTAINERS or models.is_model(value)):
+            return True
+    return False
+
+
+def closure_guard(generated):
+    """One check of the facts that `generated` and every derivative it calls rely on."""
+    checks = tuple(g.guards.holds for g in generated.reachable() if g.guards is not None)
+    if len(checks) == 1:
+        return checks[0]
+    return lambda: all(check() for check in checks)
+
+
+# ---- result in the form of the input ----------------------------------------------------------
+def inputs(args):
+    """The ids of the arguments (the items of a list), of the arrays they view, and of
+    models' parameter arrays: what gradients must not be or view (`runtime.owned`)."""
+    seen = set()
+    for a in args:
+        if type(a) not in _FLOATS and type(a) is not _ndarray and models.is_model(a):
+            seen.add(id(a))
+            a = [param.data for _, param in models.layout(a).named]
+        for array in a if type(a) is list else (a,):
+            seen.add(id(array))
+            base = getattr(array, "base", None)
+            if base is not None:
+                seen.add(id(base))
+    return seen
+
+
+def finish(g, x, seen, keep_rows=False):
+    """The gradient `g` of the input `x` in the form of `x`, owning its memory: a fresh array
+    of `x`'s shape and dtype, a float for a float, for a model a dict keyed like its
+    `named_parameters()` (`model_gradients`); its id joins `seen`."""
+    if type(x) is _ndarray:
+        if not (type(g) is _ndarray and g.dtype is x.dtype and g.shape == x.shape
+                and g.base is None):
+            g = runtime.as_gradient(g, x)
+        g = runtime.owned(g, seen)
+    elif type(x) is float and type(g) in _FLOATS:
+        g = float(g)
+    elif models.is_model(x):
+        g = model_gradients(g, x, seen, keep_rows)
+    else:
+        g = runtime.owned(runtime.as_gradient(g, x), seen)
+    seen.add(id(g))
+    return g
+
+
+def model_gradients(grads, model, seen, keep_rows=False):
+    """The generated code's dict of a model's gradients keyed like its `named_parameters()`:
+    the gradients of every path that reaches one parameter summed (weight tying, a module used
+    twice, as PyTorch does), zeros for parameters the output does not reach, each owned (see
+    `inputs`); with `keep_rows`, row-sparse gradients (`RowGrad`) stay sparse."""
+    layout = models.layout(model)
+    if layout.aliases and grads:
+        grads = dict(grads)
+        for path, canonical in layout.aliases.items():
+            g = grads.pop(path, None)
+            if g is not None:
+                grads[canonical] = g if canonical not in grads else _add(grads[canonical], g)
+    out = {}
+    for name, param in layout.named:
+        x, g = param.data, grads.get(name)
+        if g is None:
+            g = runtime.zeros_like(x)
+        elif keep_rows and isinstance(g, RowGrad):
+            out[name] = g
+            continue
+        elif not (type(g) is _ndarray and g.dtype == x.dtype and g.shape == x.shape):
+            g = runtime.as_gradient(g, x)
+        out[name] = runtime.owned(g, seen)
+    return out
+
+
+def _add(a, b):
+    """The sum of two gradients of one parameter (row-sparse ones made dense)."""
+    a = a.dense() if isinstance(a, RowGrad) else a
+    b = b.dense() if isinstance(b, RowGrad) else b
+    return a + b
+
+
+def gradients(d, grads, args, kwargs):
+    """The raw gradients of the generated code (one, or a tuple) finished (see `finish`)."""
+    xs = [args[p] if p < len(args) else keyword(d, i, kwargs)
+          for i, p in enumerate(d.positions)]
+    seen = inputs(list(args) + list(kwargs.values()))
+    out = [finish(g, x, seen, d.keep_rows)
+           for g, x in zip((grads,) if len(xs) == 1 else grads, xs)]
+    return out[0] if d.single else tuple(out)
+
+
+def _fast_result(d, generated, args):
+    """The call of a fast route: the generated function, then `gradients` with the common
+    cases inline (a fresh array of the input's kind returned as it is)."""
+    function = generated.function
+    position = d.positions[0]
+    x = args[position]
+    shape, dtype = (x.shape, x.dtype) if type(x) is _ndarray else (None, None)
+
+    def result(grads, args):
+        if d.single and shape is not None and type(grads) is _ndarray and \
+                grads.dtype is dtype and grads.shape == shape and grads.base is None and \
+                not any(a is grads for a in args):
+            return grads
+        return gradients(d, grads, args, {})
+
+    def grad_call(args):
+        try:
+            return result(function(*args), args)
+        except NonScalarOutputError as exc:
+            raise NonScalarOutputError(exc.message, generated.return_location) from None
+
+    def value_and_grad_call(args):
+        try:
+            value, grads = function(*args)
+        except NonScalarOutputError as exc:
+            raise NonScalarOutputError(exc.message, generated.return_location) from None
+        return value, result(grads, args)
+
+    return grad_call if d.kind == GRAD else value_and_grad_call
+
+
+def _finished(d, generated):
+    """The general call of `generated` for the derivative's kind: inputs checked, results
+    finished; a pullback checks its cotangent."""
+    function = generated.function
+
+    def run(args, kwargs):
+        check_inputs(d, args, kwargs)
+        try:
+            return function(*args, **kwargs)
+        except NonScalarOutputError as exc:
+            raise NonScalarOutputError(exc.message, generated.return_location) from None
+
+    if d.kind == GRAD:
+        return lambda args, kwargs: gradients(d, run(args, kwargs), args, kwargs)
+    if d.kind == VALUE_AND_GRAD:
+        def value_and_grad_call(args, kwargs):
+            value, grads = run(args, kwargs)
+            return value, gradients(d, grads, args, kwargs)
+        return value_and_grad_call
+
+    def vjp_call(args, kwargs):
+        value, pullback = run(args, kwargs)
+
+        def checked_pullback(cotangent):
+            check_cotangent(d, cotangent, value, generated.return_location)
+            return gradients(d, pullback(cotangent), args, kwargs)
+        return value, checked_pullback
+    return vjp_call
+
+
+# ---- checks -----------------------------------------------------------------------------------
+def keyword(d, i, kwargs):
+    """The value of the i-th `wrt` parameter when not given positionally."""
+    name = d.wrt[i]
+    if name in kwargs:
+        return kwargs[name]
+    return inspect.signature(d.func).parameters[name].default
+
+
+def check_inputs(d, args, kwargs):
+    """A clear error when a `wrt` argument cannot carry a derivative (None, an integer, a
+    boolean or integer array, a string, a complex number)."""
+    for i, position in enumerate(d.positions):
+        x = args[position] if position < len(args) else keyword(d, i, kwargs)
+        if type(x) is float or (type(x) is _ndarray and x.dtype.kind == "f"):
+            continue
+        problem = _not_differentiable(x)
+        if problem:
+            raise WrtError(f"cannot differentiate {d.func.__name__} with respect to "
+                           f"`{d.wrt[i]}`: it is {problem}; pass a float or a float "
+                           f"array, or leave it out of wrt", d.location())
+
+
+def _not_differentiable(x):
+    """Why `x` cannot carry a derivative, or None when it can."""
+    if x is None or isinstance(x, (str, bytes)):
+        return f"{x!r}"
+    if isinstance(x, (bool, int)) and not isinstance(x, float):
+        return f"an integer ({x!r})"
+    if isinstance(x, complex):
+        return f"a complex number ({x!r}); srcad differentiates real functions"
+    dtype = getattr(x, "dtype", None)
+    kind = getattr(dtype, "kind", "f")
+    if dtype is not None and kind in "biu":
+        return f"an array of {dtype}"
+    if dtype is not None and kind == "c":
+        return f"an array of {dtype}; srcad differentiates real functions"
+    if isinstance(x, (list, tuple)):
+        return next((p for p in map(_not_differentiable, x) if p), None)
+    if isinstance(x, dict):
+        return next((p for p in map(_not_differentiable, x.values()) if p), None)
+    return None
+
+
+def check_cotangent(d, cotangent, value, location, path=""):
+    """A clear error when a pullback's cotangent is not shaped like the output."""
+    if isinstance(value, (tuple, list)):
+        if not isinstance(cotangent, (tuple, list)) or len(cotangent) != len(value):
+            raise ShapeMismatchError(
+                f"the pullback of {d.func.__name__} takes a cotangent shaped like its "
+                f"output{path}: a {type(value).__name__} of {len(value)}, not "
+                f"{_describe(cotangent)}", location)
+        for i, (c, v) in enumerate(zip(cotangent, value)):
+            check_cotangent(d, c, v, location, f"{path}[{i}]")
+        return
+    if isinstance(value, dict) or isinstance(cotangent, (tuple, list, dict)):
+        return
+    shape, expected = numpy.shape(cotangent), numpy.shape(value)
+    if shape != expected:
+        raise ShapeMismatchError(
+            f"the pullback of {d.func.__name__} takes a cotangent shaped like its "
+            f"output{path}, {expected}, not {shape}", location)
+
+
+def _describe(value):
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return f"a value of shape {numpy.shape(value)}"
+
+
+# ---- the compiled entry -----------------------------------------------------------------------
+def entry(d, generated, args, guard, fallback):
+    """For `grad` of arguments that are NumPy arrays and numbers: the generated function's code
+    with the call path around it, compiled as one function of the arguments: a check (these
+    types, shapes and dtypes, and every fact of `generated.guards`; `guard` for the facts of
+    the derivatives it calls), else `fallback(args, {})`; the code; and the gradients returned
+    as they are when each is a fresh array of its input's kind or a float for a float (else
+    `gradients` makes them so). One Python call instead of three; None where that does not
+    apply. What `source()` shows stays the plain function."""
+    kinds = [_kind(a) for a in args]
+    text = generated.text
+    lines = text.splitlines()
+    if None in kinds or "grad_seed(" in text or '"""' in text or "'''" in text \
+            or not lines[-1].startswith("    return ") \
+            or any(line.startswith("    return ") for line in lines[1:-1]):
+        return None                 # (a string over several lines would change if indented)
+    function = generated.function
+    code = function.__code__
+    params = code.co_varnames[:code.co_argcount]
+    results = lines[-1][len("    return "):].split(", ")
+    if len(params) != len(args) or code.co_kwonlyargcount or len(results) != len(d.positions) \
+            or not all(r.isidentifier() for r in results):
+        return None
+    bound = dict(zip(code.co_freevars, (c.cell_contents for c in function.__closure__ or ())))
+    taken = set(bound) | set(code.co_varnames) | set(code.co_names) | set(function.__globals__)
+
+    def bind(obj, hint):
+        ident = hint
+        while ident in taken:
+            ident += "_"
+        taken.add(ident)
+        bound[ident] = obj
+        return ident
+
+    star, ok = bind(None, "srcad_args"), bind(None, "srcad_ok")
+    del bound[star], bound[ok]
+    type_, len_ = bind(type, "srcad_type"), bind(len, "srcad_len")
+    ndarray = bind(_ndarray, "srcad_ndarray")
+    types = [bind(dtype if kind is _ndarray else kind, f"srcad_type_{i}")
+             for i, (kind, _, dtype) in enumerate(kinds)]
+    checks = [f"{type_}({p}) is {ndarray} and {p}.shape == {shape!r} and {p}.dtype is {t}"
+              if kind is _ndarray else f"{type_}({p}) is {t}"
+              for p, (kind, shape, _), t in zip(params, kinds, types)]
+    facts = generated.guards.conditions(bind) if generated.guards is not None else []
+    if generated.callees:
+        facts.append(f"{bind(guard, 'srcad_guard')}()")
+    arrays = [p for p, (kind, _, _) in zip(params, kinds) if kind is _ndarray]
+    fresh, final = [], list(results)
+    for i, (g, position) in enumerate(zip(results, d.positions)):
+        kind, shape, _ = kinds[position]
+        if kind is not _ndarray:                # a float for a float input
+            fresh.append(f"{type_}({g}) in {bind(_FLOATS, 'srcad_floats')}")
+            final[i] = f"{bind(float, 'srcad_float')}({g})"
+            continue
+        fresh += [f"{type_}({g}) is {ndarray} and {g}.base is None and {g}.shape == {shape!r} "
+                  f"and {g}.dtype is {types[position]}"]
+        fresh += [f"{g} is not {other}" for other in arrays + results[:i]]
+    returned = final[0] if d.single else f"({', '.join(final)},)"
+    body = "\n".join(" " * 8 + line if line else "" for line in lines[1:-1])
+    finisher = bind(lambda grads, args: gradients(d, grads if len(grads) > 1 else grads[0],
+                                                  args, {}), "srcad_finish")
+    text = (f"def {function.__name__}(*{star}):\n"
+            f"    if {len_}({star}) == {len(args)}:\n"
+            f"        {', '.join(params)}, = {star}\n"
+            f"        if {' and '.join(checks)}:\n"
+            f"            try:\n"
+            f"                {ok} = {' and '.join(facts) or 'True'}\n"
+            f"            except Exception:\n"
+            f"                {ok} = False\n"
+            f"        else:\n"
+            f"            {ok} = False\n"
+            f"        if {ok}:\n"
+            f"{body}\n"
+            f"            if {' and '.join(fresh)}:\n"
+            f"                return {returned}\n"
+            f"            return {finisher}(({', '.join(results)},), {star})\n"
+            f"    return {bind(fallback, 'srcad_fallback')}({star}, {{}})\n")
+    return codegen.compile_function(text, function.__name__, function.__globals__, bound)
+
+
+def _kind(a):
+    """(type, shape, dtype) of an argument an entry can check, else None."""
+    if type(a) is _ndarray:
+        return _ndarray, a.shape, a.dtype
+    if type(a) in (float, int, numpy.float64):
+        return type(a), None, None
+    return None

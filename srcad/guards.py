@@ -1,0 +1,172 @@
+"""Guards: the facts beyond its arguments that generated code relies on, checked on entry.
+
+In: a user function, the values known while generating it (`statics`), and its normal-form
+tree after `resolve` (every call annotated with the object it calls). Out: `Guards`, whose
+`holds()` is True while every fact still holds and whose `conditions(bind)` gives the same
+checks as Python expressions, for an entry compiled around the generated code.
+
+The facts (each an identity test, so a check costs tens of nanoseconds):
+- every call target reached from a global, builtin or closure name (`np.tanh`, `act`,
+  `helper`, `p.func` of a `functools.partial`) is still the object resolved: re-running a
+  notebook cell that redefines a helper, or `act = np.sin` after `act = np.tanh`, regenerates;
+- every closure value the generated code holds is still the cell's value;
+- the function itself and every user function it calls still have the code they had;
+- the class of every model (and submodule) called still has the `forward` it had;
+- the rule registry is unchanged since generation (`rules.epoch`).
+What a model's code depends on besides these (classes, settings, parameter paths and sharing)
+is its structure, which is in the cache key; shapes and dtypes are in the entry's key.
+"""
+
+import ast
+import builtins
+import re
+import types
+
+from . import annotations as anno
+from . import codegen, models, rules
+
+
+class Guards:
+    """Facts as (expression over the user's globals, {name: object} it refers to besides)."""
+
+    __slots__ = ("facts", "_check")
+
+    def __init__(self, facts, user_globals):
+        self.facts = tuple(facts)
+        self._check = _compile(self.facts, user_globals)
+
+    def holds(self):
+        """True while every fact holds (a missing global counts as changed)."""
+        try:
+            return self._check()
+        except Exception:       # a global deleted, an attribute gone: the code is stale
+            return False
+
+    def conditions(self, bind):
+        """The facts as expressions, the objects they name bound through `bind(obj, hint)`."""
+        out = []
+        for text, objects in self.facts:
+            names = {ident: bind(obj, ident) for ident, obj in objects.items()}
+            out.append(_PLACEHOLDER.sub(lambda m, names=names: names.get(m.group(), m.group()),
+                                        text))
+        return out
+
+
+_PLACEHOLDER = re.compile(r"\bsrcad_guard_[a-z]+_[0-9]+\b")
+
+
+def collect(tree, func, statics=()):
+    """The `Guards` of code generated from `tree`, the normal form of `func` (see the module
+    docstring); `statics` pairs (parameter, value) known while generating."""
+    facts = _Facts()
+    facts.code(func)
+    cells = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
+    for cell in cells.values():
+        try:
+            facts.add("{cell}.cell_contents is {value}", cell=cell,
+                      value=cell.cell_contents)
+        except ValueError:      # an empty cell: the code reads it at run time
+            pass
+    known = dict(statics)
+    locals_ = _locals(tree) - set(known)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or anno.get(node, anno.METHOD):
+            continue
+        obj = anno.get(node, anno.FUNC)
+        chain = _chain(node.func)
+        if chain is None or obj is None:
+            continue
+        root, rest = chain
+        rest = rest.replace("{", "{{").replace("}", "}}")
+        if root in known:
+            facts.model_call(obj)
+        elif root in cells:         # the cell's value is a fact already; what is read in it:
+            if rest:
+                facts.add(f"{{cell}}.cell_contents{rest} is {{value}}", cell=cells[root],
+                          value=_read(cells[root], rest))
+        elif root not in locals_ and (root in func.__globals__ or hasattr(builtins, root)):
+            same = "==" if isinstance(obj, _BOUND) else "is"      # (a bound method is new
+            facts.add(f"{root}{rest} {same} {{value}}", value=obj)  # at each read)
+        if not rules.has_rule(obj):              # a user function, transformed too
+            facts.code(getattr(obj, "__func__", obj))
+    rules.load()
+    facts.add("{rules}.epoch == {epoch}", rules=rules, epoch=rules.epoch)
+    return Guards(facts.items, func.__globals__)
+
+
+_BOUND = (types.MethodType, types.BuiltinMethodType)
+
+
+class _Facts:
+    """Facts being gathered, each once; the objects they name get numbered placeholders."""
+
+    def __init__(self):
+        self.items, self._seen = [], set()
+
+    def add(self, template, **objects):
+        key = (template, tuple(id(v) for v in objects.values()))
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        n = len(self.items)
+        names = {k: f"srcad_guard_{k}_{n}" for k in objects}
+        self.items.append((template.format(**names), {names[k]: v for k, v in objects.items()}))
+
+    def code(self, func):
+        """`func` (a Python function) keeps its code."""
+        if isinstance(func, types.FunctionType):
+            self.add("{func}.__code__ is {code}", func=func, code=func.__code__)
+
+    def model_call(self, obj):
+        """A call of a model runs its class's `forward`: the class keeps it, with its code."""
+        if models.is_model(obj):
+            forward = models.forward(obj)
+            self.add("{cls}.forward is {forward}", cls=type(obj), forward=forward)
+            self.code(forward)
+        elif isinstance(obj, types.MethodType):
+            owner = type(obj.__self__)
+            self.add(f"{{cls}}.{obj.__func__.__name__} is {{method}}", cls=owner,
+                     method=obj.__func__)
+
+
+def _chain(expr):
+    """(root name, the rest as text) of a dotted chain `a.b.c` or `a[0].b`, else None."""
+    parts = []
+    while isinstance(expr, (ast.Attribute, ast.Subscript)):
+        if isinstance(expr, ast.Attribute):
+            parts.append(f".{expr.attr}")
+        elif isinstance(expr.slice, ast.Constant):
+            parts.append(f"[{expr.slice.value!r}]")
+        else:
+            return None
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    return expr.id, "".join(reversed(parts))
+
+
+def _read(cell, rest):
+    """The object `cell.cell_contents<rest>` denotes now."""
+    namespace = {"srcad_cell": cell}
+    return eval(f"srcad_cell.cell_contents{rest}".replace("{{", "{").replace("}}", "}"),
+                {}, namespace)
+
+
+def _locals(tree):
+    args = tree.args
+    names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+              and isinstance(n.ctx, ast.Store)}
+    return names
+
+
+def _compile(facts, user_globals):
+    """One function of no arguments that tests every fact."""
+    bound = {}
+    conditions = []
+    for text, objects in facts:
+        bound.update(objects)
+        conditions.append(f"({text})")
+    test = " and ".join(conditions) or "True"
+    text = f"def srcad_guard():\n    return {test}\n"
+    return codegen.compile_function(text, "srcad_guard", user_globals, bound)

@@ -1,0 +1,240 @@
+"""Every fact generated code relies on is checked on entry: a changed global, closure value,
+helper, rule or model setting regenerates the code (never the stale derivative); shared
+parameters get the sum of every use; names a user may choose never collide with srcad's."""
+
+import linecache
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import srcad
+from srcad import nn
+
+act = np.tanh
+
+
+def helper(x):
+    return act(x)
+
+
+def uses_helper(x):
+    return np.sum(helper(x) * 2.0)
+
+
+def numeric(f, x, eps=1e-6):
+    out = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[i] = eps
+        out.flat[i] = (f(x + e) - f(x - e)) / (2 * eps)
+    return out
+
+
+X = np.array([0.3, -0.5, 0.9])
+
+
+@pytest.mark.parametrize("kind", ["grad", "value_and_grad", "vjp", "jvp"])
+def test_rebinding_a_global_regenerates(kind):
+    global act
+    act = np.tanh
+    try:
+        derivative = getattr(srcad, kind)(uses_helper)
+        for new, exact in ((np.tanh, 2 * (1 - np.tanh(X) ** 2)), (np.sin, 2 * np.cos(X)),
+                           (np.exp, 2 * np.exp(X))):
+            act = new
+            for _ in range(2):                  # the first call and the fast path after it
+                if kind == "grad":
+                    got = derivative(X)
+                elif kind == "value_and_grad":
+                    got = derivative(X)[1]
+                elif kind == "vjp":
+                    got = derivative(X)[1](1.0)
+                else:
+                    got = np.array([derivative(X, np.eye(3)[i])[1] for i in range(3)])
+                np.testing.assert_allclose(got, exact, rtol=1e-9)
+                np.testing.assert_allclose(got, numeric(uses_helper, X), rtol=1e-6)
+    finally:
+        act = np.tanh
+
+
+def _define(module, source, name, cell):
+    """Define `name` in `module` from `source`, as a notebook cell does (source in
+    linecache under the cell's own file name)."""
+    filename = f"<cell-{cell}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), module.__dict__)
+    return module.__dict__[name]
+
+
+@pytest.fixture
+def notebook():
+    module = types.ModuleType("notebook_module")
+    sys.modules[module.__name__] = module
+    exec("import numpy as np", module.__dict__)
+    yield module
+    del sys.modules[module.__name__]
+
+
+def test_redefining_a_helper_in_a_notebook_regenerates(notebook):
+    _define(notebook, "def h(x):\n    return np.sin(x)\n", "h", 1)
+    f = _define(notebook, "def f(x):\n    return np.sum(h(x) * x)\n", "f", 2)
+    df = srcad.grad(f)
+    np.testing.assert_allclose(df(X), np.sin(X) + X * np.cos(X))
+    _define(notebook, "def h(x):\n    return x * x * x\n", "h", 3)
+    np.testing.assert_allclose(df(X), 4 * X ** 3)
+    np.testing.assert_allclose(df(X), numeric(f, X), rtol=1e-6)
+
+
+def test_rebinding_a_closure_value_regenerates():
+    def make():
+        scale = np.tanh
+
+        def f(x):
+            return np.sum(scale(x))
+
+        def rebind(new):
+            nonlocal scale
+            scale = new
+        return f, rebind
+    f, rebind = make()
+    df = srcad.grad(f)
+    np.testing.assert_allclose(df(X), 1 - np.tanh(X) ** 2)
+    rebind(np.sin)
+    np.testing.assert_allclose(df(X), np.cos(X))
+    np.testing.assert_allclose(df(X), numeric(f, X), rtol=1e-6)
+
+
+def my_square(x):
+    return x * x
+
+
+def uses_rule(x):
+    return np.sum(my_square(x))
+
+
+def test_a_rule_registered_after_first_use_is_used():
+    df, pullback = srcad.grad(uses_rule), srcad.vjp(uses_rule)
+    np.testing.assert_allclose(df(X), 2 * X)
+
+    @srcad.register_adjoint(my_square)
+    def my_square_adjoint(y, x):
+        srcad.d[x] += srcad.d[y] * 3.0 * x     # deliberately not 2x: the rule must be used
+    np.testing.assert_allclose(df(X), 3 * X)
+    np.testing.assert_allclose(pullback(X)[1](1.0), 3 * X)
+
+
+class Flagged(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.lin = nn.Linear(3, 2)
+        self.square = True
+        self.cfg = cfg
+
+    def forward(self, x):
+        h = self.lin(x)
+        if self.square:
+            h = h * h
+        if self.cfg.double:
+            h = 2.0 * h
+        return h
+
+
+def flagged_loss(model, x):
+    return np.sum(model(x))
+
+
+def _model_numeric(model, x):
+    out = {}
+    for name, param in model.named_parameters():
+        def at(value, param=param):
+            saved = param.data
+            param.data = value
+            try:
+                return flagged_loss(model, x)
+            finally:
+                param.data = saved
+        out[name] = numeric(at, param.data.copy())
+    return out
+
+
+def test_changing_a_model_setting_or_a_config_object_regenerates():
+    srcad.manual_seed(0)
+    cfg = types.SimpleNamespace(double=False)
+    model, x = Flagged(cfg), np.random.default_rng(1).standard_normal((4, 3))
+    df = srcad.grad(flagged_loss, wrt="model")
+    for square, double in ((True, False), (False, False), (False, True), (True, True)):
+        model.square, cfg.double = square, double
+        for _ in range(2):
+            grads, expected = df(model, x), _model_numeric(model, x)
+            for name in expected:
+                np.testing.assert_allclose(grads[name], expected[name], rtol=1e-6, atol=1e-8)
+
+
+def tied_loss(model, x):
+    return np.sum(np.tanh(model(x)) ** 2)
+
+
+def test_one_module_used_twice_sums_both_uses():
+    lin = nn.Linear(3, 3)
+    model = nn.Sequential(lin, nn.Tanh(), lin)
+    x = np.random.default_rng(3).standard_normal((5, 3))
+    grads = srcad.grad(tied_loss, wrt="model")(model, x)
+    assert set(grads) == {"0.weight", "0.bias"}
+    for name, param in model.named_parameters():
+        def at(value, param=param):
+            saved = param.data
+            param.data = value
+            try:
+                return tied_loss(model, x)
+            finally:
+                param.data = saved
+        np.testing.assert_allclose(grads[name], numeric(at, param.data.copy()), rtol=1e-6,
+                                   atol=1e-8)
+
+
+class Tied(nn.Module):
+    def __init__(self):
+        super().__init__()
+        rng = np.random.default_rng(4)
+        self.encode = nn.Linear(3, 4)
+        self.decode = nn.Linear(4, 4)
+        self.decode.weight = nn.Parameter(rng.standard_normal((4, 4)))
+        self.head = nn.Linear(4, 4)
+        self.head.weight = self.decode.weight          # one Parameter in two modules
+
+    def forward(self, x):
+        return self.head(np.tanh(self.decode(np.tanh(self.encode(x)))))
+
+
+def test_one_parameter_in_two_modules_sums_both_uses():
+    model = Tied()
+    x = np.random.default_rng(5).standard_normal((2, 3))
+    grads = srcad.grad(tied_loss, wrt="model")(model, x)
+    names = [name for name, _ in model.named_parameters()]
+    assert set(grads) == set(names) and "head.weight" not in names
+    for name, param in model.named_parameters():
+        def at(value, param=param):
+            saved = param.data
+            param.data = value
+            try:
+                return tied_loss(model, x)
+            finally:
+                param.data = saved
+        np.testing.assert_allclose(grads[name], numeric(at, param.data.copy()), rtol=1e-6,
+                                   atol=1e-8)
+
+
+def named_like_builtins(args, type, len, srcad_args, x):
+    sum = args * type + len
+    return np.sum(sum * x * srcad_args)
+
+
+def test_parameters_named_after_builtins_and_srcad_names():
+    df = srcad.grad(named_like_builtins, wrt=(0, 4))
+    for n in (3, 4, 3):
+        a, t, ln, s, x = (np.linspace(0.1, 1, n) + k for k in range(5))
+        ga, gx = df(a, t, ln, s, x)
+        np.testing.assert_allclose(ga, t * x * s)
+        np.testing.assert_allclose(gx, (a * t + ln) * s)
