@@ -4,6 +4,9 @@ In: any `ast.AST` node. Out: a small dict stored on the node under one attribute
 Keys are the constants below; no pass invents its own key.
 """
 
+import ast
+from typing import Any, TypeVar
+
 FUNC = "func"          # ast.Call: the Python object called (numpy.tanh, a user function, ...)
 METHOD = "method"      # ast.Call: name of an array method when the receiver is a local array
 ORIGIN = "origin"      # statement: line number in the user's file it was derived from
@@ -16,14 +19,15 @@ PARAM = "param"        # expression reading a Parameter of a static module: (roo
 MODULE = "module"      # expression denoting a static module: (root, "V"), "" for the root
 
 _ATTR = "_srcad"
+Node = TypeVar("Node", bound=ast.AST)
 
 
-def get(node, key, default=None):
+def get(node: ast.AST, key: str, default: Any = None) -> Any:
     """The annotation `key` of `node`, or `default`."""
     return getattr(node, _ATTR, {}).get(key, default)
 
 
-def set_(node, key, value):
+def set_(node: Node, key: str, value: Any) -> Node:
     """Store annotation `key` on `node`; returns the node for chaining."""
     anno = getattr(node, _ATTR, None)
     if anno is None:
@@ -33,7 +37,7 @@ def set_(node, key, value):
     return node
 
 
-def copy(source, target):
+def copy(source: ast.AST, target: Node) -> Node:
     """Give `target` the annotations of `source` (a shallow copy of the dict)."""
     anno = getattr(source, _ATTR, None)
     if anno is not None:

@@ -12,6 +12,8 @@ library other than CuPy (the tests' host-leak double) joins with `register(array
 device)`: `module` offers `asarray`, `asnumpy` and NumPy's creation functions.
 """
 
+from typing import Any
+
 import numpy
 
 try:  # optional dependency
@@ -19,26 +21,27 @@ try:  # optional dependency
 except ImportError:  # pragma: no cover - depends on the machine
     cupy = None
 
-_MODULES = {}        # array type -> its library's module
-_DEVICES = {}        # device name ("cuda") -> that library's module
+Array = Any         # a NumPy array, a device library's array, or a number
+_MODULES: dict[type, Any] = {}   # array type -> its library's module
+_DEVICES: dict[str, Any] = {}    # device name ("cuda") -> that library's module
 if cupy is not None:  # pragma: no cover - depends on the machine
     _MODULES[cupy.ndarray] = cupy
     _DEVICES["cuda"] = cupy
 
 
-def register(array_type, module, device):
+def register(array_type: type, module: Any, device: str) -> None:
     """Make `array_type` a device array of the library `module`, reached by `to(device)`."""
     _MODULES[array_type] = module
     _DEVICES[device] = module
 
 
-def unregister(array_type, device):
+def unregister(array_type: type, device: str) -> None:
     """Undo `register`."""
     _MODULES.pop(array_type, None)
     _DEVICES.pop(device, None)
 
 
-def array_module(x):
+def array_module(x: Array) -> Any:
     """The module of `x`'s array library: `numpy` for NumPy arrays and scalars, `cupy` for
     CuPy arrays.
 
@@ -48,12 +51,12 @@ def array_module(x):
     return _MODULES.get(type(x), numpy) if _MODULES else numpy
 
 
-def on_device(x):
+def on_device(x: Array) -> bool:
     """True when `x` is an array of a device library (its values are not in host memory)."""
     return type(x) in _MODULES
 
 
-def to_device(x, device):
+def to_device(x: Array, device: object) -> Array:
     """`x` on `device`: "cpu" gives a NumPy array, "cuda" (or "cuda:N") a CuPy array."""
     device = str(device)
     if device == "cpu":
@@ -71,20 +74,20 @@ def to_device(x, device):
     return module.asarray(x)
 
 
-def to_host(x):
+def to_host(x: Array) -> Array:
     """`x` as a NumPy array: the explicit copy of a device array to the host (NumPy arrays and
     anything else pass through)."""
     module = _MODULES.get(type(x)) if _MODULES else None
     return x if module is None else module.asnumpy(x)
 
 
-def to_float(x):
+def to_float(x: Array) -> float:
     """`x` (a 0-d or one-element array, or a number) as a Python float: an explicit read of one
     value from the device, for decisions that Python must take (line searches, stopping)."""
     return float(to_host(x))
 
 
-def asarray_like(value, like):
+def asarray_like(value: Array, like: Array) -> Array:
     """`value` as an array of the same library as `like` (a copy, in `like`'s dtype)."""
     xp = array_module(like)
     if xp is numpy:
@@ -92,7 +95,7 @@ def asarray_like(value, like):
     return xp.array(value, dtype=like.dtype)
 
 
-def add_at(out, index, values):
+def add_at(out: Array, index: Any, values: Array) -> None:
     """`out[index] += values` with repeated indices accumulating (`numpy.add.at`), in place."""
     if cupy is not None and type(out) is cupy.ndarray:  # pragma: no cover - needs a GPU
         import cupyx
@@ -102,12 +105,12 @@ def add_at(out, index, values):
 
 
 
-def fused_kernels(x):
+def fused_kernels(x: Array) -> bool:
     """True when `x` is a CuPy array, whose optimizer updates run as generated CUDA kernels."""
     return cupy is not None and type(x) is cupy.ndarray
 
 
-def elementwise_kernel(in_params, out_params, operation, name):
+def elementwise_kernel(in_params: str, out_params: str, operation: str, name: str) -> Any:
     """A `cupy.ElementwiseKernel` (None without CuPy: the kernel is then only shown)."""
     if cupy is None:
         return None

@@ -14,13 +14,13 @@ class Location:
 
     __slots__ = ("filename", "lineno", "text", "function")
 
-    def __init__(self, filename, lineno, text, function):
+    def __init__(self, filename: str, lineno: int, text: str | None, function: str) -> None:
         self.filename = filename
         self.lineno = lineno
         self.text = text
         self.function = function
 
-    def __str__(self):
+    def __str__(self) -> str:
         where = f'  File "{self.filename}", line {self.lineno}, in {self.function}'
         return f"{where}\n    {self.text.strip()}" if self.text else where
 
@@ -28,12 +28,12 @@ class Location:
 class SrcadError(Exception):
     """Base class of every error srcad raises on purpose."""
 
-    def __init__(self, message, location=None):
+    def __init__(self, message: str, location: Location | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.location = location
 
-    def __str__(self):
+    def __str__(self) -> str:
         if self.location is None:
             return self.message
         return f"{self.message}\n{self.location}"

@@ -8,19 +8,21 @@ variable (`dy` for `y`, `d_tanh` for `_tanh`).
 
 import builtins
 import keyword
+from collections.abc import Iterable, Mapping
 
 _RESERVED = set(dir(builtins)) | set(keyword.kwlist)
+NamerState = tuple[set[str], dict[str, str], set[str]]     # what `Namer.snapshot` returns
 
 
 class Namer:
     """Hands out names not in `taken`, and remembers what it gave."""
 
-    def __init__(self, taken=()):
+    def __init__(self, taken: Iterable[str] = ()) -> None:
         self.taken = set(taken) | _RESERVED
-        self._derivative = {}
-        self.versions = set()       # user names that already have an SSA version
+        self._derivative: dict[str, str] = {}
+        self.versions: set[str] = set()       # user names that already have an SSA version
 
-    def fresh(self, base):
+    def fresh(self, base: str) -> str:
         """`base` if free, else `base_1`, `base_2`, ... (the first free one)."""
         base = base if base.isidentifier() else "_t"
         candidate, k = base, 0
@@ -30,25 +32,25 @@ class Namer:
         self.taken.add(candidate)
         return candidate
 
-    def temp(self, op):
+    def temp(self, op: str) -> str:
         """A temporary named after an operation: `_tanh`, `_mul`, `_item`."""
         return self.fresh("_" + op)
 
-    def derivative(self, var):
+    def derivative(self, var: str) -> str:
         """The derivative (tangent or adjoint) name of `var`: `dx`, `d_tanh`; stable per var."""
         if var not in self._derivative:
             self._derivative[var] = self.fresh("d" + var)
         return self._derivative[var]
 
-    def snapshot(self):
+    def snapshot(self) -> NamerState:
         """The namer's state, to undo a trial transformation with `restore`."""
         return set(self.taken), dict(self._derivative), set(self.versions)
 
-    def restore(self, state):
+    def restore(self, state: NamerState) -> None:
         taken, derivative, versions = state
         self.taken, self._derivative, self.versions = set(taken), dict(derivative), set(versions)
 
-    def reserve(self, names):
+    def reserve(self, names: Iterable[str]) -> None:
         """Mark `names` as taken."""
         self.taken.update(names)
 
@@ -61,14 +63,15 @@ class FreeNames:
     that would clash with a different object the user's code uses is renamed (`zeros_like_1`).
     """
 
-    def __init__(self, namer, namespace, visible=None):
+    def __init__(self, namer: Namer, namespace: Mapping[str, object],
+                 visible: Mapping[str, object] | None = None) -> None:
         self.namer = namer
         self.namespace = namespace       # what the user's code sees (globals, closure, builtins)
         self.visible = namespace if visible is None else visible   # what generated code sees
-        self.bound = {}                  # name -> object, for the generated code
-        self._names = {}                 # id(object) -> name
+        self.bound: dict[str, object] = {}   # name -> object, for the generated code
+        self._names: dict[int, str] = {}     # id(object) -> name
 
-    def bind(self, ident, obj):
+    def bind(self, ident: str, obj: object) -> str:
         """The name generated code uses for `obj`, preferring `ident`."""
         known = self._names.get(id(obj))
         if known is not None:
@@ -85,11 +88,11 @@ class FreeNames:
         self._names[id(obj)] = ident
         return ident
 
-    def name_of(self, obj):
+    def name_of(self, obj: object) -> str | None:
         """The name `obj` was bound under, or None."""
         return self._names.get(id(obj))
 
-    def _user_alias(self, obj):
+    def _user_alias(self, obj: object) -> str | None:
         """The name the user's code already gives a module (`np` for numpy), if any: a global
         name, which generated code sees too (not a closure value, which must be bound)."""
         if type(obj).__name__ != "module":

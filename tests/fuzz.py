@@ -2,10 +2,10 @@
 
     python -m tests.fuzz --minutes 10 [--report findings.txt]
 
-Draws fresh random programs (tests/program_strategy.py) for the given time and checks each one
-(tests/differential.py), second order (hvp) included. A failing program does not stop the
-run: it is recorded with its error, and the run ends with counts and the failures (the first
-of each kind in full).
+Draws fresh random programs (tests/support/program_strategy.py) for the given time and checks
+each one (tests/support/differential.py), second order (hvp) included. A failing program does not
+stop the run: it is recorded with its error, and the run ends with counts and the failures (the
+first of each kind in full).
 Exit status 1 when anything failed. `HYPOTHESIS_PROFILE=long pytest
 tests/test_random_programs.py` is the same check as a pytest run (3000 programs, shrinking
 the first failure to a small program).
@@ -19,8 +19,8 @@ import traceback
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.differential import check_program
-from tests.program_strategy import programs
+from tests.support.differential import check_program
+from tests.support.program_strategy import programs
 
 
 def run(minutes, batch=200, second_order=True):

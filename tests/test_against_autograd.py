@@ -1,6 +1,6 @@
 """srcad against an independent AD system (HIPS autograd), in both modes.
 
-The functions of tests/crosscheck_functions.py run once with `np` = NumPy through srcad, and
+The functions of tests/support/crosscheck_functions.py run once with `np` = NumPy through srcad, and
 once with `np` = `autograd.numpy` through autograd; gradients and directional derivatives must
 agree to 1e-9 relative, on hypothesis-drawn inputs.
 """
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import srcad
-from tests import crosscheck_functions as ours
+from tests.support import crosscheck_functions as ours
 
 autograd = pytest.importorskip("autograd")
 

@@ -14,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 import srcad
 from srcad.testing import check_grads
-from tests import helper_module
+from tests.support import helper_module
 
 values = st.floats(-1.5, 1.5, allow_nan=False, width=64)
 vectors = hnp.arrays(np.float64, (3,), elements=values)

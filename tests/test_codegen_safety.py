@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import srcad
-from tests.differential import Loaded
-from tests.program_strategy import programs
+from tests.support.differential import Loaded
+from tests.support.program_strategy import programs
 
 # each of these ends a line for str.splitlines but not for Python's tokenizer
 LINE_BREAKS = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]

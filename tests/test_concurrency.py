@@ -13,7 +13,7 @@ import pytest
 
 import srcad
 from srcad import generation
-from tests import helper_module
+from tests.support import helper_module
 
 THREADS = 8
 

@@ -10,7 +10,7 @@ import pathlib
 import pytest
 
 import srcad
-from tests import golden_functions as g
+from tests.support import golden_functions as g
 
 HERE = pathlib.Path(__file__).parent / "golden"
 CASES = [
@@ -54,7 +54,7 @@ def test_source_is_byte_identical_across_processes():
     import subprocess
     import sys
 
-    script = ("import srcad; from tests import golden_functions as g; "
+    script = ("import srcad; from tests.support import golden_functions as g; "
               "print(srcad.source(srcad.vjp(g.unpack_and_select, wrt=(0, 1))), end='')")
     root = pathlib.Path(__file__).parent.parent
     outputs = {subprocess.run([sys.executable, "-c", script], cwd=root, check=True,

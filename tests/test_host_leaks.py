@@ -1,4 +1,4 @@
-"""srcad on a device array library, without a GPU: every public path runs on `tests.leaky`'s
+"""srcad on a device array library, without a GPU: every public path runs on `tests.support.leaky`'s
 LeakyArray, which fails on any implicit copy to the host (as a CuPy array would cost one) and on
 NumPy arrays mixed into device computations (which CuPy refuses). Each result must equal the
 NumPy result and stay on the "device".
@@ -22,15 +22,15 @@ from hypothesis import strategies as st
 
 import srcad
 from srcad import nn, optim
-from tests import cases, leaky
-from tests.crosscheck_functions import (
+from tests.support import cases, leaky
+from tests.support.crosscheck_functions import (
     broadcasting,
     elementwise_soup,
     reductions,
     shapes,
     softmax_cross_entropy,
 )
-from tests.leaky import LeakyArray, to_leaky, to_numpy
+from tests.support.leaky import LeakyArray, to_leaky, to_numpy
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,9 @@
 """The layers and losses of srcad.nn.layers / srcad.nn.losses.
 
 Each is checked against an independent NumPy computation, its generated gradient against
-central finite differences (every parameter, and the input), its default initialization, and,
-where torch is importable, against torch itself.
+central finite differences (every parameter, and the input), its default initialization, and
+against torch (tests/support/torch_parity.py): its results stored in
+tests/fixtures/torch_reference.npz on every run, and torch itself where it is installed.
 """
 
 import math
@@ -29,6 +30,7 @@ from srcad.nn.layers import (
     Tanh,
 )
 from srcad.nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from tests.support import torch_parity
 
 EPS = 1e-6
 
@@ -433,70 +435,42 @@ def test_a_model_with_a_global_criterion():
     check_gradients(model_loss, model, x, y)
 
 
-# ---- against torch, when it is installed -----------------------------------------------------
+# ---- against torch: its stored results, and torch itself where it is installed --------------
+class Net(Module):
+    """torch_parity's net: an RNN, a LayerNorm and a tanh GELU (then a cross-entropy)."""
 
-def test_against_torch():
-    torch = pytest.importorskip("torch")
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        _compare_with_torch(torch)
-    finally:
-        torch.set_default_dtype(previous)
+    def __init__(self):
+        super().__init__()
+        self.rnn = RNN(3, 4)
+        self.norm = LayerNorm(4)
+        self.act = GELU()
+
+    def forward(self, x):
+        output, h_n = self.rnn(x)
+        return self.act(self.norm(h_n[0]))
 
 
-def _compare_with_torch(torch):
-    rng = np.random.default_rng(8)
-    t = torch.tensor
+def test_against_torch(torch_results):
+    names = torch_results("layers/names")             # parameter names and shapes are torch's
+    for name, args in torch_parity.LAYERS:
+        ours = getattr(srcad.nn.layers, name)(*args)
+        assert torch_parity.parameter_list(ours.named_parameters()) == list(names[name])
 
-    def grads_of(module_t):
-        return {n: p.grad.numpy() for n, p in module_t.named_parameters()}
-
-    # parameter names and shapes are PyTorch's
-    pairs = [(Linear(3, 4), torch.nn.Linear(3, 4)),
-             (Bilinear(2, 3, 4), torch.nn.Bilinear(2, 3, 4)),
-             (Embedding(5, 2), torch.nn.Embedding(5, 2)),
-             (LayerNorm((2, 3)), torch.nn.LayerNorm((2, 3))),
-             (RNNCell(3, 4), torch.nn.RNNCell(3, 4)), (RNN(3, 4), torch.nn.RNN(3, 4))]
-    for ours, theirs in pairs:
-        assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == \
-            [(n, tuple(p.shape)) for n, p in theirs.named_parameters()]
-
-    # an RNN, a LayerNorm, a GELU and a cross-entropy: values and gradients
-    class Net(Module):
-        def __init__(self):
-            super().__init__()
-            self.rnn = RNN(3, 4)
-            self.norm = LayerNorm(4)
-            self.act = GELU()
-
-        def forward(self, x):
-            output, h_n = self.rnn(x)
-            return self.act(self.norm(h_n[0]))
-
-    net = _shuffle(Net(), rng)
-    rnn_t, norm_t = torch.nn.RNN(3, 4), torch.nn.LayerNorm(4)
-    with torch.no_grad():
-        for name, param in net.named_parameters():
-            owner, attr = name.split(".")
-            getattr({"rnn": rnn_t, "norm": norm_t}[owner], attr).copy_(t(param.data))
-    x, y = rng.standard_normal((6, 5, 3)), rng.integers(0, 4, 5)
+    params, x, y, x2, target = torch_parity.layer_inputs()
+    net = Net()
+    assert [(n, p.data.shape) for n, p in net.named_parameters()] == torch_parity.NET_PARAMETERS
+    for name, param in net.named_parameters():
+        param.data = params[name]
+    expected = torch_results("layers/net")
     value, grads = srcad.value_and_grad(model_loss, wrt="model")(net, x, y)
-    _, h_n = rnn_t(t(x))
-    logits = torch.nn.functional.gelu(norm_t(h_n[0]), approximate="tanh")
-    expected = torch.nn.CrossEntropyLoss()(logits, t(y))
-    expected.backward()
-    assert value == pytest.approx(expected.item(), rel=1e-10)
-    theirs = {f"rnn.{k}": v for k, v in grads_of(rnn_t).items()}
-    theirs.update({f"norm.{k}": v for k, v in grads_of(norm_t).items()})
+    assert value == pytest.approx(float(expected["value"]), rel=1e-10)
+    assert sorted(grads) == sorted(n for n, _ in torch_parity.NET_PARAMETERS)
     for name in grads:
-        np.testing.assert_allclose(grads[name], theirs[name], rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(grads[name], expected[f"grad:{name}"], rtol=1e-8, atol=1e-12)
 
-    x = rng.standard_normal((4, 3))
-    target = rng.random((4, 3))
-    ours = BCEWithLogitsLoss(reduction="sum")(x, target)
-    theirs = torch.nn.BCEWithLogitsLoss(reduction="sum")(t(x), t(target))
-    assert ours == pytest.approx(theirs.item(), rel=1e-12)
-    for mod, mod_t in [(Sigmoid(), torch.nn.Sigmoid()), (LeakyReLU(), torch.nn.LeakyReLU()),
-                       (Softmax(0), torch.nn.Softmax(0)), (LogSoftmax(1), torch.nn.LogSoftmax(1))]:
-        np.testing.assert_allclose(mod(x), mod_t(t(x)).numpy(), rtol=1e-12, atol=1e-15)
+    expected = torch_results("layers/losses")
+    ours = BCEWithLogitsLoss(reduction="sum")(x2, target)
+    assert ours == pytest.approx(float(expected["bce"]), rel=1e-12)
+    for name, args in torch_parity.ACTIVATIONS:
+        np.testing.assert_allclose(getattr(srcad.nn.layers, name)(*args)(x2), expected[name],
+                                   rtol=1e-12, atol=1e-15)

@@ -1,8 +1,9 @@
 """Optimizers, schedulers and clipping against their update equations, written out again here.
 
 Each reference below is the documented algorithm in plain NumPy, one formula per line; the
-optimizers must follow it step by step over a fixed gradient stream. An optional section
-compares with torch.optim when torch is installed.
+optimizers must follow it step by step over a fixed gradient stream. The last section compares
+with torch.optim's results (tests/support/torch_parity.py): those stored in
+tests/fixtures/torch_reference.npz on every run, and torch's own where torch is installed.
 """
 
 import copy
@@ -18,6 +19,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from srcad import optim
 from srcad.nn import Parameter
 from srcad.optim import lr_scheduler
+from tests.support import torch_parity
+from tests.support.torch_parity import gradient_stream, rosenbrock, rosenbrock_grad
 
 # -- reference algorithms: (theta_0, gradients, hyper-parameters) -> theta after each step -------
 
@@ -108,34 +111,12 @@ def ref_rmsprop(theta, grads, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, moment
     return out
 
 
-CASES = [
-    (optim.SGD, ref_sgd, dict(lr=0.1)),
-    (optim.SGD, ref_sgd, dict(lr=0.1, momentum=0.9)),
-    (optim.SGD, ref_sgd, dict(lr=0.05, momentum=0.8, dampening=0.3, weight_decay=0.1)),
-    (optim.SGD, ref_sgd, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
-    (optim.SGD, ref_sgd, dict(lr=0.1, momentum=0.5, maximize=True, weight_decay=0.2)),
-    (optim.Adam, ref_adam, dict(lr=0.1)),
-    (optim.Adam, ref_adam, dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
-    (optim.Adam, ref_adam, dict(lr=0.1, amsgrad=True, maximize=True)),
-    (optim.AdamW, ref_adamw, dict(lr=0.1)),
-    (optim.AdamW, ref_adamw, dict(lr=0.1, weight_decay=0.3, amsgrad=True, maximize=True)),
-    (optim.Adagrad, ref_adagrad, dict(lr=0.1)),
-    (optim.Adagrad, ref_adagrad, dict(lr=0.1, lr_decay=0.2, weight_decay=0.1,
-                                      initial_accumulator_value=0.5, eps=1e-6, maximize=True)),
-    (optim.Adadelta, ref_adadelta, dict(lr=1.0)),
-    (optim.Adadelta, ref_adadelta, dict(lr=0.5, rho=0.7, eps=1e-3, weight_decay=0.1,
-                                        maximize=True)),
-    (optim.RMSprop, ref_rmsprop, dict(lr=0.01)),
-    (optim.RMSprop, ref_rmsprop, dict(lr=0.01, alpha=0.9, momentum=0.8, centered=True,
-                                      weight_decay=0.1)),
-    (optim.RMSprop, ref_rmsprop, dict(lr=0.01, momentum=0.5, maximize=True)),
-]
-IDS = [f"{cls.__name__}-{i}" for i, (cls, _, _) in enumerate(CASES)]
-
-
-def gradient_stream(shape, steps=6, seed=0):
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal(shape) for _ in range(steps)]
+REFERENCES = {"SGD": ref_sgd, "Adam": ref_adam, "AdamW": ref_adamw, "Adagrad": ref_adagrad,
+              "Adadelta": ref_adadelta, "RMSprop": ref_rmsprop}
+# (optimizer, reference, hyper-parameters): the settings torch.optim's results are stored for
+CASES = [(getattr(optim, name), REFERENCES[name], kwargs)
+         for name, kwargs in torch_parity.OPTIMIZER_SETTINGS]
+IDS = torch_parity.OPTIMIZER_IDS
 
 
 def run(opt, params, streams):
@@ -375,17 +356,6 @@ def test_load_state_dict_checks_and_casts():
 
 
 # -- L-BFGS ------------------------------------------------------------------------------------
-def rosenbrock(x):
-    return float(np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2))
-
-
-def rosenbrock_grad(x):
-    g = np.zeros_like(x)
-    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
-    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
-    return g
-
-
 def closure_for(p, f, grad):
     def closure():
         p.grad = grad(p.data)
@@ -612,80 +582,52 @@ def test_clip_grad_value():
     assert_array_equal(b.grad, [[0.5, -0.6]])
 
 
-# -- optional: the same results as torch.optim ----------------------------------------------
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip("torch")
-
-
-TORCH_CASES = CASES + [(optim.SGD, ref_sgd, dict(lr=0.1, momentum=0.9, dampening=0.5)),
-                       (optim.Adam, ref_adam, dict(lr=0.1, weight_decay=0.1, amsgrad=True))]
-
-
-@pytest.mark.parametrize("cls, ref, kwargs", TORCH_CASES,
-                         ids=[f"{c.__name__}-{i}" for i, (c, _, _) in enumerate(TORCH_CASES)])
-def test_same_as_torch(torch, cls, ref, kwargs):
-    theta = [np.random.default_rng(6).standard_normal((4, 3)), np.linspace(-1, 1, 5)]
-    streams = [gradient_stream(t.shape, steps=10, seed=i + 7) for i, t in enumerate(theta)]
+# -- the same results as torch.optim (stored, and live where torch is installed) ------------
+@pytest.mark.parametrize("case_id, cls, kwargs",
+                         [(i, cls, kw) for i, (cls, _, kw) in zip(IDS, CASES)], ids=IDS)
+def test_same_as_torch(torch_results, case_id, cls, kwargs):
+    expected = torch_results(f"optim/{case_id}")
+    theta, streams = torch_parity.optimizer_inputs()
     params = [Parameter(t.copy()) for t in theta]
-    tensors = [torch.tensor(t.copy(), requires_grad=True) for t in theta]
     groups = [{"params": [params[0]]}, {"params": [params[1]], "lr": kwargs["lr"] / 3}]
-    tgroups = [{"params": [tensors[0]]}, {"params": [tensors[1]], "lr": kwargs["lr"] / 3}]
-    opt, topt = cls(groups, **kwargs), getattr(torch.optim, cls.__name__)(tgroups, **kwargs)
-    for k, data in enumerate(run(opt, params, streams)):
-        for t, grads in zip(tensors, streams):
-            t.grad = torch.tensor(grads[k])
-        topt.step()
-        for d, t in zip(data, tensors):
-            assert_allclose(d, t.detach().numpy(), rtol=0, atol=1e-7)
+    trajectory = list(run(cls(groups, **kwargs), params, streams))
+    assert len(trajectory) == len(expected["param0"]) == 10
+    for k, data in enumerate(trajectory):
+        for j, d in enumerate(data):
+            assert_allclose(d, expected[f"param{j}"][k], rtol=0, atol=1e-7)
 
 
-@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
-@pytest.mark.parametrize("kwargs", [dict(), dict(lr=0.5, history_size=3, max_iter=7)])
-def test_lbfgs_same_as_torch(torch, line_search_fn, kwargs):
-    x0 = np.array([-1.2, 1.0, 0.5, -0.3])
-    x, t = Parameter(x0.copy()), torch.tensor(x0.copy(), requires_grad=True)
-    opt = optim.LBFGS([x], line_search_fn=line_search_fn, **kwargs)
-    topt = torch.optim.LBFGS([t], line_search_fn=line_search_fn, **kwargs)
-
-    def tclosure():
-        v = t.detach().numpy()
-        t.grad = torch.tensor(rosenbrock_grad(v))
-        return rosenbrock(v)
-
-    for _ in range(6):
+@pytest.mark.parametrize("line_search_fn", torch_parity.LBFGS_LINE_SEARCHES)
+@pytest.mark.parametrize("setting", range(len(torch_parity.LBFGS_SETTINGS)),
+                         ids=[f"kwargs{i}" for i in range(len(torch_parity.LBFGS_SETTINGS))])
+def test_lbfgs_same_as_torch(torch_results, line_search_fn, setting):
+    expected = torch_results(torch_parity.lbfgs_case(setting, line_search_fn))
+    x = Parameter(torch_parity.LBFGS_START.copy())
+    opt = optim.LBFGS([x], line_search_fn=line_search_fn,
+                      **torch_parity.LBFGS_SETTINGS[setting])
+    for k in range(torch_parity.LBFGS_STEPS):
         loss = opt.step(closure_for(x, rosenbrock, rosenbrock_grad))
-        assert loss == pytest.approx(topt.step(tclosure), rel=1e-12)
-        assert_allclose(x.data, t.detach().numpy(), rtol=0, atol=1e-7)
-    assert opt.state[x]["func_evals"] == topt.state[t]["func_evals"]
+        assert loss == pytest.approx(expected["loss"][k], rel=1e-12)
+        assert_allclose(x.data, expected["x"][k], rtol=0, atol=1e-7)
+    assert opt.state[x]["func_evals"] == expected["func_evals"]
 
 
-def test_schedulers_and_clipping_same_as_torch(torch):
-    ts = torch.optim.lr_scheduler
-    for name, kwargs in [("StepLR", dict(step_size=3, gamma=0.3)),
-                         ("ExponentialLR", dict(gamma=0.9)),
-                         ("CosineAnnealingLR", dict(T_max=5, eta_min=0.01))]:
-        tp = [torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)]
-        topt = torch.optim.SGD([{"params": tp[:1]}, {"params": tp[1:], "lr": 0.25}], lr=1.0)
+def test_schedulers_and_clipping_same_as_torch(torch_results):
+    rates = torch_results("schedulers")
+    for name, kwargs in torch_parity.SCHEDULERS:
         ours = getattr(lr_scheduler, name)(two_group_sgd(), **kwargs)
-        theirs = getattr(ts, name)(topt, **kwargs)
-        for _ in range(17):
+        assert len(rates[name]) == torch_parity.SCHEDULER_EPOCHS
+        for expected in rates[name]:
             ours.optimizer.step()
-            topt.step()
             ours.step()
-            theirs.step()
-            assert_allclose(ours.get_last_lr(), theirs.get_last_lr(), rtol=1e-12)
-    rng = np.random.default_rng(8)
-    grads = [rng.standard_normal((3, 4)), rng.standard_normal(5)]
-    for norm_type in [1.0, 2.0, math.inf]:
-        params = params_with_grads(*grads)
-        tensors = [torch.zeros(g.shape, dtype=torch.float64) for g in grads]
-        for t, g in zip(tensors, grads):
-            t.grad = torch.tensor(g)
+            assert_allclose(ours.get_last_lr(), expected, rtol=1e-12)
+    clipped = torch_results("clipping")
+    for norm_type in torch_parity.CLIP_NORM_TYPES:
+        params = params_with_grads(*torch_parity.clipping_inputs())
         total = optim.clip_grad_norm_(params, 1.5, norm_type)
-        assert_allclose(total, float(torch.nn.utils.clip_grad_norm_(tensors, 1.5, norm_type)))
-        for p, t in zip(params, tensors):
-            assert_allclose(p.grad, t.grad.numpy(), rtol=1e-12)
+        assert_allclose(total, clipped[f"total-{norm_type}"])
+        for j, p in enumerate(params):
+            assert_allclose(p.grad, clipped[f"grad{j}-{norm_type}"], rtol=1e-12)
 
 
 @pytest.mark.parametrize("grad", [np.array(0.5), np.float64(0.5), 0.5])

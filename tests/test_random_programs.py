@@ -1,6 +1,6 @@
 """Random-program differential testing: srcad's forward and reverse mode of generated NumPy
-programs (tests/program_strategy.py) against finite differences and against each other
-(tests/differential.py). The "ci" profile runs a fixed set of a few hundred programs; the
+programs (tests/support/program_strategy.py) against finite differences and against each other
+(tests/support/differential.py). The "ci" profile runs a fixed set of a few hundred programs; the
 "long" profile, or `python -m tests.fuzz --minutes 10`, many more, freshly drawn."""
 
 import os
@@ -8,8 +8,8 @@ import os
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tests.differential import check_program
-from tests.program_strategy import programs
+from tests.support.differential import check_program
+from tests.support.program_strategy import programs
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
 

@@ -1,9 +1,9 @@
 """Every registered derivative rule, checked through srcad's own pipeline.
 
-For each case in `tests/cases`: forward mode against central finite differences, reverse mode
-against the inner-product identity (with forward mode and with finite differences) and against
-the finite-difference gradient, and, where the case gives one, against an independent analytic
-vector-Jacobian product. Hypothesis draws shapes (broadcasting pairs included) and values.
+For each case in `tests/support/cases`: forward mode against central finite differences,
+reverse mode against the inner-product identity (with forward mode and with finite differences)
+and against the finite-difference gradient, and, where the case gives one, against an independent
+analytic vector-Jacobian product. Hypothesis draws shapes (broadcasting pairs included) and values.
 """
 
 import numpy
@@ -15,7 +15,7 @@ import srcad
 from srcad import rules
 from srcad.primitive import PARAMETER_ROWS
 from srcad.testing import check_grads
-from tests import cases
+from tests.support import cases
 
 CASES = cases.load()
 # rules that need a model, tested with one

@@ -4,7 +4,7 @@ written from the math in plain NumPy (einsum spells the index sums out)."""
 import numpy
 
 from srcad import runtime, runtime_linalg
-from tests.cases import REAL, args, arrays, case, scalars
+from tests.support.cases import REAL, args, arrays, case, scalars
 
 M23 = arrays(REAL, shape=(2, 3))
 M34 = arrays(REAL, shape=(3, 4))

@@ -10,8 +10,18 @@ import math
 import numpy
 from hypothesis import strategies as st
 
-from tests.cases import POSITIVE, REAL, UNIT, args, arrays, broadcast_args, case, scalars, sum_to
-from tests.cases.elementwise import away_from_zero, grid
+from tests.support.cases import (
+    POSITIVE,
+    REAL,
+    UNIT,
+    args,
+    arrays,
+    broadcast_args,
+    case,
+    scalars,
+    sum_to,
+)
+from tests.support.cases.elementwise import away_from_zero, grid
 
 # ---- exponentials and logarithms -------------------------------------------------------------
 

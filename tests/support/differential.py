@@ -3,8 +3,8 @@ central finite differences and against each other, with respect to all float arg
 random subset of them (then what depends only on the others must carry no derivative), and
 optionally hvp against differences of the gradient.
 
-In: a `Program` (tests/program_strategy.py) and a seed for its argument values. Out: True when
-every check passed, False when the arguments sit at a point where the program has no
+In: a `Program` (tests/support/program_strategy.py) and a seed for its argument values.
+Out: True when every check passed, False when the arguments sit at a point where the program has no
 derivative or an infinite value (the caller discards the example), or an `AssertionError` that
 quotes the program and says which check failed. Reused by tests/test_random_programs.py (CI)
 and tests/fuzz.py (long runs).

@@ -4,8 +4,8 @@ the adjoint of a move of entries is the reverse move of `u`."""
 import numpy
 
 from srcad import runtime
-from tests.cases import REAL, args, arrays, case, scalars
-from tests.cases.reductions import distinct_arrays
+from tests.support.cases import REAL, args, arrays, case, scalars
+from tests.support.cases.reductions import distinct_arrays
 
 V3 = arrays(REAL, shape=(3,))
 M23 = arrays(REAL, shape=(2, 3))

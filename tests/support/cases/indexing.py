@@ -5,7 +5,7 @@ import ast
 import numpy
 
 from srcad import runtime
-from tests.cases import REAL, args, arrays, case, scalars
+from tests.support.cases import REAL, args, arrays, case, scalars
 
 
 def _scatter(u, shape, index):

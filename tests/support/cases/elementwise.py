@@ -10,7 +10,17 @@ import numpy
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tests.cases import POSITIVE, REAL, UNIT, args, arrays, broadcast_args, case, scalars, sum_to
+from tests.support.cases import (
+    POSITIVE,
+    REAL,
+    UNIT,
+    args,
+    arrays,
+    broadcast_args,
+    case,
+    scalars,
+    sum_to,
+)
 
 
 def grid(low, high, step=0.25, offset=0.0):

@@ -4,7 +4,7 @@ their derivative arguments (the others are data: shapes, indices, masks)."""
 import numpy
 
 from srcad import runtime
-from tests.cases import REAL, args, arrays, case, sum_to
+from tests.support.cases import REAL, args, arrays, case, sum_to
 
 X23 = numpy.zeros((2, 3))
 X3 = numpy.zeros(3)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from srcad import runtime
-from tests.cases import POSITIVE, REAL, args, arrays, case, scalars
+from tests.support.cases import POSITIVE, REAL, args, arrays, case, scalars
 
 # ---- strategies and references ---------------------------------------------------------------
 

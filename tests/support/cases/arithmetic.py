@@ -5,7 +5,7 @@ import ast
 import numpy as np
 
 from srcad import runtime
-from tests.cases import POSITIVE, REAL, args, arrays, broadcast_args, case, scalars, sum_to
+from tests.support.cases import POSITIVE, REAL, args, arrays, broadcast_args, case, scalars, sum_to
 
 
 @case(ast.Add, args=broadcast_args(REAL, REAL),

@@ -1,0 +1,1 @@
+"""Modules the tests share: functions to differentiate, case tables, strategies, doubles."""
