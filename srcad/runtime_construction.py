@@ -1,0 +1,27 @@
+"""Run-time helpers for the derivatives of array constructors whose values depend on their
+arguments (templates/construction.py), called by generated code like those in `srcad.runtime`.
+
+In: the adjoint `g` of `numpy.linspace(start, stop, num, endpoint, axis=axis)` (the result's
+shape) and one endpoint. Out: that endpoint's adjoint, in its shape.
+"""
+
+import numpy
+
+from .runtime import unbroadcast
+
+
+def linspace_weights(num, endpoint, ndim, axis):
+    """The weights `t` of `numpy.linspace` (sample i is `start + t[i] * (stop - start)`),
+    shaped to broadcast along `axis` of a result with `ndim` dimensions."""
+    div = num - 1 if endpoint else num
+    t = numpy.arange(num) / div if div > 0 else numpy.zeros(num)
+    shape = [1] * ndim
+    shape[axis] = num
+    return t.reshape(shape)
+
+
+def unlinspace(g, x, num, endpoint=True, axis=0, at_stop=False):
+    """The adjoint of `linspace`'s `start` (or of `stop`, with `at_stop`), shaped like `x`."""
+    t = linspace_weights(num, endpoint, numpy.ndim(g), axis)
+    weights = t if at_stop else 1.0 - t
+    return unbroadcast(numpy.sum(g * weights, axis=axis), x)
