@@ -162,6 +162,8 @@ def _is_active_call(node, active):
                      "not track; compute a new array and assign it instead", always=True)
     if anno.get(node, anno.RESULT_KIND) == "integer" or _is_integer_cast(node):
         return False                     # an integer or boolean result: truly no derivative
+    if uses and deny.unsupported_form(node):
+        return _deny(node, deny.unsupported_form(node))
     if rules.is_nondifferentiable(func):
         return _false_claim(node, func, active)
     if uses and anno.get(node, anno.RESULT_KIND) == "unknown" and not deny.dtype_is_float(

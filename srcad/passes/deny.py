@@ -88,6 +88,19 @@ def dtype_is_float(call, active):
             and isinstance(node.value, ast.Name) and node.value.id in active)
 
 
+def unsupported_form(call):
+    """The reason a call of a primitive that has rules is in a form they do not cover, else
+    None: `numpy.einsum(x, [0, 1], y, [1, 2])` (the sublist form)."""
+    if anno.get(call, anno.FUNC) is numpy.einsum and any(
+            isinstance(a, (ast.List, ast.Tuple)) or (isinstance(a, ast.Constant) and
+                                                     isinstance(a.value, tuple))
+            for a in call.args):
+        return ("srcad cannot differentiate the sublist form of numpy.einsum (operands and "
+                "index lists interleaved); write the subscripts as a string, like "
+                "`np.einsum('ij,jk->ik', a, b)`")
+    return None
+
+
 def run(tree, info):
     """Raise a MissingRuleError at the first denied expression that matters (see above)."""
     found = []
