@@ -166,6 +166,17 @@ def test_a_cast_to_integers_cuts_the_derivative(f, analytic):
     np.testing.assert_allclose(tangent, _finite_difference(f, X, V), rtol=1e-6)
 
 
+def truth_of_values(x):
+    flag = x[0] > 0 and not x[1] < 0
+    return np.sum(np.where(flag, x, 0.0) ** 2)
+
+
+def test_and_of_comparisons_stays_a_constant():
+    grad, tangent = _derivatives(truth_of_values, X, V)
+    np.testing.assert_allclose(grad, 2 * X)
+    np.testing.assert_allclose(tangent, 2 * X @ V)
+
+
 def cast_keyword_float(x):
     return np.sum(np.asarray(x, dtype=float) * x)
 
@@ -288,7 +299,22 @@ def max_initial(x):
     return np.max(C, initial=x[0] * 5.0)  # <- denied
 
 
-CONSTANT_CLAIMS = [index_builder_r, index_builder_r_constant, index_builder_r_directive,
+def or_of_values(x):
+    y = x[0] or 1.0  # <- denied
+    return y * 2.0
+
+
+def and_inside_a_call(x):
+    return np.sin(x[1] and x[2]) * 2.0  # <- denied
+
+
+def dtype_from_a_local_list(x):
+    kinds = [np.int32]
+    return np.sum(np.asarray(x, dtype=kinds[0]) * x)  # <- denied
+
+
+CONSTANT_CLAIMS = [or_of_values, and_inside_a_call, dtype_from_a_local_list,
+                   index_builder_r, index_builder_r_constant, index_builder_r_directive,
                    index_builder_c, index_builder_mgrid, index_builder_ogrid,
                    index_builder_through_a_name, einsum_sublist_transpose,
                    einsum_sublist_lists, einsum_sublist_two_operands,

@@ -116,6 +116,10 @@ def pushed(stmt):
 
 def is_active_value(node, active):
     """True when the normal-form expression `node` carries a derivative of `active` names."""
+    if any(isinstance(sub, ast.BoolOp) and not _is_truth(sub) and _reads(active, sub)
+           for sub in ast.walk(node)):
+        return _deny(node, "srcad cannot differentiate `and`/`or` applied to a differentiated "
+                     "value (the result is one of the operands); write `a if a else b`")
     if isinstance(node, ast.Name):
         return node.id in active
     if anno.get(node, anno.PARAM):
@@ -210,6 +214,21 @@ def _called(node):
         return rules.key_name(func)
     except Exception:                     # noqa: BLE001 (an object without a usable name)
         return "this function"
+
+
+def _is_truth(node):
+    """True for a test whose value is a bool whatever it reads (`a > 0 and not b < 1`)."""
+    if isinstance(node, ast.BoolOp):
+        return all(_is_truth(v) for v in node.values)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return True
+    return isinstance(node, ast.Compare) or (isinstance(node, ast.Constant)
+                                             and isinstance(node.value, bool))
+
+
+def _reads(active, node):
+    """True when `node` reads an active name anywhere inside it."""
+    return any(isinstance(n, ast.Name) and n.id in active for n in ast.walk(node))
 
 
 def _deny(node, reason, always=False):
