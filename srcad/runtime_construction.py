@@ -7,14 +7,16 @@ shape) and one endpoint. Out: that endpoint's adjoint, in its shape.
 
 import numpy
 
+from .backend import array_module
 from .runtime import unbroadcast
 
 
-def linspace_weights(num, endpoint, ndim, axis):
-    """The weights `t` of `numpy.linspace` (sample i is `start + t[i] * (stop - start)`),
-    shaped to broadcast along `axis` of a result with `ndim` dimensions."""
+def linspace_weights(xp, num, endpoint, ndim, axis):
+    """The weights `t` of `numpy.linspace` (sample i is `start + t[i] * (stop - start)`), an
+    array of the library `xp` shaped to broadcast along `axis` of a result with `ndim`
+    dimensions."""
     div = num - 1 if endpoint else num
-    t = numpy.arange(num) / div if div > 0 else numpy.zeros(num)
+    t = xp.arange(num) / div if div > 0 else xp.zeros(num)
     shape = [1] * ndim
     shape[axis] = num
     return t.reshape(shape)
@@ -22,6 +24,6 @@ def linspace_weights(num, endpoint, ndim, axis):
 
 def unlinspace(g, x, num, endpoint=True, axis=0, at_stop=False):
     """The adjoint of `linspace`'s `start` (or of `stop`, with `at_stop`), shaped like `x`."""
-    t = linspace_weights(num, endpoint, numpy.ndim(g), axis)
+    t = linspace_weights(array_module(g), num, endpoint, numpy.ndim(g), axis)
     weights = t if at_stop else 1.0 - t
     return unbroadcast(numpy.sum(g * weights, axis=axis), x)
