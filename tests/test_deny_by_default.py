@@ -11,6 +11,7 @@ rejected in a generated module.
 import importlib.util
 import inspect
 import math
+import operator
 
 import numpy as np
 import pytest
@@ -567,7 +568,20 @@ def median_overwriting(x):
     return m + np.sum(y * C)
 
 
-WRITES = [out_keyword, out_positional, out_unary_into_itself, out_assigned, out_tuple,
+def operator_iadd(x):
+    y = np.zeros(3)
+    operator.iadd(y, x)  # <- denied
+    return np.sum(y * y)
+
+
+def operator_setitem(x):
+    y = np.zeros(3)
+    operator.setitem(y, 0, x[1])  # <- denied
+    return np.sum(y * y)
+
+
+WRITES = [operator_iadd, operator_setitem, out_keyword, out_positional, out_unary_into_itself,
+          out_assigned, out_tuple,
           out_of_a_reduction, out_of_a_method, out_of_clip, out_of_ufunc_reduce, copyto,
           copyto_where, copyto_constant_into_a_copy, add_at, maximum_at, negative_at,
           fill_diagonal, putmask, put, place, put_along_axis, sort_through_a_reversed_view,

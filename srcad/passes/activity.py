@@ -16,6 +16,7 @@ differentiated value is kept active and marked DENY with the reason; `deny.run` 
 
 import ast
 import inspect
+import types
 
 import numpy
 
@@ -96,11 +97,23 @@ def _block(stmts, active):
 
 def _effect(call, active):
     """A call kept for its effect (`np.copyto(y, x)`, `rng.shuffle(x)`): DENY when it may
-    change a differentiated value (a write, or a method srcad does not know)."""
-    if _is_active_call(call, active) and anno.get(call, anno.FUNC) is None:
-        _deny(call, f"srcad cannot tell whether the method .{anno.get(call, anno.METHOD)} "
-              "changes the differentiated value it is given (it is not a NumPy array "
-              "method srcad knows)", always=True)
+    change a differentiated value: a write, or something srcad knows nothing of (no rule,
+    not a function of the user's, not `print`)."""
+    func = anno.get(call, anno.FUNC)
+    if not _is_active_call(call, active) or anno.get(call, anno.DENY):
+        return
+    if func is print or rules.has_rule(func) or _is_python_function(func):
+        return
+    _deny(call, f"srcad cannot tell whether {_called(call)} changes the differentiated value "
+          "it is given (it has no derivative rule); compute a new value and assign it "
+          "instead", always=True)
+
+
+def _is_python_function(func):
+    """A function, method or model the user wrote (srcad transforms those it calls)."""
+    from ..calls import is_user_function  # calls builds on the passes: import when needed
+    return is_user_function(func, rules.ADJOINT) or is_user_function(func, rules.TANGENT) \
+        or isinstance(func, (types.FunctionType, types.MethodType))
 
 
 def pushed(stmt):
