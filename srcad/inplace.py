@@ -14,6 +14,7 @@ array (tests/test_deny_by_default.py compares the two).
 """
 
 import ast
+import functools
 import inspect
 
 import numpy
@@ -81,17 +82,32 @@ def argument(func, call, method, param):
     for keyword in call.keywords:
         if keyword.arg == param:
             return keyword.value
-    try:
-        params = list(inspect.signature(func).parameters.values())
-    except (TypeError, ValueError):
+    positional = _positional(func)
+    if positional is None:
         return None
-    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY,
-                                                       p.POSITIONAL_OR_KEYWORD)]
     args = ([None] if method else []) + list(call.args)
     if param in positional and positional.index(param) < len(args) and not any(
             isinstance(a, ast.Starred) for a in args if a is not None):
         return args[positional.index(param)]
     return None
+
+
+def _positional(func):
+    """The names of `func`'s positional parameters, or None when it has no signature."""
+    try:
+        return _positional_cached(func)
+    except TypeError:                             # unhashable: not cached
+        return _positional_cached.__wrapped__(func)
+
+
+@functools.lru_cache(maxsize=1024)
+def _positional_cached(func):
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    return tuple(p.name for p in params if p.kind in (p.POSITIONAL_ONLY,
+                                                      p.POSITIONAL_OR_KEYWORD))
 
 
 def _is_false(node):

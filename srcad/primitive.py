@@ -110,8 +110,9 @@ def bind(template, target, primitive, info, stmt):
             f"{exc.message}", info.location(anno.get(stmt, anno.ORIGIN))) from None
 
 
-# parameters of bundled rules whose values do not change the result (only their shapes do)
-SHAPE_ONLY = {numpy.full_like: ("a",)}
+# parameters of bundled rules given no derivative on purpose: only their shapes change the
+# result (full_like's `a`), or it changes piecewise (where's `condition`, read as truth values)
+WITHOUT_DERIVATIVE = {numpy.full_like: ("a",), numpy.where: ("condition",)}
 # what to write instead, for the forms users reach for
 _HINTS = {(numpy.einsum, "subscripts"): " (the sublist form `einsum(x, [0, 1], ...)` is not "
           "supported: write the subscripts as a string, `einsum('ij->ji', x)`)"}
@@ -128,7 +129,7 @@ def check_covered(template, binding, derivative_of, info, stmt):
     covered = _covered(template)
     through = {n.id for p in covered if p in binding for n in _nodes(binding[p])}
     for param in params:
-        if param in covered or param in SHAPE_ONLY.get(template.key, ()):
+        if param in covered or param in WITHOUT_DERIVATIVE.get(template.key, ()):
             continue
         missed = [n.id for n in _nodes(binding.get(param)) if n.id not in through
                   and derivative_of(n.id) is not None]

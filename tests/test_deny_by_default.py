@@ -135,6 +135,10 @@ def cast_sum_dtype(x):
     return np.sum(x, dtype=int) * x[0]
 
 
+def cast_dtype_object(x):
+    return np.sum(np.asarray(x, dtype=np.dtype("int64")) * x)
+
+
 def cast_scalar_types(x):
     return (np.int64(x[0]) + int(x[1]) + round(x[2]) + math.floor(x[0])) * x[2]
 
@@ -156,6 +160,7 @@ CASTS = [
     (cast_bool, _cast_gradient(lambda x: (x - 1.0).astype(bool))),
     (cast_sum_dtype, lambda x: np.array([np.sum(x.astype(int)), 0.0, 0.0])),
     (cast_scalar_types, _scalar_casts_gradient),
+    (cast_dtype_object, _cast_gradient(lambda x: x.astype(np.int64))),
 ]
 
 
@@ -165,6 +170,16 @@ def test_a_cast_to_integers_cuts_the_derivative(f, analytic):
     np.testing.assert_allclose(grad, analytic(X), rtol=1e-12)
     np.testing.assert_allclose(tangent, analytic(X) @ V, rtol=1e-12)
     np.testing.assert_allclose(tangent, _finite_difference(f, X, V), rtol=1e-6)
+
+
+def where_on_a_float_condition(x):
+    return np.sum(np.where(x - 1.0, x, 0.0) ** 2)
+
+
+def test_where_on_a_differentiated_condition_is_piecewise_constant():
+    grad, tangent = _derivatives(where_on_a_float_condition, X, V)
+    np.testing.assert_allclose(grad, 2 * X)
+    np.testing.assert_allclose(tangent, 2 * X @ V)
 
 
 def truth_of_values(x):
@@ -259,6 +274,10 @@ def einsum_sublist_second_operand(x):
     return np.sum(np.einsum(C33, [0, 1], x, [1], [0]))  # <- denied
 
 
+def einsum_sublist_global_first(x):
+    return np.sum(np.einsum(C33, [0, 1], x, [1], [0]) * x)  # <- denied
+
+
 def unknown_dtype(x):
     kind = np.int64 if x.size > 10 else np.int32
     return np.sum(x.astype(kind) * x)  # <- denied
@@ -319,9 +338,10 @@ CONSTANT_CLAIMS = [or_of_values, and_inside_a_call, dtype_from_a_local_list,
                    index_builder_c, index_builder_mgrid, index_builder_ogrid,
                    index_builder_through_a_name, einsum_sublist_transpose,
                    einsum_sublist_lists, einsum_sublist_two_operands,
-                   einsum_sublist_second_operand, unknown_dtype, unique_values, arange_start,
-                   arange_step, draw_normal_loc, draw_uniform_keyword, draw_choice_values,
-                   draw_exponential_scale, flat_attribute, max_initial]
+                   einsum_sublist_second_operand, einsum_sublist_global_first, unknown_dtype,
+                   unique_values, arange_start, arange_step, draw_normal_loc,
+                   draw_uniform_keyword, draw_choice_values, draw_exponential_scale,
+                   flat_attribute, max_initial]
 
 
 def _denied_line(f):

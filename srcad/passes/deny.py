@@ -29,6 +29,9 @@ from .. import inplace
 from ..errors import MissingRuleError
 from .resolve import evaluate
 
+_SUBLIST = ("srcad cannot differentiate the sublist form of numpy.einsum (operands and index "
+            "lists interleaved); write the subscripts as a string, like "
+            "`np.einsum('ij,jk->ik', a, b)`")
 _INTEGER_FUNCTIONS = (builtins.int, builtins.bool, builtins.round, math.floor, math.ceil,
                       math.trunc)
 
@@ -46,7 +49,21 @@ def annotate(tree, names, locals_):
         kind = result_kind(func, node, method, names, locals_)
         if kind:
             anno.set_(node, anno.RESULT_KIND, kind)
+        if func is numpy.einsum and _operand_first(node, names, locals_):
+            anno.set_(node, anno.DENY, (_SUBLIST, False))
     return tree
+
+
+def _operand_first(call, names, locals_):
+    """True for `numpy.einsum(a, ...)` whose first argument is a global that is not a string
+    (the sublist form: an operand, not subscripts)."""
+    if not call.args or isinstance(call.args[0], ast.Constant):
+        return False
+    try:
+        value, local = evaluate(call.args[0], names, locals_)
+    except (KeyError, AttributeError, IndexError, TypeError):
+        return False
+    return not local and not isinstance(value, str)
 
 
 def result_kind(func, call, method, names, locals_):
@@ -63,14 +80,24 @@ def result_kind(func, call, method, names, locals_):
     if node is None or (isinstance(node, ast.Constant) and node.value is None):
         return None
     try:
-        value = node.value if isinstance(node, ast.Constant) else evaluate(node, names,
-                                                                          locals_)[0]
+        value = _static(node, names, locals_)
         kind = numpy.dtype(value).kind if value is not None else None
-    except (KeyError, AttributeError, IndexError, TypeError):
+    except (KeyError, AttributeError, IndexError, TypeError, ValueError):
         return "unknown"
     if kind is None:
         return "unknown"
     return "integer" if kind in "biu" else None if kind in "fc" else "unknown"
+
+
+def _static(node, names, locals_):
+    """The value of a dtype written as a literal, a global (`numpy.int32`, `int`) or
+    `numpy.dtype(...)` of those; None when it depends on local values."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Call) and anno.get(node, anno.FUNC) is numpy.dtype and \
+            not node.keywords:
+        return numpy.dtype(*(_static(a, names, locals_) for a in node.args))
+    return evaluate(node, names, locals_)[0]
 
 
 def _is_integer_type(func):
@@ -95,9 +122,7 @@ def unsupported_form(call):
             isinstance(a, (ast.List, ast.Tuple)) or (isinstance(a, ast.Constant) and
                                                      isinstance(a.value, tuple))
             for a in call.args):
-        return ("srcad cannot differentiate the sublist form of numpy.einsum (operands and "
-                "index lists interleaved); write the subscripts as a string, like "
-                "`np.einsum('ij,jk->ik', a, b)`")
+        return _SUBLIST
     return None
 
 
