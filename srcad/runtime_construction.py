@@ -2,13 +2,14 @@
 arguments (templates/construction.py), called by generated code like those in `srcad.runtime`.
 
 In: the adjoint `g` of `numpy.linspace(start, stop, num, endpoint, axis=axis)` (the result's
-shape) and one endpoint. Out: that endpoint's adjoint, in its shape.
+shape) and one endpoint. Out: that endpoint's adjoint, in its shape (`unlinspace`), and the
+transpose of that map (`relinspace`), which second derivatives need.
 """
 
 import numpy
 
 from .backend import array_module
-from .runtime import unbroadcast
+from .runtime import shape_of, unbroadcast
 
 
 def linspace_weights(xp, num, endpoint, ndim, axis):
@@ -27,3 +28,15 @@ def unlinspace(g, x, num, endpoint=True, axis=0, at_stop=False):
     t = linspace_weights(array_module(g), num, endpoint, numpy.ndim(g), axis)
     weights = t if at_stop else 1.0 - t
     return unbroadcast(numpy.sum(g * weights, axis=axis), x)
+
+
+def relinspace(h, g, num, endpoint=True, axis=0, at_stop=False):
+    """The transpose of `unlinspace` in `g`: `h` (shaped like an endpoint) spread along `axis`
+    with linspace's weights, shaped like `g`."""
+    xp = array_module(g)
+    ndim = len(shape_of(g))
+    t = linspace_weights(xp, num, endpoint, ndim, axis)
+    weights = t if at_stop else 1.0 - t
+    reduced = list(shape_of(g))
+    del reduced[axis % ndim]
+    return xp.expand_dims(xp.broadcast_to(h, tuple(reduced)), axis) * weights

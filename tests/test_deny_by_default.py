@@ -107,6 +107,20 @@ def test_linspace_endpoints_are_differentiated(f, analytic, x):
     check_grads(f, (x,))
 
 
+def linspace_cubed(x):
+    return np.sum(np.linspace(x[0], x[1], 5, axis=0) ** 3)
+
+
+def test_second_derivatives_of_linspace():
+    x = np.array([1.0, 2.0])
+    t = _linspace_weights(5)
+    y = x[0] + t * (x[1] - x[0])
+    w = np.stack([1 - t, t])
+    expected = np.einsum("ik,jk->ij", w * 6 * y, w)
+    np.testing.assert_allclose(srcad.hessian(linspace_cubed)(x), expected, rtol=1e-12)
+    check_grads(linspace_cubed, (x,), order=2)
+
+
 def cast_keyword_int(x):
     return np.sum(np.asarray(x, dtype=int) * x)
 

@@ -7,7 +7,10 @@ the endpoint).
 
 import numpy
 
+from srcad import runtime_construction
 from tests.cases import REAL, args, arrays, broadcast_args, case, scalars, sum_to
+
+G243 = numpy.zeros((2, 4, 3))
 
 
 def _weights(num, endpoint):
@@ -47,3 +50,17 @@ def linspace_along_the_last_axis(a, b):
       vjp=lambda u, a: (numpy.sum(u * _weights(6, True)) * 2.0,))
 def linspace_with_one_constant_end(a):
     return numpy.linspace(1.5, 2.0 * a, 6)
+
+
+@case(runtime_construction.unlinspace, args=args(arrays(REAL, shape=(2, 4, 3))),
+      vjp=lambda u, g: (numpy.broadcast_to(u, (2, 3))[:, None, :]
+                        * _weights(4, True)[None, :, None],))
+def unlinspace_of_an_adjoint(g):
+    return runtime_construction.unlinspace(g, numpy.zeros((2, 1)), 4, True, 1, True)
+
+
+@case(runtime_construction.relinspace, args=args(arrays(REAL, shape=(2, 1))),
+      vjp=lambda u, h: (numpy.sum(u * (1 - _weights(4, False))[None, :, None], axis=(1, 2))[
+          :, None],))
+def relinspace_of_an_endpoint(h):
+    return runtime_construction.relinspace(h, G243, 4, False, -2, False)
