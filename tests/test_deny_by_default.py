@@ -12,6 +12,7 @@ import importlib.util
 import inspect
 import math
 import operator
+import sys
 
 import numpy as np
 import pytest
@@ -644,7 +645,15 @@ def out_of_constants(x):
     return np.sum(x * y)
 
 
-@pytest.mark.parametrize("f, y", [(copyto_of_constants, C + np.array([2.0, 0.0, 0.0])),
+def effects_that_change_nothing(x):
+    print(x[0])
+    sys.stdout.write(str(x[1]) + " " + repr(x[2]) + "\n")
+    np.sin(x)
+    return np.sum(x * C)
+
+
+@pytest.mark.parametrize("f, y", [(effects_that_change_nothing, C),
+                                  (copyto_of_constants, C + np.array([2.0, 0.0, 0.0])),
                                   (out_of_constants, 2.0 * C)])
 def test_writes_among_constants_stay_constants(f, y):
     grad, tangent = _derivatives(f, X, V)

@@ -5,8 +5,9 @@ error at the user's line, never a silent zero.
 into one of its arguments (`numpy.copyto`, a ufunc's `out=`, `numpy.add.at`, `a.sort()`; see
 `srcad.inplace`) gets annotation WRITES; each call whose result is an integer or boolean array
 (`int(x)`, `x.astype(numpy.int32)`, `numpy.asarray(x, dtype=int)`, `numpy.sum(x, dtype=bool)`)
-gets RESULT_KIND "integer" (its derivative is truly zero), and one whose `dtype=` srcad cannot
-read while generating (`dtype=dt` for a local `dt`) gets RESULT_KIND "unknown".
+gets RESULT_KIND "integer" (its derivative is truly zero; text such as `str(x)` too), and one
+whose `dtype=` srcad cannot read while generating (`dtype=dt` for a local `dt`) gets
+RESULT_KIND "unknown".
 
 `activity` then marks with DENY (a reason) the expressions that apply something without a
 derivative to a differentiated value: an index builder (`numpy.r_[x, x]`), an attribute other
@@ -32,8 +33,14 @@ from .resolve import evaluate
 _SUBLIST = ("srcad cannot differentiate the sublist form of numpy.einsum (operands and index "
             "lists interleaved); write the subscripts as a string, like "
             "`np.einsum('ij,jk->ik', a, b)`")
+# functions whose results carry no derivative whatever they are given: integers, booleans,
+# text, types
 _INTEGER_FUNCTIONS = (builtins.int, builtins.bool, builtins.round, math.floor, math.ceil,
-                      math.trunc)
+                      math.trunc, builtins.str, builtins.repr, builtins.format, builtins.ascii,
+                      builtins.hash, builtins.id, builtins.type, builtins.isinstance,
+                      builtins.callable, numpy.array2string, numpy.array_repr,
+                      numpy.array_str, numpy.format_float_positional,
+                      numpy.format_float_scientific)
 
 
 def annotate(tree, names, locals_):
@@ -71,11 +78,8 @@ def result_kind(func, call, method, names, locals_):
     when it has a `dtype=` srcad cannot read now, else None (a float, or no dtype given)."""
     if _is_integer_type(func):
         return "integer"
-    try:
-        if func in _INTEGER_FUNCTIONS:
-            return "integer"
-    except TypeError:                     # an unhashable callable
-        return None
+    if any(func is f for f in _INTEGER_FUNCTIONS):
+        return "integer"
     node = inplace.argument(func, call, method, "dtype") if callable(func) else None
     if node is None or (isinstance(node, ast.Constant) and node.value is None):
         return None
