@@ -645,6 +645,14 @@ def out_of_constants(x):
     return np.sum(x * y)
 
 
+def _scaled(v, out=True):
+    return v * 2.0 if out else v
+
+
+def a_helper_with_an_out_parameter(x):
+    return np.sum(_scaled(x, out=True) * C) / 2.0
+
+
 def effects_that_change_nothing(x):
     print(x[0])
     sys.stdout.write(str(x[1]) + " " + repr(x[2]) + "\n")
@@ -653,6 +661,7 @@ def effects_that_change_nothing(x):
 
 
 @pytest.mark.parametrize("f, y", [(effects_that_change_nothing, C),
+                                  (a_helper_with_an_out_parameter, C),
                                   (copyto_of_constants, C + np.array([2.0, 0.0, 0.0])),
                                   (out_of_constants, 2.0 * C)])
 def test_writes_among_constants_stay_constants(f, y):
