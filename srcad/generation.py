@@ -127,7 +127,7 @@ def _generate(func, kind, wrt, containers=(), statics=(), signature=None, on_sta
     if kind != JVP and signature is not None:
         static = _infer_shapes(tree, func, statics, signature)
     active = activity.run(tree, wrt)
-    deny.run(tree, info)
+    deny.run(tree, info, free)
     for var, cell in zip(func.__code__.co_freevars, func.__closure__ or ()):
         try:
             free.bind(var, cell.cell_contents)   # closure values, under their own names

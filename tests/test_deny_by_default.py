@@ -208,6 +208,15 @@ def test_and_of_comparisons_stays_a_constant():
     np.testing.assert_allclose(tangent, 2 * X @ V)
 
 
+def cast_to_a_float_dtype_read_at_run_time(x):
+    kind = np.float64 if x.size > 1 else np.float32
+    return np.sum(x.astype(kind) * x)
+
+
+def cast_like_a_constant(x):
+    return np.sum(np.asarray(x, dtype=C.dtype) * x)
+
+
 def cast_keyword_float(x):
     return np.sum(np.asarray(x, dtype=float) * x)
 
@@ -220,7 +229,8 @@ def cast_like_itself(x):
     return np.sum(np.asarray(x, dtype=x.dtype) * x)
 
 
-@pytest.mark.parametrize("f", [cast_keyword_float, cast_numpy_float64, cast_like_itself])
+@pytest.mark.parametrize("f", [cast_keyword_float, cast_numpy_float64, cast_like_itself,
+                               cast_to_a_float_dtype_read_at_run_time, cast_like_a_constant])
 def test_a_cast_to_floats_keeps_the_derivative(f):
     grad, tangent = _derivatives(f, X, V)
     np.testing.assert_allclose(grad, 2 * X, rtol=1e-12)

@@ -10,8 +10,9 @@ np.max(np.abs(step)) > tol`) gets no derivative code and no stack.
 
 Deny by default: what would cut the dependence without being truly constant (an index builder
 `np.r_[x, x]`, `x.flat`, a non-differentiable primitive given a differentiated value its result
-depends on, an unknown `dtype=`) and every call that writes into an argument given a
-differentiated value is kept active and marked DENY with the reason; `deny.run` reports it.
+depends on) and every call that writes into an argument given a
+differentiated value is kept active and marked DENY with the reason; `deny.run` reports it. A
+`dtype=` generation cannot read is marked for a check at run time.
 """
 
 import ast
@@ -183,11 +184,12 @@ def _is_active_call(node, active):
         return _deny(node, deny.unsupported_form(node))
     if rules.is_nondifferentiable(func):
         return _false_claim(node, func, active)
+    if uses and anno.get(node, anno.RESULT_KIND) == "other":
+        return _deny(node, f"srcad cannot differentiate {_called(node)} with a dtype that is "
+                     "neither a number nor a boolean")
     if uses and anno.get(node, anno.RESULT_KIND) == "unknown" and not deny.dtype_is_float(
-            node, active):
-        return _deny(node, f"srcad cannot tell whether the dtype given to {_called(node)} is "
-                     "a floating type (an integer dtype has no derivative); write the dtype "
-                     "itself (dtype=float, dtype=numpy.int64, ...)")
+            node, active):               # checked at run time (deny.run puts the check)
+        anno.set_(node, anno.DENY, ("", False, deny.dtype_node(node)))
     return uses
 
 

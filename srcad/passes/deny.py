@@ -15,8 +15,10 @@ than a shape or a view (`x.flat`), a primitive whose "no derivative" claim is fa
 argument given (`numpy.random.normal(loc=x)`), an unknown `dtype=`, and any write into an
 argument.
 
-`run(tree, info)`, after `activity`: the first DENY expression whose value the result needs (or
-any write, which changes a value behind srcad's back) is a `MissingRuleError` at its line.
+`run(tree, info, free)`, after `activity`: the first DENY expression whose value the result
+needs (or any write, which changes a value behind srcad's back) is a `MissingRuleError` at its
+line. A cast whose dtype generation cannot read is differentiated as a cast to a float, after a
+run-time check of the dtype that raises a `MissingRuleError` at the user's line otherwise.
 """
 
 import ast
@@ -26,7 +28,8 @@ import math
 import numpy
 
 from .. import annotations as anno
-from .. import inplace
+from .. import inplace, runtime_checks
+from ..ast_util import copy_node
 from ..errors import MissingRuleError
 from .resolve import evaluate
 
@@ -75,7 +78,8 @@ def _operand_first(call, names, locals_):
 
 def result_kind(func, call, method, names, locals_):
     """"integer" when the call's result is an integer or boolean array or number, "unknown"
-    when it has a `dtype=` srcad cannot read now, else None (a float, or no dtype given)."""
+    when it has a `dtype=` srcad cannot read now, "other" for a dtype neither numeric nor
+    boolean (object, text, dates), else None (a float, or no dtype given)."""
     if _is_integer_type(func):
         return "integer"
     if any(func is f for f in _INTEGER_FUNCTIONS):
@@ -90,7 +94,7 @@ def result_kind(func, call, method, names, locals_):
         return "unknown"
     if kind is None:
         return "unknown"
-    return "integer" if kind in "biu" else None if kind in "fc" else "unknown"
+    return "integer" if kind in "biu" else None if kind in "fc" else "other"
 
 
 def _static(node, names, locals_):
@@ -110,11 +114,16 @@ def _is_integer_type(func):
             and numpy.dtype(func).kind in "biu")
 
 
+def dtype_node(call):
+    """The node a call passes as its `dtype=` (positionally or by keyword)."""
+    func = anno.get(call, anno.FUNC)
+    return inplace.argument(func, call, anno.get(call, anno.METHOD) is not None, "dtype")
+
+
 def dtype_is_float(call, active):
     """For a call of RESULT_KIND "unknown": True when its dtype is `v.dtype` of a
     differentiated value `v` (a float: only floats carry derivatives)."""
-    func = anno.get(call, anno.FUNC)
-    node = inplace.argument(func, call, anno.get(call, anno.METHOD) is not None, "dtype")
+    node = dtype_node(call)
     return (isinstance(node, ast.Attribute) and node.attr == "dtype"
             and isinstance(node.value, ast.Name) and node.value.id in active)
 
@@ -130,16 +139,45 @@ def unsupported_form(call):
     return None
 
 
-def run(tree, info):
-    """Raise a MissingRuleError at the first denied expression that matters (see above)."""
+def run(tree, info, free):
+    """Raise a MissingRuleError at the first denied expression that matters (see above); put a
+    run-time check of the dtype (`srcad.runtime_checks.float_dtype`) before each active cast
+    whose dtype generation could not read. `free` binds the check's name in generated code."""
     found = []
     for stmt in ast.walk(tree):
         if not isinstance(stmt, (ast.Assign, ast.Expr)):
             continue
         denied = anno.get(stmt.value, anno.DENY)
-        if denied and (denied[1] or anno.get(stmt, anno.ACTIVE)):
+        if denied and (denied[1] or anno.get(stmt, anno.ACTIVE)) and len(denied) == 2:
             found.append((anno.get(stmt, anno.ORIGIN) or 0, denied[0]))
     if found:
         line, reason = min(found)
         raise MissingRuleError(reason, info.location(line))
+    _insert_checks(tree, info, free)
     return tree
+
+
+def _insert_checks(node, info, free):
+    """Before each active statement whose value is marked for a dtype check, the check."""
+    for field in ("body", "orelse"):
+        stmts = getattr(node, field, None)
+        if not isinstance(stmts, list):
+            continue
+        out = []
+        for stmt in stmts:
+            _insert_checks(stmt, info, free)
+            denied = anno.get(getattr(stmt, "value", None), anno.DENY)
+            if denied and len(denied) == 3 and anno.get(stmt, anno.ACTIVE):
+                out.append(_dtype_check(denied[2], stmt, info, free))
+            out.append(stmt)
+        setattr(node, field, out)
+
+
+def _dtype_check(dtype, stmt, info, free):
+    line = anno.get(stmt, anno.ORIGIN)
+    check = ast.Expr(value=ast.Call(
+        func=ast.Name(id=free.bind("float_dtype", runtime_checks.float_dtype), ctx=ast.Load()),
+        args=[copy_node(dtype), ast.Constant(info.filename), ast.Constant(line),
+              ast.Constant(info.name)], keywords=[]))
+    anno.set_(check.value, anno.FUNC, runtime_checks.float_dtype)
+    return anno.set_(check, anno.ORIGIN, line)
