@@ -9,10 +9,10 @@ non-differentiable cut the dependence, so a value computed only for a test (`whi
 np.max(np.abs(step)) > tol`) gets no derivative code and no stack.
 
 Deny by default: what would cut the dependence without being truly constant (an index builder
-`np.r_[x, x]`, `x.flat`, a non-differentiable primitive given a differentiated value its result
-depends on) and every call that writes into an argument given a
-differentiated value is kept active and marked DENY with the reason; `deny.run` reports it. A
-`dtype=` generation cannot read is marked for a check at run time.
+`np.r_[x, x]`, `x.flat`, `x[0] or 1.0`, a non-differentiable primitive given a differentiated
+value its result depends on) and every call given a differentiated value that writes into an
+argument is kept active and marked DENY with the reason; `deny.run` reports it. A `dtype=` that
+generation cannot read is marked for a check at run time.
 """
 
 import ast
