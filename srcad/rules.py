@@ -22,7 +22,7 @@ TANGENT = "tangent"
 
 _RULES = {ADJOINT: {}, TANGENT: {}}
 _NONDIFF = {}          # key -> reason
-_VALUES = {}           # key -> parameters whose values its result depends on (see below)
+_VALUES: dict = {}     # key -> parameters whose values its result depends on (see below)
 _SEQUENCE = set()      # keys whose result is a list/tuple of arrays
 _loaded = False
 _lock = threading.Lock()
