@@ -17,6 +17,9 @@ NONDIFF = "nondiff"    # expression that is never differentiated (shape, compari
 SEQUENCE = "seq"       # statement whose target holds a list/tuple of arrays
 PARAM = "param"        # expression reading a Parameter of a static module: (root, "V.weight")
 MODULE = "module"      # expression denoting a static module: (root, "V"), "" for the root
+WRITES = "writes"      # ast.Call that writes into an argument: what it writes into (a phrase)
+RESULT_KIND = "kind"   # ast.Call: "integer" (integer or boolean result), "unknown" (dtype unknown)
+DENY = "deny"          # expression srcad cannot differentiate: (reason, raised even if unused)
 
 _ATTR = "_srcad"
 Node = TypeVar("Node", bound=ast.AST)

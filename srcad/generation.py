@@ -26,6 +26,7 @@ from .naming import FreeNames, Namer
 from .passes import (
     activity,
     alias,
+    deny,
     fence,
     forward,
     normalize,
@@ -128,6 +129,7 @@ def _generate(func, kind, wrt, containers=(), statics=(), signature=None, on_sta
     if kind != JVP and signature is not None:
         static = _infer_shapes(tree, func, statics, signature)
     active = activity.run(tree, wrt)
+    deny.run(tree, info, free)
     for var, cell in zip(func.__code__.co_freevars, func.__closure__ or ()):
         try:
             free.bind(var, cell.cell_contents)   # closure values, under their own names
@@ -190,6 +192,7 @@ def _normal_form(func, statics, own_name):
     alias.run(tree, info)
     resolve.run(tree, info, names, dict(statics))
     locals_ = resolve.local_names(tree)
+    deny.annotate(tree, {**names, **dict(statics)}, locals_ - set(dict(statics)))
     namer = Namer(ast_util.names_in(tree) | locals_ | {own_name})
     normalize.run(tree, namer, locals_, info)
     return tree, info, names, namer

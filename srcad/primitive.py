@@ -7,6 +7,7 @@ ordinary expressions (`1:3` -> `slice(1, 3, None)`) so a template can pass them 
 """
 
 import ast
+import functools
 
 import numpy
 
@@ -14,6 +15,7 @@ from . import annotations as anno
 from . import rules
 from .ast_util import copy_node
 from .errors import MissingRuleError, TemplateError, UnsupportedSyntaxError
+from .template import is_derivative
 
 SEQUENCE_ITEM = (ast.Subscript, "sequence")     # key of `t[i]` where t is a list of arrays
 PARAMETER_ROWS = (ast.Subscript, "rows")         # key of `w[i]` where w is a model parameter
@@ -106,3 +108,49 @@ def bind(template, target, primitive, info, stmt):
         raise UnsupportedSyntaxError(
             f"srcad cannot differentiate this call of {rules.key_name(primitive.key)}: "
             f"{exc.message}", info.location(anno.get(stmt, anno.ORIGIN))) from None
+
+
+# parameters of bundled rules given no derivative on purpose: only their shapes change the
+# result (full_like's `a`), or it changes piecewise (where's `condition`, read as truth values)
+WITHOUT_DERIVATIVE = {numpy.full_like: ("a",), numpy.where: ("condition",)}
+# what to write instead, for the forms users reach for
+_HINTS = {(numpy.einsum, "subscripts"): " (the sublist form `einsum(x, [0, 1], ...)` is not "
+          "supported: write the subscripts as a string, `einsum('ij->ji', x)`)"}
+
+
+def check_covered(template, binding, derivative_of, info, stmt):
+    """Deny by default inside rules: a differentiated argument given for a parameter that
+    `template` gives no derivative for (`numpy.einsum(x, [0, 1])` binds `x` to `subscripts`,
+    `numpy.max(x, initial=v)`) is an error at the user's line, not a dropped derivative.
+    srcad's own helpers (keys from srcad.runtime*) take shapes and masks by design."""
+    if getattr(template.key, "__module__", "").startswith("srcad.runtime"):
+        return
+    params = list(template.signature.parameters)[1:]
+    covered = _covered(template)
+    through = {n.id for p in covered if p in binding for n in _nodes(binding[p])}
+    for param in params:
+        if param in covered or param in WITHOUT_DERIVATIVE.get(template.key, ()):
+            continue
+        missed = [n.id for n in _nodes(binding.get(param)) if n.id not in through
+                  and derivative_of(n.id) is not None]
+        if missed:
+            raise MissingRuleError(
+                f"srcad's rule for {rules.key_name(template.key)} gives no derivative for its "
+                f"argument `{param}`, which is given a differentiated value here; srcad "
+                "differentiates this call only with constants there"
+                + _HINTS.get((template.key, param), ""),
+                info.location(anno.get(stmt, anno.ORIGIN)))
+
+
+def _nodes(node):
+    """The names in a bound argument: the name itself, or the names in a list or tuple."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [n for e in node.elts for n in _nodes(e)]
+    return [node] if isinstance(node, ast.Name) else []
+
+
+@functools.cache
+def _covered(template):
+    """The parameters whose derivative the body of `template` reads or defines (`d[p]`)."""
+    return frozenset(n.slice.id for stmt in template.body for n in ast.walk(stmt)
+                     if is_derivative(n) and isinstance(n.slice, ast.Name))

@@ -22,6 +22,7 @@ TANGENT = "tangent"
 
 _RULES = {ADJOINT: {}, TANGENT: {}}
 _NONDIFF = {}          # key -> reason
+_VALUES: dict = {}     # key -> parameters whose values its result depends on (see below)
 _SEQUENCE = set()      # keys whose result is a list/tuple of arrays
 _loaded = False
 epoch = 0
@@ -52,11 +53,19 @@ def tangent(key, broadcasts=False):
     return _register(TANGENT, key, broadcasts)
 
 
-def nondifferentiable(*keys, reason="it has no useful derivative"):
-    """Mark primitives whose results are constants for differentiation (zero derivative)."""
+def nondifferentiable(*keys, reason="it has no useful derivative", values=()):
+    """Mark primitives whose results are constants for differentiation (zero derivative).
+
+    `values` names the parameters the claim is false for: the result depends on their values
+    (a random draw's `loc`, the `start` of `arange`); a differentiated value given for one of
+    them is an error, not a zero. It may also be a function of the call's bound arguments
+    (`{parameter: node}`) returning such names.
+    """
     global epoch
     for key in keys:
         _NONDIFF[key] = reason
+        if values:
+            _VALUES[key] = values
     epoch += 1
 
 
@@ -115,6 +124,16 @@ def is_nondifferentiable(key):
         return key in _NONDIFF or _unbound(key) in _NONDIFF
     except TypeError:
         return False
+
+
+def value_parameters(key):
+    """The `values` a non-differentiable primitive was registered with (see
+    `nondifferentiable`): a tuple of parameter names or a function; () when none."""
+    load()
+    try:
+        return _VALUES.get(key) or _VALUES.get(_unbound(key)) or ()
+    except TypeError:
+        return ()
 
 
 def _unbound(key):

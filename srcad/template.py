@@ -274,6 +274,11 @@ def _equals_constant(node, value):
     return type(node.value) is type(value) and node.value == value
 
 
+def is_derivative(node):
+    """True for `d[...]` or `d.full[...]` in a template body."""
+    return _is_d(node) or _is_full_d(node)
+
+
 def _is_full_d(node):
     """True for `d.full[...]`: a derivative read where a zero must be explicit (an argument
     of a call that is not linear in it alone, like building a list)."""

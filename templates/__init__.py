@@ -5,4 +5,14 @@ keeps each primitive's reverse rule (`@adjoint`) next to its forward rule (`@tan
 Installed as the `srcad.templates` package.
 """
 
-from . import arithmetic, elementwise, generated_code, indexing, linalg, nondiff, reductions, shape  # noqa: F401
+from . import (  # noqa: F401,E501
+    arithmetic,
+    construction,
+    elementwise,
+    generated_code,
+    indexing,
+    linalg,
+    nondiff,
+    reductions,
+    shape,
+)

@@ -4,15 +4,20 @@ Applied to differentiated values they give no derivative and no error:
 
 - comparisons and logic: greater, less, equal, ..., logical_and/or/not/xor, isclose, isin;
 - positions: argmax, argmin, argsort, argpartition, nonzero, flatnonzero, argwhere,
-  count_nonzero, searchsorted, digitize, unique, lexsort (functions and ndarray methods);
+  count_nonzero, searchsorted, digitize, lexsort (functions and ndarray methods); unique of an
+  array that is not differentiated (the distinct values of a differentiated array: an error);
 - descriptions and tests of values: shape, ndim, size, len, any, all, isnan, isinf, isfinite,
   signbit;
-- constructors from shapes: zeros, ones, empty and their *_like, arange, linspace, eye,
-  identity, tri, indices;
+- constructors from shapes: zeros, ones, empty and their *_like, eye, identity, tri,
+  indices, and arange of a stop (`arange(start, stop, step)` with a differentiated start or
+  step is an error; linspace has a rule, in construction.py);
 - piecewise-constant functions: floor, ceil, round/around, rint, trunc, fix, sign,
   floor_divide;
-- random draws (numpy.random, Generator and RandomState methods): a draw's parameters (loc,
-  scale, p) get no derivative, as in PyTorch's `normal`.
+- random draws (numpy.random, Generator and RandomState methods) from shapes or of integers;
+  a draw whose values move with a differentiated parameter (`normal(loc=x)`) is an error.
+
+A claim true only for some arguments is registered with `values=`: the parameters whose
+values the result depends on; a differentiated value given for one of them is an error.
 
 Not here on purpose: `permutation`, `shuffle` and `permuted` of an array move its entries, so
 their derivative is not zero; they stay without a rule (srcad says so), and
@@ -38,10 +43,13 @@ nondifferentiable(
 nondifferentiable(
     numpy.argmax, numpy.argmin, numpy.nanargmax, numpy.nanargmin, numpy.argsort,
     numpy.argpartition, numpy.lexsort, numpy.nonzero, numpy.flatnonzero, numpy.argwhere,
-    numpy.count_nonzero, numpy.searchsorted, numpy.digitize, numpy.unique,
+    numpy.count_nonzero, numpy.searchsorted, numpy.digitize,
     numpy.ndarray.argmax, numpy.ndarray.argmin, numpy.ndarray.argsort,
     numpy.ndarray.argpartition, numpy.ndarray.nonzero, numpy.ndarray.searchsorted,
     reason="they give positions, not values")
+
+# `unique` gives the distinct values themselves: constant only for integer or boolean arrays
+nondifferentiable(numpy.unique, reason="the distinct values of integers", values=("ar",))
 
 # ---- descriptions and tests of values --------------------------------------------------------
 
@@ -55,9 +63,18 @@ nondifferentiable(
 
 nondifferentiable(
     numpy.zeros, numpy.ones, numpy.empty, numpy.zeros_like, numpy.ones_like,
-    numpy.empty_like, numpy.arange, numpy.linspace, numpy.eye,
+    numpy.empty_like, numpy.eye,
     numpy.identity, numpy.tri, numpy.triu_indices, numpy.tril_indices, numpy.indices,
     reason="they build arrays from shapes")
+
+
+def _arange_values(bound):
+    """`arange(stop)` depends on `stop` only through its length; `arange(start, stop, step)`
+    is `start + i * step`."""
+    return ("start_or_stop", "step") if "stop" in bound else ("step",)
+
+
+nondifferentiable(numpy.arange, reason="it builds arrays from shapes", values=_arange_values)
 
 # ---- piecewise-constant functions ------------------------------------------------------------
 
@@ -68,24 +85,26 @@ nondifferentiable(
 
 # ---- random draws ----------------------------------------------------------------------------
 
+_RANDOM = numpy.random.RandomState, numpy.random.Generator
+
+
+def _draws(*names):
+    """`numpy.random.<name>` and the methods `<name>` of RandomState and Generator."""
+    return [getattr(owner, n) for n in names for owner in (numpy.random,) + _RANDOM
+            if hasattr(owner, n)]
+
+
+# draws whose arguments are shapes, or whose results are integers
 nondifferentiable(
-    numpy.random.rand, numpy.random.randn, numpy.random.random, numpy.random.random_sample,
-    numpy.random.uniform, numpy.random.normal, numpy.random.standard_normal,
-    numpy.random.choice, numpy.random.binomial, numpy.random.randint, numpy.random.poisson,
-    numpy.random.exponential, numpy.random.gamma, numpy.random.beta,
-    numpy.random.multivariate_normal,
-    numpy.random.Generator.random, numpy.random.Generator.uniform,
-    numpy.random.Generator.normal, numpy.random.Generator.standard_normal,
-    numpy.random.Generator.choice, numpy.random.Generator.binomial,
-    numpy.random.Generator.integers, numpy.random.Generator.poisson,
-    numpy.random.Generator.exponential, numpy.random.Generator.gamma,
-    numpy.random.Generator.beta, numpy.random.Generator.multivariate_normal,
-    numpy.random.RandomState.rand, numpy.random.RandomState.randn,
-    numpy.random.RandomState.random, numpy.random.RandomState.random_sample,
-    numpy.random.RandomState.uniform, numpy.random.RandomState.normal,
-    numpy.random.RandomState.standard_normal, numpy.random.RandomState.choice,
-    numpy.random.RandomState.binomial, numpy.random.RandomState.randint,
-    numpy.random.RandomState.poisson, numpy.random.RandomState.exponential,
-    numpy.random.RandomState.gamma, numpy.random.RandomState.beta,
-    numpy.random.RandomState.multivariate_normal,
-    reason="random draws are not differentiated")
+    *_draws("rand", "randn", "random", "random_sample", "standard_normal", "binomial",
+            "randint", "integers", "poisson"),
+    reason="random draws from shapes, or of integers, are constants")
+
+# draws whose values move with their parameters: constant only while those are not
+# differentiated (srcad does not reparameterize; write `loc + scale * rng.standard_normal(n)`)
+for _names, _values in ((("normal",), ("loc", "scale")), (("uniform",), ("low", "high")),
+                        (("exponential",), ("scale",)), (("gamma",), ("shape", "scale")),
+                        (("beta",), ("a", "b")), (("multivariate_normal",), ("mean", "cov")),
+                        (("choice",), ("a",))):
+    nondifferentiable(*_draws(*_names), reason="random draws are not differentiated",
+                      values=_values)

@@ -7,19 +7,29 @@ differentiably into the returned value carries annotation ACTIVE=True, and `run`
 set of active names. Comparisons, shapes, `len`, integer casts and primitives registered as
 non-differentiable cut the dependence, so a value computed only for a test (`while
 np.max(np.abs(step)) > tol`) gets no derivative code and no stack.
+
+Deny by default: what would cut the dependence without being truly constant (an index builder
+`np.r_[x, x]`, `x.flat`, `x[0] or 1.0`, a non-differentiable primitive given a differentiated
+value its result depends on) and every call given a differentiated value that writes into an
+argument is kept active and marked DENY with the reason; `deny.run` reports it. A `dtype=` that
+generation cannot read is marked for a check at run time.
 """
 
 import ast
+import inspect
+import types
 
 import numpy
 
 from .. import annotations as anno
 from .. import rules
 from ..ast_util import stored
+from . import deny
 
 _DIFFERENTIABLE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.USub,
                        ast.UAdd, ast.Mod)
 _VALUE_ATTRS = {"T", "real", "imag", "mT"}
+_SHAPE_ATTRS = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides", "flags"}
 
 
 def run(tree, wrt):
@@ -82,6 +92,29 @@ def _block(stmts, active):
             active.add(stmt.targets[0].id)
         elif pushed(stmt) and _uses(active, stmt.value.args[0]):
             active.add(pushed(stmt))
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            _effect(stmt.value, active)
+
+
+def _effect(call, active):
+    """A call kept for its effect (`np.copyto(y, x)`, `rng.shuffle(x)`): DENY when it may
+    change a differentiated value: a write, or something srcad knows nothing of (no rule,
+    not a function of the user's, not `print`)."""
+    func = anno.get(call, anno.FUNC)
+    if not _is_active_call(call, active) or anno.get(call, anno.DENY):
+        return
+    if func is print or rules.has_rule(func) or _is_python_function(func):
+        return
+    _deny(call, f"srcad cannot tell whether {_called(call)} changes the differentiated value "
+          "it is given (it has no derivative rule); compute a new value and assign it "
+          "instead", always=True)
+
+
+def _is_python_function(func):
+    """A function, method or model the user wrote (srcad transforms those it calls)."""
+    from ..calls import is_user_function  # calls builds on the passes: import when needed
+    return is_user_function(func, rules.ADJOINT) or is_user_function(func, rules.TANGENT) \
+        or isinstance(func, (types.FunctionType, types.MethodType))
 
 
 def pushed(stmt):
@@ -97,6 +130,10 @@ def pushed(stmt):
 
 def is_active_value(node, active):
     """True when the normal-form expression `node` carries a derivative of `active` names."""
+    if any(isinstance(sub, ast.BoolOp) and not _is_truth(sub) and _reads(active, sub)
+           for sub in ast.walk(node)):
+        return _deny(node, "srcad cannot differentiate `and`/`or` applied to a differentiated "
+                     "value (the result is one of the operands); write `a if a else b`")
     if isinstance(node, ast.Name):
         return node.id in active
     if anno.get(node, anno.PARAM):
@@ -106,9 +143,21 @@ def is_active_value(node, active):
     if isinstance(node, ast.UnaryOp):
         return isinstance(node.op, _DIFFERENTIABLE_OPS) and _uses(active, node.operand)
     if isinstance(node, ast.Subscript):
+        if _uses(active, *_index_parts(node.slice)):
+            return _deny(node, "srcad cannot differentiate a differentiated value used inside "
+                         "an index (an index builder such as numpy.r_, numpy.c_, numpy.mgrid "
+                         "or numpy.ogrid, or a float index); build the array with "
+                         "numpy.concatenate, numpy.stack or numpy.column_stack instead")
         return _uses(active, node.value)
     if isinstance(node, ast.Attribute):
-        return node.attr in _VALUE_ATTRS and _uses(active, node.value)
+        if node.attr in _VALUE_ATTRS or not _uses(active, node.value):
+            return _uses(active, node.value)
+        if anno.get(node.value, anno.MODULE) is not None:
+            return False                     # a model's setting (`self.axes`)
+        if node.attr in _SHAPE_ATTRS:
+            return False
+        return _deny(node, f"srcad has no derivative rule for the attribute .{node.attr} of a "
+                     "differentiated value")
     if isinstance(node, (ast.Tuple, ast.List)):
         return _uses(active, *node.elts)
     if isinstance(node, ast.Dict):
@@ -120,13 +169,97 @@ def is_active_value(node, active):
 
 def _is_active_call(node, active):
     func = anno.get(node, anno.FUNC)
-    if rules.is_nondifferentiable(func) or _is_integer_cast(node):
-        return False
     parts = list(node.args) + [k.value for k in node.keywords]
     if anno.get(node, anno.METHOD):
         parts.append(node.func.value)
     module = anno.get(node.func, anno.MODULE)
-    return _uses(active, *parts) or (module is not None and module[0] in active)
+    uses = _uses(active, *parts) or (module is not None and module[0] in active)
+    if anno.get(node, anno.WRITES) and uses:
+        return _deny(node, f"srcad cannot differentiate this call of {_called(node)}: it "
+                     f"writes into {anno.get(node, anno.WRITES)} in place, which srcad does "
+                     "not track; compute a new array and assign it instead", always=True)
+    if anno.get(node, anno.RESULT_KIND) == "integer" or _is_integer_cast(node):
+        return False                     # an integer or boolean result: truly no derivative
+    if uses and deny.unsupported_form(node):
+        return _deny(node, deny.unsupported_form(node))
+    if rules.is_nondifferentiable(func):
+        return _false_claim(node, func, active)
+    if uses and anno.get(node, anno.RESULT_KIND) == "other":
+        return _deny(node, f"srcad cannot differentiate {_called(node)} with a dtype that is "
+                     "neither a number nor a boolean")
+    if uses and anno.get(node, anno.RESULT_KIND) == "unknown" and not deny.dtype_is_float(
+            node, active):               # checked at run time (deny.run puts the check)
+        anno.set_(node, anno.DENY, ("", False, deny.dtype_node(node)))
+    return uses
+
+
+def _false_claim(node, func, active):
+    """For a call of a non-differentiable primitive: True (and DENY) when a differentiated
+    value reaches a parameter its result depends on (see `rules.nondifferentiable`)."""
+    values = rules.value_parameters(func)
+    if not values:
+        return False
+    try:
+        bound = inspect.signature(func).bind(
+            *([node.func.value] if anno.get(node, anno.METHOD) else []), *node.args,
+            **{k.arg: k.value for k in node.keywords}).arguments
+    except (TypeError, ValueError):
+        bound = None
+    if bound is None:
+        carrying = list(node.args) + [k.value for k in node.keywords]
+    else:
+        names = values(bound) if callable(values) else values
+        carrying = [bound[n] for n in names if n in bound]
+    if not _uses(active, *carrying):
+        return False
+    return _deny(node, f"srcad has no derivative rule for {rules.key_name(func)} with a "
+                 "differentiated value given for an argument its result depends on (its "
+                 "derivative is zero only with constants there)")
+
+
+def _called(node):
+    """A readable name of what a call calls: `numpy.copyto`, `the method .sort`."""
+    func = anno.get(node, anno.FUNC)
+    if func is None:
+        return f"the method .{anno.get(node, anno.METHOD)}"
+    owner = getattr(func, "__self__", None)
+    if isinstance(owner, numpy.ufunc):
+        return f"numpy.{owner.__name__}.{func.__name__}"
+    try:
+        return rules.key_name(func)
+    except Exception:                     # noqa: BLE001 (an object without a usable name)
+        return "this function"
+
+
+def _is_truth(node):
+    """True for a test whose value is a bool whatever it reads (`a > 0 and not b < 1`)."""
+    if isinstance(node, ast.BoolOp):
+        return all(_is_truth(v) for v in node.values)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return True
+    return isinstance(node, ast.Compare) or (isinstance(node, ast.Constant)
+                                             and isinstance(node.value, bool))
+
+
+def _reads(active, node):
+    """True when `node` reads an active name anywhere inside it."""
+    return any(isinstance(n, ast.Name) and n.id in active for n in ast.walk(node))
+
+
+def _deny(node, reason, always=False):
+    """Mark `node` as something srcad cannot differentiate; True (its value stays active, so
+    the error is raised where the result needs it)."""
+    anno.set_(node, anno.DENY, (reason, always))
+    return True
+
+
+def _index_parts(index):
+    """The atoms of an index: the parts of a tuple, the bounds of a slice."""
+    if isinstance(index, ast.Tuple):
+        return [p for e in index.elts for p in _index_parts(e)]
+    if isinstance(index, ast.Slice):
+        return [p for p in (index.lower, index.upper, index.step) if p is not None]
+    return [index]
 
 
 def _is_integer_cast(node):

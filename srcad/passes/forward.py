@@ -12,7 +12,7 @@ import ast
 from .. import annotations as anno
 from .. import calls, rules, runtime
 from ..ast_util import assign, call, copy_node, name
-from ..primitive import bind, decompose, rule
+from ..primitive import bind, check_covered, decompose, rule
 from ..template import fill
 from . import activity
 
@@ -138,6 +138,7 @@ class _Forward:
         def derivative_of(var):
             return self.namer.derivative(var) if var in known or var == target else None
 
+        check_covered(template, binding, derivative_of, self.info, stmt)
         filled = fill(template, binding, derivative_of, self.namer, self.free.bind)
         dname = self.namer.derivative(target)
         if any(isinstance(s, ast.Assign) and s.targets[0].id == dname for s in filled):

@@ -33,7 +33,7 @@ from .. import annotations as anno
 from .. import calls, rules, runtime
 from ..ast_util import assign, call, copy_node, name, read_before_assigned, stored
 from ..errors import NonScalarOutputError
-from ..primitive import bind, decompose, rule
+from ..primitive import bind, check_covered, decompose, rule
 from ..template import fill
 from .shapes import product_of, simplify, spread_of
 
@@ -415,6 +415,7 @@ class _Reverse:
         origin = anno.get(stmt, anno.ORIGIN)
         out = []
         binding = bind(template, name(target), primitive, self.info, stmt)
+        check_covered(template, binding, self.derivative_of, self.info, stmt)
         filled = fill(template, binding, self.derivative_of, self.namer, self.free.bind)
         defined.discard(dname)                    # spent: what follows is for the old value
         transpose = isinstance(stmt.value, ast.Attribute) and stmt.value.attr == "T"

@@ -1,0 +1,42 @@
+"""Run-time helpers for the derivatives of array constructors whose values depend on their
+arguments (templates/construction.py), called by generated code like those in `srcad.runtime`.
+
+In: the adjoint `g` of `numpy.linspace(start, stop, num, endpoint, axis=axis)` (the result's
+shape) and one endpoint. Out: that endpoint's adjoint, in its shape (`unlinspace`), and the
+transpose of that map (`relinspace`), which second derivatives need.
+"""
+
+import numpy
+
+from .backend import array_module
+from .runtime import shape_of, unbroadcast
+
+
+def linspace_weights(xp, num, endpoint, ndim, axis):
+    """The weights `t` of `numpy.linspace` (sample i is `start + t[i] * (stop - start)`), an
+    array of the library `xp` shaped to broadcast along `axis` of a result with `ndim`
+    dimensions."""
+    div = num - 1 if endpoint else num
+    t = xp.arange(num) / div if div > 0 else xp.zeros(num)
+    shape = [1] * ndim
+    shape[axis] = num
+    return t.reshape(shape)
+
+
+def unlinspace(g, x, num, endpoint=True, axis=0, at_stop=False):
+    """The adjoint of `linspace`'s `start` (or of `stop`, with `at_stop`), shaped like `x`."""
+    t = linspace_weights(array_module(g), num, endpoint, numpy.ndim(g), axis)
+    weights = t if at_stop else 1.0 - t
+    return unbroadcast(numpy.sum(g * weights, axis=axis), x)
+
+
+def relinspace(h, g, num, endpoint=True, axis=0, at_stop=False):
+    """The transpose of `unlinspace` in `g`: `h` (shaped like an endpoint) spread along `axis`
+    with linspace's weights, shaped like `g`."""
+    xp = array_module(g)
+    ndim = len(shape_of(g))
+    t = linspace_weights(xp, num, endpoint, ndim, axis)
+    weights = t if at_stop else 1.0 - t
+    reduced = list(shape_of(g))
+    del reduced[axis % ndim]
+    return xp.expand_dims(xp.broadcast_to(h, tuple(reduced)), axis) * weights

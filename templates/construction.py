@@ -1,0 +1,48 @@
+"""Array constructors whose values depend on their arguments: `numpy.linspace`.
+
+`linspace(start, stop, num)` is linear in (start, stop) together: sample i is
+`start + t[i] * (stop - start)` with `t[i] = i / (num - 1)` (or `i / num` without the endpoint).
+The helpers of the adjoint (`unlinspace` and its transpose `relinspace`) are linear in their
+first argument and have rules of their own, for second derivatives.
+Its tangent is the linspace of the tangents (`d.full`: one endpoint may be constant), its
+adjoint sums the result's adjoint against the weights `1 - t` and `t`. `retstep=True` (a tuple
+result) is not taken by these rules, so srcad rejects it at the user's line; an integer `dtype=`
+cuts the derivative before a rule is looked up (see `srcad.passes.deny`).
+"""
+
+import numpy
+
+from srcad import runtime_construction
+from srcad.rules import adjoint, d, tangent
+from srcad.runtime_construction import relinspace, unlinspace
+
+
+@adjoint(numpy.linspace)
+def linspace(y, start, stop, num=50, endpoint=True, *, dtype=None, axis=0, device=None):
+    d[start] += unlinspace(d[y], start, num, endpoint, axis, False)
+    d[stop] += unlinspace(d[y], stop, num, endpoint, axis, True)
+
+
+@tangent(numpy.linspace)
+def linspace(y, start, stop, num=50, endpoint=True, *, dtype=None, axis=0, device=None):
+    d[y] = numpy.linspace(d.full[start], d.full[stop], num, endpoint, axis=axis)
+
+
+@adjoint(runtime_construction.unlinspace)
+def unlinspace_(out, g, x, num, endpoint=True, axis=0, at_stop=False):
+    d[g] += relinspace(d[out], g, num, endpoint, axis, at_stop)
+
+
+@tangent(runtime_construction.unlinspace)
+def unlinspace_(out, g, x, num, endpoint=True, axis=0, at_stop=False):
+    d[out] = unlinspace(d[g], x, num, endpoint, axis, at_stop)
+
+
+@adjoint(runtime_construction.relinspace)
+def relinspace_(out, h, g, num, endpoint=True, axis=0, at_stop=False):
+    d[h] += unlinspace(d[out], h, num, endpoint, axis, at_stop)
+
+
+@tangent(runtime_construction.relinspace)
+def relinspace_(out, h, g, num, endpoint=True, axis=0, at_stop=False):
+    d[out] = relinspace(d[h], g, num, endpoint, axis, at_stop)

@@ -1,0 +1,66 @@
+"""Cases for the rules in templates/construction.py (numpy.linspace).
+
+The analytic vector-Jacobian products use linspace's own weights, written out here:
+sample i is `(1 - t_i) * start + t_i * stop`, `t_i = i / (num - 1)` (or `i / num` without
+the endpoint).
+"""
+
+import numpy
+
+from srcad import runtime_construction
+from tests.cases import REAL, args, arrays, broadcast_args, case, scalars, sum_to
+
+G243 = numpy.zeros((2, 4, 3))
+
+
+def _weights(num, endpoint):
+    return numpy.arange(num) / (num - 1 if endpoint else num)
+
+
+@case(numpy.linspace, args=args(scalars(REAL), scalars(REAL)),
+      vjp=lambda u, a, b: (numpy.sum(u * (1 - _weights(5, True))),
+                           numpy.sum(u * _weights(5, True))))
+def linspace_scalars(a, b):
+    return numpy.linspace(a, b, 5)
+
+
+@case(numpy.linspace, args=args(scalars(REAL), scalars(REAL)),
+      vjp=lambda u, a, b: (numpy.sum(u * (1 - _weights(4, False))),
+                           numpy.sum(u * _weights(4, False))))
+def linspace_without_endpoint(a, b):
+    return numpy.linspace(a, b, num=4, endpoint=False)
+
+
+@case(numpy.linspace, args=broadcast_args(REAL, REAL, max_dims=2),
+      vjp=lambda u, a, b: (sum_to(numpy.moveaxis(u, 0, -1) @ (1 - _weights(3, True)),
+                                  numpy.shape(a)),
+                           sum_to(numpy.moveaxis(u, 0, -1) @ _weights(3, True), numpy.shape(b))))
+def linspace_of_arrays(a, b):
+    return numpy.linspace(a, b, 3)
+
+
+@case(numpy.linspace, args=args(arrays(REAL, shape=(2,)), scalars(REAL)),
+      vjp=lambda u, a, b: (numpy.sum(u * (1 - _weights(4, True)), axis=-1),
+                           numpy.sum(u * _weights(4, True))))
+def linspace_along_the_last_axis(a, b):
+    return numpy.linspace(a, b, 4, axis=-1)
+
+
+@case(numpy.linspace, args=args(scalars(REAL)), wrt=0,
+      vjp=lambda u, a: (numpy.sum(u * _weights(6, True)) * 2.0,))
+def linspace_with_one_constant_end(a):
+    return numpy.linspace(1.5, 2.0 * a, 6)
+
+
+@case(runtime_construction.unlinspace, args=args(arrays(REAL, shape=(2, 4, 3))),
+      vjp=lambda u, g: (numpy.broadcast_to(u, (2, 3))[:, None, :]
+                        * _weights(4, True)[None, :, None],))
+def unlinspace_of_an_adjoint(g):
+    return runtime_construction.unlinspace(g, numpy.zeros((2, 1)), 4, True, 1, True)
+
+
+@case(runtime_construction.relinspace, args=args(arrays(REAL, shape=(2, 1))),
+      vjp=lambda u, h: (numpy.sum(u * (1 - _weights(4, False))[None, :, None], axis=(1, 2))[
+          :, None],))
+def relinspace_of_an_endpoint(h):
+    return runtime_construction.relinspace(h, G243, 4, False, -2, False)
