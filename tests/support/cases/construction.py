@@ -8,7 +8,7 @@ the endpoint).
 import numpy
 
 from srcad import runtime_construction
-from tests.cases import REAL, args, arrays, broadcast_args, case, scalars, sum_to
+from tests.support.cases import REAL, args, arrays, broadcast_args, case, scalars, sum_to
 
 G243 = numpy.zeros((2, 4, 3))
 
