@@ -41,7 +41,7 @@ import types  # noqa: E402
 import numpy as np  # noqa: E402
 
 import srcad  # noqa: E402
-from srcad import api, generation, nn  # noqa: E402
+from srcad import api, dispatch, generation, nn  # noqa: E402
 
 stop_gradient = srcad.stop_gradient
 
@@ -479,7 +479,26 @@ def print_table(rows, names, extras):
         each = f" ({functions} functions)" if functions > 1 else ""
         print(f"{label:18s} {ms:6.1f} ms{each:14s} memory x{memory:.2f} of "
               f"{hand_peak / 1024:,.0f} KiB")
+    print_guards(rows)
     print_targets(rows, peers, extras)
+
+
+def _empty():
+    return True
+
+
+def print_guards(rows):
+    """What checking the facts generated code relies on costs per call (srcad.guards): the
+    facts of the first case's code, timed alone; they run inline in the compiled entry."""
+    case = cases(True)[0]
+    df = srcad.grad(case.func, wrt=case.wrt)
+    df(*case.args)
+    generated = df._path.routes[dispatch._key(case.args)].generated
+    holds, facts = generated.guards.holds, generated.guards.facts
+    times = time_interleaved({"guard": holds, "empty": _empty}, 51, 0.002)
+    cost = max(0.0, statistics.median(times["guard"]) - statistics.median(times["empty"]))
+    print(f"\nguards ({case.label.split()[0]}, no helpers): {len(facts)} facts checked on each "
+          f"call, {cost * 1e6:.2f} us (target <= 0.5 us)")
 
 
 def print_targets(rows, peers, extras):

@@ -143,11 +143,11 @@ class CallPath:
 class _Route:
     """The fast route of one key: its code, the facts it relies on, and the finished result."""
 
-    __slots__ = ("path", "call", "guard", "entry")
+    __slots__ = ("path", "generated", "call", "guard", "entry")
 
     def __init__(self, path, args):
         d = path.d
-        generated = path.specialized(args, {})
+        generated = self.generated = path.specialized(args, {})
         self.path = path
         self.guard = closure_guard(generated)
         if not self.guard():
