@@ -35,7 +35,7 @@ from ..ast_util import assign, call, copy_node, name, read_before_assigned, stor
 from ..errors import NonScalarOutputError
 from ..primitive import bind, decompose, rule
 from ..template import fill
-from .shapes import product_of, simplify, spread_of
+from .simplify import product_of, simplify, spread_of
 
 GRAD, VALUE_AND_GRAD, VJP = "grad", "value_and_grad", "vjp"
 BACKWARD, GRAD_NESTED, PULLBACK = "backward", "grad_nested", "pullback"
@@ -236,9 +236,9 @@ class _Reverse:
         self.parameter_reads = set()    # names holding a model parameter's array
         self.shapes = None              # static shapes of primal names, when specialized
         self.spread = {}                # adjoint name -> (g, x) for `dname = unreduce(g, x)`
-        #                                 (see shapes.simplify), within one block
+        #                                 (see simplify.simplify), within one block
         self.constant_seeds = {}        # adjoint name -> the number it holds (the seed 1.0, ...)
-        self.products = {}              # adjoint name -> `a @ b` it holds (shapes.simplify)
+        self.products = {}              # adjoint name -> `a @ b` it holds (simplify.simplify)
 
     def forget(self):
         """Drop what is known about adjoint values (around branches and loops: what holds on
