@@ -10,7 +10,7 @@ slices are assigned directly.
 import ast
 
 from srcad import runtime
-from srcad.rules import adjoint, d, tangent
+from srcad.rules import adjoint, d, linear, tangent
 from srcad.runtime import item_adjoint, scatter_add, set_item, unbroadcast, without_item, zeros_like
 from srcad.sparse import row_grad
 
@@ -41,14 +41,9 @@ def set_item_(y, x, index, value):
     d[y] = without_item(d[x], index) + set_item(zeros_like(y), index, d[value])
 
 
-@adjoint(runtime.without_item)
+@linear(runtime.without_item)
 def without_item_(y, g, index):
-    d[g] += without_item(d[y], index)
-
-
-@tangent(runtime.without_item)
-def without_item_(y, g, index):
-    d[y] = without_item(d[g], index)
+    return without_item(d[y], index)
 
 
 @adjoint((ast.Subscript, "rows"))

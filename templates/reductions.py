@@ -21,7 +21,7 @@ import builtins
 import numpy
 
 from srcad import runtime
-from srcad.rules import adjoint, d, returns_sequence, tangent
+from srcad.rules import adjoint, d, linear, returns_sequence, tangent
 from srcad.runtime import (
     broadcast_as,
     extremum_adjoint,
@@ -188,11 +188,6 @@ def norm(y, x, ord=None, axis=None, keepdims=False):
 # ---- the helpers' own rules (derivatives of generated code) -------------------------------
 
 
-@adjoint(runtime.sum_adjoint)
+@linear(runtime.sum_adjoint)
 def sum_adjoint_(out, g, items):
-    d[g] += broadcast_as(builtins.sum(d[out]), g)
-
-
-@tangent(runtime.sum_adjoint)
-def sum_adjoint_(out, g, items):
-    d[out] = sum_adjoint(d[g], items)
+    return broadcast_as(builtins.sum(d[out]), g)
