@@ -23,6 +23,7 @@ import sys
 import threading
 
 from . import shorthands
+from .shape_rules import same_shape
 from .template import Template, d  # noqa: F401  (d is re-exported for templates)
 
 ADJOINT = "adjoint"
@@ -107,6 +108,7 @@ def stop_gradient(x):
 
 
 nondifferentiable(stop_gradient, reason="stop_gradient blocks derivatives on purpose")
+shape(stop_gradient)(same_shape)
 
 
 def returns_sequence(*keys):

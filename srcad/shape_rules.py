@@ -68,6 +68,11 @@ def broadcasting(shapes, *operands):
     return broadcast([shapes.shape(o) for o in operands])
 
 
+def matrix_product(shapes, x1, x2, /):
+    """The shape rule of `x1 @ x2` and `numpy.matmul(x1, x2)`."""
+    return matmul(shapes.shape(x1), shapes.shape(x2))
+
+
 def same_shape(shapes, x, /):
     """The shape rule of an operation whose result has its one argument's shape."""
     return shapes.shape(x)

@@ -50,9 +50,9 @@ def elementwise(func):
 
     def build(target, source, op):
         def body():
-            head, value = _returned(func)
-            value = _Substitute(carried, source).visit(value)
-            return head + [_derivative(target, op, value)]
+            head, returned = _returned(func)
+            value = _Substitute(carried, source).visit(returned.value)
+            return head + [_derivative(target, op, value, returned)]
         return body
 
     return {"adjoint": {"signature": signature, "build": build(argument, result, ast.Add())},
@@ -69,28 +69,30 @@ def linear(func, key):
     callee, names = _callee(key)
 
     def adjoint():
-        head, value = _returned(func)
-        return head + [_derivative(argument, ast.Add(), value)]
+        head, returned = _returned(func)
+        return head + [_derivative(argument, ast.Add(), returned.value, returned)]
 
     def tangent():
+        _, returned = _returned(func)
         args = [_d(argument)] + [_name(p.name) for p in rest if p.kind != p.KEYWORD_ONLY]
         keywords = [ast.keyword(arg=p.name, value=_name(p.name))
                     for p in rest if p.kind == p.KEYWORD_ONLY]
         value = ast.Call(func=callee(), args=args, keywords=keywords)
-        return [_derivative(result, None, value)]
+        return [_derivative(result, None, value, returned)]
 
     return {"adjoint": {"build": adjoint},
             "tangent": {"build": tangent, "names": names}}
 
 
 def _returned(func):
-    """(statements before the `return`, the returned expression) of a shorthand's body."""
+    """(statements before the `return`, the `return` statement) of a shorthand's body; the
+    statement built from the returned formula takes the place of the `return`."""
     body = definition(func).body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         body = body[1:]                                                  # docstring
     if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None:
         raise TemplateError(f"the rule {func.__name__} must end by returning its formula")
-    return body[:-1], body[-1].value
+    return body[:-1], body[-1]
 
 
 def _callee(key):
@@ -118,13 +120,15 @@ class _Substitute(ast.NodeTransformer):
         return node
 
 
-def _derivative(ident, op, value):
-    """`d[ident] += value` (op Add) or `d[ident] = value` (op None)."""
+def _derivative(ident, op, value, place):
+    """`d[ident] += value` (op Add) or `d[ident] = value` (op None), located at `place`."""
     target = _d(ident)
     target.ctx = ast.Store()
     if op is None:
-        return ast.Assign(targets=[target], value=value)
-    return ast.AugAssign(target=target, op=op, value=value)
+        stmt = ast.Assign(targets=[target], value=value)
+    else:
+        stmt = ast.AugAssign(target=target, op=op, value=value)
+    return ast.fix_missing_locations(ast.copy_location(stmt, place))
 
 
 def _d(ident):

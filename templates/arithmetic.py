@@ -11,8 +11,17 @@ import ast
 import numpy
 
 from srcad import runtime
-from srcad.rules import adjoint, d, elementwise, nondifferentiable, returns_sequence, tangent
+from srcad.rules import (
+    adjoint,
+    d,
+    elementwise,
+    nondifferentiable,
+    returns_sequence,
+    shape,
+    tangent,
+)
 from srcad.runtime import appended, matmul_adjoint_left, matmul_adjoint_right, unbroadcast
+from srcad.shape_rules import broadcasting, matrix_product, same_shape
 
 # ---- copies and containers -------------------------------------------------------------------
 
@@ -160,5 +169,14 @@ def matmul(z, x, y):
     d[z] = d[x] @ y + x @ d[y]
 
 
+shape(ast.MatMult)(matrix_product)
+
+
 nondifferentiable(ast.FloorDiv, ast.Not, ast.Invert, ast.BitAnd, ast.BitOr, ast.BitXor,
                   ast.LShift, ast.RShift, reason="its result is piecewise constant")
+
+# ---- shapes: arithmetic and comparisons broadcast ------------------------------------------
+
+shape(ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod, ast.FloorDiv, ast.Compare)(
+    broadcasting)
+shape(ast.USub, ast.UAdd)(same_shape)

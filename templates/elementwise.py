@@ -31,8 +31,17 @@ import math
 
 import numpy
 
-from srcad.rules import adjoint, d, elementwise, linear, tangent
+from srcad.rules import adjoint, d, elementwise, linear, shape, tangent
 from srcad.runtime import array_adjoint, broadcast_as, cast_like, unbroadcast, where_tangent
+from srcad.shape_rules import broadcast
+
+# ---- shapes: every elementwise ufunc broadcasts its operands ---------------------------------
+
+
+@shape(numpy.ufunc)            # the rule of each ufunc (without a gufunc signature) without its own
+def ufunc_shape(shapes, *operands, dtype=None):
+    return broadcast([shapes.shape(x) for x in operands])
+
 
 # ---- exponentials and logarithms -------------------------------------------------------------
 

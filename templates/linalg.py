@@ -17,7 +17,7 @@ in turn, and its adjoint is the transposed map.
 import numpy
 
 from srcad import runtime, runtime_linalg
-from srcad.rules import adjoint, d, linear, returns_sequence, tangent
+from srcad.rules import adjoint, d, linear, returns_sequence, shape, tangent
 from srcad.runtime import (
     dot_adjoint_left,
     dot_adjoint_right,
@@ -42,6 +42,7 @@ from srcad.runtime_linalg import (
     tril_halved,
     unsymmetrize_lower,
 )
+from srcad.shape_rules import matrix_product
 
 returns_sequence(runtime.einsum_pullback, numpy.linalg.slogdet)
 
@@ -70,6 +71,9 @@ def matmul(y, x1, x2):
 @tangent(numpy.matmul)
 def matmul(y, x1, x2):
     d[y] = d[x1] @ x2 + x1 @ d[x2]
+
+
+shape(numpy.matmul)(matrix_product)
 
 
 @adjoint(numpy.outer)

@@ -14,7 +14,7 @@ helpers these adjoints call, so that generated code can be differentiated again.
 import numpy
 
 from srcad import runtime
-from srcad.rules import adjoint, d, linear, returns_sequence, tangent
+from srcad.rules import adjoint, d, linear, returns_sequence, shape, tangent
 from srcad.runtime import (
     inverse_axes,
     sort_adjoint,
@@ -138,6 +138,12 @@ def T(y, x):
 @tangent(numpy.ndarray.T)
 def T(y, x):
     d[y] = d[x].T
+
+
+@shape(numpy.ndarray.T)
+def T_shape(shapes, x, /):
+    dims = shapes.shape(x)
+    return dims[::-1] if dims is not None else None
 
 
 @linear(numpy.swapaxes, numpy.ndarray.swapaxes)

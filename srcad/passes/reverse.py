@@ -182,23 +182,17 @@ def _sequences(stmts):
     return found
 
 
-_FULL_REDUCTIONS = {"sum", "mean", "max", "min", "prod", "var", "std", "amax", "amin"}
-
-
 def _full_reductions(stmts):
-    """Names assigned (at the top level) a NumPy reduction over all axes: always scalars."""
-    import numpy
+    """Names assigned (at the top level) a reduction (`rules.reduces`) over all axes: always
+    scalars."""
     found = set()
     for stmt in stmts:
         value = getattr(stmt, "value", None)
         if not (isinstance(stmt, ast.Assign) and isinstance(value, ast.Call)):
             continue
-        func = anno.get(value, anno.FUNC)
-        fname = getattr(func, "__name__", None)
-        full = (fname in _FULL_REDUCTIONS and not value.keywords
+        full = (not value.keywords
                 and len(value.args) == (0 if anno.get(value, anno.METHOD) else 1))
-        if full and (func is getattr(numpy, fname, None)
-                     or func is getattr(numpy.ndarray, fname, None)):
+        if full and rules.reduces(anno.get(value, anno.FUNC)):
             found.add(stmt.targets[0].id)
     return found
 

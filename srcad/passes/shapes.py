@@ -5,29 +5,30 @@ In: a normal-form `FunctionDef`, the shapes of (some of) its parameters, as tupl
 a way to learn what the user functions it calls return. Out of `infer`: `{name: shape}` for
 each name that holds a value of that shape every time it is assigned, in every call with
 arguments of those shapes. A name is left out when srcad cannot tell (an operation without a
-shape rule below, a value that changes shape from one assignment to another, a list of
+shape rule, a value that changes shape from one assignment to another, a list of
 arrays); leaving out is always safe.
 
 Shapes are found by a fixed point over all assignments at once (loops and branches included):
-a name's shape is the one its every assignment gives, given the shapes of the operands. Rules:
-arithmetic, comparisons and NumPy ufuncs broadcast; `@` and `numpy.matmul` as NumPy does;
-`sum`/`mean`/`max`/`min`/`prod`/`var`/`std` with constant `axis` and `keepdims`; `x.T`;
+a name's shape is the one its every assignment gives, given the shapes of the operands. A
+`range` loop counter is an integer. Operations take the shape their primitive's shape rule
+gives (registered beside its templates, `srcad.shape_rules` says how; an elementwise ufunc
+without one takes that of `numpy.ufunc`): arithmetic, comparisons and ufuncs broadcast; `@` and
+`numpy.matmul` as NumPy does; reductions with constant `axis` and `keepdims`; `x.T`;
 `numpy.zeros`/`ones`/`empty` of a size known from shapes; indexing with constants and loop
-counters; `x.shape[i]`, `len(x)` and a `range` loop counter are integers.
+counters; `x.shape[i]` and `len(x)` are integers.
 
 The simplifier that uses these shapes in derivative code is `passes.simplify`.
 """
 
 import ast
+import functools
+import inspect
 
 import numpy
 
 from .. import annotations as anno
 from .. import calls, rules
 
-_BROADCASTING = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod, ast.FloorDiv)
-_REDUCTIONS = {"sum", "mean", "max", "min", "amax", "amin", "prod", "var", "std"}
-_FILLED = (numpy.zeros, numpy.ones, numpy.empty)
 _UNKNOWN = None
 
 
@@ -148,7 +149,7 @@ def _is_range(node):
             and node.func.id == "range")
 
 
-# ---- shape rules ----------------------------------------------------------------------------
+# ---- looking up shape rules ----------------------------------------------------------------
 
 
 def _shape(node, shapes):
@@ -166,152 +167,62 @@ def _shape(node, shapes):
     if isinstance(node, ast.Constant):
         value = node.value
         return () if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    key, args, keywords = _operation(node, shapes)
+    rule = _rule(key)
+    if rule is None:
+        return shapes.call_result(node, key) if isinstance(node, ast.Call) else _UNKNOWN
+    try:
+        _signature(rule).bind(None, *args, **keywords)
+    except TypeError:                       # arguments the rule does not understand
+        return _UNKNOWN
+    return rule(_Reader(shapes), *args, **keywords)
+
+
+def _operation(node, shapes):
+    """(the rule key, argument nodes, keyword nodes) of an operation (see
+    `srcad.shape_rules`); key None for a node that is none."""
     if isinstance(node, ast.BinOp):
-        if isinstance(node.op, _BROADCASTING):
-            return _broadcast([_shape(node.left, shapes), _shape(node.right, shapes)])
-        if isinstance(node.op, ast.MatMult):
-            return _matmul(_shape(node.left, shapes), _shape(node.right, shapes))
-        return _UNKNOWN
+        return type(node.op), [node.left, node.right], {}
     if isinstance(node, ast.UnaryOp):
-        return _shape(node.operand, shapes) if isinstance(node.op, (ast.USub, ast.UAdd)) \
-            else _UNKNOWN
+        return type(node.op), [node.operand], {}
     if isinstance(node, ast.Compare):
-        return _broadcast([_shape(n, shapes) for n in [node.left] + node.comparators])
-    if isinstance(node, ast.Call):
-        return _call_shape(node, shapes)
+        return ast.Compare, [node.left] + node.comparators, {}
     if isinstance(node, ast.Subscript):
-        return _subscript_shape(node, shapes)
-    if isinstance(node, ast.Attribute) and node.attr == "T":
-        shape = _shape(node.value, shapes)
-        return shape[::-1] if shape is not None else _UNKNOWN
-    return _UNKNOWN
+        return ast.Subscript, [node.value, node.slice], {}
+    if isinstance(node, ast.Attribute):
+        return getattr(numpy.ndarray, node.attr, None), [node.value], {}
+    if isinstance(node, ast.Call):
+        func = anno.get(node, anno.FUNC) or shapes.callee(node)
+        receiver = [node.func.value] if anno.get(node, anno.METHOD) else []
+        return func, receiver + list(node.args), {k.arg: k.value for k in node.keywords}
+    return None, [], {}
 
 
-def _broadcast(shapes):
-    if any(s is None for s in shapes):
-        return _UNKNOWN
-    try:
-        return tuple(numpy.broadcast_shapes(*shapes))
-    except ValueError:
-        return _UNKNOWN
+def _rule(key):
+    """The shape rule of `key`: its own, or for an elementwise ufunc, that of all ufuncs."""
+    rule = rules.shape_rule(key)
+    if rule is None and isinstance(key, numpy.ufunc) and key.signature is None:
+        rule = rules.shape_rule(numpy.ufunc)
+    return rule
 
 
-def _matmul(a, b):
-    if a is None or b is None or not a or not b:
-        return _UNKNOWN
-    left, right = (1,) + a if len(a) == 1 else a, b + (1,) if len(b) == 1 else b
-    if left[-1] != right[-2]:
-        return _UNKNOWN
-    batch = _broadcast([left[:-2], right[:-2]])
-    if batch is None:
-        return _UNKNOWN
-    out = batch + (left[-2], right[-1])
-    if len(b) == 1:
-        out = out[:-1]
-    if len(a) == 1:
-        out = out[:-2] + out[-1:] if len(b) > 1 else out[:-1]
-    return out
+@functools.cache
+def _signature(rule):
+    return inspect.signature(rule)
 
 
-def _call_shape(node, shapes):
-    func = anno.get(node, anno.FUNC) or shapes.callee(node)
-    method = anno.get(node, anno.METHOD)
-    args = ([node.func.value] if method else []) + list(node.args)
-    keywords = {k.arg: k.value for k in node.keywords}
-    fname = getattr(func, "__name__", None)
-    if isinstance(func, numpy.ufunc) and not method and set(keywords) <= {"dtype"}:
-        return _broadcast([_shape(a, shapes) for a in args])
-    if func is numpy.matmul and len(args) == 2 and not keywords:
-        return _matmul(_shape(args[0], shapes), _shape(args[1], shapes))
-    if fname in _REDUCTIONS and func in (getattr(numpy, fname, None),
-                                         getattr(numpy.ndarray, fname, None)):
-        return _reduction_shape(args, keywords, shapes)
-    if func in _FILLED and len(args) == 1 and set(keywords) <= {"dtype"}:
-        size = _integer(args[0], shapes)
-        return (size,) if size is not None else _UNKNOWN
-    if func is rules.stop_gradient and len(args) == 1:
-        return _shape(args[0], shapes)
-    if func is len:
-        return ()
-    return shapes.call_result(node, func)
+class _Reader:
+    """What a shape rule sees of inference (see `srcad.shape_rules`)."""
 
+    __slots__ = ("_shapes",)
 
-def _reduction_shape(args, keywords, shapes):
-    params = ["a", "axis"]
-    values = dict(zip(params, args))
-    if len(args) > 2 or set(keywords) - {"axis", "keepdims"} or set(values) & set(keywords):
-        return _UNKNOWN
-    values.update(keywords)
-    shape = _shape(values["a"], shapes)
-    axis, keepdims = _literal(values.get("axis")), _literal(values.get("keepdims"))
-    if axis is None and keepdims in (False, None):
-        return ()                                   # a full reduction: a scalar
-    if shape is None or axis is _UNKNOWN_LITERAL or keepdims not in (True, False, None):
-        return _UNKNOWN
-    axes = range(len(shape)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
-    try:
-        axes = {int(a) % len(shape) for a in axes} if shape else set()
-    except (TypeError, ZeroDivisionError):
-        return _UNKNOWN
-    if keepdims:
-        return tuple(1 if i in axes else n for i, n in enumerate(shape))
-    return tuple(n for i, n in enumerate(shape) if i not in axes)
+    def __init__(self, shapes):
+        self._shapes = shapes
 
+    def shape(self, node):
+        """The static shape of an argument node, or None."""
+        return _shape(node, self._shapes)
 
-_UNKNOWN_LITERAL = object()
-
-
-def _literal(node):
-    if node is None:
-        return None
-    try:
-        return ast.literal_eval(node)
-    except ValueError:
-        return _UNKNOWN_LITERAL
-
-
-def _integer(node, shapes):
-    """The value of an integer known from shapes: a literal or `x.shape[i]`, else None."""
-    if isinstance(node, ast.Constant) and type(node.value) is int:
-        return node.value
-    if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute)
-            and node.value.attr == "shape" and isinstance(node.value.value, ast.Name)
-            and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int):
-        shape = _shape(node.value.value, shapes)
-        if shape is not None and -len(shape) <= node.slice.value < len(shape):
-            return shape[node.slice.value]
-    return None
-
-
-def _subscript_shape(node, shapes):
-    base = node.value
-    if isinstance(base, ast.Attribute) and base.attr == "shape":
-        return ()                                   # x.shape[i]: an integer
-    shape = _shape(base, shapes)
-    if shape is None:
-        return _UNKNOWN
-    index = _index(node.slice, shapes)
-    if index is None:
-        return _UNKNOWN
-    try:
-        return numpy.broadcast_to(numpy.empty(()), shape)[index].shape
-    except (IndexError, TypeError, ValueError):
-        return _UNKNOWN
-
-
-def _index(node, shapes):
-    """An index made of integers (a loop counter stands for 0), constant slices and None
-    that has the same effect on the shape as the real one; None when there is none."""
-    if isinstance(node, ast.Tuple):
-        parts = [_index(e, shapes) for e in node.elts]
-        return None if any(p is None for p in parts) else tuple(parts)
-    if isinstance(node, ast.Slice):
-        parts = [_literal(p) for p in (node.lower, node.upper, node.step)]
-        if any(p is not None and type(p) is not int for p in parts):
-            return None
-        return slice(*parts)
-    if isinstance(node, ast.Constant) and (node.value is None or type(node.value) is int):
-        return node.value
-    if isinstance(node, ast.Name) and node.id in shapes.counters:
-        return 0
-    return None
+    def is_counter(self, ident):
+        """True when `ident` is a `range` loop counter (an integer, 0 for indexing)."""
+        return ident in self._shapes.counters

@@ -23,7 +23,8 @@ import numpy
 
 from .. import runtime
 from ..ast_util import call, copy_node, name
-from .shapes import _UNKNOWN, _literal, _Pending, _shape
+from ..shape_rules import literal
+from .shapes import _UNKNOWN, _Pending, _shape
 
 
 def simplify(node, shape_of, free, spread=None, products=None):
@@ -83,7 +84,7 @@ def spread_of(node, free, spread):
     g = _Folder().visit(copy_node(g))
     if isinstance(g, ast.Name) and g.id in spread and isinstance(spread[g.id][0], ast.Constant):
         g = spread[g.id][0]                     # a number spread twice is still that number
-    axis, keepdims = (_literal(a) for a in (rest + [None, None])[:2])
+    axis, keepdims = (literal(a) for a in (rest + [None, None])[:2])
     if isinstance(g, ast.Constant) or (
             isinstance(g, ast.Name) and (axis is None or keepdims is True)):
         return g, x
