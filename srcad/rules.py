@@ -61,14 +61,24 @@ def tangent(key, broadcasts=False):
 
 def elementwise(*keys):
     """Decorator: register both modes of `keys` from one elementwise rule `func(g, result, x,
-    ...)` returning `g` times the derivative (see `srcad.shorthands`)."""
+    ...)` returning `g` times the derivative (see `srcad.shorthands`)::
+
+        @elementwise(numpy.tanh)            # d[x] += d[y] * (1.0 - y * y); d[y] = d[x] * ...
+        def tanh(g, y, x):
+            return g * (1.0 - y * y)
+    """
     return _shorthand(keys, shorthands.elementwise)
 
 
 def linear(*keys):
     """Decorator: register both modes of `keys`, linear in their first argument, from
     `func(result, x, ...)` returning the transpose applied to `d[result]`; the tangent applies
-    the first key to `d[x]` (see `srcad.shorthands`)."""
+    the first key to `d[x]` (see `srcad.shorthands`)::
+
+        @linear(numpy.flip)                 # d[m] += numpy.flip(d[y], axis)
+        def flip(y, m, axis=None):          # d[y] = numpy.flip(d[m], axis)
+            return numpy.flip(d[y], axis)
+    """
     return _shorthand(keys, lambda func: shorthands.linear(func, keys[0]))
 
 
@@ -83,7 +93,13 @@ def _shorthand(keys, derive):
 
 
 def shape(*keys):
-    """Decorator: register `func` as the shape rule of `keys` (see `srcad.shape_rules`)."""
+    """Decorator: register `func` as the shape rule of `keys` (see `srcad.shape_rules`)::
+
+        @shape(numpy.ndarray.T)
+        def T_shape(shapes, x, /):
+            dims = shapes.shape(x)
+            return dims[::-1] if dims is not None else None
+    """
     def decorate(func):
         for key in keys:
             _SHAPES[key] = func
