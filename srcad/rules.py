@@ -32,8 +32,8 @@ TANGENT = "tangent"
 _RULES = {ADJOINT: {}, TANGENT: {}}
 _NONDIFF = {}          # key -> reason
 _SEQUENCE = set()      # keys whose result is a list/tuple of arrays
-_SHAPES = {}           # key -> shape rule
-_REDUCTIONS = set()    # keys of reductions: over all axes (no `axis`), a scalar
+_SHAPES: dict = {}     # key -> shape rule
+_REDUCTIONS: set = set()  # keys of reductions: over all axes (no `axis`), a scalar
 _loaded = False
 _lock = threading.Lock()
 

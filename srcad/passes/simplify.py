@@ -274,7 +274,7 @@ def _is_number(node):
 class _Lookup:
     """`shape_of` in the form `_shape` reads (no loop counters: derivative code has none)."""
 
-    counters = frozenset()
+    counters: frozenset[str] = frozenset()
 
     def __init__(self, shape_of, free):
         self.shape_of = shape_of
