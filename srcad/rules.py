@@ -7,14 +7,23 @@ Keys are the objects themselves: `numpy.tanh`, `numpy.ndarray.sum`, the operator
 In: decorated template functions (from `templates/`, or registered by users). Out: `lookup(key,
 mode)` returns a `Template`, or None; `is_nondifferentiable(key)` says whether a primitive's
 result carries no derivative at all (comparisons, argmax, shape, zeros...).
+
+Everything srcad knows about one primitive is registered here, on its real object, beside its
+templates in `templates/`: the adjoint and tangent templates (`adjoint`, `tangent`, or one of
+the shorthands `elementwise` and `linear` for both at once), its shape rule (`shape`, see
+`srcad.shape_rules`), whether it reduces (`reduction`), whether it has no derivative or returns
+a list of arrays. `facts(key)` gathers them, with the run-time helpers its templates call.
 """
 
+import ast
 import importlib
 import importlib.util
 import pathlib
 import sys
 import threading
 
+from . import shorthands
+from .shape_rules import same_shape
 from .template import Template, d  # noqa: F401  (d is re-exported for templates)
 
 ADJOINT = "adjoint"
@@ -24,6 +33,8 @@ _RULES = {ADJOINT: {}, TANGENT: {}}
 _NONDIFF = {}          # key -> reason
 _VALUES: dict = {}     # key -> parameters whose values its result depends on (see below)
 _SEQUENCE = set()      # keys whose result is a list/tuple of arrays
+_SHAPES: dict = {}     # key -> shape rule
+_REDUCTIONS: set = set()  # keys of reductions: over all axes (no `axis`), a scalar
 _loaded = False
 epoch = 0
 """Counts registrations: code generated under one count relies on the rules of that count."""
@@ -53,6 +64,63 @@ def tangent(key, broadcasts=False):
     return _register(TANGENT, key, broadcasts)
 
 
+def elementwise(*keys):
+    """Decorator: register both modes of `keys` from one elementwise rule `func(g, result, x,
+    ...)` returning `g` times the derivative (see `srcad.shorthands`)::
+
+        @elementwise(numpy.tanh)            # d[x] += d[y] * (1.0 - y * y); d[y] = d[x] * ...
+        def tanh(g, y, x):
+            return g * (1.0 - y * y)
+    """
+    return _shorthand(keys, shorthands.elementwise)
+
+
+def linear(*keys):
+    """Decorator: register both modes of `keys`, linear in their first argument, from
+    `func(result, x, ...)` returning the transpose applied to `d[result]`; the tangent applies
+    the first key to `d[x]` (see `srcad.shorthands`)::
+
+        @linear(numpy.flip)                 # d[m] += numpy.flip(d[y], axis)
+        def flip(y, m, axis=None):          # d[y] = numpy.flip(d[m], axis)
+            return numpy.flip(d[y], axis)
+    """
+    return _shorthand(keys, lambda func: shorthands.linear(func, keys[0]))
+
+
+def _shorthand(keys, derive):
+    def decorate(func):
+        global epoch
+        derived = derive(func)
+        for key in keys:
+            for mode, parts in derived.items():
+                _RULES[mode][key] = Template(func, key, mode, **parts)
+        epoch += 1
+        return func
+    return decorate
+
+
+def shape(*keys):
+    """Decorator: register `func` as the shape rule of `keys` (see `srcad.shape_rules`)::
+
+        @shape(numpy.ndarray.T)
+        def T_shape(shapes, x, /):
+            dims = shapes.shape(x)
+            return dims[::-1] if dims is not None else None
+    """
+    def decorate(func):
+        global epoch
+        for key in keys:
+            _SHAPES[key] = func
+        epoch += 1
+        return func
+    return decorate
+
+
+def reduction(*keys):
+    """Mark reductions (sum, mean, ...): without `axis`, their result is a scalar."""
+    _REDUCTIONS.update(keys)
+
+
 def nondifferentiable(*keys, reason="it has no useful derivative", values=()):
     """Mark primitives whose results are constants for differentiation (zero derivative).
 
@@ -75,6 +143,7 @@ def stop_gradient(x):
 
 
 nondifferentiable(stop_gradient, reason="stop_gradient blocks derivatives on purpose")
+shape(stop_gradient)(same_shape)
 
 
 def returns_sequence(*keys):
@@ -151,6 +220,60 @@ def is_sequence(key):
         return key in _SEQUENCE
     except TypeError:
         return False
+
+
+def shape_rule(key):
+    """The shape rule of `key` (see `srcad.shape_rules`), or None."""
+    load()
+    try:
+        return _SHAPES.get(key)
+    except TypeError:
+        return None
+
+
+def reduces(key):
+    """True when `key` is a reduction (see `reduction`)."""
+    load()
+    try:
+        return key in _REDUCTIONS
+    except TypeError:
+        return False
+
+
+class Facts:
+    """What srcad knows about one primitive: its `adjoint` and `tangent` templates (or None),
+    its `shape` rule (or None), whether it `reduces`, its `nondifferentiable` reason (or None),
+    whether it returns a list of arrays (`sequence`), and the run-time `helpers` its templates
+    call (the objects, from srcad's run-time modules)."""
+
+    def __init__(self, key):
+        self.adjoint, self.tangent = lookup(key, ADJOINT), lookup(key, TANGENT)
+        self.shape = shape_rule(key)
+        self.reduces = reduces(key)
+        self.nondifferentiable = _NONDIFF.get(key) if is_nondifferentiable(key) else None
+        self.sequence = is_sequence(key)
+        self.helpers = tuple(dict.fromkeys(
+            h for t in (self.adjoint, self.tangent) if t is not None for h in _helpers(t)))
+
+
+def facts(key):
+    """The `Facts` of `key`, gathered from every registry."""
+    return Facts(key)
+
+
+def _helpers(template):
+    """The run-time helpers (functions of srcad.runtime, runtime_linalg, sparse) that the
+    body of `template` calls."""
+    found = []
+    for node in ast.walk(ast.Module(body=template.body, type_ignores=[])):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            obj = template.globals.get(node.func.id)
+            if getattr(obj, "__module__", "") in _RUNTIME_MODULES:
+                found.append(obj)
+    return found
+
+
+_RUNTIME_MODULES = ("srcad.runtime", "srcad.runtime_linalg", "srcad.sparse")
 
 
 def has_rule(key):

@@ -19,6 +19,7 @@ module (numpy, runtime helpers) are returned with their objects, for codegen to 
 
 import ast
 import builtins
+import collections
 import inspect
 import textwrap
 
@@ -44,16 +45,23 @@ ZERO = "__srcad_zero__"       # marker name for a derivative known to be zero
 
 
 class Template:
-    """One derivative rule: its key (the primitive object), mode, and parsed body."""
+    """One derivative rule: its key (the primitive object), mode, and parsed body.
 
-    def __init__(self, func, key, mode, broadcasts=False):
+    The body is the function's own, or, for a rule made by a shorthand (`srcad.shorthands`),
+    the statements `build()` derives from it, with the parameters `signature` gives and the
+    module's names seen through `names` (what the derived body calls)."""
+
+    def __init__(self, func, key, mode, broadcasts=False, build=None, signature=None,
+                 names=None):
         self.func = func
         self.key = key
         self.mode = mode                          # "adjoint" or "tangent"
         self.broadcasts = broadcasts              # a zero-folded sum is broadcast to the result
-        self.signature = inspect.signature(func)
+        self.signature = signature or inspect.signature(func)
         self.name = func.__name__
-        self.globals = func.__globals__
+        self.globals = collections.ChainMap(names, func.__globals__) if names else \
+            func.__globals__
+        self._build = build
         self._body = None
 
     def __repr__(self):
@@ -61,10 +69,9 @@ class Template:
 
     @property
     def body(self):
-        """The template's statements, parsed once."""
+        """The template's statements, parsed (or derived) once."""
         if self._body is None:
-            source = textwrap.dedent(inspect.getsource(self.func))
-            self._body = ast.parse(source).body[0].body
+            self._body = self._build() if self._build else definition(self.func).body
         return self._body
 
     def bind(self, result, args, keywords):
@@ -86,6 +93,11 @@ class Template:
             else:
                 binding[param.name] = const(param.default)
         return binding
+
+
+def definition(func):
+    """The `FunctionDef` of `func`, parsed from its source."""
+    return ast.parse(textwrap.dedent(inspect.getsource(func))).body[0]
 
 
 def fill(template, binding, derivative_of, namer, bind_free):

@@ -1,7 +1,9 @@
 """srcad's derivative rules, written as templates (see `srcad.template`).
 
 Importing this package registers every rule. Each module groups one family of primitives, and
-keeps each primitive's reverse rule (`@adjoint`) next to its forward rule (`@tangent`).
+keeps all that srcad knows of a primitive together (see `srcad.rules`): its reverse rule
+(`@adjoint`) next to its forward rule (`@tangent`), or one `@elementwise` or `@linear` rule that
+gives both; its shape rule (`@shape`); whether it reduces or has no derivative.
 Installed as the `srcad.templates` package.
 """
 

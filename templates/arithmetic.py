@@ -11,30 +11,29 @@ import ast
 import numpy
 
 from srcad import runtime
-from srcad.rules import adjoint, d, nondifferentiable, returns_sequence, tangent
+from srcad.rules import (
+    adjoint,
+    d,
+    elementwise,
+    nondifferentiable,
+    returns_sequence,
+    shape,
+    tangent,
+)
 from srcad.runtime import appended, matmul_adjoint_left, matmul_adjoint_right, unbroadcast
+from srcad.shape_rules import broadcasting, matrix_product, same_shape
 
 # ---- copies and containers -------------------------------------------------------------------
 
 
-@adjoint(ast.Name)
-def copy(y, x):
-    d[x] += d[y]
+@elementwise(ast.Name)
+def copy(g, y, x):
+    return g
 
 
-@tangent(ast.Name)
-def copy(y, x):
-    d[y] = d[x]
-
-
-@adjoint(ast.Tuple)
-def tuple_(y, elts):
-    d[elts] += d[y]
-
-
-@tangent(ast.Tuple)
-def tuple_(y, elts):
-    d[y] = d[elts]
+@elementwise(ast.Tuple)
+def tuple_(g, y, elts):
+    return g
 
 
 @adjoint(runtime.appended)
@@ -90,26 +89,14 @@ def sub(z, x, y):
     d[z] = d[x] - d[y]
 
 
-@adjoint(ast.UAdd)
-def pos(y, x):
-    d[x] += d[y]
+@elementwise(ast.UAdd)
+def pos(g, y, x):
+    return g
 
 
-@tangent(ast.UAdd)
-def pos(y, x):
-    d[y] = d[x]
-
-
-@adjoint(ast.USub)
-@adjoint(numpy.negative)
-def neg(y, x):
-    d[x] += -d[y]
-
-
-@tangent(ast.USub)
-@tangent(numpy.negative)
-def neg(y, x):
-    d[y] = -d[x]
+@elementwise(ast.USub, numpy.negative)
+def neg(g, y, x):
+    return -g
 
 
 # ---- products and quotients ------------------------------------------------------------------
@@ -128,14 +115,9 @@ def mul(z, x, y):
     d[z] = d[x] * y + x * d[y]
 
 
-@adjoint((ast.Mult, "same"))
-def square(z, x, y):
-    d[x] += 2 * x * d[z]
-
-
-@tangent((ast.Mult, "same"))
-def square(z, x, y):
-    d[z] = 2 * x * d[x]
+@elementwise((ast.Mult, "same"))
+def square(g, z, x, y):
+    return 2 * x * g
 
 
 @adjoint(ast.Div)
@@ -187,5 +169,14 @@ def matmul(z, x, y):
     d[z] = d[x] @ y + x @ d[y]
 
 
+shape(ast.MatMult)(matrix_product)
+
+
 nondifferentiable(ast.FloorDiv, ast.Not, ast.Invert, ast.BitAnd, ast.BitOr, ast.BitXor,
                   ast.LShift, ast.RShift, reason="its result is piecewise constant")
+
+# ---- shapes: arithmetic and comparisons broadcast ------------------------------------------
+
+shape(ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod, ast.FloorDiv, ast.Compare)(
+    broadcasting)
+shape(ast.USub, ast.UAdd)(same_shape)

@@ -31,92 +31,54 @@ import math
 
 import numpy
 
-from srcad.rules import adjoint, d, tangent
+from srcad.rules import adjoint, d, elementwise, linear, shape, tangent
 from srcad.runtime import array_adjoint, broadcast_as, cast_like, unbroadcast, where_tangent
+from srcad.shape_rules import broadcast
+
+# ---- shapes: every elementwise ufunc broadcasts its operands ---------------------------------
+
+
+@shape(numpy.ufunc)            # the rule of each ufunc (without a gufunc signature) without its own
+def ufunc_shape(shapes, *operands, dtype=None):
+    return broadcast([shapes.shape(x) for x in operands])
+
 
 # ---- exponentials and logarithms -------------------------------------------------------------
 
 
-@adjoint(numpy.exp)
-@adjoint(math.exp)
-def exp(y, x):
-    d[x] += d[y] * y
+@elementwise(numpy.exp, math.exp)
+def exp(g, y, x):
+    return g * y
 
 
-@tangent(numpy.exp)
-@tangent(math.exp)
-def exp(y, x):
-    d[y] = d[x] * y
+@elementwise(numpy.exp2)
+def exp2(g, y, x):
+    return g * y * math.log(2.0)
 
 
-@adjoint(numpy.exp2)
-def exp2(y, x):
-    d[x] += d[y] * y * math.log(2.0)
+@elementwise(numpy.expm1, math.expm1)
+def expm1(g, y, x):
+    return g * (y + 1.0)
 
 
-@tangent(numpy.exp2)
-def exp2(y, x):
-    d[y] = d[x] * y * math.log(2.0)
+@elementwise(numpy.log, math.log)
+def log(g, y, x):
+    return g / x
 
 
-@adjoint(numpy.expm1)
-@adjoint(math.expm1)
-def expm1(y, x):
-    d[x] += d[y] * (y + 1.0)
+@elementwise(numpy.log2, math.log2)
+def log2(g, y, x):
+    return g / (x * math.log(2.0))
 
 
-@tangent(numpy.expm1)
-@tangent(math.expm1)
-def expm1(y, x):
-    d[y] = d[x] * (y + 1.0)
+@elementwise(numpy.log10, math.log10)
+def log10(g, y, x):
+    return g / (x * math.log(10.0))
 
 
-@adjoint(numpy.log)
-@adjoint(math.log)
-def log(y, x):
-    d[x] += d[y] / x
-
-
-@tangent(numpy.log)
-@tangent(math.log)
-def log(y, x):
-    d[y] = d[x] / x
-
-
-@adjoint(numpy.log2)
-@adjoint(math.log2)
-def log2(y, x):
-    d[x] += d[y] / (x * math.log(2.0))
-
-
-@tangent(numpy.log2)
-@tangent(math.log2)
-def log2(y, x):
-    d[y] = d[x] / (x * math.log(2.0))
-
-
-@adjoint(numpy.log10)
-@adjoint(math.log10)
-def log10(y, x):
-    d[x] += d[y] / (x * math.log(10.0))
-
-
-@tangent(numpy.log10)
-@tangent(math.log10)
-def log10(y, x):
-    d[y] = d[x] / (x * math.log(10.0))
-
-
-@adjoint(numpy.log1p)
-@adjoint(math.log1p)
-def log1p(y, x):
-    d[x] += d[y] / (1.0 + x)
-
-
-@tangent(numpy.log1p)
-@tangent(math.log1p)
-def log1p(y, x):
-    d[y] = d[x] / (1.0 + x)
+@elementwise(numpy.log1p, math.log1p)
+def log1p(g, y, x):
+    return g / (1.0 + x)
 
 
 @adjoint(numpy.logaddexp)       # weights sigmoid(x1 - x2), sigmoid(x2 - x1): z is not needed
@@ -133,36 +95,19 @@ def logaddexp(z, x1, x2):
 # ---- powers and roots ------------------------------------------------------------------------
 
 
-@adjoint(numpy.sqrt)
-@adjoint(math.sqrt)
-def sqrt(y, x):
-    d[x] += d[y] / (2.0 * y)
+@elementwise(numpy.sqrt, math.sqrt)
+def sqrt(g, y, x):
+    return g / (2.0 * y)
 
 
-@tangent(numpy.sqrt)
-@tangent(math.sqrt)
-def sqrt(y, x):
-    d[y] = d[x] / (2.0 * y)
+@elementwise(numpy.square)
+def square(g, y, x):
+    return 2.0 * x * g
 
 
-@adjoint(numpy.square)
-def square(y, x):
-    d[x] += 2.0 * x * d[y]
-
-
-@tangent(numpy.square)
-def square(y, x):
-    d[y] = 2.0 * x * d[x]
-
-
-@adjoint(numpy.reciprocal)
-def reciprocal(y, x):
-    d[x] += -d[y] * y * y
-
-
-@tangent(numpy.reciprocal)
-def reciprocal(y, x):
-    d[y] = -d[x] * y * y
+@elementwise(numpy.reciprocal)
+def reciprocal(g, y, x):
+    return -g * y * y
 
 
 @adjoint(numpy.power)
@@ -181,76 +126,34 @@ def power(z, x1, x2):
 # ---- trigonometric ---------------------------------------------------------------------------
 
 
-@adjoint(numpy.sin)
-@adjoint(math.sin)
-def sin(y, x):
-    d[x] += d[y] * numpy.cos(x)
+@elementwise(numpy.sin, math.sin)
+def sin(g, y, x):
+    return g * numpy.cos(x)
 
 
-@tangent(numpy.sin)
-@tangent(math.sin)
-def sin(y, x):
-    d[y] = d[x] * numpy.cos(x)
+@elementwise(numpy.cos, math.cos)
+def cos(g, y, x):
+    return -g * numpy.sin(x)
 
 
-@adjoint(numpy.cos)
-@adjoint(math.cos)
-def cos(y, x):
-    d[x] += -d[y] * numpy.sin(x)
+@elementwise(numpy.tan, math.tan)
+def tan(g, y, x):
+    return g * (1.0 + y * y)
 
 
-@tangent(numpy.cos)
-@tangent(math.cos)
-def cos(y, x):
-    d[y] = -d[x] * numpy.sin(x)
+@elementwise(numpy.arcsin, math.asin)
+def arcsin(g, y, x):
+    return g / numpy.sqrt((1.0 - x) * (1.0 + x))
 
 
-@adjoint(numpy.tan)
-@adjoint(math.tan)
-def tan(y, x):
-    d[x] += d[y] * (1.0 + y * y)
+@elementwise(numpy.arccos, math.acos)
+def arccos(g, y, x):
+    return -g / numpy.sqrt((1.0 - x) * (1.0 + x))
 
 
-@tangent(numpy.tan)
-@tangent(math.tan)
-def tan(y, x):
-    d[y] = d[x] * (1.0 + y * y)
-
-
-@adjoint(numpy.arcsin)
-@adjoint(math.asin)
-def arcsin(y, x):
-    d[x] += d[y] / numpy.sqrt((1.0 - x) * (1.0 + x))
-
-
-@tangent(numpy.arcsin)
-@tangent(math.asin)
-def arcsin(y, x):
-    d[y] = d[x] / numpy.sqrt((1.0 - x) * (1.0 + x))
-
-
-@adjoint(numpy.arccos)
-@adjoint(math.acos)
-def arccos(y, x):
-    d[x] += -d[y] / numpy.sqrt((1.0 - x) * (1.0 + x))
-
-
-@tangent(numpy.arccos)
-@tangent(math.acos)
-def arccos(y, x):
-    d[y] = -d[x] / numpy.sqrt((1.0 - x) * (1.0 + x))
-
-
-@adjoint(numpy.arctan)
-@adjoint(math.atan)
-def arctan(y, x):
-    d[x] += d[y] / (1.0 + x * x)
-
-
-@tangent(numpy.arctan)
-@tangent(math.atan)
-def arctan(y, x):
-    d[y] = d[x] / (1.0 + x * x)
+@elementwise(numpy.arctan, math.atan)
+def arctan(g, y, x):
+    return g / (1.0 + x * x)
 
 
 @adjoint(numpy.arctan2)
@@ -284,70 +187,35 @@ def hypot(z, x1, x2):
 # ---- hyperbolic -----------------------------------------------------------------------------
 
 
-@adjoint(numpy.sinh)
-@adjoint(math.sinh)
-def sinh(y, x):
-    d[x] += d[y] * numpy.cosh(x)
+@elementwise(numpy.sinh, math.sinh)
+def sinh(g, y, x):
+    return g * numpy.cosh(x)
 
 
-@tangent(numpy.sinh)
-@tangent(math.sinh)
-def sinh(y, x):
-    d[y] = d[x] * numpy.cosh(x)
+@elementwise(numpy.cosh, math.cosh)
+def cosh(g, y, x):
+    return g * numpy.sinh(x)
 
 
-@adjoint(numpy.cosh)
-@adjoint(math.cosh)
-def cosh(y, x):
-    d[x] += d[y] * numpy.sinh(x)
-
-
-@tangent(numpy.cosh)
-@tangent(math.cosh)
-def cosh(y, x):
-    d[y] = d[x] * numpy.sinh(x)
-
-
-@adjoint(numpy.tanh)
-@adjoint(math.tanh)
-def tanh(y, x):
-    d[x] += d[y] * (1.0 - y * y)
-
-
-@tangent(numpy.tanh)
-@tangent(math.tanh)
-def tanh(y, x):
-    d[y] = d[x] * (1.0 - y * y)
+@elementwise(numpy.tanh, math.tanh)
+def tanh(g, y, x):
+    return g * (1.0 - y * y)
 
 
 # ---- the error function (Python's math.erf; NumPy has none) ---------------------------------
 
 
-@adjoint(math.erf)
-def erf(y, x):
-    d[x] += d[y] * (2.0 / math.sqrt(math.pi)) * math.exp(-x * x)
-
-
-@tangent(math.erf)
-def erf(y, x):
-    d[y] = d[x] * (2.0 / math.sqrt(math.pi)) * math.exp(-x * x)
+@elementwise(math.erf)
+def erf(g, y, x):
+    return g * (2.0 / math.sqrt(math.pi)) * math.exp(-x * x)
 
 
 # ---- piecewise: abs, maximum, minimum, where, clip -------------------------------------------
 
 
-@adjoint(numpy.absolute)                    # numpy.abs is the same ufunc
-@adjoint(abs)
-@adjoint(math.fabs)
-def absolute(y, x):
-    d[x] += d[y] * numpy.sign(x)
-
-
-@tangent(numpy.absolute)
-@tangent(abs)
-@tangent(math.fabs)
-def absolute(y, x):
-    d[y] = d[x] * numpy.sign(x)
+@elementwise(numpy.absolute, abs, math.fabs)  # numpy.abs is the same ufunc
+def absolute(g, y, x):
+    return g * numpy.sign(x)
 
 
 @adjoint(numpy.maximum)
@@ -423,14 +291,9 @@ def clip_method(z, a, min=None, max=None, out=None):
 # ---- casts and copies that pass the derivative through ---------------------------------------
 
 
-@adjoint(numpy.float64)
+@linear(numpy.float64)
 def float64(y, value):
-    d[value] += cast_like(d[y], value)
-
-
-@tangent(numpy.float64)
-def float64(y, value):
-    d[y] = numpy.float64(d[value])
+    return cast_like(d[y], value)
 
 
 @adjoint(float)
@@ -469,14 +332,9 @@ def array(y, object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0):
     d[y] = numpy.array(d[object], dtype, ndmin=ndmin)
 
 
-@adjoint(numpy.ndarray.copy)
-def copy(y, a, order="C"):
-    d[a] += d[y]
-
-
-@tangent(numpy.ndarray.copy)
-def copy(y, a, order="C"):
-    d[y] = d[a]
+@elementwise(numpy.ndarray.copy)
+def copy(g, y, a, order="C"):
+    return g
 
 
 @adjoint(numpy.ndarray.astype)

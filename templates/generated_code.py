@@ -11,21 +11,16 @@ is `d_out @ y`, and in `y` it is `matmul_adjoint_right(g, d_out, y)`.
 import numpy
 
 from srcad import runtime
-from srcad.rules import adjoint, d, nondifferentiable, returns_sequence, tangent
+from srcad.rules import adjoint, d, linear, nondifferentiable, returns_sequence, tangent
 from srcad.runtime import (
     Pieces,
     broadcast_as,
     cast_like,
     extremum_adjoint,
     extremum_tangent,
-    item_adjoint,
     matmul_adjoint_left,
     matmul_adjoint_right,
-    scatter_add,
-    split_like,
     unbroadcast,
-    unreduce,
-    unstack,
 )
 
 nondifferentiable(runtime.grad_seed, runtime.zeros_like, runtime.shape_of,
@@ -35,64 +30,34 @@ returns_sequence(runtime.split_like, runtime.unstack, runtime.item_adjoint)
 # ---- broadcasting and reductions --------------------------------------------------------------
 
 
-@adjoint(runtime.unbroadcast)
+@linear(runtime.unbroadcast)
 def unbroadcast_(out, g, x):
-    d[g] += broadcast_as(d[out], g)
+    return broadcast_as(d[out], g)
 
 
-@tangent(runtime.unbroadcast)
-def unbroadcast_(out, g, x):
-    d[out] = unbroadcast(d[g], x)
-
-
-@adjoint(runtime.broadcast_as)
+@linear(runtime.broadcast_as)
 def broadcast_as_(out, t, y):
-    d[t] += unbroadcast(d[out], t)
+    return unbroadcast(d[out], t)
 
 
-@tangent(runtime.broadcast_as)
-def broadcast_as_(out, t, y):
-    d[out] = broadcast_as(d[t], y)
-
-
-@adjoint(runtime.unreduce)
+@linear(runtime.unreduce)
 def unreduce_(out, g, x, axis=None, keepdims=False):
-    d[g] += numpy.sum(d[out], axis=axis, keepdims=keepdims)
+    return numpy.sum(d[out], axis=axis, keepdims=keepdims)
 
 
-@tangent(runtime.unreduce)
-def unreduce_(out, g, x, axis=None, keepdims=False):
-    d[out] = unreduce(d[g], x, axis, keepdims)
-
-
-@adjoint(runtime.extremum_adjoint)
+@linear(runtime.extremum_adjoint)
 def extremum_adjoint_(out, g, x, y, axis=None, keepdims=False):
-    d[g] += extremum_tangent(d[out], x, y, axis, keepdims)
+    return extremum_tangent(d[out], x, y, axis, keepdims)
 
 
-@tangent(runtime.extremum_adjoint)
-def extremum_adjoint_(out, g, x, y, axis=None, keepdims=False):
-    d[out] = extremum_adjoint(d[g], x, y, axis, keepdims)
-
-
-@adjoint(runtime.extremum_tangent)
+@linear(runtime.extremum_tangent)
 def extremum_tangent_(out, t, x, y, axis=None, keepdims=False):
-    d[t] += extremum_adjoint(d[out], x, y, axis, keepdims)
+    return extremum_adjoint(d[out], x, y, axis, keepdims)
 
 
-@tangent(runtime.extremum_tangent)
-def extremum_tangent_(out, t, x, y, axis=None, keepdims=False):
-    d[out] = extremum_tangent(d[t], x, y, axis, keepdims)
-
-
-@adjoint(runtime.cast_like)
+@linear(runtime.cast_like)
 def cast_like_(out, g, x):
-    d[g] += cast_like(d[out], g)
-
-
-@tangent(runtime.cast_like)
-def cast_like_(out, g, x):
-    d[out] = cast_like(d[g], x)
+    return cast_like(d[out], g)
 
 
 # ---- matrix products ----------------------------------------------------------------------
@@ -123,44 +88,24 @@ def matmul_adjoint_right_(out, g, x, y):
 # ---- indexing and pieces ------------------------------------------------------------------
 
 
-@adjoint(runtime.scatter_add)
+@linear(runtime.scatter_add)
 def scatter_add_(out, g, x, index):
-    d[g] += d[out][index]
+    return d[out][index]
 
 
-@tangent(runtime.scatter_add)
-def scatter_add_(out, g, x, index):
-    d[out] = scatter_add(d[g], x, index)
-
-
-@adjoint(runtime.item_adjoint)
+@linear(runtime.item_adjoint)
 def item_adjoint_(out, g, sequence, index):
-    d[g] += d[out][index]
+    return d[out][index]
 
 
-@tangent(runtime.item_adjoint)
-def item_adjoint_(out, g, sequence, index):
-    d[out] = item_adjoint(d[g], sequence, index)
-
-
-@adjoint(runtime.split_like)
+@linear(runtime.split_like)
 def split_like_(out, g, arrays, axis=0):
-    d[g] += numpy.concatenate(d[out], axis)
+    return numpy.concatenate(d[out], axis)
 
 
-@tangent(runtime.split_like)
-def split_like_(out, g, arrays, axis=0):
-    d[out] = split_like(d[g], arrays, axis)
-
-
-@adjoint(runtime.unstack)
+@linear(runtime.unstack)
 def unstack_(out, g, axis=0):
-    d[g] += numpy.stack(d[out], axis)
-
-
-@tangent(runtime.unstack)
-def unstack_(out, g, axis=0):
-    d[out] = unstack(d[g], axis)
+    return numpy.stack(d[out], axis)
 
 
 # ---- adjoints of lists, tuples and dicts -------------------------------------------------

@@ -9,9 +9,12 @@ slices are assigned directly.
 
 import ast
 
+import numpy
+
 from srcad import runtime
-from srcad.rules import adjoint, d, tangent
+from srcad.rules import adjoint, d, linear, shape, tangent
 from srcad.runtime import item_adjoint, scatter_add, set_item, unbroadcast, without_item, zeros_like
+from srcad.shape_rules import literal
 from srcad.sparse import row_grad
 
 
@@ -23,6 +26,42 @@ def subscript(y, x, index):
 @tangent(ast.Subscript)
 def subscript(y, x, index):
     d[y] = d[x][index]
+
+
+@shape(ast.Subscript)
+def subscript_shape(shapes, x, index, /):
+    """Indexing with constants, constant slices, None and loop counters; `x.shape[i]` is an
+    integer."""
+    if isinstance(x, ast.Attribute) and x.attr == "shape":
+        return ()
+    dims = shapes.shape(x)
+    if dims is None:
+        return None
+    index = _static_index(index, shapes)
+    if index is None:
+        return None
+    try:
+        return numpy.broadcast_to(numpy.empty(()), dims)[index].shape
+    except (IndexError, TypeError, ValueError):
+        return None
+
+
+def _static_index(node, shapes):
+    """An index made of integers (a loop counter stands for 0), constant slices and None
+    that has the same effect on the shape as the real one; None when there is none."""
+    if isinstance(node, ast.Tuple):
+        parts = [_static_index(e, shapes) for e in node.elts]
+        return None if any(p is None for p in parts) else tuple(parts)
+    if isinstance(node, ast.Slice):
+        parts = [literal(p) for p in (node.lower, node.upper, node.step)]
+        if any(p is not None and type(p) is not int for p in parts):
+            return None
+        return slice(*parts)
+    if isinstance(node, ast.Constant) and (node.value is None or type(node.value) is int):
+        return node.value
+    if isinstance(node, ast.Name) and shapes.is_counter(node.id):
+        return 0
+    return None
 
 
 @adjoint((ast.Subscript, "sequence"))
@@ -41,14 +80,9 @@ def set_item_(y, x, index, value):
     d[y] = without_item(d[x], index) + set_item(zeros_like(y), index, d[value])
 
 
-@adjoint(runtime.without_item)
+@linear(runtime.without_item)
 def without_item_(y, g, index):
-    d[g] += without_item(d[y], index)
-
-
-@tangent(runtime.without_item)
-def without_item_(y, g, index):
-    d[y] = without_item(d[g], index)
+    return without_item(d[y], index)
 
 
 @adjoint((ast.Subscript, "rows"))

@@ -17,7 +17,7 @@ in turn, and its adjoint is the transposed map.
 import numpy
 
 from srcad import runtime, runtime_linalg
-from srcad.rules import adjoint, d, returns_sequence, tangent
+from srcad.rules import adjoint, d, linear, returns_sequence, shape, tangent
 from srcad.runtime import (
     dot_adjoint_left,
     dot_adjoint_right,
@@ -42,6 +42,7 @@ from srcad.runtime_linalg import (
     tril_halved,
     unsymmetrize_lower,
 )
+from srcad.shape_rules import matrix_product
 
 returns_sequence(runtime.einsum_pullback, numpy.linalg.slogdet)
 
@@ -70,6 +71,9 @@ def matmul(y, x1, x2):
 @tangent(numpy.matmul)
 def matmul(y, x1, x2):
     d[y] = d[x1] @ x2 + x1 @ d[x2]
+
+
+shape(numpy.matmul)(matrix_product)
 
 
 @adjoint(numpy.outer)
@@ -132,26 +136,14 @@ def trace(y, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     d[y] = numpy.trace(d[a], offset, axis1, axis2)
 
 
-@adjoint(numpy.diagonal)
-@adjoint(numpy.ndarray.diagonal)
+@linear(numpy.diagonal, numpy.ndarray.diagonal)
 def diagonal(y, a, offset=0, axis1=0, axis2=1):
-    d[a] += undiagonal(d[y], a, offset, axis1, axis2)
+    return undiagonal(d[y], a, offset, axis1, axis2)
 
 
-@tangent(numpy.diagonal)
-@tangent(numpy.ndarray.diagonal)
-def diagonal(y, a, offset=0, axis1=0, axis2=1):
-    d[y] = numpy.diagonal(d[a], offset, axis1, axis2)
-
-
-@adjoint(numpy.diag)
+@linear(numpy.diag)
 def diag(y, v, k=0):
-    d[v] += undiag(d[y], v, k)
-
-
-@tangent(numpy.diag)
-def diag(y, v, k=0):
-    d[y] = numpy.diag(d[v], k)
+    return undiag(d[y], v, k)
 
 
 # ---- inverse, determinants, solve, Cholesky ---------------------------------------------
@@ -277,34 +269,19 @@ def einsum_pullback_(out, g, subscripts, operands):
               + einsum_pullback_in_operands(g, subscripts, operands, d[operands]))
 
 
-@adjoint(runtime.untrace)
+@linear(runtime.untrace)
 def untrace_(out, g, a, offset=0, axis1=0, axis2=1):
-    d[g] += numpy.trace(d[out], offset, axis1, axis2)
+    return numpy.trace(d[out], offset, axis1, axis2)
 
 
-@tangent(runtime.untrace)
-def untrace_(out, g, a, offset=0, axis1=0, axis2=1):
-    d[out] = untrace(d[g], a, offset, axis1, axis2)
-
-
-@adjoint(runtime.undiagonal)
+@linear(runtime.undiagonal)
 def undiagonal_(out, g, a, offset=0, axis1=0, axis2=1):
-    d[g] += numpy.diagonal(d[out], offset, axis1, axis2)
+    return numpy.diagonal(d[out], offset, axis1, axis2)
 
 
-@tangent(runtime.undiagonal)
-def undiagonal_(out, g, a, offset=0, axis1=0, axis2=1):
-    d[out] = undiagonal(d[g], a, offset, axis1, axis2)
-
-
-@adjoint(runtime.undiag)
+@linear(runtime.undiag)
 def undiag_(out, g, v, k=0):
-    d[g] += numpy.diag(d[out], k)
-
-
-@tangent(runtime.undiag)
-def undiag_(out, g, v, k=0):
-    d[out] = undiag(d[g], v, k)
+    return numpy.diag(d[out], k)
 
 
 @adjoint(runtime_linalg.solve_columns)
@@ -341,31 +318,16 @@ def outer_columns_(out, g, x, b):
     d[out] = outer_columns(d[g], x, b) + outer_columns(g, d[x], b)
 
 
-@adjoint(runtime_linalg.tril_halved)
+@linear(runtime_linalg.tril_halved)
 def tril_halved_(out, x):
-    d[x] += tril_halved(d[out])
+    return tril_halved(d[out])
 
 
-@tangent(runtime_linalg.tril_halved)
-def tril_halved_(out, x):
-    d[out] = tril_halved(d[x])
-
-
-@adjoint(runtime_linalg.symmetrize_lower)
+@linear(runtime_linalg.symmetrize_lower)
 def symmetrize_lower_(out, x):
-    d[x] += unsymmetrize_lower(d[out])
+    return unsymmetrize_lower(d[out])
 
 
-@tangent(runtime_linalg.symmetrize_lower)
-def symmetrize_lower_(out, x):
-    d[out] = symmetrize_lower(d[x])
-
-
-@adjoint(runtime_linalg.unsymmetrize_lower)
+@linear(runtime_linalg.unsymmetrize_lower)
 def unsymmetrize_lower_(out, g):
-    d[g] += symmetrize_lower(d[out])
-
-
-@tangent(runtime_linalg.unsymmetrize_lower)
-def unsymmetrize_lower_(out, g):
-    d[out] = unsymmetrize_lower(d[g])
+    return symmetrize_lower(d[out])

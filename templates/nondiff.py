@@ -24,11 +24,12 @@ their derivative is not zero; they stay without a rule (srcad says so), and
 `x[rng.permutation(len(x))]` differentiates. `sort` has a derivative (a permutation).
 """
 
+import ast
 import builtins
 
 import numpy
 
-from srcad.rules import nondifferentiable
+from srcad.rules import nondifferentiable, shape
 
 # ---- comparisons and logic -------------------------------------------------------------------
 
@@ -75,6 +76,25 @@ def _arange_values(bound):
 
 
 nondifferentiable(numpy.arange, reason="it builds arrays from shapes", values=_arange_values)
+
+
+@shape(numpy.zeros, numpy.ones, numpy.empty)
+def filled_shape(shapes, size, /, *, dtype=None):
+    """A size known from shapes: a literal int or `x.shape[i]`."""
+    if isinstance(size, ast.Constant) and type(size.value) is int:
+        return (size.value,)
+    if (isinstance(size, ast.Subscript) and isinstance(size.value, ast.Attribute)
+            and size.value.attr == "shape" and isinstance(size.value.value, ast.Name)
+            and isinstance(size.slice, ast.Constant) and type(size.slice.value) is int):
+        dims = shapes.shape(size.value.value)
+        if dims is not None and -len(dims) <= size.slice.value < len(dims):
+            return (dims[size.slice.value],)
+    return None
+
+
+@shape(builtins.len)
+def length_shape(shapes, *args, **keywords):
+    return ()
 
 # ---- piecewise-constant functions ------------------------------------------------------------
 

@@ -21,7 +21,7 @@ import builtins
 import numpy
 
 from srcad import runtime
-from srcad.rules import adjoint, d, returns_sequence, tangent
+from srcad.rules import adjoint, d, linear, reduction, returns_sequence, shape, tangent
 from srcad.runtime import (
     broadcast_as,
     extremum_adjoint,
@@ -32,8 +32,36 @@ from srcad.runtime import (
     unbroadcast,
     unreduce,
 )
+from srcad.shape_rules import UNKNOWN_LITERAL, literal
 
 returns_sequence(runtime.sum_adjoint)
+
+# ---- what reduces, and to what shape -------------------------------------------------------
+
+REDUCTIONS = (numpy.sum, numpy.ndarray.sum, numpy.mean, numpy.ndarray.mean, numpy.prod,
+              numpy.ndarray.prod, numpy.max, numpy.amax, numpy.ndarray.max, numpy.min,
+              numpy.amin, numpy.ndarray.min, numpy.var, numpy.ndarray.var, numpy.std,
+              numpy.ndarray.std)
+reduction(*REDUCTIONS)
+
+
+@shape(*REDUCTIONS)
+def reduction_shape(shapes, a, /, axis=None, *, keepdims=None):
+    """Constant `axis` (None, an int or a tuple) and `keepdims`."""
+    dims, axis, keepdims = shapes.shape(a), literal(axis), literal(keepdims)
+    if axis is None and keepdims in (False, None):
+        return ()                                   # a full reduction: a scalar
+    if dims is None or axis is UNKNOWN_LITERAL or keepdims not in (True, False, None):
+        return None
+    axes = range(len(dims)) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    try:
+        axes = {int(a) % len(dims) for a in axes} if dims else set()
+    except (TypeError, ZeroDivisionError):
+        return None
+    if keepdims:
+        return tuple(1 if i in axes else n for i, n in enumerate(dims))
+    return tuple(n for i, n in enumerate(dims) if i not in axes)
+
 
 # ---- sum and mean ----------------------------------------------------------------------------
 
@@ -188,11 +216,6 @@ def norm(y, x, ord=None, axis=None, keepdims=False):
 # ---- the helpers' own rules (derivatives of generated code) -------------------------------
 
 
-@adjoint(runtime.sum_adjoint)
+@linear(runtime.sum_adjoint)
 def sum_adjoint_(out, g, items):
-    d[g] += broadcast_as(builtins.sum(d[out]), g)
-
-
-@tangent(runtime.sum_adjoint)
-def sum_adjoint_(out, g, items):
-    d[out] = sum_adjoint(d[g], items)
+    return broadcast_as(builtins.sum(d[out]), g)

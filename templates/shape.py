@@ -14,7 +14,7 @@ helpers these adjoints call, so that generated code can be differentiated again.
 import numpy
 
 from srcad import runtime
-from srcad.rules import adjoint, d, returns_sequence, tangent
+from srcad.rules import adjoint, d, linear, returns_sequence, shape, tangent
 from srcad.runtime import (
     inverse_axes,
     sort_adjoint,
@@ -67,26 +67,14 @@ def ravel(y, a, order="C"):
     d[y] = numpy.ravel(d[a], order=order)
 
 
-@adjoint(numpy.expand_dims)
+@linear(numpy.expand_dims)
 def expand_dims(y, a, axis):
-    d[a] += numpy.reshape(d[y], numpy.shape(a))
+    return numpy.reshape(d[y], numpy.shape(a))
 
 
-@tangent(numpy.expand_dims)
-def expand_dims(y, a, axis):
-    d[y] = numpy.expand_dims(d[a], axis)
-
-
-@adjoint(numpy.squeeze)
-@adjoint(numpy.ndarray.squeeze)
+@linear(numpy.squeeze, numpy.ndarray.squeeze)
 def squeeze(y, a, axis=None):
-    d[a] += numpy.reshape(d[y], numpy.shape(a))
-
-
-@tangent(numpy.squeeze)
-@tangent(numpy.ndarray.squeeze)
-def squeeze(y, a, axis=None):
-    d[y] = numpy.squeeze(d[a], axis)
+    return numpy.reshape(d[y], numpy.shape(a))
 
 
 @adjoint(numpy.broadcast_to)
@@ -119,27 +107,17 @@ def full(y, shape, fill_value):
     d[y] = numpy.full_like(y, d[fill_value])
 
 
-@adjoint(numpy.tile)
+@linear(numpy.tile)
 def tile(y, A, reps):
-    d[A] += untile(d[y], A, reps)
-
-
-@tangent(numpy.tile)
-def tile(y, A, reps):
-    d[y] = numpy.tile(d[A], reps)
+    return untile(d[y], A, reps)
 
 
 # ---- permuting axes -----------------------------------------------------------------------
 
 
-@adjoint(numpy.transpose)
+@linear(numpy.transpose)
 def transpose(y, a, axes=None):
-    d[a] += numpy.transpose(d[y], inverse_axes(axes))
-
-
-@tangent(numpy.transpose)
-def transpose(y, a, axes=None):
-    d[y] = numpy.transpose(d[a], axes)
+    return numpy.transpose(d[y], inverse_axes(axes))
 
 
 @adjoint(numpy.ndarray.transpose)
@@ -162,36 +140,25 @@ def T(y, x):
     d[y] = d[x].T
 
 
-@adjoint(numpy.swapaxes)
-@adjoint(numpy.ndarray.swapaxes)
+@shape(numpy.ndarray.T)
+def T_shape(shapes, x, /):
+    dims = shapes.shape(x)
+    return dims[::-1] if dims is not None else None
+
+
+@linear(numpy.swapaxes, numpy.ndarray.swapaxes)
 def swapaxes(y, a, axis1, axis2):
-    d[a] += numpy.swapaxes(d[y], axis1, axis2)
+    return numpy.swapaxes(d[y], axis1, axis2)
 
 
-@tangent(numpy.swapaxes)
-@tangent(numpy.ndarray.swapaxes)
-def swapaxes(y, a, axis1, axis2):
-    d[y] = numpy.swapaxes(d[a], axis1, axis2)
-
-
-@adjoint(numpy.moveaxis)
+@linear(numpy.moveaxis)
 def moveaxis(y, a, source, destination):
-    d[a] += numpy.moveaxis(d[y], destination, source)
+    return numpy.moveaxis(d[y], destination, source)
 
 
-@tangent(numpy.moveaxis)
-def moveaxis(y, a, source, destination):
-    d[y] = numpy.moveaxis(d[a], source, destination)
-
-
-@adjoint(numpy.flip)
+@linear(numpy.flip)
 def flip(y, m, axis=None):
-    d[m] += numpy.flip(d[y], axis)
-
-
-@tangent(numpy.flip)
-def flip(y, m, axis=None):
-    d[y] = numpy.flip(d[m], axis)
+    return numpy.flip(d[y], axis)
 
 
 # ---- sorting ------------------------------------------------------------------------------
@@ -269,51 +236,26 @@ def array_split(y, ary, indices_or_sections, axis=0):
 # ---- the helpers' own rules (derivatives of generated code) -------------------------------
 
 
-@adjoint(runtime.unhstack)
+@linear(runtime.unhstack)
 def unhstack_(out, g, arrays):
-    d[g] += numpy.hstack(d[out])
+    return numpy.hstack(d[out])
 
 
-@tangent(runtime.unhstack)
-def unhstack_(out, g, arrays):
-    d[out] = unhstack(d[g], arrays)
-
-
-@adjoint(runtime.unvstack)
+@linear(runtime.unvstack)
 def unvstack_(out, g, arrays):
-    d[g] += numpy.vstack(d[out])
+    return numpy.vstack(d[out])
 
 
-@tangent(runtime.unvstack)
-def unvstack_(out, g, arrays):
-    d[out] = unvstack(d[g], arrays)
-
-
-@adjoint(runtime.untile)
+@linear(runtime.untile)
 def untile_(out, g, a, reps):
-    d[g] += numpy.tile(d[out], reps)
+    return numpy.tile(d[out], reps)
 
 
-@tangent(runtime.untile)
-def untile_(out, g, a, reps):
-    d[out] = untile(d[g], a, reps)
-
-
-@adjoint(runtime.sort_tangent)
+@linear(runtime.sort_tangent)
 def sort_tangent_(out, t, a, axis=-1):
-    d[t] += sort_adjoint(d[out], a, axis)
+    return sort_adjoint(d[out], a, axis)
 
 
-@tangent(runtime.sort_tangent)
-def sort_tangent_(out, t, a, axis=-1):
-    d[out] = sort_tangent(d[t], a, axis)
-
-
-@adjoint(runtime.sort_adjoint)
+@linear(runtime.sort_adjoint)
 def sort_adjoint_(out, g, a, axis=-1):
-    d[g] += sort_tangent(d[out], a, axis)
-
-
-@tangent(runtime.sort_adjoint)
-def sort_adjoint_(out, g, a, axis=-1):
-    d[out] = sort_adjoint(d[g], a, axis)
+    return sort_tangent(d[out], a, axis)

@@ -35,7 +35,7 @@ from ..ast_util import assign, call, copy_node, name, read_before_assigned, stor
 from ..errors import NonScalarOutputError
 from ..primitive import bind, check_covered, decompose, rule
 from ..template import fill
-from .shapes import product_of, simplify, spread_of
+from .simplify import product_of, simplify, spread_of
 
 GRAD, VALUE_AND_GRAD, VJP = "grad", "value_and_grad", "vjp"
 BACKWARD, GRAD_NESTED, PULLBACK = "backward", "grad_nested", "pullback"
@@ -182,23 +182,17 @@ def _sequences(stmts):
     return found
 
 
-_FULL_REDUCTIONS = {"sum", "mean", "max", "min", "prod", "var", "std", "amax", "amin"}
-
-
 def _full_reductions(stmts):
-    """Names assigned (at the top level) a NumPy reduction over all axes: always scalars."""
-    import numpy
+    """Names assigned (at the top level) a reduction (`rules.reduces`) over all axes: always
+    scalars."""
     found = set()
     for stmt in stmts:
         value = getattr(stmt, "value", None)
         if not (isinstance(stmt, ast.Assign) and isinstance(value, ast.Call)):
             continue
-        func = anno.get(value, anno.FUNC)
-        fname = getattr(func, "__name__", None)
-        full = (fname in _FULL_REDUCTIONS and not value.keywords
+        full = (not value.keywords
                 and len(value.args) == (0 if anno.get(value, anno.METHOD) else 1))
-        if full and (func is getattr(numpy, fname, None)
-                     or func is getattr(numpy.ndarray, fname, None)):
+        if full and rules.reduces(anno.get(value, anno.FUNC)):
             found.add(stmt.targets[0].id)
     return found
 
@@ -236,9 +230,9 @@ class _Reverse:
         self.parameter_reads = set()    # names holding a model parameter's array
         self.shapes = None              # static shapes of primal names, when specialized
         self.spread = {}                # adjoint name -> (g, x) for `dname = unreduce(g, x)`
-        #                                 (see shapes.simplify), within one block
+        #                                 (see simplify.simplify), within one block
         self.constant_seeds = {}        # adjoint name -> the number it holds (the seed 1.0, ...)
-        self.products = {}              # adjoint name -> `a @ b` it holds (shapes.simplify)
+        self.products = {}              # adjoint name -> `a @ b` it holds (simplify.simplify)
 
     def forget(self):
         """Drop what is known about adjoint values (around branches and loops: what holds on

@@ -1,0 +1,293 @@
+"""Derivative code simplified by the static shapes of its names.
+
+In: one filled template expression of the reverse pass (an adjoint value, such as
+`unbroadcast(d_y * (1.0 - y * y), x)`), a function giving the static shape of a name (or None),
+the `FreeNames` of the generated code (what its calls refer to, and how it names numpy), and
+what the reverse pass knows of adjoint names in the block (`spread`: reduction adjoints spread
+over an array; `products`: matrix products). Out: the same expression with what the shapes make
+unnecessary taken out, as a person would write it:
+
+* `unbroadcast` goes where shapes match or becomes a sum over known axes;
+* the adjoints of `@` are written as NumPy (`g @ y.T`, `x.T @ g`);
+* `np.size` of a known shape is a number;
+* a reduction's adjoint is broadcast by the elementwise operation that reads it instead of
+  being spread into an array first.
+
+`spread_of` and `product_of` tell the reverse pass which adjoint names to record in `spread`
+and `products`. Shapes come from `passes.shapes` (the same shape rules as inference).
+"""
+
+import ast
+
+import numpy
+
+from .. import runtime
+from ..ast_util import call, copy_node, name
+from ..shape_rules import literal
+from .shapes import _UNKNOWN, _Pending, _shape
+
+
+def simplify(node, shape_of, free, spread=None, products=None):
+    """`node` (a derivative expression) with what the shapes make unnecessary taken out;
+    `shape_of(name)` gives a name's static shape or None, `free` is the `FreeNames` of the
+    generated code (what its calls refer to, and how it names numpy).
+
+    * `unbroadcast(g, x)` is `g` when the shapes match, else `np.sum(g, axis=...)` over the
+      axes that broadcasting added (or, with keepdims, stretched): `g.sum(axis=0)`;
+    * `matmul_adjoint_left/right(g, x, y)` is written out: `g @ y.T`, `x.T @ g`, ...;
+    * `np.size(x)` is a number;
+    * `spread` maps adjoint names whose value is a reduction's adjoint spread over `x`
+      (`unreduce(g, x)`) to `(g, x)`: an elementwise operation with an operand of the shape of
+      `x` takes `g` itself, and broadcasting does the spreading (`d_sum * (1.0 - y * y)`
+      instead of an array of ones times `1.0 - y * y`); so does an `unreduce` call there;
+    * `products` maps adjoint names whose value is a product of matrices or vectors `a @ b` to
+      that product: the name's transpose is `b.T @ a.T` (`d_add.T @ x`, not a view of
+      `x.T @ d_add`; `x.T.T` is `x`); that of `np.multiply.outer(a, b)` swaps `a` and `b`.
+    """
+    return _Simplifier(_Lookup(shape_of, free), free, spread or {}, products or {}).visit(node)
+
+
+def product_of(node, shape_of, free):
+    """`node` when the adjoint `node` is `a @ b` or `np.multiply.outer(a, b)` of names (or
+    their `.T`) of at most two dimensions each, else None (see `simplify`)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+        operands = (node.left, node.right)
+    elif _is_outer(node, free):
+        operands = node.args
+    else:
+        return None
+    lookup = _Lookup(shape_of, free)
+    for operand in operands:
+        base = operand.value if isinstance(operand, ast.Attribute) and operand.attr == "T" \
+            else operand
+        shape = lookup[base.id] if isinstance(base, ast.Name) else None
+        if shape is None or not 1 <= len(shape) <= 2:
+            return None
+    return node
+
+
+def spread_of(node, free, spread):
+    """`(g, x)` when the adjoint `node` is the reduction adjoint `unreduce(g, x, axis,
+    keepdims)` (with `g` broadcasting against `x` as it is: all axes reduced, or keepdims),
+    or a copy or negation of a name in `spread`; `g` is a number or a name. Else None."""
+    if isinstance(node, ast.Name):
+        return spread.get(node.id)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = spread_of(node.operand, free, spread)
+        if inner is not None and isinstance(inner[0], ast.Constant):
+            return ast.Constant(-inner[0].value), inner[1]
+        return None
+    if not (isinstance(node, ast.Call) and _callee(node, free) is runtime.unreduce
+            and not node.keywords and 2 <= len(node.args) <= 4):
+        return None
+    g, x, *rest = node.args
+    g = _Folder().visit(copy_node(g))
+    if isinstance(g, ast.Name) and g.id in spread and isinstance(spread[g.id][0], ast.Constant):
+        g = spread[g.id][0]                     # a number spread twice is still that number
+    axis, keepdims = (literal(a) for a in (rest + [None, None])[:2])
+    if isinstance(g, ast.Constant) or (
+            isinstance(g, ast.Name) and (axis is None or keepdims is True)):
+        return g, x
+    return None
+
+
+def _callee(node, free):
+    """The object a call in derivative code calls (`helper(...)` or `np.size(...)`)."""
+    func = node.func
+    attrs = []
+    while isinstance(func, ast.Attribute):
+        attrs.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name):
+        return None
+    obj = free.bound.get(func.id, free.namespace.get(func.id))
+    for attr in reversed(attrs):
+        obj = getattr(obj, attr, None)
+    return obj
+
+
+class _Simplifier(ast.NodeTransformer):
+    def __init__(self, lookup, free, spread, products):
+        self.lookup = lookup
+        self.free = free
+        self.spread = spread
+        self.products = products
+
+    def visit_Attribute(self, node):
+        product = self.products.get(node.value.id) if (
+            node.attr == "T" and isinstance(node.value, ast.Name)) else None
+        if product is None:
+            return self.generic_visit(node)
+        if isinstance(product, ast.Call):           # np.multiply.outer(a, b) of vectors
+            return ast.Call(func=copy_node(product.func), args=[
+                copy_node(a) for a in reversed(product.args)], keywords=[])
+        return ast.BinOp(left=_transposed(product.right), op=ast.MatMult(),
+                         right=_transposed(product.left))
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, ast.MatMult):
+            return node
+        for side, other in (("left", node.right), ("right", node.left)):
+            spread = getattr(node, side)
+            if (isinstance(node.op, ast.Mult) and isinstance(spread, ast.Call)
+                    and _callee(spread, self.free) is runtime.unreduce and spread.args
+                    and self.shape(other) == ()):     # unreduce(g, x) * c: unreduce(g * c, x)
+                spread.args[0] = _fold(ast.BinOp(left=spread.args[0], op=ast.Mult(),
+                                                 right=other))
+                return spread
+        for side, other in (("left", node.right), ("right", node.left)):
+            operand = getattr(node, side)
+            spread = (self.spread.get(operand.id) if isinstance(operand, ast.Name)
+                      else spread_of(operand, self.free, {}))
+            if spread is None:
+                continue
+            full = self.shape(spread[1])
+            if full is not None and self.shape(other) == full:
+                setattr(node, side, copy_node(spread[0]))
+                break
+        return _fold(node)
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        return _fold(node)
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = _callee(node, self.free)
+        if func is runtime.unbroadcast and len(node.args) == 2 and not node.keywords:
+            return self.unbroadcast(node, *node.args)
+        if func in (runtime.matmul_adjoint_left, runtime.matmul_adjoint_right) \
+                and len(node.args) == 3 and not node.keywords:
+            inline = self.matmul_adjoint(func is runtime.matmul_adjoint_left, *node.args)
+            return node if inline is None else inline
+        if func is numpy.size and len(node.args) == 1 and not node.keywords:
+            shape = self.shape(node.args[0])
+            return node if shape is None else ast.Constant(int(numpy.prod(shape, dtype=int)))
+        return node
+
+    def unbroadcast(self, node, g, x):
+        """`g` summed to the shape of `x`, as `np.sum` over known axes where it can be."""
+        have, want = self.shape(g), self.shape(x)
+        if have is None or want is None or len(have) < len(want):
+            return node
+        if have == want:
+            return g
+        extra = len(have) - len(want)
+        stretched = [extra + i for i, n in enumerate(want) if n == 1 and have[extra + i] != 1]
+        if extra and stretched:
+            return node                              # sum, then reshape: the helper does it
+        axes = list(range(extra)) or stretched
+        keywords = [] if not want else [ast.keyword(arg="axis", value=_axes(axes))]
+        if stretched:
+            keywords.append(ast.keyword(arg="keepdims", value=ast.Constant(True)))
+        total = ast.Attribute(value=g, attr="sum", ctx=ast.Load())   # g is an array here
+        return ast.Call(func=total, args=[], keywords=keywords)
+
+    def matmul_adjoint(self, left, g, x, y):
+        """The adjoint of `x @ y` in `x` (left) or `y`, written out for 1-d and 2-d operands."""
+        x_shape, y_shape = self.shape(x), self.shape(y)
+        if x_shape is None or y_shape is None or not 1 <= len(x_shape) <= 2 \
+                or not 1 <= len(y_shape) <= 2:
+            return None
+        pair = (len(x_shape), len(y_shape))
+
+        def t(node):
+            return ast.Attribute(value=node, attr="T", ctx=ast.Load())
+
+        def matmul(a, b):
+            return ast.BinOp(left=a, op=ast.MatMult(), right=b)
+
+        def outer(a, b):
+            outer_ = ast.Attribute(value=ast.Attribute(value=name(self.free.bind("numpy", numpy)),
+                                                       attr="multiply", ctx=ast.Load()),
+                                   attr="outer", ctx=ast.Load())
+            return call(outer_, a, b)
+
+        def mul(a, b):
+            return ast.BinOp(left=a, op=ast.Mult(), right=b)
+
+        if left:
+            return {(2, 2): lambda: matmul(g, t(y)), (2, 1): lambda: outer(g, y),
+                    (1, 2): lambda: matmul(y, g), (1, 1): lambda: mul(g, y)}[pair]()
+        return {(2, 2): lambda: matmul(t(x), g), (2, 1): lambda: matmul(t(x), g),
+                (1, 2): lambda: outer(x, g), (1, 1): lambda: mul(x, g)}[pair]()
+
+    def shape(self, node):
+        try:
+            return _shape(node, self.lookup)
+        except _Pending:
+            return None
+
+
+def _is_outer(node, free):
+    """True for `np.multiply.outer(a, b)`."""
+    if not (isinstance(node, ast.Call) and len(node.args) == 2 and not node.keywords):
+        return False
+    func = _callee(node, free)
+    return getattr(func, "__name__", None) == "outer" and \
+        getattr(func, "__self__", None) is numpy.multiply
+
+
+def _transposed(node):
+    if isinstance(node, ast.Attribute) and node.attr == "T":
+        return copy_node(node.value)
+    return ast.Attribute(value=copy_node(node), attr="T", ctx=ast.Load())
+
+
+def _axes(axes):
+    return ast.Constant(axes[0]) if len(axes) == 1 else ast.Tuple(
+        elts=[ast.Constant(a) for a in axes], ctx=ast.Load())
+
+
+_ARITHMETIC = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+               ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b}
+
+
+def _fold(node):
+    """Arithmetic on two numbers (or the negation of one) as one number; else `node`."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) \
+            and _is_number(node.operand):
+        return ast.Constant(-node.operand.value)
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC \
+            and _is_number(node.left) and _is_number(node.right):
+        if isinstance(node.op, ast.Div) and node.right.value == 0:
+            return node
+        return ast.Constant(_ARITHMETIC[type(node.op)](node.left.value, node.right.value))
+    return node
+
+
+class _Folder(ast.NodeTransformer):
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        return _fold(node)
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        return _fold(node)
+
+
+def _is_number(node):
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float)
+
+
+class _Lookup:
+    """`shape_of` in the form `_shape` reads (no loop counters: derivative code has none)."""
+
+    counters: frozenset[str] = frozenset()
+
+    def __init__(self, shape_of, free):
+        self.shape_of = shape_of
+        self.free = free
+
+    def __getitem__(self, ident):
+        return self.shape_of(ident)
+
+    def parameter(self, read):
+        return _UNKNOWN
+
+    def call_result(self, node, func):
+        return _UNKNOWN
+
+    def callee(self, node):
+        return _callee(node, self.free)
