@@ -22,7 +22,7 @@ from . import annotations as anno
 from . import ast_util, codegen, guards, models, runtime
 from .callee import Callee
 from .errors import SrcadError
-from .naming import FreeNames, Namer
+from .naming import FreeNames, Namer, identifier
 from .passes import (
     activity,
     alias,
@@ -274,7 +274,7 @@ def function_name(func, kind, wrt, statics=()):
     """`grad_f`, or `grad_f_wrt_W_b` when not with respect to the first parameter alone (the
     first after `self` for a method, named after its class: `vjp_Linear_forward`)."""
     owner = f"{type(statics[0][1]).__name__}_" if statics else ""
-    base = f"{GRAD if kind == reverse.GRAD_NESTED else kind}_{owner}{func.__name__}"
+    base = identifier(f"{GRAD if kind == reverse.GRAD_NESTED else kind}_{owner}{func.__name__}")
     params = [p for p in parameters(func) if p not in dict(statics)]
     return base if tuple(wrt) == tuple(params[:1]) else f"{base}_wrt_{'_'.join(wrt)}"
 

@@ -14,6 +14,13 @@ _RESERVED = set(dir(builtins)) | set(keyword.kwlist)
 NamerState = tuple[set[str], dict[str, str], set[str]]     # what `Namer.snapshot` returns
 
 
+def identifier(text):
+    """`text` made a Python name: each character a name cannot hold becomes `_` (a function
+    may carry any `__name__`; generated code must never read it as code)."""
+    out = "".join(ch if ("_" + ch).isidentifier() else "_" for ch in str(text))
+    return out if out.isidentifier() else "_" + out
+
+
 class Namer:
     """Hands out names not in `taken`, and remembers what it gave."""
 
