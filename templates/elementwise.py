@@ -33,6 +33,7 @@ import numpy
 
 from srcad.rules import adjoint, d, tangent
 from srcad.runtime import array_adjoint, broadcast_as, cast_like, unbroadcast, where_tangent
+from srcad.runtime_exact import power_slope
 
 # ---- exponentials and logarithms -------------------------------------------------------------
 
@@ -168,14 +169,14 @@ def reciprocal(y, x):
 @adjoint(numpy.power)
 @adjoint(math.pow)
 def power(z, x1, x2):
-    d[x1] += unbroadcast(d[z] * x2 * x1 ** (x2 - 1), x1)
+    d[x1] += unbroadcast(d[z] * power_slope(x1, x2), x1)
     d[x2] += unbroadcast(d[z] * z * numpy.log(numpy.where(x1 > 0, x1, 1)), x2)
 
 
 @tangent(numpy.power)
 @tangent(math.pow)
 def power(z, x1, x2):
-    d[z] = x2 * x1 ** (x2 - 1) * d[x1] + z * numpy.log(numpy.where(x1 > 0, x1, 1)) * d[x2]
+    d[z] = power_slope(x1, x2) * d[x1] + z * numpy.log(numpy.where(x1 > 0, x1, 1)) * d[x2]
 
 
 # ---- trigonometric ---------------------------------------------------------------------------

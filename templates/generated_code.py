@@ -10,7 +10,7 @@ is `d_out @ y`, and in `y` it is `matmul_adjoint_right(g, d_out, y)`.
 
 import numpy
 
-from srcad import runtime
+from srcad import runtime, runtime_exact
 from srcad.rules import adjoint, d, nondifferentiable, returns_sequence, tangent
 from srcad.runtime import (
     Pieces,
@@ -27,6 +27,7 @@ from srcad.runtime import (
     unreduce,
     unstack,
 )
+from srcad.runtime_exact import power_exponent_slope, power_slope, spread_counts
 
 nondifferentiable(runtime.grad_seed, runtime.zeros_like, runtime.shape_of,
                   reason="it builds constants (seeds, zeros, shapes)")
@@ -175,3 +176,30 @@ def add_sequences_(out, a, b):
 @tangent(runtime.add_sequences)
 def add_sequences_(out, a, b):
     d[out] = Pieces(d[a]) + Pieces(d[b])
+
+
+# ---- exact limits (srcad/runtime_exact.py) -------------------------------------------------
+
+nondifferentiable(runtime_exact.spread_counts, reason="it reads shapes only")
+
+
+@adjoint(runtime_exact.power_slope)
+def power_slope_(out, x, y, scale=1):
+    d[x] += unbroadcast(d[out] * power_slope(x, y - 1, scale * y), x)
+    d[y] += unbroadcast(d[out] * power_exponent_slope(x, y, scale), y)
+
+
+@tangent(runtime_exact.power_slope)
+def power_slope_(out, x, y, scale=1):
+    d[out] = power_slope(x, y - 1, scale * y) * d[x] + power_exponent_slope(x, y, scale) * d[y]
+
+
+@adjoint(runtime_exact.std_divisor)
+def std_divisor_(out, y, a, count):
+    d[y] += d[out] * count * spread_counts(y, a)
+
+
+@tangent(runtime_exact.std_divisor)
+def std_divisor_(out, y, a, count):
+    d[out] = d[y] * count * spread_counts(y, a)
+

@@ -24,6 +24,7 @@ import numpy
 from .. import annotations as anno
 from .. import rules
 from ..ast_util import stored
+from ..primitive import is_number
 from . import deny
 
 _DIFFERENTIABLE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.USub,
@@ -139,6 +140,9 @@ def is_active_value(node, active):
     if anno.get(node, anno.PARAM):
         return anno.get(node, anno.PARAM)[0] in active
     if isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.Pow) and is_number(node.right) \
+                and ast.literal_eval(node.right) == 0:
+            return False                           # `x ** 0` is 1, whatever x is
         return isinstance(node.op, _DIFFERENTIABLE_OPS) and _uses(active, node.left, node.right)
     if isinstance(node, ast.UnaryOp):
         return isinstance(node.op, _DIFFERENTIABLE_OPS) and _uses(active, node.operand)

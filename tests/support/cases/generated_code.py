@@ -3,8 +3,8 @@ their derivative arguments (the others are data: shapes, indices, masks)."""
 
 import numpy
 
-from srcad import runtime
-from tests.support.cases import REAL, args, arrays, case, sum_to
+from srcad import runtime, runtime_exact
+from tests.support.cases import POSITIVE, REAL, args, arrays, broadcast_args, case, sum_to
 
 X23 = numpy.zeros((2, 3))
 X3 = numpy.zeros(3)
@@ -103,3 +103,27 @@ def unstack(g):
 def add_sequences(a, b):
     total = runtime.add_sequences([a, b * 2.0], [b, a * a])
     return total[0] * total[1]
+
+
+@case(runtime_exact.power_slope, args=broadcast_args(POSITIVE, REAL))
+def power_slope(x, y):
+    return runtime_exact.power_slope(x, y)
+
+
+@case(runtime_exact.power_slope, args=args(arrays(REAL, shape=(3,))),
+      vjp=lambda u, x: (u * numpy.array([0.0, 0.0, 2.0]),))
+def power_slope_of_polynomial_terms(x):
+    return runtime_exact.power_slope(x, numpy.array([0, 1, 2]))   # d/dx of 0, 1, 2x
+
+
+@case(runtime_exact.std_divisor, args=args(arrays(POSITIVE, shape=(2,))),
+      vjp=lambda u, y: (3.0 * u,))
+def std_divisor(y):
+    return runtime_exact.std_divisor(y, X23, 3.0)
+
+
+@case(runtime_exact.std_divisor, args=args(arrays(POSITIVE, shape=(3,))),
+      vjp=lambda u, y: (0.0 * u,))
+def std_divisor_of_single_entries(y):
+    return runtime_exact.std_divisor(y, X3, 1.0)
+

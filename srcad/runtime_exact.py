@@ -1,0 +1,48 @@
+"""Run-time helpers that make derivatives exact where the plain formula is not: the finite
+limits of `x ** y` at `y == 0` and of the standard deviation of one element, and writes through
+an index array that names a position more than once (NumPy keeps the last write).
+
+In: the values a derivative template passes (the primal's arguments and result, an adjoint).
+Out: the factor or the adjoint piece the template needs; each is linear in its derivative
+argument, and has its own rules in templates/generated_code.py so that generated code calling
+it can be differentiated again.
+"""
+
+import numpy
+
+
+def power_slope(x, y, scale=1):
+    """`scale * y * x ** (y - 1)`, the derivative of `scale * x ** y` in `x`, with its limit 0
+    where `scale * y == 0` (`x ** 0` is 1 for every x, 0 included, where the formula would
+    give 0 * inf). Its own derivative in `x` is `power_slope(x, y - 1, scale * y)`."""
+    factor = numpy.multiply(scale, y)
+    with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        slope = factor * numpy.power(x, numpy.subtract(y, 1))
+    if numpy.all(numpy.not_equal(factor, 0)):
+        return slope
+    return numpy.where(numpy.equal(factor, 0), 0.0, slope)
+
+
+def power_exponent_slope(x, y, scale=1):
+    """`scale * x ** (y - 1) * (1 + y * log x)`, the derivative of `power_slope(x, y, scale)`
+    in `y` (the logarithm taken as 0 where `x <= 0`, as for the derivative of `x ** y` in
+    `y`), 0 where `scale == 0`."""
+    with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log = numpy.log(numpy.where(numpy.greater(x, 0), x, 1))
+        value = scale * numpy.power(x, numpy.subtract(y, 1)) * (1 + y * log)
+    return numpy.where(numpy.equal(scale, 0), 0.0, value)
+
+
+def std_divisor(y, a, count):
+    """`y * count`, what the derivative of `y = std(a)` divides by; 1 where each entry of `y`
+    is the deviation of one element of `a`: that derivative is then exactly 0 (the centered
+    value it multiplies is 0), the finite limit autograd and PyTorch give, not 0 / 0."""
+    if numpy.size(a) != numpy.size(y):
+        return y * count
+    return numpy.ones_like(y * count)
+
+
+def spread_counts(y, a):
+    """1 where `y = std(a)` reduces more than one element into each entry, else 0: how much
+    of a change in `y` reaches `std_divisor(y, a, count)`."""
+    return 1.0 if numpy.size(a) != numpy.size(y) else 0.0
