@@ -46,3 +46,26 @@ def spread_counts(y, a):
     """1 where `y = std(a)` reduces more than one element into each entry, else 0: how much
     of a change in `y` reaches `std_divisor(y, a, count)`."""
     return 1.0 if numpy.size(a) != numpy.size(y) else 0.0
+
+
+def last_writes(g, index):
+    """`g[index]`, with 0 at each position of the index that a later position overwrites:
+    the adjoint of the value in `y[index] = value` when the index names an entry more than
+    once (`y[[0, 0, 1]] = v`), where NumPy keeps the last write. Which write survives is found
+    by NumPy itself, writing the positions' numbers through the same index."""
+    part = g[index]
+    if _is_basic_index(index):                # slices and integers name each entry once
+        return part
+    ids = numpy.reshape(numpy.cumsum(numpy.ones_like(part, dtype=numpy.intp)), part.shape) - 1
+    winner = numpy.full_like(g, -1, dtype=numpy.intp)
+    winner[index] = ids
+    return numpy.where(winner[index] == ids, part, numpy.zeros_like(part))
+
+
+def _is_basic_index(index):
+    """True for an index of integers, slices, None and Ellipsis, or one boolean mask."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice))
+               or (hasattr(p, "dtype") and p.dtype == bool and len(parts) == 1)
+               for p in parts)
+

@@ -22,12 +22,14 @@ from srcad.runtime import (
     matmul_adjoint_left,
     matmul_adjoint_right,
     scatter_add,
+    set_item,
     split_like,
     unbroadcast,
     unreduce,
     unstack,
+    zeros_like,
 )
-from srcad.runtime_exact import power_exponent_slope, power_slope, spread_counts
+from srcad.runtime_exact import last_writes, power_exponent_slope, power_slope, spread_counts
 
 nondifferentiable(runtime.grad_seed, runtime.zeros_like, runtime.shape_of,
                   reason="it builds constants (seeds, zeros, shapes)")
@@ -202,4 +204,14 @@ def std_divisor_(out, y, a, count):
 @tangent(runtime_exact.std_divisor)
 def std_divisor_(out, y, a, count):
     d[out] = d[y] * count * spread_counts(y, a)
+
+
+@adjoint(runtime_exact.last_writes)
+def last_writes_(out, g, index):
+    d[g] += set_item(zeros_like(g), index, d[out])
+
+
+@tangent(runtime_exact.last_writes)
+def last_writes_(out, g, index):
+    d[out] = last_writes(d[g], index)
 

@@ -127,3 +127,17 @@ def std_divisor(y):
 def std_divisor_of_single_entries(y):
     return runtime_exact.std_divisor(y, X3, 1.0)
 
+
+
+REPEATS = numpy.array([0, 2, 0, 1, 2])
+
+
+@case(runtime_exact.last_writes, args=args(arrays(REAL, shape=(4,))),
+      vjp=lambda u, g: (numpy.bincount([0, 1, 2], u[[2, 3, 4]], minlength=4),))
+def last_writes_through_repeats(g):
+    return runtime_exact.last_writes(g, REPEATS)        # positions 2, 3, 4 survive
+
+
+@case(runtime_exact.last_writes, args=args(arrays(REAL, shape=(2, 3))))
+def last_writes_through_a_slice(g):
+    return runtime_exact.last_writes(g, (slice(None), 1))
