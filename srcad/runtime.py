@@ -228,9 +228,12 @@ def matmul_adjoint_right(g, x, y):
 
 
 def add_sequences(a, b):
-    """Item by item sum of two adjoints of a list, tuple or dict of arrays (nested too)."""
+    """Item by item sum of two adjoints of a list, tuple or dict of arrays (nested too); the
+    plain sum of two arrays (a value that might have been a container was not)."""
     if isinstance(a, dict):
         return {key: _add(a[key], b[key]) for key in a}
+    if not isinstance(a, (list, tuple)):
+        return a + b
     return [_add(p, q) for p, q in zip(a, b)]
 
 
@@ -240,7 +243,10 @@ def _add(p, q):
 
 def item_adjoint(g, sequence, index):
     """Adjoint of `sequence[index]` for a tuple/list (or dict) of arrays: zeros but for `g` at
-    `index`."""
+    `index`; for an array (a value that might have been a container was not), the adjoint
+    of indexing it (`scatter_add`)."""
+    if not isinstance(sequence, (list, tuple, dict)):
+        return scatter_add(g, sequence, index)
     if isinstance(sequence, dict):
         return {key: g if key == index else zeros_like(e) for key, e in sequence.items()}
     if isinstance(index, slice):                 # g: the adjoint of the sliced list

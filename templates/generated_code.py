@@ -13,7 +13,7 @@ import numpy
 from srcad import runtime, runtime_exact
 from srcad.rules import adjoint, d, nondifferentiable, returns_sequence, tangent
 from srcad.runtime import (
-    Pieces,
+    add_sequences,
     broadcast_as,
     cast_like,
     extremum_adjoint,
@@ -177,7 +177,7 @@ def add_sequences_(out, a, b):
 
 @tangent(runtime.add_sequences)
 def add_sequences_(out, a, b):
-    d[out] = Pieces(d[a]) + Pieces(d[b])
+    d[out] = add_sequences(d[a], d[b])
 
 
 # ---- exact limits (srcad/runtime_exact.py) -------------------------------------------------

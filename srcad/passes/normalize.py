@@ -33,7 +33,7 @@ number.
 import ast
 
 from .. import annotations as anno
-from .. import errors, runtime
+from .. import calls, errors, rules, runtime
 from ..ast_util import copy_node, name
 from ..errors import UnsupportedSyntaxError
 from ..primitive import index_value
@@ -498,14 +498,26 @@ class _Normalizer:
         func = node.func
         if anno.get(node, anno.METHOD):
             func = ast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=ast.Load())
-        args = [self.argument(a) for a in node.args]
-        keywords = [ast.keyword(arg=k.arg, value=self.argument(k.value)) for k in node.keywords]
+        argument = self.user_argument if _is_user_call(node) else self.argument
+        args = [argument(a) for a in node.args]
+        keywords = [ast.keyword(arg=k.arg, value=argument(k.value)) for k in node.keywords]
         return anno.copy(node, ast.Call(func=func, args=args, keywords=keywords))
 
     def argument(self, node):
         if isinstance(node, (ast.List, ast.Tuple)) and not self.is_atom(node):
             return type(node)(elts=[self.atom(e) for e in node.elts], ctx=ast.Load())
         return self.atom(node)
+
+    def user_argument(self, node):
+        """An argument of a call of the user's own function: a list or tuple literal becomes a
+        name of its own (`_list = [x, _mul]; h(_list)`), which carries derivatives into the
+        callee as any container does."""
+        if not isinstance(node, (ast.List, ast.Tuple)):
+            return self.atom(node)
+        value = type(node)(elts=[self.atom(e) for e in node.elts], ctx=ast.Load())
+        temp = self.namer.temp(_base_name(node))
+        self.emit(ast.Assign(targets=[name(temp, ast.Store())], value=value))
+        return name(temp)
 
     def expr_Subscript(self, node):
         return ast.Subscript(value=self.atom(node.value), slice=self.index(node.slice),
@@ -541,6 +553,13 @@ class _Normalizer:
             if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
                 sub.id = self.version.get(sub.id, sub.id)
         return node
+
+
+def _is_user_call(node):
+    """True for a call of a function srcad derives by transforming it (see `calls`)."""
+    func = anno.get(node, anno.FUNC)
+    return calls.is_user_function(func, rules.ADJOINT) or calls.is_user_function(
+        func, rules.TANGENT)
 
 
 def _rename(stmts, old, new):

@@ -60,7 +60,7 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
             "grad needs a function with a scalar output, but this one returns a tuple; use "
             "srcad.vjp for several outputs", info.location(body[-1]))
     params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
-    sequences = _sequences(statements) | set(containers)
+    sequences = _sequences(statements, containers)
     builder = _Reverse(active, namer, free, info, sequences, params, derive)
     builder.modules = set(modules)
     builder.closures = kind not in (BACKWARD, GRAD_NESTED)
@@ -166,20 +166,47 @@ def _arguments(names):
                          kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
 
 
-def _sequences(stmts):
-    """Names holding lists/tuples of arrays (tuple literals, results of numpy.split, ...)."""
-    found = set()
-    for node in stmts:
-        for stmt in ast.walk(node):
-            if isinstance(stmt, ast.Assign):
-                value = stmt.value
-                func = anno.get(value, anno.FUNC) if isinstance(value, ast.Call) else None
-                if isinstance(value, (ast.Tuple, ast.List, ast.Dict)) or rules.is_sequence(
-                        func) or (
-                        calls.is_user_function(func, rules.ADJOINT)
-                        and calls.returns_tuple(func)):
-                    found.add(stmt.targets[0].id)
+def _sequences(stmts, containers=()):
+    """Names holding lists/tuples/dicts of arrays (tuple literals, results of numpy.split,
+    the `containers` parameters, ...), and the names that may (copies of those, and their
+    items: a dict of dicts, a list of lists); the rules for these look at the value at run
+    time (`item_adjoint`, `add_sequences` take an array too)."""
+    found = set(containers)
+    assigns = [stmt for node in stmts for stmt in ast.walk(node) if isinstance(stmt, ast.Assign)]
+    for stmt in assigns:
+        value = stmt.value
+        func = anno.get(value, anno.FUNC) if isinstance(value, ast.Call) else None
+        if isinstance(value, (ast.Tuple, ast.List, ast.Dict)) or rules.is_sequence(
+                func) or (
+                calls.is_user_function(func, rules.ADJOINT)
+                and calls.returns_tuple(func)):
+            found.add(stmt.targets[0].id)
+    size = -1
+    while size != len(found):                   # to a fixed point: copies of items of ...
+        size = len(found)
+        for stmt in assigns:
+            value = stmt.value
+            base = value.value if isinstance(value, ast.Subscript) else value
+            if isinstance(base, ast.Name) and base.id in found and (
+                    base is value or _nested_item(stmts, stmt.targets[0].id)):
+                found.add(stmt.targets[0].id)
     return found
+
+
+def _nested_item(stmts, var):
+    """True when `var` (an item of a container) is itself indexed or passed to a user
+    function: it may be a container too."""
+    for node in stmts:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name) \
+                    and sub.value.id == var:
+                return True
+            if isinstance(sub, ast.Call) and calls.is_user_function(
+                    anno.get(sub, anno.FUNC), rules.ADJOINT) and any(
+                    isinstance(a, ast.Name) and a.id == var
+                    for a in sub.args + [k.value for k in sub.keywords]):
+                return True
+    return False
 
 
 _FULL_REDUCTIONS = {"sum", "mean", "max", "min", "prod", "var", "std", "amax", "amin"}
@@ -368,8 +395,11 @@ class _Reverse:
         if not params:                          # a layer without parameters, of constants
             defined.discard(dname)
             return [stmt], []
+        containers = tuple(p for p, node in bound.items()
+                           if isinstance(node, ast.Name) and node.id in self.sequences)
         if self.closures:
-            callee = self.derive(func, VJP, tuple(params), statics, self.argument_shapes(bound))
+            callee = self.derive(func, VJP, tuple(params), statics, self.argument_shapes(bound),
+                                 containers)
             pullback = self.namer.fresh(f"{func.__name__}_pullback")
             targets = ast.Tuple(elts=[name(target, ast.Store()), name(pullback, ast.Store())],
                                 ctx=ast.Store())
@@ -378,7 +408,7 @@ class _Reverse:
                                                   keywords=call_node.keywords)))
             grads = call(pullback, name(dname))
         else:                                   # no closure: recompute in the callee's backward
-            callee = self.derive(func, BACKWARD, tuple(params), statics)
+            callee = self.derive(func, BACKWARD, tuple(params), statics, None, containers)
             primal = stmt
             grads = ast.Call(func=name(callee), args=[name(dname)] + [
                 copy_node(a) for a in args], keywords=[copy_node(k) for k in call_node.keywords])
