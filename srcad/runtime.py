@@ -397,8 +397,10 @@ def appended(items, item):
 
 
 def without_item(g, index):
-    """`g` with zeros at `index`: the adjoint of the overwritten part of `set_item`."""
-    out = g.copy()
+    """`g` with zeros at `index`: the adjoint of the overwritten part of `set_item`. For a
+    list (the derivative of a list the function writes an item of), `Pieces`, which adds item
+    by item: its sum with the written item's derivative is a list of the same length."""
+    out = Pieces(g) if isinstance(g, list) else g.copy()
     out[index] = 0
     return out
 
