@@ -15,8 +15,11 @@ _SCALARS = (int, float, complex)
 
 
 def shape_of(x):
-    """The shape of an array or scalar (a Python scalar has shape ())."""
-    return () if isinstance(x, _SCALARS) else x.shape
+    """The shape of an array or scalar (a Python scalar has shape ()); of a list or tuple of
+    equal arrays, that of their stack (what NumPy makes of it: `numpy.mean(losses)`)."""
+    if isinstance(x, _SCALARS):
+        return ()
+    return numpy.shape(x) if isinstance(x, (list, tuple)) else x.shape
 
 
 def unbroadcast(g, x):
@@ -52,7 +55,10 @@ def unreduce(g, x, axis=None, keepdims=False):
         g = numpy.expand_dims(g, axis)
     if shape_of(g) == target:
         return g
-    out = numpy.empty_like(x)
+    if isinstance(x, (list, tuple)):         # a list of arrays: the adjoint of their stack
+        out = numpy.empty(target, numpy.result_type(g, float))
+    else:
+        out = numpy.empty_like(x)
     out[...] = g
     return out
 

@@ -1,6 +1,7 @@
 """Run-time helpers that make derivatives exact where the plain formula is not: the finite
-limits of `x ** y` at `y == 0` and of the standard deviation of one element, and writes through
-an index array that names a position more than once (NumPy keeps the last write).
+limits of `x ** y` at `y == 0` and of the standard deviation of one element, writes through
+an index array that names a position more than once (NumPy keeps the last write), and the
+derivative of the determinant at a singular matrix (the cofactor matrix, not `det * inv^T`).
 
 In: the values a derivative template passes (the primal's arguments and result, an adjoint).
 Out: the factor or the adjoint piece the template needs; each is linear in its derivative
@@ -9,6 +10,8 @@ it can be differentiated again.
 """
 
 import numpy
+
+from .errors import SrcadError
 
 
 def power_slope(x, y, scale=1):
@@ -68,4 +71,36 @@ def _is_basic_index(index):
     return all(p is None or p is Ellipsis or isinstance(p, (int, slice))
                or (hasattr(p, "dtype") and p.dtype == bool and len(parts) == 1)
                for p in parts)
+
+
+def det_cofactor(a, y):
+    """The cofactor matrix of `a` (of each matrix of a stack; `y` is `det(a)`): the
+    derivative of the determinant, `y * inv(a)^T` where `a` is invertible, and from the SVD
+    `a = U S V^T` (cofactors `det(U) det(V) U diag(prod of the other s) V^T`) where not."""
+    try:
+        inverse = numpy.linalg.inv(a)
+    except numpy.linalg.LinAlgError:
+        u, s, vh = numpy.linalg.svd(a)
+        n = s.shape[-1]
+        others = numpy.prod(numpy.where(numpy.eye(n, dtype=bool), 1.0, s[..., None, :]), -1)
+        sign = numpy.linalg.det(u) * numpy.linalg.det(vh)
+        return numpy.expand_dims(sign, (-2, -1)) * (u * others[..., None, :]) @ vh
+    return numpy.expand_dims(y, (-2, -1)) * numpy.swapaxes(inverse, -1, -2)
+
+
+def inverse_transpose(a):
+    """`inv(a)^T` (of each matrix of a stack), for the second derivative of the determinant,
+    which srcad gives at invertible matrices only: a singular one is a clear error."""
+    try:
+        return numpy.swapaxes(numpy.linalg.inv(a), -1, -2)
+    except numpy.linalg.LinAlgError:
+        raise SrcadError("srcad differentiates numpy.linalg.det twice only at invertible "
+                         "matrices; this one is singular") from None
+
+
+def cofactor_slope(a, y, t):
+    """`y * inv(a)^T t^T inv(a)^T`: minus the derivative of `det_cofactor(a, y)` in `a` along
+    `t` (with `y` held), and the same map transposed."""
+    inverse_t = inverse_transpose(a)
+    return numpy.expand_dims(y, (-2, -1)) * (inverse_t @ numpy.swapaxes(t, -1, -2) @ inverse_t)
 

@@ -14,8 +14,8 @@ pairs. Branches merge their pairs; loop bodies are followed twice, so that pairs
 one trip are seen early in the next. Calls to other functions are taken to return new arrays.
 A write matters when a partner is read afterwards, or holds an argument, a global or a
 closure value (the caller would see it); `items[i] = v` on a list the function built (`[...]`,
-`list(...)`) replaces an item and writes into no array; `x += ...` on a name that may still hold an argument
-(`x` itself, not yet assigned anew) is rejected too.
+`list(...)`) replaces an item and writes into no array; `x += ...` on a name that may still
+hold an argument (`x` itself, not yet assigned anew) is rejected too.
 """
 
 import ast
