@@ -12,6 +12,7 @@ it can be differentiated again.
 import numpy
 
 from .errors import SrcadError
+from .runtime import Pieces
 
 
 def power_slope(x, y, scale=1):
@@ -103,4 +104,24 @@ def cofactor_slope(a, y, t):
     `t` (with `y` held), and the same map transposed."""
     inverse_t = inverse_transpose(a)
     return numpy.expand_dims(y, (-2, -1)) * (inverse_t @ numpy.swapaxes(t, -1, -2) @ inverse_t)
+
+
+def summable(x):
+    """`x` as a value whose `+` adds item by item, as derivatives of containers do: `Pieces`
+    for a list or tuple, `DictPieces` for a dict, `x` itself for an array or a number (the
+    tangent of `add_sequences`, whose terms may each be zero, that is, left out)."""
+    if isinstance(x, (list, tuple)):
+        return Pieces(summable(item) for item in x)
+    if isinstance(x, dict):
+        return DictPieces({key: summable(item) for key, item in x.items()})
+    return x
+
+
+class DictPieces(dict):
+    """A dict of derivatives that adds key by key (`p + q`)."""
+
+    def __add__(self, other):
+        return DictPieces({key: self[key] + other[key] for key in self})
+
+    __radd__ = __add__
 

@@ -13,7 +13,6 @@ import numpy
 from srcad import runtime, runtime_exact
 from srcad.rules import adjoint, d, nondifferentiable, returns_sequence, tangent
 from srcad.runtime import (
-    add_sequences,
     broadcast_as,
     cast_like,
     extremum_adjoint,
@@ -29,7 +28,13 @@ from srcad.runtime import (
     unstack,
     zeros_like,
 )
-from srcad.runtime_exact import last_writes, power_exponent_slope, power_slope, spread_counts
+from srcad.runtime_exact import (
+    last_writes,
+    power_exponent_slope,
+    power_slope,
+    spread_counts,
+    summable,
+)
 
 nondifferentiable(runtime.grad_seed, runtime.zeros_like, runtime.shape_of,
                   reason="it builds constants (seeds, zeros, shapes)")
@@ -177,7 +182,7 @@ def add_sequences_(out, a, b):
 
 @tangent(runtime.add_sequences)
 def add_sequences_(out, a, b):
-    d[out] = add_sequences(d[a], d[b])
+    d[out] = summable(d[a]) + summable(d[b])
 
 
 # ---- exact limits (srcad/runtime_exact.py) -------------------------------------------------
