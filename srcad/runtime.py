@@ -128,7 +128,12 @@ def _is_basic_index(index):
 
 
 def split_like(g, arrays, axis=0):
-    """Adjoint of `concatenate(arrays, axis)`: `g` cut into pieces shaped like `arrays`."""
+    """Adjoint of `concatenate(arrays, axis)`: `g` cut into pieces shaped like `arrays` (for
+    `axis=None`, which joins the arrays flattened, each piece reshaped back)."""
+    if axis is None:
+        bounds = numpy.cumsum([numpy.size(a) for a in arrays])[:-1].tolist()
+        return [piece.reshape(shape_of(a))
+                for piece, a in zip(numpy.split(g, bounds), arrays)]
     sizes = [shape_of(a)[axis] for a in arrays]
     bounds = numpy.cumsum(sizes)[:-1].tolist()
     return numpy.split(g, bounds, axis=axis)
@@ -217,8 +222,8 @@ def matmul_adjoint_left(g, x, y):
     x_ndim, y_ndim = len(shape_of(x)), len(shape_of(y))
     if y_ndim == 1:
         return g * y if x_ndim == 1 else numpy.multiply.outer(g, y)
-    if x_ndim == 1:
-        return y @ g
+    if x_ndim == 1:                            # a vector times (a stack of) matrices
+        return y @ g if y_ndim == 2 else unbroadcast((y @ g[..., None])[..., 0], x)
     return unbroadcast(g @ numpy.swapaxes(y, -1, -2), x)
 
 
@@ -226,7 +231,10 @@ def matmul_adjoint_right(g, x, y):
     """Adjoint of `x @ y` with respect to `y`, for vectors, matrices and stacks of matrices."""
     x_ndim, y_ndim = len(shape_of(x)), len(shape_of(y))
     if x_ndim == 1:
-        return x * g if y_ndim == 1 else numpy.multiply.outer(x, g)
+        if y_ndim == 1:
+            return x * g
+        return numpy.multiply.outer(x, g) if y_ndim == 2 else unbroadcast(
+            x[:, None] * g[..., None, :], y)
     if y_ndim == 1:
         return unbroadcast(numpy.swapaxes(x, -1, -2) @ g[..., None], y[..., None])[..., 0] \
             if x_ndim > 2 else x.T @ g
@@ -424,7 +432,9 @@ def transpose_axes(axes):
 
 
 def dot_adjoint_left(g, a, b):
-    """Adjoint of `numpy.dot(a, b)` in `a` (scalars and arrays of up to two dimensions)."""
+    """Adjoint of `numpy.dot(a, b)` in `a` (scalars and arrays of up to two dimensions; a list
+    of numbers is read as the array NumPy makes of it)."""
+    a, b = _as_array(a), _as_array(b)
     if not shape_of(a) or not shape_of(b):
         return unbroadcast(g * b, a)
     _check_dot(a, b)
@@ -433,10 +443,16 @@ def dot_adjoint_left(g, a, b):
 
 def dot_adjoint_right(g, a, b):
     """Adjoint of `numpy.dot(a, b)` in `b`."""
+    a, b = _as_array(a), _as_array(b)
     if not shape_of(a) or not shape_of(b):
         return unbroadcast(g * a, b)
     _check_dot(a, b)
     return matmul_adjoint_right(g, a, b)
+
+
+def _as_array(x):
+    """A list or tuple as the array NumPy reads it as; anything else as it is."""
+    return numpy.asarray(x) if isinstance(x, (list, tuple)) else x
 
 
 def _check_dot(a, b):
@@ -457,7 +473,11 @@ def _tensordot_axes(a, b, axes):
 
 
 def tensordot_adjoint_left(g, a, b, axes=2):
-    """Adjoint of `numpy.tensordot(a, b, axes)` in `a`."""
+    """Adjoint of `numpy.tensordot(a, b, axes)` in `a` (with a scalar, as numpy.inner takes
+    one: a product)."""
+    a, b = _as_array(a), _as_array(b)
+    if not shape_of(a) or not shape_of(b):
+        return unbroadcast(g * b, a)
     ca, cb = _tensordot_axes(a, b, axes)
     free_a = [i for i in range(len(shape_of(a))) if i not in ca]
     free_b = [i for i in range(len(shape_of(b))) if i not in cb]
@@ -474,6 +494,9 @@ def _inverse_order(order):
 
 def tensordot_adjoint_right(g, a, b, axes=2):
     """Adjoint of `numpy.tensordot(a, b, axes)` in `b`."""
+    a, b = _as_array(a), _as_array(b)
+    if not shape_of(a) or not shape_of(b):
+        return unbroadcast(g * a, b)
     ca, cb = _tensordot_axes(a, b, axes)
     free_a = [i for i in range(len(shape_of(a))) if i not in ca]
     free_b = [i for i in range(len(shape_of(b))) if i not in cb]

@@ -13,6 +13,7 @@ import numpy
 from srcad import runtime, runtime_exact
 from srcad.rules import adjoint, d, nondifferentiable, returns_sequence, tangent
 from srcad.runtime import (
+    array_adjoint,
     broadcast_as,
     cast_like,
     extremum_adjoint,
@@ -219,4 +220,14 @@ def last_writes_(out, g, index):
 @tangent(runtime_exact.last_writes)
 def last_writes_(out, g, index):
     d[out] = last_writes(d[g], index)
+
+
+@adjoint(runtime.array_adjoint)              # g back in the form of `a` (a list, ...): its
+def array_adjoint_(out, g, a):              # transpose stacks that form back into g's shape
+    d[g] += numpy.reshape(numpy.asarray(d[out]), numpy.shape(g))
+
+
+@tangent(runtime.array_adjoint)
+def array_adjoint_(out, g, a):
+    d[out] = array_adjoint(d[g], a)
 

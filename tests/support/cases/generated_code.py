@@ -141,3 +141,16 @@ def last_writes_through_repeats(g):
 @case(runtime_exact.last_writes, args=args(arrays(REAL, shape=(2, 3))))
 def last_writes_through_a_slice(g):
     return runtime_exact.last_writes(g, (slice(None), 1))
+
+
+@case(runtime.array_adjoint, args=args(arrays(REAL, shape=(2, 3))),
+      vjp=lambda u, g: (u,))
+def array_adjoint_to_a_list(g):
+    pieces = runtime.array_adjoint(g, [X3, X3])
+    return numpy.stack([pieces[0], pieces[1]])
+
+
+@case(runtime.array_adjoint, args=args(arrays(REAL, shape=(1, 3))),
+      vjp=lambda u, g: (u[None],))
+def array_adjoint_to_an_array(g):
+    return runtime.array_adjoint(g, X3)            # undoes ndmin=2
