@@ -125,3 +125,10 @@ class DictPieces(dict):
 
     __radd__ = __add__
 
+
+def values_of(g, keys):
+    """`[g[key] for key in keys]`: the adjoints of the values of a dict literal, from the
+    adjoint `g` of the dict (a function of its own, which has rules: a comprehension in
+    generated code could not be differentiated again)."""
+    return [g[key] for key in keys]
+

@@ -13,7 +13,7 @@ import numpy
 from srcad import runtime
 from srcad.rules import adjoint, d, nondifferentiable, returns_sequence, tangent
 from srcad.runtime import appended, matmul_adjoint_left, matmul_adjoint_right, unbroadcast
-from srcad.runtime_exact import power_slope
+from srcad.runtime_exact import power_slope, values_of
 
 # ---- copies and containers -------------------------------------------------------------------
 
@@ -54,7 +54,7 @@ returns_sequence(runtime.appended)
 
 @adjoint(ast.Dict)
 def dict_(y, keys, values):
-    d[values] += [d[y][key] for key in keys]
+    d[values] += values_of(d[y], keys)
 
 
 @tangent(ast.Dict)

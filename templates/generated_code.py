@@ -35,11 +35,13 @@ from srcad.runtime_exact import (
     power_slope,
     spread_counts,
     summable,
+    values_of,
 )
 
 nondifferentiable(runtime.grad_seed, runtime.zeros_like, runtime.shape_of,
                   reason="it builds constants (seeds, zeros, shapes)")
-returns_sequence(runtime.split_like, runtime.unstack, runtime.item_adjoint)
+returns_sequence(runtime.split_like, runtime.unstack, runtime.item_adjoint,
+                 runtime_exact.values_of)
 
 # ---- broadcasting and reductions --------------------------------------------------------------
 
@@ -230,4 +232,14 @@ def array_adjoint_(out, g, a):              # transpose stacks that form back in
 @tangent(runtime.array_adjoint)
 def array_adjoint_(out, g, a):
     d[out] = array_adjoint(d[g], a)
+
+
+@adjoint(runtime_exact.values_of)
+def values_of_(out, g, keys):
+    d[g] += dict(zip(keys, d[out]))
+
+
+@tangent(runtime_exact.values_of)
+def values_of_(out, g, keys):
+    d[out] = values_of(d[g], keys)
 

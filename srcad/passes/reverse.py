@@ -187,10 +187,17 @@ def _sequences(stmts, containers=()):
         for stmt in assigns:
             value = stmt.value
             base = value.value if isinstance(value, ast.Subscript) else value
+            if _is_item_write(value):           # `items[i] = v` on a list: still a list
+                base = value = value.args[0]
             if isinstance(base, ast.Name) and base.id in found and (
                     base is value or _nested_item(stmts, stmt.targets[0].id)):
                 found.add(stmt.targets[0].id)
     return found
+
+
+def _is_item_write(value):
+    """True for `set_item(x, index, v)`, the normal form of `x[index] = v`."""
+    return isinstance(value, ast.Call) and anno.get(value, anno.FUNC) is runtime.set_item
 
 
 def _nested_item(stmts, var):

@@ -154,3 +154,10 @@ def array_adjoint_to_a_list(g):
       vjp=lambda u, g: (u[None],))
 def array_adjoint_to_an_array(g):
     return runtime.array_adjoint(g, X3)            # undoes ndmin=2
+
+
+@case(runtime_exact.values_of, args=args(arrays(REAL, shape=(3,)), arrays(REAL, shape=(2,))))
+def values_of(a, b):
+    pieces = runtime_exact.values_of({"b": b, "a": a}, ("a", "b"))
+    return numpy.sum(pieces[0] * 2.0) + pieces[1]
+
