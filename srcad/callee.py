@@ -2,7 +2,8 @@
 
 In: the function that generates code (`generation.cached`) and what to generate (the user
 function, the kind of derivative, `wrt`, the values known while generating, the argument
-shapes, which parameters hold containers). Out: a callable that generates that derivative on its first call and then calls it.
+shapes, which parameters hold containers). Out: a callable that generates that derivative on
+its first call and then calls it.
 It lives below the passes so that `resolve` can recognise generated code calling a derivative.
 """
 
