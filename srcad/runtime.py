@@ -19,7 +19,9 @@ def shape_of(x):
     equal arrays, that of their stack (what NumPy makes of it: `numpy.mean(losses)`)."""
     if isinstance(x, _SCALARS):
         return ()
-    return numpy.shape(x) if isinstance(x, (list, tuple)) else x.shape
+    if isinstance(x, (list, tuple)):         # (read from the items: no copy of the list)
+        return (len(x),) + (shape_of(x[0]) if x else ())
+    return x.shape
 
 
 def unbroadcast(g, x):
@@ -55,8 +57,9 @@ def unreduce(g, x, axis=None, keepdims=False):
         g = numpy.expand_dims(g, axis)
     if shape_of(g) == target:
         return g
-    if isinstance(x, (list, tuple)):         # a list of arrays: the adjoint of their stack
-        out = numpy.empty(target, numpy.result_type(g, float))
+    if isinstance(x, (list, tuple)):         # a list of arrays: the adjoint of their stack,
+        first = x[0] if x else 0.0            # in the array library of its items
+        out = numpy.zeros_like(first, dtype=_real_dtype(first), shape=target)
     else:
         out = numpy.empty_like(x)
     out[...] = g

@@ -22,9 +22,9 @@ def power_slope(x, y, scale=1):
     factor = numpy.multiply(scale, y)
     with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
         slope = factor * numpy.power(x, numpy.subtract(y, 1))
-    if numpy.all(numpy.not_equal(factor, 0)):
-        return slope
-    return numpy.where(numpy.equal(factor, 0), 0.0, slope)
+    if isinstance(factor, (int, float, numpy.generic)) and numpy.ndim(slope) == 0:
+        return slope if factor != 0 else 0.0 * slope     # numbers: no array from `where`
+    return numpy.where(numpy.equal(factor, 0), 0.0, slope)   # (no test of a device array)
 
 
 def power_exponent_slope(x, y, scale=1):
@@ -131,4 +131,17 @@ def values_of(g, keys):
     adjoint `g` of the dict (a function of its own, which has rules: a comprehension in
     generated code could not be differentiated again)."""
     return [g[key] for key in keys]
+
+
+def stack_like(pieces, g):
+    """The adjoint `pieces` of `array_adjoint(g, a)` (in the form of `a`: nested lists of
+    arrays or numbers) stacked back into the shape of `g`, in the array library of its items
+    (its transpose)."""
+    return numpy.reshape(_stacked(pieces), numpy.shape(g))
+
+
+def _stacked(pieces):
+    if isinstance(pieces, (list, tuple)):
+        return numpy.stack([_stacked(piece) for piece in pieces])
+    return pieces
 

@@ -34,6 +34,7 @@ from srcad.runtime_exact import (
     power_exponent_slope,
     power_slope,
     spread_counts,
+    stack_like,
     summable,
     values_of,
 )
@@ -226,7 +227,7 @@ def last_writes_(out, g, index):
 
 @adjoint(runtime.array_adjoint)              # g back in the form of `a` (a list, ...): its
 def array_adjoint_(out, g, a):              # transpose stacks that form back into g's shape
-    d[g] += numpy.reshape(numpy.asarray(d[out]), numpy.shape(g))
+    d[g] += stack_like(d[out], g)
 
 
 @tangent(runtime.array_adjoint)

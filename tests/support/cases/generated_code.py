@@ -110,10 +110,13 @@ def power_slope(x, y):
     return runtime_exact.power_slope(x, y)
 
 
+EXPONENTS = numpy.array([0.0, 1.0, 2.0])
+
+
 @case(runtime_exact.power_slope, args=args(arrays(REAL, shape=(3,))),
       vjp=lambda u, x: (u * numpy.array([0.0, 0.0, 2.0]),))
 def power_slope_of_polynomial_terms(x):
-    return runtime_exact.power_slope(x, numpy.array([0, 1, 2]))   # d/dx of 0, 1, 2x
+    return runtime_exact.power_slope(x, EXPONENTS)   # d/dx of 1, x, x ** 2: 0, 1, 2x
 
 
 @case(runtime_exact.std_divisor, args=args(arrays(POSITIVE, shape=(2,))),
