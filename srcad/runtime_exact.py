@@ -22,8 +22,9 @@ def power_slope(x, y, scale=1):
     factor = numpy.multiply(scale, y)
     with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
         slope = factor * numpy.power(x, numpy.subtract(y, 1))
-    if isinstance(factor, (int, float, numpy.generic)) and numpy.ndim(slope) == 0:
-        return slope if factor != 0 else 0.0 * slope     # numbers: no array from `where`
+    if isinstance(factor, (int, float, numpy.generic)) and isinstance(
+            slope, (float, numpy.generic)):                 # numbers: no array from `where`
+        return slope if factor != 0 else type(slope)(0.0)
     return numpy.where(numpy.equal(factor, 0), 0.0, slope)   # (no test of a device array)
 
 
