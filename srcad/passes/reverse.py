@@ -186,6 +186,8 @@ def _sequences(stmts, containers=()):
         size = len(found)
         for stmt in assigns:
             value = stmt.value
+            if stmt.targets[0].id in found:
+                continue
             base = value.value if isinstance(value, ast.Subscript) else value
             if _is_item_write(value):           # `items[i] = v` on a list: still a list
                 base = value = value.args[0]
