@@ -19,6 +19,9 @@ def power_slope(x, y, scale=1):
     """`scale * y * x ** (y - 1)`, the derivative of `scale * x ** y` in `x`, with its limit 0
     where `scale * y == 0` (`x ** 0` is 1 for every x, 0 included, where the formula would
     give 0 * inf). Its own derivative in `x` is `power_slope(x, y - 1, scale * y)`."""
+    if type(x) is float and type(y) in (int, float) and type(scale) in (int, float) and (
+            x != 0 or y >= 1):                 # Python numbers (a loop of scalar code): fast
+        return 0.0 if y == 0 or scale == 0 else scale * y * x ** (y - 1)
     factor = numpy.multiply(scale, y)
     with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
         slope = factor * numpy.power(x, numpy.subtract(y, 1))
