@@ -346,6 +346,54 @@ def test_nested_dict_arguments_in_both_modes():
     np.testing.assert_allclose(dy, flat, rtol=1e-12)
 
 
+def layers_energy(layers, x):
+    total = 0.0
+    for layer in layers:
+        weights = layer
+        x = np.tanh(weights[0] @ x + weights[1])
+        total = total + np.sum(x * x)
+    return total
+
+
+def layers_energy_twin(layers, x):
+    total = 0.0
+    for layer in layers:
+        weights = layer
+        x = anp.tanh(anp.dot(weights[0], x) + weights[1])
+        total = total + anp.sum(x * x)
+    return total
+
+
+def test_a_list_of_lists_of_arrays_of_different_shapes():
+    layers = [[RNG.standard_normal((3, 2)), RNG.standard_normal(3)],
+              [RNG.standard_normal((2, 3)), RNG.standard_normal(2)]]
+    x = np.array([0.5, -0.4])
+    g = srcad.grad(layers_energy)(layers, x)
+    expected = autograd.grad(layers_energy_twin)(layers, x)
+    for got, want in zip(g, expected):
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=1e-10)
+    check_against_autograd(layers_energy, layers_energy_twin, (layers, x), wrt=1)
+
+
+def literal_around_a_list(xs, x):
+    return np.sum(np.sin(pair_product([xs[0] * xs[1], x])))
+
+
+def literal_around_a_list_twin(xs, x):
+    return anp.sum(anp.sin(pair_product([xs[0] * xs[1], x])))
+
+
+def test_a_literal_holding_items_of_a_list_argument():
+    xs = [np.array([0.3, 1.0]), np.array([-0.5, 2.0])]
+    x = np.array([1.5, -0.2])
+    g = srcad.grad(literal_around_a_list)(xs, x)
+    expected = autograd.grad(literal_around_a_list_twin)(xs, x)
+    for got, want in zip(g, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-10)
+    check_against_autograd(literal_around_a_list, literal_around_a_list_twin, (xs, x), wrt=1)
+
+
 def keyword_only_helper(a, *, scale, shift=0.0):
     return a * scale + shift
 

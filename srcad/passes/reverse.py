@@ -181,19 +181,20 @@ def _sequences(stmts, containers=()):
                 calls.is_user_function(func, rules.ADJOINT)
                 and calls.returns_tuple(func)):
             found.add(stmt.targets[0].id)
+    indexed = _indexed(stmts, assigns)
     size = -1
     while size != len(found):                   # to a fixed point: copies of items of ...
         size = len(found)
         for stmt in assigns:
-            value = stmt.value
-            if stmt.targets[0].id in found:
+            value, target = stmt.value, stmt.targets[0].id
+            if target in found:
                 continue
-            base = value.value if isinstance(value, ast.Subscript) else value
             if _is_item_write(value):           # `items[i] = v` on a list: still a list
-                base = value = value.args[0]
-            if isinstance(base, ast.Name) and base.id in found and (
-                    base is value or _nested_item(stmts, stmt.targets[0].id)):
-                found.add(stmt.targets[0].id)
+                value = value.args[0]
+            if isinstance(value, ast.Name) and value.id in found or (
+                    isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name)
+                    and value.value.id in found and target in indexed):
+                found.add(target)
     return found
 
 
@@ -202,20 +203,24 @@ def _is_item_write(value):
     return isinstance(value, ast.Call) and anno.get(value, anno.FUNC) is runtime.set_item
 
 
-def _nested_item(stmts, var):
-    """True when `var` (an item of a container) is itself indexed or passed to a user
-    function: it may be a container too."""
+def _indexed(stmts, assigns):
+    """Names that are indexed (`v[k]`) or passed to a user function, or copied (`w = v`)
+    into one that is: an item of a container held there may be a container itself."""
+    indexed = set()
     for node in stmts:
         for sub in ast.walk(node):
-            if isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name) \
-                    and sub.value.id == var:
-                return True
-            if isinstance(sub, ast.Call) and calls.is_user_function(
-                    anno.get(sub, anno.FUNC), rules.ADJOINT) and any(
-                    isinstance(a, ast.Name) and a.id == var
-                    for a in sub.args + [k.value for k in sub.keywords]):
-                return True
-    return False
+            if isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name):
+                indexed.add(sub.value.id)
+            elif isinstance(sub, ast.Call) and calls.is_user_function(
+                    anno.get(sub, anno.FUNC), rules.ADJOINT):
+                indexed.update(a.id for a in sub.args + [k.value for k in sub.keywords]
+                               if isinstance(a, ast.Name))
+    size = -1
+    while size != len(indexed):
+        size = len(indexed)
+        indexed.update(stmt.value.id for stmt in assigns if isinstance(stmt.value, ast.Name)
+                       and stmt.targets[0].id in indexed)
+    return indexed
 
 
 _FULL_REDUCTIONS = {"sum", "mean", "max", "min", "prod", "var", "std", "amax", "amin"}
