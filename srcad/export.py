@@ -182,6 +182,8 @@ class _Module:
         lines = []
         for name, module in sorted(self._imports.items(), key=lambda item: item[1].__name__):
             full = module.__name__
+            if not all(part.isidentifier() for part in str(full).split(".")):
+                raise SrcadError(f"cannot export: the module {full!r} has no Python name")
             lines.append(f"import {full}" if full == name else f"import {full} as {name}")
         return "\n".join(lines)
 
@@ -217,7 +219,7 @@ def _literal(value, name="a default value"):
     types, NumPy arrays)."""
     if isinstance(value, numpy.generic) and value.dtype.kind in "biufc":
         return f"numpy.{value.dtype.name}({_literal(value.item(), name)})"
-    if isinstance(value, _LITERALS):
+    if type(value) in _LITERALS:          # not a subclass: its repr could be any text
         text = repr(value)
         if isinstance(value, (float, complex)) and not numpy.isfinite(value):
             text = f"{type(value).__name__}({text!r})"

@@ -164,3 +164,30 @@ def test_scalar_literal_round_trips(value):
     back = eval(text, {"__builtins__": {"float": float, "complex": complex}, "numpy": np})
     assert type(back) is type(value)
     assert repr(back) == repr(value) or np.array_equal(back, value, equal_nan=True)
+
+
+class Sneaky(str):
+    def __repr__(self):
+        return "__import__('os').system('echo PWNED')"
+
+
+class Number(float):
+    def __repr__(self):
+        return "print('PWNED') or 1.0"
+
+
+@pytest.mark.parametrize("value", [Sneaky("a"), Number(2.0), (1.0, Sneaky("b"))])
+def test_a_value_whose_repr_is_code_is_not_written(value):
+    with pytest.raises(srcad.SrcadError, match="no source form"):
+        export._literal(value, "GLOBAL")
+
+
+def test_a_module_with_a_hostile_name_is_not_imported():
+    import types
+
+    module = types.ModuleType("numpy\nopen('PWNED', 'w')")
+    written = export._Module()
+    written.need("np_", module)
+    with pytest.raises(srcad.SrcadError, match="no Python name"):
+        written.imports()
+
