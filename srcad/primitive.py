@@ -8,6 +8,7 @@ ordinary expressions (`1:3` -> `slice(1, 3, None)`) so a template can pass them 
 
 import ast
 import functools
+import math
 
 import numpy
 
@@ -21,6 +22,7 @@ SEQUENCE_ITEM = (ast.Subscript, "sequence")     # key of `t[i]` where t is a lis
 PARAMETER_ROWS = (ast.Subscript, "rows")         # key of `w[i]` where w is a model parameter
 SAME_OPERANDS = "same"                           # variant key of `x * x`
 CONSTANT_EXPONENT = "constant"                   # variant key of `x ** 2`, `x ** -0.5`
+_POWERS = (numpy.power, math.pow)                # whose exponent may be CONSTANT_EXPONENT
 
 
 class Primitive:
@@ -65,7 +67,10 @@ def decompose(value, sequences=(), parameters=()):
         if anno.get(value, anno.METHOD):
             args.insert(0, value.func.value)
         keywords = {k.arg: k.value for k in value.keywords}
-        return Primitive(anno.get(value, anno.FUNC), args, keywords)
+        key = anno.get(value, anno.FUNC)
+        if key in _POWERS and len(args) == 2 and is_number(args[1]):
+            key = (key, CONSTANT_EXPONENT)
+        return Primitive(key, args, keywords)
     return None
 
 

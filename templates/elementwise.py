@@ -166,7 +166,20 @@ def reciprocal(y, x):
     d[y] = -d[x] * y * y
 
 
-@adjoint(numpy.power)
+@adjoint((numpy.power, "constant"))          # a number as exponent (`numpy.power(x, 2)`)
+@adjoint((math.pow, "constant"))
+def power_constant(z, x1, x2):
+    d[x1] += unbroadcast(d[z] * x2 * x1 ** (x2 - 1), x1)
+    d[x2] += unbroadcast(d[z] * z * numpy.log(numpy.where(x1 > 0, x1, 1)), x2)
+
+
+@tangent((numpy.power, "constant"))
+@tangent((math.pow, "constant"))
+def power_constant(z, x1, x2):
+    d[z] = x2 * x1 ** (x2 - 1) * d[x1] + z * numpy.log(numpy.where(x1 > 0, x1, 1)) * d[x2]
+
+
+@adjoint(numpy.power)                         # any exponent: exact where it is 0
 @adjoint(math.pow)
 def power(z, x1, x2):
     d[x1] += unbroadcast(d[z] * power_slope(x1, x2), x1)

@@ -498,11 +498,11 @@ def test_writes_into_the_arrays_of_a_list_are_still_rejected(f, line):
 
 # ---- class 9: limits, complex inputs, no return ----------------------------------------------
 def power_zero_literal(x):
-    return np.sum(x ** 0 + x ** 2)
+    return np.sum(x ** 0 + x ** 2 + np.power(x, 0) * x + x ** -0.0 + np.power(x, 2))
 
 
 def power_zero_literal_twin(x):
-    return anp.sum(x ** 0 + x ** 2)
+    return anp.sum(x ** 0 + x ** 2 + anp.power(x, 0) * x + x ** -0.0 + anp.power(x, 2))
 
 
 def polynomial(x, c):
@@ -528,11 +528,11 @@ def power_function_twin(x, n):
 
 
 def python_power(x, n):
-    return x ** n + math.pow(x, n)
+    return x ** n + math.pow(x, n) + math.pow(x, 0) * x + x ** 0
 
 
 def python_power_twin(x, n):
-    return x ** n + x ** n
+    return x ** n + x ** n + x + 1.0
 
 
 @pytest.mark.parametrize("x", [0.0, np.zeros(3), np.array([0.0, 1.5, -2.0])],
