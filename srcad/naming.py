@@ -83,6 +83,7 @@ class FreeNames:
         known = self._names.get(id(obj))
         if known is not None:
             return known
+        ident = identifier(ident)                # (made of a user's function name, perhaps)
         alias = self._user_alias(obj)
         if alias is not None:
             self._names[id(obj)] = alias

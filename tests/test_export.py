@@ -141,6 +141,30 @@ def test_a_hostile_function_name_never_reaches_the_code(tmp_path, monkeypatch, h
     np.testing.assert_allclose(srcad.grad(f)(x), np.cos(x) * x + np.sin(x), rtol=1e-12)
 
 
+def scaled_by_default(x, scale=2.0):
+    return x * scale
+
+
+def calls_a_hostile_helper(x):
+    return np.sum(np.sin(scaled_by_default(x)))
+
+
+def test_a_hostile_helper_name_never_reaches_the_code(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(scaled_by_default, "__name__", 'h(open("PWNED", "w")) or h')
+    x = np.array([0.5, -1.0])
+    for derivative, args in ((srcad.grad(calls_a_hostile_helper), (x,)),
+                             (srcad.jvp(calls_a_hostile_helper), (x, np.ones(2)))):
+        derivative(*args)
+        text = export.module_source(derivative)
+        assert _top_level_is_inert(text) and 'open("PWNED"' not in text
+        namespace = {}
+        exec(compile(text, "<export>", "exec"), namespace)
+    assert not (tmp_path / "PWNED").exists()
+    np.testing.assert_allclose(srcad.jvp(calls_a_hostile_helper)(x, np.ones(2))[1],
+                               np.sum(2.0 * np.cos(2.0 * x)), rtol=1e-12)
+
+
 _DTYPES = st.sampled_from([np.float64, np.float32, np.float16, np.complex128, np.int64,
                            np.int8, np.uint16, np.bool_])
 
