@@ -731,6 +731,12 @@ def test_a_list_of_floats_as_an_argument(f, expected, kind):
     np.testing.assert_allclose(np.asarray(g, dtype=float), expected(values), rtol=1e-12)
     _, dy = srcad.jvp(f)(*args, kind([1.0, 0.0]))
     np.testing.assert_allclose(dy, expected(values)[0], rtol=1e-12)
+    eps = 1e-6                           # second order: central differences of the gradient
+    up = srcad.grad(f)(kind([values[0] + eps, values[1]]), *args[1:])
+    down = srcad.grad(f)(kind([values[0] - eps, values[1]]), *args[1:])
+    numeric = (np.asarray(up, dtype=float) - np.asarray(down, dtype=float)) / (2 * eps)
+    hv = srcad.hvp(f)(*args, kind([1.0, 0.0]))
+    np.testing.assert_allclose(np.asarray(hv, dtype=float), numeric, rtol=1e-5, atol=1e-6)
 
 
 def backwards_range(x):
