@@ -14,7 +14,7 @@ _RESERVED = set(dir(builtins)) | set(keyword.kwlist)
 NamerState = tuple[set[str], dict[str, str], set[str]]     # what `Namer.snapshot` returns
 
 
-def identifier(text):
+def identifier(text: object) -> str:
     """`text` made a Python name: each character a name cannot hold becomes `_` (a function
     may carry any `__name__`; generated code must never read it as code)."""
     out = "".join(ch if ("_" + ch).isidentifier() else "_" for ch in str(text))
