@@ -2,7 +2,8 @@
 
 In: the function that generates code (`generation.cached`) and what to generate (the user
 function, the kind of derivative, `wrt`, the values known while generating, the argument
-shapes). Out: a callable that generates that derivative on its first call and then calls it.
+shapes, which parameters hold containers). Out: a callable that generates that derivative on
+its first call and then calls it.
 It lives below the passes so that `resolve` can recognise generated code calling a derivative.
 """
 
@@ -12,12 +13,13 @@ class Callee:
     (so a function may call itself); specialized to the shapes of its arguments (`signature`)
     where the calling code knows them."""
 
-    __slots__ = ("make", "func", "kind", "wrt", "statics", "signature", "function", "current")
+    __slots__ = ("make", "func", "kind", "wrt", "statics", "signature", "containers",
+                 "function", "current")
 
-    def __init__(self, make, func, kind, wrt, statics=(), signature=None):
+    def __init__(self, make, func, kind, wrt, statics=(), signature=None, containers=()):
         self.make = make
         self.func, self.kind, self.wrt, self.statics = func, kind, wrt, statics
-        self.signature = signature
+        self.signature, self.containers = signature, containers
         self.function = None
         self.current = None     # the `Generated` this callee runs, once it was asked for
 
@@ -26,7 +28,7 @@ class Callee:
         is generated anew, with new callees, when what this code relied on changes)."""
         current = self.current
         if current is None:
-            current = self.current = self.make(self.func, self.kind, self.wrt,
+            current = self.current = self.make(self.func, self.kind, self.wrt, self.containers,
                                                statics=self.statics, signature=self.signature)
         return current
 

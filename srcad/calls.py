@@ -61,6 +61,12 @@ def bind_arguments(func, args, keywords):
     return out
 
 
+def keyword_only(func):
+    """The names of `func`'s keyword-only parameters (after `*`)."""
+    return {p.name for p in inspect.signature(func).parameters.values()
+            if p.kind is p.KEYWORD_ONLY}
+
+
 class Default:
     """A parameter's default value, for a call that leaves the parameter out."""
 

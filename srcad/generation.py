@@ -22,7 +22,7 @@ from . import annotations as anno
 from . import ast_util, codegen, guards, models, runtime
 from .callee import Callee
 from .errors import SrcadError
-from .naming import FreeNames, Namer
+from .naming import FreeNames, Namer, identifier
 from .passes import (
     activity,
     alias,
@@ -137,24 +137,28 @@ def _generate(func, kind, wrt, containers=(), statics=(), signature=None, on_sta
             pass
     callees = {}
 
-    def bind_callee(callee, callee_kind, callee_wrt, callee_statics, callee_signature):
-        key = (callee, callee_kind, callee_wrt, _static_key(callee_statics), callee_signature)
+    def bind_callee(callee, callee_kind, callee_wrt, callee_statics, callee_signature,
+                    containers=()):
+        key = (callee, callee_kind, callee_wrt, _static_key(callee_statics), callee_signature,
+               containers)
         if key not in callees:
             callees[key] = Callee(cached, callee, callee_kind, callee_wrt, callee_statics,
-                                  callee_signature)
+                                  callee_signature, containers)
         return free.bind(function_name(callee, callee_kind, callee_wrt, callee_statics),
                          callees[key])
 
-    def derive(callee, callee_kind, callee_wrt, callee_statics=(), argument_shapes=None):
+    def derive(callee, callee_kind, callee_wrt, callee_statics=(), argument_shapes=None,
+               containers=()):
         return bind_callee(callee, callee_kind, callee_wrt, callee_statics,
-                           _callee_signature(callee, callee_statics, argument_shapes))
+                           _callee_signature(callee, callee_statics, argument_shapes),
+                           containers)
 
     def pullback_only(ident):
         callee = free.bound.get(ident)
         if not isinstance(callee, Callee) or callee.kind != VJP:
             return None
         return bind_callee(callee.func, reverse.PULLBACK, callee.wrt, callee.statics,
-                           callee.signature)
+                           callee.signature, callee.containers)
 
     modules = tuple(param for param, value in statics if _is_module(value) and param in wrt)
     if kind == JVP:
@@ -274,7 +278,7 @@ def function_name(func, kind, wrt, statics=()):
     """`grad_f`, or `grad_f_wrt_W_b` when not with respect to the first parameter alone (the
     first after `self` for a method, named after its class: `vjp_Linear_forward`)."""
     owner = f"{type(statics[0][1]).__name__}_" if statics else ""
-    base = f"{GRAD if kind == reverse.GRAD_NESTED else kind}_{owner}{func.__name__}"
+    base = identifier(f"{GRAD if kind == reverse.GRAD_NESTED else kind}_{owner}{func.__name__}")
     params = [p for p in parameters(func) if p not in dict(statics)]
     return base if tuple(wrt) == tuple(params[:1]) else f"{base}_wrt_{'_'.join(wrt)}"
 

@@ -14,6 +14,13 @@ _RESERVED = set(dir(builtins)) | set(keyword.kwlist)
 NamerState = tuple[set[str], dict[str, str], set[str]]     # what `Namer.snapshot` returns
 
 
+def identifier(text: object) -> str:
+    """`text` made a Python name: each character a name cannot hold becomes `_` (a function
+    may carry any `__name__`; generated code must never read it as code)."""
+    out = "".join(ch if ("_" + ch).isidentifier() else "_" for ch in str(text))
+    return out if out.isidentifier() else "_" + out
+
+
 class Namer:
     """Hands out names not in `taken`, and remembers what it gave."""
 
@@ -76,6 +83,7 @@ class FreeNames:
         known = self._names.get(id(obj))
         if known is not None:
             return known
+        ident = identifier(ident)                # (made of a user's function name, perhaps)
         alias = self._user_alias(obj)
         if alias is not None:
             self._names[id(obj)] = alias

@@ -8,6 +8,7 @@ ordinary expressions (`1:3` -> `slice(1, 3, None)`) so a template can pass them 
 
 import ast
 import functools
+import math
 
 import numpy
 
@@ -20,6 +21,8 @@ from .template import is_derivative
 SEQUENCE_ITEM = (ast.Subscript, "sequence")     # key of `t[i]` where t is a list of arrays
 PARAMETER_ROWS = (ast.Subscript, "rows")         # key of `w[i]` where w is a model parameter
 SAME_OPERANDS = "same"                           # variant key of `x * x`
+CONSTANT_EXPONENT = "constant"                   # variant key of `x ** 2`, `x ** -0.5`
+_POWERS = (numpy.power, math.pow)                # whose exponent may be CONSTANT_EXPONENT
 
 
 class Primitive:
@@ -41,6 +44,8 @@ def decompose(value, sequences=(), parameters=()):
         if (isinstance(value.op, ast.Mult) and isinstance(value.left, ast.Name)
                 and isinstance(value.right, ast.Name) and value.left.id == value.right.id):
             key = (ast.Mult, SAME_OPERANDS)
+        if isinstance(value.op, ast.Pow) and is_number(value.right):
+            key = (ast.Pow, CONSTANT_EXPONENT)
         return Primitive(key, [value.left, value.right])
     if isinstance(value, ast.UnaryOp):
         return Primitive(type(value.op), [value.operand])
@@ -62,8 +67,19 @@ def decompose(value, sequences=(), parameters=()):
         if anno.get(value, anno.METHOD):
             args.insert(0, value.func.value)
         keywords = {k.arg: k.value for k in value.keywords}
-        return Primitive(anno.get(value, anno.FUNC), args, keywords)
+        key = anno.get(value, anno.FUNC)
+        if key in _POWERS and len(args) == 2 and is_number(args[1]):
+            key = (key, CONSTANT_EXPONENT)
+        return Primitive(key, args, keywords)
     return None
+
+
+def is_number(node):
+    """True for a number written in the code (`2`, `-0.5`), not a bool."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return (isinstance(node, ast.Constant) and isinstance(node.value, (int, float))
+            and not isinstance(node.value, bool))
 
 
 def index_value(node):

@@ -15,8 +15,13 @@ _SCALARS = (int, float, complex)
 
 
 def shape_of(x):
-    """The shape of an array or scalar (a Python scalar has shape ())."""
-    return () if isinstance(x, _SCALARS) else x.shape
+    """The shape of an array or scalar (a Python scalar has shape ()); of a list or tuple of
+    equal arrays, that of their stack (what NumPy makes of it: `numpy.mean(losses)`)."""
+    if isinstance(x, _SCALARS):
+        return ()
+    if isinstance(x, (list, tuple)):         # (read from the items: no copy of the list)
+        return (len(x),) + (shape_of(x[0]) if x else ())
+    return x.shape
 
 
 def unbroadcast(g, x):
@@ -52,7 +57,11 @@ def unreduce(g, x, axis=None, keepdims=False):
         g = numpy.expand_dims(g, axis)
     if shape_of(g) == target:
         return g
-    out = numpy.empty_like(x)
+    if isinstance(x, (list, tuple)):         # a list of arrays: the adjoint of their stack,
+        first = x[0] if x else 0.0            # in the array library of its items
+        out = numpy.zeros_like(first, dtype=_real_dtype(first), shape=target)
+    else:
+        out = numpy.empty_like(x)
     out[...] = g
     return out
 
@@ -122,7 +131,12 @@ def _is_basic_index(index):
 
 
 def split_like(g, arrays, axis=0):
-    """Adjoint of `concatenate(arrays, axis)`: `g` cut into pieces shaped like `arrays`."""
+    """Adjoint of `concatenate(arrays, axis)`: `g` cut into pieces shaped like `arrays` (for
+    `axis=None`, which joins the arrays flattened, each piece reshaped back)."""
+    if axis is None:
+        bounds = numpy.cumsum([numpy.size(a) for a in arrays])[:-1].tolist()
+        return [piece.reshape(shape_of(a))
+                for piece, a in zip(numpy.split(g, bounds), arrays)]
     sizes = [shape_of(a)[axis] for a in arrays]
     bounds = numpy.cumsum(sizes)[:-1].tolist()
     return numpy.split(g, bounds, axis=axis)
@@ -211,8 +225,8 @@ def matmul_adjoint_left(g, x, y):
     x_ndim, y_ndim = len(shape_of(x)), len(shape_of(y))
     if y_ndim == 1:
         return g * y if x_ndim == 1 else numpy.multiply.outer(g, y)
-    if x_ndim == 1:
-        return y @ g
+    if x_ndim == 1:                            # a vector times (a stack of) matrices
+        return y @ g if y_ndim == 2 else unbroadcast((y @ g[..., None])[..., 0], x)
     return unbroadcast(g @ numpy.swapaxes(y, -1, -2), x)
 
 
@@ -220,7 +234,10 @@ def matmul_adjoint_right(g, x, y):
     """Adjoint of `x @ y` with respect to `y`, for vectors, matrices and stacks of matrices."""
     x_ndim, y_ndim = len(shape_of(x)), len(shape_of(y))
     if x_ndim == 1:
-        return x * g if y_ndim == 1 else numpy.multiply.outer(x, g)
+        if y_ndim == 1:
+            return x * g
+        return numpy.multiply.outer(x, g) if y_ndim == 2 else unbroadcast(
+            x[:, None] * g[..., None, :], y)
     if y_ndim == 1:
         return unbroadcast(numpy.swapaxes(x, -1, -2) @ g[..., None], y[..., None])[..., 0] \
             if x_ndim > 2 else x.T @ g
@@ -228,9 +245,12 @@ def matmul_adjoint_right(g, x, y):
 
 
 def add_sequences(a, b):
-    """Item by item sum of two adjoints of a list, tuple or dict of arrays (nested too)."""
+    """Item by item sum of two adjoints of a list, tuple or dict of arrays (nested too); the
+    plain sum of two arrays (a value that might have been a container was not)."""
     if isinstance(a, dict):
         return {key: _add(a[key], b[key]) for key in a}
+    if not isinstance(a, (list, tuple)):
+        return a + b
     return [_add(p, q) for p, q in zip(a, b)]
 
 
@@ -240,7 +260,10 @@ def _add(p, q):
 
 def item_adjoint(g, sequence, index):
     """Adjoint of `sequence[index]` for a tuple/list (or dict) of arrays: zeros but for `g` at
-    `index`."""
+    `index`; for an array (a value that might have been a container was not), the adjoint
+    of indexing it (`scatter_add`)."""
+    if not isinstance(sequence, (list, tuple, dict)):
+        return scatter_add(g, sequence, index)
     if isinstance(sequence, dict):
         return {key: g if key == index else zeros_like(e) for key, e in sequence.items()}
     if isinstance(index, slice):                 # g: the adjoint of the sliced list
@@ -391,8 +414,10 @@ def appended(items, item):
 
 
 def without_item(g, index):
-    """`g` with zeros at `index`: the adjoint of the overwritten part of `set_item`."""
-    out = g.copy()
+    """`g` with zeros at `index`: the adjoint of the overwritten part of `set_item`. For a
+    list (the derivative of a list the function writes an item of), `Pieces`, which adds item
+    by item: its sum with the written item's derivative is a list of the same length."""
+    out = Pieces(g) if isinstance(g, list) else g.copy()
     out[index] = 0
     return out
 
@@ -410,7 +435,9 @@ def transpose_axes(axes):
 
 
 def dot_adjoint_left(g, a, b):
-    """Adjoint of `numpy.dot(a, b)` in `a` (scalars and arrays of up to two dimensions)."""
+    """Adjoint of `numpy.dot(a, b)` in `a` (scalars and arrays of up to two dimensions; a list
+    of numbers is read as the array NumPy makes of it)."""
+    a, b = _as_array(a), _as_array(b)
     if not shape_of(a) or not shape_of(b):
         return unbroadcast(g * b, a)
     _check_dot(a, b)
@@ -419,10 +446,16 @@ def dot_adjoint_left(g, a, b):
 
 def dot_adjoint_right(g, a, b):
     """Adjoint of `numpy.dot(a, b)` in `b`."""
+    a, b = _as_array(a), _as_array(b)
     if not shape_of(a) or not shape_of(b):
         return unbroadcast(g * a, b)
     _check_dot(a, b)
     return matmul_adjoint_right(g, a, b)
+
+
+def _as_array(x):
+    """A list or tuple as the array NumPy reads it as; anything else as it is."""
+    return numpy.asarray(x) if isinstance(x, (list, tuple)) else x
 
 
 def _check_dot(a, b):
@@ -443,7 +476,11 @@ def _tensordot_axes(a, b, axes):
 
 
 def tensordot_adjoint_left(g, a, b, axes=2):
-    """Adjoint of `numpy.tensordot(a, b, axes)` in `a`."""
+    """Adjoint of `numpy.tensordot(a, b, axes)` in `a` (with a scalar, as numpy.inner takes
+    one: a product)."""
+    a, b = _as_array(a), _as_array(b)
+    if not shape_of(a) or not shape_of(b):
+        return unbroadcast(g * b, a)
     ca, cb = _tensordot_axes(a, b, axes)
     free_a = [i for i in range(len(shape_of(a))) if i not in ca]
     free_b = [i for i in range(len(shape_of(b))) if i not in cb]
@@ -460,6 +497,9 @@ def _inverse_order(order):
 
 def tensordot_adjoint_right(g, a, b, axes=2):
     """Adjoint of `numpy.tensordot(a, b, axes)` in `b`."""
+    a, b = _as_array(a), _as_array(b)
+    if not shape_of(a) or not shape_of(b):
+        return unbroadcast(g * a, b)
     ca, cb = _tensordot_axes(a, b, axes)
     free_a = [i for i in range(len(shape_of(a))) if i not in ca]
     free_b = [i for i in range(len(shape_of(b))) if i not in cb]

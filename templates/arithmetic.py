@@ -21,6 +21,7 @@ from srcad.rules import (
     tangent,
 )
 from srcad.runtime import appended, matmul_adjoint_left, matmul_adjoint_right, unbroadcast
+from srcad.runtime_exact import power_slope, values_of
 from srcad.shape_rules import broadcasting, matrix_product, same_shape
 
 # ---- copies and containers -------------------------------------------------------------------
@@ -52,7 +53,7 @@ returns_sequence(runtime.appended)
 
 @adjoint(ast.Dict)
 def dict_(y, keys, values):
-    d[values] += [d[y][key] for key in keys]
+    d[values] += values_of(d[y], keys)
 
 
 @tangent(ast.Dict)
@@ -133,15 +134,26 @@ def div(z, x, y):
     d[z] = d[x] / y - z * d[y] / y
 
 
-@adjoint(ast.Pow)
-def pow(z, x, y):
+@adjoint((ast.Pow, "constant"))            # a number as exponent (`x ** 2`): never 0 here,
+def pow(z, x, y):                           # as `x ** 0` is a constant (passes/activity)
     d[x] += unbroadcast(d[z] * y * x ** (y - 1), x)
     d[y] += unbroadcast(d[z] * z * numpy.log(numpy.where(x > 0, x, 1)), y)
 
 
-@tangent(ast.Pow)
+@tangent((ast.Pow, "constant"))
 def pow(z, x, y):
     d[z] = y * x ** (y - 1) * d[x] + z * numpy.log(numpy.where(x > 0, x, 1)) * d[y]
+
+
+@adjoint(ast.Pow)                           # any exponent: exact where it is 0 (power_slope)
+def pow_any(z, x, y):
+    d[x] += unbroadcast(d[z] * power_slope(x, y), x)
+    d[y] += unbroadcast(d[z] * z * numpy.log(numpy.where(x > 0, x, 1)), y)
+
+
+@tangent(ast.Pow)
+def pow_any(z, x, y):
+    d[z] = power_slope(x, y) * d[x] + z * numpy.log(numpy.where(x > 0, x, 1)) * d[y]
 
 
 @adjoint(ast.Mod)

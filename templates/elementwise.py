@@ -33,6 +33,7 @@ import numpy
 
 from srcad.rules import adjoint, d, elementwise, linear, shape, tangent
 from srcad.runtime import array_adjoint, broadcast_as, cast_like, unbroadcast, where_tangent
+from srcad.runtime_exact import power_slope
 from srcad.shape_rules import broadcast
 
 # ---- shapes: every elementwise ufunc broadcasts its operands ---------------------------------
@@ -110,17 +111,30 @@ def reciprocal(g, y, x):
     return -g * y * y
 
 
-@adjoint(numpy.power)
+@adjoint((numpy.power, "constant"))          # a number as exponent (`numpy.power(x, 2)`)
+@adjoint((math.pow, "constant"))
+def power_constant(z, x1, x2):
+    d[x1] += unbroadcast(d[z] * x2 * x1 ** (x2 - 1), x1)
+    d[x2] += unbroadcast(d[z] * z * numpy.log(numpy.where(x1 > 0, x1, 1)), x2)
+
+
+@tangent((numpy.power, "constant"))
+@tangent((math.pow, "constant"))
+def power_constant(z, x1, x2):
+    d[z] = x2 * x1 ** (x2 - 1) * d[x1] + z * numpy.log(numpy.where(x1 > 0, x1, 1)) * d[x2]
+
+
+@adjoint(numpy.power)                         # any exponent: exact where it is 0
 @adjoint(math.pow)
 def power(z, x1, x2):
-    d[x1] += unbroadcast(d[z] * x2 * x1 ** (x2 - 1), x1)
+    d[x1] += unbroadcast(d[z] * power_slope(x1, x2), x1)
     d[x2] += unbroadcast(d[z] * z * numpy.log(numpy.where(x1 > 0, x1, 1)), x2)
 
 
 @tangent(numpy.power)
 @tangent(math.pow)
 def power(z, x1, x2):
-    d[z] = x2 * x1 ** (x2 - 1) * d[x1] + z * numpy.log(numpy.where(x1 > 0, x1, 1)) * d[x2]
+    d[z] = power_slope(x1, x2) * d[x1] + z * numpy.log(numpy.where(x1 > 0, x1, 1)) * d[x2]
 
 
 # ---- trigonometric ---------------------------------------------------------------------------

@@ -10,22 +10,34 @@ is `d_out @ y`, and in `y` it is `matmul_adjoint_right(g, d_out, y)`.
 
 import numpy
 
-from srcad import runtime
+from srcad import runtime, runtime_exact
 from srcad.rules import adjoint, d, linear, nondifferentiable, returns_sequence, tangent
 from srcad.runtime import (
-    Pieces,
+    array_adjoint,
     broadcast_as,
     cast_like,
     extremum_adjoint,
     extremum_tangent,
     matmul_adjoint_left,
     matmul_adjoint_right,
+    set_item,
     unbroadcast,
+    zeros_like,
+)
+from srcad.runtime_exact import (
+    last_writes,
+    power_exponent_slope,
+    power_slope,
+    spread_counts,
+    stack_like,
+    summable,
+    values_of,
 )
 
 nondifferentiable(runtime.grad_seed, runtime.zeros_like, runtime.shape_of,
                   reason="it builds constants (seeds, zeros, shapes)")
-returns_sequence(runtime.split_like, runtime.unstack, runtime.item_adjoint)
+returns_sequence(runtime.split_like, runtime.unstack, runtime.item_adjoint,
+                 runtime_exact.values_of)
 
 # ---- broadcasting and reductions --------------------------------------------------------------
 
@@ -119,4 +131,61 @@ def add_sequences_(out, a, b):
 
 @tangent(runtime.add_sequences)
 def add_sequences_(out, a, b):
-    d[out] = Pieces(d[a]) + Pieces(d[b])
+    d[out] = summable(d[a]) + summable(d[b])
+
+
+# ---- exact limits (srcad/runtime_exact.py) -------------------------------------------------
+
+nondifferentiable(runtime_exact.spread_counts, reason="it reads shapes only")
+
+
+@adjoint(runtime_exact.power_slope)
+def power_slope_(out, x, y, scale=1):
+    d[x] += unbroadcast(d[out] * power_slope(x, y - 1, scale * y), x)
+    d[y] += unbroadcast(d[out] * power_exponent_slope(x, y, scale), y)
+
+
+@tangent(runtime_exact.power_slope)
+def power_slope_(out, x, y, scale=1):
+    d[out] = power_slope(x, y - 1, scale * y) * d[x] + power_exponent_slope(x, y, scale) * d[y]
+
+
+@adjoint(runtime_exact.std_divisor)
+def std_divisor_(out, y, a, count):
+    d[y] += d[out] * count * spread_counts(y, a)
+
+
+@tangent(runtime_exact.std_divisor)
+def std_divisor_(out, y, a, count):
+    d[out] = d[y] * count * spread_counts(y, a)
+
+
+@adjoint(runtime_exact.last_writes)
+def last_writes_(out, g, index):
+    d[g] += set_item(zeros_like(g), index, d[out])
+
+
+@tangent(runtime_exact.last_writes)
+def last_writes_(out, g, index):
+    d[out] = last_writes(d[g], index)
+
+
+@adjoint(runtime.array_adjoint)              # g back in the form of `a` (a list, ...): its
+def array_adjoint_(out, g, a):              # transpose stacks that form back into g's shape
+    d[g] += stack_like(d[out], g)
+
+
+@tangent(runtime.array_adjoint)
+def array_adjoint_(out, g, a):
+    d[out] = array_adjoint(d[g], a)
+
+
+@adjoint(runtime_exact.values_of)
+def values_of_(out, g, keys):
+    d[g] += dict(zip(keys, d[out]))
+
+
+@tangent(runtime_exact.values_of)
+def values_of_(out, g, keys):
+    d[out] = values_of(d[g], keys)
+

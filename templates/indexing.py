@@ -4,7 +4,8 @@ is a tuple or list of arrays; and for writes `x[i] = v`, which normal form turns
 row-sparse adjoint (srcad.sparse.RowGrad): O(rows used), not O(vocabulary).
 
 The adjoint of indexing scatters: repeated integer indices accumulate (`numpy.add.at`), basic
-slices are assigned directly.
+slices are assigned directly. A write through an index that names an entry twice keeps the
+last value, as NumPy does: the earlier values get no adjoint (`last_writes`).
 """
 
 import ast
@@ -14,6 +15,7 @@ import numpy
 from srcad import runtime
 from srcad.rules import adjoint, d, linear, shape, tangent
 from srcad.runtime import item_adjoint, scatter_add, set_item, unbroadcast, without_item, zeros_like
+from srcad.runtime_exact import last_writes
 from srcad.shape_rules import literal
 from srcad.sparse import row_grad
 
@@ -72,7 +74,7 @@ def sequence_item(y, x, index):
 @adjoint(runtime.set_item)
 def set_item_(y, x, index, value):
     d[x] += without_item(d[y], index)
-    d[value] += unbroadcast(d[y][index], value)
+    d[value] += unbroadcast(last_writes(d[y], index), value)
 
 
 @tangent(runtime.set_item)

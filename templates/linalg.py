@@ -16,7 +16,7 @@ in turn, and its adjoint is the transposed map.
 
 import numpy
 
-from srcad import runtime, runtime_linalg
+from srcad import runtime, runtime_exact, runtime_linalg
 from srcad.rules import adjoint, d, linear, returns_sequence, shape, tangent
 from srcad.runtime import (
     dot_adjoint_left,
@@ -34,6 +34,7 @@ from srcad.runtime import (
     untrace,
     zeros_like,
 )
+from srcad.runtime_exact import cofactor_slope, det_cofactor, inverse_transpose
 from srcad.runtime_linalg import (
     matmul_columns,
     outer_columns,
@@ -148,7 +149,8 @@ def diag(y, v, k=0):
 
 # ---- inverse, determinants, solve, Cholesky ---------------------------------------------
 # Matrices are the last two axes (leading axes are a stack), as in numpy.linalg. Adjoints use
-# solves and inverses, never cofactors. slogdet's sign gets no derivative.
+# solves and inverses; det's cofactors come from the SVD at a singular matrix (det_cofactor).
+# slogdet's sign gets no derivative.
 
 
 @adjoint(numpy.linalg.inv)
@@ -164,12 +166,23 @@ def inv(y, a):
 
 @adjoint(numpy.linalg.det)
 def det(y, a):
-    d[a] += numpy.expand_dims(d[y] * y, (-2, -1)) * numpy.swapaxes(numpy.linalg.inv(a), -1, -2)
+    d[a] += numpy.expand_dims(d[y], (-2, -1)) * det_cofactor(a, y)
 
 
 @tangent(numpy.linalg.det)
 def det(y, a):
-    d[y] = y * numpy.trace(numpy.linalg.solve(a, d[a]), axis1=-2, axis2=-1)
+    d[y] = numpy.sum(det_cofactor(a, y) * d[a], axis=(-2, -1))
+
+
+@adjoint(runtime_exact.det_cofactor)         # (its derivatives: at invertible matrices)
+def det_cofactor_(out, a, y):
+    d[y] += numpy.sum(d[out] * inverse_transpose(a), axis=(-2, -1))
+    d[a] += -cofactor_slope(a, y, d[out])
+
+
+@tangent(runtime_exact.det_cofactor)
+def det_cofactor_(out, a, y):
+    d[out] = numpy.expand_dims(d[y], (-2, -1)) * inverse_transpose(a) - cofactor_slope(a, y, d[a])
 
 
 @adjoint(numpy.linalg.slogdet)

@@ -8,9 +8,10 @@ points to numpy.sum.
 
 `unreduce(g, x, axis, keepdims)` spreads an adjoint back over the reduced axes. Conventions:
 max and min share the derivative equally among the entries that attain the extremum; prod is
-exact where entries are zero (`prod_others`); std has no derivative where the deviation is
-zero (it gives inf/nan there, as its square root does); norm follows NumPy's meaning of `ord`
-for vectors and matrices and is 0 at a zero vector.
+exact where entries are zero (`prod_others`); std has no derivative where the deviation of
+several entries is zero (it gives inf/nan there, as its square root does), and the derivative 0
+of the std of one entry (`std_divisor`: autograd's and PyTorch's limit); norm follows NumPy's
+meaning of `ord` for vectors and matrices and is 0 at a zero vector.
 
 Arguments without a rule parameter (`where=`, `initial=` of prod/max/min, `correction=`, `mean=`)
 are rejected with an error that names the rule, rather than differentiated wrongly.
@@ -32,6 +33,7 @@ from srcad.runtime import (
     unbroadcast,
     unreduce,
 )
+from srcad.runtime_exact import std_divisor
 from srcad.shape_rules import UNKNOWN_LITERAL, literal
 
 returns_sequence(runtime.sum_adjoint)
@@ -160,7 +162,7 @@ def var(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 def std(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     centered = a - numpy.mean(a, axis, keepdims=True)
     count = numpy.size(a) / numpy.size(y) - ddof
-    d[a] += unreduce(d[y] / (y * count), a, axis, keepdims) * centered
+    d[a] += unreduce(d[y] / std_divisor(y, a, count), a, axis, keepdims) * centered
 
 
 @tangent(numpy.std)
@@ -168,7 +170,7 @@ def std(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 def std(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     centered = a - numpy.mean(a, axis, keepdims=True)
     count = numpy.size(a) / numpy.size(y) - ddof
-    d[y] = numpy.sum(d[a] * centered, axis, keepdims=keepdims) / (y * count)
+    d[y] = numpy.sum(d[a] * centered, axis, keepdims=keepdims) / std_divisor(y, a, count)
 
 
 # ---- cumulative sum --------------------------------------------------------------------------

@@ -158,8 +158,8 @@ def test_reductions_are_one_list():
 
 # Run-time helpers that bundled templates apply to a derivative, with no rule of their own: code
 # calling them cannot be differentiated again (srcad says so: MissingRuleError).
-HELPERS_WITHOUT_RULES = {"Pieces", "array_adjoint", "einsum_pullback_in_operands",
-                         "einsum_pushforward", "row_grad", "where_tangent"}
+HELPERS_WITHOUT_RULES = {"einsum_pullback_in_operands", "einsum_pushforward", "row_grad",
+                         "where_tangent"}
 
 
 def test_helpers_applied_to_derivatives_have_rules():

@@ -17,6 +17,7 @@ generation cannot read is marked for a check at run time.
 
 import ast
 import inspect
+import math
 import types
 
 import numpy
@@ -24,6 +25,7 @@ import numpy
 from .. import annotations as anno
 from .. import rules
 from ..ast_util import stored
+from ..primitive import is_number
 from . import deny
 
 _DIFFERENTIABLE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.USub,
@@ -139,6 +141,8 @@ def is_active_value(node, active):
     if anno.get(node, anno.PARAM):
         return anno.get(node, anno.PARAM)[0] in active
     if isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.Pow) and _is_zero(node.right):
+            return False                           # `x ** 0` is 1, whatever x is
         return isinstance(node.op, _DIFFERENTIABLE_OPS) and _uses(active, node.left, node.right)
     if isinstance(node, ast.UnaryOp):
         return isinstance(node.op, _DIFFERENTIABLE_OPS) and _uses(active, node.operand)
@@ -169,6 +173,8 @@ def is_active_value(node, active):
 
 def _is_active_call(node, active):
     func = anno.get(node, anno.FUNC)
+    if func in (numpy.power, math.pow) and len(node.args) == 2 and _is_zero(node.args[1]):
+        return False                               # `numpy.power(x, 0)` is 1
     parts = list(node.args) + [k.value for k in node.keywords]
     if anno.get(node, anno.METHOD):
         parts.append(node.func.value)
@@ -271,6 +277,11 @@ def _is_integer_cast(node):
         return numpy.dtype(label).kind in "biu"
     except TypeError:
         return False
+
+
+def _is_zero(node):
+    """True for the number 0 written in the code (`0`, `0.0`, `-0`)."""
+    return is_number(node) and ast.literal_eval(node) == 0
 
 
 def _uses(active, *nodes):

@@ -13,8 +13,9 @@ target over `b`'s rows, tuple unpacking of `b`. Assigning a name anything else e
 pairs. Branches merge their pairs; loop bodies are followed twice, so that pairs made late in
 one trip are seen early in the next. Calls to other functions are taken to return new arrays.
 A write matters when a partner is read afterwards, or holds an argument, a global or a
-closure value (the caller would see it); `x += ...` on a name that may still hold an argument
-(`x` itself, not yet assigned anew) is rejected too.
+closure value (the caller would see it); `items[i] = v` on a list the function built (`[...]`,
+`list(...)`) replaces an item and writes into no array; `x += ...` on a name that may still
+hold an argument (`x` itself, not yet assigned anew) is rejected too.
 """
 
 import ast
@@ -48,6 +49,7 @@ class _Aliases:
         self.outside = outside      # names of values the caller or the module also holds
         self.pairs = set()          # frozenset({a, b}): a and b may share memory
         self.arguments = set()      # names that may hold (a view of) an argument's array
+        self.lists = set()          # names that hold a list the function built
 
     def block(self, stmts, later):
         """Follow `stmts`; `later` holds the names read after them (a write only matters when
@@ -63,13 +65,15 @@ class _Aliases:
         elif isinstance(stmt, ast.AugAssign):
             self.write(stmt.target, stmt, later)
         elif isinstance(stmt, ast.If):
-            before, arguments = set(self.pairs), set(self.arguments)
+            before, arguments, lists = set(self.pairs), set(self.arguments), set(self.lists)
             self.block(stmt.body, later)
             after_body, self.pairs = self.pairs, before
             self.arguments, body_arguments = arguments, self.arguments
+            self.lists, body_lists = lists, self.lists
             self.block(stmt.orelse, later)
             self.pairs |= after_body
             self.arguments |= body_arguments
+            self.lists &= body_lists
         elif isinstance(stmt, (ast.For, ast.While)):
             later = later | read_before_assigned([stmt])     # what the next trip reads
             arguments = set(self.arguments)                  # (it may run zero times)
@@ -81,6 +85,10 @@ class _Aliases:
 
     def bind(self, target, value, stmt, later):
         if isinstance(target, ast.Name):
+            if _is_new_list(value):
+                self.lists.add(target.id)
+            else:
+                self.lists.discard(target.id)
             sources = _shares(value)
             if sources & self.arguments:
                 self.arguments.add(target.id)
@@ -106,6 +114,9 @@ class _Aliases:
             base = base.value
         if not isinstance(base, ast.Name):
             return
+        if isinstance(stmt, ast.Assign) and isinstance(target, ast.Subscript) \
+                and base is target.value and base.id in self.lists:
+            return              # `items[i] = v` replaces an item: no array is written into
         others = sorted(p for pair in self.pairs if base.id in pair for p in pair
                         if p != base.id and (p in later or p in self.outside))
         if others:
@@ -150,6 +161,13 @@ def _shares(value):
             receiver = _shares(func.value) if isinstance(func, ast.Attribute) else set()
             return receiver | (_shares(value.args[0]) if value.args else set())
     return set()
+
+
+def _is_new_list(value):
+    """True for a list the expression builds anew: `[a, b]`, `list(...)`."""
+    return isinstance(value, ast.List) or (
+        isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+        and value.func.id == "list")
 
 
 def _rows_of(iterable):

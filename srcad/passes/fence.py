@@ -58,7 +58,20 @@ def run(tree, info):
     for stmt in tree.body:
         _check_statement(stmt, info, top_level=True)
     _check_returns(tree.body, info)
+    _check_returns_a_value(tree, info)
     return tree
+
+
+def _check_returns_a_value(tree, info):
+    """A function that returns nothing (no `return`, or only `return` / `return None`) has
+    nothing to differentiate: an error at its `def` line, not a zero derivative."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Return) and node.value is not None and not (
+                isinstance(node.value, ast.Constant) and node.value.value is None):
+            return
+    raise UnsupportedSyntaxError(
+        f"srcad differentiates what `{tree.name}` returns, but it returns nothing (no "
+        "`return` with a value); return the value to differentiate", info.location(tree))
 
 
 def _check_statement(stmt, info, top_level):

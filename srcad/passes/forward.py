@@ -157,18 +157,22 @@ class _Forward:
                   if isinstance(node, ast.Name) and node.id in known]
         if not params:
             return [stmt]
-        primals = []
+        primals, keywords = [], []
+        keyword_only = calls.keyword_only(func)
         for param, node in bound.items():
             if isinstance(node, calls.Default):
                 node = name(self.free.bind(f"{func.__name__}_{param}", node.value))
-            primals.append(node)
+            if param in keyword_only:           # the jvp keeps them keyword-only
+                keywords.append(ast.keyword(arg=param, value=node))
+            else:
+                primals.append(node)
         tangents = [name(self.namer.derivative(bound[p].id)) for p in params]
         callee = self.derive(func, "jvp", tuple(params), statics)
         dname = self.namer.derivative(target)
         targets = ast.Tuple(elts=[name(target, ast.Store()), name(dname, ast.Store())],
                             ctx=ast.Store())
-        new = anno.copy(stmt, ast.Assign(targets=[targets], value=call(callee, *primals,
-                                                                         *tangents)))
+        value = ast.Call(func=name(callee), args=primals + tangents, keywords=keywords)
+        new = anno.copy(stmt, ast.Assign(targets=[targets], value=value))
         anno.set_(new, anno.DERIVATIVE, True)
         known.add(target)
         return [new]

@@ -33,7 +33,7 @@ number.
 import ast
 
 from .. import annotations as anno
-from .. import errors, runtime
+from .. import calls, errors, rules, runtime
 from ..ast_util import copy_node, name
 from ..errors import UnsupportedSyntaxError
 from ..primitive import index_value
@@ -315,12 +315,27 @@ class _Normalizer:
                                  keywords=[])
             self.loop(node.target.id, loop_iter, [], body, line)
             return
-        if func is enumerate and not iterable.keywords and len(iterable.args) == 1:
+        if func is enumerate and _enumerate_start(iterable) is not None:
             sequence = self.atom(iterable.args[0])
             index, item = node.target.elts if isinstance(node.target, ast.Tuple) else (None, None)
             if index is None or not isinstance(index, ast.Name):
                 self._reject_loop(node, "enumerate() with a target other than `i, x`")
-            self.loop(index.id, _range_len(sequence), [(item, sequence)], body, line)
+            start = _enumerate_start(iterable)
+            if isinstance(start, ast.Constant) and start.value == 0:
+                self.loop(index.id, _range_len(sequence), [(item, sequence)], body, line)
+                return
+            counts = self.atom(anno.set_(_range(self.atom(start), ast.BinOp(
+                left=start, op=ast.Add(), right=_len(sequence))), anno.FUNC, range))
+            self.loop(self.namer.temp("k"), _range_len(sequence), [(index, counts),
+                                                                  (item, sequence)], body, line)
+            return
+        if func is reversed and not iterable.keywords and len(iterable.args) == 1:
+            sequence = self.atom(iterable.args[0])          # (a range, a list, an array)
+            index = self.namer.temp("k")
+            backwards = ast.Call(func=ast.Name(id="range", ctx=ast.Load()), args=[
+                ast.BinOp(left=_len(sequence), op=ast.Sub(), right=ast.Constant(1)),
+                ast.Constant(-1), ast.Constant(-1)], keywords=[])
+            self.loop(index, backwards, [(node.target, sequence)], body, line)
             return
         if func is zip and not iterable.keywords and iterable.args:
             sequences = [self.atom(a) for a in iterable.args]
@@ -498,14 +513,26 @@ class _Normalizer:
         func = node.func
         if anno.get(node, anno.METHOD):
             func = ast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=ast.Load())
-        args = [self.argument(a) for a in node.args]
-        keywords = [ast.keyword(arg=k.arg, value=self.argument(k.value)) for k in node.keywords]
+        argument = self.user_argument if _is_user_call(node) else self.argument
+        args = [argument(a) for a in node.args]
+        keywords = [ast.keyword(arg=k.arg, value=argument(k.value)) for k in node.keywords]
         return anno.copy(node, ast.Call(func=func, args=args, keywords=keywords))
 
     def argument(self, node):
         if isinstance(node, (ast.List, ast.Tuple)) and not self.is_atom(node):
             return type(node)(elts=[self.atom(e) for e in node.elts], ctx=ast.Load())
         return self.atom(node)
+
+    def user_argument(self, node):
+        """An argument of a call of the user's own function: a list or tuple literal becomes a
+        name of its own (`_list = [x, _mul]; h(_list)`), which carries derivatives into the
+        callee as any container does."""
+        if not isinstance(node, (ast.List, ast.Tuple)):
+            return self.atom(node)
+        value = type(node)(elts=[self.atom(e) for e in node.elts], ctx=ast.Load())
+        temp = self.namer.temp(_base_name(node))
+        self.emit(ast.Assign(targets=[name(temp, ast.Store())], value=value))
+        return name(temp)
 
     def expr_Subscript(self, node):
         return ast.Subscript(value=self.atom(node.value), slice=self.index(node.slice),
@@ -543,6 +570,13 @@ class _Normalizer:
         return node
 
 
+def _is_user_call(node):
+    """True for a call of a function srcad derives by transforming it (see `calls`)."""
+    func = anno.get(node, anno.FUNC)
+    return calls.is_user_function(func, rules.ADJOINT) or calls.is_user_function(
+        func, rules.TANGENT)
+
+
 def _rename(stmts, old, new):
     for stmt in stmts:
         for sub in ast.walk(stmt):
@@ -571,13 +605,24 @@ def _base_name(node):
 
 
 # loops -------------------------------------------------------------------------------------
+def _enumerate_start(call):
+    """The `start` of `enumerate(xs)`, `enumerate(xs, 1)` or `enumerate(xs, start=1)` (a
+    node), or None for another form."""
+    keywords = {k.arg: k.value for k in call.keywords}
+    if len(call.args) == 1 and set(keywords) <= {"start"}:
+        return keywords.get("start", ast.Constant(0))
+    if len(call.args) == 2 and not keywords:
+        return call.args[1]
+    return None
+
+
 def _len(node):
     return ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[copy_node(node)],
                     keywords=[])
 
 
-def _range(count):
-    return ast.Call(func=ast.Name(id="range", ctx=ast.Load()), args=[count], keywords=[])
+def _range(*bounds):
+    return ast.Call(func=ast.Name(id="range", ctx=ast.Load()), args=list(bounds), keywords=[])
 
 
 def _range_len(sequence):

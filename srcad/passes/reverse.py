@@ -60,7 +60,7 @@ def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers
             "grad needs a function with a scalar output, but this one returns a tuple; use "
             "srcad.vjp for several outputs", info.location(body[-1]))
     params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
-    sequences = _sequences(statements) | set(containers)
+    sequences = _sequences(statements, containers)
     builder = _Reverse(active, namer, free, info, sequences, params, derive)
     builder.modules = set(modules)
     builder.closures = kind not in (BACKWARD, GRAD_NESTED)
@@ -166,20 +166,61 @@ def _arguments(names):
                          kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
 
 
-def _sequences(stmts):
-    """Names holding lists/tuples of arrays (tuple literals, results of numpy.split, ...)."""
-    found = set()
-    for node in stmts:
-        for stmt in ast.walk(node):
-            if isinstance(stmt, ast.Assign):
-                value = stmt.value
-                func = anno.get(value, anno.FUNC) if isinstance(value, ast.Call) else None
-                if isinstance(value, (ast.Tuple, ast.List, ast.Dict)) or rules.is_sequence(
-                        func) or (
-                        calls.is_user_function(func, rules.ADJOINT)
-                        and calls.returns_tuple(func)):
-                    found.add(stmt.targets[0].id)
+def _sequences(stmts, containers=()):
+    """Names holding lists/tuples/dicts of arrays (tuple literals, results of numpy.split,
+    the `containers` parameters, ...), and the names that may (copies of those, and their
+    items: a dict of dicts, a list of lists); the rules for these look at the value at run
+    time (`item_adjoint`, `add_sequences` take an array too)."""
+    found = set(containers)
+    assigns = [stmt for node in stmts for stmt in ast.walk(node) if isinstance(stmt, ast.Assign)]
+    for stmt in assigns:
+        value = stmt.value
+        func = anno.get(value, anno.FUNC) if isinstance(value, ast.Call) else None
+        if isinstance(value, (ast.Tuple, ast.List, ast.Dict)) or rules.is_sequence(
+                func) or (
+                calls.is_user_function(func, rules.ADJOINT)
+                and calls.returns_tuple(func)):
+            found.add(stmt.targets[0].id)
+    indexed = _indexed(stmts, assigns)
+    size = -1
+    while size != len(found):                   # to a fixed point: copies of items of ...
+        size = len(found)
+        for stmt in assigns:
+            value, target = stmt.value, stmt.targets[0].id
+            if target in found:
+                continue
+            if _is_item_write(value):           # `items[i] = v` on a list: still a list
+                value = value.args[0]
+            if isinstance(value, ast.Name) and value.id in found or (
+                    isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name)
+                    and value.value.id in found and target in indexed):
+                found.add(target)
     return found
+
+
+def _is_item_write(value):
+    """True for `set_item(x, index, v)`, the normal form of `x[index] = v`."""
+    return isinstance(value, ast.Call) and anno.get(value, anno.FUNC) is runtime.set_item
+
+
+def _indexed(stmts, assigns):
+    """Names that are indexed (`v[k]`) or passed to a user function, or copied (`w = v`)
+    into one that is: an item of a container held there may be a container itself."""
+    indexed = set()
+    for node in stmts:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name):
+                indexed.add(sub.value.id)
+            elif isinstance(sub, ast.Call) and calls.is_user_function(
+                    anno.get(sub, anno.FUNC), rules.ADJOINT):
+                indexed.update(a.id for a in sub.args + [k.value for k in sub.keywords]
+                               if isinstance(a, ast.Name))
+    size = -1
+    while size != len(indexed):
+        size = len(indexed)
+        indexed.update(stmt.value.id for stmt in assigns if isinstance(stmt.value, ast.Name)
+                       and stmt.targets[0].id in indexed)
+    return indexed
 
 
 def _full_reductions(stmts):
@@ -362,8 +403,11 @@ class _Reverse:
         if not params:                          # a layer without parameters, of constants
             defined.discard(dname)
             return [stmt], []
+        containers = tuple(p for p, node in bound.items()
+                           if isinstance(node, ast.Name) and node.id in self.sequences)
         if self.closures:
-            callee = self.derive(func, VJP, tuple(params), statics, self.argument_shapes(bound))
+            callee = self.derive(func, VJP, tuple(params), statics, self.argument_shapes(bound),
+                                 containers)
             pullback = self.namer.fresh(f"{func.__name__}_pullback")
             targets = ast.Tuple(elts=[name(target, ast.Store()), name(pullback, ast.Store())],
                                 ctx=ast.Store())
@@ -372,7 +416,7 @@ class _Reverse:
                                                   keywords=call_node.keywords)))
             grads = call(pullback, name(dname))
         else:                                   # no closure: recompute in the callee's backward
-            callee = self.derive(func, BACKWARD, tuple(params), statics)
+            callee = self.derive(func, BACKWARD, tuple(params), statics, None, containers)
             primal = stmt
             grads = ast.Call(func=name(callee), args=[name(dname)] + [
                 copy_node(a) for a in args], keywords=[copy_node(k) for k in call_node.keywords])

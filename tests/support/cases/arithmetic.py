@@ -3,6 +3,7 @@
 import ast
 
 import numpy as np
+from hypothesis import strategies as st
 
 from srcad import runtime
 from tests.support.cases import POSITIVE, REAL, args, arrays, broadcast_args, case, scalars, sum_to
@@ -40,9 +41,21 @@ def pow(x, y):
     return x ** y
 
 
-@case(ast.Pow, args=args(arrays(REAL)), vjp=lambda u, x: (3 * x ** 2 * u,))
+@case((ast.Pow, "constant"), args=args(arrays(REAL)), vjp=lambda u, x: (3 * x ** 2 * u,))
 def cube(x):
     return x ** 3
+
+
+@case((ast.Pow, "constant"), args=args(arrays(POSITIVE)),
+      vjp=lambda u, x: (-0.5 * x ** -1.5 * u,))
+def inverse_root(x):
+    return x ** -0.5
+
+
+@case(ast.Pow, args=args(arrays(REAL), st.sampled_from([0, 1, 2, 3])), wrt=0,
+      vjp=lambda u, x, n: (n * x ** max(n - 1, 0) * u,))
+def integer_power(x, n):
+    return x ** n
 
 
 @case(ast.Mod, args=broadcast_args(POSITIVE, (3.1, 3.3)))

@@ -140,9 +140,15 @@ def power(x, y):
     return numpy.power(x, y)
 
 
-@case(numpy.power, args=args(arrays(REAL)), vjp=lambda u, x: (3.0 * x ** 2 * u,))
+@case((numpy.power, "constant"), args=args(arrays(REAL)), vjp=lambda u, x: (3.0 * x ** 2 * u,))
 def power_constant(x):
     return numpy.power(x, 3)
+
+
+@case(numpy.power, args=args(arrays(REAL), st.sampled_from([0, 1, 2])), wrt=0,
+      vjp=lambda u, x, n: (n * x ** max(n - 1, 0) * u,))
+def power_integer(x, n):
+    return numpy.power(x, n)
 
 
 # ---- trigonometric ---------------------------------------------------------------------------

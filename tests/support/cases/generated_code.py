@@ -3,8 +3,8 @@ their derivative arguments (the others are data: shapes, indices, masks)."""
 
 import numpy
 
-from srcad import runtime
-from tests.support.cases import REAL, args, arrays, case, sum_to
+from srcad import runtime, runtime_exact
+from tests.support.cases import POSITIVE, REAL, args, arrays, broadcast_args, case, sum_to
 
 X23 = numpy.zeros((2, 3))
 X3 = numpy.zeros(3)
@@ -103,3 +103,64 @@ def unstack(g):
 def add_sequences(a, b):
     total = runtime.add_sequences([a, b * 2.0], [b, a * a])
     return total[0] * total[1]
+
+
+@case(runtime_exact.power_slope, args=broadcast_args(POSITIVE, REAL))
+def power_slope(x, y):
+    return runtime_exact.power_slope(x, y)
+
+
+EXPONENTS = numpy.array([0.0, 1.0, 2.0])
+
+
+@case(runtime_exact.power_slope, args=args(arrays(REAL, shape=(3,))),
+      vjp=lambda u, x: (u * numpy.array([0.0, 0.0, 2.0]),))
+def power_slope_of_polynomial_terms(x):
+    return runtime_exact.power_slope(x, EXPONENTS)   # d/dx of 1, x, x ** 2: 0, 1, 2x
+
+
+@case(runtime_exact.std_divisor, args=args(arrays(POSITIVE, shape=(2,))),
+      vjp=lambda u, y: (3.0 * u,))
+def std_divisor(y):
+    return runtime_exact.std_divisor(y, X23, 3.0)
+
+
+@case(runtime_exact.std_divisor, args=args(arrays(POSITIVE, shape=(3,))),
+      vjp=lambda u, y: (0.0 * u,))
+def std_divisor_of_single_entries(y):
+    return runtime_exact.std_divisor(y, X3, 1.0)
+
+
+
+REPEATS = numpy.array([0, 2, 0, 1, 2])
+
+
+@case(runtime_exact.last_writes, args=args(arrays(REAL, shape=(4,))),
+      vjp=lambda u, g: (numpy.bincount([0, 1, 2], u[[2, 3, 4]], minlength=4),))
+def last_writes_through_repeats(g):
+    return runtime_exact.last_writes(g, REPEATS)        # positions 2, 3, 4 survive
+
+
+@case(runtime_exact.last_writes, args=args(arrays(REAL, shape=(2, 3))))
+def last_writes_through_a_slice(g):
+    return runtime_exact.last_writes(g, (slice(None), 1))
+
+
+@case(runtime.array_adjoint, args=args(arrays(REAL, shape=(2, 3))),
+      vjp=lambda u, g: (u,))
+def array_adjoint_to_a_list(g):
+    pieces = runtime.array_adjoint(g, [X3, X3])
+    return numpy.stack([pieces[0], pieces[1]])
+
+
+@case(runtime.array_adjoint, args=args(arrays(REAL, shape=(1, 3))),
+      vjp=lambda u, g: (u[None],))
+def array_adjoint_to_an_array(g):
+    return runtime.array_adjoint(g, X3)            # undoes ndmin=2
+
+
+@case(runtime_exact.values_of, args=args(arrays(REAL, shape=(3,)), arrays(REAL, shape=(2,))))
+def values_of(a, b):
+    pieces = runtime_exact.values_of({"b": b, "a": a}, ("a", "b"))
+    return numpy.sum(pieces[0] * 2.0) + pieces[1]
+

@@ -3,7 +3,7 @@ written from the math in plain NumPy (einsum spells the index sums out)."""
 
 import numpy
 
-from srcad import runtime, runtime_linalg
+from srcad import runtime, runtime_exact, runtime_linalg
 from tests.support.cases import REAL, args, arrays, case, scalars
 
 M23 = arrays(REAL, shape=(2, 3))
@@ -539,3 +539,14 @@ def symmetrize_lower(x):
       vjp=lambda u, g: (numpy.tril(u) + numpy.swapaxes(numpy.tril(u, -1), -1, -2),))
 def unsymmetrize_lower(g):
     return runtime_linalg.unsymmetrize_lower(g)
+
+
+@case(runtime_exact.det_cofactor, args=args(well_conditioned((3, 3)), arrays(REAL, shape=())))
+def det_cofactor(a, y):
+    return runtime_exact.det_cofactor(a, y)        # a and y taken apart: y * inv(a)^T
+
+
+@case(runtime_exact.det_cofactor, args=args(well_conditioned((2, 3, 3))), wrt=0)
+def det_cofactor_through_det(a):
+    return runtime_exact.det_cofactor(a, numpy.linalg.det(a))
+
