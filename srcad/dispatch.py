@@ -14,6 +14,7 @@ inside a check of the key and of every fact generation relied on (`guards`), so 
 one Python call. Every route checks those facts before it runs code: a failed check regenerates.
 """
 
+import ast
 import inspect
 
 import numpy
@@ -471,7 +472,7 @@ def entry(d, generated, args, guard, fallback):
                   f"and {g}.dtype is {types[position]}"]
         fresh += [f"{g} is not {other}" for other in arrays + results[:i]]
     returned = final[0] if d.single else f"({', '.join(final)},)"
-    body = "\n".join(" " * 8 + line if line else "" for line in lines[1:-1])
+    body = "\n".join(" " * 8 + line if line else "" for line in lines[_header_lines(text):-1])
     finisher = bind(lambda grads, args: gradients(d, grads if len(grads) > 1 else grads[0],
                                                   args, {}), "srcad_finish")
     text = (f"def {function.__name__}(*{star}):\n"
@@ -491,6 +492,14 @@ def entry(d, generated, args, guard, fallback):
             f"            return {finisher}(({', '.join(results)},), {star})\n"
             f"    return {bind(fallback, 'srcad_fallback')}({star}, {{}})\n")
     return codegen.compile_function(text, function.__name__, function.__globals__, bound)
+
+
+def _header_lines(text):
+    """How many lines the `def` line of the function in `text` takes (a long one is wrapped)."""
+    fdef = ast.parse(text).body[0]
+    args = fdef.args
+    every = args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
+    return max([fdef.lineno] + [a.end_lineno for a in every if a is not None])
 
 
 def _kind(a):

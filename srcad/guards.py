@@ -83,7 +83,7 @@ def collect(tree, func, statics=()):
         elif root in cells:         # the cell's value is a fact already; what is read in it:
             if rest:
                 facts.add(f"{{cell}}.cell_contents{rest} is {{value}}", cell=cells[root],
-                          value=_read(cells[root], rest))
+                          value=_read(cells[root], node.func))
         elif root not in locals_ and (root in func.__globals__ or hasattr(builtins, root)):
             same = "==" if isinstance(obj, _BOUND) else "is"      # (a bound method is new
             facts.add(f"{root}{rest} {same} {{value}}", value=obj)  # at each read)
@@ -145,11 +145,16 @@ def _chain(expr):
     return expr.id, "".join(reversed(parts))
 
 
-def _read(cell, rest):
-    """The object `cell.cell_contents<rest>` denotes now."""
-    namespace = {"srcad_cell": cell}
-    return eval(f"srcad_cell.cell_contents{rest}".replace("{{", "{").replace("}}", "}"),
-                {}, namespace)
+def _read(cell, node):
+    """The object the chain `node` (rooted at the closure variable of `cell`) denotes now."""
+    parts = []
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        parts.append(node.attr if isinstance(node, ast.Attribute) else node.slice.value)
+        node = node.value
+    obj = cell.cell_contents
+    for part in reversed(parts):
+        obj = getattr(obj, part) if isinstance(part, str) else obj[part]
+    return obj
 
 
 def _locals(tree):
