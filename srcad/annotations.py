@@ -13,13 +13,13 @@ ORIGIN = "origin"      # statement: line number in the user's file it was derive
 ACTIVE = "active"      # statement: its target depends on a differentiated input
 ACCUMULATE = "accum"   # AugAssign made by a template `d[x] += ...`: adjoint accumulation
 DERIVATIVE = "deriv"   # statement that computes a derivative (not part of the primal)
-NONDIFF = "nondiff"    # expression that is never differentiated (shape, comparison, ...)
-SEQUENCE = "seq"       # statement whose target holds a list/tuple of arrays
 PARAM = "param"        # expression reading a Parameter of a static module: (root, "V.weight")
 MODULE = "module"      # expression denoting a static module: (root, "V"), "" for the root
 WRITES = "writes"      # ast.Call that writes into an argument: what it writes into (a phrase)
 RESULT_KIND = "kind"   # ast.Call: "integer" (integer or boolean result), "unknown" (dtype unknown)
 DENY = "deny"          # expression srcad cannot differentiate: (reason, raised even if unused)
+ACTIVE_NAMES = "active names"   # FunctionDef: the names that carry a derivative (activity)
+SHAPES = "shapes"      # FunctionDef: {name: static shape} (shapes); None: to infer (again)
 
 _ATTR = "_srcad"
 Node = TypeVar("Node", bound=ast.AST)

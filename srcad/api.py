@@ -12,8 +12,8 @@ import inspect
 
 from . import ast_util, dispatch, rules
 from .errors import SrcadError, WrtError
-from .generation import GRAD, JVP, VALUE_AND_GRAD, VJP, cached, parameters
-from .passes import reverse
+from .generation import cached, parameters
+from .kinds import GRAD, GRAD_NESTED, JVP, VALUE_AND_GRAD, VJP
 
 
 def resolve_wrt(func, wrt):
@@ -124,7 +124,7 @@ def _differentiable(func, kind):
     if func.kind == GRAD and generated.callees:
         # pullback closures are not differentiated again: take the variant whose adjoint calls
         # each callee's closure-free `backward_` function
-        generated = cached(func.func, reverse.GRAD_NESTED, func.wrt, statics=func.statics)
+        generated = cached(func.func, GRAD_NESTED, func.wrt, statics=func.statics)
     if kind != JVP and func.kind == GRAD and any(
             isinstance(node, (ast.For, ast.While))
             for node in ast.walk(ast.parse(generated.full_text()))):

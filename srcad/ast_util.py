@@ -119,20 +119,16 @@ def stored(node):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
+def loaded(node):
+    """Names read anywhere in `node` (or a list of nodes)."""
+    nodes = node if isinstance(node, list) else [node]
+    return {n.id for s in nodes for n in ast.walk(s)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
 def names_in(node):
     """The set of identifiers that `node` loads or stores."""
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-
-
-def assigned_name(stmt):
-    """The single target name of an `Assign`/`AugAssign`, or None."""
-    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
-        target = stmt.targets[0]
-    elif isinstance(stmt, ast.AugAssign):
-        target = stmt.target
-    else:
-        return None
-    return target.id if isinstance(target, ast.Name) else None
 
 
 def is_constant(node):
@@ -152,7 +148,7 @@ def live_after_each(stmts, later=frozenset()):
     after, live = [], set(later)
     for stmt in reversed(stmts):
         after.append(live)
-        live = _reads_of(stmt) | (live - _always_assigns(stmt))
+        live = _reads_of(stmt) | (live - always_assigned(stmt))
     return after[::-1]
 
 
@@ -163,35 +159,32 @@ def read_before_assigned(stmts):
     early, assigned = set(), set()
     for stmt in stmts:
         early |= _reads_of(stmt) - assigned
-        assigned |= _always_assigns(stmt)
+        assigned |= always_assigned(stmt)
     return early
 
 
 def _reads_of(stmt):
     if isinstance(stmt, ast.If):
-        return (_loaded(stmt.test) | read_before_assigned(stmt.body)
+        return (loaded(stmt.test) | read_before_assigned(stmt.body)
                 | read_before_assigned(stmt.orelse))
     if isinstance(stmt, ast.For):
-        return _loaded(stmt.iter) | (read_before_assigned(stmt.body)
-                                     - _loaded(stmt.target, ast.Store))
+        return loaded(stmt.iter) | (read_before_assigned(stmt.body) - stored(stmt.target))
     if isinstance(stmt, ast.While):
-        return _loaded(stmt.test) | read_before_assigned(stmt.body)
+        return loaded(stmt.test) | read_before_assigned(stmt.body)
     if isinstance(stmt, ast.AugAssign):
-        return _loaded(stmt) | _loaded(stmt.target, ast.Store)
+        return loaded(stmt) | stored(stmt.target)
     if isinstance(stmt, ast.FunctionDef):
         return set()
-    return _loaded(stmt)
+    return loaded(stmt)
 
 
-def _always_assigns(stmt):
-    if isinstance(stmt, ast.Assign):
-        return set().union(*(_loaded(t, ast.Store) for t in stmt.targets
-                             if not isinstance(t, ast.Subscript)))
-    if isinstance(stmt, ast.If):
-        body = set().union(*map(_always_assigns, stmt.body))
-        return body & set().union(*map(_always_assigns, stmt.orelse))
+def always_assigned(node):
+    """Names every path through `node` (a statement, or a list of them) assigns outside loops:
+    a branch assigns a name only if both sides do, a loop may run zero times."""
+    if isinstance(node, list):
+        return set().union(*map(always_assigned, node))
+    if isinstance(node, ast.Assign):
+        return stored([t for t in node.targets if not isinstance(t, ast.Subscript)])
+    if isinstance(node, ast.If):
+        return always_assigned(node.body) & always_assigned(node.orelse)
     return set()
-
-
-def _loaded(node, context=ast.Load):
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, context)}

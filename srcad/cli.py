@@ -25,8 +25,9 @@ import numpy
 
 from . import api, codegen, export, generation, testing
 from .errors import SrcadError
+from .kinds import GRAD, JVP
 
-_KINDS = {"forward": generation.JVP, "reverse": generation.GRAD}
+_KINDS = {"forward": JVP, "reverse": GRAD}
 
 
 class UsageError(Exception):
@@ -164,7 +165,7 @@ def stage_source(derivative, stage):
 
         def keep(name, fdef, info, kind=kind, captured=captured):
             if name == stage:
-                label = None if kind == generation.JVP else "grad of"
+                label = None if kind == JVP else "grad of"
                 captured.append(codegen.emit(fdef, info, label))
 
         generated = generation.generate(func, kind, wrt, statics=statics, on_stage=keep)

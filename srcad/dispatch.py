@@ -21,7 +21,8 @@ import numpy
 
 from . import codegen, models, runtime
 from .errors import NonScalarOutputError, ShapeMismatchError, SrcadError, WrtError
-from .generation import GRAD, JVP, VALUE_AND_GRAD, cached, signature, specializations
+from .generation import cached, signature, specializations
+from .kinds import GRAD, JVP, VALUE_AND_GRAD
 from .sparse import RowGrad
 
 SPECIALIZATIONS = 8     # keys (shape signatures) per derivative; further ones run generic code

@@ -15,17 +15,25 @@ import gc
 import inspect
 import threading
 import weakref
+from collections.abc import Callable
+from types import FunctionType
+from typing import Any
 
 import numpy
 
 from . import annotations as anno
 from . import ast_util, codegen, guards, models, runtime
+from .ast_util import SourceInfo
 from .callee import Callee
-from .errors import SrcadError
+from .errors import Location, SrcadError
+from .guards import Guards
+from .job import Job, Shape
+from .kinds import GRAD, GRAD_NESTED, JVP, PULLBACK, VJP
 from .naming import FreeNames, Namer, identifier
 from .passes import (
     activity,
     alias,
+    classify,
     deny,
     fence,
     forward,
@@ -35,10 +43,12 @@ from .passes import (
     reverse,
     shapes,
     specialize,
+    unroll,
 )
 
-GRAD, VALUE_AND_GRAD, VJP, JVP = "grad", "value_and_grad", "vjp", "jvp"
 _CONTAINERS = (list, tuple, dict)
+Statics = tuple[tuple[str, Any], ...]
+OnStage = Callable[[str, ast.FunctionDef, SourceInfo], None]
 
 _cache = weakref.WeakKeyDictionary()      # user function -> {(kind, wrt): Generated}
 _lock = threading.RLock()
@@ -50,7 +60,14 @@ class Generated:
 
     __slots__ = ("function", "text", "return_location", "callees", "guards")
 
-    def __init__(self, function, text, return_location, callees, guards=None):
+    function: Callable[..., Any]
+    text: str
+    return_location: Location
+    callees: list[Callee]
+    guards: Guards | None
+
+    def __init__(self, function: Callable[..., Any], text: str, return_location: Location,
+                 callees: list[Callee], guards: Guards | None = None) -> None:
         self.function = function
         self.text = text
         self.return_location = return_location
@@ -83,7 +100,7 @@ class Generated:
             todo.extend(c.current for c in generated.callees if c.current is not None)
         return True
 
-    def full_text(self):
+    def full_text(self) -> str:
         """This function's source followed by that of every derivative it calls, once each."""
         texts, seen, todo = [], set(), [self]
         while todo:
@@ -96,7 +113,9 @@ class Generated:
         return "\n\n".join(texts)
 
 
-def generate(func, kind, wrt, containers=(), statics=(), signature=None, on_stage=None):
+def generate(func: FunctionType, kind: str, wrt: tuple[str, ...],
+             containers: tuple[str, ...] = (), statics: Statics = (),
+             signature: tuple | None = None, on_stage: OnStage | None = None) -> Generated:
     """See `_generate`; Python's cycle collector is paused meanwhile (the passes make many
     short-lived nodes and no cycles worth collecting: a fifth of the time of long functions)."""
     enabled = gc.isenabled()
@@ -108,98 +127,142 @@ def generate(func, kind, wrt, containers=(), statics=(), signature=None, on_stag
             gc.enable()
 
 
-def _generate(func, kind, wrt, containers=(), statics=(), signature=None, on_stage=None):
+def _generate(func: FunctionType, kind: str, wrt: tuple[str, ...],
+              containers: tuple[str, ...] = (), statics: Statics = (),
+              signature: tuple | None = None, on_stage: OnStage | None = None) -> Generated:
     """Run the pipeline on `func`: the `Generated` derivative of `kind` with respect to `wrt`
     (a tuple of parameter names); `containers` names the parameters that hold lists, tuples
     or dicts of arrays in the calls this code is for; `statics` pairs (parameter, value) for
     parameters known while generating, such as the `self` of a method; `signature` gives
     the shapes of the positional arguments (see `signature`) for reverse-mode code
     specialized to them (no `unbroadcast` where shapes match, ...; a model's entry gives the
-    shapes of its parameters, see `signature`). `on_stage(stage, fdef,
-    info)`, if given, sees the function after "normalize", after the derivative pass ("raw")
-    and after "optimized" (it must not keep or change `fdef`)."""
+    shapes of its parameters, see `signature`). `on_stage(stage, fdef, info)`, if given, sees
+    the function after "normalize", after the derivative pass ("raw") and after "optimized"
+    (it must not keep or change `fdef`)."""
     on_stage = on_stage or (lambda stage, fdef, info: None)
-    own_name = function_name(func, kind, wrt, statics)
-    tree, info, names, namer = _normal_form(func, statics, own_name)
+    tree, job = _job(func, kind, wrt, function_name(func, kind, wrt, statics), containers,
+                     statics, signature)
+    tree = _normal_form(tree, job)
     assumed = guards.collect(tree, func, statics)
-    free = FreeNames(namer, names, {**vars(builtins), **func.__globals__})
-    _bind_runtime_calls(tree, free)
-    on_stage("normalize", tree, info)
-    static = None
+    job.free = FreeNames(job.namer, job.names, {**vars(builtins), **func.__globals__})
+    _bind_runtime_calls(tree, job.free)
+    on_stage("normalize", tree, job.info)
     if kind != JVP and signature is not None:
-        static = _infer_shapes(tree, func, statics, signature)
-    active = activity.run(tree, wrt)
-    deny.run(tree, info, free)
-    for var, cell in zip(func.__code__.co_freevars, func.__closure__ or ()):
-        try:
-            free.bind(var, cell.cell_contents)   # closure values, under their own names
-        except ValueError:
-            pass
-    callees = {}
-
-    def bind_callee(callee, callee_kind, callee_wrt, callee_statics, callee_signature,
-                    containers=()):
-        key = (callee, callee_kind, callee_wrt, _static_key(callee_statics), callee_signature,
-               containers)
-        if key not in callees:
-            callees[key] = Callee(cached, callee, callee_kind, callee_wrt, callee_statics,
-                                  callee_signature, containers)
-        return free.bind(function_name(callee, callee_kind, callee_wrt, callee_statics),
-                         callees[key])
-
-    def derive(callee, callee_kind, callee_wrt, callee_statics=(), argument_shapes=None,
-               containers=()):
-        return bind_callee(callee, callee_kind, callee_wrt, callee_statics,
-                           _callee_signature(callee, callee_statics, argument_shapes),
-                           containers)
-
-    def pullback_only(ident):
-        callee = free.bound.get(ident)
-        if not isinstance(callee, Callee) or callee.kind != VJP:
-            return None
-        return bind_callee(callee.func, reverse.PULLBACK, callee.wrt, callee.statics,
-                           callee.signature, callee.containers)
-
-    modules = tuple(param for param, value in statics if _is_module(value) and param in wrt)
-    if kind == JVP:
-        if modules:
-            raise SrcadError("forward mode with respect to a model's parameters is not "
-                             "supported yet: use grad, value_and_grad or vjp",
-                             info.location(tree))
-        fdef = forward.run(tree, wrt, active, namer, free, info, derive)
-    else:
-        fdef = reverse.run(tree, wrt, active, namer, free, info, kind, derive, containers,
-                           modules, static)
-    fdef.name = own_name
-    on_stage("raw", fdef, info)
-    optimize.run(fdef, pullback_only)
+        tree = _infer_shapes(tree, job)
+    tree = activity.run(tree, job)
+    tree = deny.run(tree, job)
+    _bind_closure(func, job.free)
+    callees = _Callees(job.free)
+    job.derive, job.pullback_only = callees.derive, callees.pullback_only
+    fdef = _derivative(tree, job)
+    on_stage("raw", fdef, job.info)
+    fdef = optimize.run(fdef, job)
     _strip_defaults(fdef)
-    on_stage("optimized", fdef, info)
-    text = codegen.emit(fdef, info, None if kind == JVP else "grad of")
-    function = codegen.compile_function(text, fdef.name, func.__globals__, free.bound)
-    if kind != JVP:
+    on_stage("optimized", fdef, job.info)
+    return _compiled(tree, fdef, job, callees.called_by(fdef), assumed)
+
+
+def _compiled(tree: ast.FunctionDef, fdef: ast.FunctionDef, job: Job, callees: list[Callee],
+              assumed: Guards) -> Generated:
+    """The `Generated` of `fdef`, the finished derivative of the normal form `tree`: its source
+    text, compiled with the job's free names, the derivatives it calls and the facts it relies
+    on (`assumed`)."""
+    func = job.func
+    text = codegen.emit(fdef, job.info, None if job.kind == JVP else "grad of")
+    function = codegen.compile_function(text, fdef.name, func.__globals__, job.free.bound)
+    if job.kind != JVP:
         function.__defaults__ = func.__defaults__
         function.__kwdefaults__ = func.__kwdefaults__
     function.__srcad_source__ = text
     last = tree.body[-1] if tree.body else tree
-    used = ast_util.names_in(fdef)
-    return Generated(function, text, info.location(last),
-                     [c for c in callees.values() if free.name_of(c) in used], assumed)
+    return Generated(function, text, job.info.location(last), callees, assumed)
 
 
-def _normal_form(func, statics, own_name):
-    """(tree, info, namespace, namer) of `func` in normal form: parsed, fenced, resolved with
-    the values of `statics` known, normalized; the namer reserves `own_name`."""
+def _job(func: FunctionType, kind: str, wrt: tuple[str, ...], name: str,
+         containers: tuple[str, ...] = (), statics: Statics = (),
+         signature: tuple | None = None) -> tuple[ast.FunctionDef, Job]:
+    """`func` parsed, and the `Job` of generating the function `name` from it (see
+    `_generate`)."""
     tree, info = ast_util.parse_function(func)
-    names = resolve.namespace(func)
-    fence.run(tree, info)
-    alias.run(tree, info)
-    resolve.run(tree, info, names, dict(statics))
-    locals_ = resolve.local_names(tree)
-    deny.annotate(tree, {**names, **dict(statics)}, locals_ - set(dict(statics)))
-    namer = Namer(ast_util.names_in(tree) | locals_ | {own_name})
-    normalize.run(tree, namer, locals_, info)
-    return tree, info, names, namer
+    arguments, parameters_ = {}, {}
+    if signature is not None:       # the shapes of plain arguments, and of models' parameters
+        arguments = dict(zip(_positional(func), signature))
+        parameters_ = {(param, path): shape for param, value in statics if _is_module(value)
+                       for path, shape in arguments.pop(param, None) or ()}
+    job = Job(func, kind, wrt, name, info, resolve.namespace(func),
+              frozenset(resolve.local_names(tree)), statics=dict(statics),
+              containers=containers, argument_shapes=arguments, parameter_shapes=parameters_,
+              result_shape=_result_shape)
+    return tree, job
+
+
+def _normal_form(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
+    """The parsed `tree` fenced, its loops over static models unrolled, resolved with the
+    values of the job's statics known, and normalized; the job's namer (made here) has every
+    name of the resolved tree and the job's `name` taken."""
+    for pass_ in (fence, alias, unroll, resolve, classify):
+        tree = pass_.run(tree, job)
+    job.namer = Namer(ast_util.names_in(tree) | resolve.local_names(tree) | {job.name})
+    return normalize.run(tree, job)
+
+
+def _derivative(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
+    """The derivative function of the normal form `tree` that the job asks for (forward mode
+    for `JVP`, reverse mode for the others), named `job.name`."""
+    if job.kind == JVP:
+        if job.modules:
+            raise SrcadError("forward mode with respect to a model's parameters is not "
+                             "supported yet: use grad, value_and_grad or vjp",
+                             job.info.location(tree))
+        fdef = forward.run(tree, job)
+    else:
+        fdef = reverse.run(tree, job)
+    fdef.name = job.name
+    return fdef
+
+
+def _bind_closure(func: FunctionType, free: FreeNames) -> None:
+    """Bind the values of `func`'s closure cells under their own names (an empty cell, one
+    defined later in the enclosing function, is left out)."""
+    for var, cell in zip(func.__code__.co_freevars, func.__closure__ or ()):
+        try:
+            free.bind(var, cell.cell_contents)
+        except ValueError:
+            pass
+
+
+class _Callees:
+    """The derivatives of user functions that one generated function calls: each a lazily
+    generated `Callee`, made once per (function, kind, wrt, statics, signature) and bound in
+    the generated code's free names."""
+
+    def __init__(self, free: FreeNames) -> None:
+        self.free = free
+        self.made: dict[tuple, Callee] = {}
+
+    def bind(self, func, kind, wrt, statics, signature_, containers=()) -> str:
+        key = (func, kind, wrt, _static_key(statics), signature_, containers)
+        if key not in self.made:
+            self.made[key] = Callee(cached, func, kind, wrt, statics, signature_, containers)
+        return self.free.bind(function_name(func, kind, wrt, statics), self.made[key])
+
+    def derive(self, func, kind, wrt, statics=(), argument_shapes=None, containers=()) -> str:
+        """The job's `derive` (see `job.Derive`)."""
+        return self.bind(func, kind, wrt, statics,
+                         _callee_signature(func, statics, argument_shapes), containers)
+
+    def pullback_only(self, ident: str) -> str | None:
+        """The job's `pullback_only` (see `job.PullbackOnly`)."""
+        callee = self.free.bound.get(ident)
+        if not isinstance(callee, Callee) or callee.kind != VJP:
+            return None
+        return self.bind(callee.func, PULLBACK, callee.wrt, callee.statics, callee.signature,
+                         callee.containers)
+
+    def called_by(self, fdef: ast.FunctionDef) -> list[Callee]:
+        """The callees whose names `fdef` uses, in the order they were made."""
+        used = ast_util.names_in(fdef)
+        return [c for c in self.made.values() if self.free.name_of(c) in used]
 
 
 _RESULT_SHAPE = "result shape"
@@ -230,28 +293,27 @@ def _result_shape(func, statics, argument_shapes):
         return per_function[key]
 
 
-def _return_shape(func, statics, signature_):
+def _return_shape(func: FunctionType, statics: Statics, signature_: tuple) -> Shape | None:
+    """The static shape of the name `func` returns, for arguments of the shapes `signature_`
+    (None when not known)."""
     try:
-        tree = _normal_form(func, statics, func.__name__)[0]
+        tree, job = _job(func, _RESULT_SHAPE, (), func.__name__, (), statics, signature_)
+        tree = _normal_form(tree, job)
     except SrcadError:          # not code srcad transforms (then nothing derives it either)
         return None
     last = tree.body[-1] if tree.body else None
     if not (isinstance(last, ast.Return) and isinstance(last.value, ast.Name)):
         return None
-    return _infer_shapes(tree, func, statics, signature_).get(last.value.id)
+    return anno.get(_infer_shapes(tree, job), anno.SHAPES).get(last.value.id)
 
 
-def _infer_shapes(tree, func, statics, signature_):
-    """The static shapes of the normal form `tree` of `func` for arguments of these shapes
-    (`shapes.infer`), after specializing `tree` to them (`specialize`: branches on `np.ndim`
-    ...)."""
-    given = dict(zip(_positional(func), signature_))
-    parameters = {(param, path): shape for param, value in statics
-                  if _is_module(value) for path, shape in given.pop(param, None) or ()}
-    static = shapes.infer(tree, given, parameters, _result_shape)
-    if specialize.run(tree, static):
-        static = shapes.infer(tree, given, parameters, _result_shape)
-    return static
+def _infer_shapes(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
+    """The normal form `tree` annotated with its static shapes for the job's argument shapes
+    (`shapes`), after specializing it to them (`specialize`: branches on `np.ndim` ...)."""
+    tree = specialize.run(shapes.run(tree, job), job)
+    if anno.get(tree, anno.SHAPES) is None:         # specialized: the shapes may be known better
+        tree = shapes.run(tree, job)
+    return tree
 
 
 def _callee_signature(func, statics, argument_shapes):
@@ -266,7 +328,7 @@ def _callee_signature(func, statics, argument_shapes):
     return None if all(s is None for s in shapes_) else shapes_
 
 
-def _bind_runtime_calls(tree, free):
+def _bind_runtime_calls(tree: ast.FunctionDef, free: FreeNames) -> None:
     """Calls that normal form introduced (`set_item`) name their helper in generated code."""
     for node in ast.walk(tree):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
@@ -278,7 +340,7 @@ def function_name(func, kind, wrt, statics=()):
     """`grad_f`, or `grad_f_wrt_W_b` when not with respect to the first parameter alone (the
     first after `self` for a method, named after its class: `vjp_Linear_forward`)."""
     owner = f"{type(statics[0][1]).__name__}_" if statics else ""
-    base = identifier(f"{GRAD if kind == reverse.GRAD_NESTED else kind}_{owner}{func.__name__}")
+    base = identifier(f"{GRAD if kind == GRAD_NESTED else kind}_{owner}{func.__name__}")
     params = [p for p in parameters(func) if p not in dict(statics)]
     return base if tuple(wrt) == tuple(params[:1]) else f"{base}_wrt_{'_'.join(wrt)}"
 

@@ -10,7 +10,8 @@ is the generated code of the derivatives they are made of.
 import numpy
 
 from . import runtime
-from .api import GRAD, JVP, VJP, Derivative
+from .api import Derivative
+from .kinds import GRAD, JVP, VJP
 
 
 class Composite:

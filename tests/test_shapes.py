@@ -19,11 +19,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import srcad
-from srcad import ast_util, dispatch, generation
+from srcad import dispatch, generation
 from srcad.errors import WrtError
-from srcad.naming import Namer
 from srcad.nn import Module, Parameter
-from srcad.passes import fence, normalize, resolve, shapes
+from srcad.passes import shapes
 
 # ---- functions -------------------------------------------------------------------------------
 
@@ -93,11 +92,8 @@ def reduction_by_branch(x, b):
 
 def inferred(func, args):
     """The static shapes srcad infers for `func`'s normal form, given `args`."""
-    tree, info = ast_util.parse_function(func)
-    fence.run(tree, info)
-    resolve.run(tree, info, resolve.namespace(func), {})
-    locals_ = resolve.local_names(tree)
-    normalize.run(tree, Namer(ast_util.names_in(tree) | locals_), locals_, info)
+    tree, job = generation._job(func, "grad", (), func.__name__)
+    tree = generation._normal_form(tree, job)
     return shapes.infer(tree, dict(zip(generation.parameters(func), generation.signature(args))))
 
 

@@ -1,12 +1,13 @@
 """Activity analysis: which values depend on the inputs being differentiated and reach the
 output.
 
-In: a normal-form `FunctionDef` and the names of the active parameters (`wrt`). Out: the same
-tree where each assignment whose value depends differentiably on an active input *and* flows
-differentiably into the returned value carries annotation ACTIVE=True, and `run` returns the
-set of active names. Comparisons, shapes, `len`, integer casts and primitives registered as
-non-differentiable cut the dependence, so a value computed only for a test (`while
-np.max(np.abs(step)) > tol`) gets no derivative code and no stack.
+In: a normal-form `FunctionDef` and the names of the active parameters (the job's `wrt`). Out:
+the same tree where each assignment whose value depends differentiably on an active input *and*
+flows differentiably into the returned value carries annotation ACTIVE=True, and the function
+carries ACTIVE_NAMES, the set of names that carry a derivative (`wrt` included). Comparisons,
+shapes, `len`, integer casts and primitives registered as non-differentiable cut the
+dependence, so a value computed only for a test (`while np.max(np.abs(step)) > tol`) gets no
+derivative code and no stack.
 
 Deny by default: what would cut the dependence without being truly constant (an index builder
 `np.r_[x, x]`, `x.flat`, `x[0] or 1.0`, a non-differentiable primitive given a differentiated
@@ -25,6 +26,7 @@ import numpy
 from .. import annotations as anno
 from .. import rules
 from ..ast_util import stored
+from ..job import Job
 from ..primitive import is_number
 from . import deny
 
@@ -34,8 +36,9 @@ _VALUE_ATTRS = {"T", "real", "imag", "mT"}
 _SHAPE_ATTRS = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides", "flags"}
 
 
-def run(tree, wrt):
-    """Annotate `tree`; returns the set of active names."""
+def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
+    """Annotate `tree` (see the module docstring)."""
+    wrt = job.wrt
     active = set(wrt)
     _block(tree.body, active)
     needed = set()
@@ -45,7 +48,7 @@ def run(tree, wrt):
     for stmt in ast.walk(tree):
         if anno.get(stmt, anno.ACTIVE) and not stored(stmt) & needed:
             anno.set_(stmt, anno.ACTIVE, False)
-    return (active & needed) | set(wrt)
+    return anno.set_(tree, anno.ACTIVE_NAMES, (active & needed) | set(wrt))
 
 
 def _needed(stmts, needed):

@@ -22,6 +22,7 @@ import ast
 
 from ..ast_util import live_after_each, read_before_assigned
 from ..errors import UnsupportedSyntaxError
+from ..job import Job
 
 VIEW_ATTRIBUTES = {"T", "mT", "real", "imag"}
 VIEW_CALLS = {"reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "squeeze",
@@ -30,8 +31,9 @@ VIEW_CALLS = {"reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "
               "stop_gradient"}
 
 
-def run(tree, info):
-    """Check `tree` (a FunctionDef); raise UnsupportedSyntaxError at a shared write."""
+def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
+    """Check `tree`; raise UnsupportedSyntaxError at a shared write (at `job.info`)."""
+    info = job.info
     args = tree.args
     params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
     names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]

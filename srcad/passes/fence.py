@@ -1,13 +1,15 @@
 """Reject unsupported syntax before any transform runs.
 
-In: a parsed user `FunctionDef`. Out: the same tree, unchanged, or an `UnsupportedSyntaxError`
-naming the construct and quoting the user's line. Every node type is listed below, allowed or
-rejected with a reason, so nothing slips through unnoticed.
+In: a parsed user `FunctionDef` (and the job's `info`, for errors). Out: the same tree,
+unchanged, or an `UnsupportedSyntaxError` naming the construct and quoting the user's line.
+Every node type is listed below, allowed or rejected with a reason, so nothing slips through
+unnoticed.
 """
 
 import ast
 
 from ..errors import UnsupportedSyntaxError
+from ..job import Job
 
 ALLOWED = (
     # statements
@@ -50,13 +52,14 @@ REJECTED = {
 }
 
 
-def run(tree, info):
-    """Check `tree` (a FunctionDef); raise UnsupportedSyntaxError at the first problem."""
+def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
+    """Check `tree`; raise UnsupportedSyntaxError at the first problem (at `job.info`)."""
+    info = job.info
     args = tree.args
     if args.vararg or args.kwarg:
         _reject(info, tree, "a function with *args or **kwargs parameters")
     for stmt in tree.body:
-        _check_statement(stmt, info, top_level=True)
+        _check_statement(stmt, info)
     _check_returns(tree.body, info)
     _check_returns_a_value(tree, info)
     return tree
@@ -74,7 +77,7 @@ def _check_returns_a_value(tree, info):
         "`return` with a value); return the value to differentiate", info.location(tree))
 
 
-def _check_statement(stmt, info, top_level):
+def _check_statement(stmt, info):
     for node in ast.walk(stmt):
         if isinstance(node, (ast.For, ast.While)) and node.orelse:
             _reject(info, node, f"`else` on a `{'for' if isinstance(node, ast.For) else 'while'}`"

@@ -1,10 +1,11 @@
 """Forward mode: each primal statement followed by the statement of its tangent.
 
-In: a normal-form `FunctionDef` annotated by `activity` and the names to differentiate (`wrt`).
-Out: `def jvp_f(x, W, dx): ...; return out, d_out`, where the tangent parameters follow the
-primal ones (one per `wrt` name, named `d<name>`), every active assignment `y = ...` is followed
-by the `dy = ...` of its template, and the output's tangent is zero when it does not depend on
-`wrt`. After a branch, a tangent set on one path only is set to zero on the other.
+In: a normal-form `FunctionDef` annotated by `activity`, and the job's `wrt` (the names to
+differentiate), `namer`, `free` and `derive`. Out: `def jvp_f(x, W, dx): ...; return out,
+d_out`, where the tangent parameters follow the primal ones (one per `wrt` name, named
+`d<name>`), every active assignment `y = ...` is followed by the `dy = ...` of its template, and
+the output's tangent is zero when it does not depend on `wrt`. After a branch, a tangent set on
+one path only is set to zero on the other.
 """
 
 import ast
@@ -12,19 +13,22 @@ import ast
 from .. import annotations as anno
 from .. import calls, rules, runtime
 from ..ast_util import assign, call, copy_node, name
+from ..job import Job
 from ..primitive import bind, check_covered, decompose, rule
 from ..template import fill
 from . import activity
 
 
-def run(tree, wrt, active, namer, free, info, derive=None):
-    """The forward-mode (JVP) function of `tree`; `derive(func, kind, wrt)` gives the name of
-    the generated derivative of a called user function."""
+def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
+    """The forward-mode (JVP) function of `tree`; `job.derive(func, kind, wrt)` gives the name
+    of the generated derivative of a called user function."""
+    wrt, namer = job.wrt, job.namer
     body = tree.body
-    returns = bool(body) and isinstance(body[-1], ast.Return)
-    output = body[-1].value if returns else ast.Constant(None)
+    last = body[-1] if body else None
+    returns = isinstance(last, ast.Return)
+    output = last.value if isinstance(last, ast.Return) else ast.Constant(None)
     params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
-    builder = _Forward(namer, free, info, params, derive)
+    builder = _Forward(namer, job.free, job.info, params, job.derive)
     known = set(wrt)
     stmts = builder.block(body[:-1] if returns else body, known)
     tangent = builder.tangent_of(output, known)

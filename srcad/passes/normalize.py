@@ -1,8 +1,9 @@
 """Normal form: one operation per statement, each name assigned once per path.
 
-In: a fenced, resolved `FunctionDef`. Out: a `FunctionDef` whose body holds only these shapes,
-where an *atom* is a name, a literal (`2.0`, `-1`, `None`, a tuple of literals) or an expression
-that is never differentiated and is left as written (`x.shape[0]`, `np.pi`, `a > 0 and b`):
+In: a fenced, resolved `FunctionDef` and the job's `namer` (every name of the tree taken). Out:
+a `FunctionDef` whose body holds only these shapes, where an *atom* is a name, a literal (`2.0`,
+`-1`, `None`, a tuple of literals) or an expression that is never differentiated and is left as
+written (`x.shape[0]`, `np.pi`, `a > 0 and b`):
 
     t = atom                          copy (or constant)
     t = a OP b  /  t = OP a           arithmetic (BinOp / UnaryOp) on atoms
@@ -36,7 +37,9 @@ from .. import annotations as anno
 from .. import calls, errors, rules, runtime
 from ..ast_util import copy_node, name
 from ..errors import UnsupportedSyntaxError
+from ..job import Job
 from ..primitive import index_value
+from .resolve import local_names
 
 _OPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
         ast.MatMult: "matmul", ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.USub: "neg",
@@ -61,9 +64,10 @@ def _changed_in_place(call):
     return None
 
 
-def run(tree, namer, locals_, info):
-    """Normalize `tree` in place; `locals_` are the function's local names."""
-    normalizer = _Normalizer(namer, locals_, info)
+def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
+    """Normalize `tree` in place; new names come from `job.namer`."""
+    namer = job.namer
+    normalizer = _Normalizer(namer, local_names(tree), job.info)
     params = tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs
     for param in params:
         normalizer.version[param.arg] = param.arg
@@ -110,6 +114,7 @@ class _Normalizer:
         self.info = info
         self.fixed = frozenset()    # names that keep their version (carried through a loop)
         self.version = {}           # user name -> current SSA name
+        self.params = set()         # the function's parameters
         self.out = None             # statement list being written
         self.line = None            # user line of the statement being normalized
 

@@ -1,15 +1,15 @@
 """Clean-ups on a generated function: constant folding, copy propagation, dead code.
 
-In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullback function).
-Out: the same function, where in derivative statements numbers are folded (`2 - 1` -> `1`,
-`x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`, `0 - e` -> `-e`), a derivative copy
-`da = db` is replaced by `db` where that is safe, and assignments whose value is never used and
-has no effect are removed (repeatedly, so whole dead chains go). Primal statements are removed,
-and a temporary of normal form that only the next statements of its user line read is put back
-into the expression that reads it (`h = np.tanh(X @ W + b)`, not `_matmul = X @ W;
-_add = _matmul + b; h = np.tanh(_add)`): the line reads as the user wrote it, and the value is
-freed at once. A model's gradient dict built in pieces (`dself = {'bias': db}` ...
-`dself = merge_grads(dself, {'weight': dw})`) is written as one literal.
+In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullback function)
+and the job's `pullback_only`. Out: the same function, where in derivative statements numbers
+are folded (`2 - 1` -> `1`, `x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`, `0 - e` -> `-e`),
+a derivative copy `da = db` is replaced by `db` where that is safe, and assignments whose value
+is never used and has no effect are removed (repeatedly, so whole dead chains go). Primal
+statements are removed, and a temporary of normal form that only the next statements of its
+user line read is put back into the expression that reads it (`h = np.tanh(X @ W + b)`, not
+`_matmul = X @ W; _add = _matmul + b; h = np.tanh(_add)`): the line reads as the user wrote it,
+and the value is freed at once. A model's gradient dict built in pieces (`dself = {'bias': db}`
+... `dself = merge_grads(dself, {'weight': dw})`) is written as one literal.
 """
 
 import ast
@@ -20,18 +20,20 @@ import numpy
 from .. import annotations as anno
 from .. import rules, runtime
 from ..ast_util import stored
+from ..job import Job
 
 
-def run(tree, pullback_only=None):
-    """Clean up `tree` (see the module docstring). `pullback_only(name)`, if given, names the
-    variant of the derivative `name` that returns its pullback alone, or None: a call
-    `value, pullback = name(...)` whose value nothing reads calls that variant instead."""
+def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
+    """Clean up `tree` (see the module docstring). `job.pullback_only(name)` names the variant
+    of the derivative `name` that returns its pullback alone, or None: a call `value, pullback
+    = name(...)` whose value nothing reads calls that variant instead."""
+    pullback_only = job.pullback_only
     _fold(tree)
     _propagate_copies(tree)
     _join_gradient_dicts(tree)
     while _remove_dead(tree):
         pass
-    if pullback_only is not None and _drop_unread_values(tree, pullback_only):
+    if _drop_unread_values(tree, pullback_only):
         while _remove_dead(tree):
             pass
     _inline_temporaries(tree)

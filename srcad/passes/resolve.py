@@ -1,10 +1,19 @@
 """Find the Python object behind every call and global attribute.
 
-In: a fenced `FunctionDef` and the function's namespace (globals, closure cells, builtins).
-Out: the same tree, where each `ast.Call` carries annotation FUNC (the object it calls:
-`numpy.tanh`, a user function) or, when its receiver is a local array (`x.sum()`), METHOD (the
-method's name) and FUNC the matching `numpy.ndarray` method. Attribute reads on globals
-(`np.pi`) are left to run as written.
+In: a fenced `FunctionDef` whose loops over static models are unrolled (`unroll`), and the job's
+`names` (the function's namespace: globals, closure cells, builtins), `statics` (values known
+while generating: a method's `self`, a model) and `locals`. Out: the same tree, where
+
+* each `if` whose test a static model's settings decide (`if self.bias is None:`) is replaced
+  by the branch taken (the settings are part of the code's cache key);
+* each `ast.Call` carries annotation FUNC (the object it calls: `numpy.tanh`, a user function)
+  or, when its receiver is a local array (`x.sum()`), METHOD (the method's name) and FUNC the
+  matching `numpy.ndarray` method; a call of a `functools.partial` calls its function;
+* reads rooted at a static model carry PARAM (a Parameter: `("self", "V.weight")`) or MODULE
+  (a model: `("self", "V")`).
+
+Attribute reads on globals (`np.pi`) are left to run as written. A name that denotes nothing is
+an error at the user's line.
 """
 
 import ast
@@ -16,9 +25,9 @@ import numpy
 
 from .. import annotations as anno
 from .. import models
-from ..ast_util import copy_node
 from ..callee import Callee
 from ..errors import UnsupportedSyntaxError
+from ..job import Job
 
 
 def namespace(func):
@@ -44,18 +53,17 @@ def local_names(tree):
     return names
 
 
-def run(tree, info, names, statics=None):
-    """Annotate the calls of `tree`; `names` is `namespace(func)`; `statics` maps parameters
-    whose value is known when generating (the `self` of a method) to that value."""
-    statics = statics or {}
-    locals_ = local_names(tree) - set(statics)
-    names = {**names, **statics}
-    _unroll_module_loops(tree, names, locals_)
+def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
+    """Annotate the calls of `tree` and fold the branches on settings (see the module
+    docstring)."""
+    statics = job.statics
+    locals_ = job.locals - set(statics)
+    names = {**job.names, **statics}
     tree.body = _fold_settings(tree.body, statics) or [
         ast.Pass(lineno=tree.body[0].lineno, col_offset=0)]
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            _resolve_call(node, info, names, locals_)
+            _resolve_call(node, job.info, names, locals_)
     _mark_modules(tree, statics)
     return tree
 
@@ -211,61 +219,6 @@ def evaluate(expr, names, locals_):
     for kind, part in reversed(parts):
         obj = getattr(obj, part) if kind == "attr" else obj[part]
     return obj, False
-
-
-def _unroll_module_loops(tree, names, locals_):
-    """`for m in self.layers:` over a list of modules known while generating becomes one copy
-    of the body per module, with `m` replaced by `self.layers[i]` (the length is structure)."""
-    for node in list(ast.walk(tree)):
-        for field in ("body", "orelse"):
-            stmts = getattr(node, field, None)
-            if not isinstance(stmts, list):
-                continue
-            out = []
-            for stmt in stmts:
-                items = _static_items(stmt, names, locals_)
-                if items is None:
-                    out.append(stmt)
-                    continue
-                for i in range(len(items)):
-                    element = ast.Subscript(value=copy_node(stmt.iter), slice=ast.Constant(i),
-                                            ctx=ast.Load())
-                    out.extend(_substitute(copy_node(s), stmt.target.id, element)
-                               for s in stmt.body)
-            setattr(node, field, out)
-
-
-def _static_items(stmt, names, locals_):
-    if not (isinstance(stmt, ast.For) and isinstance(stmt.target, ast.Name)
-            and not stmt.orelse):
-        return None
-    try:
-        obj, local_root = evaluate(stmt.iter, names, locals_)
-    except (KeyError, AttributeError, IndexError, TypeError):
-        return None
-    if local_root or not models.is_model(obj):    # (a plain list's length is no structure)
-        return None
-    try:
-        items = list(obj)
-    except TypeError:
-        return None
-    if not items or not all(models.is_model(item) for item in items):
-        return None
-    return items
-
-
-def _substitute(stmt, var, replacement):
-    for node in ast.walk(stmt):
-        for field, value in ast.iter_fields(node):
-            if isinstance(value, ast.Name) and value.id == var and isinstance(value.ctx,
-                                                                               ast.Load):
-                setattr(node, field, copy_node(replacement))
-            elif isinstance(value, list):
-                for i, item in enumerate(value):
-                    if isinstance(item, ast.Name) and item.id == var and isinstance(
-                            item.ctx, ast.Load):
-                        value[i] = copy_node(replacement)
-    return stmt
 
 
 def _resolve_call(node, info, names, locals_):

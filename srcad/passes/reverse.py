@@ -1,7 +1,9 @@
 """Reverse mode: the primal statements, then their adjoints in reverse order.
 
-In: a normal-form `FunctionDef` annotated by `activity`, the names to differentiate (`wrt`) and
-the kind of function wanted. Out: a new `FunctionDef`:
+In: a normal-form `FunctionDef` annotated by `activity` (and by `shapes` when the code is
+specialized to shapes), and the job's `wrt` (the names to differentiate), `kind` (of function
+wanted, `srcad.kinds`), `namer`, `free`, `derive`, `containers` and `modules`. Out: a new
+`FunctionDef`:
 
 * kind "grad":  `def grad_f(x, W): <primal>; d_out = grad_seed(out); <adjoint>; return dx`
 * kind "value_and_grad": the same, returning `(out, dx)`
@@ -31,55 +33,65 @@ import ast
 
 from .. import annotations as anno
 from .. import calls, rules, runtime
-from ..ast_util import assign, call, copy_node, name, read_before_assigned, stored
+from ..ast_util import (
+    always_assigned,
+    assign,
+    call,
+    copy_node,
+    loaded,
+    name,
+    read_before_assigned,
+    stored,
+)
 from ..errors import NonScalarOutputError
+from ..job import Job
+from ..kinds import BACKWARD, GRAD, GRAD_NESTED, PULLBACK, VALUE_AND_GRAD, VJP
 from ..primitive import bind, check_covered, decompose, rule
 from ..template import fill
 from .simplify import product_of, simplify, spread_of
 
-GRAD, VALUE_AND_GRAD, VJP = "grad", "value_and_grad", "vjp"
-BACKWARD, GRAD_NESTED, PULLBACK = "backward", "grad_nested", "pullback"
 _COTANGENT_IN = (VJP, BACKWARD, PULLBACK)     # kinds whose output's adjoint is a parameter
 
 
-def run(tree, wrt, active, namer, free, info, kind=GRAD, derive=None, containers=(),
-        modules=(), shapes=None):
-    """The reverse-mode function of `tree` (see the module docstring). `derive(func, kind,
-    wrt, statics, argument_shapes)` gives the name under which the derivative of a called user
-    function is bound (`argument_shapes`: `{parameter: static shape or None}`, or None when
-    this code is not specialized to shapes);
-    `containers` are the parameters that hold lists, tuples or dicts of arrays; `modules` the
-    parameters that are models, whose gradient is a dict keyed like `named_parameters()`;
-    `shapes` the static shapes of names (`passes.shapes`), for code specialized to them."""
+def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
+    """The reverse-mode function of `tree` (see the module docstring). `job.derive` gives the
+    name under which the derivative of a called user function is bound; `job.containers` are
+    the parameters that hold lists, tuples or dicts of arrays; `job.modules` the parameters
+    that are models, whose gradient is a dict keyed like `named_parameters()`; annotation
+    SHAPES the static shapes of names, for code specialized to them."""
+    wrt, kind, namer, free, info = job.wrt, job.kind, job.namer, job.free, job.info
     body = tree.body
-    returns = bool(body) and isinstance(body[-1], ast.Return)
-    output = body[-1].value if returns else ast.Constant(None)
+    last = body[-1] if body else None
+    returns = isinstance(last, ast.Return)
+    output = last.value if isinstance(last, ast.Return) else ast.Constant(None)
     statements = body[:-1] if returns else body
     if kind not in _COTANGENT_IN and isinstance(output, ast.Tuple):
         raise NonScalarOutputError(
             "grad needs a function with a scalar output, but this one returns a tuple; use "
             "srcad.vjp for several outputs", info.location(body[-1]))
     params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
-    sequences = _sequences(statements, containers)
-    builder = _Reverse(active, namer, free, info, sequences, params, derive)
-    builder.modules = set(modules)
+    sequences = _sequences(statements, job.containers)
+    builder = _Reverse(anno.get(tree, anno.ACTIVE_NAMES), namer, free, info, sequences, params,
+                       job.derive)
+    builder.modules = set(job.modules)
     builder.closures = kind not in (BACKWARD, GRAD_NESTED)
-    builder.shapes = shapes
+    builder.shapes = anno.get(tree, anno.SHAPES)
     builder.scalar_outputs = _full_reductions(statements)
     builder.read_by_active = {n.id for s in statements for a in ast.walk(s)
                               if isinstance(a, ast.Assign) and anno.get(a, anno.ACTIVE)
                               for n in ast.walk(a.value) if isinstance(n, ast.Name)}
-    builder.parameter_reads = {n.targets[0].id for s in statements for n in ast.walk(s)
-                               if isinstance(n, ast.Assign) and anno.get(n.value, anno.PARAM)}
+    builder.parameter_reads = stored([n for s in statements for n in ast.walk(s)
+                                      if isinstance(n, ast.Assign)
+                                      and anno.get(n.value, anno.PARAM)])
     seeds, pullback_params = builder.seeds(output, kind)
     primal, adjoint = builder.block(statements, builder.defined)
-    grads, end = [], []
+    dnames, end = [], []
     for param in wrt:
         dname = namer.derivative(param)
         if dname not in builder.defined:
             end.append(builder.derivative(assign(dname, builder.zeros(param)), None))
-        grads.append(name(dname))
-    grads = grads[0] if len(grads) == 1 else ast.Tuple(elts=grads, ctx=ast.Load())
+        dnames.append(name(dname))
+    grads = dnames[0] if len(dnames) == 1 else ast.Tuple(elts=dnames, ctx=ast.Load())
     adjoint = seeds + adjoint + end
     fdef = ast.FunctionDef(name=namer.fresh(f"{kind}_{tree.name}"), args=tree.args, body=[],
                            decorator_list=[], returns=None, type_comment=None, lineno=1)
@@ -124,7 +136,7 @@ def _captured(adjoint, primal, params, free):
     starts from the primal's final state (and pops from its own copy of each stack); and the
     statements that give a start value (None, or an empty stack) to those the primal sets in a
     branch or a loop only, so that the defaults exist on every path."""
-    always = set(params) | _always_assigned(primal)
+    always = set(params) | always_assigned(primal)
     maybe = always | _assigned_outside_loops(primal)
     restored = stored(adjoint) & (maybe | (read_before_assigned(adjoint) & stored(primal)))
     stacks = sorted({n.func.value.id for s in adjoint for n in ast.walk(s)
@@ -137,17 +149,6 @@ def _captured(adjoint, primal, params, free):
     starts = [assign(v, ast.List(elts=[], ctx=ast.Load()) if v in stacks else ast.Constant(None))
               for v in sorted((restored | set(stacks)) - always)]
     return sorted(set(restored) | set(stacks)), copies, starts
-
-
-def _always_assigned(stmts):
-    """Names every path through `stmts` assigns outside loops (a loop may run zero times)."""
-    names = set()
-    for stmt in stmts:
-        if isinstance(stmt, ast.Assign):
-            names |= stored(stmt)
-        elif isinstance(stmt, ast.If):
-            names |= _always_assigned(stmt.body) & _always_assigned(stmt.orelse)
-    return names
 
 
 def _assigned_outside_loops(stmts):
@@ -238,12 +239,6 @@ def _full_reductions(stmts):
     return found
 
 
-def loaded(node):
-    nodes = node if isinstance(node, list) else [node]
-    return {n.id for s in nodes for n in ast.walk(s)
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-
-
 class _Restore(ast.stmt):
     """Placeholder after the adjoint of an assignment in a loop: where `var` may be popped."""
     _fields = ()
@@ -270,6 +265,8 @@ class _Reverse:
         self.scalar_outputs = set()     # names holding full reductions (always scalars)
         self.parameter_reads = set()    # names holding a model parameter's array
         self.shapes = None              # static shapes of primal names, when specialized
+        self.closures = True            # calls of user functions keep pullback closures
+        self.read_by_active = set()     # primal names that active statements read
         self.spread = {}                # adjoint name -> (g, x) for `dname = unreduce(g, x)`
         #                                 (see simplify.simplify), within one block
         self.constant_seeds = {}        # adjoint name -> the number it holds (the seed 1.0, ...)

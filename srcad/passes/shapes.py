@@ -1,12 +1,13 @@
 """Static shapes: what the shapes of the arguments tell about every other value.
 
-In: a normal-form `FunctionDef`, the shapes of (some of) its parameters, as tuples of ints
-(`()` for a scalar), of the model parameters it reads (`self.V.weight`, annotation PARAM), and
-a way to learn what the user functions it calls return. Out of `infer`: `{name: shape}` for
-each name that holds a value of that shape every time it is assigned, in every call with
-arguments of those shapes. A name is left out when srcad cannot tell (an operation without a
-shape rule, a value that changes shape from one assignment to another, a list of
-arrays); leaving out is always safe.
+In: a normal-form `FunctionDef` and the job's shapes of (some of) its parameters, as tuples of
+ints (`()` for a scalar), of the model parameters it reads (`self.V.weight`, annotation PARAM),
+and its `result_shape`, which tells what the user functions it calls return. Out: the same
+tree, whose annotation SHAPES (`infer`'s result) is `{name: shape}` for each name that holds a
+value of that shape every time it is assigned, in every call with arguments of those shapes.
+A name is left out when srcad cannot tell (an operation without a shape rule, a value
+that changes shape from one assignment to another, a list of arrays); leaving out is always
+safe.
 
 Shapes are found by a fixed point over all assignments at once (loops and branches included):
 a name's shape is the one its every assignment gives, given the shapes of the operands. A
@@ -28,12 +29,19 @@ import numpy
 
 from .. import annotations as anno
 from .. import calls, rules
+from ..job import Job
 
 _UNKNOWN = None
 
 
 class _Pending(Exception):
     """An operand whose shape is not settled yet (the fixed point comes back to it)."""
+
+
+def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
+    """Annotate `tree` with SHAPES (see the module docstring)."""
+    static = infer(tree, job.argument_shapes, job.parameter_shapes, job.result_shape)
+    return anno.set_(tree, anno.SHAPES, static)
 
 
 def infer(tree, params, parameters=None, results=None):

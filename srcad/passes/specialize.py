@@ -1,7 +1,8 @@
 """What the argument shapes decide: values computed from shapes, and the branches they choose.
 
-In: a normal-form `FunctionDef` and the static shapes of its names (`shapes.infer`). Out: the
-same function (changed in place), for calls with arguments of those shapes, where
+In: a normal-form `FunctionDef` annotated with the static shapes of its names (SHAPES, from
+`shapes`). Out: the same function (changed in place), for calls with arguments of those shapes,
+where
 
 * a name assigned once (outside loops) from what shapes determine (`np.ndim(x)`, `x.ndim`,
   `np.shape(x)`, `x.shape[i]`, `len(x)`, `np.size(x)`, and comparisons, `not`, `and`/`or`
@@ -10,8 +11,8 @@ same function (changed in place), for calls with arguments of those shapes, wher
   its assignment goes;
 * an `if` whose test such a value decides is replaced by the branch taken.
 
-`run` returns True when it changed anything (the shapes are then worth inferring again: a
-name assigned in two branches may now have one shape).
+When it changed anything, the function's SHAPES is None: the shapes are worth inferring again
+(a name assigned in two branches may now have one shape).
 """
 
 import ast
@@ -20,6 +21,7 @@ import operator
 import numpy
 
 from .. import annotations as anno
+from ..job import Job
 from .shapes import _UNKNOWN, _shape
 
 _NONE = object()           # no value known
@@ -30,8 +32,9 @@ _ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.
                ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}
 
 
-def run(tree, static):
-    """Specialize `tree` to the shapes `static` (see the module docstring)."""
+def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
+    """Specialize `tree` to the shapes it is annotated with (see the module docstring)."""
+    static = anno.get(tree, anno.SHAPES)
     changed = False
     while True:
         counts = _assignment_counts(tree)
@@ -43,7 +46,7 @@ def run(tree, static):
             _substitute(tree, numbers)
         shapes_read = _drop_unread(tree, {k for k, v in values.items() if type(v) is tuple})
         if not (chose or numbers or shapes_read):
-            return changed
+            return anno.set_(tree, anno.SHAPES, None) if changed else tree
         changed = True
 
 
