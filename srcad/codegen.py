@@ -4,7 +4,9 @@ In: a `FunctionDef` built by the passes, the user's `SourceInfo`, the user's glo
 extra objects the code refers to by name (`FreeNames.bound`). Out: the source text, and a live
 function whose globals are the user's module (so globals stay live) and whose extra names are
 closure cells. The text is registered with `linecache`, so `inspect.getsource`, tracebacks and
-pdb show the generated lines. This is the only module that imports astor.
+pdb show the generated lines. `expression` gives the source text of one expression node, for
+the other modules that write code (optimizer kernels) or quote the user's code in an error.
+This is srcad's one unparser, and the only module that imports astor.
 """
 
 import ast
@@ -48,18 +50,18 @@ class _Emitter:
             elif isinstance(stmt, ast.If):
                 self.branch(stmt, depth)
             elif isinstance(stmt, ast.For):
-                head = f"for {_expression(stmt.target)} in {_expression(stmt.iter)}:"
+                head = f"for {expression(stmt.target)} in {expression(stmt.iter)}:"
                 self.lines.append(_INDENT * depth + head)
                 self.block(stmt.body, depth + 1)
             elif isinstance(stmt, ast.While):
-                self.lines.append(f"{_INDENT * depth}while {_expression(stmt.test)}:")
+                self.lines.append(f"{_INDENT * depth}while {expression(stmt.test)}:")
                 self.block(stmt.body, depth + 1)
             else:
                 for line in astor.to_source(stmt).rstrip("\n").splitlines():
                     self.lines.append(_INDENT * depth + line)
 
     def branch(self, stmt, depth):
-        self.lines.append(f"{_INDENT * depth}if {_expression(stmt.test)}:")
+        self.lines.append(f"{_INDENT * depth}if {expression(stmt.test)}:")
         self.block(stmt.body, depth + 1)
         if stmt.orelse:
             self.lines.append(f"{_INDENT * depth}else:")
@@ -81,20 +83,17 @@ class _Emitter:
         self.lines.append(f"{_INDENT * depth}# {prefix} {origin}: {text}")
 
 
-def _expression(node):
-    text = astor.to_source(node).strip()
-    if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
-        return text[1:-1]                  # astor wraps some expressions in parentheses
-    return text
+def expression(node):
+    """The source text of the expression `node` (`W @ x + b`), as the value of an assignment
+    writes it: astor puts parentheses around an expression written alone (and writes a string
+    alone as a docstring), and where it breaks a long line it keeps the parentheses that make
+    the break valid."""
+    text = astor.to_source(ast.Assign(targets=[ast.Name(id=_HOLE, ctx=ast.Store())],
+                                      value=node))
+    return text[len(_HOLE) + 3:].rstrip("\n")
 
 
-def _balanced(text):
-    depth = 0
-    for char in text:
-        depth += (char == "(") - (char == ")")
-        if depth < 0:
-            return False
-    return depth == 0
+_HOLE = "_"
 
 
 def compile_function(text, name, user_globals, bound):

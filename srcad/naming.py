@@ -57,10 +57,6 @@ class Namer:
         taken, derivative, versions = state
         self.taken, self._derivative, self.versions = set(taken), dict(derivative), set(versions)
 
-    def reserve(self, names: Iterable[str]) -> None:
-        """Mark `names` as taken."""
-        self.taken.update(names)
-
 
 class FreeNames:
     """Objects the generated code refers to by name, and the names they go by.

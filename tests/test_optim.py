@@ -538,6 +538,29 @@ def test_reduce_lr_on_plateau_per_group_min_lr_and_validation():
         lr_scheduler.ReduceLROnPlateau(opt, mode="avg")
     with pytest.raises(ValueError, match="threshold mode x is unknown"):
         lr_scheduler.ReduceLROnPlateau(opt, threshold_mode="x")
+    with pytest.raises(TypeError, match="not an Optimizer"):
+        lr_scheduler.ReduceLROnPlateau(object())
+
+
+def test_reduce_lr_on_plateau_state_dict_round_trip_continues_identically():
+    metrics = [3.0, 2.0, 2.0, 2.0, 2.5, 1.0, 1.0, 1.0, 1.0]
+    opt = two_group_sgd()
+    sched = lr_scheduler.ReduceLROnPlateau(opt, patience=1, factor=0.5, cooldown=1)
+    assert all("initial_lr" not in g for g in opt.param_groups)      # no first step taken
+    for m in metrics[:4]:
+        sched.step(m)
+    state = sched.state_dict()
+    assert "optimizer" not in state and state["last_epoch"] == 4
+    resumed_opt = two_group_sgd()
+    for group, lr in zip(resumed_opt.param_groups, sched.get_last_lr()):
+        group["lr"] = lr
+    resumed = lr_scheduler.ReduceLROnPlateau(resumed_opt)
+    resumed.load_state_dict(state)
+    for m in metrics[4:]:
+        sched.step(m)
+        resumed.step(m)
+        assert resumed.get_last_lr() == sched.get_last_lr()
+    assert sched.get_last_lr() == [0.25, 0.0625]      # halved after metrics 4 and 8
 
 
 # -- clipping ------------------------------------------------------------------------------------

@@ -67,14 +67,7 @@ class Adagrad(Optimizer):
                           "eps")
 
     def _update_group(self, group):
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            state = self.state[p]
-            if not state:
-                state["step"] = 0
-                state["sum"] = numpy.full_like(p.data, group["initial_accumulator_value"])
-            state["step"] += 1
+        for p, state in self._stepping(group, "sum", fill=group["initial_accumulator_value"]):
             adagrad_update(p.data, p.grad, state["sum"], state["step"], lr=group["lr"],
                            lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
                            eps=group["eps"], maximize=group["maximize"])

@@ -174,7 +174,7 @@ class _Hoister(ast.NodeTransformer):
             return node
         if isinstance(node, ast.Name):
             return node
-        raise self.plan._error(node, f"a rule does not support {ast.unparse(node)!r} "
+        raise self.plan._error(node, f"a rule does not support {codegen.expression(node)!r} "
                                      "(use + - * /, unary -, numpy.sqrt/maximum/minimum/abs)")
 
 
@@ -194,7 +194,7 @@ def _signature(plan):
 
 
 def _hoisted_lines(plan):
-    return [f"    {name} = {ast.unparse(expr)}" for name, expr in plan.hoisted]
+    return [f"    {name} = {codegen.expression(expr)}" for name, expr in plan.hoisted]
 
 
 # ---- NumPy: ufuncs with out= -----------------------------------------------------------------

@@ -18,13 +18,12 @@ class LRScheduler:
     """Base class: `base_lrs`, `last_epoch`, `step()` applying `get_lr()`, state dicts.
 
     A subclass computes the next learning rates (one per group) in `get_lr()` from
-    `self.last_epoch`, the current `group["lr"]` and `self.base_lrs`.
+    `self.last_epoch`, the current `group["lr"]` and `self.base_lrs` (`ReduceLROnPlateau`,
+    driven by a metric, has its own `__init__` and `step` instead).
     """
 
     def __init__(self, optimizer, last_epoch=-1):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
-        self.optimizer = optimizer
+        self.optimizer = _checked(optimizer)
         for i, group in enumerate(optimizer.param_groups):
             if last_epoch == -1:
                 group.setdefault("initial_lr", group["lr"])
@@ -151,9 +150,10 @@ class CosineAnnealingLR(LRScheduler):
         return [ratio * (lr - eta_min) + eta_min for lr in self._group_lrs()]
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(LRScheduler):
     """Reduce the learning rate by `factor` once a metric has stopped improving for `patience`
-    epochs; then wait `cooldown` epochs before counting again.
+    epochs; then wait `cooldown` epochs before counting again. Unlike the other schedules, it
+    takes no first step on construction and records no `initial_lr`: `step(metric)` decides.
 
     A metric value a is an improvement on the best so far when (mode, threshold_mode):
     min/rel: a < best * (1 - threshold); min/abs: a < best - threshold;
@@ -173,15 +173,13 @@ class ReduceLROnPlateau:
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = _checked(optimizer)
         if factor >= 1.0:
             raise ValueError(f"Factor should be < 1.0, but got {factor}")
         if mode not in ("min", "max"):
             raise ValueError(f"mode {mode} is unknown!")
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(f"threshold mode {threshold_mode} is unknown!")
-        self.optimizer = optimizer
         n_groups = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != n_groups:
@@ -196,7 +194,7 @@ class ReduceLROnPlateau:
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
         self.last_epoch = 0
-        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+        self._last_lr = self._group_lrs()
 
     def is_better(self, a, best):
         """Whether the metric value `a` improves on `best` (see the class docstring)."""
@@ -225,7 +223,7 @@ class ReduceLROnPlateau:
             self._reduce_lr()
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = self._group_lrs()
 
     def _reduce_lr(self):
         for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
@@ -234,14 +232,9 @@ class ReduceLROnPlateau:
             if old_lr - new_lr > self.eps:
                 group["lr"] = new_lr
 
-    def get_last_lr(self):
-        """The learning rates after the last `step()`, one per parameter group."""
-        return list(self._last_lr)
 
-    def state_dict(self):
-        """Everything but the optimizer, as a dict."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict):
-        """Restore a `state_dict()`."""
-        self.__dict__.update(state_dict)
+def _checked(optimizer):
+    """`optimizer`, once it is known to be an `Optimizer`."""
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+    return optimizer

@@ -121,10 +121,11 @@ class Optimizer:
             self._update_group(group)
         return loss
 
-    def _stepping(self, group, *buffers, **optional):
+    def _stepping(self, group, *buffers, fill=0.0, **optional):
         """Each parameter of `group` that has a gradient, with its state, its step count
-        advanced. A new state starts at step 0 with zeros like the parameter for each name in
-        `buffers`; a name in `optional` gets its zeros once its flag is true."""
+        advanced. A new state starts at step 0 with an array like the parameter, filled with
+        `fill`, for each name in `buffers`; a name in `optional` gets zeros once its flag is
+        true."""
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -132,7 +133,7 @@ class Optimizer:
             if not state:
                 state["step"] = 0
                 for buffer in buffers:
-                    state[buffer] = numpy.zeros_like(p.data)
+                    state[buffer] = numpy.full_like(p.data, fill)
             for buffer, wanted in optional.items():
                 if wanted and buffer not in state:
                     state[buffer] = numpy.zeros_like(p.data)

@@ -1,4 +1,11 @@
-"""The transformation passes, in pipeline order (the order itself lives in `srcad.api`).
+"""The transformation passes: each a module whose `run(tree, job) -> tree` takes an
+`ast.FunctionDef` and the generation's `srcad.job.Job`, and whose docstring states the form of
+the tree it takes in and gives out. Passes share facts only through the tree and its annotations
+(`srcad.annotations`).
 
-fence -> resolve -> normalize -> activity -> forward | reverse -> optimize
+`srcad.generation` runs them, in this order (the order lives there):
+
+    fence -> alias -> unroll -> resolve -> normalize        the user's function in normal form
+    -> shapes -> specialize (-> shapes again)               code specialized to argument shapes
+    -> activity -> forward | reverse -> optimize            the derivative function
 """

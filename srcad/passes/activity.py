@@ -26,6 +26,7 @@ import numpy
 from .. import annotations as anno
 from .. import rules
 from ..ast_util import stored
+from ..codegen import expression
 from ..job import Job
 from ..primitive import is_number
 from . import deny
@@ -275,7 +276,7 @@ def _is_integer_cast(node):
     if anno.get(node, anno.METHOD) != "astype" or not node.args:
         return False
     dtype = node.args[0]
-    label = ast.unparse(dtype).split(".")[-1].strip("'\"")
+    label = expression(dtype).split(".")[-1].strip("'\"")
     try:
         return numpy.dtype(label).kind in "biu"
     except TypeError:

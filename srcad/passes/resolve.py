@@ -26,6 +26,7 @@ import numpy
 from .. import annotations as anno
 from .. import models
 from ..callee import Callee
+from ..codegen import expression
 from ..errors import UnsupportedSyntaxError
 from ..job import Job
 
@@ -227,7 +228,7 @@ def _resolve_call(node, info, names, locals_):
         obj, local_root = evaluate(func, names, locals_)
     except (KeyError, AttributeError):
         raise UnsupportedSyntaxError(
-            f"srcad cannot find what `{ast.unparse(func)}` refers to (an undefined name?)",
+            f"srcad cannot find what `{expression(func)}` refers to (an undefined name?)",
             info.location(node)) from None
     if isinstance(obj, Callee):                 # generated code calling a derivative: higher
         obj = obj.generated_function()          # orders transform that generated function
@@ -242,7 +243,7 @@ def _resolve_call(node, info, names, locals_):
         anno.set_(node, anno.FUNC, getattr(numpy.ndarray, func.attr, None))
         return
     raise UnsupportedSyntaxError(
-        f"srcad cannot differentiate a call of the local value `{ast.unparse(func)}`; call "
+        f"srcad cannot differentiate a call of the local value `{expression(func)}`; call "
         "functions by their global name", info.location(node))
 
 
