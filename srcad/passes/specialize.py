@@ -38,7 +38,7 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     changed = False
     while True:
         counts = _assignment_counts(tree)
-        values = {}
+        values: dict[str, object] = {}     # name -> its value, where shapes decide it
         body, chose = _Specializer(static, counts, values).block(tree.body)
         tree.body = body or [ast.Pass()]
         numbers = {k: v for k, v in values.items() if type(v) in (int, bool)}
@@ -53,7 +53,7 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
 class _Shapes:
     """The static shapes in the form `shapes._shape` reads."""
 
-    counters = frozenset()
+    counters: frozenset[str] = frozenset()
 
     def __init__(self, static):
         self.static = static
