@@ -70,19 +70,7 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
             "grad needs a function with a scalar output, but this one returns a tuple; use "
             "srcad.vjp for several outputs", info.location(body[-1]))
     params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
-    sequences = _sequences(statements, job.containers)
-    builder = _Reverse(anno.get(tree, anno.ACTIVE_NAMES), namer, free, info, sequences, params,
-                       job.derive)
-    builder.modules = set(job.modules)
-    builder.closures = kind not in (BACKWARD, GRAD_NESTED)
-    builder.shapes = anno.get(tree, anno.SHAPES)
-    builder.scalar_outputs = _full_reductions(statements)
-    builder.read_by_active = {n.id for s in statements for a in ast.walk(s)
-                              if isinstance(a, ast.Assign) and anno.get(a, anno.ACTIVE)
-                              for n in ast.walk(a.value) if isinstance(n, ast.Name)}
-    builder.parameter_reads = stored([n for s in statements for n in ast.walk(s)
-                                      if isinstance(n, ast.Assign)
-                                      and anno.get(n.value, anno.PARAM)])
+    builder = _builder(tree, job, statements, params)
     seeds, pullback_params = builder.seeds(output, kind)
     primal, adjoint = builder.block(statements, builder.defined)
     dnames, end = [], []
@@ -119,6 +107,23 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
             elts=[value, grads], ctx=ast.Load())
         fdef.body = primal + adjoint + [ast.Return(value=result)]
     return fdef
+
+
+def _builder(tree, job, statements, params):
+    """The `_Reverse` that reverses `statements` (the body of `tree` before its `return`) for
+    the job, with what it knows of them and of the parameters `params`."""
+    builder = _Reverse(anno.get(tree, anno.ACTIVE_NAMES), job.namer, job.free, job.info,
+                       _sequences(statements, job.containers), params, job.derive)
+    builder.modules = set(job.modules)
+    builder.closures = job.kind not in (BACKWARD, GRAD_NESTED)
+    builder.shapes = anno.get(tree, anno.SHAPES)
+    builder.scalar_outputs = _full_reductions(statements)
+    builder.read_by_active = {n.id for s in statements for a in ast.walk(s)
+                              if isinstance(a, ast.Assign) and anno.get(a, anno.ACTIVE)
+                              for n in ast.walk(a.value) if isinstance(n, ast.Name)}
+    builder.parameter_reads = {n.targets[0].id for s in statements for n in ast.walk(s)
+                               if isinstance(n, ast.Assign) and anno.get(n.value, anno.PARAM)}
+    return builder
 
 
 def _with_first_parameter(args, first):
@@ -265,8 +270,6 @@ class _Reverse:
         self.scalar_outputs = set()     # names holding full reductions (always scalars)
         self.parameter_reads = set()    # names holding a model parameter's array
         self.shapes = None              # static shapes of primal names, when specialized
-        self.closures = True            # calls of user functions keep pullback closures
-        self.read_by_active = set()     # primal names that active statements read
         self.spread = {}                # adjoint name -> (g, x) for `dname = unreduce(g, x)`
         #                                 (see simplify.simplify), within one block
         self.constant_seeds = {}        # adjoint name -> the number it holds (the seed 1.0, ...)
