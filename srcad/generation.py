@@ -1,12 +1,13 @@
 """Generating derivative code: the one place that knows the order of the passes, and the
 cache of what was generated.
 
-In: a user function, the kind of derivative (`GRAD`, `VALUE_AND_GRAD`, `VJP`, `JVP`, and the
-internal kinds of `passes.reverse`), `wrt`, and what the code may depend on besides the source:
-which parameters hold containers, the values known while generating (`statics`: the `self` of
-a method, a model) and the argument shapes to specialize to (`signature`). Out: `Generated`
-(the compiled function, its source text, the derivatives of the user functions it calls, as
-lazily generated `Callee`s), built once per key by `cached`.
+In: a user function, the kind of derivative (`srcad.kinds`), `wrt`, and what the code may
+depend on besides the source: which parameters hold containers, the values known while
+generating (`statics`: the `self` of a method, a model) and the argument shapes to specialize
+to (`signature`). Out: `Generated` (the compiled function, its source text, the derivatives of
+the user functions it calls, as lazily generated `Callee`s), built once per key by `cached`.
+Each generation builds one `Job` and runs the passes on it (`_generate`; the order is listed in
+`srcad.passes`).
 """
 
 import ast
@@ -190,7 +191,7 @@ def _job(func: FunctionType, kind: str, wrt: tuple[str, ...], name: str,
         parameters_ = {(param, path): shape for param, value in statics if _is_module(value)
                        for path, shape in arguments.pop(param, None) or ()}
     job = Job(func, kind, wrt, name, info, resolve.namespace(func),
-              frozenset(resolve.local_names(tree)), statics=dict(statics),
+              resolve.local_names(tree), statics=dict(statics),
               containers=containers, argument_shapes=arguments, parameter_shapes=parameters_,
               result_shape=_result_shape)
     return tree, job

@@ -16,6 +16,7 @@ import srcad.passes
 from srcad import annotations as anno
 from srcad import generation, kinds
 from srcad.job import Job
+from srcad.passes import activity
 
 NAMES = sorted(m.name for m in pkgutil.iter_modules(srcad.passes.__path__))
 PASSES = [importlib.import_module(f"srcad.passes.{name}") for name in NAMES]
@@ -64,6 +65,6 @@ def test_activity_and_shapes_give_their_facts_as_annotations_of_the_function():
     assert not any(isinstance(node, ast.If) for node in ast.walk(tree))    # np.ndim decided
     assert {s for s in static if s.startswith("h")} and all(
         static[s] == (2,) for s in static if s.startswith("h"))
-    tree = generation.activity.run(tree, job)
+    tree = activity.run(tree, job)
     active = anno.get(tree, anno.ACTIVE_NAMES)
     assert "W" in active and "x" not in active
