@@ -11,9 +11,12 @@ where nvcc is installed, every kernel compiles (no GPU is needed for that).
 import ast
 import inspect
 import itertools
+import os
+import pathlib
 import re
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -194,3 +197,18 @@ def test_every_cuda_kernel_compiles_with_nvcc(tmp_path):
     done = subprocess.run(["nvcc", "-c", str(source), "-o", str(tmp_path / "kernels.o")],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_generated_kernels_do_not_depend_on_string_hashing():
+    """Which scratch buffer a value went to once followed the order of a set of names, so a
+    kernel's text changed with PYTHONHASHSEED (from one process to the next)."""
+    script = ("from srcad.optim import kernels\nfrom tests.test_kernels import CASES\n"
+              "for rule, flags in CASES:\n"
+              "    print(kernels.source(rule, flags), kernels.source(rule, flags, 'cuda'))\n")
+    root = pathlib.Path(__file__).resolve().parent.parent
+    texts = {subprocess.run([sys.executable, "-c", script], cwd=root, check=True, text=True,
+                            capture_output=True, timeout=120,
+                            env={**os.environ, "PYTHONHASHSEED": str(seed),
+                                 "PYTHONPATH": str(root)}).stdout
+             for seed in range(4)}
+    assert len(texts) == 1

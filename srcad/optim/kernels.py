@@ -232,7 +232,7 @@ class _NumpyWriter:
                           if last_read.get(name) == index and _count(expr, name) == 1
                           and self.where[name] not in self._aliases(name)}
             self._assign(target, expr)
-            for name in list(self.owned):
+            for name in sorted(self.owned):
                 if last_read.get(name, -1) <= index and name != target:
                     place, self.where[name] = self.where[name], None
                     self.owned.discard(name)
