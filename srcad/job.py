@@ -12,7 +12,7 @@ job. The only writes after construction are the pipeline's: `namer` (before norm
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from . import models
@@ -78,7 +78,7 @@ class Job:
     pullback_only: PullbackOnly    # set after normal form
 
     def __init__(self, func: Callable[..., Any], kind: str, wrt: tuple[str, ...], name: str,
-                 info: SourceInfo, names: dict[str, Any], locals_: frozenset[str], *,
+                 info: SourceInfo, names: dict[str, Any], locals_: Iterable[str], *,
                  statics: Mapping[str, Any] | None = None, containers: tuple[str, ...] = (),
                  argument_shapes: Mapping[str, Shape | None] | None = None,
                  parameter_shapes: ParameterShapes | None = None,
