@@ -242,6 +242,7 @@ class _Callees:
         self.made: dict[tuple, Callee] = {}
 
     def bind(self, func, kind, wrt, statics, signature_, containers=()) -> str:
+        """The name under which the generated code calls the `Callee` of these options."""
         key = (func, kind, wrt, _static_key(statics), signature_, containers)
         if key not in self.made:
             self.made[key] = Callee(cached, func, kind, wrt, statics, signature_, containers)
