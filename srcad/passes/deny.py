@@ -24,8 +24,8 @@ from ..errors import MissingRuleError
 from ..job import Job
 
 SUBLIST = ("srcad cannot differentiate the sublist form of numpy.einsum (operands and index "
-            "lists interleaved); write the subscripts as a string, like "
-            "`np.einsum('ij,jk->ik', a, b)`")
+           "lists interleaved); write the subscripts as a string, like "
+           "`np.einsum('ij,jk->ik', a, b)`")
 
 
 def dtype_node(call):
