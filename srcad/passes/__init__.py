@@ -9,4 +9,7 @@ the tree it takes in and gives out. Passes share facts only through the tree and
                                                                       normal form
     -> shapes -> specialize (-> shapes again)       code specialized to argument shapes only
     -> activity -> deny -> forward | reverse -> optimize            the derivative function
+
+Not a pass: the module simplify (`simplify.simplify(expr, ...)`), which `reverse` calls on each
+filled template of code specialized to shapes.
 """
