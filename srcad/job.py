@@ -27,11 +27,12 @@ ParameterShapes = Mapping[tuple[str, str], Shape]
 `("self", "V.weight")`."""
 
 Derive = Callable[..., str]
-"""`derive(func, kind, wrt, statics=(), argument_shapes=None)`: the name under which the
-generated code calls the derivative `kind` of the user function `func` with respect to the
-parameters `wrt`; `statics` pairs (parameter, value) known while generating (a method's
+"""`derive(func, kind, wrt, statics=(), argument_shapes=None, containers=())`: the name under
+which the generated code calls the derivative `kind` of the user function `func` with respect to
+the parameters `wrt`; `statics` pairs (parameter, value) known while generating (a method's
 `self`), `argument_shapes` maps the callee's parameters to the static shapes of the call's
-arguments (or None: the calling code is not specialized to shapes)."""
+arguments (or None: the calling code is not specialized to shapes), `containers` names the
+callee's parameters that the call passes lists, tuples or dicts of arrays."""
 
 PullbackOnly = Callable[[str], str | None]
 """`pullback_only(name)`: for the name of a called vjp, the name of its variant that returns
