@@ -8,7 +8,8 @@ import pathlib
 import srcad
 
 PACKAGE = pathlib.Path(srcad.__file__).parent
-CORE = ("srcad.passes", "srcad.generation", "srcad.calls", "srcad.fastcall", "srcad.dispatch",
+CORE = ("srcad.passes", "srcad.generation", "srcad.calls", "srcad.guards", "srcad.dispatch",
+        "srcad.callee", "srcad.job", "srcad.kinds", "srcad.codegen",
         "srcad.models", "srcad.rules", "srcad.template", "srcad.primitive", "srcad.runtime")
 
 
