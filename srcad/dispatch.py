@@ -40,7 +40,7 @@ class CallPath:
         self.d = derivative
         self.routes = {}            # key -> function(args), the checked fast route
         self.entry = None           # the compiled entry of the latest key (grad only)
-        self.general = None         # (Generated, call) of the generic code
+        self.general = None         # (Generated, its guard, its call) of the generic code
         self.fast = derivative.kind in (GRAD, VALUE_AND_GRAD) and derivative.receiver is None
 
     # ---- arguments -> key -> route ------------------------------------------------------------
@@ -79,16 +79,18 @@ class CallPath:
             args = (d.receiver,) + args
         if d.kind == JVP:
             return self.jvp(args, kwargs)
-        generated = self.specialized(args, kwargs) if _special(args) or _special(
-            kwargs.values()) else self.generic()
-        return _finished(d, generated)(args, kwargs)
+        if _special(args) or _special(kwargs.values()):
+            return _finished(d, self.specialized(args, kwargs))(args, kwargs)
+        self.generic()
+        return self.general[2](args, kwargs)
 
     def generic(self):
         """The generic code (no shapes), checked: stale code is generated again."""
         general = self.general
         if general is None or not general[1]():
             generated = cached(self.d.func, self.d.kind, self.d.wrt, statics=self.d.statics)
-            general = self.general = (generated, closure_guard(generated))
+            general = self.general = (generated, closure_guard(generated),
+                                      _finished(self.d, generated))
         return general[0]
 
     def specialized(self, args, kwargs):
