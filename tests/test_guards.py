@@ -145,18 +145,26 @@ def flagged_loss(model, x):
     return np.sum(model(x))
 
 
-def _model_numeric(model, x):
+def _model_numeric(loss, model, x):
+    """Central differences of `loss(model, x)` in each parameter, keyed like the gradients."""
     out = {}
     for name, param in model.named_parameters():
         def at(value, param=param):
             saved = param.data
             param.data = value
             try:
-                return flagged_loss(model, x)
+                return loss(model, x)
             finally:
                 param.data = saved
         out[name] = numeric(at, param.data.copy())
     return out
+
+
+def _assert_model_gradients(grads, loss, model, x):
+    expected = _model_numeric(loss, model, x)
+    assert set(grads) == set(expected)
+    for name in expected:
+        np.testing.assert_allclose(grads[name], expected[name], rtol=1e-6, atol=1e-8)
 
 
 def test_changing_a_model_setting_or_a_config_object_regenerates():
@@ -167,9 +175,7 @@ def test_changing_a_model_setting_or_a_config_object_regenerates():
     for square, double in ((True, False), (False, False), (False, True), (True, True)):
         model.square, cfg.double = square, double
         for _ in range(2):
-            grads, expected = df(model, x), _model_numeric(model, x)
-            for name in expected:
-                np.testing.assert_allclose(grads[name], expected[name], rtol=1e-6, atol=1e-8)
+            _assert_model_gradients(df(model, x), flagged_loss, model, x)
 
 
 def tied_loss(model, x):
@@ -182,16 +188,7 @@ def test_one_module_used_twice_sums_both_uses():
     x = np.random.default_rng(3).standard_normal((5, 3))
     grads = srcad.grad(tied_loss, wrt="model")(model, x)
     assert set(grads) == {"0.weight", "0.bias"}
-    for name, param in model.named_parameters():
-        def at(value, param=param):
-            saved = param.data
-            param.data = value
-            try:
-                return tied_loss(model, x)
-            finally:
-                param.data = saved
-        np.testing.assert_allclose(grads[name], numeric(at, param.data.copy()), rtol=1e-6,
-                                   atol=1e-8)
+    _assert_model_gradients(grads, tied_loss, model, x)
 
 
 class Tied(nn.Module):
@@ -214,16 +211,7 @@ def test_one_parameter_in_two_modules_sums_both_uses():
     grads = srcad.grad(tied_loss, wrt="model")(model, x)
     names = [name for name, _ in model.named_parameters()]
     assert set(grads) == set(names) and "head.weight" not in names
-    for name, param in model.named_parameters():
-        def at(value, param=param):
-            saved = param.data
-            param.data = value
-            try:
-                return tied_loss(model, x)
-            finally:
-                param.data = saved
-        np.testing.assert_allclose(grads[name], numeric(at, param.data.copy()), rtol=1e-6,
-                                   atol=1e-8)
+    _assert_model_gradients(grads, tied_loss, model, x)
 
 
 def named_like_builtins(args, type, len, srcad_args, x):
