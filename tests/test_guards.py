@@ -226,3 +226,58 @@ def test_parameters_named_after_builtins_and_srcad_names():
         ga, gx = df(a, t, ln, s, x)
         np.testing.assert_allclose(ga, t * x * s)
         np.testing.assert_allclose(gx, (a * t + ln) * s)
+
+
+class Twice(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Linear(3, 3)
+        self.again = self.first                         # tying through an attribute
+        self.blocks = nn.ModuleList([self.first, nn.Tanh(), self.first])
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return self.again(np.tanh(x))
+
+
+def test_tying_through_attributes_and_module_lists_sums_every_use():
+    srcad.manual_seed(1)
+    model, x = Twice(), np.random.default_rng(6).standard_normal((4, 3))
+    grads = srcad.grad(tied_loss, wrt="model")(model, x)
+    assert set(grads) == {"first.weight", "first.bias"}
+    _assert_model_gradients(grads, tied_loss, model, x)
+
+
+class PlainList(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = [nn.Tanh(), nn.Tanh()]        # a plain list: its length is no structure
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def test_a_plain_list_of_modules_is_an_error_not_a_stale_unrolling():
+    model = PlainList()
+    with pytest.raises(srcad.SrcadError, match="layer"):
+        srcad.grad(tied_loss, wrt=1)(model, X)
+
+
+def test_a_layer_class_given_a_new_forward_regenerates():
+    srcad.manual_seed(2)
+    model, x = nn.Sequential(nn.Linear(3, 2)), np.random.default_rng(7).standard_normal((4, 3))
+    df = srcad.grad(tied_loss, wrt="model")
+    _assert_model_gradients(df(model, x), tied_loss, model, x)
+    original = nn.Linear.forward
+
+    def doubled(self, x):
+        return 2.0 * (x @ self.weight.T + self.bias)
+    nn.Linear.forward = doubled
+    try:
+        _assert_model_gradients(df(model, x), tied_loss, model, x)
+    finally:
+        nn.Linear.forward = original
+    _assert_model_gradients(df(model, x), tied_loss, model, x)
