@@ -1,11 +1,16 @@
 """Long-running random-program differential testing (the nightly-style command).
 
     python -m tests.fuzz --minutes 10 [--report findings.txt]
+    python -m tests.fuzz --wide --minutes 10 [--families ufunc,numpy,...] [--sweep]
 
 Draws fresh random programs (tests/support/program_strategy.py) for the given time and checks
 each one (tests/support/differential.py), second order (hvp) included. A failing program does not
 stop the run: it is recorded with its error, and the run ends with counts and the failures (the
 first of each kind in full).
+With `--wide`, the programs come from the wider grammar instead (tests/wide_fuzz.py): NumPy's
+whole namespace, in-place writes, literals given to helpers, models with shared parameters,
+several shapes and redefinitions between calls; `--sweep` first checks every NumPy catalogue
+entry in its smallest program.
 Exit status 1 when anything failed. `HYPOTHESIS_PROFILE=long pytest
 tests/test_random_programs.py` is the same check as a pytest run (3000 programs, shrinking
 the first failure to a small program).
@@ -56,7 +61,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--report", help="write every failure (program, seed, traceback) here")
+    parser.add_argument("--wide", action="store_true", help="the wider grammar")
+    parser.add_argument("--families", help="with --wide: comma-separated families (default all)")
+    parser.add_argument("--sweep", action="store_true", help="with --wide: sweep the catalogue")
     options = parser.parse_args(argv)
+    if options.wide:
+        return _main_wide(options)
     started = time.monotonic()
     tried, checked, failures = run(options.minutes)
     elapsed = time.monotonic() - started
@@ -74,6 +84,28 @@ def main(argv=None):
         with open(options.report, "w") as handle:
             for kind, program, seed, trace in failures:
                 handle.write(f"=== {kind}\nseed {seed}\n{program!r}\n{trace}\n")
+    return 1 if failures else 0
+
+
+def _main_wide(options):
+    from tests import wide_fuzz
+    from tests.wide_strategy import FAMILIES
+    families = set(options.families.split(",")) if options.families else FAMILIES
+    unknown = families - FAMILIES
+    if unknown:
+        raise SystemExit(f"unknown families {sorted(unknown)}; known: {sorted(FAMILIES)}")
+    failures = []
+    if options.sweep:
+        counts, swept = wide_fuzz.run_sweep()
+        print("catalogue sweep:")
+        wide_fuzz.summary(counts, swept)
+        failures += swept
+    counts, found = wide_fuzz.run(options.minutes, families)
+    print(f"\nwide programs ({', '.join(sorted(families))}):")
+    wide_fuzz.summary(counts, found)
+    failures += found
+    if options.report:
+        wide_fuzz.write_report(options.report, failures)
     return 1 if failures else 0
 
 

@@ -1,0 +1,77 @@
+"""The long run of the wide grammar: `python -m tests.fuzz --wide --minutes 10`.
+
+In: minutes, the families to draw from (tests/wide_strategy.py `FAMILIES`), and whether to
+sweep the NumPy catalogue first (every entry in its smallest program, tests/wide_sweep.py).
+Out: printed counts (scenarios, derivative calls agreed / refused with a SrcadError / skipped /
+disputed by autograd) and the failures grouped by kind, the first of each in full with its
+program, plus, for each kind, the constructs that appear in most of its failing programs (the
+likely cause); `--report FILE` writes every failure. Exit status 1 when anything failed.
+"""
+
+import collections
+import time
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from tests.wide_check import check_scenario
+from tests.wide_strategy import scenarios
+from tests.wide_sweep import sweep
+
+
+def run(minutes, families, batch=100):
+    """Check scenarios for `minutes`; returns (counts, failures as (kind, scenario, seed,
+    detail))."""
+    deadline = time.monotonic() + 60 * minutes
+    counts = collections.Counter()
+    failures = []
+
+    @settings(max_examples=batch, deadline=None, database=None, derandomize=False,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(scenarios(families), st.integers(0, 2**32 - 1))
+    def one(scenario, seed):
+        if time.monotonic() > deadline:
+            return
+        report = check_scenario(scenario, seed)
+        counts.update(scenarios=1, agreed=report.agreed, refused=report.rejected,
+                      skipped=report.skipped, disputed=report.disputed)
+        for failure in report.failures:
+            failures.append((failure.kind, scenario, seed, failure.detail))
+
+    while time.monotonic() < deadline:
+        one()
+    return counts, failures
+
+
+def run_sweep():
+    """The catalogue sweep; returns (counts, failures) as `run` does."""
+    counts = collections.Counter()
+    failures = []
+    for _, scenario, report in sweep():
+        counts.update(entries=1, agreed=report.agreed, refused=report.rejected,
+                      skipped=report.skipped, disputed=report.disputed)
+        for failure in report.failures:
+            failures.append((failure.kind, scenario, 0, failure.detail))
+    return counts, failures
+
+
+def summary(counts, failures, out=print):
+    """Print the counts and the failures grouped by kind (see the module docstring)."""
+    out(", ".join(f"{value} {key}" for key, value in counts.items())
+        + f", {len(failures)} failures")
+    groups = collections.defaultdict(list)
+    for failure in failures:
+        groups[failure[0]].append(failure)
+    for kind, group in sorted(groups.items(), key=lambda item: -len(item[1])):
+        common = collections.Counter(c for _, scenario, _, _ in group
+                                     for c in set(scenario.constructs))
+        likely = ", ".join(f"{c} ({n})" for c, n in common.most_common(4))
+        out(f"\n{len(group)} x {kind}\n  constructs most often in them: {likely}")
+        _, scenario, seed, detail = group[0]
+        out(f"seed {seed}\n{scenario!r}\n{detail}")
+
+
+def write_report(path, failures):
+    with open(path, "w") as handle:
+        for kind, scenario, seed, detail in failures:
+            handle.write(f"=== {kind}\nseed {seed}\n{scenario!r}\n{detail}\n")
