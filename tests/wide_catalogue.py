@@ -119,6 +119,8 @@ def _probe(text, ndim, rng_seed=0):
         except Exception:             # a recipe that does not fit this function: not kept
             return None
         changed = [k for k in values if not _same(values[k], after[k])]
+        if "{W}" in text and not changed:
+            changed = ["W"]                  # it wrote the values W already had
         if changed:              # kept when it writes into its first operand, in its shape
             target = "W" if "{W}" in text else \
                 min(OPERANDS, key=lambda k: text.find("{" + k + "}") % 10000)

@@ -67,11 +67,7 @@ class Staged:
         _count[0] += 1
         self.name = f"srcad_wide_{os.getpid()}_{_count[0]}"
         self.path = os.path.join(_directory, self.name + ".py")
-        self.offsets, lines = [], 0
-        for i, text in enumerate(scenario.stages):
-            lines += 0 if i == 0 else 1            # the comment line before a later stage
-            self.offsets.append(lines)
-            lines += text.count("\n") + (0 if text.endswith("\n") else 1)
+        self.offsets = scenario.offsets()
         with open(self.path, "w") as handle:
             handle.write(scenario.source())
         self.module = types.ModuleType(self.name)
@@ -117,7 +113,11 @@ def check_scenario(scenario, seed):
                 staged, scenario, report)
             for index, (what, k) in enumerate(scenario.steps):
                 if what == "stage":
-                    staged.run(k)
+                    try:
+                        staged.run(k)
+                    except Exception:      # the change itself fails (`pop()` of nothing)
+                        report.skipped += 1
+                        break
                 else:
                     runner.call(index, k, rng)
         finally:

@@ -80,10 +80,10 @@ def model_scenarios(draw, families):
         constructs.append("tied weight")
     pick = (lambda label: draw(st.sampled_from(["lin0", "lin1"]), label=label)) if shared \
         else (lambda label: None)
-    lin2 = f"nn.Linear({width}, {width})"
+    lin2 = f"nn.Linear({width}, {width})"        # a layer of its own at each use
     init += [f"self.a = {pick('a') or 'lin0'}", f"self.b = {pick('b') or 'lin1'}",
              f"self.seq = nn.Sequential({pick('s0') or lin2}, nn.Tanh(), "
-             f"{pick('s1') or 'nn.Linear(%d, %d)' % (width, width)})",
+             f"{pick('s1') or lin2})",
              f"self.blocks = nn.ModuleList([{pick('m0') or lin2}, {pick('m1') or lin2}])",
              f"self.plain = [{pick('p') or lin2}]", f"self.block = Block({pick('k') or lin2})",
              "self.act = nn.Tanh()", "self.flag = True", "self.cfg = Config()",

@@ -52,12 +52,19 @@ class Scenario:
         self.kind, self.constructs = kind, sorted(set(constructs))
         self.scalars_as_floats = scalars_as_floats
 
+    def parts(self):
+        return [text if i == 0 else f"# --- stage {i} (run later) ---\n{text}"
+                for i, text in enumerate(self.stages)]
+
     def source(self):
         """The whole file: every stage, each after a comment naming it."""
-        parts = []
-        for i, text in enumerate(self.stages):
-            parts.append(text if i == 0 else f"# --- stage {i} (run later) ---\n{text}")
-        return "\n".join(parts)
+        return "\n".join(self.parts())
+
+    def offsets(self):
+        """For each stage, the number of lines of the file before its first line."""
+        parts = self.parts()
+        return [0] + [("\n".join(parts[:i]) + "\n# ---\n").count("\n")
+                      for i in range(1, len(parts))]
 
     def __repr__(self):
         return (f"Scenario(kind={self.kind}, shape_sets={self.shape_sets}, steps={self.steps},"
@@ -86,7 +93,7 @@ class WideWriter(_Writer):
         kinds += ["rebound"] * 2 if "rebind" in self.families else []
         kind = self.draw(st.sampled_from(kinds), label="expression")
         made = getattr(self, "expr_" + kind)(env)
-        for attempt in range(2):
+        for _attempt in range(2):
             if made is not None:
                 text, own = made
                 try:
