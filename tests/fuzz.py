@@ -1,7 +1,7 @@
 """Long-running random-program differential testing (the nightly-style command).
 
     python -m tests.fuzz --minutes 10 [--report findings.txt]
-    python -m tests.fuzz --wide --minutes 10 [--families ufunc,numpy,...] [--sweep]
+    python -m tests.fuzz --wide --minutes 10 [--families ufunc,numpy,...] [--no-sweep]
 
 Draws fresh random programs (tests/support/program_strategy.py) for the given time and checks
 each one (tests/support/differential.py), second order (hvp) included. A failing program does not
@@ -9,8 +9,8 @@ stop the run: it is recorded with its error, and the run ends with counts and th
 first of each kind in full).
 With `--wide`, the programs come from the wider grammar instead (tests/wide_fuzz.py): NumPy's
 whole namespace, in-place writes, literals given to helpers, models with shared parameters,
-several shapes and redefinitions between calls; `--sweep` first checks every NumPy catalogue
-entry in its smallest program.
+several shapes and redefinitions between calls; before them every entry of the NumPy catalogue
+is checked in its smallest program (unless `--no-sweep`).
 Exit status 1 when anything failed. `HYPOTHESIS_PROFILE=long pytest
 tests/test_random_programs.py` is the same check as a pytest run (3000 programs, shrinking
 the first failure to a small program).
@@ -63,7 +63,8 @@ def main(argv=None):
     parser.add_argument("--report", help="write every failure (program, seed, traceback) here")
     parser.add_argument("--wide", action="store_true", help="the wider grammar")
     parser.add_argument("--families", help="with --wide: comma-separated families (default all)")
-    parser.add_argument("--sweep", action="store_true", help="with --wide: sweep the catalogue")
+    parser.add_argument("--no-sweep", dest="sweep", action="store_false",
+                        help="with --wide: skip the sweep of the NumPy catalogue (about 30 s)")
     options = parser.parse_args(argv)
     if options.wide:
         return _main_wide(options)
@@ -100,8 +101,10 @@ def _main_wide(options):
         print("catalogue sweep:")
         wide_fuzz.summary(counts, swept)
         failures += swept
-    counts, found = wide_fuzz.run(options.minutes, families)
+    counts, found, refusals = wide_fuzz.run(options.minutes, families)
     print(f"\nwide programs ({', '.join(sorted(families))}):")
+    print("commonest refusals:\n" + "\n".join(f"  {n} x {message}"
+                                             for message, n in refusals.most_common(8)))
     wide_fuzz.summary(counts, found)
     failures += found
     if options.report:

@@ -2,11 +2,12 @@
 differences of the CURRENT definition, and against HIPS autograd where autograd can run it.
 
 In: a `Scenario` (tests/wide_strategy.py) and a seed for the argument values. Out: a `Report`:
-how many derivative calls agreed, how many srcad refused with a `SrcadError` (acceptable), how
-many were skipped (the program fails or is not differentiable at the drawn point), and the
-`failures`: an exception from inside srcad that is not a SrcadError, or a wrong number (a
-value, gradient, jvp or vjp off the differences; where autograd agrees with srcad against the
-differences the call is counted as `disputed`, not failed).
+how many derivative calls agreed, how many srcad refused with a `SrcadError` (acceptable) and
+how many of those errors do not name the program's file (`unlocated`), how many were skipped
+(the program fails or is not differentiable at the drawn point), and the `failures`: an
+exception from inside srcad that is not a SrcadError, or a wrong number (a value, gradient,
+jvp or vjp off the differences; where autograd agrees with srcad against the differences the
+call is counted as `disputed`, not failed).
 
 The module is imported from a file holding every stage, stage 0 executed on import and stage i
 executed at its step with its own line numbers in that file (as a notebook re-runs a cell), so
@@ -52,6 +53,7 @@ class Report:
 
     def __init__(self):
         self.agreed = self.rejected = self.skipped = self.disputed = 0
+        self.unlocated = 0          # SrcadErrors that do not name the program's file
         self.failures = []
         self.rejections = []
 
@@ -140,6 +142,7 @@ class _Runner:
             self.report.rejected += 1
             self.report.rejections.append(f"{label}: {type(exc).__name__}: "
                                           f"{str(exc).splitlines()[0]}")
+            self.report.unlocated += self.staged.path not in str(exc)
         except Exception as exc:
             where = _srcad_frame(exc)
             first = (str(exc).splitlines() or [""])[0][:90]

@@ -2,8 +2,9 @@
 
 In: minutes, the families to draw from (tests/wide_strategy.py `FAMILIES`), and whether to
 sweep the NumPy catalogue first (every entry in its smallest program, tests/wide_sweep.py).
-Out: printed counts (scenarios, derivative calls agreed / refused with a SrcadError / skipped /
-disputed by autograd) and the failures grouped by kind, the first of each in full with its
+Out: printed counts (scenarios, derivative calls agreed / refused with a SrcadError (and how
+many of those name no line of the program) / skipped / disputed by autograd), the commonest
+SrcadError messages, and the failures grouped by kind, the first of each in full with its
 program, plus, for each kind, the constructs that appear in most of its failing programs (the
 likely cause); `--report FILE` writes every failure. Exit status 1 when anything failed.
 """
@@ -21,9 +22,9 @@ from tests.wide_sweep import sweep
 
 def run(minutes, families, batch=100):
     """Check scenarios for `minutes`; returns (counts, failures as (kind, scenario, seed,
-    detail))."""
+    detail), a Counter of the SrcadError messages)."""
     deadline = time.monotonic() + 60 * minutes
-    counts = collections.Counter()
+    counts, refusals = collections.Counter(), collections.Counter()
     failures = []
 
     @settings(max_examples=batch, deadline=None, database=None, derandomize=False,
@@ -34,13 +35,15 @@ def run(minutes, families, batch=100):
             return
         report = check_scenario(scenario, seed)
         counts.update(scenarios=1, agreed=report.agreed, refused=report.rejected,
-                      skipped=report.skipped, disputed=report.disputed)
+                      unlocated=report.unlocated, skipped=report.skipped,
+                      disputed=report.disputed)
+        refusals.update(r.split(": ", 1)[1][:100] for r in report.rejections)
         for failure in report.failures:
             failures.append((failure.kind, scenario, seed, failure.detail))
 
     while time.monotonic() < deadline:
         one()
-    return counts, failures
+    return counts, failures, refusals
 
 
 def run_sweep():
