@@ -83,7 +83,8 @@ def _operands(ndim, wrapper, rng):
     m = rng.uniform(-1.5, 1.5, (n, n))
     return {"A": wrapped(a), "B": wrapped(b), "S": float(wrapped(rng.uniform(-1.5, 1.5))),
             "M": m @ m.T + 3.0 * np.eye(n), "N": np.tanh(rng.uniform(-1.5, 1.5, (n, n))),
-            "I": np.array([0, 0, 1]), "K": a > 0.0, "W": np.zeros(shape)}
+            "I": np.array([0, 0, 1]), "K": a > 0.0,
+            "W": np.asarray(wrapped(rng.uniform(-1.5, 1.5, shape)), dtype=float)}
 
 
 def _result_ok(value):
@@ -124,10 +125,12 @@ def _probe(text, ndim, rng_seed=0):
         if changed:              # kept when it writes into its first operand, in its shape
             target = "W" if "{W}" in text else \
                 min(OPERANDS, key=lambda k: text.find("{" + k + "}") % 10000)
-            if changed == [target] and target in "AW" and \
-                    np.shape(after[target]) == np.shape(values[target]):
+            if changed != [target] or target not in "AW" or \
+                    np.shape(after[target]) != np.shape(values[target]):
+                return None
+            if np.all(np.isfinite(after[target])):
                 return wrapper, True, [None]
-            return None
+            continue                           # try the next wrapper
         items = list(range(len(first))) if isinstance(first, tuple) else [None]
         usable = [i for i in items if _usable(first, second, i)]
         if not usable:

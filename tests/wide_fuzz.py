@@ -11,6 +11,7 @@ likely cause); `--report FILE` writes every failure. Exit status 1 when anything
 
 import collections
 import time
+import traceback
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -42,7 +43,11 @@ def run(minutes, families, batch=100):
             failures.append((failure.kind, scenario, seed, failure.detail))
 
     while time.monotonic() < deadline:
-        one()
+        try:
+            one()
+        except Exception as exc:          # the generator's own bug: keep it, keep going
+            failures.append((f"tester {type(exc).__name__}: {str(exc)[:80]}", None, None,
+                             traceback.format_exc()))
     return counts, failures, refusals
 
 
@@ -66,7 +71,7 @@ def summary(counts, failures, out=print):
     for failure in failures:
         groups[failure[0]].append(failure)
     for kind, group in sorted(groups.items(), key=lambda item: -len(item[1])):
-        common = collections.Counter(c for _, scenario, _, _ in group
+        common = collections.Counter(c for _, scenario, _, _ in group if scenario
                                      for c in set(scenario.constructs))
         likely = ", ".join(f"{c} ({n})" for c, n in common.most_common(4))
         out(f"\n{len(group)} x {kind}\n  constructs most often in them: {likely}")

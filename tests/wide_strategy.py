@@ -215,6 +215,8 @@ class WideWriter(_Writer):
         if w is None:
             return self.stmt_assign(env, 0, False)
         usable = [e for e in entries if len(env[w].shape) in e.ndims]
+        if not usable:                       # a target of three dimensions
+            return self.stmt_assign(env, 0, False)
         entry = self.draw(st.sampled_from(usable), label="writer")
         line = self.fill(entry, env, target=w)
         if not self.runs(lines + [line], env):

@@ -2,7 +2,8 @@
 
 In: the catalogue (tests/wide_catalogue.py). Out: `sweep()` yields `(entry, scenario, report)`
 for each entry: the entry applied to the arguments of `f(x0, x1, x2)` (`{A}` is `x0`, `{B}` is
-`x1` of the same shape, `{S}` the scalar `x2`; a writing entry writes into a copy of `x0`),
+`x1` of the same shape, `{S}` the scalar `x2`; a writing entry writes into a new array: zeros
+for `out=`, else a copy of `x0` in the entry's domain),
 checked by tests/wide_check.py. A failure in this program is a failure of that one NumPy call,
 so each is its own minimal reproducer.
 """
@@ -26,7 +27,7 @@ def program(entry, ndim):
               "I": "np.array([0, 0, 1])", "K": "(x0 > 0.0)", "W": "w",
               "M": f"({square} + 3.0 * np.eye(x0.shape[-1]))", "N": f"np.tanh({square})"}
     if entry.writes:
-        fresh = "np.zeros_like(x0)" if "{W}" in entry.text else "x0.copy()"
+        fresh = "np.zeros_like(x0)" if "out=" in entry.text else f"np.array({wrapped('x0')})"
         if "{W}" not in entry.text:
             values["A"] = "w"
         body = [f"w = {fresh}", entry.text.format(**values),
