@@ -44,7 +44,7 @@ def test_every_family_is_either_checked_or_pending():
     assert CI_FAMILIES | set(PENDING) == FAMILIES and not CI_FAMILIES & set(PENDING)
 
 
-@settings(max_examples=2000 if LONG else 120, **_SETTINGS)
+@settings(max_examples=2000 if LONG else 250, **_SETTINGS)
 @given(scenarios(CI_FAMILIES), st.integers(0, 2**32 - 1))
 def test_wide_programs_of_the_checked_families(scenario, seed):
     report = check_scenario(scenario, seed)

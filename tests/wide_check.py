@@ -175,6 +175,9 @@ class _Runner:
 
 
 class _FunctionRunner(_Runner):
+    """grad, jvp and vjp of `f` in all its float arguments, made once; each call step checks
+    them at fresh arguments against differences of the current `f` (and autograd)."""
+
     def __init__(self, staged, scenario, report):
         super().__init__(staged, scenario, report)
         f = staged.module.f
@@ -185,6 +188,7 @@ class _FunctionRunner(_Runner):
             self.made[kind] = self.attempt(kind + " (made)", -1, lambda m=make: m(f, wrt=self.wrt))
 
     def call(self, index, k, rng):
+        """Check every derivative at arguments of the k-th shape set (step `index`)."""
         f = self.staged.module.f
         args = _arguments(self.scenario.shape_sets[k], self.scenario.scalars_as_floats, rng)
         try:
@@ -206,6 +210,7 @@ class _FunctionRunner(_Runner):
         self.check_vjp(index, args, y, grads, rng)
 
     def autograd(self, args):
+        """autograd's gradients of the autograd copy of `f`, or None where it cannot run it."""
         namespace = self.staged.autograd
         if namespace is None or "f" not in namespace:
             return None
@@ -224,6 +229,7 @@ class _FunctionRunner(_Runner):
                 self.compare(f"grad x{i}", index, g, e, None if auto is None else auto[i])
 
     def check_jvp(self, index, args, y, grads, tangents):
+        """jvp's value against `y`, its tangent against <fd gradient, tangents>."""
         if self.made["jvp"] is None:
             return
         got = self.attempt("jvp", index,
@@ -234,6 +240,7 @@ class _FunctionRunner(_Runner):
             self.compare("jvp tangent", index, got[1], expected)
 
     def check_vjp(self, index, args, y, grads, rng):
+        """vjp's value against `y`, its pullback of a random u against u * fd gradient."""
         if self.made["vjp"] is None:
             return
         made = self.attempt("vjp", index, lambda: self.made["vjp"](*_copies(args)))
@@ -248,6 +255,10 @@ class _FunctionRunner(_Runner):
 
 
 class _ModelRunner(_Runner):
+    """grad of `loss` with respect to the model (a dict by parameter name) and to `x`, made
+    once; each call step checks them against differences in each distinct Parameter (a
+    shared one once: its differences sum every use, as PyTorch's gradient does) and in `x`."""
+
     def __init__(self, staged, scenario, report):
         super().__init__(staged, scenario, report)
         loss = staged.module.loss
@@ -256,6 +267,7 @@ class _ModelRunner(_Runner):
                      "x": self.attempt("grad x (made)", -1, lambda: srcad.grad(loss, wrt=1))}
 
     def call(self, index, k, rng):
+        """Check both gradients at an `x` of the k-th shape (step `index`)."""
         module = self.staged.module
         model, loss = module.model, module.loss
         x = rng.uniform(-1.5, 1.5, self.scenario.shape_sets[k][0])
@@ -283,6 +295,7 @@ class _ModelRunner(_Runner):
                 self.compare("model grad x", index, got, expected_x)
 
     def compare_dicts(self, index, got, expected):
+        """The same parameter names, and each gradient against its differences."""
         if not isinstance(got, dict) or sorted(got) != sorted(expected):
             keys = sorted(got) if isinstance(got, dict) else type(got).__name__
             self.report.fail("wrong model gradient keys", f"srcad gives {keys}, the model's "
@@ -368,6 +381,8 @@ def _dot(a, b):
 
 
 def _close(got, expected):
+    """Whether `got` is `expected` within TOLERANCE relative to the larger magnitude (False
+    for a wrong shape or something that is not a number)."""
     try:
         got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
     except (TypeError, ValueError):

@@ -32,6 +32,7 @@ def run(minutes, families, batch=100):
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     @given(scenarios(families), st.integers(0, 2**32 - 1))
     def one(scenario, seed):
+        """Check one scenario, keeping its counts and failures."""
         if time.monotonic() > deadline:
             return
         report = check_scenario(scenario, seed)

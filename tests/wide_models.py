@@ -71,23 +71,8 @@ class Net(nn.Module):
 def model_scenarios(draw, families):
     """A `Scenario` of kind "model" (see the module docstring)."""
     width = draw(st.sampled_from([2, 3]), label="width")
-    shared = "shared" in families
     constructs = []
-    init = [f"lin0 = nn.Linear({width}, {width})",
-            f"lin1 = nn.Linear({width}, {width}, bias={draw(st.booleans(), label='bias')})"]
-    if shared and draw(st.booleans(), label="tie"):
-        init.append("lin1.weight = lin0.weight")
-        constructs.append("tied weight")
-    pick = (lambda label: draw(st.sampled_from(["lin0", "lin1"]), label=label)) if shared \
-        else (lambda label: None)
-    lin2 = f"nn.Linear({width}, {width})"        # a layer of its own at each use
-    init += [f"self.a = {pick('a') or 'lin0'}", f"self.b = {pick('b') or 'lin1'}",
-             f"self.seq = nn.Sequential({pick('s0') or lin2}, nn.Tanh(), "
-             f"{pick('s1') or lin2})",
-             f"self.blocks = nn.ModuleList([{pick('m0') or lin2}, {pick('m1') or lin2}])",
-             f"self.plain = [{pick('p') or lin2}]", f"self.block = Block({pick('k') or lin2})",
-             "self.act = nn.Tanh()", "self.flag = True", "self.cfg = Config()",
-             "self.scale = 0.5"]
+    init = _init_lines(draw, width, "shared" in families, constructs)
     operations = OPERATIONS + (REBOUND if "rebind" in families else [])
     chosen = draw(st.lists(st.sampled_from(operations), min_size=1, max_size=5),
                   label="operations")
@@ -104,6 +89,37 @@ def model_scenarios(draw, families):
               + "".join(f"    {line}\n" if line else "\n" for line in forward)
               + f"\n\nsrcad.manual_seed({seed})\nmodel = Net()\n\n\n"
               + f"def loss(model, x):\n    return {loss}\n")
+    stages, steps = _later_stages(draw, families, stage0, constructs)
+    batches = [(2, width), (width,), (1, width), (3, width)]
+    count = draw(st.integers(2, 3), label="shape sets") if "shapes" in families else 1
+    shape_sets = [(batches[i],) for i in range(count)]
+    for k in range(1, count):
+        steps.insert(draw(st.integers(1, len(steps)), label="where"), ("call", k))
+    return Scenario(stages, steps, shape_sets, "model", constructs)
+
+
+def _init_lines(draw, width, shared, constructs):
+    """The lines of `Net.__init__` after `super().__init__()`: with `shared`, the two Linear
+    layers are used in several places and maybe tied; else each place has a layer of its own."""
+    init = [f"lin0 = nn.Linear({width}, {width})",
+            f"lin1 = nn.Linear({width}, {width}, bias={draw(st.booleans(), label='bias')})"]
+    if shared and draw(st.booleans(), label="tie"):
+        init.append("lin1.weight = lin0.weight")
+        constructs.append("tied weight")
+    pick = (lambda label: draw(st.sampled_from(["lin0", "lin1"]), label=label)) if shared \
+        else (lambda label: None)
+    lin2 = f"nn.Linear({width}, {width})"        # a layer of its own at each use
+    return init + [
+        f"self.a = {pick('a') or 'lin0'}", f"self.b = {pick('b') or 'lin1'}",
+        f"self.seq = nn.Sequential({pick('s0') or lin2}, nn.Tanh(), {pick('s1') or lin2})",
+        f"self.blocks = nn.ModuleList([{pick('m0') or lin2}, {pick('m1') or lin2}])",
+        f"self.plain = [{pick('p') or lin2}]", f"self.block = Block({pick('k') or lin2})",
+        "self.act = nn.Tanh()", "self.flag = True", "self.cfg = Config()", "self.scale = 0.5"]
+
+
+def _later_stages(draw, families, stage0, constructs):
+    """(stages, steps): stage 0, then with "settings" or "rebind" one or two changes, each
+    followed by a call at the first shapes."""
     stages, steps = [stage0], [("call", 0)]
     later = (SETTINGS if "settings" in families else []) + \
         (REBINDINGS if "rebind" in families else [])
@@ -113,9 +129,4 @@ def model_scenarios(draw, families):
             constructs.append("change " + text.splitlines()[0])
             stages.append(text + "\n")
             steps += [("stage", len(stages) - 1), ("call", 0)]
-    batches = [(2, width), (width,), (1, width), (3, width)]
-    count = draw(st.integers(2, 3), label="shape sets") if "shapes" in families else 1
-    shape_sets = [(batches[i],) for i in range(count)]
-    for k in range(1, count):
-        steps.insert(draw(st.integers(1, len(steps)), label="where"), ("call", k))
-    return Scenario(stages, steps, shape_sets, "model", constructs)
+    return stages, steps

@@ -87,6 +87,7 @@ class WideWriter(_Writer):
 
     # expressions ------------------------------------------------------------------------
     def expression(self, env):
+        """(text, shape, own) of an expression: the subset's kinds and the enabled families'."""
         kinds = ["unary", "binary", "reduce", "index", "matmul", "call", "constant"]
         kinds += [k for k in ("ufunc", "numpy", "linalg") if k in self.families] * 6
         kinds += ["literal_call"] * 4 if "literals" in self.families else []
@@ -189,6 +190,7 @@ class WideWriter(_Writer):
 
     # statements -------------------------------------------------------------------------
     def block(self, env, length, depth, in_loop=False):
+        """`length` statements: the subset's kinds and the enabled writing families'."""
         lines = []
         for _ in range(length):
             kinds = ["assign", "assign", "assign", "update", "augmented", "unpack"]
@@ -211,6 +213,7 @@ class WideWriter(_Writer):
         return [f"{w} = {made}"], w
 
     def stmt_writer(self, env, entries, fresh):
+        """A call of a writing entry into a target (see `write_target`), if it runs."""
         lines, w = self.write_target(env, 2, fresh)
         if w is None:
             return self.stmt_assign(env, 0, False)
@@ -244,6 +247,7 @@ class WideWriter(_Writer):
                                       if "out=" not in e.text], "copy")
 
     def stmt_index_write(self, env, depth, in_loop):
+        """An INDEX_WRITES form into a target (see `write_target`), if it runs."""
         lines, w = self.write_target(env, 2)
         if w is None:
             return self.stmt_assign(env, 0, False)
@@ -343,6 +347,7 @@ def _shape_sets(draw, source, shapes, several):
 
 
 def _runs_at(source, shapes):
+    """Whether the module `source` runs and its `f` runs at random arguments of `shapes`."""
     namespace = {}
     rng = np.random.default_rng(0)
     try:

@@ -45,6 +45,7 @@ def program(entry, ndim):
 
 
 def _kind(text, ndim):
+    """The dtype kind of `text` at random operands, or None where it fails."""
     rng = np.random.default_rng(0)
     scope = {"np": np, "x0": rng.uniform(-1.5, 1.5, SHAPES[ndim]),
              "x1": rng.uniform(-1.5, 1.5, SHAPES[ndim]), "x2": 0.3}
