@@ -34,6 +34,7 @@ PENDING = {           # family -> the part of issue 12 whose fix it waits for
     "rebind": "2 (guards: redefined helpers, rebound globals and closure variables)",
     "shared": "3 (shared parameters sum the gradients of every use)",
     "settings": "2 (guards on model attributes: config objects, plain lists of layers)",
+    "names": "5 (hygiene: parameters named `args`, `type`, `len`, `range`, long names)",
 }
 _SETTINGS = dict(deadline=None, derandomize=not LONG, database=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,

@@ -16,6 +16,8 @@ globals and closure variables that later stages rebind. Model programs (tests/wi
 use srcad.nn layers, custom modules with settings, and shared parameters.
 """
 
+import re
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -35,6 +37,9 @@ FAMILIES = frozenset({
     "models",       # srcad.nn models: Linear, Tanh, Sequential, ModuleList, custom Modules
     "shared",       # shared parameters: tying, one module used twice
     "settings",     # later stages change a model's flag, config, scale, list of layers
+    "names",        # arguments, locals and helper parameters named after builtins, srcad's
+                    # runtime helpers and the names srcad gives derivatives (`args`, `type`,
+                    # `len`, `unbroadcast`, `dx0`, `_sin`)
 })
 
 INDEX_WRITES = ["{w}[np.array([0, 0, 1])] = {e}", "{w}[np.array([1, 0, 1])] += {e}",
@@ -311,8 +316,52 @@ def function_scenarios(draw, families, max_statements=6):
     for k in range(1, len(shape_sets)):
         steps.insert(draw(st.integers(1, len(steps)), label="where"), ("call", k))
     constructs = writer.constructs + (["closure"] if closure else [])
+    if "names" in families:
+        stages = _renamed(draw, stages, constructs)
     return Scenario(stages, steps, shape_sets, "function", constructs,
                     draw(st.booleans(), label="python floats"))
+
+
+# the names most likely to collide: srcad's spellings and the builtins its code calls
+LIKELY = ["args", "kwargs", "dx0", "dx1", "dv1", "d_sin", "_sin", "_mul", "_t", "g", "grads",
+          "tangents", "cotangent", "result", "self", "numpy", "type", "len", "range",
+          "isinstance", "float", "tuple", "list", "dict", "zip", "getattr", "sum", "abs"]
+
+
+def _user_names():
+    """Names a user may choose that srcad's generated code might also use: every builtin,
+    every public name of srcad.runtime, and srcad's own spelling of derivatives and
+    temporaries."""
+    import builtins
+    import keyword
+
+    from srcad import runtime
+    found = [n for n in dir(builtins) + dir(runtime) if not n.startswith("_")]
+    return sorted({n for n in found + LIKELY if n.isidentifier() and not keyword.iskeyword(n)})
+
+
+def _renamed(draw, stages, constructs):
+    """`stages` with some of the program's own names (arguments `x0`, values `v1`, written
+    copies `w2`, helper parameters `p0`) renamed to names of `_user_names()` that the program
+    does not already use."""
+    text = "\n".join(stages)
+    words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
+    ours = sorted(w for w in words if re.fullmatch(r"[xvwp][0-9]+", w))
+    free = [n for n in _user_names() if n not in words]
+    chosen = draw(st.lists(st.sampled_from(ours), min_size=min(1, len(ours)), max_size=3,
+                           unique=True), label="renamed") if ours else []
+    likely = [n for n in LIKELY if n in free]
+    mapping = {}
+    for old in chosen:
+        pool = likely if likely and draw(st.booleans(), label="likely") else free
+        new = draw(st.sampled_from([n for n in pool if n not in mapping.values()] or free),
+                   label="new name")
+        mapping[old] = new
+        constructs.append("named " + new)
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, mapping)) + r")\b") if mapping \
+        else None
+    return [pattern.sub(lambda m: mapping[m.group(1)], stage) if pattern else stage
+            for stage in stages]
 
 
 def _rebinding(draw, writer, closure):
