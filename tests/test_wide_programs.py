@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import srcad
+from srcad.errors import Location
 from tests import wide_catalogue, wide_check
 from tests.wide_check import check_scenario
 from tests.wide_strategy import FAMILIES, Scenario, scenarios
@@ -102,7 +103,7 @@ _SCENARIO = Scenario([_SOURCE, "SCALE = -2.0\n"], [("call", 0), ("stage", 1), ("
 
 def test_the_oracle_accepts_right_derivatives_and_follows_the_current_definition():
     report = check_scenario(_SCENARIO, 0)
-    assert report.agreed == 15 and not report.failures
+    assert report.agreed == 18 and not report.failures     # 6 checks at each of 3 calls
 
 
 def test_the_oracle_differentiates_the_current_definition_not_the_first():
@@ -132,9 +133,19 @@ def test_the_oracle_reports_wrong_numbers_and_internal_errors(monkeypatch, made,
     assert any(f.kind.startswith(kind) for f in report.failures), report.failures
 
 
-def test_a_srcad_error_is_an_acceptable_outcome(monkeypatch):
+def test_a_srcad_error_naming_the_line_is_an_acceptable_outcome(monkeypatch):
     def refuse(f, wrt):
-        raise srcad.UnsupportedSyntaxError("not this")
+        where = Location(f.__code__.co_filename, 7, "return ...", "f")
+        raise srcad.UnsupportedSyntaxError("not this", where)
     monkeypatch.setattr(wide_check.srcad, "grad", refuse)
     report = check_scenario(_SCENARIO, 0)
     assert report.rejected == 1 and not report.failures
+
+
+def test_a_srcad_error_naming_no_line_of_the_program_is_a_failure(monkeypatch):
+    def refuse(f, wrt):
+        raise srcad.UnsupportedSyntaxError("not this", Location("runtime.py", 1, "", "helper"))
+    monkeypatch.setattr(wide_check.srcad, "grad", refuse)
+    report = check_scenario(_SCENARIO, 0)
+    assert [f.kind for f in report.failures] == [
+        "SrcadError naming no line of the program (grad (made)): not this"]

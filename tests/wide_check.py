@@ -3,17 +3,18 @@ differences of the CURRENT definition, and against HIPS autograd where autograd 
 
 In: a `Scenario` (tests/wide_strategy.py) and a seed for the argument values. Out: a `Report`:
 how many derivative calls agreed, how many srcad refused with a `SrcadError` (acceptable) and
-how many of those errors do not name the program's file (`unlocated`), how many were skipped
-(the program fails or is not differentiable at the drawn point), and the `failures`: an
-exception from inside srcad that is not a SrcadError, or a wrong number (a value, gradient,
-jvp or vjp off the differences; where autograd agrees with srcad against the differences the
-call is counted as `disputed`, not failed).
+how many of those errors do not name the program's file (`unlocated`, also failures), how many
+were skipped (the program fails or is not differentiable at the drawn point), and the
+`failures`: an exception from inside srcad that is not a SrcadError, or a wrong number (a
+value, gradient, jvp, vjp or hvp off the differences; where autograd agrees with srcad against
+the differences the call is counted as `disputed`, not failed).
 
 The module is imported from a file holding every stage, stage 0 executed on import and stage i
 executed at its step with its own line numbers in that file (as a notebook re-runs a cell), so
-srcad can read the source of whatever a stage defines. The derivatives (`grad`, `jvp`, `vjp` of
-`f`; for a model `grad` of `loss` with respect to the model and to `x`) are made once, before
-the first step, and called at each call step.
+srcad can read the source of whatever a stage defines. The derivatives (`grad`, `jvp`, `vjp`
+and `hvp` of `f`, the last against differences of the finite-difference gradient; for a model
+`grad` of `loss` with respect to the model and to `x`) are made once, before the first step,
+and called at each call step.
 """
 
 import atexit
@@ -31,6 +32,7 @@ import srcad
 
 STEP = 1e-6
 TOLERANCE = 1e-4
+OUTER = 1e-4              # the step of differences of a finite-difference gradient (hvp)
 LARGEST = 1e6
 
 _directory = tempfile.mkdtemp(prefix="srcad_wide_")
@@ -112,7 +114,7 @@ def check_scenario(scenario, seed):
         staged = Staged(scenario)
         try:
             runner = (_ModelRunner if scenario.kind == "model" else _FunctionRunner)(
-                staged, scenario, report)
+                staged, scenario, report, rng)
             for index, (what, k) in enumerate(scenario.steps):
                 if what == "stage":
                     try:
@@ -142,7 +144,11 @@ class _Runner:
             self.report.rejected += 1
             self.report.rejections.append(f"{label}: {type(exc).__name__}: "
                                           f"{str(exc).splitlines()[0]}")
-            self.report.unlocated += self.staged.path not in str(exc)
+            if self.staged.path not in str(exc):     # it must name the user's line
+                self.report.unlocated += 1
+                self.report.fail(f"SrcadError naming no line of the program ({label}): "
+                                 f"{str(exc).splitlines()[0][:90]}", traceback.format_exc(),
+                                 index)
         except Exception as exc:
             where = _srcad_frame(exc)
             first = (str(exc).splitlines() or [""])[0][:90]
@@ -150,9 +156,9 @@ class _Runner:
                              traceback.format_exc(), index)
         return None
 
-    def compare(self, label, index, got, expected, autograd_value=None):
+    def compare(self, label, index, got, expected, autograd_value=None, tolerance=TOLERANCE):
         """Record agreement, a dispute (autograd sides with srcad), or a wrong number."""
-        if _close(got, expected):
+        if _close(got, expected, tolerance):
             self.report.agreed += 1
             return
         if autograd_value is not None and _close(got, autograd_value) and \
@@ -175,17 +181,23 @@ class _Runner:
 
 
 class _FunctionRunner(_Runner):
-    """grad, jvp and vjp of `f` in all its float arguments, made once; each call step checks
-    them at fresh arguments against differences of the current `f` (and autograd)."""
+    """grad, jvp and vjp of `f` in all its float arguments or a random subset of them (what
+    depends only on the others must then carry no derivative), and hvp in the first of them,
+    made once; each call step checks them at fresh arguments against differences of the
+    current `f` (and autograd)."""
 
-    def __init__(self, staged, scenario, report):
+    def __init__(self, staged, scenario, report, rng):
         super().__init__(staged, scenario, report)
         f = staged.module.f
         count = len(scenario.shape_sets[0])
         self.wrt = tuple(range(count))
+        if count > 1 and rng.random() < 0.5:
+            self.wrt = tuple(i for i in range(count) if rng.random() < 0.5) or (count - 1,)
         self.made = {}
         for kind, make in (("grad", srcad.grad), ("jvp", srcad.jvp), ("vjp", srcad.vjp)):
             self.made[kind] = self.attempt(kind + " (made)", -1, lambda m=make: m(f, wrt=self.wrt))
+        self.made["hvp"] = self.attempt("hvp (made)", -1,
+                                        lambda: srcad.hvp(f, wrt=self.wrt[0]))
 
     def call(self, index, k, rng):
         """Check every derivative at arguments of the k-th shape set (step `index`)."""
@@ -204,10 +216,11 @@ class _FunctionRunner(_Runner):
             self.report.skipped += 1
             return
         expected_auto = self.autograd(args)
-        tangents = [_like(a, rng) for a in args]
+        tangents = [_like(args[i], rng) for i in self.wrt]
         self.check_grad(index, args, y, grads, expected_auto)
         self.check_jvp(index, args, y, grads, tangents)
         self.check_vjp(index, args, y, grads, rng)
+        self.check_hvp(index, args, tangents[0])
 
     def autograd(self, args):
         """autograd's gradients of the autograd copy of `f`, or None where it cannot run it."""
@@ -225,8 +238,8 @@ class _FunctionRunner(_Runner):
             return
         got = self.attempt("grad", index, lambda: self.made["grad"](*_copies(args)))
         if got is not None:
-            for i, (g, e) in enumerate(zip(got, grads)):
-                self.compare(f"grad x{i}", index, g, e, None if auto is None else auto[i])
+            for i, g, e, a in zip(self.wrt, got, grads, auto or [None] * len(grads)):
+                self.compare(f"grad x{i}", index, g, e, a)
 
     def check_jvp(self, index, args, y, grads, tangents):
         """jvp's value against `y`, its tangent against <fd gradient, tangents>."""
@@ -250,8 +263,30 @@ class _FunctionRunner(_Runner):
         u = float(rng.standard_normal())
         pulled = self.attempt("vjp pullback", index, lambda: made[1](u))
         if pulled is not None:
-            for i, (g, e) in enumerate(zip(pulled, grads)):
+            for i, g, e in zip(self.wrt, pulled, grads):
                 self.compare(f"vjp x{i}", index, g, u * np.asarray(e))
+
+    def check_hvp(self, index, args, v):
+        """hvp in the first differentiated argument against central differences (step
+        OUTER) of the finite-difference gradient along `v`; nothing at a kink."""
+        if self.made["hvp"] is None:
+            return
+        f, i = self.staged.module.f, self.wrt[0]
+
+        def gradient_at(step):
+            moved = _moved(args, i, step * np.asarray(v))
+            return _fd_gradient(lambda d: f(*_moved(moved, i, d)), moved[i])
+        plus, here, minus = gradient_at(OUTER), gradient_at(0.0), gradient_at(-OUTER)
+        if plus is None or here is None or minus is None:
+            return
+        central = (plus - minus) / (2 * OUTER)
+        one_sided = (plus - here) / OUTER, (here - minus) / OUTER
+        scale = max(1.0, float(np.max(np.abs(central), initial=0.0)))
+        if np.any(np.abs(one_sided[0] - one_sided[1]) > 1e-2 * scale):
+            return                                    # the gradient has a kink here
+        got = self.attempt("hvp", index, lambda: self.made["hvp"](*_copies(args), v))
+        if got is not None:
+            self.compare(f"hvp x{i}", index, got, central, tolerance=1e-3)
 
 
 class _ModelRunner(_Runner):
@@ -259,7 +294,7 @@ class _ModelRunner(_Runner):
     once; each call step checks them against differences in each distinct Parameter (a
     shared one once: its differences sum every use, as PyTorch's gradient does) and in `x`."""
 
-    def __init__(self, staged, scenario, report):
+    def __init__(self, staged, scenario, report, rng):
         super().__init__(staged, scenario, report)
         loss = staged.module.loss
         self.made = {"model": self.attempt("grad model (made)", -1,
@@ -380,7 +415,7 @@ def _dot(a, b):
     return float(np.sum(np.asarray(a, dtype=float) * np.asarray(b, dtype=float)))
 
 
-def _close(got, expected):
+def _close(got, expected, tolerance=TOLERANCE):
     """Whether `got` is `expected` within TOLERANCE relative to the larger magnitude (False
     for a wrong shape or something that is not a number)."""
     try:
@@ -390,4 +425,4 @@ def _close(got, expected):
     if got.shape != expected.shape and not (got.size == expected.size == 1):
         return False
     scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-    return bool(np.all(np.abs(got - expected) <= TOLERANCE * scale))
+    return bool(np.all(np.abs(got - expected) <= tolerance * scale))
