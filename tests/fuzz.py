@@ -7,8 +7,8 @@ Draws fresh random programs (tests/support/program_strategy.py) for the given ti
 each one (tests/support/differential.py), second order (hvp) included. A failing program does not
 stop the run: it is recorded with its error, and the run ends with counts and the failures (the
 first of each kind in full).
-With `--wide`, the programs come from the wider grammar instead (tests/wide_fuzz.py): NumPy's
-whole namespace, in-place writes, literals given to helpers, models with shared parameters,
+With `--wide`, the programs come from the wider grammar instead (tests/support/wide_fuzz.py):
+NumPy's whole namespace, in-place writes, literals given to helpers, models with shared parameters,
 several shapes and redefinitions between calls; before them every entry of the NumPy catalogue
 is checked in its smallest program (unless `--no-sweep`).
 Exit status 1 when anything failed. `HYPOTHESIS_PROFILE=long pytest
@@ -89,8 +89,8 @@ def main(argv=None):
 
 
 def _main_wide(options):
-    from tests import wide_fuzz
-    from tests.wide_strategy import FAMILIES
+    from tests.support import wide_fuzz
+    from tests.support.wide_strategy import FAMILIES
     families = set(options.families.split(",")) if options.families else FAMILIES
     unknown = families - FAMILIES
     if unknown:

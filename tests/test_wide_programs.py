@@ -1,5 +1,5 @@
 """Wide random programs in CI: the families of constructs srcad gets right today, checked
-against finite differences of the current definition (tests/wide_check.py); the others are
+against finite differences of the current definition (tests/support/wide_check.py); the others are
 generated (so the generator stays valid) but not yet checked. `python -m tests.fuzz --wide
 --minutes 10` checks every family, for the nightly run.
 
@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 import srcad
 from srcad.errors import Location
-from tests import wide_catalogue, wide_check
-from tests.wide_check import check_scenario
-from tests.wide_strategy import FAMILIES, Scenario, scenarios
-from tests.wide_sweep import sweep
+from tests.support import wide_catalogue, wide_check
+from tests.support.wide_check import check_scenario
+from tests.support.wide_strategy import FAMILIES, Scenario, scenarios
+from tests.support.wide_sweep import sweep
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
 CI_FAMILIES = frozenset({"ufunc", "shapes", "models"})

@@ -6,14 +6,15 @@ namespace, as a re-run notebook cell would: a redefined helper, `act = np.sin`, 
 closure variable, `model.flag = False`) and the steps to take (`("call", k)`: check every
 derivative at the k-th set of argument shapes; `("stage", i)`: run stage i). The derivatives
 are made once, before the first step, and called again after each stage: they must follow the
-CURRENT definition (tests/wide_check.py is the oracle).
+CURRENT definition (tests/support/wide_check.py is the oracle).
 
-Function programs start from the subset's grammar (tests/program_strategy.py) and add, by
-family: every NumPy ufunc and public function of `numpy` and `numpy.linalg` with recipes found
-by probing NumPy (tests/wide_catalogue.py), `out=` and other writes into arrays, repeated-index
-writes, list/tuple/dict literals and keyword arguments given to the program's own helpers, and
-globals and closure variables that later stages rebind. Model programs (tests/wide_models.py)
-use srcad.nn layers, custom modules with settings, and shared parameters.
+Function programs start from the subset's grammar (tests/support/program_strategy.py) and add,
+by family: every NumPy ufunc and public function of `numpy` and `numpy.linalg` with recipes
+found by probing NumPy (tests/support/wide_catalogue.py), `out=` and other writes into arrays,
+repeated-index writes, list/tuple/dict literals and keyword arguments given to the program's
+own helpers, globals and closure variables that later stages rebind, and names that collide
+with srcad's own. Model programs (tests/support/wide_models.py) use srcad.nn layers, custom
+modules with settings, and shared parameters.
 """
 
 import re
@@ -21,8 +22,8 @@ import re
 import numpy as np
 from hypothesis import strategies as st
 
-from tests import wide_catalogue
-from tests.program_strategy import SHAPES, UNARY, _Var, _Writer
+from tests.support import wide_catalogue
+from tests.support.program_strategy import SHAPES, UNARY, _Var, _Writer
 
 FAMILIES = frozenset({
     "ufunc",        # every ufunc, with .reduce/.accumulate/.outer
@@ -190,7 +191,7 @@ class WideWriter(_Writer):
         return form.format(a=a), True
 
     def expr_literal_call(self, env):
-        from tests.wide_literals import literal_call
+        from tests.support.wide_literals import literal_call
         return literal_call(self, env)
 
     # statements -------------------------------------------------------------------------
@@ -414,6 +415,6 @@ def scenarios(draw, families=FAMILIES):
     families = frozenset(families)
     model_families = families & {"models", "shared", "settings"}
     if model_families and draw(st.booleans(), label="model"):
-        from tests.wide_models import model_scenarios
+        from tests.support.wide_models import model_scenarios
         return draw(model_scenarios(families))
     return draw(function_scenarios(families - {"models", "shared", "settings"}))

@@ -1,7 +1,7 @@
 """The long run of the wide grammar: `python -m tests.fuzz --wide --minutes 10`.
 
-In: minutes, the families to draw from (tests/wide_strategy.py `FAMILIES`), and whether to
-sweep the NumPy catalogue first (every entry in its smallest program, tests/wide_sweep.py).
+In: minutes, the families to draw from (tests/support/wide_strategy.py `FAMILIES`), and whether to
+sweep the NumPy catalogue first (every entry in its smallest program, tests/support/wide_sweep.py).
 Out: printed counts (scenarios, derivative calls agreed / refused with a SrcadError (and how
 many of those name no line of the program) / skipped / disputed by autograd), the commonest
 SrcadError messages, and the failures grouped by kind, the first of each in full with its
@@ -16,9 +16,9 @@ import traceback
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.wide_check import check_scenario
-from tests.wide_strategy import scenarios
-from tests.wide_sweep import sweep
+from tests.support.wide_check import check_scenario
+from tests.support.wide_strategy import scenarios
+from tests.support.wide_sweep import sweep
 
 
 def run(minutes, families, batch=100):

@@ -1,13 +1,13 @@
 """The oracle for wide scenarios: every derivative srcad returns against central finite
 differences of the CURRENT definition, and against HIPS autograd where autograd can run it.
 
-In: a `Scenario` (tests/wide_strategy.py) and a seed for the argument values. Out: a `Report`:
-how many derivative calls agreed, how many srcad refused with a `SrcadError` (acceptable) and
-how many of those errors do not name the program's file (`unlocated`, also failures), how many
-were skipped (the program fails or is not differentiable at the drawn point), and the
-`failures`: an exception from inside srcad that is not a SrcadError, or a wrong number (a
-value, gradient, jvp, vjp or hvp off the differences; where autograd agrees with srcad against
-the differences the call is counted as `disputed`, not failed).
+In: a `Scenario` (tests/support/wide_strategy.py) and a seed for the argument values. Out: a
+`Report`: how many derivative calls agreed, how many srcad refused with a `SrcadError`
+(acceptable) and how many of those errors do not name the program's file (`unlocated`, also
+failures), how many were skipped (the program fails or is not differentiable at the drawn
+point), and the `failures`: an exception from inside srcad that is not a SrcadError, or a
+wrong number (a value, gradient, jvp, vjp or hvp off the differences; where autograd agrees
+with srcad against the differences the call is counted as `disputed`, not failed).
 
 The module is imported from a file holding every stage, stage 0 executed on import and stage i
 executed at its step with its own line numbers in that file (as a notebook re-runs a cell), so

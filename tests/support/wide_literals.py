@@ -1,6 +1,6 @@
 """The "literals" family: structures built in the call and handed to the program's helpers.
 
-In: a `WideWriter` (tests/wide_strategy.py) and the names in scope. Out: `(text, own)` of an
+In: a `WideWriter` (tests/support/wide_strategy.py) and the names in scope. Out: `(text, own)` of an
 expression such as `helper3([v1, 2.0 * x0])`, `helper4({"u": v2, "v": x1})`,
 `helper5(v1, scale=x0)`, `helper6(*[x0, v1])`, `helper7(v1, {"inner": {"w": x0}})` or
 `np.mean([v1, x0], axis=0)`; a helper it calls is defined once (its lines are added to
@@ -9,7 +9,7 @@ expression such as `helper3([v1, 2.0 * x0])`, `helper4({"u": v2, "v": x1})`,
 
 from hypothesis import strategies as st
 
-from tests.program_strategy import UNARY, _broadcasts
+from tests.support.program_strategy import UNARY, _broadcasts
 
 # (definition with {name} and {u}, an elementwise form of the marked element, call forms)
 TEMPLATES = [

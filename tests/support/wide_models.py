@@ -13,7 +13,7 @@ of a plain list of layers, `model.block.use_act`.
 
 from hypothesis import strategies as st
 
-from tests.wide_strategy import Scenario
+from tests.support.wide_strategy import Scenario
 
 # forward operations on `h` (width D), with the attributes they need
 OPERATIONS = [

@@ -1,18 +1,18 @@
 """Every entry of the NumPy catalogue, each in the smallest program that uses it.
 
-In: the catalogue (tests/wide_catalogue.py). Out: `sweep()` yields `(entry, scenario, report)`
-for each entry: the entry applied to the arguments of `f(x0, x1, x2)` (`{A}` is `x0`, `{B}` is
-`x1` of the same shape, `{S}` the scalar `x2`; a writing entry writes into a new array: zeros
-for `out=`, else a copy of `x0` in the entry's domain),
-checked by tests/wide_check.py. A failure in this program is a failure of that one NumPy call,
-so each is its own minimal reproducer.
+In: the catalogue (tests/support/wide_catalogue.py). Out: `sweep()` yields `(entry, scenario,
+report)` for each entry: the entry applied to the arguments of `f(x0, x1, x2)` (`{A}` is `x0`,
+`{B}` is `x1` of the same shape, `{S}` the scalar `x2`; a writing entry writes into a new
+array: zeros for `out=`, else a copy of `x0` in the entry's domain), checked by
+tests/support/wide_check.py. A failure in this program is a failure of that one NumPy call, so
+each is its own minimal reproducer.
 """
 
 import numpy as np
 
-from tests import wide_catalogue
-from tests.wide_check import check_scenario
-from tests.wide_strategy import Scenario
+from tests.support import wide_catalogue
+from tests.support.wide_check import check_scenario
+from tests.support.wide_strategy import Scenario
 
 SHAPES = {1: (4,), 2: (3, 4)}
 
