@@ -23,19 +23,14 @@ from tests.support.wide_strategy import FAMILIES, Scenario, scenarios
 from tests.support.wide_sweep import sweep
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
-CI_FAMILIES = frozenset({"ufunc", "shapes", "models"})
-PENDING = {           # family -> the part of issue 12 whose fix it waits for
-    "numpy": "1 (deny by default: linspace, dtype=int, r_/c_, einsum sublists, unique, "
-             "clip with array bounds) and 10 (lists of arrays given to NumPy)",
-    "linalg": "10 (np.linalg.norm of a list of arrays)",
-    "out": "1 and 4 (out= arguments neither tracked nor rejected)",
-    "inplace": "1 (copyto, ufunc.at, put*, place, fill_diagonal, sort through a view)",
-    "index_write": "4 (repeated-index and fancy augmented writes)",
-    "literals": "4 and 10 (lists and dicts built in the call, np.mean of a list)",
-    "rebind": "2 (guards: redefined helpers, rebound globals and closure variables)",
-    "shared": "3 (shared parameters sum the gradients of every use)",
-    "settings": "2 (guards on model attributes: config objects, plain lists of layers)",
-    "names": "5 (hygiene: parameters named `args`, `type`, `len`, `range`, long names)",
+CI_FAMILIES = frozenset({"ufunc", "shapes", "models", "out", "inplace", "index_write",
+                         "literals", "shared", "settings", "names"})
+PENDING = {           # family -> what still fails in it (the failure list filed with issue 12)
+    "numpy": "np.clip with array bounds (wrong), np.sort of a list under jvp and "
+             "np.concatenate of a 2-D array (internal), np.mintypecode (error in NumPy's line)",
+    "linalg": "np.linalg.norm under hvp (error naming srcad's runtime), norm of a list "
+              "(internal)",
+    "rebind": "hvp keeps the old code after a global is rebound (grad follows it)",
 }
 _SETTINGS = dict(deadline=None, derandomize=not LONG, database=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
