@@ -52,7 +52,11 @@ class Derivative:
     def __init__(self, func, kind, wrt):
         if not callable(func):
             raise TypeError(f"srcad.{kind} expects a function, got {type(func).__name__}")
-        func = _differentiable(func, kind)
+        self.inner, self.inner_generated = None, None   # grad of grad: the inner derivative
+        if isinstance(func, Derivative):
+            self.inner = func
+            self.inner_generated = _differentiable(func, kind)
+            func = self.inner_generated.function
         self.wrt, self.single = resolve_wrt(func, wrt)
         self.receiver, self.statics = None, ()
         if inspect.ismethod(func):              # a bound method: `self` is known
@@ -79,6 +83,13 @@ class Derivative:
     def __wrapped__(self):
         """The generated function (so `inspect.getsource` and `inspect.signature` show it)."""
         return self.generated.function
+
+    def refresh(self):
+        """For a derivative of a derivative whose inner code went stale (a global rebound, a
+        helper redefined): transform the inner derivative's new code from now on."""
+        if self.inner is not None and not self.inner_generated.valid():
+            self.inner_generated = _differentiable(self.inner, self.kind)
+            self.func = self.inner_generated.function
 
     def location(self):
         """Where the user's function is defined (for errors), or None."""
@@ -112,10 +123,9 @@ class Derivative:
 
 
 def _differentiable(func, kind):
-    """The function to transform: a srcad derivative is itself generated Python, so higher
-    orders differentiate its generated function (raw gradients, the same parameters)."""
-    if not isinstance(func, Derivative):
-        return func
+    """The code to transform for a derivative of the derivative `func`: srcad's derivatives
+    are generated Python, so higher orders differentiate its generated function (raw
+    gradients, the same parameters); the `Generated` of that function."""
     if func.kind not in (GRAD, JVP) or func.receiver is not None:
         raise SrcadError(f"srcad differentiates again the results of grad and jvp (and of "
                          f"functions of plain parameters), not of {func.kind}; use grad, jvp, "
@@ -134,7 +144,7 @@ def _differentiable(func, kind):
             "stacks, which reverse mode does not differentiate again); take the second "
             "derivative in forward mode instead: srcad.hessian(f), srcad.hvp(f), or "
             "srcad.jvp(srcad.grad(f))", generated.return_location)
-    return generated.function
+    return generated
 
 
 def _transform(kind, func, wrt):

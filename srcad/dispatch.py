@@ -71,6 +71,16 @@ class CallPath:
         self.routes.clear()
         self.entry = None
         self.general = None
+        self.d.refresh()
+
+    def guard(self, generated):
+        """One check of every fact the code relies on: `generated` and the derivatives it
+        calls, and for a derivative of a derivative, the inner derivative's code."""
+        own = closure_guard(generated)
+        inner = self.d.inner_generated
+        if inner is None:
+            return own
+        return lambda: own() and inner.valid()
 
     # ---- the general path ---------------------------------------------------------------------
     def call_general(self, args, kwargs):
@@ -88,8 +98,9 @@ class CallPath:
         """The generic code (no shapes), checked: stale code is generated again."""
         general = self.general
         if general is None or not general[1]():
+            self.d.refresh()
             generated = cached(self.d.func, self.d.kind, self.d.wrt, statics=self.d.statics)
-            general = self.general = (generated, closure_guard(generated),
+            general = self.general = (generated, self.guard(generated),
                                       _finished(self.d, generated))
         return general[0]
 
@@ -153,7 +164,7 @@ class _Route:
         d = path.d
         generated = self.generated = path.specialized(args, {})
         self.path = path
-        self.guard = closure_guard(generated)
+        self.guard = path.guard(generated)
         if not self.guard():
             raise SrcadError(f"srcad generated code for {d.func.__name__} whose checks fail "
                              "at once; this is a bug in srcad", d.location())
@@ -461,7 +472,7 @@ def entry(d, generated, args, guard, fallback):
               if kind is _ndarray else f"{type_}({p}) is {t}"
               for p, (kind, shape, _), t in zip(params, kinds, types)]
     facts = generated.guards.conditions(bind) if generated.guards is not None else []
-    if generated.callees:
+    if generated.callees or d.inner is not None:
         facts.append(f"{bind(guard, 'srcad_guard')}()")
     arrays = [p for p, (kind, _, _) in zip(params, kinds) if kind is _ndarray]
     fresh, final = [], list(results)

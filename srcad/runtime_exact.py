@@ -149,3 +149,21 @@ def _stacked(pieces):
         return numpy.stack([_stacked(piece) for piece in pieces])
     return pieces
 
+
+
+def clip_source(a, low=None, high=None, low_kw=None, high_kw=None):
+    """Which operand each element of `numpy.clip(a, low, high)` comes from: 0 for `a`, 1 for
+    the lower bound, 2 for the upper one, as NumPy computes it (`minimum(maximum(a, low),
+    high)`: where the lower bound exceeds the upper one, the upper one). `low_kw`/`high_kw`
+    are the `min=`/`max=` spellings; a bound left out is None."""
+    low = low if low_kw is None else low_kw
+    high = high if high_kw is None else high_kw
+    source = numpy.zeros(numpy.shape(a), dtype=numpy.int8) if not hasattr(a, "shape") else \
+        numpy.zeros_like(a, dtype=numpy.int8)
+    floor = a
+    if low is not None:
+        source = numpy.where(numpy.less(a, low), numpy.int8(1), source)
+        floor = numpy.maximum(a, low)
+    if high is not None:
+        source = numpy.where(numpy.greater(floor, high), numpy.int8(2), source)
+    return source

@@ -33,7 +33,7 @@ import numpy
 
 from srcad.rules import adjoint, d, elementwise, linear, shape, tangent
 from srcad.runtime import array_adjoint, broadcast_as, cast_like, unbroadcast, where_tangent
-from srcad.runtime_exact import power_slope
+from srcad.runtime_exact import clip_source, power_slope
 from srcad.shape_rules import broadcast
 
 # ---- shapes: every elementwise ufunc broadcasts its operands ---------------------------------
@@ -273,33 +273,38 @@ def where(z, condition, x=None, y=None):
     d[z] = where_tangent(d[x], condition, z) + where_tangent(d[y], numpy.logical_not(condition), z)
 
 
-@adjoint(numpy.clip)
+@adjoint(numpy.clip)                       # the derivative goes where NumPy takes the value from
 def clip(z, a, a_min=None, a_max=None, out=None, *, min=None, max=None):
-    d[a] += unbroadcast(numpy.where(z == a, d[z], 0.0), a)
-    d[a_min] += unbroadcast(numpy.where(a < a_min, d[z], 0.0), a_min)
-    d[a_max] += unbroadcast(numpy.where(a > a_max, d[z], 0.0), a_max)
-    d[min] += unbroadcast(numpy.where(a < min, d[z], 0.0), min)
-    d[max] += unbroadcast(numpy.where(a > max, d[z], 0.0), max)
+    d[a] += unbroadcast(numpy.where(clip_source(a, a_min, a_max, min, max) == 0, d[z], 0.0), a)
+    d[a_min] += unbroadcast(
+        numpy.where(clip_source(a, a_min, a_max, min, max) == 1, d[z], 0.0), a_min)
+    d[a_max] += unbroadcast(
+        numpy.where(clip_source(a, a_min, a_max, min, max) == 2, d[z], 0.0), a_max)
+    d[min] += unbroadcast(numpy.where(clip_source(a, a_min, a_max, min, max) == 1, d[z], 0.0), min)
+    d[max] += unbroadcast(numpy.where(clip_source(a, a_min, a_max, min, max) == 2, d[z], 0.0), max)
 
 
 @tangent(numpy.clip)
 def clip(z, a, a_min=None, a_max=None, out=None, *, min=None, max=None):
-    d[z] = (where_tangent(d[a], z == a, z)
-            + where_tangent(d[a_min], a < a_min, z) + where_tangent(d[a_max], a > a_max, z)
-            + where_tangent(d[min], a < min, z) + where_tangent(d[max], a > max, z))
+    d[z] = (where_tangent(d[a], clip_source(a, a_min, a_max, min, max) == 0, z)
+            + where_tangent(d[a_min], clip_source(a, a_min, a_max, min, max) == 1, z)
+            + where_tangent(d[a_max], clip_source(a, a_min, a_max, min, max) == 2, z)
+            + where_tangent(d[min], clip_source(a, a_min, a_max, min, max) == 1, z)
+            + where_tangent(d[max], clip_source(a, a_min, a_max, min, max) == 2, z))
 
 
 @adjoint(numpy.ndarray.clip)
 def clip_method(z, a, min=None, max=None, out=None):
-    d[a] += unbroadcast(numpy.where(z == a, d[z], 0.0), a)
-    d[min] += unbroadcast(numpy.where(a < min, d[z], 0.0), min)
-    d[max] += unbroadcast(numpy.where(a > max, d[z], 0.0), max)
+    d[a] += unbroadcast(numpy.where(clip_source(a, min, max) == 0, d[z], 0.0), a)
+    d[min] += unbroadcast(numpy.where(clip_source(a, min, max) == 1, d[z], 0.0), min)
+    d[max] += unbroadcast(numpy.where(clip_source(a, min, max) == 2, d[z], 0.0), max)
 
 
 @tangent(numpy.ndarray.clip)
 def clip_method(z, a, min=None, max=None, out=None):
-    d[z] = (where_tangent(d[a], z == a, z)
-            + where_tangent(d[min], a < min, z) + where_tangent(d[max], a > max, z))
+    d[z] = (where_tangent(d[a], clip_source(a, min, max) == 0, z)
+            + where_tangent(d[min], clip_source(a, min, max) == 1, z)
+            + where_tangent(d[max], clip_source(a, min, max) == 2, z))
 
 
 # ---- casts and copies that pass the derivative through ---------------------------------------

@@ -137,6 +137,7 @@ def add_sequences_(out, a, b):
 # ---- exact limits (srcad/runtime_exact.py) -------------------------------------------------
 
 nondifferentiable(runtime_exact.spread_counts, reason="it reads shapes only")
+nondifferentiable(runtime_exact.clip_source, reason="it gives integer codes")
 
 
 @adjoint(runtime_exact.power_slope)

@@ -1,0 +1,61 @@
+"""Regressions found by the wide-grammar tester (tests/support/wide_*.py) after the first round
+of fixes: each the right number in both modes, checked against central differences."""
+
+import numpy as np
+import pytest
+
+import srcad
+
+act = np.tanh
+
+
+def uses_act(x):
+    return np.sum(act(x) * x)
+
+
+def numeric(f, x, eps=1e-6):
+    return np.array([(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(x.size)])
+
+
+X = np.array([0.3, -0.7, 1.1])
+
+
+def test_second_derivatives_follow_a_rebound_global():
+    global act
+    hvp, hessian, v = srcad.hvp(uses_act), srcad.hessian(uses_act), np.array([1.0, 2.0, -1.0])
+    try:
+        for new in (np.tanh, np.cos, np.sin, np.tanh):
+            act = new
+            for _ in range(2):
+                numeric_hessian = np.array([numeric(lambda y, j=j: numeric(uses_act, y)[j], X,
+                                                    1e-4) for j in range(3)])
+                np.testing.assert_allclose(hessian(X), numeric_hessian, rtol=1e-4, atol=1e-6)
+                np.testing.assert_allclose(hvp(X, v), numeric_hessian @ v, rtol=1e-4,
+                                           atol=1e-6)
+    finally:
+        act = np.tanh
+
+
+def clip_crossing(x):
+    return np.sum(np.sin(np.clip(x, x[::-1], 0.5)))
+
+
+def clip_keywords(x):
+    return np.sum(np.sin(np.clip(x, min=-0.5, max=x[::-1] * 0.3)))
+
+
+def clip_method(x):
+    return np.sum(np.sin(x.clip(x[::-1] - 0.2, x[::-1] * 0.5)))
+
+
+def clip_array_bounds(x):
+    return np.sum(np.cos(np.clip(x * 2.0, x - 0.1, 0.4 * x[::-1])))
+
+
+@pytest.mark.parametrize("f", [clip_crossing, clip_keywords, clip_method, clip_array_bounds])
+@pytest.mark.parametrize("x", [X, np.array([0.9, 0.1, -0.4]), np.array([-1.2, 0.6, 0.05])])
+def test_clip_sends_the_derivative_where_numpy_takes_the_value_from(f, x):
+    expected = numeric(f, x)
+    np.testing.assert_allclose(srcad.grad(f)(x), expected, rtol=1e-6, atol=1e-8)
+    for e in np.eye(3):
+        assert srcad.jvp(f)(x, e)[1] == pytest.approx(expected @ e, rel=1e-6, abs=1e-8)
