@@ -101,6 +101,11 @@ class Derivative:
             args = (self.receiver,) + args
         return self._path.specialized(args, kwargs).full_text()
 
+    def _repr_html_(self):
+        """In a notebook: the user's function beside the generated code (`srcad.display`)."""
+        from . import display
+        return display.html(self)
+
     def __repr__(self):
         return f"<srcad {self.kind} of {self.func.__qualname__} wrt {', '.join(self.wrt)}>"
 
