@@ -51,8 +51,8 @@ def collect_stage(facts, stage, fdef, info):
     if stage == "normalize":
         for stmt, origin in _statements(fdef.body):
             facts.lines.setdefault(origin, []).append(Entry(ast_util.copy_node(stmt)))
-        facts.denied = _denied(fdef)
     elif stage == "raw":
+        facts.denied = _denied(fdef)
         _mark_raw(facts, fdef)
     elif stage == "optimized":
         _mark_optimized(facts, fdef)
