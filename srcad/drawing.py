@@ -209,7 +209,7 @@ def _draw(nodes, edges, networkx, figure_class):
     layers = 1 + max((d["layer"] for _, d in digraph.nodes(data=True)), default=0)
     tallest = max((sum(1 for _, d in digraph.nodes(data=True) if d["layer"] == k)
                    for k in range(layers)), default=1)
-    figure = figure_class(figsize=(2.3 * layers + 1, 1.1 * tallest + 1.5))
+    figure = figure_class(figsize=(3.2 * layers + 1, 1.2 * tallest + 1.5))
     axes = figure.add_subplot()
     axes.set_axis_off()
     networkx.draw_networkx_edges(digraph, position, ax=axes, arrows=True, arrowsize=14,

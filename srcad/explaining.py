@@ -73,8 +73,9 @@ def _run(facts, func, kind, wrt, args):
 
 
 def _measure(function, args):
-    """{stack name: (most items it held, their bytes)} over one call of the generated
-    `function` on `args` (a trace of its own frame only)."""
+    """{stack name: (most items it held, the bytes they own, the bytes of views they hold
+    into other arrays)} over one call of the generated `function` on `args` (a trace of its
+    own frame only)."""
     code, seen = function.__code__, {}
 
     def tracer(frame, event, arg):
@@ -82,9 +83,10 @@ def _measure(function, args):
             return None
         for name, value in frame.f_locals.items():
             if name.endswith("_stack") and type(value) is list:
-                size = sum(_nbytes(item) for item in value)
-                old = seen.get(name, (0, 0))
-                seen[name] = (max(old[0], len(value)), max(old[1], size))
+                owned = sum(_nbytes(item, False) for item in value)
+                viewed = sum(_nbytes(item, True) for item in value)
+                old = seen.get(name, (0, 0, 0))
+                seen[name] = (max(old[0], len(value)), max(old[1], owned), max(old[2], viewed))
         return tracer
 
     previous = sys.gettrace()
@@ -96,9 +98,14 @@ def _measure(function, args):
     return seen
 
 
-def _nbytes(value):
+def _nbytes(value, views):
+    """The bytes of `value` (lists and tuples: of their items) that are views into other
+    arrays (`views`) or that it owns (not `views`)."""
     if isinstance(value, (list, tuple)):
-        return sum(_nbytes(v) for v in value)
+        return sum(_nbytes(v, views) for v in value)
+    is_view = isinstance(value, numpy.ndarray) and value.base is not None
+    if is_view != views:
+        return 0
     return getattr(value, "nbytes", None) or numpy.asarray(value).nbytes
 
 
@@ -221,14 +228,18 @@ def _loop(facts, lineno):
     out = ["reverse mode stores, per trip of this loop:"]
     total = 0
     for stack, value in stacks:
-        items, size = facts.measured.get(stack, (0, 0))
-        per_trip = size // items if items else 0
+        items, size, viewed = facts.measured.get(stack, (0, 0, 0))
         total += size
-        shown = (f"{per_trip} bytes per trip, {size} bytes over {items} trips"
-                 if items else "(not measured)")
+        if not items:
+            shown = "(not measured)"
+        elif viewed and not size:
+            shown = (f"a view into an array that exists anyway: no copy ({viewed // items} "
+                     f"bytes seen through it per trip)")
+        else:
+            shown = f"{size // items} bytes per trip, {size} bytes over {items} trips"
         out.append(f"  {value} (in {stack}): {shown}")
     if facts.measured:
-        out.append(f"  in all: {total} bytes at these shapes")
+        out.append(f"  in all: {total} bytes at these shapes (views not counted)")
     return out
 
 
