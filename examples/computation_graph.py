@@ -16,6 +16,7 @@ softmax(W g(V f(x))) under a cross-entropy loss, saved as PNG files.
 Run: python examples/computation_graph.py
 """
 
+import argparse
 import linecache
 import sys
 
@@ -160,4 +161,5 @@ def draw(x, W, b, t, rng):
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     main()

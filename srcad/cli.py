@@ -235,7 +235,7 @@ def _explain(args):
         raise
     except Exception as exc:                     # raised by the user's code at these inputs
         raise UsageError(_failed_call(func, exc)) from None
-    sys.stdout.write(report.text)
+    print(report.text)
     return 1 if report.error is not None else 0
 
 

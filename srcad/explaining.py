@@ -122,7 +122,7 @@ def _report(facts, error):
         lines.extend("    " + part for part in _loop(facts, lineno))
     lines.append("")
     lines.extend(_rejections(facts, error))
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
 
 
 def _arguments(facts):
@@ -153,8 +153,8 @@ def _entry(facts, entry):
     if target is not None and not entry.kept:
         where = entry.inlined
         out.append(f"  not kept as a variable: written into `{where}`" if where else
-                   "  not kept as a variable: folded into another line, or not computed "
-                   "because the derivative does not need its value")
+                   "  not kept as a variable: folded into a later line, or not needed by "
+                   "the derivative")
     return out
 
 
