@@ -77,9 +77,13 @@ def _mark_raw(facts, fdef):
     """Activity from the derivative before optimizing; what it lacks was specialized away."""
     seen = {}
     for stmt, origin in _primal(fdef):
-        seen.setdefault((origin, _one_line(stmt)), bool(anno.get(stmt, anno.ACTIVE)))
-        if anno.get(stmt, anno.ACTIVE) and ast_util.assigned_name(stmt):
-            facts.active_names.add(ast_util.assigned_name(stmt))
+        active = bool(anno.get(stmt, anno.ACTIVE))
+        seen.setdefault((origin, _one_line(stmt)), active)
+        if isinstance(stmt, ast.Assign):        # rewritten (a model's call): by its targets
+            for name in _targets(stmt):
+                seen.setdefault((origin, name), active)
+        if active and isinstance(stmt, (ast.Assign, ast.AugAssign)):
+            facts.active_names.update(_targets(stmt))
     texts = {text for _, text in seen}
     for origin, entries in facts.lines.items():
         for entry in entries:
@@ -87,6 +91,8 @@ def _mark_raw(facts, fdef):
                 entry.gone = entry.text not in texts
             elif (origin, entry.text) in seen:
                 entry.active = seen[(origin, entry.text)]
+            elif entry.target is not None and (origin, entry.target) in seen:
+                entry.active = seen[(origin, entry.target)]
             else:
                 entry.gone = entry.target is not None
     for entries in facts.lines.values():
@@ -99,7 +105,8 @@ def _mark_optimized(facts, fdef):
     """Which values the optimized code keeps, which it wrote into later lines, and what
     reverse mode pushes on stacks in each loop."""
     statements = list(_statements(fdef.body))
-    assigned = {(o, ast_util.assigned_name(s)) for s, o in statements}
+    assigned = {(o, name) for s, o in statements if isinstance(s, (ast.Assign, ast.AugAssign))
+                for name in _targets(s)}
     texts = [_one_line(s) for s, _ in statements if not isinstance(s, (ast.For, ast.If))
              and not anno.get(s, anno.DERIVATIVE)]
     for origin, entries in facts.lines.items():
@@ -115,6 +122,13 @@ def _mark_optimized(facts, fdef):
             pushes = [p for p in pushes if p is not None]
             if pushes:
                 facts.stacks.setdefault(origin, []).extend(pushes)
+
+
+def _targets(stmt):
+    """The names a statement assigns as a whole (`a = ...`, `a, b = ...`), not into."""
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+    return [n.id for t in targets for n in ([t] if isinstance(t, ast.Name) else
+                                            getattr(t, "elts", [])) if isinstance(n, ast.Name)]
 
 
 def _push(stmt):

@@ -204,6 +204,8 @@ def describe_rule(node, kind):
     if template is not None:
         where = getattr(template.func, "__module__", "") or ""
         return f"{label}: {mode} rule {where.rsplit('.', 1)[-1]}.{template.name}"
+    if models.is_model(key) or models.is_model(getattr(key, "__self__", None)):
+        return f"{label}: your model's forward, differentiated by srcad into its own derivative"
     if callable(key) and hasattr(key, "__code__"):
         return f"{label}: your function, differentiated by srcad into its own derivative"
     if isinstance(node, ast.BinOp):
