@@ -80,8 +80,9 @@ def _generate_ms(func, kind, repeat):
     return sorted(times)[len(times) // 2] * 1e3
 
 
-def codegen_table(sizes=(10, 100, 1000)):
-    """Rows (shape, statements, kind, milliseconds, microseconds per statement)."""
+def codegen_table(sizes=(10, 100, 1000), repeat=3):
+    """Rows (shape, statements, kind, milliseconds, microseconds per statement): the median
+    of `repeat` generations for functions of up to 100 statements, one for longer ones."""
     rows = []
     with tempfile.TemporaryDirectory() as directory:
         generation.generate(_load(_straight_line(10), directory, "warm").f, "grad", ("x", "y"))
@@ -89,7 +90,7 @@ def codegen_table(sizes=(10, 100, 1000)):
             for n in sizes:
                 func = _load(make(n), directory, f"scaling_{shape[:4]}_{n}").f
                 for kind in ("grad", "jvp"):
-                    ms = _generate_ms(func, kind, repeat=3 if n <= 100 else 1)
+                    ms = _generate_ms(func, kind, repeat=repeat if n <= 100 else 1)
                     rows.append((shape, n, kind, ms, ms * 1e3 / n))
     return rows
 
@@ -133,7 +134,7 @@ def main(argv=None):
     sizes, trips, n = ((10, 100), (10, 100), 200) if QUICK else (sizes, (10, 100, 1000), 1000)
     print("codegen time (median of runs, after a warm-up)")
     print(f"{'function':<14} {'statements':>10} {'mode':>5} {'ms':>9} {'us/statement':>13}")
-    for shape, n_statements, kind, ms, per in codegen_table(sizes):
+    for shape, n_statements, kind, ms, per in codegen_table(sizes, 1 if QUICK else 3):
         print(f"{shape:<14} {n_statements:>10} {kind:>5} {ms:>9.1f} {per:>13.1f}")
     print(f"\nreverse-mode memory of a loop of T trips (vectors of {n} floats, {n * 8 / 1e3:g} kB"
           " each; the adjoint reads 2 of the 5 values made per trip)")
