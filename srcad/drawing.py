@@ -17,7 +17,8 @@ import sys
 import numpy
 
 from . import annotations as anno
-from . import ast_util, generation, runtime
+from . import ast_util, generation, models, runtime
+from .explain_facts import pipeline_options
 
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
         ast.MatMult: "@", ast.Mod: "%", ast.USub: "neg", ast.UAdd: "pos", ast.FloorDiv: "//"}
@@ -78,7 +79,9 @@ def graph(func, *example_args, wrt=0, path=None):
         if stage == "normalize":
             seen["tree"] = ast_util.copy_node(fdef)
 
-    generated = generation.generate(func, generation.GRAD, names, on_stage=keep)
+    containers, statics, _ = pipeline_options(func, generation.GRAD, example_args)
+    generated = generation.generate(func, generation.GRAD, names, containers, statics,
+                                    on_stage=keep)
     nodes, edges = _nodes_and_edges(seen["tree"], func)
     values = _run_normal_form(seen["tree"], func, example_args)
     adjoints = _last_locals(generated.function, example_args)
@@ -236,7 +239,13 @@ def _caption(node):
 
 
 def summary(value):
-    """A short text for a value: a number, a few rounded entries, or shape and norm."""
+    """A short text for a value: a number, a few rounded entries, or shape and norm; a dict
+    of arrays (a model's gradient) by its count and norm."""
+    if isinstance(value, dict) and value:
+        norm = numpy.sqrt(sum(float(numpy.sum(numpy.square(v))) for v in value.values()))
+        return f"{len(value)} arrays, |.|={norm:.3g}"
+    if models.is_model(value):
+        return type(value).__name__
     array = numpy.asarray(value)
     if array.dtype.kind not in "biuf":
         return type(value).__name__

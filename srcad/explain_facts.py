@@ -13,7 +13,7 @@ import ast
 import astor
 
 from . import annotations as anno
-from . import ast_util
+from . import ast_util, generation, models
 
 
 class Entry:
@@ -43,6 +43,18 @@ class Facts:
         self.lines, self.info, self.active_names = {}, None, set(wrt)
         self.stacks, self.measured, self.denied = {}, {}, []
         self.specialized, self.text = False, None
+
+
+def pipeline_options(func, kind, args):
+    """(containers, statics, signature) for `generation.generate`, as a call of a derivative
+    of `func` of `kind` with these arguments gets them: models are static, lists, tuples and
+    dicts are containers, and reverse mode without containers is specialized to the shapes."""
+    params = generation.parameters(func)
+    statics = tuple((params[i], a) for i, a in enumerate(args) if models.is_model(a))
+    containers = tuple(sorted(params[i] for i, a in enumerate(args)
+                              if type(a) in (list, tuple, dict)))
+    shaped = kind != generation.JVP and not containers
+    return containers, statics, generation.signature(args) if shaped else None
 
 
 def collect_stage(facts, stage, fdef, info):

@@ -18,7 +18,7 @@ import numpy
 from . import annotations as anno
 from . import ast_util, generation, models, rules
 from .errors import SrcadError
-from .explain_facts import Facts, collect_stage
+from .explain_facts import Facts, collect_stage, pipeline_options
 
 _KINDS = {"reverse": generation.GRAD, "forward": generation.JVP}
 
@@ -57,12 +57,7 @@ def explain(func, *example_args, wrt=0, mode="reverse"):
 def _run(facts, func, kind, wrt, args):
     """Run the pipeline on `func` with hooks that fill `facts`; for reverse mode, run the
     generated code once on `args` to measure what its loops store."""
-    params = generation.parameters(func)
-    statics = tuple((params[i], a) for i, a in enumerate(args) if models.is_model(a))
-    containers = tuple(sorted(params[i] for i, a in enumerate(args)
-                              if type(a) in (list, tuple, dict)))
-    shaped = kind != generation.JVP and not containers
-    signature = generation.signature(args) if shaped else None
+    containers, statics, signature = pipeline_options(func, kind, args)
     facts.specialized = signature is not None
     generated = generation.generate(func, kind, wrt, containers, statics, signature,
                                     on_stage=lambda stage, fdef, info:

@@ -196,6 +196,24 @@ def test_graph_of_a_loop_and_of_calls():
     assert drawn.nodes["_sum"].value == pytest.approx(rnn_loss(*args))
 
 
+def test_graph_of_a_model():
+    model = srcad.nn.Sequential(srcad.nn.Linear(3, 4), srcad.nn.Tanh(), srcad.nn.Linear(4, 1))
+
+    def loss(model, X, y):
+        return np.mean((model(X)[:, 0] - y) ** 2)
+
+    X, y = np.random.default_rng(2).standard_normal((5, 3)), np.zeros(5)
+    drawn = srcad.graph(loss, model, X, y, wrt="model")
+    assert ("model", "_model") in drawn.edges and ("X", "_model") in drawn.edges
+    np.testing.assert_allclose(drawn.nodes["_model"].value, model(X))
+    expected = srcad.grad(loss, wrt="model")(model, X, y)
+    adjoint = drawn.nodes["model"].adjoint
+    assert sorted(adjoint) == sorted(expected)
+    for name in expected:
+        np.testing.assert_allclose(adjoint[name], expected[name])
+    np.testing.assert_allclose(drawn.nodes["_model"].adjoint, 2 * (model(X) - y[:, None]) / 5)
+
+
 def test_srcad_imports_without_the_optional_display_packages(tmp_path):
     code = textwrap.dedent("""
         import sys
