@@ -186,11 +186,11 @@ def describe_rule(node, kind):
     mode = rules.TANGENT if kind == generation.JVP else rules.ADJOINT
     if isinstance(node, ast.Call):
         key = anno.get(node, anno.FUNC)
-        label = ast.unparse(node.func) if hasattr(ast, "unparse") else "call"
+        label = ast.unparse(node.func)
         if key is None:
             return f"{label}: a call of a derivative or helper srcad inserted"
     else:
-        key = type(node.op) if isinstance(node, (ast.BinOp, ast.UnaryOp)) else ast.Subscript
+        key = _operator_key(node)
         label = _symbol(node)
     facts = rules.facts(key)
     if facts.nondifferentiable:
@@ -203,9 +203,21 @@ def describe_rule(node, kind):
         return f"{label}: your model's forward, differentiated by srcad into its own derivative"
     if callable(key) and hasattr(key, "__code__"):
         return f"{label}: your function, differentiated by srcad into its own derivative"
-    if isinstance(node, ast.BinOp):
-        return f"{label}: built-in rule of the operator ({rules.key_name(key)}, by variant)"
     return f"{label}: {rules.key_name(key)}"
+
+
+def _operator_key(node):
+    """The rule key of an operator or indexing, with the variants written in the code: `x * x`
+    (the same operand twice) and `x ** c` (a constant exponent)."""
+    if isinstance(node, ast.Subscript):
+        return ast.Subscript
+    key = type(node.op)
+    if isinstance(node, ast.BinOp):
+        if key is ast.Mult and ast.dump(node.left) == ast.dump(node.right):
+            return (key, "same") if rules.facts((key, "same")).adjoint else key
+        if key is ast.Pow and ast_util.is_constant(node.right):
+            return (key, "constant") if rules.facts((key, "constant")).adjoint else key
+    return key
 
 
 def _symbol(node):
