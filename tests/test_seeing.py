@@ -65,8 +65,8 @@ def test_explain_the_readme_network():
     assert "_matmul = W @ x\n      differentiated: depends on W" in text
     assert "rule: operator @: adjoint rule arithmetic.matmul" in text
     assert "rule: np.tanh: adjoint rule elementwise.tanh" in text
-    assert "_mul = h * h\n      differentiated: depends on h\n      rule: operator *: adjoint rule " \
-           "arithmetic.square" in text                           # the variant of `x * x`
+    assert ("_mul = h * h\n      differentiated: depends on h\n      rule: operator *: adjoint "
+            "rule arithmetic.square") in text                    # the variant of `x * x`
     # the sum's value is not computed (README: only its derivative, 1, is needed)
     assert "_sum = np.sum(_mul)" in text and "not needed by the derivative" in text
     assert "rejected: nothing" in text
