@@ -80,8 +80,8 @@ def graph(func, *example_args, wrt=0, path=None):
             seen["tree"] = ast_util.copy_node(fdef)
 
     containers, statics, _ = pipeline_options(func, generation.GRAD, example_args)
-    generated = generation.generate(func, generation.GRAD, names, containers, statics,
-                                    on_stage=keep)
+    generated = generation.generate(func, generation.GRAD, names, containers=containers,
+                                    statics=statics, on_stage=keep)
     nodes, edges = _nodes_and_edges(seen["tree"], func)
     values = _run_normal_form(seen["tree"], func, example_args)
     adjoints = _last_locals(generated.function, example_args)

@@ -59,9 +59,9 @@ def _run(facts, func, kind, wrt, args):
     generated code once on `args` to measure what its loops store."""
     containers, statics, signature = pipeline_options(func, kind, args)
     facts.specialized = signature is not None
-    generated = generation.generate(func, kind, wrt, containers, statics, signature,
-                                    on_stage=lambda stage, fdef, info:
-                                    collect_stage(facts, stage, fdef, info))
+    generated = generation.generate(
+        func, kind, wrt, containers=containers, statics=statics, signature=signature,
+        on_stage=lambda stage, fdef, info: collect_stage(facts, stage, fdef, info))
     facts.text = generated.text
     if kind == generation.GRAD and facts.stacks:
         facts.measured = _measure(generated.function, args)
