@@ -450,11 +450,11 @@ def run(quick=False, skip=()):
         rows.append((case.label, times))
         extras.append((case.label, codegen_ms(case, 3 if quick else 9), memory))
         print(f"  timed {case.label}", file=sys.stderr, flush=True)
-    print_table(rows, names, extras)
+    print_table(rows, names, extras, quick)
     return rows, extras
 
 
-def print_table(rows, names, extras):
+def print_table(rows, names, extras, quick=False):
     peers = [n for n in names if n not in ("hand", "srcad", "raw")]
     header = ["case"] + [f"{n} us" for n in names] + ["srcad/hand", "raw/hand"] + [
         f"{p}/srcad" for p in peers]
@@ -480,7 +480,11 @@ def print_table(rows, names, extras):
         print(f"{label:18s} {ms:6.1f} ms{each:14s} memory x{memory:.2f} of "
               f"{hand_peak / 1024:,.0f} KiB")
     print_guards(rows)
-    print_targets(rows, peers, extras)
+    if quick:
+        print("\ntargets: not judged in a --quick run (its cases are too small and its "
+              "repeats too few to time); run without --quick")
+    else:
+        print_targets(rows, peers, extras)
 
 
 def _empty():

@@ -9,9 +9,14 @@ result against the backpropagation formulas derived by hand:
     dL/dy = y - t,  dL/dz = dL/dy * y (1 - y),  dL/dW = dL/dz x^T,  dL/db = dL/dz,
     dL/dx = W^T dL/dz
 
+Last, it draws both graphs with `srcad.graph` (one node per operation, each annotated with its
+value and reverse-mode adjoint in a run): this loss, and the network of the lectures,
+softmax(W g(V f(x))) under a cross-entropy loss, saved as PNG files.
+
 Run: python examples/computation_graph.py
 """
 
+import argparse
 import linecache
 import sys
 
@@ -29,6 +34,25 @@ def loss(x, W, b, t):
     z = W @ x + b
     y = sigmoid(z)
     return 0.5 * np.sum((y - t) ** 2)
+
+
+def f(x):
+    return np.tanh(x)
+
+
+def g(u):
+    return sigmoid(u)
+
+
+def softmax(z):
+    e = np.exp(z - np.max(z))
+    return e / np.sum(e)
+
+
+def lecture_network(x, V, W, t):
+    """The lectures' network: y = softmax(W g(V f(x))), with cross-entropy against t."""
+    y = softmax(W @ g(V @ f(x)))
+    return -np.sum(t * np.log(y))
 
 
 def trace_lines(function, *args):
@@ -118,7 +142,24 @@ def main():
         assert np.allclose(got, want)
     assert np.isclose(tangent, gx[0])
     print(f"   forward mode dL/dx[0] = {tangent:.6f} equals reverse mode {gx[0]:.6f}")
+    draw(x, W, b, t, rng)
+
+
+def draw(x, W, b, t, rng):
+    """5. The graphs drawn, values and adjoints on the nodes, checked against srcad.grad."""
+    print("\n5. The graphs, drawn (value v and adjoint adj of each node):")
+    drawn = srcad.graph(loss, x, W, b, t, wrt=("x", "W", "b"), path="computation_graph.png")
+    gx, gW, gb = srcad.grad(loss, wrt=("x", "W", "b"))(x, W, b, t)
+    assert np.allclose(drawn.nodes["W"].adjoint, gW) and np.allclose(drawn.nodes["b"].adjoint, gb)
+    print(f"   {drawn}: saved to computation_graph.png")
+    args = (rng.standard_normal(3), rng.standard_normal((4, 3)), rng.standard_normal((2, 4)),
+            np.array([1.0, 0.0]))
+    drawn = srcad.graph(lecture_network, *args, wrt=("V", "W"), path="lecture_network.png")
+    gV, gW = srcad.grad(lecture_network, wrt=("V", "W"))(*args)
+    assert np.allclose(drawn.nodes["V"].adjoint, gV) and np.allclose(drawn.nodes["W"].adjoint, gW)
+    print(f"   softmax(W g(V f(x))), {drawn}: saved to lecture_network.png")
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     main()

@@ -14,6 +14,7 @@ and times them.
 Run: python examples/custom_backward.py
 """
 
+import argparse
 import time
 
 import numpy as np
@@ -92,4 +93,5 @@ def main():
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     main()

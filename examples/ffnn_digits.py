@@ -7,6 +7,7 @@ and saves the training curves to ffnn_digits.png (needs scikit-learn; matplotlib
 Run: pip install scikit-learn matplotlib && python examples/ffnn_digits.py
 """
 
+import argparse
 import os
 import sys
 
@@ -93,4 +94,6 @@ def main(epochs=5 if QUICK else 30):
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=5 if QUICK else 30)
+    main(parser.parse_args().epochs)

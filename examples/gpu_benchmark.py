@@ -125,6 +125,15 @@ def torch_step_ms(torch, model, x, y, device, repeat):
     return median_ms(step, sync, repeat), median_ms(gradient, sync, repeat)
 
 
+def _gpu_available():
+    """True when CuPy imports and sees at least one device."""
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:                           # not installed, no driver, no device
+        return False
+
+
 def _sync(device):
     if device == "cpu":
         return lambda: None
@@ -151,6 +160,10 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
+    if args.device == "cuda" and not _gpu_available():
+        print("gpu_benchmark.py needs CuPy and an NVIDIA GPU (pip install \".[gpu]\"), and "
+              "finds none here: nothing to time. On a CPU, run it with --device cpu.")
+        return
     if args.quick:
         sizes, batch, rnn_sizes, steps, rnn_batch = (784, 64, 64, 10), 128, (16, 32, 10), 8, 32
     else:

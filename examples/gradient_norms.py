@@ -12,6 +12,7 @@ curves to gradient_norms.png (log scale).
 Run: pip install scikit-learn matplotlib && python examples/gradient_norms.py
 """
 
+import argparse
 import os
 
 import numpy as np
@@ -106,4 +107,5 @@ def plot(results, path):
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     main()

@@ -14,6 +14,7 @@ initialization.png.
 Run: pip install scikit-learn matplotlib && python examples/initialization.py
 """
 
+import argparse
 import os
 
 import numpy as np
@@ -139,4 +140,5 @@ def plot(curves, gaps, path):
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     main()

@@ -7,6 +7,7 @@ gradient descent. Prints the training loss as it falls and the train and test ac
 Run: pip install scikit-learn && python examples/logistic_regression.py
 """
 
+import argparse
 import os
 
 import numpy as np
@@ -72,4 +73,5 @@ def main():
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     main()

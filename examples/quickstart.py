@@ -3,6 +3,7 @@
 Run: python examples/quickstart.py
 """
 
+import argparse
 import time
 
 import numpy as np
@@ -45,4 +46,5 @@ def main():
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     main()

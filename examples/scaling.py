@@ -1,18 +1,21 @@
 """How srcad scales: code generation time against function length, and reverse-mode memory
 against the number of loop trips.
 
-Run: python examples/scaling.py   (about a minute)
+Run: python examples/scaling.py   (under a minute; --full adds functions of 1000 statements,
+several minutes; --help)
 
 Table 1 generates reverse mode (grad) and forward mode (jvp) for straight-line functions of
-10, 100 and 1000 statements and for a loop nest of the same sizes; time per statement should
-stay flat (linear growth). Table 2 runs the gradient of a loop of T trips over vectors of N
-floats and measures, with tracemalloc, the peak memory above the arguments: it should grow by
-a fixed amount per trip, the arrays the adjoint reads (here 2 of the 5 values each trip makes:
-the state `h` and `a`, whose cosine the adjoint needs), not all of them.
+10, 100 and 300 statements (and 1000 with --full) and for a loop nest of the same sizes; time
+per statement should stay flat (linear growth). Table 2 runs the gradient of a loop of T trips
+over vectors of N floats and measures, with tracemalloc, the peak memory above the arguments:
+it should grow by a fixed amount per trip, the arrays the adjoint reads (here 2 of the 5
+values each trip makes: the state `h` and `a`, whose cosine the adjoint needs), not all of
+them.
 
 Importable: `codegen_table()` and `memory_table()` return rows; `main()` prints both.
 """
 
+import argparse
 import importlib.util
 import os
 import sys
@@ -77,8 +80,9 @@ def _generate_ms(func, kind, repeat):
     return sorted(times)[len(times) // 2] * 1e3
 
 
-def codegen_table(sizes=(10, 100, 1000)):
-    """Rows (shape, statements, kind, milliseconds, microseconds per statement)."""
+def codegen_table(sizes=(10, 100, 1000), repeat=3):
+    """Rows (shape, statements, kind, milliseconds, microseconds per statement): the median
+    of `repeat` generations for functions of up to 100 statements, one for longer ones."""
     rows = []
     with tempfile.TemporaryDirectory() as directory:
         generation.generate(_load(_straight_line(10), directory, "warm").f, "grad", ("x", "y"))
@@ -86,7 +90,7 @@ def codegen_table(sizes=(10, 100, 1000)):
             for n in sizes:
                 func = _load(make(n), directory, f"scaling_{shape[:4]}_{n}").f
                 for kind in ("grad", "jvp"):
-                    ms = _generate_ms(func, kind, repeat=5 if n < 1000 else 3)
+                    ms = _generate_ms(func, kind, repeat=repeat if n <= 100 else 1)
                     rows.append((shape, n, kind, ms, ms * 1e3 / n))
     return rows
 
@@ -121,12 +125,16 @@ def memory_table(trips=(10, 100, 1000), n=1000):
 QUICK = os.environ.get("SRCAD_EXAMPLE_QUICK") == "1"      # the smoke test: small sizes
 
 
-def main():
-    sizes, trips, n = ((10, 100), (10, 100), 200) if QUICK else ((10, 100, 1000),
-                                                                (10, 100, 1000), 1000)
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--full", action="store_true",
+                        help="also functions of 1000 statements (several minutes)")
+    args = parser.parse_args(argv)
+    sizes = (10, 100, 300, 1000) if args.full else (10, 100, 300)
+    sizes, trips, n = ((10, 100), (10, 100), 200) if QUICK else (sizes, (10, 100, 1000), 1000)
     print("codegen time (median of runs, after a warm-up)")
     print(f"{'function':<14} {'statements':>10} {'mode':>5} {'ms':>9} {'us/statement':>13}")
-    for shape, n_statements, kind, ms, per in codegen_table(sizes):
+    for shape, n_statements, kind, ms, per in codegen_table(sizes, 1 if QUICK else 3):
         print(f"{shape:<14} {n_statements:>10} {kind:>5} {ms:>9.1f} {per:>13.1f}")
     print(f"\nreverse-mode memory of a loop of T trips (vectors of {n} floats, {n * 8 / 1e3:g} kB"
           " each; the adjoint reads 2 of the 5 values made per trip)")

@@ -13,6 +13,7 @@ the model, the loss, the gradient or the optimizer, not in the data. Two cases:
 Run: python examples/synthetic_recovery.py
 """
 
+import argparse
 import os
 
 import numpy as np
@@ -90,4 +91,5 @@ def main():
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     main()

@@ -17,6 +17,7 @@ backward (the loop over words, and its reverse in the pullback).
 Run: python examples/word_embeddings.py
 """
 
+import argparse
 import os
 
 import numpy as np
@@ -180,4 +181,5 @@ def main():
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     main()

@@ -18,6 +18,7 @@ from .api import (
                   value_and_grad,
                   vjp,
 )
+from .drawing import graph
 from .errors import (
                   MissingRuleError,
                   NonScalarOutputError,
@@ -28,6 +29,7 @@ from .errors import (
                   UnsupportedSyntaxError,
                   WrtError,
 )
+from .explaining import explain
 from .higher_order import hessian, hvp, jacobian
 from .seeding import manual_seed
 from .template import d
@@ -35,6 +37,7 @@ from .template import d
 __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "hvp", "jacobian", "hessian", "source",
+           "explain", "graph",
            "register_adjoint", "manual_seed", "nn", "optim", "data", "seeding",
            "register_tangent", "nondifferentiable", "stop_gradient", "d", "SrcadError",
            "UnsupportedSyntaxError", "SourceUnavailableError", "MissingRuleError",

@@ -1,12 +1,16 @@
-"""The command line: `srcad show | check | export path/to/file.py:func` (or `python -m srcad`).
+"""The command line: `srcad show | check | explain | export path/to/file.py:func` (or
+`python -m srcad`).
 
 In: command-line arguments naming a function in a Python file. Out: on stdout, the generated
 source (`show`, syntax-highlighted on a terminal), a gradient check's comparisons and largest
-error (`check`), or a standalone module written to a file (`export`); the exit status is 0 on
-success, 1 when a check fails or srcad rejects the function, 2 for bad arguments::
+error (`check`), the per-line report of `srcad.explain` (`explain`), or a standalone module
+written to a file (`export`); the exit status is 0 on success, 1 when a check fails or srcad
+rejects the function, 2 for bad arguments. Every command differentiates with respect to the
+first argument unless `--wrt` says otherwise (as `srcad.grad` does)::
 
     srcad show model.py:loss --mode reverse --wrt W,b
-    srcad check model.py:loss --shapes x=3,W=2x3
+    srcad check model.py:loss --shapes x=3,W=2x3 --wrt all
+    srcad explain model.py:loss --shapes x=3,W=2x3,labels=5:int10
     srcad export model.py:loss -o grad_loss.py
 """
 
@@ -23,7 +27,7 @@ from pathlib import Path
 
 import numpy
 
-from . import api, codegen, export, generation, testing
+from . import api, codegen, explaining, export, generation, testing
 from .errors import SrcadError
 from .kinds import GRAD, JVP
 
@@ -66,14 +70,21 @@ def _parser():
     check = commands.add_parser("check", help="check the derivatives against finite "
                                               "differences at random inputs")
     check.add_argument("target", help="path/to/file.py:function")
-    check.add_argument("--shapes", default="",
-                       help="argument shapes, e.g. x=3,W=2x3 (s=() for a float scalar)")
-    check.add_argument("--wrt", help="arguments to check (default: all float arguments)")
+    _shapes(check)
+    check.add_argument("--wrt", help="comma-separated argument names or positions, or `all` "
+                                     "for every float argument (default: the first argument)")
     check.add_argument("--modes", help="fwd, rev or fwd,rev (the default for --order 1; for "
                                        "--order 2 the default is fwd: forward over reverse)")
     check.add_argument("--order", type=int, choices=(1, 2), default=1)
     check.add_argument("--seed", type=int, default=0)
     check.set_defaults(command=_check, name="check")
+
+    explainer = commands.add_parser("explain", help="report what srcad does to each line, "
+                                                    "and why, at random inputs of these shapes")
+    _common(explainer)
+    _shapes(explainer)
+    explainer.add_argument("--seed", type=int, default=0)
+    explainer.set_defaults(command=_explain, name="explain")
 
     exporter = commands.add_parser("export", help="write the derivative as a module that "
                                                   "needs only numpy")
@@ -89,6 +100,12 @@ def _common(parser):
                         help="forward (jvp) or reverse (grad, the default)")
     parser.add_argument("--wrt", help="comma-separated argument names or positions "
                                       "(default: the first argument)")
+
+
+def _shapes(parser):
+    parser.add_argument("--shapes", default="",
+                        help="argument shapes, e.g. x=3,W=2x3; s=scalar for a float; "
+                             "integers in [0, N) as labels=5:intN (k=scalar:intN for one)")
 
 
 def load_function(target):
@@ -119,9 +136,14 @@ def _import_file(path):
     name = path.stem if path.stem not in sys.modules else f"_srcad_cli_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.parent))
+    folder = str(path.parent)
+    sys.path.insert(0, folder)                  # its own imports, while it is imported
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        if folder in sys.path:
+            sys.path.remove(folder)
     return module
 
 
@@ -180,7 +202,7 @@ def _check(args):
     values = random_arguments(func, shapes, numpy.random.default_rng(args.seed))
     modes = args.modes or ("fwd,rev" if args.order == 1 else "fwd")
     modes = tuple(m.strip() for m in modes.split(",") if m.strip())
-    wrt = _wrt(args.wrt) if args.wrt else None
+    wrt = None if args.wrt == "all" else _wrt(args.wrt)
     print(f"checking {args.target} at random inputs: " + ", ".join(
         f"{name}{_describe(value)}" for name, value in zip(generation.parameters(func), values)))
     try:
@@ -189,24 +211,61 @@ def _check(args):
     except AssertionError as exc:
         print(f"FAILED: {exc}")
         return 1
+    except SrcadError:
+        raise
+    except Exception as exc:                     # raised by the user's code at these inputs
+        raise UsageError(_failed_call(func, exc)) from None
     print(report)
     print(f"max error: {report.max_error:.3e}  (all checks passed)")
     return 0
 
 
+def _failed_call(func, exc):
+    return (f"calling {func.__name__} on random inputs of these shapes raised "
+            f"{type(exc).__name__}: {exc}. Integer arguments (class labels, indices) are "
+            "given as --shapes labels=5:intN (5 integers in [0, N))")
+
+
+def _explain(args):
+    func = load_function(args.target)
+    values = random_arguments(func, parse_shapes(args.shapes),
+                              numpy.random.default_rng(args.seed))
+    try:
+        report = explaining.explain(func, *values, wrt=_wrt(args.wrt), mode=args.mode)
+    except SrcadError:
+        raise
+    except Exception as exc:                     # raised by the user's code at these inputs
+        raise UsageError(_failed_call(func, exc)) from None
+    print(report.text)
+    return 1 if report.error is not None else 0
+
+
+class Integers(tuple):
+    """The shape of an integer argument (a tuple), with `high`: its values are in [0, high)."""
+
+    high = 2
+
+
 def parse_shapes(text):
-    """`"x=3,W=2x3,s=()"` as {"x": (3,), "W": (2, 3), "s": ()}."""
+    """`"x=3,W=2x3,s=scalar,y=4:int10"` as {"x": (3,), "W": (2, 3), "s": (), "y": (4,)}, the
+    last an `Integers` shape with high 10; `s=()` is accepted as `s=scalar`."""
     shapes = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, equals, shape = item.partition("=")
-        shape = shape.strip()
+        shape, colon, integers = shape.strip().partition(":")
         try:
             if not equals or not name.strip():
                 raise ValueError
             dims = () if shape in ("", "()", "scalar") else tuple(
                 int(n) for n in shape.lower().split("x"))
+            if colon:
+                if not integers.startswith("int"):
+                    raise ValueError
+                dims = Integers(dims)
+                dims.high = int(integers[3:])
         except ValueError:
-            raise UsageError(f"--shapes: {item!r} is not name=shape (like W=2x3)") from None
+            raise UsageError(f"--shapes: {item!r} is not name=shape (like W=2x3, s=scalar, "
+                             "or labels=5:int10 for 5 integers in [0, 10))") from None
         shapes[name.strip()] = dims
     return shapes
 
@@ -222,8 +281,12 @@ def random_arguments(func, shapes, rng):
     for name, param in inspect.signature(func).parameters.items():
         if name in shapes:
             shape = shapes[name]
-            values.append(float(rng.standard_normal()) if not shape
-                          else rng.standard_normal(shape))
+            if isinstance(shape, Integers):
+                values.append(rng.integers(0, shape.high, size=shape) if shape
+                              else int(rng.integers(0, shape.high)))
+            else:
+                values.append(float(rng.standard_normal()) if not shape
+                              else rng.standard_normal(shape))
         elif param.default is not param.empty:
             values.append(param.default)
         else:
@@ -235,7 +298,8 @@ def random_arguments(func, shapes, rng):
 def _describe(value):
     shape = numpy.shape(value)
     return "=float" if isinstance(value, float) else (
-        f"[{'x'.join(map(str, shape))}]" if isinstance(value, numpy.ndarray) else f"={value!r}")
+        f"[{'x'.join(map(str, shape))}{' int' if value.dtype.kind == 'i' else ''}]"
+        if isinstance(value, numpy.ndarray) else f"={value!r}")
 
 
 def _export(args):

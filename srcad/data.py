@@ -84,11 +84,21 @@ class DataLoader:
 
 
 # -- checkpoints ----------------------------------------------------------------------------------
-def save_checkpoint(path, model_state, optimizer_state=None, **extra):
-    """Write states (nested dicts of arrays and scalars) to one `.npz` file at `path`, exactly.
+def save_checkpoint(path, model_state=None, optimizer_state=None, *, model=None,
+                    optimizer=None, **extra):
+    """Write a model's and an optimizer's states, and any named values, to one `.npz` file.
 
-    The file is written next to `path` and then renamed over it, so an interrupted save leaves
-    any previous checkpoint intact.
+    - `path`: the file to write (a str or path-like; `.npz` by convention).
+    - `model_state`: the model's `state_dict()` (a nested dict of arrays and scalars), or the
+      model itself (its `state_dict()` is saved); `model=` is the same argument by name.
+    - `optimizer_state`: the optimizer's `state_dict()`, or the optimizer itself (or None);
+      `optimizer=` is the same argument by name.
+    - `**extra`: any further values to keep (`epoch=3`, `note="..."`): arrays, numbers,
+      strings, None, and lists, tuples and dicts of those.
+
+    `load_checkpoint(path)` returns `{"model": ..., "optim": ..., **extra}`. Everything is
+    stored exactly. The file is written next to `path` and then renamed over it, so an
+    interrupted save leaves any previous checkpoint intact.
 
         >>> import numpy as np, tempfile, os
         >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.npz")
@@ -96,9 +106,10 @@ def save_checkpoint(path, model_state, optimizer_state=None, **extra):
         >>> load_checkpoint(path)
         {'model': {'W.weight': array([1., 1.])}, 'optim': None, 'epoch': 3}
     """
-    for name in ("model", "optim"):
-        if name in extra:
-            raise ValueError(f"extra entry {name!r} would overwrite the {name} state")
+    model_state = _state("model", model_state, model)
+    optimizer_state = _state("optimizer", optimizer_state, optimizer)
+    if "optim" in extra:
+        raise ValueError("extra entry 'optim' would overwrite the optimizer state")
     arrays = {}
     top = {"model": model_state, "optim": optimizer_state, **extra}
     structure = {name: _flatten(value, name, arrays) for name, value in top.items()}
@@ -115,6 +126,20 @@ def save_checkpoint(path, model_state, optimizer_state=None, **extra):
         if os.path.exists(partial):
             os.remove(partial)
         raise
+
+
+def _state(name, positional, keyword):
+    """The state to save for `name` ("model" or "optimizer"), given positionally or by
+    keyword (not both); an object with `state_dict()` gives its state."""
+    if positional is not None and keyword is not None:
+        raise ValueError(f"the {name} state is given twice: positionally and as {name}=")
+    state = keyword if positional is None else positional
+    if hasattr(state, "state_dict"):
+        state = state.state_dict()
+    if name == "model" and state is None:
+        raise TypeError("save_checkpoint needs the model's state: save_checkpoint(path, "
+                        "model.state_dict()) or save_checkpoint(path, model=model)")
+    return state
 
 
 def load_checkpoint(path):

@@ -179,13 +179,20 @@ class _Module:
         self._helpers.append(text)
 
     def imports(self):
-        lines = []
-        for name, module in sorted(self._imports.items(), key=lambda item: item[1].__name__):
+        """One import per module; its other names (`np` beside `numpy`) are assignments."""
+        lines, aliases, first = [], [], {}
+        ordered = sorted(self._imports.items(),
+                         key=lambda item: (item[1].__name__, item[0] != item[1].__name__))
+        for name, module in ordered:
             full = module.__name__
             if not all(part.isidentifier() for part in str(full).split(".")):
                 raise SrcadError(f"cannot export: the module {full!r} has no Python name")
+            if full in first:
+                aliases.append(f"{name} = {first[full]}")
+                continue
+            first[full] = name
             lines.append(f"import {full}" if full == name else f"import {full} as {name}")
-        return "\n".join(lines)
+        return "\n".join(lines + aliases)
 
     def constants(self):
         return "\n".join(f"{name} = {text}" for name, text in self._constants.items())

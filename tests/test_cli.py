@@ -95,7 +95,8 @@ def test_colors_follow_the_terminal(model_file, capsys, monkeypatch):
 
 
 def test_check_passes_and_reports_the_error(model_file, capsys):
-    status, out, _ = run(capsys, "check", f"{model_file}:loss", "--shapes", "x=3,W=2x3,b=2")
+    status, out, _ = run(capsys, "check", f"{model_file}:loss", "--shapes", "x=3,W=2x3,b=2",
+                         "--wrt", "all")
     assert status == 0
     error = float(re.search(r"max error: (\S+)", out).group(1))
     assert 0 <= error < 1e-6
@@ -134,6 +135,46 @@ def test_bad_arguments_are_clear(model_file, capsys):
 
 def test_parse_shapes():
     assert cli.parse_shapes("x=3, W=2x3,s=()") == {"x": (3,), "W": (2, 3), "s": ()}
+    shapes = cli.parse_shapes("s=scalar,labels=5:int10,k=scalar:int3")
+    assert shapes == {"s": (), "labels": (5,), "k": ()}
+    assert shapes["labels"].high == 10 and shapes["k"].high == 3
+    assert not isinstance(shapes["s"], cli.Integers)
+
+
+def test_every_command_defaults_to_the_first_argument(model_file, capsys):
+    status, out, _ = run(capsys, "check", f"{model_file}:loss", "--shapes", "x=3,W=2x3,b=2")
+    assert status == 0 and "argument `x`" in out and "argument `W`" not in out
+    status, out, _ = run(capsys, "show", f"{model_file}:loss")
+    assert "def grad_loss(x, W, b):" in out
+    status, out, _ = run(capsys, "explain", f"{model_file}:loss", "--shapes", "x=3,W=2x3,b=2")
+    assert status == 0 and "with respect to x," in out
+
+
+LABELS = textwrap.dedent("""
+    import numpy as np
+
+    def xent(W, X, labels):
+        z = X @ W
+        logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+        return -np.sum(logp[np.arange(X.shape[0]), labels])
+""")
+
+
+def test_check_takes_integer_arguments(tmp_path, capsys):
+    path = tmp_path / "labels_model.py"
+    path.write_text(LABELS)
+    status, out, _ = run(capsys, "check", f"{path}:xent", "--shapes",
+                         "W=3x4,X=5x3,labels=5:int4")
+    assert status == 0 and "labels[5 int]" in out and "all checks passed" in out
+    status, out, err = run(capsys, "check", f"{path}:xent", "--shapes", "W=3x4,X=5x3,labels=5")
+    assert status == 2 and "Traceback" not in err
+    assert "raised IndexError" in err and "labels=5:intN" in err
+
+
+def test_the_target_folder_leaves_sys_path(model_file):
+    before = list(sys.path)
+    load(model_file, "loss")
+    assert sys.path == before
 
 
 def numpy_only_path(tmp_path):
@@ -170,7 +211,7 @@ def test_export_runs_without_srcad(model_file, tmp_path, capsys, name, wrt, shap
     assert status == 0 and "needs only numpy" in out
     text = target.read_text()
     imports = {line for line in text.splitlines() if line.startswith(("import ", "from "))}
-    assert imports <= {"import numpy", "import numpy as np"}, imports
+    assert len(imports) == 1 and imports <= {"import numpy", "import numpy as np"}, imports
     rng = np.random.default_rng(3)
     args = [rng.standard_normal(shape) for shape in shapes.values()]
     np.savez(tmp_path / "args.npz", *args)

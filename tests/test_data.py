@@ -218,8 +218,12 @@ def test_checkpoint_errors(tmp_path):
         save_checkpoint(tmp_path / "a.npz", {"f": object()})
     with pytest.raises(TypeError, match="pickle"):
         save_checkpoint(tmp_path / "a.npz", {"big": 2 ** 80})
-    with pytest.raises(ValueError, match="overwrite the model state"):
+    with pytest.raises(ValueError, match="the model state is given twice"):
         save_checkpoint(tmp_path / "a.npz", {}, model=1)
+    with pytest.raises(ValueError, match="overwrite the optimizer state"):
+        save_checkpoint(tmp_path / "a.npz", {}, optim=1)
+    with pytest.raises(TypeError, match="needs the model's state"):
+        save_checkpoint(tmp_path / "a.npz", epoch=1)
     with pytest.raises(ValueError, match="both be stored as 'model/a/b'"):
         save_checkpoint(tmp_path / "a.npz", {"a/b": 1, "a": {"b": 2}})
     with pytest.raises(TypeError, match="keys must be str or int"):
@@ -229,3 +233,17 @@ def test_checkpoint_errors(tmp_path):
     with pytest.raises(ValueError, match="not a srcad checkpoint"):
         load_checkpoint(tmp_path / "plain.npz")
     assert not (tmp_path / "a.npz").exists()
+
+
+def test_checkpoint_of_a_model_and_optimizer_by_name(tmp_path):
+    """The guessed call `save_checkpoint(path, model=model, optimizer=optimizer)` saves their
+    states (as the positional form with their `state_dict()`s does)."""
+    from srcad import nn, optim
+    model = nn.Linear(3, 2)
+    optimizer = optim.Adam(model.parameters(), lr=0.1)
+    save_checkpoint(tmp_path / "a.npz", model=model, optimizer=optimizer, epoch=2)
+    save_checkpoint(tmp_path / "b.npz", model.state_dict(), optimizer.state_dict(), epoch=2)
+    a, b = load_checkpoint(tmp_path / "a.npz"), load_checkpoint(tmp_path / "b.npz")
+    assert_same_tree(a, b)
+    assert_same_tree(a["model"], dict(model.state_dict()))
+    assert a["epoch"] == 2

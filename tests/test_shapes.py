@@ -293,6 +293,8 @@ def test_benchmark_runs_quick():
     for label in ("tanh n=10", "mlp batch=8", "mlp nn batch=8", "rnn 4 steps", "logreg 50x100",
                   "geomean"):
         assert label in result.stdout
+    assert "MISSED" not in result.stdout and "targets: not judged in a --quick run" in \
+        result.stdout
 
 
 def test_shape_signatures_per_function_are_bounded():

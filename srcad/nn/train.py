@@ -15,6 +15,7 @@ and model structure.
         optimizer.step()
 """
 
+import sys
 import weakref
 
 import numpy
@@ -50,7 +51,8 @@ def fit(model, loss_fn, optimizer, train, dev=None, epochs=10, batch_size=32, sc
     Each step: zero the gradients, `backward(loss_fn, model, X, y)`, `optimizer.step()`.
     After each epoch: the mean training loss, and on `dev = (X, y)` the loss and accuracy
     (in evaluation mode, so Dropout is off); `scheduler.step()` (with the dev loss for
-    ReduceLROnPlateau). A progress bar shows when tqdm is installed and `progress` is true.
+    ReduceLROnPlateau). A progress bar shows when `progress` is true, tqdm is installed and
+    standard error is a terminal (piped into a log, there is no bar, only the epoch lines).
     Returns the history: `{"train_loss": [...], "dev_loss": [...], "dev_accuracy": [...]}`.
     """
     from ..data import DataLoader
@@ -86,7 +88,9 @@ def _step(loss_fn, model, optimizer, batch):
 
 
 def _bar(loader, progress, epoch, epochs):
-    if not progress:
+    """`loader`, wrapped in a tqdm bar (on standard error) when that is a terminal."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    if not progress or isatty is None or not isatty():
         return loader
     try:
         from tqdm import tqdm
