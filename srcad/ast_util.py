@@ -188,3 +188,14 @@ def always_assigned(node):
     if isinstance(node, ast.If):
         return always_assigned(node.body) & always_assigned(node.orelse)
     return set()
+
+
+def assigned_name(stmt):
+    """The single target name of an `Assign`/`AugAssign`, or None."""
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        target = stmt.targets[0]
+    elif isinstance(stmt, ast.AugAssign):
+        target = stmt.target
+    else:
+        return None
+    return target.id if isinstance(target, ast.Name) else None

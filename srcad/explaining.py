@@ -166,8 +166,9 @@ def _status(facts, entry):
         if key is not None and rules.is_nondifferentiable(key):
             return (f"constant: {rules.key_name(key)} has no derivative "
                     f"({rules.facts(key).nondifferentiable or 'registered so'})")
-    if entry.value and anno.get(entry.node.value, anno.NONDIFF):
-        return "constant: a shape, comparison or integer value"
+    if entry.value and (isinstance(entry.node.value, ast.Compare) or any(
+            anno.get(n, anno.RESULT_KIND) == "integer" for n in ast.walk(entry.node.value))):
+        return "constant: a comparison or integer value"
     inputs = [name for name in read if name not in facts.active_names]
     if not inputs:
         return "constant: computed from literals only"
