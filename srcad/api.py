@@ -8,9 +8,12 @@ form of the input) is `dispatch`'s; generation and its cache are `generation`'s.
 """
 
 import ast
+import functools
 import inspect
+import types
+import weakref
 
-from . import ast_util, dispatch, rules
+from . import ast_util, dispatch, models, rules
 from .errors import SrcadError, WrtError
 from .generation import cached, parameters
 from .kinds import GRAD, GRAD_NESTED, JVP, VALUE_AND_GRAD, VJP
@@ -52,7 +55,18 @@ class Derivative:
     def __init__(self, func, kind, wrt):
         if not callable(func):
             raise TypeError(f"srcad.{kind} expects a function, got {type(func).__name__}")
+        self.bound_args, self.bound_kwargs = (), {}
+        if isinstance(func, Derivative) and (func.bound_args or func.bound_kwargs):
+            func = functools.partial(_differentiable(func, kind), *func.bound_args,
+                                     **func.bound_kwargs)
+        if isinstance(func, functools.partial):  # its arguments go first; `wrt` counts after
+            self.bound_args, self.bound_kwargs = func.args, dict(func.keywords)
+            wrt = _shifted(wrt, len(func.args))
+            func = func.func
+        elif _is_callable_object(func):         # differentiate its `__call__`, bound
+            func = func.__call__
         func = _differentiable(func, kind)
+        self.wrt_given = wrt
         self.wrt, self.single = resolve_wrt(func, wrt)
         self.receiver, self.statics = None, ()
         if inspect.ismethod(func):              # a bound method: `self` is known
@@ -69,6 +83,13 @@ class Derivative:
         self.__module__ = getattr(func, "__module__", None)
         self.__doc__ = f"srcad {kind} of {func.__name__} with respect to {', '.join(self.wrt)}"
         self._path = dispatch.CallPath(self)
+
+    @property
+    def given_positions(self):
+        """The positions of the `wrt` arguments among those a call gives (after a bound
+        method's receiver and a partial's bound arguments)."""
+        skip = len(self.bound_args) + (self.receiver is not None)
+        return [p - skip for p in self.positions]
 
     @property
     def generated(self):
@@ -104,11 +125,46 @@ class Derivative:
     def __repr__(self):
         return f"<srcad {self.kind} of {self.func.__qualname__} wrt {', '.join(self.wrt)}>"
 
+    def __get__(self, instance, owner=None):
+        """Through an instance, a method decorated with `@srcad.grad(...)` is the derivative
+        of the bound method (like a plain function's), made once per instance."""
+        if instance is None or self.receiver is not None or isinstance(
+                self.func, functools.partial):
+            return self
+        try:
+            per_instance = self.__dict__.setdefault("_per_instance", weakref.WeakKeyDictionary())
+            if instance not in per_instance:
+                per_instance[instance] = Derivative(
+                    types.MethodType(self.func, instance), self.kind, self.wrt_given)
+            return per_instance[instance]
+        except TypeError:                       # not weakly referable, or not hashable
+            return Derivative(types.MethodType(self.func, instance), self.kind, self.wrt_given)
+
     def __call__(self, *args, **kwargs):
+        if self.bound_args or self.bound_kwargs:
+            args = self.bound_args + args
+            kwargs = {**self.bound_kwargs, **kwargs}
         entry = self._path.entry
         if entry is not None and not kwargs:    # checked: falls back to the call path
             return entry(*args)
         return self._path(args, kwargs)
+
+
+def _shifted(wrt, count):
+    """`wrt` given for a partial with `count` positional arguments bound, as indices into the
+    parameters of its function (names unchanged)."""
+    def shift(item):
+        if isinstance(item, int) and not isinstance(item, bool):
+            return item + count if item >= 0 else item
+        return item
+    return type(wrt)(shift(w) for w in wrt) if isinstance(wrt, (tuple, list)) else shift(wrt)
+
+
+def _is_callable_object(func):
+    """True for an instance whose class defines `__call__` in Python (not a function, method,
+    class, or srcad derivative)."""
+    return not isinstance(func, (types.FunctionType, types.MethodType, type, Derivative)) \
+        and isinstance(vars(type(func)).get("__call__"), types.FunctionType)
 
 
 def _differentiable(func, kind):
@@ -116,7 +172,7 @@ def _differentiable(func, kind):
     orders differentiate its generated function (raw gradients, the same parameters)."""
     if not isinstance(func, Derivative):
         return func
-    if func.kind not in (GRAD, JVP) or func.receiver is not None:
+    if func.kind not in (GRAD, JVP) or models.is_model(func.receiver):
         raise SrcadError(f"srcad differentiates again the results of grad and jvp (and of "
                          f"functions of plain parameters), not of {func.kind}; use grad, jvp, "
                          "hvp, jacobian or hessian")
@@ -134,6 +190,8 @@ def _differentiable(func, kind):
             "stacks, which reverse mode does not differentiate again); take the second "
             "derivative in forward mode instead: srcad.hessian(f), srcad.hvp(f), or "
             "srcad.jvp(srcad.grad(f))", generated.return_location)
+    if func.receiver is not None:               # a callable object's or a bound method's
+        return types.MethodType(generated.function, func.receiver)
     return generated.function
 
 

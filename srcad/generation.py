@@ -36,6 +36,7 @@ from .passes import (
     alias,
     classify,
     deny,
+    desugar,
     fence,
     forward,
     normalize,
@@ -198,9 +199,12 @@ def _job(func: FunctionType, kind: str, wrt: tuple[str, ...], name: str,
 
 
 def _normal_form(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
-    """The parsed `tree` fenced, its loops over static models unrolled, resolved with the
-    values of the job's statics known, and normalized; the job's namer (made here) has every
+    """The parsed `tree` desugared (the job's `locals` then include the names that binds),
+    fenced, its loops over static models unrolled, resolved with the values of the job's
+    statics known, and normalized; the job's namer (made here) has every
     name of the resolved tree and the job's `name` taken."""
+    tree = desugar.run(tree, job)
+    job.locals |= resolve.local_names(tree)         # the names desugaring binds
     for pass_ in (fence, alias, unroll, resolve, classify):
         tree = pass_.run(tree, job)
     job.namer = Namer(ast_util.names_in(tree) | resolve.local_names(tree) | {job.name})

@@ -416,8 +416,10 @@ def appended(items, item):
 def without_item(g, index):
     """`g` with zeros at `index`: the adjoint of the overwritten part of `set_item`. For a
     list (the derivative of a list the function writes an item of), `Pieces`, which adds item
-    by item: its sum with the written item's derivative is a list of the same length."""
-    out = Pieces(g) if isinstance(g, list) else g.copy()
+    by item: its sum with the written item's derivative is a list of the same length (for a
+    dict, `KeyedPieces`, which adds key by key)."""
+    out = Pieces(g) if isinstance(g, list) else KeyedPieces(g) if isinstance(g, dict) \
+        else g.copy()
     out[index] = 0
     return out
 
@@ -701,6 +703,19 @@ class Pieces(list):
 
     def __add__(self, other):
         return Pieces(p + q for p, q in zip(self, other, strict=True))
+
+    __radd__ = __add__
+
+
+class KeyedPieces(dict):
+    """A dict of derivatives that adds key by key (`p + q` has the keys of both), as the
+    tangent of a dict the function writes an item of (`without_item`) needs."""
+
+    def __add__(self, other):
+        out = KeyedPieces(self)
+        for key, value in other.items():
+            out[key] = out[key] + value if key in out else value
+        return out
 
     __radd__ = __add__
 

@@ -1,0 +1,167 @@
+"""Python as people write it (issue 13, part 4), and derivatives of callables (part 6).
+
+Each function of tests/support/construct_functions.py is differentiated in reverse mode,
+forward mode and to second order (`hessian`: forward over reverse), against autograd (the same
+source run with `np` = `autograd.numpy`) and central finite differences (`check_grads`).
+"""
+
+import functools
+import linecache
+import pathlib
+import types
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import srcad
+from srcad.testing import check_grads
+from tests.support import construct_functions as ours
+
+autograd = pytest.importorskip("autograd")
+
+
+def _autograd_module():
+    path = pathlib.Path(ours.__file__)
+    module = types.ModuleType("construct_autograd")
+    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)
+    module.np = autograd.numpy
+    return module
+
+
+THEIRS = _autograd_module()
+IDS = [f.__name__ for f in ours.FUNCTIONS]
+values = st.floats(-1.3, 1.3, allow_nan=False, width=64).filter(lambda v: abs(v) > 0.05)
+vectors = hnp.arrays(np.float64, (4,), elements=values).filter(
+    lambda x: len(set(np.round(x, 3))) == 4 and abs(x[0] * 2 - x[2] - 1) > 1e-2
+    and abs(x[0] * 2 - x[1]) > 1e-2 and abs(x[1] - x[2] - 1) > 1e-2)
+
+
+@pytest.mark.filterwarnings("ignore:Output seems independent of input")  # max_min_sum
+@pytest.mark.parametrize("index", range(len(ours.FUNCTIONS)), ids=IDS)
+@settings(max_examples=8, deadline=None)
+@given(vectors)
+def test_both_modes_and_hessian_match_autograd(index, x):
+    func, reference = ours.FUNCTIONS[index], THEIRS.FUNCTIONS[index]
+    want = autograd.grad(reference)(x)
+    np.testing.assert_allclose(srcad.grad(func)(x), want, rtol=1e-9, atol=1e-12)
+    v = np.linspace(-1.0, 1.0, 4)
+    _, directional = srcad.jvp(func)(x, v)
+    np.testing.assert_allclose(directional, want @ v, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(srcad.hessian(func)(x), autograd.hessian(reference)(x),
+                               rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("func", ours.FUNCTIONS, ids=IDS)
+def test_against_finite_differences(func):
+    x = np.array([0.3, -0.7, 0.45, 1.1])
+    check_grads(func, (x,))
+    check_grads(func, (x,), order=2, modes=("fwd",))
+
+
+def test_unchanged_function_is_not_desugared():
+    def plain(x):
+        return np.sum(x * x)
+    assert "items" not in srcad.grad(plain).source()
+
+
+def test_comprehension_variable_does_not_leak():
+    def leak(x):
+        i = 2
+        ys = [x[i] for i in range(2)]
+        return ys[0] * ys[1] * x[i]
+    x = np.array([0.5, 2.0, 3.0])
+    np.testing.assert_allclose(srcad.grad(leak)(x), [6.0, 1.5, 1.0])
+
+
+@pytest.mark.parametrize("body, what", [
+    ("    f = lambda t: t\n    return np.sum(sorted(x, key=f))\n", "used other than by calling"),
+    ("    return np.sum(sorted(x, key=lambda t: -t))\n", "a lambda"),
+    ("    def g(t):\n        if t[0] > 0:\n            return t\n        return -t\n"
+     "    return np.sum(g(x))\n", "exactly one `return"),
+    ("    f = lambda t: f(t)\n    return np.sum(f(x))\n", "recursive lambda"),
+    ("    s = 0.0\n    while sum([v for v in x]) > s:\n        s = s + 1.0\n    return s\n",
+     "comprehension"),
+])
+def test_what_stays_unsupported_is_an_error_at_the_line(tmp_path, body, what):
+    name = f"<construct-{abs(hash(body))}>"
+    src = "import numpy as np\ndef f_bad(x):\n" + body
+    linecache.cache[name] = (len(src), None, src.splitlines(True), name)
+    namespace = {}
+    exec(compile(src, name, "exec"), namespace)
+    with pytest.raises(srcad.UnsupportedSyntaxError, match=what) as error:
+        srcad.grad(namespace["f_bad"])(np.array([0.5, 1.0]))
+    assert error.value.location.filename == name and error.value.location.lineno >= 3
+
+
+# ---- callables (part 6) -----------------------------------------------------------------------
+class Scaled:
+    def __init__(self, c):
+        self.c = c
+
+    @srcad.grad(wrt="w")
+    def loss(self, w, x):
+        return np.sum((w * x) ** 2) * self.c
+
+    def __call__(self, w):
+        return np.sum(w ** 3) * self.c
+
+
+def weighted(a, w, k=1.0):
+    return np.sum(a * w ** 2) * k
+
+
+W = np.array([1.0, -2.0, 0.5])
+X = np.array([0.5, 1.5, -1.0])
+
+
+def test_decorated_method_through_an_instance():
+    for c in (3.0, 0.5):
+        model = Scaled(c)
+        np.testing.assert_allclose(model.loss(W, X), 2 * W * X ** 2 * c)
+        assert model.loss is model.loss                 # made once per instance
+    assert isinstance(Scaled.loss, srcad.api.Derivative)
+
+
+def test_callable_object_in_both_modes_and_second_order():
+    model = Scaled(2.0)
+    np.testing.assert_allclose(srcad.grad(model)(W), 6 * W ** 2)
+    _, directional = srcad.jvp(model)(W, X)
+    np.testing.assert_allclose(directional, 6 * W ** 2 @ X)
+    np.testing.assert_allclose(srcad.hessian(model)(W), np.diag(12 * W))
+
+
+def test_partial_in_both_modes_and_second_order():
+    a = np.array([1.0, 2.0, 3.0])
+    p = functools.partial(weighted, a, k=2.0)
+    np.testing.assert_allclose(srcad.grad(p)(W), 4 * a * W)
+    np.testing.assert_allclose(srcad.grad(p, wrt="w")(W), 4 * a * W)
+    _, directional = srcad.jvp(p)(W, X)
+    np.testing.assert_allclose(directional, 4 * a * W @ X)
+    np.testing.assert_allclose(srcad.hessian(p)(W), np.diag(4 * a))
+    np.testing.assert_allclose(srcad.grad(p)(W, k=1.0), 2 * a * W)   # keywords override
+
+
+def test_list_of_floats_gets_a_list():
+    def f(v):
+        return v[0] * v[1] ** 2
+    assert srcad.grad(f)([0.5, 2.0]) == pytest.approx([4.0, 2.0])
+    assert isinstance(srcad.grad(f)([0.5, 2.0]), list)
+
+
+def test_function_from_an_ipython_cell():
+    name = "<ipython-input-7-0123456789ab>"
+    src = "import numpy as np\ndef cell_f(x):\n    return np.sum(np.sin(x) * x)\n"
+    linecache.cache[name] = (len(src), None, src.splitlines(True), name)
+    namespace = {}
+    exec(compile(src, name, "exec"), namespace)
+    np.testing.assert_allclose(srcad.grad(namespace["cell_f"])(X), np.cos(X) * X + np.sin(X))
+
+
+def test_plain_repl_says_what_to_do():
+    namespace = {}
+    exec(compile("def typed(x):\n    return x * x\n", "<stdin>", "exec"), namespace)
+    with pytest.raises(srcad.SrcadError, match="Put the function in a .py file"):
+        srcad.grad(namespace["typed"])(1.0)
