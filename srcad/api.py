@@ -13,8 +13,10 @@ import inspect
 import types
 import weakref
 
+import numpy
+
 from . import ast_util, dispatch, models, rules
-from .errors import SrcadError, WrtError
+from .errors import NonScalarOutputError, SrcadError, WrtError
 from .generation import cached, parameters
 from .kinds import GRAD, GRAD_NESTED, JVP, VALUE_AND_GRAD, VJP
 
@@ -51,6 +53,11 @@ def _def_location(func):
 class Derivative:
     """A derivative of a user function: call it like the function (see `grad`, `jvp`...).
     Its calls go through its `dispatch.CallPath`."""
+
+    def __new__(cls, func, kind, wrt):
+        if kind != JVP and _gradient_with_loops(func):
+            return SecondBySymmetry(func, kind, wrt)
+        return super().__new__(cls)
 
     def __init__(self, func, kind, wrt):
         if not callable(func):
@@ -163,13 +170,17 @@ def _shifted(wrt, count):
 def _is_callable_object(func):
     """True for an instance whose class defines `__call__` in Python (not a function, method,
     class, or srcad derivative)."""
-    return not isinstance(func, (types.FunctionType, types.MethodType, type, Derivative)) \
+    return not isinstance(func, (types.FunctionType, types.MethodType, type, Derivative,
+                                 SecondBySymmetry)) \
         and isinstance(vars(type(func)).get("__call__"), types.FunctionType)
 
 
 def _differentiable(func, kind):
     """The function to transform: a srcad derivative is itself generated Python, so higher
     orders differentiate its generated function (raw gradients, the same parameters)."""
+    if isinstance(func, SecondBySymmetry):
+        raise SrcadError(f"srcad does not differentiate {func!r} again (a second derivative "
+                         "through loops); take third derivatives of loop-free code")
     if not isinstance(func, Derivative):
         return func
     if func.kind not in (GRAD, JVP) or models.is_model(func.receiver):
@@ -181,18 +192,72 @@ def _differentiable(func, kind):
         # pullback closures are not differentiated again: take the variant whose adjoint calls
         # each callee's closure-free `backward_` function
         generated = cached(func.func, GRAD_NESTED, func.wrt, statics=func.statics)
-    if kind != JVP and func.kind == GRAD and any(
-            isinstance(node, (ast.For, ast.While))
-            for node in ast.walk(ast.parse(generated.full_text()))):
-        raise SrcadError(
-            f"srcad runs reverse mode over the gradient of {func.func.__name__} only when that "
-            "gradient has no loops, in it or in the functions it calls (their adjoints replay "
-            "stacks, which reverse mode does not differentiate again); take the second "
-            "derivative in forward mode instead: srcad.hessian(f), srcad.hvp(f), or "
-            "srcad.jvp(srcad.grad(f))", generated.return_location)
     if func.receiver is not None:               # a callable object's or a bound method's
         return types.MethodType(generated.function, func.receiver)
     return generated.function
+
+
+def _gradient_with_loops(func):
+    """True for a srcad gradient (of plain parameters or a non-model object) whose code, or
+    that of a function it calls, has loops."""
+    if not isinstance(func, Derivative) or func.kind != GRAD or models.is_model(func.receiver):
+        return False
+    generated = func.generated
+    if generated.callees:
+        generated = cached(func.func, GRAD_NESTED, func.wrt, statics=func.statics)
+    return any(isinstance(node, (ast.For, ast.While))
+               for node in ast.walk(ast.parse(generated.full_text())))
+
+
+class SecondBySymmetry:
+    """grad, value_and_grad or vjp of a gradient `grad(f, wrt=inner)` whose code has loops.
+
+    Reverse mode does not differentiate again the stacks that loops' adjoints replay; second
+    derivatives are symmetric instead: the pullback of `u` (one cotangent per `inner`
+    argument) is, for each argument `w` in `wrt`, the derivative of `grad(f, wrt=w)` along
+    `u` in the `inner` arguments, which forward mode over reverse mode computes through
+    loops. In: the gradient (a `Derivative`), the kind, `wrt`. Out: a callable returning what
+    `Derivative` of that kind returns.
+    """
+
+    def __init__(self, gradient, kind, wrt):
+        if gradient.bound_args or gradient.bound_kwargs:
+            raise SrcadError("srcad differentiates again, in reverse mode, a gradient with "
+                             "loops only of a plain function or method; use srcad.hessian")
+        f = gradient.func if gradient.receiver is None else types.MethodType(
+            gradient.func, gradient.receiver)
+        self.gradient, self.kind = gradient, kind
+        self.wrt, self.single = resolve_wrt(f, wrt)
+        self.tangents = [Derivative(Derivative(f, GRAD, w), JVP, gradient.wrt)
+                         for w in self.wrt]
+        self.__name__ = f"{kind}_{gradient.__name__}"
+
+    def source(self, *args, **kwargs):
+        """The generated code that runs: the gradient's, and the forward mode over it."""
+        return "\n\n".join(d.source(*args, **kwargs) for d in [self.gradient] + self.tangents)
+
+    def __repr__(self):
+        return f"<srcad {self.kind} of {self.gradient!r} wrt {', '.join(self.wrt)}>"
+
+    def __call__(self, *args, **kwargs):
+        value = self.gradient(*args, **kwargs)
+        one = len(self.gradient.wrt) == 1       # the raw gradient is one value, as higher
+        if one and not self.gradient.single:    # orders of loop-free code see it
+            value = value[0]
+
+        def pullback(u):
+            u = (u,) if one else tuple(u)
+            out = [tangent(*args, *u, **kwargs)[1] for tangent in self.tangents]
+            return out[0] if self.single else tuple(out)
+
+        if self.kind == VJP:
+            return value, pullback
+        if not one or numpy.ndim(value) != 0:
+            raise NonScalarOutputError(
+                f"{self.kind} needs a function with a scalar output, but {self.gradient.__name__}"
+                f" returns {'a tuple' if not one else numpy.shape(value)}; use "
+                "srcad.hessian, srcad.jacobian or srcad.vjp", self.gradient.location())
+        return (value, pullback(1.0)) if self.kind == VALUE_AND_GRAD else pullback(1.0)
 
 
 def _transform(kind, func, wrt):

@@ -407,6 +407,12 @@ def set_item(x, index, value):
     return out
 
 
+def keys_of(mapping):
+    """The keys of `mapping`, in order, as a list (what `for k, v in d.items()` loops over;
+    desugared code calls it)."""
+    return list(mapping)
+
+
 def appended(items, item):
     """A new list: `items` then `item` (the primal of `items.append(item)`; earlier versions
     of the list keep their length, as the adjoint needs)."""

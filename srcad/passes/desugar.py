@@ -13,7 +13,10 @@ builtin from a user's name). Out: the same function where
 * `else` on a loop runs under a flag that each `break` of the loop clears;
 * `dict(a=x)` is the literal `{"a": x}`; `max(items)` / `min(items)` of one sequence is a loop
   of two-argument calls (`max([a, b])` is `max(a, b)`);
-* `for i, (a, b) in enumerate(zip(A, B))` is `for i, a, b in zip(range(len(A)), A, B)`.
+* `for i, (a, b) in enumerate(zip(A, B))` is `for i, a, b in zip(range(len(A)), A, B)`;
+* `for k, v in d.items()` (`.keys()`, `.values()`) loops over `runtime.keys_of(d)`, the keys
+  (never differentiated; the call carries annotation FUNC, which `resolve` keeps), reading
+  `v = d[k]`.
 
 A function that uses none of these comes out unchanged (its generated code is too). What stays
 unsupported (a local function used other than by calling it, a recursive one, one with more
@@ -24,6 +27,8 @@ import ast
 import builtins
 import copy
 
+from .. import annotations as anno
+from .. import runtime
 from ..ast_util import names_in
 from ..errors import UnsupportedSyntaxError
 from ..job import Job
@@ -31,6 +36,7 @@ from ..naming import Namer
 
 _COMPREHENSIONS = (ast.ListComp, ast.GeneratorExp, ast.DictComp)
 _LOOPS = (ast.For, ast.While)
+_DICT_VIEWS = ("items", "keys", "values")
 
 
 def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
@@ -51,6 +57,9 @@ def _applies(tree, job):
         if node is tree:
             continue
         if isinstance(node, _COMPREHENSIONS + (ast.Lambda, ast.FunctionDef)):
+            return True
+        if isinstance(node, ast.For) and isinstance(node.iter, ast.Call) and isinstance(
+                node.iter.func, ast.Attribute) and node.iter.func.attr in _DICT_VIEWS:
             return True
         if isinstance(node, _LOOPS) and (node.orelse or any(
                 isinstance(n, ast.Return) for n in ast.walk(node))):
@@ -169,6 +178,7 @@ class _Desugar:
         before = []
         if isinstance(stmt, ast.For):
             before, stmt = self.unzip(stmt)
+            before += self.dict_loop(stmt)
         if isinstance(stmt, _LOOPS):
             return before + self.loop(stmt)
         return [stmt]
@@ -274,6 +284,34 @@ class _Desugar:
                              keywords=[])
         loop.target = ast.Tuple(elts=[target.elts[0]] + target.elts[1].elts, ctx=ast.Store())
         return before, _located(loop, loop)
+
+    def dict_loop(self, loop):
+        """`for k, v in d.items():` as `for k in keys_of(d): v = d[k]` (likewise `.keys()`
+        and `.values()`): the keys, never differentiated, come from `runtime.keys_of`. Returns
+        the statements to run before the loop (the dict named once)."""
+        it = loop.iter
+        method = it.func.attr if isinstance(it, ast.Call) and isinstance(
+            it.func, ast.Attribute) and not it.args and not it.keywords else None
+        if method not in _DICT_VIEWS or (method == "items" and not (
+                isinstance(loop.target, ast.Tuple) and len(loop.target.elts) == 2)):
+            return []
+        before, mapping = [], it.func.value
+        if not isinstance(mapping, ast.Name):
+            before.append(_located(_assign(self.namer.fresh("mapping"), mapping), loop))
+            mapping = _name(before[-1].targets[0].id)
+        key, value = loop.target.elts if method == "items" else (
+            (loop.target, None) if method == "keys" else (None, loop.target))
+        if not isinstance(key, ast.Name):
+            binds = [] if key is None else [(key, self.namer.fresh("key"))]
+            key = _name(binds[0][1] if binds else self.namer.fresh("key"), ast.Store())
+            loop.body = [_assign_to(t, _name(k)) for t, k in binds] + loop.body
+        if value is not None:
+            loop.body = [_assign_to(value, ast.Subscript(value=_name(mapping.id), slice=_name(
+                key.id), ctx=ast.Load()))] + loop.body
+        keys = ast.Call(func=_name("keys_of"), args=[_name(mapping.id)], keywords=[])
+        loop.iter, loop.target = anno.set_(keys, anno.FUNC, runtime.keys_of), key
+        _located(loop, loop)
+        return before
 
     def loop(self, loop):
         """A loop with its `return`s turned into breaks and its `else` under a flag."""
@@ -426,6 +464,11 @@ def _name(ident, ctx=None):
 
 def _assign(target, value):
     return ast.Assign(targets=[_name(target, ast.Store())], value=value)
+
+
+def _assign_to(target, value):
+    """`target = value` for a target node (a name or a tuple of names)."""
+    return ast.Assign(targets=[target], value=value)
 
 
 def _located(node, where):

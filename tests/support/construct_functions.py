@@ -132,3 +132,18 @@ FUNCTIONS = [list_comprehension, generator_in_sum, generator_in_np_sum, nested_c
              dict_comprehension, lambda_closure, nested_def, return_in_loop,
              return_in_nested_loop, else_on_loop, else_on_while, dict_call, sorted_indices,
              enumerate_zip, reversed_loop, max_min_sum, print_and_fstring, array_of_values]
+
+
+def dict_views(x):
+    d = {"a": x[0] * x[1], "b": np.sin(x[2]), "c": x[3]}
+    s = 0.0
+    for k, v in d.items():
+        s = s * 0.5 + v * v * (2.0 if k == "a" else 1.0)
+    for v in d.values():
+        s = s + v
+    for k in d.keys():
+        s = s + d[k] * x[0]
+    return s
+
+
+FUNCTIONS.append(dict_views)
