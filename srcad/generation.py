@@ -215,10 +215,6 @@ def _derivative(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     """The derivative function of the normal form `tree` that the job asks for (forward mode
     for `JVP`, reverse mode for the others), named `job.name`."""
     if job.kind == JVP:
-        if job.modules:
-            raise SrcadError("forward mode with respect to a model's parameters is not "
-                             "supported yet: use grad, value_and_grad or vjp",
-                             job.info.location(tree))
         fdef = forward.run(tree, job)
     else:
         fdef = reverse.run(tree, job)

@@ -554,6 +554,13 @@ def prefix_grads(prefix, grads):
     return {f"{prefix}.{key}": value for key, value in grads.items()}
 
 
+def parameters_under(prefix, tangents):
+    """The tangents of a submodule's parameters, keyed from it: "V.weight" -> "weight" for
+    `prefix` "V" (forward mode's inverse of `prefix_grads`)."""
+    start = prefix + "."
+    return {key[len(start):]: value for key, value in tangents.items() if key.startswith(start)}
+
+
 # ---- shape and linear-algebra helpers, continued (templates/shape.py, templates/linalg.py) ---
 
 

@@ -165,3 +165,51 @@ def test_plain_repl_says_what_to_do():
     exec(compile("def typed(x):\n    return x * x\n", "<stdin>", "exec"), namespace)
     with pytest.raises(srcad.SrcadError, match="Put the function in a .py file"):
         srcad.grad(namespace["typed"])(1.0)
+
+
+# ---- forward mode with respect to a model's parameters (part 5) -------------------------------
+class TwoLayer(srcad.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.V = srcad.nn.Linear(3, 4)
+        self.W = srcad.nn.Linear(4, 1)
+
+    def forward(self, x):
+        return self.W(np.tanh(self.V(x))) + np.sum(self.V.bias)
+
+
+def model_loss(model, X, y):
+    return np.mean((model(X) - y) ** 2)
+
+
+@pytest.mark.parametrize("make", [
+    TwoLayer,
+    lambda: srcad.nn.Sequential(srcad.nn.Linear(3, 4), srcad.nn.Tanh(), srcad.nn.Linear(4, 1)),
+], ids=["submodule-calls", "sequential"])
+def test_jvp_with_respect_to_a_models_parameters(make):
+    rng = np.random.default_rng(0)
+    model = make()
+    X, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 1))
+    grads = srcad.grad(model_loss, wrt="model")(model, X, y)
+    tangents = {k: rng.normal(size=np.shape(g)) for k, g in grads.items()}
+    value, directional = srcad.jvp(model_loss, wrt="model")(model, X, y, tangents)
+    assert value == pytest.approx(model_loss(model, X, y))
+    assert directional == pytest.approx(sum(np.sum(grads[k] * tangents[k]) for k in grads))
+    eps, params = 1e-6, dict(model.named_parameters())
+
+    def shifted(sign):
+        for k, p in params.items():
+            p.data += sign * eps * tangents[k]
+        out = model_loss(model, X, y)
+        for k, p in params.items():
+            p.data -= sign * eps * tangents[k]
+        return out
+    assert directional == pytest.approx((shifted(1) - shifted(-1)) / (2 * eps), rel=1e-6)
+
+
+def test_a_models_tangent_must_match_its_parameters():
+    rng = np.random.default_rng(1)
+    model = TwoLayer()
+    X, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 1))
+    with pytest.raises(srcad.ShapeMismatchError, match="named_parameters"):
+        srcad.jvp(model_loss, wrt="model")(model, X, y, {"V.weight": np.ones((4, 3))})
