@@ -96,6 +96,25 @@ def test_what_stays_unsupported_is_an_error_at_the_line(tmp_path, body, what):
     assert error.value.location.filename == name and error.value.location.lineno >= 3
 
 
+def sum_over_items(params, x):
+    s = 0.0
+    for k, v in params.items():
+        s = s + np.sum(v ** 2 * x) * (2.0 if k == "b" else 1.0)
+    return s
+
+
+def test_items_of_a_dict_argument_in_both_modes():
+    params = {"a": np.array([1.0, 2.0]), "b": np.array([3.0, -1.0])}
+    x = np.array([0.5, 2.0])
+    grads = srcad.grad(sum_over_items)(params, x)
+    np.testing.assert_allclose(grads["a"], 2 * params["a"] * x)
+    np.testing.assert_allclose(grads["b"], 4 * params["b"] * x)
+    _, directional = srcad.jvp(sum_over_items)(params, x, {"a": np.ones(2), "b": np.ones(2)})
+    assert directional == pytest.approx(np.sum(grads["a"]) + np.sum(grads["b"]))
+    np.testing.assert_allclose(srcad.grad(sum_over_items, wrt=1)(params, x),
+                               params["a"] ** 2 + 2 * params["b"] ** 2)
+
+
 # ---- callables (part 6) -----------------------------------------------------------------------
 class Scaled:
     def __init__(self, c):

@@ -147,3 +147,57 @@ def dict_views(x):
 
 
 FUNCTIONS.append(dict_views)
+
+
+def return_in_while_in_branch(x):
+    s = 0.0
+    if x[0] > 0:
+        k = 0
+        while k < 4:
+            s = s + x[k] * s + x[k]
+            if s > 1.0:
+                return s * 2.0
+            k = k + 1
+        s = s + 1.0
+    else:
+        s = x[1]
+    return s * x[2]
+
+
+def return_in_nested_loops_with_else(x):
+    total = 0.0
+    for i in range(3):
+        for j in range(3):
+            if x[i] * x[j] > 0.5:
+                return total + x[i] * x[j]
+            total = total + x[i] - x[j] * 0.5
+    else:
+        total = total * 3.0
+    return total
+
+
+def lambda_calling_lambda(x):
+    g = lambda t, u: t * u + np.sin(t)  # noqa: E731
+    h = lambda t: g(t, t) * 2.0  # noqa: E731
+    return h(x[0]) + sum(g(v, x[1]) for v in x if v > 0.1)
+
+
+def flattening_comprehension(x):
+    m = [[x[i] * j for j in range(2)] for i in range(3)]
+    flat = [v for row in m for v in row]
+    return max(flat) + min(flat) + sum(flat)
+
+
+def nested_def_in_comprehension(x):
+    def sq(t):
+        u = t * t
+        v = u + 1.0
+        return v * u
+
+    i = 3
+    ys = [sq(x[i]) for i in range(2)]
+    return ys[0] + ys[1] + i * x[2]
+
+
+FUNCTIONS += [return_in_while_in_branch, return_in_nested_loops_with_else, lambda_calling_lambda,
+              flattening_comprehension, nested_def_in_comprehension]
