@@ -521,7 +521,11 @@ def _header_lines(text):
     fdef = ast.parse(text).body[0]
     args = fdef.args
     every = args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
-    return max([fdef.lineno] + [a.end_lineno for a in every if a is not None])
+    end = max([fdef.lineno] + [a.end_lineno for a in every if a is not None])
+    lines = text.splitlines()
+    while end < len(lines) and lines[end].strip().startswith(")"):     # astor's `\n    ):`
+        end += 1
+    return end
 
 
 def _kind(a):

@@ -232,3 +232,20 @@ def test_a_models_tangent_must_match_its_parameters():
     X, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 1))
     with pytest.raises(srcad.ShapeMismatchError, match="named_parameters"):
         srcad.jvp(model_loss, wrt="model")(model, X, y, {"V.weight": np.ones((4, 3))})
+
+
+def w13(x, owned, parameters_under, pow, prefix_grads, print, prod_others):
+    return np.sum(np.tanh(x) * owned * parameters_under * pow * prefix_grads * print
+                  * prod_others)
+
+
+def test_compiled_entry_of_a_wrapped_signature():
+    """astor may wrap a long `def` line with its `):` alone on the next line; the compiled
+    entry (from the second call on) keeps the body without it."""
+    from srcad.dispatch import _header_lines
+    assert _header_lines("def g(x, a\n    ):\n    return x\n") == 2
+    x = np.array([0.3, -0.2, 0.4])
+    df = srcad.grad(w13)
+    assert df.specialized_function(x, *[1.0] * 6).__srcad_source__.splitlines()[1] == "    ):"
+    for _ in range(3):
+        np.testing.assert_allclose(df(x, 1.0, 2.0, 1.0, 1.0, 0.5, 1.0), 1 - np.tanh(x) ** 2)
