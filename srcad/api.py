@@ -72,6 +72,7 @@ class Derivative:
             func = func.func
         elif _is_callable_object(func):         # differentiate its `__call__`, bound
             func = func.__call__
+        self.pack_at = func.pack_at if isinstance(func, Derivative) else _vararg_position(func)
         func = _differentiable(func, kind)
         self.wrt_given = wrt
         self.wrt, self.single = resolve_wrt(func, wrt)
@@ -115,6 +116,7 @@ class Derivative:
     def specialized_function(self, *args, **kwargs):
         """The generated function that a call with these arguments runs, without the API
         wrapper around it (for benchmarks and debugging)."""
+        args = self.pack(args)
         if self.receiver is not None:
             args = (self.receiver,) + args
         return self._path.specialized(args, kwargs).function
@@ -125,6 +127,7 @@ class Derivative:
         grad and value_and_grad of arrays and scalars, code specialized to their shapes)."""
         if not args and not kwargs:
             return self.generated.full_text()
+        args = self.pack(args)
         if self.receiver is not None:
             args = (self.receiver,) + args
         return self._path.specialized(args, kwargs).full_text()
@@ -147,14 +150,36 @@ class Derivative:
         except TypeError:                       # not weakly referable, or not hashable
             return Derivative(types.MethodType(self.func, instance), self.kind, self.wrt_given)
 
+    def pack(self, args):
+        """The positional arguments of a call as the generated code takes them: a partial's
+        bound ones first, and the extra ones of a `*rest` parameter as one tuple (tangents,
+        after them in forward mode, stay as given)."""
+        args = self.bound_args + tuple(args)
+        if self.pack_at is None:
+            return args
+        count = len(args) - (len(self.wrt) if self.kind == JVP else 0)
+        return args[:self.pack_at] + (tuple(args[self.pack_at:count]),) + args[count:]
+
     def __call__(self, *args, **kwargs):
-        if self.bound_args or self.bound_kwargs:
-            args = self.bound_args + args
+        if self.bound_args or self.bound_kwargs or self.pack_at is not None:
+            args = self.pack(args)
             kwargs = {**self.bound_kwargs, **kwargs}
         entry = self._path.entry
         if entry is not None and not kwargs:    # checked: falls back to the call path
             return entry(*args)
         return self._path(args, kwargs)
+
+
+def _vararg_position(func):
+    """The position of `func`'s `*rest` parameter, or None (None too with `**kwargs`, which
+    srcad rejects)."""
+    try:
+        kinds = [p.kind for p in inspect.signature(func).parameters.values()]
+    except (TypeError, ValueError):
+        return None
+    if inspect.Parameter.VAR_KEYWORD in kinds or inspect.Parameter.VAR_POSITIONAL not in kinds:
+        return None
+    return kinds.index(inspect.Parameter.VAR_POSITIONAL)
 
 
 def _shifted(wrt, count):

@@ -115,6 +115,36 @@ def test_items_of_a_dict_argument_in_both_modes():
                                params["a"] ** 2 + 2 * params["b"] ** 2)
 
 
+def with_rest(x, *rest):
+    s = np.sum(x ** 2)
+    for r in rest:
+        s = s + np.sum(r * np.sin(x))
+    return s
+
+
+def test_star_args_in_both_modes_and_second_order():
+    x, a, b = np.array([1.0, 2.0]), np.array([0.5, 0.5]), np.array([1.0, -1.0])
+    np.testing.assert_allclose(srcad.grad(with_rest)(x, a, b), 2 * x + (a + b) * np.cos(x))
+    np.testing.assert_allclose(srcad.grad(with_rest)(x), 2 * x)
+    rest = srcad.grad(with_rest, wrt="rest")(x, a, b)        # the *rest parameter: a tuple
+    assert isinstance(rest, tuple) and len(rest) == 2
+    np.testing.assert_allclose(rest[1], np.sin(x))
+    _, directional = srcad.jvp(with_rest)(x, a, b, np.ones(2))
+    assert directional == pytest.approx(np.sum(2 * x + (a + b) * np.cos(x)))
+    np.testing.assert_allclose(srcad.hessian(with_rest)(x, a, b),
+                               np.diag(2 - (a + b) * np.sin(x)))
+    check_grads(with_rest, (x, a, b), wrt=0, order=2)
+
+
+def calls_with_rest(x):
+    return with_rest(x, x)
+
+
+def test_a_call_of_a_star_args_function_from_transformed_code_is_an_error():
+    with pytest.raises(srcad.UnsupportedSyntaxError, match=r"\*args"):
+        srcad.grad(calls_with_rest)(np.ones(2))
+
+
 # ---- callables (part 6) -----------------------------------------------------------------------
 class Scaled:
     def __init__(self, c):

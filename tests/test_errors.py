@@ -271,7 +271,7 @@ def uses_walrus(x):
     return np.sum((y := x * 2.0) * y)
 
 
-def uses_star_args(*xs):
+def uses_star_args(*xs, **options):
     return np.sum(xs[0])
 
 

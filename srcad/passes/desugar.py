@@ -13,6 +13,8 @@ builtin from a user's name). Out: the same function where
 * `else` on a loop runs under a flag that each `break` of the loop clears;
 * `dict(a=x)` is the literal `{"a": x}`; `max(items)` / `min(items)` of one sequence is a loop
   of two-argument calls (`max([a, b])` is `max(a, b)`);
+* a `*rest` parameter is a plain parameter `rest` holding the tuple of the extra arguments
+  (`srcad.api.Derivative` packs them);
 * `for i, (a, b) in enumerate(zip(A, B))` is `for i, a, b in zip(range(len(A)), A, B)`;
 * `for k, v in d.items()` (`.keys()`, `.values()`) loops over `runtime.keys_of(d)`, the keys
   (never differentiated; the call carries annotation FUNC, which `resolve` keeps), reading
@@ -41,6 +43,9 @@ _DICT_VIEWS = ("items", "keys", "values")
 
 def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     """`tree` desugared (see the module docstring); unchanged when nothing applies."""
+    if tree.args.vararg is not None and tree.args.kwarg is None:
+        tree.args.args.append(tree.args.vararg)         # `*rest` holds one tuple: `rest`
+        tree.args.vararg = None
     if not _applies(tree, job):
         return tree
     args = tree.args
