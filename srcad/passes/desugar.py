@@ -11,6 +11,7 @@ builtin from a user's name). Out: the same function where
 * a `return` inside a loop sets a result and a flag and breaks out, and the code after the loop
   returns the result when the flag is set;
 * `else` on a loop runs under a flag that each `break` of the loop clears;
+* `a if c else b` whose sides hold one of these is an `if` statement choosing a fresh name;
 * `dict(a=x)` is the literal `{"a": x}`; `max(items)` / `min(items)` of one sequence is a loop
   of two-argument calls (`max([a, b])` is `max(a, b)`);
 * a `*rest` parameter is a plain parameter `rest` holding the tuple of the extra arguments
@@ -198,6 +199,11 @@ class _Desugar:
             before, value = self.inline(node)
         elif isinstance(node, ast.Call):
             before, value = self.builtin(node)
+        elif isinstance(node, ast.IfExp):
+            value = self.namer.fresh("chosen")
+            before = [ast.If(test=node.test, body=[_assign(value, node.body)],
+                             orelse=[_assign(value, node.orelse)])]
+            value = _name(value)
         else:
             before, value = self.comprehension(node)
         _replace(parent, field, index, value)
@@ -353,7 +359,8 @@ def _hoistable(stmt, desugar):
 
 
 def _search(parent, field, index, node, desugar):
-    """Depth first, innermost first, outside conditionally evaluated parts."""
+    """Depth first, innermost first, outside conditionally evaluated parts (`and`/`or`; a
+    conditional expression whose sides hold such a node is itself the node)."""
     if isinstance(node, list):
         for i, item in enumerate(node):
             found = _search(parent, field, i, item, desugar)
@@ -364,6 +371,10 @@ def _search(parent, field, index, node, desugar):
         return None
     if isinstance(node, _COMPREHENSIONS):
         return parent, field, index, node
+    if isinstance(node, ast.IfExp) and any(
+            _search(node, branch, None, getattr(node, branch), desugar) is not None
+            for branch in ("body", "orelse")):
+        return parent, field, index, node           # an `if` statement, then each side
     skip = {ast.IfExp: ("body", "orelse"), ast.BoolOp: ()}.get(type(node))
     for sub in node._fields:
         if skip is not None and (sub in skip or isinstance(node, ast.BoolOp)):

@@ -201,3 +201,11 @@ def nested_def_in_comprehension(x):
 
 FUNCTIONS += [return_in_while_in_branch, return_in_nested_loops_with_else, lambda_calling_lambda,
               flattening_comprehension, nested_def_in_comprehension]
+
+
+def comprehension_in_a_conditional(x):
+    y = np.sum([v * v for v in x]) if x[0] > 0 else max(x) * 2.0
+    return y * x[1] + (x[2] if x[3] > 0 else sum(t * x[0] for t in x))
+
+
+FUNCTIONS.append(comprehension_in_a_conditional)
