@@ -8,12 +8,15 @@ form of the input) is `dispatch`'s; generation and its cache are `generation`'s.
 """
 
 import ast
+import functools
 import inspect
+import types
+import weakref
 
 import numpy
 
-from . import ast_util, dispatch, rules
-from .errors import SrcadError, WrtError
+from . import ast_util, dispatch, models, rules
+from .errors import NonScalarOutputError, SrcadError, WrtError
 from .generation import cached, parameters
 from .kinds import GRAD, GRAD_NESTED, JVP, VALUE_AND_GRAD, VJP
 
@@ -51,14 +54,30 @@ class Derivative:
     """A derivative of a user function: call it like the function (see `grad`, `jvp`...).
     Its calls go through its `dispatch.CallPath`."""
 
+    def __new__(cls, func, kind, wrt):
+        if kind != JVP and _gradient_with_loops(func):
+            return SecondBySymmetry(func, kind, wrt)
+        return super().__new__(cls)
+
     def __init__(self, func, kind, wrt):
         if not callable(func):
             raise TypeError(f"srcad.{kind} expects a function, got {type(func).__name__}")
+        self.bound_args, self.bound_kwargs = (), {}
+        if isinstance(func, Derivative) and (func.bound_args or func.bound_kwargs):
+            func = functools.partial(_differentiable(func, kind), *func.bound_args,
+                                     **func.bound_kwargs)
+        if isinstance(func, functools.partial):  # its arguments go first; `wrt` counts after
+            self.bound_args, self.bound_kwargs = func.args, dict(func.keywords)
+            wrt = _shifted(wrt, len(func.args))
+            func = func.func
+        elif _is_callable_object(func):         # differentiate its `__call__`, bound
+            func = func.__call__
+        self.pack_at = func.pack_at if isinstance(func, Derivative) else _vararg_position(func)
         self.inner, self.inner_generated = None, None   # grad of grad: the inner derivative
         if isinstance(func, Derivative):
-            self.inner = func
-            self.inner_generated = _differentiable(func, kind)
-            func = self.inner_generated.function
+            self.inner, self.inner_generated = func, _inner_code(func)
+        func = _differentiable(func, kind)
+        self.wrt_given = wrt
         self.wrt, self.single = resolve_wrt(func, wrt)
         self.receiver, self.statics = None, ()
         if inspect.ismethod(func):              # a bound method: `self` is known
@@ -77,6 +96,13 @@ class Derivative:
         self._path = dispatch.CallPath(self)
 
     @property
+    def given_positions(self):
+        """The positions of the `wrt` arguments among those a call gives (after a bound
+        method's receiver and a partial's bound arguments)."""
+        skip = len(self.bound_args) + (self.receiver is not None)
+        return [p - skip for p in self.positions]
+
+    @property
     def generated(self):
         """The generic generated code (no shapes), generated again when stale."""
         return self._path.generic()
@@ -90,7 +116,7 @@ class Derivative:
         """For a derivative of a derivative whose inner code went stale (a global rebound, a
         helper redefined): transform the inner derivative's new code from now on."""
         if self.inner is not None and not self.inner_generated.valid():
-            self.inner_generated = _differentiable(self.inner, self.kind)
+            self.inner_generated = _inner_code(self.inner)
             self.func = self.inner_generated.function
 
     def location(self):
@@ -100,6 +126,7 @@ class Derivative:
     def specialized_function(self, *args, **kwargs):
         """The generated function that a call with these arguments runs, without the API
         wrapper around it (for benchmarks and debugging)."""
+        args = self.pack(args)
         if self.receiver is not None:
             args = (self.receiver,) + args
         return self._path.specialized(args, kwargs).function
@@ -110,63 +137,166 @@ class Derivative:
         grad and value_and_grad of arrays and scalars, code specialized to their shapes)."""
         if not args and not kwargs:
             return self.generated.full_text()
+        args = self.pack(args)
         if self.receiver is not None:
             args = (self.receiver,) + args
         return self._path.specialized(args, kwargs).full_text()
 
-    def _repr_html_(self):
-        """In a notebook: the user's function beside the generated code (`srcad.display`)."""
-        from . import display
-        return display.html(self)
-
     def __repr__(self):
         return f"<srcad {self.kind} of {self.func.__qualname__} wrt {', '.join(self.wrt)}>"
 
+    def __get__(self, instance, owner=None):
+        """Through an instance, a method decorated with `@srcad.grad(...)` is the derivative
+        of the bound method (like a plain function's), made once per instance."""
+        if instance is None or self.receiver is not None or isinstance(
+                self.func, functools.partial):
+            return self
+        try:
+            per_instance = self.__dict__.setdefault("_per_instance", weakref.WeakKeyDictionary())
+            if instance not in per_instance:
+                per_instance[instance] = Derivative(
+                    types.MethodType(self.func, instance), self.kind, self.wrt_given)
+            return per_instance[instance]
+        except TypeError:                       # not weakly referable, or not hashable
+            return Derivative(types.MethodType(self.func, instance), self.kind, self.wrt_given)
+
+    def pack(self, args):
+        """The positional arguments of a call as the generated code takes them: a partial's
+        bound ones first, and the extra ones of a `*rest` parameter as one tuple (tangents,
+        after them in forward mode, stay as given)."""
+        args = self.bound_args + tuple(args)
+        if self.pack_at is None:
+            return args
+        count = len(args) - (len(self.wrt) if self.kind == JVP else 0)
+        return args[:self.pack_at] + (tuple(args[self.pack_at:count]),) + args[count:]
+
     def __call__(self, *args, **kwargs):
+        if self.bound_args or self.bound_kwargs or self.pack_at is not None:
+            args = self.pack(args)
+            kwargs = {**self.bound_kwargs, **kwargs}
         entry = self._path.entry
         if entry is not None and not kwargs:    # checked: falls back to the call path
             return entry(*args)
-        result = self._path(args, kwargs)
-        if self.kind == JVP:
-            return _host_tangent(result, args, len(self.wrt), self.positions)
-        return result
+        return self._path(args, kwargs)
 
 
-def _host_tangent(result, args, k, positions):
-    """jvp's `(y, dy)` with a NumPy scalar `dy` as a Python float when the differentiated
-    arguments and their tangents are Python floats (as `grad` gives a float for a float)."""
-    value, tangent = result
-    if type(tangent) is numpy.float64 and len(args) >= k and all(
-            type(a) is float for a in args[-k:]) and all(
-            position < len(args) - k and type(args[position]) is float
-            for position in positions):
-        return value, float(tangent)
-    return result
+def _vararg_position(func):
+    """The position of `func`'s `*rest` parameter, or None (None too with `**kwargs`, which
+    srcad rejects)."""
+    try:
+        kinds = [p.kind for p in inspect.signature(func).parameters.values()]
+    except (TypeError, ValueError):
+        return None
+    if inspect.Parameter.VAR_KEYWORD in kinds or inspect.Parameter.VAR_POSITIONAL not in kinds:
+        return None
+    return kinds.index(inspect.Parameter.VAR_POSITIONAL)
+
+
+def _shifted(wrt, count):
+    """`wrt` given for a partial with `count` positional arguments bound, as indices into the
+    parameters of its function (names unchanged)."""
+    def shift(item):
+        if isinstance(item, int) and not isinstance(item, bool):
+            return item + count if item >= 0 else item
+        return item
+    return type(wrt)(shift(w) for w in wrt) if isinstance(wrt, (tuple, list)) else shift(wrt)
+
+
+def _is_callable_object(func):
+    """True for an instance whose class defines `__call__` in Python (not a function, method,
+    class, or srcad derivative)."""
+    return not isinstance(func, (types.FunctionType, types.MethodType, type, Derivative,
+                                 SecondBySymmetry)) \
+        and isinstance(vars(type(func)).get("__call__"), types.FunctionType)
 
 
 def _differentiable(func, kind):
-    """The code to transform for a derivative of the derivative `func`: srcad's derivatives
-    are generated Python, so higher orders differentiate its generated function (raw
-    gradients, the same parameters); the `Generated` of that function."""
-    if func.kind not in (GRAD, JVP) or func.receiver is not None:
+    """The function to transform: a srcad derivative is itself generated Python, so higher
+    orders differentiate its generated function (raw gradients, the same parameters)."""
+    if isinstance(func, SecondBySymmetry):
+        raise SrcadError(f"srcad does not differentiate {func!r} again (a second derivative "
+                         "through loops); take third derivatives of loop-free code")
+    if not isinstance(func, Derivative):
+        return func
+    if func.kind not in (GRAD, JVP) or models.is_model(func.receiver):
         raise SrcadError(f"srcad differentiates again the results of grad and jvp (and of "
                          f"functions of plain parameters), not of {func.kind}; use grad, jvp, "
                          "hvp, jacobian or hessian")
+    generated = _inner_code(func)
+    if func.receiver is not None:               # a callable object's or a bound method's
+        return types.MethodType(generated.function, func.receiver)
+    return generated.function
+
+
+def _inner_code(func):
+    """The `Generated` code of the derivative `func` that a derivative of it transforms."""
     generated = func.generated
     if func.kind == GRAD and generated.callees:
         # pullback closures are not differentiated again: take the variant whose adjoint calls
         # each callee's closure-free `backward_` function
         generated = cached(func.func, GRAD_NESTED, func.wrt, statics=func.statics)
-    if kind != JVP and func.kind == GRAD and any(
-            isinstance(node, (ast.For, ast.While))
-            for node in ast.walk(ast.parse(generated.full_text()))):
-        raise SrcadError(
-            f"srcad runs reverse mode over the gradient of {func.func.__name__} only when that "
-            "gradient has no loops, in it or in the functions it calls (their adjoints replay "
-            "stacks, which reverse mode does not differentiate again); take the second "
-            "derivative in forward mode instead: srcad.hessian(f), srcad.hvp(f), or "
-            "srcad.jvp(srcad.grad(f))", generated.return_location)
     return generated
+
+
+def _gradient_with_loops(func):
+    """True for a srcad gradient (of plain parameters or a non-model object) whose code, or
+    that of a function it calls, has loops."""
+    if not isinstance(func, Derivative) or func.kind != GRAD or models.is_model(func.receiver):
+        return False
+    generated = _inner_code(func)
+    return any(isinstance(node, (ast.For, ast.While))
+               for node in ast.walk(ast.parse(generated.full_text())))
+
+
+class SecondBySymmetry:
+    """grad, value_and_grad or vjp of a gradient `grad(f, wrt=inner)` whose code has loops.
+
+    Reverse mode does not differentiate again the stacks that loops' adjoints replay; second
+    derivatives are symmetric instead: the pullback of `u` (one cotangent per `inner`
+    argument) is, for each argument `w` in `wrt`, the derivative of `grad(f, wrt=w)` along
+    `u` in the `inner` arguments, which forward mode over reverse mode computes through
+    loops. In: the gradient (a `Derivative`), the kind, `wrt`. Out: a callable returning what
+    `Derivative` of that kind returns.
+    """
+
+    def __init__(self, gradient, kind, wrt):
+        if gradient.bound_args or gradient.bound_kwargs:
+            raise SrcadError("srcad differentiates again, in reverse mode, a gradient with "
+                             "loops only of a plain function or method; use srcad.hessian")
+        f = gradient.func if gradient.receiver is None else types.MethodType(
+            gradient.func, gradient.receiver)
+        self.gradient, self.kind = gradient, kind
+        self.wrt, self.single = resolve_wrt(f, wrt)
+        self.tangents = [Derivative(Derivative(f, GRAD, w), JVP, gradient.wrt)
+                         for w in self.wrt]
+        self.__name__ = f"{kind}_{gradient.__name__}"
+
+    def source(self, *args, **kwargs):
+        """The generated code that runs: the gradient's, and the forward mode over it."""
+        return "\n\n".join(d.source(*args, **kwargs) for d in [self.gradient] + self.tangents)
+
+    def __repr__(self):
+        return f"<srcad {self.kind} of {self.gradient!r} wrt {', '.join(self.wrt)}>"
+
+    def __call__(self, *args, **kwargs):
+        value = self.gradient(*args, **kwargs)
+        one = len(self.gradient.wrt) == 1       # the raw gradient is one value, as higher
+        if one and not self.gradient.single:    # orders of loop-free code see it
+            value = value[0]
+
+        def pullback(u):
+            u = (u,) if one else tuple(u)
+            out = [tangent(*args, *u, **kwargs)[1] for tangent in self.tangents]
+            return out[0] if self.single else tuple(out)
+
+        if self.kind == VJP:
+            return value, pullback
+        if not one or numpy.ndim(value) != 0:
+            raise NonScalarOutputError(
+                f"{self.kind} needs a function with a scalar output, but {self.gradient.__name__}"
+                f" returns {'a tuple' if not one else numpy.shape(value)}; use "
+                "srcad.hessian, srcad.jacobian or srcad.vjp", self.gradient.location())
+        return (value, pullback(1.0)) if self.kind == VALUE_AND_GRAD else pullback(1.0)
 
 
 def _transform(kind, func, wrt):

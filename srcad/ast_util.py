@@ -47,7 +47,8 @@ def parse_function(func):
         raise errors.SourceUnavailableError(
             f"srcad cannot find the source of {name!r} (defined in {filename}): "
             "functions typed at the interactive prompt or built with exec() have no source "
-            "file. Put the function in a .py file (or a notebook cell) and import it.") from exc
+            "file. Put the function in a .py file and import it, or define it in a "
+            "Jupyter/IPython cell (IPython keeps the source of its cells).") from exc
     tree = ast.parse(textwrap.dedent("".join(lines)))
     ast.increment_lineno(tree, first - 1)
     node = tree.body[0]

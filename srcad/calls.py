@@ -89,6 +89,10 @@ def prepare(func, call, info, lineno):
     """(plain function, argument nodes, statics, {parameter: node or Default}) for a call of a
     user function; a call srcad cannot bind is an error at the user's line."""
     plain, args, statics = unbind(func, call)
+    if any(p.kind is p.VAR_POSITIONAL for p in inspect.signature(plain).parameters.values()):
+        raise UnsupportedSyntaxError(
+            f"srcad does not differentiate a call of {plain.__name__}, which has a *args "
+            "parameter, from code it transforms; pass a tuple instead", info.location(lineno))
     try:
         bound = bind_arguments(plain, args, {k.arg: k.value for k in call.keywords})
     except TypeError as exc:

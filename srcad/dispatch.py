@@ -143,8 +143,12 @@ class CallPath:
             bound.apply_defaults()
             primals, kwargs = bound.args, bound.kwargs
         check_inputs(d, primals, kwargs)
-        for name_, position, tangent in zip(d.wrt, d.positions, tangents):
+        tangents = list(tangents)
+        for i, (name_, position, tangent) in enumerate(zip(d.wrt, d.positions, tangents)):
             x = primals[position]
+            if models.is_model(x):
+                tangents[i] = _model_tangent(d, name_, x, tangent)
+                continue
             if isinstance(x, _CONTAINERS) or isinstance(tangent, _CONTAINERS):
                 continue
             if numpy.shape(tangent) != numpy.shape(x):
@@ -152,7 +156,24 @@ class CallPath:
                     f"the tangent for `{name_}` has shape {numpy.shape(tangent)}, but "
                     f"`{name_}` has shape {numpy.shape(x)}: {d.__name__} takes one tangent "
                     f"per wrt argument, shaped like it, after the arguments", d.location())
+        if any(models.is_model(primals[p]) for p in d.positions):   # code for its structure
+            return self.specialized(primals, kwargs).function(*primals, *tangents, **kwargs)
         return self.generic().function(*primals, *tangents, **kwargs)
+
+
+def _model_tangent(d, name_, model, tangent):
+    """A model's tangent, a dict with the keys of its `named_parameters()` each shaped like its
+    parameter, with an entry for each other path to a shared parameter too (generated code
+    reads parameters by the path written); else a ShapeMismatchError that says so."""
+    layout = models.layout(model)
+    shapes = {path: numpy.shape(p) for path, p in layout.named}
+    if not isinstance(tangent, dict) or set(tangent) != set(shapes) or any(
+            numpy.shape(tangent[k]) != shape for k, shape in shapes.items()):
+        raise ShapeMismatchError(
+            f"the tangent for the model `{name_}` must be a dict keyed like its "
+            f"named_parameters(), each entry shaped like its parameter: {shapes}",
+            d.location())
+    return {**tangent, **{alias: tangent[path] for alias, path in layout.aliases.items()}}
 
 
 class _Route:
@@ -513,7 +534,11 @@ def _header_lines(text):
     fdef = ast.parse(text).body[0]
     args = fdef.args
     every = args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
-    return max([fdef.lineno] + [a.end_lineno for a in every if a is not None])
+    end = max([fdef.lineno] + [a.end_lineno for a in every if a is not None])
+    lines = text.splitlines()
+    while end < len(lines) and lines[end].strip().startswith(")"):     # astor's `\n    ):`
+        end += 1
+    return end
 
 
 def _kind(a):

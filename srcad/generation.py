@@ -36,6 +36,7 @@ from .passes import (
     alias,
     classify,
     deny,
+    desugar,
     fence,
     forward,
     normalize,
@@ -198,9 +199,12 @@ def _job(func: FunctionType, kind: str, wrt: tuple[str, ...], name: str,
 
 
 def _normal_form(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
-    """The parsed `tree` fenced, its loops over static models unrolled, resolved with the
-    values of the job's statics known, and normalized; the job's namer (made here) has every
+    """The parsed `tree` desugared (the job's `locals` then include the names that binds),
+    fenced, its loops over static models unrolled, resolved with the values of the job's
+    statics known, and normalized; the job's namer (made here) has every
     name of the resolved tree and the job's `name` taken."""
+    tree = desugar.run(tree, job)
+    job.locals |= resolve.local_names(tree)         # the names desugaring binds
     for pass_ in (fence, alias, unroll, resolve, classify):
         tree = pass_.run(tree, job)
     job.namer = Namer(ast_util.names_in(tree) | resolve.local_names(tree) | {job.name})
@@ -211,10 +215,6 @@ def _derivative(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     """The derivative function of the normal form `tree` that the job asks for (forward mode
     for `JVP`, reverse mode for the others), named `job.name`."""
     if job.kind == JVP:
-        if job.modules:
-            raise SrcadError("forward mode with respect to a model's parameters is not "
-                             "supported yet: use grad, value_and_grad or vjp",
-                             job.info.location(tree))
         fdef = forward.run(tree, job)
     else:
         fdef = reverse.run(tree, job)

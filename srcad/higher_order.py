@@ -66,8 +66,7 @@ class _Jacobian(Composite):
         super().__init__(f"jacobian_{self._jvp.func.__name__}", parts)
 
     def __call__(self, *args):
-        inputs = [args[p] if self._jvp.receiver is None else args[p - 1]
-                  for p in self._jvp.positions]
+        inputs = [args[p] for p in self._jvp.given_positions]
         if self._vjp is None:
             return self._finish(self._forward(args, inputs, self._func(*args)))
         y, pullback = self._vjp(*args)

@@ -6,8 +6,9 @@ argument shapes to specialize to), then, as the pipeline in `generation` goes, t
 later passes share (the namer, the free names, the callback that derives a called function).
 Out: a `Job`, which every pass takes as `run(tree, job) -> tree`. Passes read the job; facts a
 pass finds about the tree go onto the tree as annotations (`srcad.annotations`), never into the
-job. The only writes after construction are the pipeline's: `namer` (before normal form),
-`free`, `derive` and `pullback_only` (after it).
+job. The only writes after construction are the pipeline's: `locals` (with the names the
+`desugar` pass binds), `namer` (before normal form), `free`, `derive` and `pullback_only`
+(after it).
 """
 
 from __future__ import annotations

@@ -407,6 +407,12 @@ def set_item(x, index, value):
     return out
 
 
+def keys_of(mapping):
+    """The keys of `mapping`, in order, as a list (what `for k, v in d.items()` loops over;
+    desugared code calls it)."""
+    return list(mapping)
+
+
 def appended(items, item):
     """A new list: `items` then `item` (the primal of `items.append(item)`; earlier versions
     of the list keep their length, as the adjoint needs)."""
@@ -416,8 +422,10 @@ def appended(items, item):
 def without_item(g, index):
     """`g` with zeros at `index`: the adjoint of the overwritten part of `set_item`. For a
     list (the derivative of a list the function writes an item of), `Pieces`, which adds item
-    by item: its sum with the written item's derivative is a list of the same length."""
-    out = Pieces(g) if isinstance(g, list) else g.copy()
+    by item: its sum with the written item's derivative is a list of the same length (for a
+    dict, `KeyedPieces`, which adds key by key)."""
+    out = Pieces(g) if isinstance(g, list) else KeyedPieces(g) if isinstance(g, dict) \
+        else g.copy()
     out[index] = 0
     return out
 
@@ -544,6 +552,13 @@ def merge_grads(a, b):
 def prefix_grads(prefix, grads):
     """Gradients of a submodule's parameters, keyed from its parent: "weight" -> "V.weight"."""
     return {f"{prefix}.{key}": value for key, value in grads.items()}
+
+
+def parameters_under(prefix, tangents):
+    """The tangents of a submodule's parameters, keyed from it: "V.weight" -> "weight" for
+    `prefix` "V" (forward mode's inverse of `prefix_grads`)."""
+    start = prefix + "."
+    return {key[len(start):]: value for key, value in tangents.items() if key.startswith(start)}
 
 
 # ---- shape and linear-algebra helpers, continued (templates/shape.py, templates/linalg.py) ---
@@ -701,6 +716,19 @@ class Pieces(list):
 
     def __add__(self, other):
         return Pieces(p + q for p, q in zip(self, other, strict=True))
+
+    __radd__ = __add__
+
+
+class KeyedPieces(dict):
+    """A dict of derivatives that adds key by key (`p + q` has the keys of both), as the
+    tangent of a dict the function writes an item of (`without_item`) needs."""
+
+    def __add__(self, other):
+        out = KeyedPieces(self)
+        for key, value in other.items():
+            out[key] = out[key] + value if key in out else value
+        return out
 
     __radd__ = __add__
 

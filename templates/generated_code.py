@@ -36,6 +36,7 @@ from srcad.runtime_exact import (
 
 nondifferentiable(runtime.grad_seed, runtime.zeros_like, runtime.shape_of,
                   reason="it builds constants (seeds, zeros, shapes)")
+nondifferentiable(runtime.keys_of, reason="a dict's keys are not differentiated")
 returns_sequence(runtime.split_like, runtime.unstack, runtime.item_adjoint,
                  runtime_exact.values_of)
 

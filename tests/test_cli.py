@@ -33,7 +33,7 @@ MODEL = textwrap.dedent("""
         return total
 
     def unsupported(x):
-        return [v for v in x]
+        return {v for v in x}
 """)
 ANSI = re.compile(r"\033\[[0-9;]*m")
 

@@ -200,16 +200,21 @@ def test_value_carried_between_trips_without_a_start_is_rejected():
 
 
 def for_else(xs):
-    for x in xs:  # noqa: B007
-        pass
+    s = 0.0
+    for x in xs:
+        s = s + x * x
+        if s > 2.0:
+            break
     else:
-        x = 0.0
-    return x
+        s = s * 10.0
+    return s
 
 
-def test_for_else_is_rejected():
-    with pytest.raises(srcad.UnsupportedSyntaxError, match="`else` on a `for` loop"):
-        srcad.grad(for_else)(np.ones(3))
+def test_for_else_runs_only_when_the_loop_does_not_break():
+    np.testing.assert_allclose(srcad.grad(for_else)(np.full(3, 0.5)), [10.0, 10.0, 10.0])
+    np.testing.assert_allclose(srcad.grad(for_else)(np.array([1.0, 1.5, 0.1])), [2.0, 3.0, 0.0])
+    _, directional = srcad.jvp(for_else)(np.full(3, 0.5), np.ones(3))
+    assert directional == pytest.approx(30.0)
 
 
 # ---- writes into arrays -----------------------------------------------------------------------

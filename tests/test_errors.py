@@ -1,6 +1,6 @@
 """Every error names its cause and points at the user's file, line and source text.
 
-First the common cases one test each (try/with/lambda/comprehension/nested def/global/yield,
+First the common cases one test each (try/with/lambda/set comprehension/nested def/global/yield,
 item writes into arguments, source unavailable, non-scalar grad, missing rules, bad wrt), then
 a catalogue of the rest, one row per way to get it wrong, so a new kind of bad input is one
 more row."""
@@ -42,18 +42,19 @@ def uses_with(x):
 
 
 def uses_lambda(x):
-    f = lambda v: v * 2  # noqa: E731
-    return f(x)
+    return np.sum(sorted(x, key=lambda v: -v))
 
 
 def uses_comprehension(x):
-    return sum([v * 2 for v in x])
+    return sum({v * 2 for v in x})
 
 
 def uses_nested_def(x):
     def inner(v):
-        return v
-    return inner(x)
+        if v[0] > 0:
+            return v
+        return -v
+    return np.sum(inner(x))
 
 
 def uses_global(x):
@@ -76,23 +77,23 @@ def uses_dict(x):
     return d[x]
 
 
-def uses_return_in_loop(x):
-    for v in x:
+def uses_function_as_value(x):
+    def inner(v):
         return v * 2.0
-    return x
+    return np.sum(list(map(inner, x)))
 
 
 @pytest.mark.parametrize("func, text, construct", [
     (uses_try, "try:", "`try`"),
     (uses_with, "with open", "`with`"),
     (uses_lambda, "lambda v", "lambda"),
-    (uses_comprehension, "[v * 2 for v in x]", "list comprehension"),
+    (uses_comprehension, "{v * 2 for v in x}", "set comprehension"),
     (uses_nested_def, "def inner", "nested function"),
     (uses_global, "global COUNTER", "`global`"),
     (uses_yield, "yield x", "`yield`"),
     (uses_item_assignment, "x[0] = 3.0", "copy it first"),
     (uses_dict, "{x: 1.0}", "constant keys"),
-    (uses_return_in_loop, "return v * 2.0", "inside a loop"),
+    (uses_function_as_value, "map(inner, x)", "used other than by calling"),
 ])
 def test_unsupported_syntax_is_rejected_before_any_transform(func, text, construct):
     with pytest.raises(srcad.UnsupportedSyntaxError) as info:
@@ -270,7 +271,7 @@ def uses_walrus(x):
     return np.sum((y := x * 2.0) * y)
 
 
-def uses_star_args(*xs):
+def uses_star_args(*xs, **options):
     return np.sum(xs[0])
 
 
@@ -283,12 +284,11 @@ def uses_set(x):
     return len({1, 2}) * x
 
 
-def uses_loop_else(x):
-    for v in x:
-        x = x * v
-    else:
-        x = x * 2.0
-    return np.sum(x)
+def uses_comprehension_in_a_while_test(x):
+    s = 0.0
+    while s < sum([v for v in x]):
+        s = s + 1.0
+    return s * x[0]
 
 
 def uses_match(x):
@@ -386,7 +386,8 @@ CATALOGUE = [
     (uses_star_args, lambda f: srcad.grad(f)(x3), SYNTAX, ["*args"], "def uses_star_args"),
     (uses_import, lambda f: srcad.grad(f)(1.0), SYNTAX, ["import"], "import math as m"),
     (uses_set, lambda f: srcad.grad(f)(1.0), SYNTAX, ["set"], "{1, 2}"),
-    (uses_loop_else, lambda f: srcad.grad(f)(x3), SYNTAX, ["else"], "for v in x"),
+    (uses_comprehension_in_a_while_test, lambda f: srcad.grad(f)(x3), SYNTAX,
+     ["comprehension"], "while s < sum"),
     (uses_match, lambda f: srcad.grad(f)(1.0), SYNTAX, ["`match`"], "match 1:"),
     (reads_before_the_loop_gives_it_a_value, lambda f: srcad.grad(f)(1.0), SYNTAX,
      ["`t`", "before the loop"], "for _ in range(3)"),

@@ -135,6 +135,8 @@ class _Forward:
             return self.user_call(stmt, func, target, known)
         if anno.get(stmt.value, anno.METHOD) == "pop":
             return self.pop_tangent(stmt, target, known)
+        if anno.get(stmt.value, anno.PARAM):
+            return self.parameter_read(stmt, target, known)
         primitive = decompose(stmt.value)
         template = rule(primitive, rules.TANGENT, self.info, stmt)
         binding = bind(template, name(target), primitive, self.info, stmt)
@@ -152,13 +154,42 @@ class _Forward:
             anno.set_(new, anno.ORIGIN, anno.get(stmt, anno.ORIGIN))
         return [stmt] + filled
 
+    def parameter_read(self, stmt, target, known):
+        """`w = self.V.weight`: its tangent is the entry "V.weight" of the model's tangents."""
+        root, path = anno.get(stmt.value, anno.PARAM)
+        if root not in known:
+            return [stmt]
+        read = ast.Subscript(value=name(self.namer.derivative(root)), slice=ast.Constant(path),
+                             ctx=ast.Load())
+        known.add(target)
+        return [stmt, anno.set_(anno.set_(assign(self.namer.derivative(target), read),
+                                          anno.DERIVATIVE, True),
+                                anno.ORIGIN, anno.get(stmt, anno.ORIGIN))]
+
+    def argument_tangent(self, node, known):
+        """The tangent a call passes for `node`: a name's, or for a model (or a submodule)
+        whose parameters have tangents, their dict keyed from it; None when it has none."""
+        module = anno.get(node, anno.MODULE)
+        if module is not None:
+            root, path = module
+            if root not in known:
+                return None
+            if not path:
+                return name(self.namer.derivative(root))
+            return call(self.free.bind("parameters_under", runtime.parameters_under),
+                        ast.Constant(path), name(self.namer.derivative(root)))
+        if isinstance(node, ast.Name) and node.id in known:
+            return name(self.namer.derivative(node.id))
+        return None
+
     def user_call(self, stmt, func, target, known):
         """`y = f(a, b)` for a user function f becomes `y, dy = jvp_f(a, b, da)`."""
         call_node = stmt.value
         func, args, statics, bound = calls.prepare(func, call_node, self.info,
                                                    anno.get(stmt, anno.ORIGIN))
-        params = [p for p, node in bound.items()
-                  if isinstance(node, ast.Name) and node.id in known]
+        static = dict(statics)
+        params = [p for p, node in bound.items() if self.argument_tangent(node, known)
+                  is not None and not calls.without_parameters(static.get(p))]
         if not params:
             return [stmt]
         primals, keywords = [], []
@@ -170,7 +201,7 @@ class _Forward:
                 keywords.append(ast.keyword(arg=param, value=node))
             else:
                 primals.append(node)
-        tangents = [name(self.namer.derivative(bound[p].id)) for p in params]
+        tangents = [self.argument_tangent(bound[p], known) for p in params]
         callee = self.derive(func, "jvp", tuple(params), statics)
         dname = self.namer.derivative(target)
         targets = ast.Tuple(elts=[name(target, ast.Store()), name(dname, ast.Store())],

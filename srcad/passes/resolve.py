@@ -63,8 +63,8 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     tree.body = _fold_settings(tree.body, statics) or [
         ast.Pass(lineno=tree.body[0].lineno, col_offset=0)]
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            _resolve_call(node, job.info, names, locals_)
+        if isinstance(node, ast.Call) and anno.get(node, anno.FUNC) is None:
+            _resolve_call(node, job.info, names, locals_)   # (desugar's helpers are known)
     _mark_modules(tree, statics)
     return tree
 
