@@ -177,7 +177,27 @@ class Derivative:
         entry = self._path.entry
         if entry is not None and not kwargs:    # checked: falls back to the call path
             return entry(*args)
-        return self._path(args, kwargs)
+        result = self._path(args, kwargs)
+        if self.kind == JVP:
+            return _host_tangent(result, args, len(self.wrt), self.positions)
+        return result
+
+    def _repr_html_(self):
+        """In a notebook: the user's function beside the generated code (`srcad.display`)."""
+        from . import display
+        return display.html(self)
+
+
+def _host_tangent(result, args, k, positions):
+    """jvp's `(y, dy)` with a NumPy scalar `dy` as a Python float when the differentiated
+    arguments and their tangents are Python floats (as `grad` gives a float for a float)."""
+    value, tangent = result
+    if type(tangent) is numpy.float64 and len(args) >= k and all(
+            type(a) is float for a in args[-k:]) and all(
+            position < len(args) - k and type(args[position]) is float
+            for position in positions):
+        return value, float(tangent)
+    return result
 
 
 def _vararg_position(func):
