@@ -131,12 +131,16 @@ class Derivative:
             args = (self.receiver,) + args
         return self._path.specialized(args, kwargs).function
 
-    def source(self, *args, **kwargs):
-        """The generated source; with example arguments, the code for calls like that one
-        (models and lists/tuples/dicts of arrays get code specialized to their structure;
-        grad and value_and_grad of arrays and scalars, code specialized to their shapes)."""
+    def source(self, *args, generic=False, **kwargs):
+        """The generated source: the code that ran for the latest call's shapes (before any
+        call, or with `generic=True`, the generic code); with example arguments, the code for
+        calls like that one (models and lists/tuples/dicts of arrays get code specialized to
+        their structure; grad and value_and_grad of arrays and scalars, to their shapes)."""
         if not args and not kwargs:
-            return self.generated.full_text()
+            latest = self._path.latest
+            if latest is None or generic:
+                return self.generated.full_text()
+            return latest.generated.full_text()
         args = self.pack(args)
         if self.receiver is not None:
             args = (self.receiver,) + args
@@ -354,12 +358,13 @@ def jvp(func=None, wrt=0):
     return _transform(JVP, func, wrt)
 
 
-def source(obj, *example_args, **example_kwargs):
-    """The generated Python source of a srcad derivative, as a string. For a derivative whose
-    code depends on the structure of its arguments (a model, lists of arrays), pass example
-    arguments: `srcad.source(srcad.grad(loss, wrt="model"), model, X, y)`."""
+def source(obj, *example_args, generic=False, **example_kwargs):
+    """The generated Python source of a srcad derivative, as a string: the code that ran for
+    the latest call's argument shapes (the generic code before any call, or with
+    `generic=True`). For the code of other calls, pass example arguments:
+    `srcad.source(srcad.grad(loss, wrt="model"), model, X, y)`."""
     if isinstance(obj, Derivative):
-        return obj.source(*example_args, **example_kwargs)
+        return obj.source(*example_args, generic=generic, **example_kwargs)
     text = getattr(obj, "__srcad_source__", None)
     if text is None:
         raise TypeError(f"{obj!r} was not made by srcad, so it has no generated source")

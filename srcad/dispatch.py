@@ -40,6 +40,7 @@ class CallPath:
         self.d = derivative
         self.routes = {}            # key -> function(args), the checked fast route
         self.entry = None           # the compiled entry of the latest key (grad only)
+        self.latest = None          # the route of the latest call
         self.general = None         # (Generated, its guard, its call) of the generic code
         self.fast = derivative.kind in (GRAD, VALUE_AND_GRAD) and derivative.receiver is None
 
@@ -51,7 +52,7 @@ class CallPath:
         route = self.routes.get(key) if key is not None else None
         if route is None:
             return self.first_call(key, args)
-        self.entry = route.entry
+        self.entry, self.latest = route.entry, route
         return route(args)
 
     def first_call(self, key, args):
@@ -63,13 +64,13 @@ class CallPath:
             return self.call_general(args, {})
         check_inputs(d, args, {})
         route = self.routes[key] = _Route(self, args)
-        self.entry = route.entry
+        self.entry, self.latest = route.entry, route
         return route(args)
 
     def forget(self):
         """Drop every route (what they relied on changed)."""
         self.routes.clear()
-        self.entry = None
+        self.entry = self.latest = None
         self.general = None
         self.d.refresh()
 
