@@ -269,8 +269,8 @@ def facts(key):
 
 
 def _helpers(template):
-    """The run-time helpers (functions of srcad.runtime, runtime_linalg, sparse) that the
-    body of `template` calls."""
+    """The run-time helpers (functions of srcad.runtime, runtime_linalg, runtime_arrange,
+    sparse) that the body of `template` calls."""
     found = []
     for node in ast.walk(ast.Module(body=template.body, type_ignores=[])):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -280,7 +280,8 @@ def _helpers(template):
     return found
 
 
-_RUNTIME_MODULES = ("srcad.runtime", "srcad.runtime_linalg", "srcad.sparse")
+_RUNTIME_MODULES = ("srcad.runtime", "srcad.runtime_linalg", "srcad.runtime_arrange",
+                    "srcad.sparse")
 
 
 def has_rule(key):

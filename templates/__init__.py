@@ -16,6 +16,7 @@ from . import (  # noqa: F401,E501
     indexing,
     linalg,
     nondiff,
+    rearrange,
     reductions,
     shape,
 )

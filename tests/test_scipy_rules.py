@@ -1,6 +1,8 @@
 """SciPy's rules beyond the per-rule cases (tests/support/cases/scipy_rules.py): second order,
 the calls they refuse, a loss written with them, and srcad without SciPy."""
 
+import os
+import pathlib
 import subprocess
 import sys
 
@@ -11,6 +13,7 @@ from scipy import linalg, special
 import srcad
 from srcad.testing import check_grads
 
+ROOT = str(pathlib.Path(__file__).resolve().parent.parent)
 RNG = np.random.default_rng(5)
 X = RNG.standard_normal((3, 4))
 LABELS = np.eye(4)[[0, 2, 3]]
@@ -67,14 +70,15 @@ def test_calls_the_rules_do_not_cover_are_errors_at_the_line():
     assert "cho_solve((c, True), b)" in info.value.location.text
 
 
-def test_srcad_works_without_scipy():
+def test_srcad_works_without_scipy(tmp_path):
     script = ("import sys; sys.modules['scipy'] = None\n"
               "import numpy as np, srcad\n"
               "def f(x):\n    return np.sum(np.tanh(x) ** 2)\n"
               "print(srcad.grad(f)(np.ones(2))[0])\n"
               "print(any(k.startswith('scipy') for k in sys.modules if sys.modules[k]))\n")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True)
+    (tmp_path / "no_scipy.py").write_text(script)
+    out = subprocess.run([sys.executable, str(tmp_path / "no_scipy.py")], capture_output=True,
+                         text=True, check=True, env={**os.environ, "PYTHONPATH": ROOT})
     first, second = out.stdout.split()
     assert abs(float(first) - 2 * np.tanh(1.0) * (1 - np.tanh(1.0) ** 2)) < 1e-12
     assert second == "False"

@@ -1,0 +1,72 @@
+"""Run-time helpers of the rules for functions that move, copy or drop entries (repeat, take,
+pad, delete, diagflat, diff, column_stack, ...; `templates/rearrange.py`).
+
+Such a function applied to `positions(a)` (each entry's flat index in `a`) says where each of
+its result's entries comes from; the adjoint adds the result's adjoint into those places
+(`placed`), and its transpose reads them back (`gathered`). An index below 0 marks an entry that
+comes from no entry of `a` (a padding zero, diagflat's zeros).
+
+In: NumPy arrays (the adjoint `g`, the argument `a`, integer index arrays). Out: NumPy arrays.
+"""
+
+import numpy
+
+from .errors import UnsupportedSyntaxError
+
+INDEX_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+def positions(a):
+    """Each entry's flat index in `a`, an integer array of `a`'s shape."""
+    return numpy.arange(numpy.size(a)).reshape(numpy.shape(a))
+
+
+def placed(g, a, index):
+    """`g` added into an array shaped like `a` at the flat places `index` (of `g`'s shape,
+    entries below 0 dropped): the adjoint of gathering `a` at `index`."""
+    index = numpy.asarray(index)
+    keep = index >= 0
+    values = numpy.broadcast_to(g, index.shape)[keep]
+    out = numpy.bincount(index[keep], weights=values, minlength=numpy.size(a))
+    return out.reshape(numpy.shape(a))
+
+
+def gathered(t, index):
+    """The entries of `t` at the flat places `index`, 0 where an index is below 0."""
+    index = numpy.asarray(index)
+    return numpy.where(index >= 0, numpy.ravel(t)[numpy.maximum(index, 0)], 0.0)
+
+
+def pad_mode(mode):
+    """`mode` itself when numpy.pad moves entries in that mode (no `constant_values`), else an
+    error: its other modes compute new values (mean, linear_ramp...)."""
+    if mode not in INDEX_MODES:
+        raise UnsupportedSyntaxError(f"srcad differentiates numpy.pad in the modes {INDEX_MODES}"
+                                     f", not {mode!r}")
+    return mode
+
+
+def undiff(g, a, n=1, axis=-1):
+    """The adjoint of `numpy.diff(a, n, axis)`: the transpose of the difference, n times."""
+    for _ in range(n):
+        g = -numpy.diff(g, axis=axis, prepend=0.0, append=0.0)
+    return numpy.reshape(g, numpy.shape(a))
+
+
+def uncolumn_stack(g, arrays):
+    """The adjoint of `numpy.column_stack(arrays)`: `g` cut into pieces shaped like `arrays`
+    (a vector is one column)."""
+    return _cut(g, arrays, 1, lambda shape: 1 if len(shape) < 2 else shape[1])
+
+
+def undstack(g, arrays):
+    """The adjoint of `numpy.dstack(arrays)`: `g` cut along axis 2 into pieces shaped like
+    `arrays`."""
+    return _cut(g, arrays, 2, lambda shape: 1 if len(shape) < 3 else shape[2])
+
+
+def _cut(g, arrays, axis, width):
+    shapes = [numpy.shape(a) for a in arrays]
+    bounds = numpy.cumsum([width(s) for s in shapes])[:-1].tolist()
+    return [numpy.reshape(piece, shape)
+            for piece, shape in zip(numpy.split(g, bounds, axis=axis), shapes)]
