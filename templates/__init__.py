@@ -15,6 +15,7 @@ from . import (  # noqa: F401,E501
     generated_code,
     indexing,
     linalg,
+    nan_reductions,
     nondiff,
     rearrange,
     reductions,
