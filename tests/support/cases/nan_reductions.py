@@ -78,7 +78,8 @@ def _nanprod_vjp(u, x):
     return out
 
 
-@case(numpy.nanprod, args=args(arrays(REAL, shape=(3, 4), away_from_zero=True)), vjp=lambda u, x: (_nanprod_vjp(u, x),))
+@case(numpy.nanprod, args=args(arrays(REAL, shape=(3, 4), away_from_zero=True)),
+      vjp=lambda u, x: (_nanprod_vjp(u, x),))
 def nanprod(x):
     return numpy.nanprod(with_nans(x), axis=1)
 
