@@ -59,3 +59,19 @@ def symmetrize_lower(x):
 def unsymmetrize_lower(g):
     """The transpose of `symmetrize_lower`: lower triangles of `g + g^T`, diagonals of `g`."""
     return numpy.tril(g) + numpy.tril(numpy.swapaxes(g, -1, -2), -1)
+
+
+def power_tangent(t, a, n):
+    """The tangent of `numpy.linalg.matrix_power(a, n)` along `t`: the sum over k of
+    A^k t A^(n-1-k) (for n < 0, of B = A^-1 with the tangent -B t B). Linear in `t`; its
+    transpose is `power_tangent(g, A^T, n)`."""
+    if n < 0:
+        a = numpy.linalg.inv(a)
+        t, n = -(a @ t @ a), -n
+    powers = [numpy.broadcast_to(numpy.eye(numpy.shape(a)[-1]), numpy.shape(a))]
+    for _ in range(n - 1):
+        powers.append(powers[-1] @ a)
+    total = numpy.zeros(numpy.broadcast_shapes(numpy.shape(t), numpy.shape(a)))
+    for k in range(n):
+        total = total + powers[k] @ t @ powers[n - 1 - k]
+    return total

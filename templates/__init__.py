@@ -11,6 +11,7 @@ Installed as the `srcad.templates` package.
 from . import (  # noqa: F401,E501
     arithmetic,
     construction,
+    decompositions,
     elementwise,
     generated_code,
     indexing,
