@@ -336,7 +336,7 @@ def norm_derivative(x, y, ord=None, axis=None, keepdims=False):
     inf, -inf. Ties (several entries or columns attaining an extremum) share equally; a zero
     vector gets derivative 0.
     """
-    if isinstance(x, _SCALARS):
+    if isinstance(x, _SCALARS) or isinstance(x, (list, tuple)):    # a list of numbers too
         x = numpy.asarray(x)
     axes = _norm_axes(x.ndim, axis)
     if not keepdims:

@@ -75,3 +75,27 @@ def power_tangent(t, a, n):
     for k in range(n):
         total = total + powers[k] @ t @ powers[n - 1 - k]
     return total
+
+
+def _kron_blocks(g, a, b):
+    """(g viewed with the axes of `a` and `b` interleaved, a and b with equal numbers of axes):
+    `numpy.kron(a, b)[..., i*B + k, ...] = a[..., i, ...] b[..., k, ...]`."""
+    nd = max(numpy.ndim(a), numpy.ndim(b))
+    a = numpy.reshape(a, (1,) * (nd - numpy.ndim(a)) + numpy.shape(a))
+    b = numpy.reshape(b, (1,) * (nd - numpy.ndim(b)) + numpy.shape(b))
+    shape = [n for pair in zip(numpy.shape(a), numpy.shape(b)) for n in pair]
+    return numpy.reshape(g, shape), a, b, nd
+
+
+def kron_adjoint_left(g, a, b):
+    """The adjoint of `numpy.kron(a, b)` with respect to `a`; linear in `g` and in `b`."""
+    blocks, a_nd, b_nd, nd = _kron_blocks(g, a, b)
+    out = numpy.tensordot(blocks, b_nd, axes=(list(range(1, 2 * nd, 2)), list(range(nd))))
+    return numpy.reshape(out, numpy.shape(a))
+
+
+def kron_adjoint_right(g, a, b):
+    """The adjoint of `numpy.kron(a, b)` with respect to `b`; linear in `g` and in `a`."""
+    blocks, a_nd, b_nd, nd = _kron_blocks(g, a, b)
+    out = numpy.tensordot(blocks, a_nd, axes=(list(range(0, 2 * nd, 2)), list(range(nd))))
+    return numpy.reshape(out, numpy.shape(b))

@@ -18,6 +18,7 @@ from . import (  # noqa: F401,E501
     linalg,
     nan_reductions,
     nondiff,
+    products,
     rearrange,
     reductions,
     shape,

@@ -1,0 +1,117 @@
+"""Cases for the rules in templates/products.py, with references written as explicit sums
+(cross and kron entry by entry) or autograd's products."""
+
+import itertools
+
+import numpy
+
+from srcad import runtime_linalg
+from tests.support.cases import REAL, args, arrays, case, sum_to
+
+M23 = arrays(REAL, shape=(2, 3))
+M34 = arrays(REAL, shape=(3, 4))
+V3 = arrays(REAL, shape=(3,))
+LEVI = numpy.zeros((3, 3, 3))
+for _i, _j, _k in itertools.permutations(range(3)):
+    LEVI[_i, _j, _k] = numpy.linalg.det(numpy.eye(3)[[_i, _j, _k]])
+
+
+@case(numpy.linalg.matmul, args=args(M23, M34), vjp=lambda u, a, b: (u @ b.T, a.T @ u))
+def linalg_matmul(a, b):
+    return numpy.linalg.matmul(a, b)
+
+
+@case(numpy.linalg.outer, args=args(V3, arrays(REAL, shape=(4,))),
+      vjp=lambda u, a, b: (u @ b, a @ u))
+def linalg_outer(a, b):
+    return numpy.linalg.outer(a, b)
+
+
+@case(numpy.linalg.tensordot, args=args(arrays(REAL, shape=(2, 3, 4)), M34),
+      vjp=lambda u, a, b: (numpy.einsum("i,jk->ijk", u, b), numpy.einsum("i,ijk->jk", u, a)))
+def linalg_tensordot(a, b):
+    return numpy.linalg.tensordot(a, b, axes=2)
+
+
+@case(numpy.cross, numpy.linalg.cross, args=args(arrays(REAL, shape=(2, 3)), V3),
+      vjp=lambda u, a, b: (numpy.einsum("ijk,nj,nk->ni", LEVI, numpy.broadcast_to(b, (2, 3)),
+                                        u) * 2.0,
+                           numpy.einsum("ijk,ni,nk->j", LEVI, a, u) * 2.0))
+def cross(a, b):
+    return numpy.cross(a, b) + numpy.linalg.cross(a, b)
+
+
+@case(numpy.cross, args=args(arrays(REAL, shape=(3, 2)), arrays(REAL, shape=(3, 2))),
+      vjp=lambda u, a, b: (numpy.einsum("ijk,jn,kn->in", LEVI, b, u),
+                           numpy.einsum("ijk,in,kn->jn", LEVI, a, u)))
+def cross_axis(a, b):
+    return numpy.cross(a, b, axis=0)
+
+
+def _kron_vjp(u, a, b):
+    ga, gb = numpy.zeros_like(a), numpy.zeros_like(b)
+    p, q = b.shape
+    for i, j, k, m in itertools.product(range(a.shape[0]), range(a.shape[1]), range(p), range(q)):
+        ga[i, j] += u[i * p + k, j * q + m] * b[k, m]
+        gb[k, m] += u[i * p + k, j * q + m] * a[i, j]
+    return ga, gb
+
+
+@case(numpy.kron, args=args(M23, arrays(REAL, shape=(3, 2))), vjp=_kron_vjp)
+def kron(a, b):
+    return numpy.kron(a, b)
+
+
+@case(numpy.kron, args=args(V3, M23),
+      vjp=lambda u, a, b: tuple(g.reshape(s) for g, s in zip(
+          _kron_vjp(u, a.reshape(1, 3), b), [(3,), (2, 3)])))
+def kron_ranks(a, b):
+    return numpy.kron(a, b)
+
+
+@case(numpy.vdot, args=args(M23, arrays(REAL, shape=(6,))),
+      vjp=lambda u, a, b: (u * b.reshape(2, 3), u * a.ravel()))
+def vdot(a, b):
+    return numpy.vdot(a, b)
+
+
+@case(numpy.vecdot, numpy.linalg.vecdot,
+      args=args(arrays(REAL, shape=(2, 3, 4)), M34),
+      vjp=lambda u, a, b: (2.0 * u[..., None] * b, sum_to(2.0 * u[..., None] * a, (3, 4))))
+def vecdot(a, b):
+    return numpy.vecdot(a, b) + numpy.linalg.vecdot(a, b)
+
+
+@case(numpy.vecdot, numpy.linalg.vecdot, args=args(M34, M34),
+      vjp=lambda u, a, b: (u * b * 2.0, u * a * 2.0))
+def vecdot_axis(a, b):
+    return numpy.vecdot(a, b, axis=0) + numpy.linalg.vecdot(a, b, axis=0)
+
+
+@case(numpy.matrix_transpose, numpy.linalg.matrix_transpose,
+      args=args(arrays(REAL, shape=(2, 3, 4))),
+      vjp=lambda u, x: (2.0 * numpy.swapaxes(u, 1, 2),))
+def matrix_transpose(x):
+    return numpy.matrix_transpose(x) + numpy.linalg.matrix_transpose(x)
+
+
+@case(numpy.linalg.diagonal, numpy.linalg.trace, args=args(arrays(REAL, shape=(2, 3, 4))),
+      vjp=lambda u, x: (_diagonal_vjp(u, x),))
+def linalg_diagonal_trace(x):
+    return numpy.linalg.diagonal(x, offset=1) + numpy.linalg.trace(x)[:, None]
+
+
+def _diagonal_vjp(u, x):
+    out = numpy.zeros_like(x)
+    for n in range(2):
+        for i in range(3):
+            out[n, i, i + 1] += u[n, i]
+            out[n, i, i] += u[n].sum()
+    return out
+
+
+@case(runtime_linalg.kron_adjoint_left, runtime_linalg.kron_adjoint_right,
+      args=args(arrays(REAL, shape=(6, 6)), arrays(REAL, shape=(3, 2))))
+def kron_helpers(g, b):
+    return numpy.concatenate([runtime_linalg.kron_adjoint_left(g, numpy.ones((2, 3)), b).ravel(),
+                              runtime_linalg.kron_adjoint_right(g, b * b, b.T).ravel()])
