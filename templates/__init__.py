@@ -10,6 +10,7 @@ Installed as the `srcad.templates` package.
 
 from . import (  # noqa: F401,E501
     arithmetic,
+    casts,
     construction,
     decompositions,
     elementwise,

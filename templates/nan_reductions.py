@@ -1,4 +1,5 @@
-"""Rules for reductions beyond templates/reductions.py: cumprod (function and method), ptp,
+"""Rules for reductions beyond templates/reductions.py: cumprod (function and method),
+cumulative_sum and cumulative_prod (without `include_initial`), ptp,
 average (without weights), and NaN-aware reductions that skip NaN entries: nansum, nanmean,
 nanprod, nanmax, nanmin, nancumsum.
 
@@ -34,6 +35,28 @@ def cumprod(y, a, axis=None, dtype=None, out=None):
 @tangent(numpy.ndarray.cumprod)
 def cumprod(y, a, axis=None, dtype=None, out=None):
     d[y] = numpy.cumsum(d[a] / a, axis) * y
+
+
+@adjoint(numpy.cumulative_sum)         # the array API's cumsum (`axis` keyword-only)
+def cumulative_sum(y, x, *, axis=None, dtype=None):
+    after = numpy.flip(numpy.cumsum(numpy.flip(d[y], axis), axis), axis)
+    d[x] += numpy.reshape(after, numpy.shape(x))
+
+
+@tangent(numpy.cumulative_sum)
+def cumulative_sum(y, x, *, axis=None, dtype=None):
+    d[y] = numpy.cumulative_sum(d[x], axis=axis)
+
+
+@adjoint(numpy.cumulative_prod)
+def cumulative_prod(y, x, *, axis=None, dtype=None):
+    after = numpy.flip(numpy.cumsum(numpy.flip(d[y] * y, axis), axis), axis)
+    d[x] += numpy.reshape(after, numpy.shape(x)) / x
+
+
+@tangent(numpy.cumulative_prod)
+def cumulative_prod(y, x, *, axis=None, dtype=None):
+    d[y] = numpy.cumulative_sum(d[x] / x, axis=axis) * y
 
 
 @adjoint(numpy.nancumsum)

@@ -1,7 +1,8 @@
 """Rules for functions that move, copy or drop entries, beyond templates/shape.py: tril, triu,
-flipud, fliplr, rot90, roll, atleast_1d/2d/3d (of one array), repeat, take, take_along_axis,
-delete, compress, extract, diagflat, resize, pad (the modes that move entries, zeros for
-`constant`), diff (`n`, `axis`), append, column_stack, dstack, hsplit, vsplit, dsplit.
+flipud, fliplr, rot90, roll, rollaxis, atleast_1d/2d/3d (of one array), repeat and take
+(functions and methods), take_along_axis, delete, compress, extract, diagflat, resize,
+partition, pad (the modes that move entries, zeros for `constant`), diff (`n`, `axis`),
+ediff1d, append, column_stack, dstack, unstack, hsplit, vsplit, dsplit.
 
 All are linear in the array. Where the adjoint is one NumPy call (tril of the adjoint, the
 opposite rotation or roll) the rule says so; otherwise the function is applied to
@@ -26,8 +27,8 @@ from srcad.runtime_arrange import (
 )
 from srcad.shape_rules import same_shape
 
-returns_sequence(numpy.hsplit, numpy.vsplit, numpy.dsplit, runtime_arrange.uncolumn_stack,
-                 runtime_arrange.undstack)
+returns_sequence(numpy.hsplit, numpy.vsplit, numpy.dsplit, numpy.unstack,
+                 runtime_arrange.uncolumn_stack, runtime_arrange.undstack)
 nondifferentiable(runtime_arrange.positions, runtime_arrange.pad_mode,
                   reason="it gives indices, not values")
 
@@ -93,12 +94,12 @@ def atleast_3d(y, ary):
 # ---- gathers: the function applied to positions says where each entry comes from ---------
 
 
-@linear(numpy.repeat)
+@linear(numpy.repeat, numpy.ndarray.repeat)
 def repeat(y, a, repeats, axis=None):
     return placed(d[y], a, numpy.repeat(positions(a), repeats, axis))
 
 
-@linear(numpy.take)
+@linear(numpy.take, numpy.ndarray.take)
 def take(y, a, indices, axis=None, *, mode="raise"):
     return placed(d[y], a, numpy.take(positions(a), indices, axis, mode=mode))
 
@@ -111,6 +112,28 @@ def take_along_axis(y, arr, indices, axis=-1):
 @linear(numpy.delete)
 def delete(y, arr, obj, axis=None):
     return placed(d[y], arr, numpy.delete(positions(arr), obj, axis))
+
+
+@linear(numpy.rollaxis)
+def rollaxis(y, a, axis, start=0):
+    return placed(d[y], a, numpy.rollaxis(positions(a), axis, start))
+
+
+@linear(numpy.ediff1d)                   # the differences of the flattened array
+def ediff1d(y, ary):
+    return undiff(d[y], ary, 1, -1)
+
+
+@adjoint(numpy.partition)                # entries in the order that argpartition gives
+def partition(y, a, kth, axis=-1):
+    d[a] += placed(d[y], a, numpy.take_along_axis(positions(a), numpy.argpartition(a, kth, axis),
+                                                  axis))
+
+
+@tangent(numpy.partition)
+def partition(y, a, kth, axis=-1):
+    d[y] = gathered(d[a], numpy.take_along_axis(positions(a), numpy.argpartition(a, kth, axis),
+                                                axis))
 
 
 @linear(numpy.resize)
@@ -194,6 +217,16 @@ def dstack(y, tup):
 @tangent(numpy.dstack)
 def dstack(y, tup):
     d[y] = numpy.dstack(d[tup])
+
+
+@adjoint(numpy.unstack)
+def unstack(y, x, *, axis=0):
+    d[x] += numpy.stack(d[y], axis)
+
+
+@tangent(numpy.unstack)
+def unstack(y, x, *, axis=0):
+    d[y] = numpy.unstack(d[x], axis=axis)
 
 
 @adjoint(numpy.hsplit)

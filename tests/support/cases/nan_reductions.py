@@ -108,3 +108,15 @@ def ptp(x):
 @case(numpy.average, args=args(M34), vjp=lambda u, x: (numpy.broadcast_to(u / 3.0, (3, 4)),))
 def average(x):
     return numpy.average(x, axis=0)
+
+
+@case(numpy.cumulative_sum, numpy.cumulative_prod, args=args(arrays(POSITIVE, shape=(3, 4))),
+      vjp=lambda u, x: (numpy.cumsum(u[0][:, ::-1], axis=1)[:, ::-1] + _cumprod_vjp(u[1], x, 0),))
+def cumulative_sum_prod(x):
+    return numpy.stack([numpy.cumulative_sum(x, axis=1), numpy.cumulative_prod(x, axis=0)])
+
+
+@case(numpy.cumulative_sum, numpy.cumulative_prod, args=args(arrays(POSITIVE, shape=(4,))),
+      vjp=lambda u, x: (numpy.cumsum(u[0][::-1])[::-1] + _cumprod_vjp(u[1], x, 0),))
+def cumulative_vector(x):
+    return numpy.stack([numpy.cumulative_sum(x), numpy.cumulative_prod(x)])

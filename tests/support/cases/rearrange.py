@@ -7,6 +7,7 @@ import numpy
 
 from srcad import runtime_arrange
 from tests.support.cases import REAL, args, arrays, case
+from tests.support.cases.reductions import distinct_arrays
 
 M34 = arrays(REAL, shape=(3, 4))
 T234 = arrays(REAL, shape=(2, 3, 4))
@@ -279,3 +280,41 @@ def _stack_helpers_vjp(u):
     out[:, 1:, 0] += u[3:9].reshape(3, 2)
     out[:, :, 0] += u[9:].reshape(3, 3)
     return out
+
+
+@case(numpy.rollaxis, args=args(T234), vjp=lambda u, x: (numpy.moveaxis(u, 0, 2),))
+def rollaxis(x):
+    return numpy.rollaxis(x, 2)
+
+
+@case(numpy.ediff1d, args=args(arrays(REAL, shape=(2, 3))),
+      vjp=lambda u, x: ((_diff_matrix(6, 1).T @ u).reshape(2, 3),))
+def ediff1d(x):
+    return numpy.ediff1d(x)
+
+
+@case(numpy.ndarray.take, numpy.ndarray.repeat, args=args(M34),
+      vjp=lambda u, x: (_scatter(u[:6].reshape(3, 2), (3, 4), lambda w: (w[0], [2, 0][w[1]]))
+                        + _scatter(u[6:].reshape(6, 4), (3, 4), lambda w: (w[0] // 2, w[1])),))
+def take_repeat_methods(x):
+    return numpy.concatenate([x.take([2, 0], axis=1).ravel(), x.repeat(2, axis=0).ravel()])
+
+
+def _partition_vjp(u, x, kth):
+    order = numpy.argpartition(x, kth, axis=-1)
+    out = numpy.zeros_like(x)
+    numpy.put_along_axis(out, order, u, axis=-1)
+    return out
+
+
+@case(numpy.partition, args=args(distinct_arrays(shape=(3, 5))),
+      vjp=lambda u, x: (_partition_vjp(u, x, 2),))
+def partition(x):
+    return numpy.partition(x, 2)
+
+
+@case(numpy.unstack, args=args(T234), vjp=lambda u, x: (numpy.moveaxis(
+    numpy.stack([u[:8].reshape(2, 4), u[8:16].reshape(2, 4), u[16:].reshape(2, 4)]), 0, 1),))
+def unstack(x):
+    p = numpy.unstack(x, axis=1)
+    return numpy.concatenate([p[0].ravel(), p[1].ravel(), p[2].ravel()])
