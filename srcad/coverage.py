@@ -42,7 +42,7 @@ for _reason, _names in {
              "base_repr binary_repr get_printoptions set_printoptions printoptions getbufsize "
              "setbufsize geterr seterr geterrcall seterrcall get_include show_config "
              "show_runtime info test typename datetime_as_string datetime_data busday_count "
-             "busday_offset is_busday nested_iters ndarray.view ndarray.getfield "
+             "busday_offset is_busday nested_iters fft.test ndarray.view ndarray.getfield "
              "ndarray.byteswap ndarray.setflags linalg.test",
     _IN_PLACE: "copyto fill_diagonal put put_along_axis putmask place ndarray.fill ndarray.put "
                "ndarray.sort ndarray.partition ndarray.resize ndarray.setfield",

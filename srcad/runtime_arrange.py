@@ -70,3 +70,37 @@ def _cut(g, arrays, axis, width):
     bounds = numpy.cumsum([width(s) for s in shapes])[:-1].tolist()
     return [numpy.reshape(piece, shape)
             for piece, shape in zip(numpy.split(g, bounds, axis=axis), shapes)]
+
+
+def select_pieces(g, condlist, choicelist):
+    """The adjoints of the choices of `numpy.select(condlist, choicelist, default)`: `g` where
+    a choice's condition is the first that holds, 0 elsewhere, summed to the choice's shape."""
+    from .runtime import unbroadcast
+    taken = numpy.zeros(numpy.shape(g), dtype=bool)
+    pieces = []
+    for condition, choice in zip(condlist, choicelist):
+        mask = numpy.logical_and(condition, numpy.logical_not(taken))
+        pieces.append(unbroadcast(numpy.where(mask, g, 0.0), choice))
+        taken = numpy.logical_or(taken, condition)
+    return pieces
+
+
+def trapezoid_weights(y, x=None, dx=1.0, axis=-1):
+    """The weight of each entry of `y` in `numpy.trapezoid(y, x, dx, axis)` (half the widths of
+    its neighbouring intervals), shaped to broadcast against `y`."""
+    ndim, n = numpy.ndim(y), numpy.shape(y)[axis]
+    along = [1] * ndim
+    along[axis] = n
+    if x is None:
+        widths = numpy.full(max(n - 1, 0), float(dx))
+    else:
+        x = numpy.asarray(x, dtype=float)
+        x = numpy.reshape(x, along) if x.ndim == 1 else x
+        widths = numpy.diff(x, axis=axis)
+    widths = numpy.reshape(widths, along[:axis % ndim] + [-1] + along[axis % ndim + 1:]) \
+        if numpy.ndim(widths) == 1 else widths
+    pad_after = [(0, 0)] * ndim
+    pad_before = [(0, 0)] * ndim
+    pad_after[axis] = (0, 1)
+    pad_before[axis] = (1, 0)
+    return 0.5 * (numpy.pad(widths, pad_after) + numpy.pad(widths, pad_before))

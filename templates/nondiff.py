@@ -158,3 +158,7 @@ nondifferentiable(numpy.bartlett, numpy.blackman, numpy.hamming, numpy.hanning,
 nondifferentiable(numpy.kaiser, reason="a window of a given length is a constant",
                   values=("beta",))
 nondifferentiable(numpy.bincount, reason="counts have no derivative", values=("weights",))
+nondifferentiable(numpy.packbits, numpy.unpackbits, numpy.linalg.matrix_rank,
+                  reason="it gives integers")
+nondifferentiable(numpy.fft.fftfreq, numpy.fft.rfftfreq,
+                  reason="sample frequencies of a given length are constants")

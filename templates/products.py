@@ -1,6 +1,7 @@
 """Rules for products beyond templates/linalg.py: cross (3-vectors along `axis`), kron, vdot,
 vecdot, matrix_transpose, and the array-API spellings in numpy.linalg (matmul, outer,
-tensordot, cross, vecdot, matrix_transpose, diagonal and trace of the last two axes).
+tensordot, cross, vecdot, matrix_transpose, diagonal and trace of the last two axes), matvec
+and vecmat.
 
 Each product is linear in each argument: the tangent is the sum of the product with one
 tangent in place of its argument, the adjoint pairs the output's adjoint with the other
@@ -108,6 +109,28 @@ def vecdot(y, x1, x2, *, axis=-1):
 @tangent(numpy.linalg.vecdot)
 def vecdot(y, x1, x2, *, axis=-1):
     d[y] = numpy.sum(d[x1] * x2, axis=axis) + numpy.sum(x1 * d[x2], axis=axis)
+
+
+@adjoint(numpy.matvec)                        # x1 (..., m, n) times x2 (..., n)
+def matvec(y, x1, x2):
+    d[x1] += unbroadcast(numpy.expand_dims(d[y], -1) * numpy.expand_dims(x2, -2), x1)
+    d[x2] += unbroadcast(numpy.vecmat(d[y], x1), x2)
+
+
+@tangent(numpy.matvec)
+def matvec(y, x1, x2):
+    d[y] = numpy.matvec(d[x1], x2) + numpy.matvec(x1, d[x2])
+
+
+@adjoint(numpy.vecmat)                        # x1 (..., n) times x2 (..., n, m)
+def vecmat(y, x1, x2):
+    d[x1] += unbroadcast(numpy.matvec(x2, d[y]), x1)
+    d[x2] += unbroadcast(numpy.expand_dims(x1, -1) * numpy.expand_dims(d[y], -2), x2)
+
+
+@tangent(numpy.vecmat)
+def vecmat(y, x1, x2):
+    d[y] = numpy.vecmat(d[x1], x2) + numpy.vecmat(x1, d[x2])
 
 
 @linear(numpy.matrix_transpose, numpy.linalg.matrix_transpose)

@@ -1,7 +1,8 @@
 """Rules for functions that move, copy or drop entries, beyond templates/shape.py: tril, triu,
 flipud, fliplr, rot90, roll, rollaxis, atleast_1d/2d/3d (of one array), repeat and take
 (functions and methods), take_along_axis, delete, compress, extract, diagflat, resize,
-partition, pad (the modes that move entries, zeros for `constant`), diff (`n`, `axis`),
+partition, fftshift, ifftshift, select (in the choices; the `default` a constant), trapezoid
+(in `y`), pad (the modes that move entries, zeros for `constant`), diff (`n`, `axis`),
 ediff1d, append, column_stack, dstack, unstack, hsplit, vsplit, dsplit.
 
 All are linear in the array. Where the adjoint is one NumPy call (tril of the adjoint, the
@@ -21,6 +22,8 @@ from srcad.runtime_arrange import (
     pad_mode,
     placed,
     positions,
+    select_pieces,
+    trapezoid_weights,
     uncolumn_stack,
     undiff,
     undstack,
@@ -31,6 +34,9 @@ returns_sequence(numpy.hsplit, numpy.vsplit, numpy.dsplit, numpy.unstack,
                  runtime_arrange.uncolumn_stack, runtime_arrange.undstack)
 nondifferentiable(runtime_arrange.positions, runtime_arrange.pad_mode,
                   reason="it gives indices, not values")
+nondifferentiable(runtime_arrange.trapezoid_weights, reason="it gives weights",
+                  values=("x", "dx"))
+returns_sequence(numpy.unstack, runtime_arrange.select_pieces)
 
 # ---- moves whose adjoint is one NumPy call ------------------------------------------------
 
@@ -177,6 +183,36 @@ def pad(y, array, pad_width, mode="constant"):
     d[y] = numpy.pad(d[array], pad_width, pad_mode(mode))
 
 
+@linear(numpy.fft.fftshift)
+def fftshift(y, x, axes=None):
+    return numpy.fft.ifftshift(d[y], axes)
+
+
+@linear(numpy.fft.ifftshift)
+def ifftshift(y, x, axes=None):
+    return numpy.fft.fftshift(d[y], axes)
+
+
+@adjoint(numpy.select)                   # each choice where its condition is the first to hold
+def select(y, condlist, choicelist, default=0):
+    d[choicelist] += select_pieces(d[y], condlist, choicelist)
+
+
+@tangent(numpy.select)
+def select(y, condlist, choicelist, default=0):
+    d[y] = numpy.select(condlist, d[choicelist], 0.0)
+
+
+@adjoint(numpy.trapezoid)                # linear in y, with constant sample points
+def trapezoid(z, y, x=None, dx=1.0, axis=-1):
+    d[y] += numpy.expand_dims(d[z], axis) * trapezoid_weights(y, x, dx, axis)
+
+
+@tangent(numpy.trapezoid)
+def trapezoid(z, y, x=None, dx=1.0, axis=-1):
+    d[z] = numpy.trapezoid(d[y], x, dx, axis)
+
+
 # ---- differences, appending, joining and splitting ----------------------------------------
 
 
@@ -270,6 +306,11 @@ def placed_(out, g, a, index):
 @linear(runtime_arrange.gathered)
 def gathered_(out, t, index):
     return placed(d[out], t, index)
+
+
+@linear(runtime_arrange.select_pieces)
+def select_pieces_(out, g, condlist, choicelist):
+    return numpy.select(condlist, d[out], 0.0)
 
 
 @linear(runtime_arrange.undiff)

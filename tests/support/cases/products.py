@@ -115,3 +115,16 @@ def _diagonal_vjp(u, x):
 def kron_helpers(g, b):
     return numpy.concatenate([runtime_linalg.kron_adjoint_left(g, numpy.ones((2, 3)), b).ravel(),
                               runtime_linalg.kron_adjoint_right(g, b * b, b.T).ravel()])
+
+
+def _matvec_vecmat_vjp(u, m, v, w):
+    first, second = u[:8].reshape(2, 4), u[8:].reshape(2, 3)      # vecmat's, matvec's
+    gm = v[None, :, None] * first[:, None, :] + second[:, :, None] * w[None, None, :]
+    return gm, numpy.einsum("bj,bij->i", first, m), numpy.einsum("bi,bij->j", second, m)
+
+
+@case(numpy.matvec, numpy.vecmat,
+      args=args(arrays(REAL, shape=(2, 3, 4)), V3, arrays(REAL, shape=(4,))),
+      vjp=_matvec_vecmat_vjp)
+def matvec_vecmat(m, v, w):
+    return numpy.concatenate([numpy.vecmat(v, m).ravel(), numpy.matvec(m, w).ravel()])

@@ -318,3 +318,39 @@ def partition(x):
 def unstack(x):
     p = numpy.unstack(x, axis=1)
     return numpy.concatenate([p[0].ravel(), p[1].ravel(), p[2].ravel()])
+
+
+@case(numpy.fft.fftshift, numpy.fft.ifftshift, args=args(arrays(REAL, shape=(3, 5))),
+      vjp=lambda u, x: (numpy.roll(u, (-1, -2), (0, 1)) + numpy.roll(u, (1, 2), (0, 1)),))
+def fftshifts(x):
+    return numpy.fft.fftshift(x) + numpy.fft.ifftshift(x)
+
+
+def _select_vjp(u, a, b):
+    first = A_ABOVE
+    second = numpy.logical_and(numpy.logical_not(A_ABOVE), B_ABOVE)
+    return numpy.where(first, u, 0.0), numpy.sum(numpy.where(second, u, 0.0), axis=0)
+
+
+A_ABOVE = numpy.array([[True, False, False, True], [False, False, True, True],
+                       [True, True, False, False]])
+B_ABOVE = numpy.array([True, True, False, True])
+
+
+@case(numpy.select, args=args(M34, arrays(REAL, shape=(4,))), vjp=_select_vjp)
+def select(a, b):
+    return numpy.select([A_ABOVE, B_ABOVE], [a, b], default=7.0)
+
+
+@case(runtime_arrange.select_pieces, args=args(M34),
+      vjp=lambda u, g: (numpy.where(A_ABOVE, u, 0.0),))
+def select_pieces(g):
+    return runtime_arrange.select_pieces(g, [A_ABOVE], [numpy.zeros((3, 4))])[0]
+
+
+@case(numpy.trapezoid, args=args(M34),
+      vjp=lambda u, y: (u[:3, None] * numpy.array([0.25, 0.5, 0.5, 0.25])
+                        + u[None, 3:] * numpy.array([[0.5], [1.5], [1.0]]),))
+def trapezoid(y):
+    return numpy.concatenate([numpy.trapezoid(y, dx=0.5),
+                              numpy.trapezoid(y, numpy.array([0.0, 1.0, 3.0]), axis=0)])
