@@ -11,6 +11,7 @@ In: NumPy arrays (the adjoint `g`, the argument `a`, integer index arrays). Out:
 
 import numpy
 
+from .backend import array_module
 from .errors import UnsupportedSyntaxError
 
 INDEX_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
@@ -18,13 +19,12 @@ INDEX_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 
 def positions(a):
     """Each entry's flat index in `a`, an integer array of `a`'s shape."""
-    return numpy.arange(numpy.size(a)).reshape(numpy.shape(a))
+    return array_module(a).arange(numpy.size(a)).reshape(numpy.shape(a))
 
 
 def placed(g, a, index):
     """`g` added into an array shaped like `a` at the flat places `index` (of `g`'s shape,
     entries below 0 dropped): the adjoint of gathering `a` at `index`."""
-    index = numpy.asarray(index)
     keep = index >= 0
     values = numpy.broadcast_to(g, index.shape)[keep]
     out = numpy.bincount(index[keep], weights=values, minlength=numpy.size(a))
@@ -33,8 +33,15 @@ def placed(g, a, index):
 
 def gathered(t, index):
     """The entries of `t` at the flat places `index`, 0 where an index is below 0."""
-    index = numpy.asarray(index)
     return numpy.where(index >= 0, numpy.ravel(t)[numpy.maximum(index, 0)], 0.0)
+
+
+def negated(shift):
+    """`-shift` for an int, or each entry negated for a tuple or list of ints (numpy.roll's
+    shifts, kept Python numbers so that no NumPy array meets a device array)."""
+    if isinstance(shift, (tuple, list)):
+        return tuple(-s for s in shift)
+    return -shift
 
 
 def pad_mode(mode):
@@ -76,7 +83,7 @@ def select_pieces(g, condlist, choicelist):
     """The adjoints of the choices of `numpy.select(condlist, choicelist, default)`: `g` where
     a choice's condition is the first that holds, 0 elsewhere, summed to the choice's shape."""
     from .runtime import unbroadcast
-    taken = numpy.zeros(numpy.shape(g), dtype=bool)
+    taken = array_module(g).zeros(numpy.shape(g), dtype=bool)
     pieces = []
     for condition, choice in zip(condlist, choicelist):
         mask = numpy.logical_and(condition, numpy.logical_not(taken))
@@ -88,13 +95,14 @@ def select_pieces(g, condlist, choicelist):
 def trapezoid_weights(y, x=None, dx=1.0, axis=-1):
     """The weight of each entry of `y` in `numpy.trapezoid(y, x, dx, axis)` (half the widths of
     its neighbouring intervals), shaped to broadcast against `y`."""
+    xp = array_module(y)
     ndim, n = numpy.ndim(y), numpy.shape(y)[axis]
     along = [1] * ndim
     along[axis] = n
     if x is None:
-        widths = numpy.full(max(n - 1, 0), float(dx))
+        widths = xp.full(max(n - 1, 0), float(dx))
     else:
-        x = numpy.asarray(x, dtype=float)
+        x = xp.asarray(x, dtype=float)
         x = numpy.reshape(x, along) if x.ndim == 1 else x
         widths = numpy.diff(x, axis=axis)
     widths = numpy.reshape(widths, along[:axis % ndim] + [-1] + along[axis % ndim + 1:]) \

@@ -16,6 +16,7 @@ derivative of `L(symmetrize_lower(a))`; `unsymmetrize_lower` is the transpose of
 
 import numpy
 
+from .backend import array_module
 from .runtime import shape_of
 
 
@@ -68,10 +69,11 @@ def power_tangent(t, a, n):
     if n < 0:
         a = numpy.linalg.inv(a)
         t, n = -(a @ t @ a), -n
-    powers = [numpy.broadcast_to(numpy.eye(numpy.shape(a)[-1]), numpy.shape(a))]
+    xp = array_module(a)
+    powers = [numpy.broadcast_to(xp.eye(numpy.shape(a)[-1]), numpy.shape(a))]
     for _ in range(n - 1):
         powers.append(powers[-1] @ a)
-    total = numpy.zeros(numpy.broadcast_shapes(numpy.shape(t), numpy.shape(a)))
+    total = xp.zeros(numpy.broadcast_shapes(numpy.shape(t), numpy.shape(a)))
     for k in range(n):
         total = total + powers[k] @ t @ powers[n - 1 - k]
     return total

@@ -47,7 +47,7 @@ def matrix_power(y, a, n):
 def eigh(y, a, UPLO="L"):
     w = y[0]
     v = y[1]
-    eye = numpy.eye(numpy.shape(w)[-1], dtype=bool)
+    eye = numpy.eye(numpy.shape(w)[-1], dtype=bool, like=w)
     gaps = numpy.where(eye, 1.0, numpy.expand_dims(w, -2) - numpy.expand_dims(w, -1))
     inner = numpy.where(eye, 0.0, 1.0 / gaps) * (numpy.swapaxes(v, -1, -2) @ d[y][1])
     full = v @ (inner + numpy.expand_dims(d[y][0], -1) * eye) @ numpy.swapaxes(v, -1, -2)
@@ -59,7 +59,7 @@ def eigh(y, a, UPLO="L"):
 def eigh(y, a, UPLO="L"):
     w = y[0]
     v = y[1]
-    eye = numpy.eye(numpy.shape(w)[-1], dtype=bool)
+    eye = numpy.eye(numpy.shape(w)[-1], dtype=bool, like=w)
     gaps = numpy.where(eye, 1.0, numpy.expand_dims(w, -2) - numpy.expand_dims(w, -1))
     da = symmetrize_lower(d[a] if UPLO == "L" else numpy.swapaxes(d[a], -1, -2))
     p = numpy.swapaxes(v, -1, -2) @ da @ v
@@ -89,7 +89,7 @@ def svd(y, a, full_matrices=True):
     u = y[0]
     s = y[1]
     v = numpy.swapaxes(y[2], -1, -2)
-    eye = numpy.eye(numpy.shape(s)[-1], dtype=bool)
+    eye = numpy.eye(numpy.shape(s)[-1], dtype=bool, like=s)
     squares = numpy.expand_dims(s * s, -2) - numpy.expand_dims(s * s, -1)
     f = numpy.where(eye, 0.0, 1.0 / numpy.where(eye, 1.0, squares))
     gu = d[y][0]
@@ -109,7 +109,7 @@ def svd(y, a, full_matrices=True):
     u = y[0]
     s = y[1]
     v = numpy.swapaxes(y[2], -1, -2)
-    eye = numpy.eye(numpy.shape(s)[-1], dtype=bool)
+    eye = numpy.eye(numpy.shape(s)[-1], dtype=bool, like=s)
     squares = numpy.expand_dims(s * s, -2) - numpy.expand_dims(s * s, -1)
     f = numpy.where(eye, 0.0, 1.0 / numpy.where(eye, 1.0, squares))
     p = numpy.swapaxes(u, -1, -2) @ d[a] @ v
@@ -168,15 +168,15 @@ def qr(y, a):
 def pinv(y, a):
     pt = numpy.swapaxes(y, -1, -2)
     gt = numpy.swapaxes(d[y], -1, -2)
-    left = numpy.eye(numpy.shape(a)[-2]) - a @ y
-    right = numpy.eye(numpy.shape(a)[-1]) - y @ a
+    left = numpy.eye(numpy.shape(a)[-2], like=a) - a @ y
+    right = numpy.eye(numpy.shape(a)[-1], like=a) - y @ a
     d[a] += -(pt @ d[y] @ pt) + left @ gt @ y @ pt + pt @ y @ gt @ right
 
 
 @tangent(numpy.linalg.pinv)
 def pinv(y, a):
     dat = numpy.swapaxes(d[a], -1, -2)
-    left = numpy.eye(numpy.shape(a)[-2]) - a @ y
-    right = numpy.eye(numpy.shape(a)[-1]) - y @ a
+    left = numpy.eye(numpy.shape(a)[-2], like=a) - a @ y
+    right = numpy.eye(numpy.shape(a)[-1], like=a) - y @ a
     d[y] = -(y @ d[a] @ y) + y @ numpy.swapaxes(y, -1, -2) @ dat @ left \
         + right @ dat @ numpy.swapaxes(y, -1, -2) @ y

@@ -19,6 +19,7 @@ from srcad import runtime_arrange
 from srcad.rules import adjoint, d, linear, nondifferentiable, returns_sequence, shape, tangent
 from srcad.runtime_arrange import (
     gathered,
+    negated,
     pad_mode,
     placed,
     positions,
@@ -32,7 +33,7 @@ from srcad.shape_rules import same_shape
 
 returns_sequence(numpy.hsplit, numpy.vsplit, numpy.dsplit, numpy.unstack,
                  runtime_arrange.uncolumn_stack, runtime_arrange.undstack)
-nondifferentiable(runtime_arrange.positions, runtime_arrange.pad_mode,
+nondifferentiable(runtime_arrange.positions, runtime_arrange.pad_mode, runtime_arrange.negated,
                   reason="it gives indices, not values")
 nondifferentiable(runtime_arrange.trapezoid_weights, reason="it gives weights",
                   values=("x", "dx"))
@@ -68,7 +69,7 @@ def rot90(y, m, k=1, axes=(0, 1)):
 
 @linear(numpy.roll)
 def roll(y, a, shift, axis=None):
-    return numpy.roll(d[y], numpy.negative(shift), axis)
+    return numpy.roll(d[y], negated(shift), axis)
 
 
 shape(numpy.tril, numpy.triu, numpy.flipud, numpy.fliplr)(

@@ -4,8 +4,8 @@ needs SciPy itself.
 Covered, in both modes:
 
 * scipy.special, the functions losses use: logsumexp (with constant weights `b`), expit, logit,
-  log_expit, softmax, log_softmax, erf, erfc, gammaln, digamma (`psi`) and polygamma (in its
-  second argument), xlogy, xlog1py
+  log_expit, softmax, log_softmax, erf, erfc, gammaln, digamma (`psi`), polygamma and zeta (in
+  their second argument), xlogy, xlog1py
 * scipy.linalg: solve_triangular (both arguments, any `trans`, `lower`, `unit_diagonal`) and
   cho_solve (in the right-hand side `b`; a differentiated factor is an error at the call)
 
@@ -58,9 +58,19 @@ def gammaln(g, y, x):
     return g * special.psi(x)
 
 
-@elementwise(special.psi)
+@elementwise(special.psi)                 # the trigamma function is zeta(2, x)
 def digamma(g, y, x):
-    return g * special.polygamma(1, x)
+    return g * special.zeta(2.0, x)
+
+
+@adjoint(special.zeta)                    # Hurwitz's zeta(x, q), in q
+def zeta(y, x, q=None):
+    d[q] += unbroadcast(-d[y] * x * special.zeta(x + 1.0, q), q)
+
+
+@tangent(special.zeta)
+def zeta(y, x, q=None):
+    d[y] = -d[q] * x * special.zeta(x + 1.0, q)
 
 
 @adjoint(special.polygamma)

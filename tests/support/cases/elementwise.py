@@ -542,10 +542,13 @@ def nan_to_num(x):
     return numpy.nan_to_num(numpy.where(SPECIAL == 0.0, x, SPECIAL), posinf=5.0)
 
 
+EXPONENTS = numpy.array([1, -2, 3])
+
+
 @case(numpy.ldexp, args=args(arrays(REAL, shape=(3,))),
       vjp=lambda u, x: (u * numpy.array([2.0, 0.25, 8.0]),))
 def ldexp(x):
-    return numpy.ldexp(x, numpy.array([1, -2, 3]))
+    return numpy.ldexp(x, EXPONENTS)
 
 
 def _logaddexp2_vjp(u, x, y):
@@ -600,5 +603,7 @@ def fmax_fmin(x, y):
 @case(numpy.fmax, numpy.fmin, args=args(arrays(REAL, shape=(3,))),
       vjp=lambda u, x: (u * numpy.array([2.0, 1.0, 2.0]),))
 def fmax_fmin_nan(x):
-    gaps = numpy.array([numpy.nan, 5.0, numpy.nan])
-    return numpy.fmax(x, gaps) + numpy.fmin(gaps, x)
+    return numpy.fmax(x, GAPS) + numpy.fmin(GAPS, x)
+
+
+GAPS = numpy.array([numpy.nan, 5.0, numpy.nan])

@@ -125,8 +125,11 @@ def diagflat(x):
 @case(numpy.compress, numpy.extract, args=args(M34),
       vjp=lambda u, x: (_compress_vjp(u, x),))
 def compress_extract(x):
-    return numpy.concatenate([numpy.compress([True, False, True], x, axis=0).ravel(),
-                              numpy.extract(numpy.arange(12).reshape(3, 4) % 5 == 1, x)])
+    return numpy.concatenate([numpy.compress(ROWS, x, axis=0).ravel(), numpy.extract(PICK, x)])
+
+
+ROWS = numpy.array([True, False, True])
+PICK = numpy.arange(12).reshape(3, 4) % 5 == 1
 
 
 def _compress_vjp(u, x):
@@ -242,10 +245,12 @@ def splits(x):
 @case(runtime_arrange.placed, runtime_arrange.gathered, args=args(arrays(REAL, shape=(2, 3))),
       vjp=lambda u, g: (_helpers_vjp(u),))
 def placed_gathered(g):
-    a = numpy.zeros(4)
-    index = numpy.array([[0, -1, 3], [3, 2, 0]])
-    return runtime_arrange.placed(g, a, index) + runtime_arrange.gathered(
-        runtime_arrange.placed(g, a, index), index).sum()
+    return runtime_arrange.placed(g, ZEROS4, PLACES) + runtime_arrange.gathered(
+        runtime_arrange.placed(g, ZEROS4, PLACES), PLACES).sum()
+
+
+ZEROS4 = numpy.zeros(4)
+PLACES = numpy.array([[0, -1, 3], [3, 2, 0]])
 
 
 def _helpers_vjp(u):
@@ -353,4 +358,7 @@ def select_pieces(g):
                         + u[None, 3:] * numpy.array([[0.5], [1.5], [1.0]]),))
 def trapezoid(y):
     return numpy.concatenate([numpy.trapezoid(y, dx=0.5),
-                              numpy.trapezoid(y, numpy.array([0.0, 1.0, 3.0]), axis=0)])
+                              numpy.trapezoid(y, SAMPLES, axis=0)])
+
+
+SAMPLES = numpy.array([0.0, 1.0, 3.0])

@@ -73,6 +73,12 @@ def digamma(x):
     return special.digamma(x)
 
 
+@case(special.zeta, args=args(arrays(POSITIVE)),
+      vjp=lambda u, q: (-3.0 * u * special.zeta(4.0, q),))
+def zeta(q):
+    return special.zeta(3.0, q)
+
+
 @case(special.polygamma, args=args(arrays(POSITIVE)),
       vjp=lambda u, x: (u * 6.0 * special.zeta(4.0, x),))
 def polygamma(x):
