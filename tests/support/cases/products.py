@@ -128,3 +128,31 @@ def _matvec_vecmat_vjp(u, m, v, w):
       vjp=_matvec_vecmat_vjp)
 def matvec_vecmat(m, v, w):
     return numpy.concatenate([numpy.vecmat(v, m).ravel(), numpy.matvec(m, w).ravel()])
+
+
+# ---- einsum's other string forms (templates/linalg.py's rule; srcad.runtime's helpers) -------
+
+
+@case(numpy.einsum, args=args(arrays(REAL, shape=(2, 3, 4)), arrays(REAL, shape=(2, 4, 5))),
+      vjp=lambda u, a, b: (u @ numpy.swapaxes(b, 1, 2), numpy.swapaxes(a, 1, 2) @ u))
+def einsum_ellipsis(a, b):
+    return numpy.einsum("...ij,...jk->...ik", a, b)
+
+
+@case(numpy.einsum, args=args(M34, arrays(REAL, shape=(4, 2))),
+      vjp=lambda u, a, b: (u @ b.T, a.T @ u))
+def einsum_implicit_output(a, b):
+    return numpy.einsum("ij,jk", a, b)
+
+
+@case(numpy.einsum, args=args(arrays(REAL, shape=(3, 3, 4)), arrays(REAL, shape=(4,))),
+      vjp=lambda u, a, b: (numpy.einsum("i,ik,j->ikj", u, numpy.eye(3), b),
+                           numpy.einsum("i,iij->j", u, a)))
+def einsum_repeated_index(a, b):
+    return numpy.einsum("iij,j->i", a, b)
+
+
+@case(numpy.einsum, args=args(arrays(REAL, shape=(3, 3))),
+      vjp=lambda u, a: (u * numpy.eye(3),))
+def einsum_trace_implicit(a):
+    return numpy.einsum("ii", a)
