@@ -435,12 +435,13 @@ def transpose_axes(axes):
 
 
 def dot_adjoint_left(g, a, b):
-    """Adjoint of `numpy.dot(a, b)` in `a` (scalars and arrays of up to two dimensions; a list
-    of numbers is read as the array NumPy makes of it)."""
+    """Adjoint of `numpy.dot(a, b)` in `a` (scalars and arrays of any number of dimensions; a
+    list of numbers is read as the array NumPy makes of it)."""
     a, b = _as_array(a), _as_array(b)
     if not shape_of(a) or not shape_of(b):
         return unbroadcast(g * b, a)
-    _check_dot(a, b)
+    if _beyond_matrices(a, b):
+        return tensordot_adjoint_left(g, a, b, _dot_axes(a, b))
     return matmul_adjoint_left(g, a, b)
 
 
@@ -449,7 +450,8 @@ def dot_adjoint_right(g, a, b):
     a, b = _as_array(a), _as_array(b)
     if not shape_of(a) or not shape_of(b):
         return unbroadcast(g * a, b)
-    _check_dot(a, b)
+    if _beyond_matrices(a, b):
+        return tensordot_adjoint_right(g, a, b, _dot_axes(a, b))
     return matmul_adjoint_right(g, a, b)
 
 
@@ -458,10 +460,14 @@ def _as_array(x):
     return numpy.asarray(x) if isinstance(x, (list, tuple)) else x
 
 
-def _check_dot(a, b):
-    if len(shape_of(a)) > 2 or len(shape_of(b)) > 2:
-        raise ValueError("srcad differentiates numpy.dot for arrays of up to two dimensions; "
-                         "use numpy.matmul (@) or numpy.tensordot for stacks")
+def _beyond_matrices(a, b):
+    return len(shape_of(a)) > 2 or len(shape_of(b)) > 2
+
+
+def _dot_axes(a, b):
+    """numpy.dot of arrays with more than two dimensions as a tensordot: a's last axis with
+    b's second to last (its only one for a vector)."""
+    return [len(shape_of(a)) - 1], [max(len(shape_of(b)) - 2, 0)]
 
 
 def _tensordot_axes(a, b, axes):

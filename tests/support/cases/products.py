@@ -156,3 +156,16 @@ def einsum_repeated_index(a, b):
       vjp=lambda u, a: (u * numpy.eye(3),))
 def einsum_trace_implicit(a):
     return numpy.einsum("ii", a)
+
+
+@case(numpy.dot, args=args(arrays(REAL, shape=(2, 3, 4)), arrays(REAL, shape=(5, 4, 2))),
+      vjp=lambda u, a, b: (numpy.einsum("ijkl,kml->ijm", u, b),
+                           numpy.einsum("ijkl,ijm->kml", u, a)))
+def dot_of_stacks(a, b):
+    return numpy.dot(a, b)
+
+
+@case(numpy.dot, args=args(V3, arrays(REAL, shape=(2, 3, 4))),
+      vjp=lambda u, a, b: (numpy.einsum("kl,kjl->j", u, b), numpy.einsum("kl,j->kjl", u, a)))
+def dot_of_a_vector_and_a_stack(a, b):
+    return numpy.dot(a, b)
