@@ -224,9 +224,9 @@ def diff(y, a, n=1, axis=-1):
 
 @adjoint(numpy.append)
 def append(y, arr, values, axis=None):
-    cut = numpy.size(arr) if axis is None else numpy.shape(arr)[axis]
-    parts = numpy.split(numpy.ravel(d[y]) if axis is None else d[y], [cut],
-                        0 if axis is None else axis)
+    flat = not isinstance(axis, int)                 # axis None: both arrays flattened
+    cut = numpy.size(arr) if flat else numpy.shape(arr)[axis]
+    parts = numpy.split(numpy.ravel(d[y]) if flat else d[y], [cut], 0 if flat else axis)
     d[arr] += numpy.reshape(parts[0], numpy.shape(arr))
     d[values] += numpy.reshape(parts[1], numpy.shape(values))
 

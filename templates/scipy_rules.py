@@ -115,13 +115,13 @@ shape(special.logsumexp)(reduction_shape)
 
 @adjoint(special.logsumexp)               # the weights b exp(a - y) of each entry
 def logsumexp(y, a, axis=None, b=None, keepdims=False):
-    w = numpy.exp(a - unreduce(y, a, axis, keepdims)) * (1.0 if b is None else b)
+    w = numpy.exp(a - unreduce(y, a, axis, keepdims)) * (1.0 if isinstance(b, type(None)) else b)
     d[a] += unreduce(d[y], a, axis, keepdims) * w
 
 
 @tangent(special.logsumexp)
 def logsumexp(y, a, axis=None, b=None, keepdims=False):
-    w = numpy.exp(a - unreduce(y, a, axis, keepdims)) * (1.0 if b is None else b)
+    w = numpy.exp(a - unreduce(y, a, axis, keepdims)) * (1.0 if isinstance(b, type(None)) else b)
     d[y] = numpy.sum(d[a] * w, axis=axis, keepdims=keepdims)
 
 

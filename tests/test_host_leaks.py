@@ -268,6 +268,7 @@ USER_HOST_CODE = {
     "casts.host_copies": "numpy.asanyarray, ascontiguousarray... make NumPy arrays",
     **{f"scipy_rules.{name}": "SciPy's Python functions make NumPy arrays" for name in (
         "polygamma", "logsumexp", "logsumexp_axis_keepdims", "logsumexp_weighted_large",
+        "logsumexp_number_weight",
         "softmax", "softmax_axis", "log_softmax_axis", "log_softmax", "solve_triangular_lower",
         "solve_triangular_upper_transposed", "solve_triangular_unit_diagonal", "cho_solve",
         "cho_solve_upper")},

@@ -198,3 +198,9 @@ def cho_solve(b):
       vjp=lambda u, b: (numpy.linalg.solve(CHOL @ CHOL.T, u),))    # U = CHOL.T, A = U^T U
 def cho_solve_upper(b):
     return linalg.cho_solve((CHOL.T, False), b)
+
+
+@case(special.logsumexp, args=args(arrays(REAL, shape=(4,))),
+      vjp=lambda u, a: (u * _weights(a),))
+def logsumexp_number_weight(a):
+    return special.logsumexp(a, b=2.0) - math.log(2.0)
