@@ -16,7 +16,6 @@ derivative of `L(symmetrize_lower(a))`; `unsymmetrize_lower` is the transpose of
 
 import numpy
 
-from .backend import array_module
 from .runtime import shape_of
 
 
@@ -65,16 +64,19 @@ def unsymmetrize_lower(g):
 def power_tangent(t, a, n):
     """The tangent of `numpy.linalg.matrix_power(a, n)` along `t`: the sum over k of
     A^k t A^(n-1-k) (for n < 0, of B = A^-1 with the tangent -B t B). Linear in `t`; its
-    transpose is `power_tangent(g, A^T, n)`."""
+    transpose is `power_tangent(g, A^T, n)`. It has no rule: srcad differentiates it from its
+    source (second derivatives of matrix_power), so it calls only NumPy."""
     if n < 0:
         a = numpy.linalg.inv(a)
-        t, n = -(a @ t @ a), -n
-    xp = array_module(a)
-    powers = [numpy.broadcast_to(xp.eye(numpy.shape(a)[-1]), numpy.shape(a))]
+        t = -(a @ t @ a)
+        n = -n
+    if n == 0:
+        return t * 0.0
+    powers = [numpy.broadcast_to(numpy.eye(numpy.shape(a)[-1], like=a), numpy.shape(a))]
     for _ in range(n - 1):
         powers.append(powers[-1] @ a)
-    total = xp.zeros(numpy.broadcast_shapes(numpy.shape(t), numpy.shape(a)))
-    for k in range(n):
+    total = powers[0] @ t @ powers[n - 1]
+    for k in range(1, n):
         total = total + powers[k] @ t @ powers[n - 1 - k]
     return total
 

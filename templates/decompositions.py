@@ -16,18 +16,12 @@ Omega) R); pinv from Golub and Pereyra. Each adjoint is its tangent's transpose.
 
 import numpy
 
-from srcad import runtime_linalg
-from srcad.rules import adjoint, d, linear, returns_sequence, tangent
+from srcad.rules import adjoint, d, returns_sequence, tangent
 from srcad.runtime_linalg import power_tangent, symmetrize_lower, unsymmetrize_lower
 
 returns_sequence(numpy.linalg.eigh, numpy.linalg.svd, numpy.linalg.qr)
 
 # ---- matrix powers ------------------------------------------------------------------------
-
-
-@linear(runtime_linalg.power_tangent)
-def power_tangent_(out, t, a, n):
-    return power_tangent(d[out], numpy.swapaxes(a, -1, -2), n)
 
 
 @adjoint(numpy.linalg.matrix_power)

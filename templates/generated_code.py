@@ -37,7 +37,7 @@ from srcad.runtime_exact import (
 nondifferentiable(runtime.grad_seed, runtime.zeros_like, runtime.shape_of,
                   reason="it builds constants (seeds, zeros, shapes)")
 returns_sequence(runtime.split_like, runtime.unstack, runtime.item_adjoint,
-                 runtime_exact.values_of)
+                 runtime.add_sequences, runtime_exact.values_of)
 
 # ---- broadcasting and reductions --------------------------------------------------------------
 
