@@ -1,7 +1,7 @@
 """Rules for reductions beyond templates/reductions.py: cumprod (function and method),
 cumulative_sum and cumulative_prod (without `include_initial`), ptp,
 average (without weights), and NaN-aware reductions that skip NaN entries: nansum, nanmean,
-nanprod, nanmax, nanmin, nancumsum.
+nanprod, nanmax, nanmin, nanvar, nanstd (with `ddof`), nancumsum.
 
 A NaN entry gets derivative 0 (it does not reach the result). cumprod's derivative divides by
 the entries (the running product over an entry), so where an entry is 0 it is inf or NaN, not a
@@ -17,7 +17,7 @@ from srcad.runtime import extremum_adjoint, extremum_tangent, prod_others, unred
 from .reductions import reduction_shape
 
 NAN_REDUCTIONS = (numpy.nansum, numpy.nanmean, numpy.nanprod, numpy.nanmax, numpy.nanmin,
-                  numpy.ptp, numpy.average)
+                  numpy.nanvar, numpy.nanstd, numpy.ptp, numpy.average)
 reduction(*NAN_REDUCTIONS)
 shape(*NAN_REDUCTIONS)(reduction_shape)
 
@@ -119,6 +119,36 @@ def nanmax(y, a, axis=None, out=None, keepdims=False):
 @tangent(numpy.nanmin)
 def nanmax(y, a, axis=None, out=None, keepdims=False):
     d[y] = extremum_tangent(numpy.where(numpy.isnan(a), 0.0, d[a]), a, y, axis, keepdims)
+
+
+@adjoint(numpy.nanvar)                   # 2 (a - mean) / (count - ddof) on the non-NaNs
+def nanvar(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    count = numpy.sum(numpy.logical_not(numpy.isnan(a)), axis, keepdims=True)
+    centred = numpy.where(numpy.isnan(a), 0.0, a - numpy.nanmean(a, axis, keepdims=True))
+    d[a] += unreduce(d[y], a, axis, keepdims) * 2.0 * centred / (count - ddof)
+
+
+@tangent(numpy.nanvar)
+def nanvar(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    count = numpy.sum(numpy.logical_not(numpy.isnan(a)), axis, keepdims=keepdims)
+    centred = numpy.where(numpy.isnan(a), 0.0, a - numpy.nanmean(a, axis, keepdims=True))
+    d[y] = numpy.sum(numpy.where(numpy.isnan(a), 0.0, d[a]) * centred, axis,
+                     keepdims=keepdims) * 2.0 / (count - ddof)
+
+
+@adjoint(numpy.nanstd)                   # nanvar's over twice the result
+def nanstd(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    count = numpy.sum(numpy.logical_not(numpy.isnan(a)), axis, keepdims=True)
+    centred = numpy.where(numpy.isnan(a), 0.0, a - numpy.nanmean(a, axis, keepdims=True))
+    d[a] += unreduce(d[y] / y, a, axis, keepdims) * centred / (count - ddof)
+
+
+@tangent(numpy.nanstd)
+def nanstd(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    count = numpy.sum(numpy.logical_not(numpy.isnan(a)), axis, keepdims=keepdims)
+    centred = numpy.where(numpy.isnan(a), 0.0, a - numpy.nanmean(a, axis, keepdims=True))
+    d[y] = numpy.sum(numpy.where(numpy.isnan(a), 0.0, d[a]) * centred, axis,
+                     keepdims=keepdims) / ((count - ddof) * y)
 
 
 # ---- range and average --------------------------------------------------------------------

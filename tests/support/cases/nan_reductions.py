@@ -120,3 +120,27 @@ def cumulative_sum_prod(x):
       vjp=lambda u, x: (numpy.cumsum(u[0][::-1])[::-1] + _cumprod_vjp(u[1], x, 0),))
 def cumulative_vector(x):
     return numpy.stack([numpy.cumulative_sum(x), numpy.cumulative_prod(x)])
+
+
+def _nanvar_vjp(u, x, ddof, std):
+    out = numpy.zeros_like(x)
+    for i in range(3):
+        keep = ~MASK[i]
+        values = x[i][keep]
+        spread = 2.0 * (values - values.mean()) / (keep.sum() - ddof)
+        if std:
+            spread = spread / (2.0 * numpy.sqrt(numpy.sum((values - values.mean()) ** 2)
+                                                / (keep.sum() - ddof)))
+        out[i][keep] = u[i] * spread
+    return out
+
+
+@case(numpy.nanvar, args=args(M34), vjp=lambda u, x: (_nanvar_vjp(u, x, 1, False),))
+def nanvar(x):
+    return numpy.nanvar(with_nans(x), axis=1, ddof=1)
+
+
+@case(numpy.nanstd, args=args(distinct_arrays(shape=(3, 4))),
+      vjp=lambda u, x: (_nanvar_vjp(u[:, 0], x, 0, True),))
+def nanstd(x):
+    return numpy.nanstd(with_nans(x), axis=1, keepdims=True)
