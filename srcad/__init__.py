@@ -31,6 +31,7 @@ from .errors import (
 )
 from .explaining import explain
 from .higher_order import hessian, hvp, jacobian
+from .libraries import transform_library
 from .seeding import manual_seed
 from .template import d
 
@@ -39,6 +40,7 @@ __version__ = "0.1.0"
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "hvp", "jacobian", "hessian", "source",
            "explain", "graph",
            "register_adjoint", "manual_seed", "nn", "optim", "data", "seeding",
-           "register_tangent", "nondifferentiable", "stop_gradient", "d", "SrcadError",
+           "register_tangent", "transform_library", "nondifferentiable", "stop_gradient", "d",
+           "SrcadError",
            "UnsupportedSyntaxError", "SourceUnavailableError", "MissingRuleError",
            "NonScalarOutputError", "ShapeMismatchError", "WrtError", "TemplateError", "__version__"]

@@ -4,6 +4,8 @@ In: the object a normal-form call refers to, and the call's argument nodes. Out:
 callee is a user function to derive recursively (a Python function with no registered rule),
 the call's arguments bound to the callee's parameters (defaults filled in), and whether the
 callee returns a tuple (then its result's adjoint is a list, one entry per item).
+
+srcad transforms only the user's own code (see `srcad.libraries`).
 """
 
 import ast
@@ -13,6 +15,7 @@ import types
 
 from . import models, rules
 from .errors import UnsupportedSyntaxError
+from .libraries import is_library_function
 
 
 def _module_forward(func):
@@ -27,12 +30,14 @@ def without_parameters(obj):
 
 def is_user_function(func, mode):
     """True for a plain Python function (or a method bound to an object, or a model whose
-    forward is such a function) without a rule in `mode` that is not marked constant."""
+    forward is such a function) of the user's own code (see `is_library_function`) without a
+    rule in `mode` that is not marked constant."""
     if _module_forward(func) is not None:
         return rules.lookup(type(func), mode) is None
     plain = func.__func__ if isinstance(func, types.MethodType) else func
     return (isinstance(plain, types.FunctionType) and rules.lookup(func, mode) is None
-            and rules.lookup(plain, mode) is None and not rules.is_nondifferentiable(plain))
+            and rules.lookup(plain, mode) is None and not rules.is_nondifferentiable(plain)
+            and not is_library_function(plain))
 
 
 def unbind(func, call):

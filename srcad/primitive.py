@@ -9,11 +9,12 @@ ordinary expressions (`1:3` -> `slice(1, 3, None)`) so a template can pass them 
 import ast
 import functools
 import math
+import types
 
 import numpy
 
 from . import annotations as anno
-from . import rules
+from . import libraries, rules
 from .ast_util import copy_node
 from .errors import MissingRuleError, TemplateError, UnsupportedSyntaxError
 from .template import is_derivative
@@ -108,11 +109,24 @@ def rule(primitive, mode, info, stmt):
         method = anno.get(stmt.value, anno.METHOD)
         what, key = f"the method .{method}", f"<its type>.{method}"
     register = "register_adjoint" if mode == rules.ADJOINT else "register_tangent"
+    if _is_library(primitive.key):
+        raise MissingRuleError(
+            f"no rule for {key}, called here on a differentiated value: it is a library "
+            "function, and srcad transforms only your own code. Register one with "
+            f"@srcad.{register}({key}), or let srcad transform that library's code with "
+            f"srcad.transform_library({key.partition('.')[0]!r})",
+            info.location(anno.get(stmt, anno.ORIGIN)))
     raise MissingRuleError(
         f"srcad has no {'reverse' if mode == rules.ADJOINT else 'forward'}-mode rule for "
         f"{what}, which is applied here to a differentiated value. Register one with "
         f"@srcad.{register}({key}), or mark it with srcad.nondifferentiable({key}) if its "
         "derivative is zero.", info.location(anno.get(stmt, anno.ORIGIN)))
+
+
+def _is_library(key):
+    """True for a Python function of an installed package or the standard library."""
+    plain = getattr(key, "__func__", key)
+    return isinstance(plain, types.FunctionType) and libraries.is_library_function(plain)
 
 
 def bind(template, target, primitive, info, stmt):

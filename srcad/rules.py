@@ -137,6 +137,13 @@ def nondifferentiable(*keys, reason="it has no useful derivative", values=()):
     epoch += 1
 
 
+def changed():
+    """Record a change that code generated before it does not know (a new rule, a library the
+    user lets srcad transform): generated code is made again."""
+    global epoch
+    epoch += 1
+
+
 def stop_gradient(x):
     """`x` itself, but derivatives do not flow through it (it is a constant for srcad)."""
     return x
@@ -262,8 +269,8 @@ def facts(key):
 
 
 def _helpers(template):
-    """The run-time helpers (functions of srcad.runtime, runtime_linalg, sparse) that the
-    body of `template` calls."""
+    """The run-time helpers (functions of srcad.runtime, runtime_linalg, runtime_arrange,
+    sparse) that the body of `template` calls."""
     found = []
     for node in ast.walk(ast.Module(body=template.body, type_ignores=[])):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -273,7 +280,8 @@ def _helpers(template):
     return found
 
 
-_RUNTIME_MODULES = ("srcad.runtime", "srcad.runtime_linalg", "srcad.sparse")
+_RUNTIME_MODULES = ("srcad.runtime", "srcad.runtime_linalg", "srcad.runtime_arrange",
+                    "srcad.sparse")
 
 
 def has_rule(key):
@@ -288,11 +296,6 @@ def registered(mode):
     return dict(_RULES[mode])
 
 
-def _numpy():
-    import numpy
-    return numpy
-
-
 def key_name(key):
     """A readable name for a rule key: `numpy.tanh`, `ast.Mult`, `numpy.ndarray.sum`."""
     if isinstance(key, tuple):
@@ -304,6 +307,15 @@ def key_name(key):
     if isinstance(getattr(key, "__objclass__", None), type):
         owner = key.__objclass__
         return f"{owner.__module__}.{owner.__qualname__}.{key.__name__}"
-    if module.startswith("numpy") and getattr(_numpy(), qual, None) is key:
-        module = "numpy"                          # numpy._core.fromnumeric.sum: numpy.sum
-    return f"{module}.{qual}" if module else qual
+    return f"{_public(module, qual, key)}.{qual}" if module else qual
+
+
+def _public(module, qual, key):
+    """The shortest enclosing module that exports `key` under `qual` (numpy._core.fromnumeric
+    for numpy.sum, scipy.special._logsumexp for scipy.special.logsumexp), else `module`."""
+    parts = module.split(".")
+    for end in range(1, len(parts)):
+        outer = sys.modules.get(".".join(parts[:end]))
+        if outer is not None and getattr(outer, qual, None) is key:
+            return ".".join(parts[:end])
+    return module

@@ -336,7 +336,7 @@ def norm_derivative(x, y, ord=None, axis=None, keepdims=False):
     inf, -inf. Ties (several entries or columns attaining an extremum) share equally; a zero
     vector gets derivative 0.
     """
-    if isinstance(x, _SCALARS):
+    if isinstance(x, _SCALARS) or isinstance(x, (list, tuple)):    # a list of numbers too
         x = numpy.asarray(x)
     axes = _norm_axes(x.ndim, axis)
     if not keepdims:
@@ -443,12 +443,13 @@ def transpose_axes(axes):
 
 
 def dot_adjoint_left(g, a, b):
-    """Adjoint of `numpy.dot(a, b)` in `a` (scalars and arrays of up to two dimensions; a list
-    of numbers is read as the array NumPy makes of it)."""
+    """Adjoint of `numpy.dot(a, b)` in `a` (scalars and arrays of any number of dimensions; a
+    list of numbers is read as the array NumPy makes of it)."""
     a, b = _as_array(a), _as_array(b)
     if not shape_of(a) or not shape_of(b):
         return unbroadcast(g * b, a)
-    _check_dot(a, b)
+    if _beyond_matrices(a, b):
+        return tensordot_adjoint_left(g, a, b, _dot_axes(a, b))
     return matmul_adjoint_left(g, a, b)
 
 
@@ -457,7 +458,8 @@ def dot_adjoint_right(g, a, b):
     a, b = _as_array(a), _as_array(b)
     if not shape_of(a) or not shape_of(b):
         return unbroadcast(g * a, b)
-    _check_dot(a, b)
+    if _beyond_matrices(a, b):
+        return tensordot_adjoint_right(g, a, b, _dot_axes(a, b))
     return matmul_adjoint_right(g, a, b)
 
 
@@ -466,10 +468,14 @@ def _as_array(x):
     return numpy.asarray(x) if isinstance(x, (list, tuple)) else x
 
 
-def _check_dot(a, b):
-    if len(shape_of(a)) > 2 or len(shape_of(b)) > 2:
-        raise ValueError("srcad differentiates numpy.dot for arrays of up to two dimensions; "
-                         "use numpy.matmul (@) or numpy.tensordot for stacks")
+def _beyond_matrices(a, b):
+    return len(shape_of(a)) > 2 or len(shape_of(b)) > 2
+
+
+def _dot_axes(a, b):
+    """numpy.dot of arrays with more than two dimensions as a tensordot: a's last axis with
+    b's second to last (its only one for a vector)."""
+    return [len(shape_of(a)) - 1], [max(len(shape_of(b)) - 2, 0)]
 
 
 def _tensordot_axes(a, b, axes):
@@ -516,23 +522,32 @@ def tensordot_adjoint_right(g, a, b, axes=2):
     return numpy.transpose(out, _inverse_order(order)) if order else out
 
 
-def _einsum_parts(subscripts, count):
+def _einsum_parts(subscripts, operands):
+    """(the inputs' subscripts, the output's) of `numpy.einsum(subscripts, *operands)`, written
+    out in full: an ellipsis replaced by letters of its own (aligned to the right, as NumPy
+    broadcasts it), an implicit output made explicit (the indices that appear once, in
+    alphabetical order, after the ellipsis's). Indices may repeat within one operand."""
     subscripts = subscripts.replace(" ", "")
-    if "->" not in subscripts or "." in subscripts:
-        raise ValueError(f"srcad differentiates einsum with explicit output and no ellipsis "
-                         f"(like 'ij,jk->ik'); got {subscripts!r}")
-    inputs, output = subscripts.split("->")
+    inputs, arrow, output = subscripts.partition("->")
     inputs = inputs.split(",")
-    if len(inputs) != count or any(len(set(s)) != len(s) for s in inputs):
-        raise ValueError(f"srcad differentiates einsum without an index repeated within one "
-                         f"operand; got {subscripts!r}")
-    return inputs, output
+    spare = [c for c in _LETTERS if c not in subscripts]
+    widths = [len(shape_of(op)) - len(s.replace("...", "")) for s, op in zip(inputs, operands)]
+    ellipsis = "".join(spare[:max([w for w, s in zip(widths, inputs) if "..." in s] or [0])])
+    inputs = [s.replace("...", ellipsis[len(ellipsis) - w:] if w else "")
+              for s, w in zip(inputs, widths)]
+    if not arrow:
+        letters = "".join(inputs)
+        output = "..." + "".join(sorted(c for c in set(letters) - set(ellipsis)
+                                        if letters.count(c) == 1))
+    return inputs, output.replace("...", ellipsis)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def einsum_tangent(subscripts, operands, tangents):
     """The tangent of `numpy.einsum(subscripts, *operands)`: one einsum per operand with its
     tangent in its place, summed."""
-    _einsum_parts(subscripts, len(operands))
     total = 0
     for i, tangent in enumerate(tangents):
         args = list(operands)
@@ -667,8 +682,8 @@ def _unjoin(g, arrays, axis, ndmin):
 def einsum_pullback(g, subscripts, operands):
     """The adjoints of the operands of `numpy.einsum(subscripts, *operands)`, as `Pieces`.
 
-    Subscripts must give the output (`'ij,jk->ik'`), with no ellipsis and no index repeated
-    within one operand; others raise UnsupportedSyntaxError, which names the subscripts.
+    Any string form: an explicit or implicit output, an ellipsis, indices repeated within one
+    operand (see `_einsum_parts`).
     """
     _check_einsum(subscripts)
     return Pieces(_einsum_operand_adjoint(g, subscripts, operands, i)
@@ -677,20 +692,41 @@ def einsum_pullback(g, subscripts, operands):
 
 def _einsum_operand_adjoint(g, subscripts, operands, i):
     """The adjoint of operand `i`: an einsum of `g` with the other operands, broadcast over
-    the indices that only operand `i` has (the einsum summed them)."""
-    inputs, output = subscripts.replace(" ", "").split("->")
-    inputs = inputs.split(",")
+    the indices that only operand `i` has (the einsum summed them), and put on the diagonals
+    where operand `i` repeats an index (the einsum read only those)."""
+    inputs, output = _einsum_parts(subscripts, operands)
     others = [j for j in range(len(operands)) if j != i]
     known = set(output).union(*(inputs[j] for j in others))
-    kept = "".join(c for c in inputs[i] if c in known)
+    unique = "".join(dict.fromkeys(inputs[i]))
+    kept = "".join(c for c in unique if c in known)
     terms = ",".join([output] + [inputs[j] for j in others])
     piece = numpy.einsum(f"{terms}->{kept}", g, *[operands[j] for j in others])
-    if kept == inputs[i]:
+    sizes = dict(zip(inputs[i], shape_of(operands[i])))
+    if kept != unique:
+        for axis, c in enumerate(unique):
+            if c not in known:
+                piece = numpy.expand_dims(piece, axis)
+        piece = numpy.broadcast_to(piece, tuple(sizes[c] for c in unique))
+    if unique == inputs[i]:
         return piece
-    for axis, c in enumerate(inputs[i]):
-        if c not in known:
-            piece = numpy.expand_dims(piece, axis)
-    return numpy.broadcast_to(piece, shape_of(operands[i]))
+    return _on_diagonals(piece, unique, inputs[i], sizes)
+
+
+def _on_diagonals(piece, unique, target, sizes):
+    """`piece` (indices `unique`) written on the diagonals of an array with indices `target`
+    (which repeats some of them), zeros elsewhere: one identity matrix per repetition."""
+    spare = [c for c in _LETTERS if c not in target]
+    renamed, eyes, seen = [], [], set()
+    for c in target:
+        if c in seen:
+            fresh = spare.pop(0)
+            eyes.append(f"{c}{fresh}")
+            renamed.append(fresh)
+        else:
+            seen.add(c)
+            renamed.append(c)
+    identities = [numpy.eye(sizes[pair[0]], like=piece) for pair in eyes]
+    return numpy.einsum(",".join([unique] + eyes) + "->" + "".join(renamed), piece, *identities)
 
 
 def einsum_pullback_in_operands(g, subscripts, operands, directions):
@@ -734,29 +770,19 @@ class KeyedPieces(dict):
 
 
 def einsum_pushforward(subscripts, operands, tangents):
-    """The tangent of `numpy.einsum(subscripts, *operands)` (subscripts as for
-    `einsum_pullback`): one einsum per operand with its tangent in its place, summed."""
+    """The tangent of `numpy.einsum(subscripts, *operands)` (any string form): one einsum per
+    operand with its tangent in its place, summed."""
     _check_einsum(subscripts)
     return einsum_tangent(subscripts, operands, tangents)
 
 
 def _check_einsum(subscripts):
-    """Raise UnsupportedSyntaxError, naming the subscripts, for einsum forms srcad does not
-    differentiate (the primal has already run, so the subscripts are valid for NumPy)."""
-    if not isinstance(subscripts, str):
-        call, problem = "numpy.einsum(operand, [indices], ...)", "operands and index lists " \
-            "interleaved are not supported"
-    else:
-        inputs, arrow, _ = subscripts.replace(" ", "").partition("->")
-        repeated = [s for s in inputs.split(",") if len(set(s)) != len(s)]
-        if arrow and "." not in subscripts and not repeated:
-            return
-        call = f"numpy.einsum({subscripts!r}, ...)"
-        problem = ("an implicit output is not supported (give it after '->')" if not arrow else
-                   "an ellipsis ('...') is not supported" if "." in subscripts else
-                   f"an index repeated within one operand ({repeated[0]!r}) is not supported "
-                   "(take numpy.diagonal or numpy.trace first)")
+    """Raise UnsupportedSyntaxError for the einsum form srcad does not differentiate: operands
+    and index lists interleaved (the primal has run, so the subscripts are valid for NumPy)."""
+    if isinstance(subscripts, str):
+        return
     from .errors import UnsupportedSyntaxError
     raise UnsupportedSyntaxError(
-        f"srcad cannot differentiate {call}: {problem}. It differentiates subscripts written "
-        "out in full, like 'ij,jk->ik'.")
+        "srcad cannot differentiate numpy.einsum(operand, [indices], ...): operands and index "
+        "lists interleaved are not supported. Write the subscripts as a string, like "
+        "'ij,jk->ik'.")

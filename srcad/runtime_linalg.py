@@ -59,3 +59,47 @@ def symmetrize_lower(x):
 def unsymmetrize_lower(g):
     """The transpose of `symmetrize_lower`: lower triangles of `g + g^T`, diagonals of `g`."""
     return numpy.tril(g) + numpy.tril(numpy.swapaxes(g, -1, -2), -1)
+
+
+def power_tangent(t, a, n):
+    """The tangent of `numpy.linalg.matrix_power(a, n)` along `t`: the sum over k of
+    A^k t A^(n-1-k) (for n < 0, of B = A^-1 with the tangent -B t B). Linear in `t`; its
+    transpose is `power_tangent(g, A^T, n)`. It has no rule: srcad differentiates it from its
+    source (second derivatives of matrix_power), so it calls only NumPy."""
+    if n < 0:
+        a = numpy.linalg.inv(a)
+        t = -(a @ t @ a)
+        n = -n
+    if n == 0:
+        return t * 0.0
+    powers = [numpy.broadcast_to(numpy.eye(numpy.shape(a)[-1], like=a), numpy.shape(a))]
+    for _ in range(n - 1):
+        powers.append(powers[-1] @ a)
+    total = powers[0] @ t @ powers[n - 1]
+    for k in range(1, n):
+        total = total + powers[k] @ t @ powers[n - 1 - k]
+    return total
+
+
+def _kron_blocks(g, a, b):
+    """(g viewed with the axes of `a` and `b` interleaved, a and b with equal numbers of axes):
+    `numpy.kron(a, b)[..., i*B + k, ...] = a[..., i, ...] b[..., k, ...]`."""
+    nd = max(numpy.ndim(a), numpy.ndim(b))
+    a = numpy.reshape(a, (1,) * (nd - numpy.ndim(a)) + numpy.shape(a))
+    b = numpy.reshape(b, (1,) * (nd - numpy.ndim(b)) + numpy.shape(b))
+    shape = [n for pair in zip(numpy.shape(a), numpy.shape(b)) for n in pair]
+    return numpy.reshape(g, shape), a, b, nd
+
+
+def kron_adjoint_left(g, a, b):
+    """The adjoint of `numpy.kron(a, b)` with respect to `a`; linear in `g` and in `b`."""
+    blocks, a_nd, b_nd, nd = _kron_blocks(g, a, b)
+    out = numpy.tensordot(blocks, b_nd, axes=(list(range(1, 2 * nd, 2)), list(range(nd))))
+    return numpy.reshape(out, numpy.shape(a))
+
+
+def kron_adjoint_right(g, a, b):
+    """The adjoint of `numpy.kron(a, b)` with respect to `b`; linear in `g` and in `a`."""
+    blocks, a_nd, b_nd, nd = _kron_blocks(g, a, b)
+    out = numpy.tensordot(blocks, a_nd, axes=(list(range(0, 2 * nd, 2)), list(range(nd))))
+    return numpy.reshape(out, numpy.shape(b))

@@ -2,13 +2,17 @@
 
 Covered, in both modes:
 
-* exponentials and logarithms: exp, exp2, expm1, log, log2, log10, log1p, logaddexp
-* powers and roots: sqrt, square, reciprocal, power
-* trigonometric: sin, cos, tan, arcsin, arccos, arctan, arctan2, hypot
-* hyperbolic: sinh, cosh, tanh
+* exponentials and logarithms: exp, exp2, expm1, log, log2, log10, log1p, logaddexp,
+  logaddexp2, ldexp (in its first argument)
+* powers and roots: sqrt, cbrt, square, reciprocal, power, float_power
+* trigonometric: sin, cos, tan, arcsin, arccos, arctan, arctan2, hypot, sinc, deg2rad/radians,
+  rad2deg/degrees
+* hyperbolic: sinh, cosh, tanh, arcsinh, arccosh, arctanh (and their `asinh`... aliases)
 * the error function: math.erf
-* piecewise: abs/absolute (and the builtin `abs`), maximum, minimum (and the builtins `max`,
-  `min` of two values), where, clip (and `ndarray.clip`)
+* piecewise: abs/absolute/fabs (and the builtin `abs`), maximum, minimum, fmax, fmin (and the
+  builtins `max`, `min` of two values), where, clip (and `ndarray.clip`), remainder/mod and
+  fmod (1 in the dividend, minus the integer quotient in the divisor), copysign (in its first
+  argument), nan_to_num (1 where the input is finite), positive
 * casts that pass derivatives through: numpy.float64(x), float(x), `x.item()` of a size-1
   array, numpy.asarray, numpy.array, `x.copy()`, `x.astype(dtype)`
 
@@ -126,6 +130,7 @@ def power_constant(z, x1, x2):
 
 @adjoint(numpy.power)                         # any exponent: exact where it is 0
 @adjoint(math.pow)
+@adjoint(numpy.float_power)
 def power(z, x1, x2):
     d[x1] += unbroadcast(d[z] * power_slope(x1, x2), x1)
     d[x2] += unbroadcast(d[z] * z * numpy.log(numpy.where(x1 > 0, x1, 1)), x2)
@@ -133,6 +138,7 @@ def power(z, x1, x2):
 
 @tangent(numpy.power)
 @tangent(math.pow)
+@tangent(numpy.float_power)
 def power(z, x1, x2):
     d[z] = power_slope(x1, x2) * d[x1] + z * numpy.log(numpy.where(x1 > 0, x1, 1)) * d[x2]
 
@@ -364,3 +370,134 @@ def astype(y, a, dtype, order="K", casting="unsafe", subok=True, copy=True):
 @tangent(numpy.ndarray.astype)
 def astype(y, a, dtype, order="K", casting="unsafe", subok=True, copy=True):
     d[y] = d[a].astype(dtype)
+
+
+# ---- more elementwise functions (NumPy's inverse hyperbolic, angle, rounding-free ufuncs) ----
+
+
+@elementwise(numpy.arcsinh, math.asinh)
+def arcsinh(g, y, x):
+    return g / numpy.sqrt(x * x + 1.0)
+
+
+@elementwise(numpy.arccosh, math.acosh)
+def arccosh(g, y, x):
+    return g / numpy.sqrt((x - 1.0) * (x + 1.0))
+
+
+@elementwise(numpy.arctanh, math.atanh)
+def arctanh(g, y, x):
+    return g / ((1.0 - x) * (1.0 + x))
+
+
+@elementwise(numpy.deg2rad, numpy.radians, math.radians)
+def deg2rad(g, y, x):
+    return g * (math.pi / 180.0)
+
+
+@elementwise(numpy.rad2deg, numpy.degrees, math.degrees)
+def rad2deg(g, y, x):
+    return g * (180.0 / math.pi)
+
+
+@elementwise(numpy.fabs)
+def fabs(g, y, x):
+    return g * numpy.sign(x)
+
+
+@elementwise(numpy.positive)
+def positive(g, y, x):
+    return g
+
+
+@elementwise(numpy.cbrt)
+def cbrt(g, y, x):
+    return g / (3.0 * y * y)
+
+
+@elementwise(numpy.sinc)                    # (cos(pi x) - sinc(x)) / x, 0 at x = 0
+def sinc(g, y, x):
+    return g * numpy.where(x == 0, 0.0, (numpy.cos(math.pi * x) - y) / numpy.where(x == 0, 1.0, x))
+
+
+@elementwise(numpy.nan_to_num)
+def nan_to_num(g, y, x, copy=True, nan=0.0, posinf=None, neginf=None):
+    return g * numpy.isfinite(x)
+
+
+@elementwise(numpy.ldexp)                   # x1 * 2 ** x2 for integers x2
+def ldexp(g, y, x1, x2):
+    return g * numpy.ldexp(1.0, x2)
+
+
+@adjoint(numpy.logaddexp2)                  # weights sigmoid((x1 - x2) log 2), its complement
+def logaddexp2(z, x1, x2):
+    d[x1] += unbroadcast(d[z] * (0.5 + 0.5 * numpy.tanh((0.5 * math.log(2.0)) * (x1 - x2))), x1)
+    d[x2] += unbroadcast(d[z] * (0.5 - 0.5 * numpy.tanh((0.5 * math.log(2.0)) * (x1 - x2))), x2)
+
+
+@tangent(numpy.logaddexp2)
+def logaddexp2(z, x1, x2):
+    d[z] = d[x1] * numpy.exp2(x1 - z) + d[x2] * numpy.exp2(x2 - z)
+
+
+@adjoint(numpy.remainder)                   # x1 - floor(x1 / x2) x2; numpy.mod is remainder
+def remainder(z, x1, x2):
+    d[x1] += unbroadcast(d[z], x1)
+    d[x2] += unbroadcast(-d[z] * numpy.floor_divide(x1, x2), x2)
+
+
+@tangent(numpy.remainder)
+def remainder(z, x1, x2):
+    d[z] = d[x1] - d[x2] * numpy.floor_divide(x1, x2)
+
+
+@adjoint(numpy.fmod)                        # x1 - trunc(x1 / x2) x2
+def fmod(z, x1, x2):
+    d[x1] += unbroadcast(d[z], x1)
+    d[x2] += unbroadcast(-d[z] * numpy.trunc((x1 - z) / x2), x2)
+
+
+@tangent(numpy.fmod)
+def fmod(z, x1, x2):
+    d[z] = d[x1] - d[x2] * numpy.trunc((x1 - z) / x2)
+
+
+@adjoint(numpy.copysign)                    # |x1| with the sign of x2: constant in x2
+def copysign(z, x1, x2):
+    d[x1] += unbroadcast(d[z] * numpy.sign(x1) * numpy.sign(z), x1)
+
+
+@tangent(numpy.copysign)
+def copysign(z, x1, x2):
+    d[z] = d[x1] * numpy.sign(x1) * numpy.sign(z)
+
+
+@adjoint(numpy.fmax)                        # maximum, except that a NaN loses
+def fmax(z, x1, x2):
+    w = numpy.where(numpy.isnan(x2), 1.0, numpy.where(numpy.isnan(x1), 0.0,
+                                                      (1.0 + numpy.sign(x1 - x2)) / 2))
+    d[x1] += unbroadcast(d[z] * w, x1)
+    d[x2] += unbroadcast(d[z] * (1.0 - w), x2)
+
+
+@tangent(numpy.fmax)
+def fmax(z, x1, x2):
+    w = numpy.where(numpy.isnan(x2), 1.0, numpy.where(numpy.isnan(x1), 0.0,
+                                                      (1.0 + numpy.sign(x1 - x2)) / 2))
+    d[z] = d[x1] * w + d[x2] * (1.0 - w)
+
+
+@adjoint(numpy.fmin)                        # minimum, except that a NaN loses
+def fmin(z, x1, x2):
+    w = numpy.where(numpy.isnan(x2), 1.0, numpy.where(numpy.isnan(x1), 0.0,
+                                                      (1.0 + numpy.sign(x2 - x1)) / 2))
+    d[x1] += unbroadcast(d[z] * w, x1)
+    d[x2] += unbroadcast(d[z] * (1.0 - w), x2)
+
+
+@tangent(numpy.fmin)
+def fmin(z, x1, x2):
+    w = numpy.where(numpy.isnan(x2), 1.0, numpy.where(numpy.isnan(x1), 0.0,
+                                                      (1.0 + numpy.sign(x2 - x1)) / 2))
+    d[z] = d[x1] * w + d[x2] * (1.0 - w)

@@ -38,7 +38,7 @@ nondifferentiable(runtime.grad_seed, runtime.zeros_like, runtime.shape_of,
                   reason="it builds constants (seeds, zeros, shapes)")
 nondifferentiable(runtime.keys_of, reason="a dict's keys are not differentiated")
 returns_sequence(runtime.split_like, runtime.unstack, runtime.item_adjoint,
-                 runtime_exact.values_of)
+                 runtime.add_sequences, runtime_exact.values_of)
 
 # ---- broadcasting and reductions --------------------------------------------------------------
 

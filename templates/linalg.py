@@ -1,5 +1,5 @@
 """Rules for linear algebra: dot (function and method), matmul, outer, inner, tensordot,
-einsum with subscripts written out in full (any number of operands), trace and diagonal
+einsum with any string of subscripts (any number of operands), trace and diagonal
 (function and method), and diag in both directions; numpy.linalg's inv, det, slogdet, solve
 (vector and matrix right-hand sides) and cholesky, on matrices and stacks of matrices.
 

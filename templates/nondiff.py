@@ -128,3 +128,37 @@ for _names, _values in ((("normal",), ("loc", "scale")), (("uniform",), ("low", 
                         (("choice",), ("a",))):
     nondifferentiable(*_draws(*_names), reason="random draws are not differentiated",
                       values=_values)
+
+
+# ---- integers, indices, predicates and descriptions (added for NumPy's whole namespace) ------
+
+nondifferentiable(
+    numpy.bitwise_and, numpy.bitwise_or, numpy.bitwise_xor, numpy.bitwise_not, numpy.invert,
+    numpy.bitwise_count, numpy.left_shift, numpy.right_shift, numpy.gcd, numpy.lcm,
+    reason="integer arithmetic has no derivative")
+for _name in ("bitwise_invert", "bitwise_left_shift", "bitwise_right_shift"):
+    if getattr(numpy, _name, None) is not None:          # array-API names (NumPy >= 2)
+        nondifferentiable(getattr(numpy, _name), reason="integer arithmetic has no derivative")
+nondifferentiable(numpy.heaviside, numpy.spacing,
+                  reason="it is piecewise constant: its derivative is zero almost everywhere")
+nondifferentiable(
+    numpy.diag_indices, numpy.diag_indices_from, numpy.tril_indices_from,
+    numpy.triu_indices_from, numpy.mask_indices, numpy.ix_, numpy.ravel_multi_index,
+    numpy.unravel_index, numpy.einsum_path, numpy.broadcast_shapes,
+    reason="it gives indices or shapes")
+nondifferentiable(
+    numpy.isnat, numpy.iscomplex, numpy.isreal, numpy.iscomplexobj, numpy.isrealobj,
+    numpy.isscalar, numpy.isfortran, numpy.iterable, numpy.may_share_memory,
+    numpy.shares_memory, numpy.array_equiv, numpy.can_cast, numpy.result_type,
+    numpy.promote_types, numpy.min_scalar_type, numpy.common_type, numpy.mintypecode,
+    numpy.issubdtype, numpy.isdtype,
+    reason="it describes its arguments (a truth value, a type)")
+nondifferentiable(numpy.bartlett, numpy.blackman, numpy.hamming, numpy.hanning,
+                  reason="a window of a given length is a constant")
+nondifferentiable(numpy.kaiser, reason="a window of a given length is a constant",
+                  values=("beta",))
+nondifferentiable(numpy.bincount, reason="counts have no derivative", values=("weights",))
+nondifferentiable(numpy.packbits, numpy.unpackbits, numpy.linalg.matrix_rank,
+                  reason="it gives integers")
+nondifferentiable(numpy.fft.fftfreq, numpy.fft.rfftfreq,
+                  reason="sample frequencies of a given length are constants")

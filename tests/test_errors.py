@@ -218,13 +218,13 @@ def test_integer_arguments_outside_wrt_are_fine():
 
 
 def einsum_diagonal(a):
-    return np.sum(np.einsum("ii->i", a))
+    return np.sum(np.einsum(a, [0, 0], [0]))
 
 
 @pytest.mark.parametrize("kind", ["grad", "jvp"])
 def test_unsupported_einsum_form_is_a_clear_error(kind):
     a = np.eye(3)
-    with pytest.raises(srcad.UnsupportedSyntaxError, match="'ii->i'"):
+    with pytest.raises(srcad.MissingRuleError, match="sublist form"):
         if kind == "grad":
             srcad.grad(einsum_diagonal)(a)
         else:

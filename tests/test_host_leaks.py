@@ -265,6 +265,13 @@ USER_HOST_CODE = {
     "linalg.undiag_of_matrix": "numpy.zeros((3, 4))",
     "linalg.dot_adjoint_right": "numpy.zeros((2, 4))",
     "shape.hstack_vstack_with_scalar": "numpy.vstack of Python floats",
+    "casts.host_copies": "numpy.asanyarray, ascontiguousarray... make NumPy arrays",
+    **{f"scipy_rules.{name}": "SciPy's Python functions make NumPy arrays" for name in (
+        "polygamma", "logsumexp", "logsumexp_axis_keepdims", "logsumexp_weighted_large",
+        "logsumexp_number_weight",
+        "softmax", "softmax_axis", "log_softmax_axis", "log_softmax", "solve_triangular_lower",
+        "solve_triangular_upper_transposed", "solve_triangular_unit_diagonal", "cho_solve",
+        "cho_solve_upper")},
 }
 
 

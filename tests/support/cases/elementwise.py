@@ -462,3 +462,148 @@ def item(x):
       vjp=lambda u, x: (u * 2.0 * x,))
 def item_and_float_of_0d(x):
     return x.item() * float(x)
+
+
+# ---- more elementwise functions ----------------------------------------------------------------
+
+
+@case(numpy.arcsinh, math.asinh, args=args(scalars(REAL)),
+      vjp=lambda u, x: (u / math.sqrt(x * x + 1.0) * 2.0,))
+def arcsinh_scalar(x):
+    return numpy.arcsinh(x) + math.asinh(x)
+
+
+@case(numpy.arcsinh, args=args(arrays(REAL)), vjp=lambda u, x: (u / numpy.sqrt(x * x + 1.0),))
+def arcsinh(x):
+    return numpy.asinh(x)
+
+
+@case(numpy.arccosh, math.acosh, args=args(scalars((1.2, 3.0))),
+      vjp=lambda u, x: (2.0 * u / math.sqrt(x * x - 1.0),))
+def arccosh_scalar(x):
+    return numpy.arccosh(x) + math.acosh(x)
+
+
+@case(numpy.arctanh, math.atanh, args=args(scalars(UNIT)),
+      vjp=lambda u, x: (2.0 * u / (1.0 - x * x),))
+def arctanh_scalar(x):
+    return numpy.arctanh(x) + math.atanh(x)
+
+
+@case(numpy.arccosh, numpy.arctanh, args=args(arrays(UNIT)),
+      vjp=lambda u, x: (u * (x / numpy.sqrt((x * x + 4.0) * (x * x + 3.0))
+                             + 1.0 / (1.0 - x * x)),))
+def arccosh_arctanh(x):
+    return numpy.acosh(numpy.sqrt(x * x + 4.0)) + numpy.atanh(x)
+
+
+@case(numpy.deg2rad, numpy.radians, math.radians, numpy.rad2deg, numpy.degrees, math.degrees,
+      args=args(scalars(REAL)), vjp=lambda u, x: (u * (3.0 * math.pi / 180 + 540.0 / math.pi),))
+def angle_units(x):
+    return (numpy.deg2rad(x) + numpy.radians(x) + math.radians(x) + numpy.rad2deg(x)
+            + numpy.degrees(x) + math.degrees(x))
+
+
+@case(numpy.fabs, numpy.positive, args=args(arrays(REAL, away_from_zero=True)),
+      vjp=lambda u, x: (u * (numpy.sign(x) + 1.0),))
+def fabs_positive(x):
+    return numpy.fabs(x) + numpy.positive(x)
+
+
+@case(numpy.cbrt, args=args(arrays(REAL, away_from_zero=True)),
+      vjp=lambda u, x: (u / (3.0 * numpy.abs(x) ** (2.0 / 3.0)),))
+def cbrt(x):
+    return numpy.cbrt(x)
+
+
+def _sinc_slope(x):
+    px = math.pi * x
+    return numpy.where(x == 0, 0.0, (px * numpy.cos(px) - numpy.sin(px))
+                       / (math.pi * numpy.where(x == 0, 1.0, x * x)))
+
+
+@case(numpy.sinc, args=args(arrays(REAL, away_from_zero=True)),
+      vjp=lambda u, x: (u * _sinc_slope(x),))
+def sinc(x):
+    return numpy.sinc(x)
+
+
+@case(numpy.sinc, args=args(arrays(REAL, shape=(3,))), vjp=lambda u, x: (u * 0.0,))
+def sinc_at_zero(x):
+    return numpy.sinc(x * 0.0) * 2.0
+
+
+SPECIAL = numpy.array([0.0, numpy.nan, numpy.inf, -numpy.inf])
+
+
+@case(numpy.nan_to_num, args=args(arrays(REAL, shape=(4,))),
+      vjp=lambda u, x: (u * numpy.array([1.0, 0.0, 0.0, 0.0]),))
+def nan_to_num(x):
+    return numpy.nan_to_num(numpy.where(SPECIAL == 0.0, x, SPECIAL), posinf=5.0)
+
+
+EXPONENTS = numpy.array([1, -2, 3])
+
+
+@case(numpy.ldexp, args=args(arrays(REAL, shape=(3,))),
+      vjp=lambda u, x: (u * numpy.array([2.0, 0.25, 8.0]),))
+def ldexp(x):
+    return numpy.ldexp(x, EXPONENTS)
+
+
+def _logaddexp2_vjp(u, x, y):
+    total = 2.0 ** x + 2.0 ** y
+    return sum_to(u * 2.0 ** x / total, x.shape), sum_to(u * 2.0 ** y / total, y.shape)
+
+
+@case(numpy.logaddexp2, args=broadcast_args(REAL, REAL), vjp=_logaddexp2_vjp)
+def logaddexp2(x, y):
+    return numpy.logaddexp2(x, y)
+
+
+def _away_from_steps(sign=1.0):
+    """A dividend and a divisor whose quotient stays 0.3 away from integers."""
+    return broadcast_elements(grid(-3.0, 3.0, step=1.0, offset=0.3),
+                              st.floats(0.5, 2.0, width=64)).map(
+        lambda p: (p[0] * p[1], sign * p[1]))
+
+
+@case(numpy.remainder, args=_away_from_steps(-1.0),
+      vjp=lambda u, x, y: (sum_to(u, x.shape), sum_to(-u * numpy.floor(x / y), y.shape)))
+def remainder(x, y):
+    return numpy.mod(x, y)
+
+
+@case(numpy.fmod, args=_away_from_steps(),
+      vjp=lambda u, x, y: (sum_to(u, x.shape), sum_to(-u * numpy.trunc(x / y), y.shape)))
+def fmod(x, y):
+    return numpy.fmod(x, y)
+
+
+@case(numpy.copysign, args=broadcast_elements(away_from_zero(), away_from_zero()), wrt=0,
+      vjp=lambda u, x, y: (sum_to(u * numpy.sign(x) * numpy.sign(y) + 0 * y, x.shape),))
+def copysign(x, y):
+    return numpy.copysign(x, y)
+
+
+@case(numpy.float_power, args=broadcast_args(POSITIVE, REAL),
+      vjp=lambda u, x, y: (sum_to(u * y * x ** (y - 1.0), x.shape),
+                           sum_to(u * x ** y * numpy.log(x), y.shape)))
+def float_power(x, y):
+    return numpy.float_power(x, y)
+
+
+@case(numpy.fmax, numpy.fmin, args=shifted_pair(),
+      vjp=lambda u, x, y: (sum_to(u * ((x > y) * 1.0 + (x < y)), x.shape),
+                           sum_to(u * ((y > x) * 1.0 + (y < x)), y.shape)))
+def fmax_fmin(x, y):
+    return numpy.fmax(x, y) + numpy.fmin(x, y)
+
+
+@case(numpy.fmax, numpy.fmin, args=args(arrays(REAL, shape=(3,))),
+      vjp=lambda u, x: (u * numpy.array([2.0, 1.0, 2.0]),))
+def fmax_fmin_nan(x):
+    return numpy.fmax(x, GAPS) + numpy.fmin(GAPS, x)
+
+
+GAPS = numpy.array([numpy.nan, 5.0, numpy.nan])

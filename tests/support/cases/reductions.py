@@ -467,3 +467,11 @@ def norm_matrix_1_axes_keepdims(x):
 def sum_adjoint(g):
     pieces = runtime.sum_adjoint(g, [numpy.zeros((2, 3)), numpy.zeros(3), 0.0])
     return numpy.concatenate([numpy.ravel(pieces[0]), pieces[1], numpy.reshape(pieces[2], (1,))])
+
+
+@case(numpy.linalg.norm, args=args(scalars(POSITIVE), scalars(POSITIVE)),
+      vjp=lambda u, x, y: (u * (x / math.hypot(x, y) + x * y * y / math.sqrt((x * y) ** 2 + 4.0)),
+                           u * (y / math.hypot(x, y) + (x * x * y) / math.sqrt((x * y) ** 2
+                                                                               + 4.0))))
+def norm_of_a_list(x, y):
+    return numpy.linalg.norm([x, y]) + numpy.linalg.norm([x * y, 2.0])
