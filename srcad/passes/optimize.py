@@ -19,7 +19,7 @@ import numpy
 
 from .. import annotations as anno
 from .. import rules, runtime
-from ..ast_util import stored
+from ..ast_util import stored, walk
 from ..job import Job
 
 
@@ -43,10 +43,10 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
 def _drop_unread_values(tree, pullback_only):
     """`value, pullback = vjp_f(...)` with `value` read nowhere becomes `pullback =
     pullback_f(...)`; True when something changed."""
-    reads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
-             and isinstance(n.ctx, ast.Load)}
+    nodes = walk(tree)
+    reads = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     changed = False
-    for stmt in ast.walk(tree):
+    for stmt in nodes:
         if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Tuple)
                 and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name)):
             continue
@@ -121,21 +121,21 @@ def _propagate_copies(tree):
     stores = _store_counts(tree)
     for function in _functions(tree):
         returned = {n.id for s in function.body if isinstance(s, ast.Return)
-                    for n in ast.walk(s) if isinstance(n, ast.Name)}
-        stored_after, later = [], set()
-        for stmt in reversed(function.body):
-            stored_after.append(set(later))
-            later |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
-                      and isinstance(n.ctx, ast.Store)}
-        stored_after.reverse()
+                    for n in walk(s) if isinstance(n, ast.Name)}
+        last_store = {}                 # name -> index of the last statement assigning it
+        for i, stmt in enumerate(function.body):
+            for n in walk(stmt):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                    last_store[n.id] = i
         kept = []
         renames = {}
-        for stmt, after in zip(function.body, stored_after):
+        for i, stmt in enumerate(function.body):
             _rename_loads(stmt, renames)
             if (anno.get(stmt, anno.DERIVATIVE) and isinstance(stmt, ast.Assign)
                     and isinstance(stmt.value, ast.Name)):
                 target, source = stmt.targets[0].id, stmt.value.id
-                if stores.get(target) == 1 and source not in after and target not in returned:
+                if stores.get(target) == 1 and last_store.get(source, -1) <= i \
+                        and target not in returned:
                     renames[target] = source
                     continue
             kept.append(stmt)
@@ -145,17 +145,16 @@ def _propagate_copies(tree):
 def _rename_loads(stmt, renames):
     if not renames:
         return
-    for node in ast.walk(stmt):
+    for node in walk(stmt):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in renames:
             node.id = renames[node.id]
 
 
 # gradient dicts ----------------------------------------------------------------------------
 def _join_gradient_dicts(tree):
-    if not any(isinstance(n, ast.Call) and anno.get(n, anno.FUNC) is runtime.merge_grads
-               for n in ast.walk(tree)):
+    if not any(_merge_of_literal(stmt) for stmt in _statements(tree)):
         return                                  # (most code: no model gradients to join)
-    for node in ast.walk(tree):
+    for node in _statements(tree):
         for field in ("body", "orelse"):
             stmts = getattr(node, field, None)
             if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
@@ -181,9 +180,9 @@ def _join_in_block(stmts):
             out.append(anno.copy(stmt, ast.Assign(targets=stmt.targets, value=joined)))
             pending[var] = len(out) - 1
             continue
-        touched = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)} if pending else ()
+        touched = {n.id for n in walk(stmt) if isinstance(n, ast.Name)} if pending else ()
         for var in list(pending):
-            values = {n.id for v in out[pending[var]].value.values for n in ast.walk(v)
+            values = {n.id for v in out[pending[var]].value.values for n in walk(v)
                       if isinstance(n, ast.Name)}
             if var in touched or values & stored(stmt):
                 del pending[var]
@@ -221,7 +220,7 @@ def _remove_dead(tree):
     """Remove dead assignments; one pass from the end, so that removing a statement frees the
     statements that only it read (a chain goes at once). True when something was removed."""
     reads = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             reads[node.id] = reads.get(node.id, 0) + 1
     return _prune(tree, reads)
@@ -241,7 +240,7 @@ def _prune(node, reads):
                     changed = True
                     continue
             elif _is_dead(stmt, reads):
-                for sub in ast.walk(stmt.value):
+                for sub in walk(stmt.value):
                     if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
                         reads[sub.id] -= 1
                 changed = True
@@ -267,7 +266,7 @@ def _is_dead(stmt, reads):
 
 def _pure(node):
     """True when evaluating `node` has no effect besides its value."""
-    for sub in ast.walk(node):
+    for sub in walk(node):
         if isinstance(sub, ast.Call):
             func = anno.get(sub, anno.FUNC)
             if func is None and not anno.get(sub, anno.METHOD):
@@ -293,11 +292,13 @@ def _pure_function(func):
 def _inline_temporaries(tree):
     """Put each primal temporary `_t = e` that is stored and read once, by a later primal
     statement of the same block and user line, back into that statement (see the docstring)."""
-    loads, stores = {}, _store_counts(tree)
-    for node in ast.walk(tree):
+    loads, stores = {}, {}
+    for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             loads[node.id] = loads.get(node.id, 0) + 1
-    for node in ast.walk(tree):
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            stores[node.id] = stores.get(node.id, 0) + 1
+    for node in _statements(tree):
         for field in ("body", "orelse"):
             stmts = getattr(node, field, None)
             if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
@@ -312,7 +313,7 @@ def _inline_in_block(stmts, loads, stores):
         if user is None:
             kept.append(stmt)
             continue
-        for node in ast.walk(user):
+        for node in walk(user):
             for field, value in ast.iter_fields(node):
                 if isinstance(value, ast.Name) and value.id == target:
                     setattr(node, field, stmt.value)
@@ -345,29 +346,39 @@ def _reader(stmts, i, target):
         if target in _loads(stmt):
             return stmt
         if (isinstance(stmt, ast.Assign) and not _pure(stmt.value)) or \
-                reads & {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
+                reads & {n.id for n in walk(stmt) if isinstance(n, ast.Name)
                          and isinstance(n.ctx, ast.Store)}:
             return None
     return None
 
 
 def _loads(node):
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+    return {n.id for n in walk(node) if isinstance(n, ast.Name)
             and isinstance(n.ctx, ast.Load)}
 
 
 # walking -----------------------------------------------------------------------------------
 def _functions(tree):
-    return [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+    return [n for n in _statements(tree) if isinstance(n, ast.FunctionDef)]
 
 
 def _statements(tree):
-    return [n for n in ast.walk(tree) if isinstance(n, ast.stmt)]
+    """`tree` and the statements under it, without walking into expressions (the statements
+    of normal form are in `body` and `orelse`; no expression holds a statement)."""
+    out, i = [tree], 0
+    while i < len(out):
+        node = out[i]
+        i += 1
+        for field in ("body", "orelse"):
+            stmts = getattr(node, field, None)
+            if isinstance(stmts, list):
+                out.extend(stmts)
+    return out
 
 
 def _store_counts(tree):
     counts = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             counts[node.id] = counts.get(node.id, 0) + 1
     return counts
