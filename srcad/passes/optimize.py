@@ -19,7 +19,7 @@ import numpy
 
 from .. import annotations as anno
 from .. import rules, runtime
-from ..ast_util import stored, walk
+from ..ast_util import always_assigned, loaded, read_before_assigned, stored, walk
 from ..job import Job
 
 
@@ -31,6 +31,7 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     _fold(tree)
     _propagate_copies(tree)
     _join_gradient_dicts(tree)
+    _drop_unread_stacks(tree)
     while _remove_dead(tree):
         pass
     if _drop_unread_values(tree, pullback_only):
@@ -213,6 +214,140 @@ def _merge_of_literal(stmt):
 def _string_keyed(node):
     return isinstance(node, ast.Dict) and all(
         isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys)
+
+
+# stacks nothing reads ----------------------------------------------------------------------
+def _drop_unread_stacks(tree):
+    """Remove the pushes and pops of each stack whose every pop is an adjoint statement
+    `v = S.pop()` that assigns a value nothing reads before `v` is assigned again (an inner
+    loop's adjoint pops its own values before it reads them, so what an outer loop kept for it
+    is never read): the primal loop no longer keeps a copy per trip. A stack saved into an outer
+    stack that holds nothing else (`X.append(S)` ... `S = X.pop()`) goes with it.
+    Only where liveness is exact: one function, no `break`, `continue`, `try` or `with`. True
+    when something was removed."""
+    nodes = walk(tree)
+    if any(isinstance(n, (ast.Break, ast.Continue, ast.Try, ast.With, ast.Lambda))
+           or (isinstance(n, ast.FunctionDef) and n is not tree) for n in nodes):
+        return False
+    stacks = _Stacks(nodes, _statements(tree))
+    dead = set()
+    _dead_pops(tree.body, set(), dead)
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    drop = {s for s in stacks.pops if s not in params
+            and all(id(p) in dead for p in stacks.pops[s]) and stacks.only_stacked(s)}
+    todo = list(drop)
+    while todo:                 # the stacks that saved only a dropped stack go with it
+        s = todo.pop()
+        for outer in sorted({p.value.func.value.id for p in stacks.saved.get(s, [])}):
+            if outer not in drop and outer not in params and outer in stacks.pops \
+                    and stacks.only_stacked(outer) and stacks.saves_only(outer, s):
+                drop.add(outer)
+                todo.append(outer)
+    if not drop:
+        return False
+    gone = {id(stmt) for s in drop for stmt in stacks.pushes.get(s, []) + stacks.pops[s]}
+    for node in _statements(tree):
+        for field in ("body", "orelse"):
+            stmts = getattr(node, field, None)
+            if isinstance(stmts, list) and any(id(stmt) in gone for stmt in stmts):
+                kept = [stmt for stmt in stmts if id(stmt) not in gone]
+                setattr(node, field, kept or ([ast.Pass()] if field == "body" else []))
+    return True
+
+
+def _push_of(stmt):
+    """S for a statement `S.append(e)` with `e` free of effects, else None."""
+    if isinstance(stmt, ast.Expr) and _method_call(stmt.value, "append", 1) \
+            and _pure(stmt.value.args[0]):
+        return stmt.value.func.value.id
+    return None
+
+
+def _pop_of(stmt):
+    """S for an adjoint statement `v = S.pop()`, else None."""
+    if (isinstance(stmt, ast.Assign) and anno.get(stmt, anno.DERIVATIVE)
+            and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+            and _method_call(stmt.value, "pop", 0)):
+        return stmt.value.func.value.id
+    return None
+
+
+def _method_call(node, method, n_args):
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == method and isinstance(node.func.value, ast.Name)
+            and len(node.args) == n_args and not node.keywords)
+
+
+class _Stacks:
+    """The pushes `S.append(e)`, adjoint pops `v = S.pop()` and `S = []` of a function by
+    stack name, and how often each name is read and assigned."""
+
+    def __init__(self, nodes, statements):
+        self.pushes, self.pops, self.inits, self.loads, self.stores = {}, {}, {}, {}, {}
+        for n in nodes:
+            if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Load, ast.Store)):
+                counts = self.loads if isinstance(n.ctx, ast.Load) else self.stores
+                counts[n.id] = counts.get(n.id, 0) + 1
+        for stmt in statements:
+            for found, table in ((_push_of(stmt), self.pushes), (_pop_of(stmt), self.pops),
+                                 (_init_of(stmt), self.inits)):
+                if found:
+                    table.setdefault(found, []).append(stmt)
+        self.saved, self.assigned = {}, {}      # s -> pushes `X.append(s)`, pops `s = X.pop()`
+        for push in (p for stmts in self.pushes.values() for p in stmts):
+            if isinstance(push.value.args[0], ast.Name):
+                self.saved.setdefault(push.value.args[0].id, []).append(push)
+        for pop in (p for stmts in self.pops.values() for p in stmts):
+            self.assigned.setdefault(pop.targets[0].id, []).append(pop)
+
+    def only_stacked(self, s):
+        """True when `s` is read only as the list of its pushes and pops, or pushed whole
+        into a stack that holds nothing else and gives back into `s` alone; and assigned only
+        `[]` or such a pop: its contents are seen by nothing but its own pops."""
+        saved, assigned = self.saved.get(s, []), self.assigned.get(s, [])
+        outer = {p.value.func.value.id for p in saved + assigned}
+        return (all(self.saves_only(x, s) for x in outer)
+                and self.loads.get(s, 0) == len(self.pushes.get(s, [])) + len(self.pops[s])
+                + len(saved)
+                and self.stores.get(s, 0) == len(assigned) + len(self.inits.get(s, [])))
+
+    def saves_only(self, x, s):
+        """True when stack `x` is pushed only `s` and pops only into `s`."""
+        return (all(isinstance(p.value.args[0], ast.Name) and p.value.args[0].id == s
+                    for p in self.pushes.get(x, []))
+                and all(p.targets[0].id == s for p in self.pops.get(x, [])))
+
+
+def _init_of(stmt):
+    """S for a statement `S = []`, else None."""
+    if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.List)
+            and not stmt.value.elts):
+        return stmt.targets[0].id
+    return None
+
+
+def _dead_pops(stmts, live, dead):
+    """Add to `dead` the ids of the pops `v = S.pop()` in `stmts` (and the blocks under them)
+    after which `v` is not live. `live`: the names read after `stmts`, made in place the names
+    read before them (one backward sweep, one set: a set per statement would be quadratic)."""
+    for stmt in reversed(stmts):
+        if _pop_of(stmt) and stmt.targets[0].id not in live:
+            dead.add(id(stmt))
+        if isinstance(stmt, (ast.For, ast.While)):        # the next trip reads too
+            trip = read_before_assigned([stmt])
+            _dead_pops(stmt.body, live | trip, dead)
+            _dead_pops(stmt.orelse, set(live), dead)
+            live |= trip                                  # (it may run no trip)
+        elif isinstance(stmt, ast.If):
+            body, orelse = set(live), set(live)
+            _dead_pops(stmt.body, body, dead)
+            _dead_pops(stmt.orelse, orelse, dead)
+            live.clear()
+            live |= body | orelse | loaded(stmt.test)
+        else:
+            live -= always_assigned(stmt)
+            live |= read_before_assigned([stmt])
 
 
 # dead code ---------------------------------------------------------------------------------
