@@ -231,7 +231,7 @@ def _drop_unread_stacks(tree):
         return False
     stacks = _Stacks(nodes, _statements(tree))
     dead = set()
-    _dead_pops(tree.body, set(), dead)
+    _dead_pops(tree.body, set(), dead, {})
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
     drop = {s for s in stacks.pops if s not in params
             and all(id(p) in dead for p in stacks.pops[s]) and stacks.only_stacked(s)}
@@ -327,27 +327,53 @@ def _init_of(stmt):
     return None
 
 
-def _dead_pops(stmts, live, dead):
+def _dead_pops(stmts, live, dead, memo):
     """Add to `dead` the ids of the pops `v = S.pop()` in `stmts` (and the blocks under them)
     after which `v` is not live. `live`: the names read after `stmts`, made in place the names
-    read before them (one backward sweep, one set: a set per statement would be quadratic)."""
+    read before them (one backward sweep, one set: a set per statement would be quadratic);
+    `memo`: id of a statement -> the names it may read before assigning them."""
     for stmt in reversed(stmts):
         if _pop_of(stmt) and stmt.targets[0].id not in live:
             dead.add(id(stmt))
         if isinstance(stmt, (ast.For, ast.While)):        # the next trip reads too
-            trip = read_before_assigned([stmt])
-            _dead_pops(stmt.body, live | trip, dead)
-            _dead_pops(stmt.orelse, set(live), dead)
+            trip = _reads(stmt, memo)
+            _dead_pops(stmt.body, live | trip, dead, memo)
+            _dead_pops(stmt.orelse, set(live), dead, memo)
             live |= trip                                  # (it may run no trip)
         elif isinstance(stmt, ast.If):
             body, orelse = set(live), set(live)
-            _dead_pops(stmt.body, body, dead)
-            _dead_pops(stmt.orelse, orelse, dead)
+            _dead_pops(stmt.body, body, dead, memo)
+            _dead_pops(stmt.orelse, orelse, dead, memo)
             live.clear()
             live |= body | orelse | loaded(stmt.test)
         else:
             live -= always_assigned(stmt)
-            live |= read_before_assigned([stmt])
+            live |= _reads(stmt, memo)
+
+
+def _reads(stmt, memo):
+    """The names `stmt` may read before it assigns them (`ast_util.read_before_assigned` of
+    one statement), each statement's computed once."""
+    if id(stmt) not in memo:
+        if isinstance(stmt, ast.If):
+            reads = (loaded(stmt.test) | _reads_before(stmt.body, memo)
+                     | _reads_before(stmt.orelse, memo))
+        elif isinstance(stmt, ast.For):
+            reads = loaded(stmt.iter) | (_reads_before(stmt.body, memo) - stored(stmt.target))
+        elif isinstance(stmt, ast.While):
+            reads = loaded(stmt.test) | _reads_before(stmt.body, memo)
+        else:
+            reads = read_before_assigned([stmt])
+        memo[id(stmt)] = reads
+    return memo[id(stmt)]
+
+
+def _reads_before(stmts, memo):
+    early, assigned = set(), set()
+    for stmt in stmts:
+        early |= _reads(stmt, memo) - assigned
+        assigned |= always_assigned(stmt)
+    return early
 
 
 # dead code ---------------------------------------------------------------------------------
