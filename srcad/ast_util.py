@@ -113,23 +113,40 @@ def copy_node(node):
     return new
 
 
+def walk(node):
+    """Every node of the tree under `node`, `node` first, in the order of `ast.walk`
+    (breadth first, fields in order), as a list: one pass without `ast.walk`'s generators, the
+    whole-tree walks of generation being most of its time. The tree is read once, up front."""
+    out, i, ast_type = [node], 0, ast.AST
+    while i < len(out):
+        current = out[i]
+        i += 1
+        for field in current._fields:
+            value = getattr(current, field, None)
+            if isinstance(value, ast_type):
+                out.append(value)
+            elif isinstance(value, list):
+                out.extend([item for item in value if isinstance(item, ast_type)])
+    return out
+
+
 def stored(node):
     """Names assigned anywhere in `node` (or a list of nodes)."""
     nodes = node if isinstance(node, list) else [node]
-    return {n.id for s in nodes for n in ast.walk(s)
+    return {n.id for s in nodes for n in walk(s)
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def loaded(node):
     """Names read anywhere in `node` (or a list of nodes)."""
     nodes = node if isinstance(node, list) else [node]
-    return {n.id for s in nodes for n in ast.walk(s)
+    return {n.id for s in nodes for n in walk(s)
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def names_in(node):
     """The set of identifiers that `node` loads or stores."""
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
 
 
 def is_constant(node):

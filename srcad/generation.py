@@ -263,6 +263,8 @@ class _Callees:
 
     def called_by(self, fdef: ast.FunctionDef) -> list[Callee]:
         """The callees whose names `fdef` uses, in the order they were made."""
+        if not self.made:
+            return []                           # (most code: no walk of the whole tree)
         used = ast_util.names_in(fdef)
         return [c for c in self.made.values() if self.free.name_of(c) in used]
 

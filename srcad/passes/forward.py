@@ -12,7 +12,7 @@ import ast
 
 from .. import annotations as anno
 from .. import calls, rules, runtime
-from ..ast_util import assign, call, copy_node, name
+from ..ast_util import assign, call, copy_node, name, walk
 from ..job import Job
 from ..primitive import bind, check_covered, decompose, rule
 from ..template import fill
@@ -48,6 +48,9 @@ class _Forward:
         self.free = free
         self.info = info
         self.defined = set(params)       # primal names assigned so far
+        self.carried = {}                # (loop, tangents, defined) -> tangents it carries
+        self.originals = {}              # id of a trial copy of a loop -> its original's id
+        self.copies = []                 # the trial copies (kept, so that no id is reused)
 
     def block(self, stmts, known):
         """Primal and tangent statements; `known` holds the names that have a tangent."""
@@ -106,17 +109,11 @@ class _Forward:
                                            if isinstance(s, ast.Expr)} - {None}
         if isinstance(stmt, ast.For):
             assigned |= _assigned([stmt.target])
-        carried, before = set(), set(self.defined)
-        while True:                                # which tangents the body creates
-            trial = set(known) | carried
-            saved = self.namer.snapshot()
-            self.block(copy_node(stmt.body), trial)
-            self.namer.restore(saved)
-            self.defined = set(before)
-            new = (trial - known - carried) & assigned & before
-            if not new:
-                break
-            carried |= new
+        before = set(self.defined)
+        key = (self.originals.get(id(stmt), id(stmt)), frozenset(known), frozenset(before))
+        if key not in self.carried:
+            self.carried[key] = self._carried(stmt, known, assigned, before)
+        carried = set(self.carried[key])
         init = []
         for var in sorted(carried):
             zero = assign(self.namer.derivative(var), self.zeros(name(var)))
@@ -126,6 +123,32 @@ class _Forward:
         known |= carried
         stmt.body = self.block(stmt.body, known)
         return init + [stmt]
+
+    def _carried(self, stmt, known, assigned, before):
+        """The tangents the loop `stmt` carries from one trip to the next: its body made on
+        trial copies until no new tangent appears. A loop nested in the copy is found by its
+        original in `self.carried` (the trials of a nest would otherwise grow as a power of
+        its depth)."""
+        carried = set()
+        while True:                                # which tangents the body creates
+            trial = set(known) | carried
+            saved = self.namer.snapshot()
+            self.block(self._trial_copy(stmt.body), trial)
+            self.namer.restore(saved)
+            self.defined = set(before)
+            new = (trial - known - carried) & assigned & before
+            if not new:
+                return carried
+            carried |= new
+
+    def _trial_copy(self, body):
+        copy = copy_node(body)
+        for original, copied in zip(walk(ast.Module(body=body, type_ignores=[])),
+                                    walk(ast.Module(body=copy, type_ignores=[]))):
+            if isinstance(original, (ast.For, ast.While)):
+                self.originals[id(copied)] = self.originals.get(id(original), id(original))
+                self.copies.append(copied)
+        return copy
 
     def assignment(self, stmt, known):
         """The primal statement and the statements of its tangent."""

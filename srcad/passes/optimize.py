@@ -4,9 +4,10 @@ In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullbac
 and the job's `pullback_only`. Out: the same function, where in derivative statements numbers
 are folded (`2 - 1` -> `1`, `x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`, `0 - e` -> `-e`),
 a derivative copy `da = db` is replaced by `db` where that is safe, and assignments whose value
-is never used and has no effect are removed (repeatedly, so whole dead chains go). Primal
-statements are removed, and a temporary of normal form that only the next statements of its
-user line read is put back into the expression that reads it (`h = np.tanh(X @ W + b)`, not
+is never used and has no effect are removed (repeatedly, so whole dead chains go), and so are
+the pushes and pops of a loop's stack whose pops nothing reads (an outer loop's copy of what its
+inner loop pops for itself). Primal statements are removed, and a temporary of normal form that
+only the next statements of its user line read is put back into the expression that reads it (`h = np.tanh(X @ W + b)`, not
 `_matmul = X @ W; _add = _matmul + b; h = np.tanh(_add)`): the line reads as the user wrote it,
 and the value is freed at once. A model's gradient dict built in pieces (`dself = {'bias': db}`
 ... `dself = merge_grads(dself, {'weight': dw})`) is written as one literal.
@@ -19,7 +20,7 @@ import numpy
 
 from .. import annotations as anno
 from .. import rules, runtime
-from ..ast_util import stored
+from ..ast_util import always_assigned, loaded, read_before_assigned, stored, walk
 from ..job import Job
 
 
@@ -31,6 +32,7 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     _fold(tree)
     _propagate_copies(tree)
     _join_gradient_dicts(tree)
+    _drop_unread_stacks(tree)
     while _remove_dead(tree):
         pass
     if _drop_unread_values(tree, pullback_only):
@@ -43,10 +45,10 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
 def _drop_unread_values(tree, pullback_only):
     """`value, pullback = vjp_f(...)` with `value` read nowhere becomes `pullback =
     pullback_f(...)`; True when something changed."""
-    reads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
-             and isinstance(n.ctx, ast.Load)}
+    nodes = walk(tree)
+    reads = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     changed = False
-    for stmt in ast.walk(tree):
+    for stmt in nodes:
         if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Tuple)
                 and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name)):
             continue
@@ -121,21 +123,21 @@ def _propagate_copies(tree):
     stores = _store_counts(tree)
     for function in _functions(tree):
         returned = {n.id for s in function.body if isinstance(s, ast.Return)
-                    for n in ast.walk(s) if isinstance(n, ast.Name)}
-        stored_after, later = [], set()
-        for stmt in reversed(function.body):
-            stored_after.append(set(later))
-            later |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
-                      and isinstance(n.ctx, ast.Store)}
-        stored_after.reverse()
+                    for n in walk(s) if isinstance(n, ast.Name)}
+        last_store = {}                 # name -> index of the last statement assigning it
+        for i, stmt in enumerate(function.body):
+            for n in walk(stmt):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                    last_store[n.id] = i
         kept = []
         renames = {}
-        for stmt, after in zip(function.body, stored_after):
+        for i, stmt in enumerate(function.body):
             _rename_loads(stmt, renames)
             if (anno.get(stmt, anno.DERIVATIVE) and isinstance(stmt, ast.Assign)
                     and isinstance(stmt.value, ast.Name)):
                 target, source = stmt.targets[0].id, stmt.value.id
-                if stores.get(target) == 1 and source not in after and target not in returned:
+                if stores.get(target) == 1 and last_store.get(source, -1) <= i \
+                        and target not in returned:
                     renames[target] = source
                     continue
             kept.append(stmt)
@@ -145,17 +147,16 @@ def _propagate_copies(tree):
 def _rename_loads(stmt, renames):
     if not renames:
         return
-    for node in ast.walk(stmt):
+    for node in walk(stmt):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in renames:
             node.id = renames[node.id]
 
 
 # gradient dicts ----------------------------------------------------------------------------
 def _join_gradient_dicts(tree):
-    if not any(isinstance(n, ast.Call) and anno.get(n, anno.FUNC) is runtime.merge_grads
-               for n in ast.walk(tree)):
+    if not any(_merge_of_literal(stmt) for stmt in _statements(tree)):
         return                                  # (most code: no model gradients to join)
-    for node in ast.walk(tree):
+    for node in _statements(tree):
         for field in ("body", "orelse"):
             stmts = getattr(node, field, None)
             if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
@@ -181,9 +182,9 @@ def _join_in_block(stmts):
             out.append(anno.copy(stmt, ast.Assign(targets=stmt.targets, value=joined)))
             pending[var] = len(out) - 1
             continue
-        touched = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)} if pending else ()
+        touched = {n.id for n in walk(stmt) if isinstance(n, ast.Name)} if pending else ()
         for var in list(pending):
-            values = {n.id for v in out[pending[var]].value.values for n in ast.walk(v)
+            values = {n.id for v in out[pending[var]].value.values for n in walk(v)
                       if isinstance(n, ast.Name)}
             if var in touched or values & stored(stmt):
                 del pending[var]
@@ -216,12 +217,172 @@ def _string_keyed(node):
         isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys)
 
 
+# stacks nothing reads ----------------------------------------------------------------------
+def _drop_unread_stacks(tree):
+    """Remove the pushes and pops of each stack whose every pop is an adjoint statement
+    `v = S.pop()` that assigns a value nothing reads before `v` is assigned again (an inner
+    loop's adjoint pops its own values before it reads them, so what an outer loop kept for it
+    is never read): the primal loop no longer keeps a copy per trip. A stack saved into an outer
+    stack that holds nothing else (`X.append(S)` ... `S = X.pop()`) goes with it.
+    Only where liveness is exact: one function, no `break`, `continue`, `try` or `with`. True
+    when something was removed."""
+    nodes = walk(tree)
+    if any(isinstance(n, (ast.Break, ast.Continue, ast.Try, ast.With, ast.Lambda))
+           or (isinstance(n, ast.FunctionDef) and n is not tree) for n in nodes):
+        return False
+    stacks = _Stacks(nodes, _statements(tree))
+    dead = set()
+    _dead_pops(tree.body, set(), dead, {})
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    drop = {s for s in stacks.pops if s not in params
+            and all(id(p) in dead for p in stacks.pops[s]) and stacks.only_stacked(s)}
+    todo = list(drop)
+    while todo:                 # the stacks that saved only a dropped stack go with it
+        s = todo.pop()
+        for outer in sorted({p.value.func.value.id for p in stacks.saved.get(s, [])}):
+            if outer not in drop and outer not in params and outer in stacks.pops \
+                    and stacks.only_stacked(outer) and stacks.saves_only(outer, s):
+                drop.add(outer)
+                todo.append(outer)
+    if not drop:
+        return False
+    gone = {id(stmt) for s in drop for stmt in stacks.pushes.get(s, []) + stacks.pops[s]}
+    for node in _statements(tree):
+        for field in ("body", "orelse"):
+            stmts = getattr(node, field, None)
+            if isinstance(stmts, list) and any(id(stmt) in gone for stmt in stmts):
+                kept = [stmt for stmt in stmts if id(stmt) not in gone]
+                setattr(node, field, kept or ([ast.Pass()] if field == "body" else []))
+    return True
+
+
+def _push_of(stmt):
+    """S for a statement `S.append(e)` with `e` free of effects, else None."""
+    if isinstance(stmt, ast.Expr) and _method_call(stmt.value, "append", 1) \
+            and _pure(stmt.value.args[0]):
+        return stmt.value.func.value.id
+    return None
+
+
+def _pop_of(stmt):
+    """S for an adjoint statement `v = S.pop()`, else None."""
+    if (isinstance(stmt, ast.Assign) and anno.get(stmt, anno.DERIVATIVE)
+            and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+            and _method_call(stmt.value, "pop", 0)):
+        return stmt.value.func.value.id
+    return None
+
+
+def _method_call(node, method, n_args):
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == method and isinstance(node.func.value, ast.Name)
+            and len(node.args) == n_args and not node.keywords)
+
+
+class _Stacks:
+    """The pushes `S.append(e)`, adjoint pops `v = S.pop()` and `S = []` of a function by
+    stack name, and how often each name is read and assigned."""
+
+    def __init__(self, nodes, statements):
+        self.pushes, self.pops, self.inits, self.loads, self.stores = {}, {}, {}, {}, {}
+        for n in nodes:
+            if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Load, ast.Store)):
+                counts = self.loads if isinstance(n.ctx, ast.Load) else self.stores
+                counts[n.id] = counts.get(n.id, 0) + 1
+        for stmt in statements:
+            for found, table in ((_push_of(stmt), self.pushes), (_pop_of(stmt), self.pops),
+                                 (_init_of(stmt), self.inits)):
+                if found:
+                    table.setdefault(found, []).append(stmt)
+        self.saved, self.assigned = {}, {}      # s -> pushes `X.append(s)`, pops `s = X.pop()`
+        for push in (p for stmts in self.pushes.values() for p in stmts):
+            if isinstance(push.value.args[0], ast.Name):
+                self.saved.setdefault(push.value.args[0].id, []).append(push)
+        for pop in (p for stmts in self.pops.values() for p in stmts):
+            self.assigned.setdefault(pop.targets[0].id, []).append(pop)
+
+    def only_stacked(self, s):
+        """True when `s` is read only as the list of its pushes and pops, or pushed whole
+        into a stack that holds nothing else and gives back into `s` alone; and assigned only
+        `[]` or such a pop: its contents are seen by nothing but its own pops."""
+        saved, assigned = self.saved.get(s, []), self.assigned.get(s, [])
+        outer = {p.value.func.value.id for p in saved + assigned}
+        return (all(self.saves_only(x, s) for x in outer)
+                and self.loads.get(s, 0) == len(self.pushes.get(s, [])) + len(self.pops[s])
+                + len(saved)
+                and self.stores.get(s, 0) == len(assigned) + len(self.inits.get(s, [])))
+
+    def saves_only(self, x, s):
+        """True when stack `x` is pushed only `s` and pops only into `s`."""
+        return (all(isinstance(p.value.args[0], ast.Name) and p.value.args[0].id == s
+                    for p in self.pushes.get(x, []))
+                and all(p.targets[0].id == s for p in self.pops.get(x, [])))
+
+
+def _init_of(stmt):
+    """S for a statement `S = []`, else None."""
+    if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.List)
+            and not stmt.value.elts):
+        return stmt.targets[0].id
+    return None
+
+
+def _dead_pops(stmts, live, dead, memo):
+    """Add to `dead` the ids of the pops `v = S.pop()` in `stmts` (and the blocks under them)
+    after which `v` is not live. `live`: the names read after `stmts`, made in place the names
+    read before them (one backward sweep, one set: a set per statement would be quadratic);
+    `memo`: id of a statement -> the names it may read before assigning them."""
+    for stmt in reversed(stmts):
+        if _pop_of(stmt) and stmt.targets[0].id not in live:
+            dead.add(id(stmt))
+        if isinstance(stmt, (ast.For, ast.While)):        # the next trip reads too
+            trip = _reads(stmt, memo)
+            _dead_pops(stmt.body, live | trip, dead, memo)
+            _dead_pops(stmt.orelse, set(live), dead, memo)
+            live |= trip                                  # (it may run no trip)
+        elif isinstance(stmt, ast.If):
+            body, orelse = set(live), set(live)
+            _dead_pops(stmt.body, body, dead, memo)
+            _dead_pops(stmt.orelse, orelse, dead, memo)
+            live.clear()
+            live |= body | orelse | loaded(stmt.test)
+        else:
+            live -= always_assigned(stmt)
+            live |= _reads(stmt, memo)
+
+
+def _reads(stmt, memo):
+    """The names `stmt` may read before it assigns them (`ast_util.read_before_assigned` of
+    one statement), each statement's computed once."""
+    if id(stmt) not in memo:
+        if isinstance(stmt, ast.If):
+            reads = (loaded(stmt.test) | _reads_before(stmt.body, memo)
+                     | _reads_before(stmt.orelse, memo))
+        elif isinstance(stmt, ast.For):
+            reads = loaded(stmt.iter) | (_reads_before(stmt.body, memo) - stored(stmt.target))
+        elif isinstance(stmt, ast.While):
+            reads = loaded(stmt.test) | _reads_before(stmt.body, memo)
+        else:
+            reads = read_before_assigned([stmt])
+        memo[id(stmt)] = reads
+    return memo[id(stmt)]
+
+
+def _reads_before(stmts, memo):
+    early, assigned = set(), set()
+    for stmt in stmts:
+        early |= _reads(stmt, memo) - assigned
+        assigned |= always_assigned(stmt)
+    return early
+
+
 # dead code ---------------------------------------------------------------------------------
 def _remove_dead(tree):
     """Remove dead assignments; one pass from the end, so that removing a statement frees the
     statements that only it read (a chain goes at once). True when something was removed."""
     reads = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             reads[node.id] = reads.get(node.id, 0) + 1
     return _prune(tree, reads)
@@ -241,7 +402,7 @@ def _prune(node, reads):
                     changed = True
                     continue
             elif _is_dead(stmt, reads):
-                for sub in ast.walk(stmt.value):
+                for sub in walk(stmt.value):
                     if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
                         reads[sub.id] -= 1
                 changed = True
@@ -267,7 +428,7 @@ def _is_dead(stmt, reads):
 
 def _pure(node):
     """True when evaluating `node` has no effect besides its value."""
-    for sub in ast.walk(node):
+    for sub in walk(node):
         if isinstance(sub, ast.Call):
             func = anno.get(sub, anno.FUNC)
             if func is None and not anno.get(sub, anno.METHOD):
@@ -293,11 +454,13 @@ def _pure_function(func):
 def _inline_temporaries(tree):
     """Put each primal temporary `_t = e` that is stored and read once, by a later primal
     statement of the same block and user line, back into that statement (see the docstring)."""
-    loads, stores = {}, _store_counts(tree)
-    for node in ast.walk(tree):
+    loads, stores = {}, {}
+    for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             loads[node.id] = loads.get(node.id, 0) + 1
-    for node in ast.walk(tree):
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            stores[node.id] = stores.get(node.id, 0) + 1
+    for node in _statements(tree):
         for field in ("body", "orelse"):
             stmts = getattr(node, field, None)
             if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
@@ -312,7 +475,7 @@ def _inline_in_block(stmts, loads, stores):
         if user is None:
             kept.append(stmt)
             continue
-        for node in ast.walk(user):
+        for node in walk(user):
             for field, value in ast.iter_fields(node):
                 if isinstance(value, ast.Name) and value.id == target:
                     setattr(node, field, stmt.value)
@@ -345,29 +508,39 @@ def _reader(stmts, i, target):
         if target in _loads(stmt):
             return stmt
         if (isinstance(stmt, ast.Assign) and not _pure(stmt.value)) or \
-                reads & {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)
+                reads & {n.id for n in walk(stmt) if isinstance(n, ast.Name)
                          and isinstance(n.ctx, ast.Store)}:
             return None
     return None
 
 
 def _loads(node):
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+    return {n.id for n in walk(node) if isinstance(n, ast.Name)
             and isinstance(n.ctx, ast.Load)}
 
 
 # walking -----------------------------------------------------------------------------------
 def _functions(tree):
-    return [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+    return [n for n in _statements(tree) if isinstance(n, ast.FunctionDef)]
 
 
 def _statements(tree):
-    return [n for n in ast.walk(tree) if isinstance(n, ast.stmt)]
+    """`tree` and the statements under it, without walking into expressions (the statements
+    of normal form are in `body` and `orelse`; no expression holds a statement)."""
+    out, i = [tree], 0
+    while i < len(out):
+        node = out[i]
+        i += 1
+        for field in ("body", "orelse"):
+            stmts = getattr(node, field, None)
+            if isinstance(stmts, list):
+                out.extend(stmts)
+    return out
 
 
 def _store_counts(tree):
     counts = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             counts[node.id] = counts.get(node.id, 0) + 1
     return counts

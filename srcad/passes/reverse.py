@@ -42,6 +42,7 @@ from ..ast_util import (
     name,
     read_before_assigned,
     stored,
+    walk,
 )
 from ..errors import NonScalarOutputError
 from ..job import Job
@@ -118,10 +119,10 @@ def _builder(tree, job, statements, params):
     builder.closures = job.kind not in (BACKWARD, GRAD_NESTED)
     builder.shapes = anno.get(tree, anno.SHAPES)
     builder.scalar_outputs = _full_reductions(statements)
-    builder.read_by_active = {n.id for s in statements for a in ast.walk(s)
+    builder.read_by_active = {n.id for s in statements for a in walk(s)
                               if isinstance(a, ast.Assign) and anno.get(a, anno.ACTIVE)
-                              for n in ast.walk(a.value) if isinstance(n, ast.Name)}
-    builder.parameter_reads = {n.targets[0].id for s in statements for n in ast.walk(s)
+                              for n in walk(a.value) if isinstance(n, ast.Name)}
+    builder.parameter_reads = {n.targets[0].id for s in statements for n in walk(s)
                                if isinstance(n, ast.Assign) and anno.get(n.value, anno.PARAM)}
     return builder
 
@@ -144,7 +145,7 @@ def _captured(adjoint, primal, params, free):
     always = set(params) | always_assigned(primal)
     maybe = always | _assigned_outside_loops(primal)
     restored = stored(adjoint) & (maybe | (read_before_assigned(adjoint) & stored(primal)))
-    stacks = sorted({n.func.value.id for s in adjoint for n in ast.walk(s)
+    stacks = sorted({n.func.value.id for s in adjoint for n in walk(s)
                      if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                      and n.func.attr == "pop" and isinstance(n.func.value, ast.Name)}
                     & maybe)
@@ -178,7 +179,7 @@ def _sequences(stmts, containers=()):
     items: a dict of dicts, a list of lists); the rules for these look at the value at run
     time (`item_adjoint`, `add_sequences` take an array too)."""
     found = set(containers)
-    assigns = [stmt for node in stmts for stmt in ast.walk(node) if isinstance(stmt, ast.Assign)]
+    assigns = [stmt for node in stmts for stmt in walk(node) if isinstance(stmt, ast.Assign)]
     for stmt in assigns:
         value = stmt.value
         func = anno.get(value, anno.FUNC) if isinstance(value, ast.Call) else None
@@ -214,7 +215,7 @@ def _indexed(stmts, assigns):
     into one that is: an item of a container held there may be a container itself."""
     indexed = set()
     for node in stmts:
-        for sub in ast.walk(node):
+        for sub in walk(node):
             if isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name):
                 indexed.add(sub.value.id)
             elif isinstance(sub, ast.Call) and calls.is_user_function(
@@ -731,7 +732,7 @@ def _accumulate_in_place(stmts, fresh):
                 and isinstance(node.value.op, ast.Add) and isinstance(node.value.left, ast.Name)
                 and node.value.left.id == d and node.targets[0].id == d)
 
-    nodes = [n for s in stmts if not isinstance(s, _Restore) for n in ast.walk(s)]
+    nodes = [n for s in stmts if not isinstance(s, _Restore) for n in walk(s)]
     for d in sorted(fresh):
         writes = [n for n in nodes if isinstance(n, ast.Name) and n.id == d
                   and isinstance(n.ctx, ast.Store)]
@@ -760,7 +761,7 @@ def _read_for_shape_only(stmts, free):
     `x` of `unbroadcast(g, x)`): a loop keeps a one-element stand-in for them, not the array."""
     shape_reads, other = set(), set()
     for stmt in stmts:
-        for node in ast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 helper = free.bound.get(node.func.id)
                 for function, position in _SHAPE_ARGUMENTS:
@@ -769,7 +770,7 @@ def _read_for_shape_only(stmts, free):
                         shape_reads.add(id(node.args[position]))
     shape_names = set()
     for stmt in stmts:
-        for node in ast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 (shape_names if id(node) in shape_reads else other).add(node.id)
     return shape_names - other
@@ -778,7 +779,7 @@ def _read_for_shape_only(stmts, free):
 def _store_counts(stmts, targets):
     counts = {t: 1 for t in targets}
     for stmt in stmts:
-        for node in ast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 counts[node.id] = counts.get(node.id, 0) + 1
     return counts
