@@ -18,6 +18,7 @@ from .api import (
                   value_and_grad,
                   vjp,
 )
+from .backend import lazy
 from .errors import (
                   MissingRuleError,
                   NonScalarOutputError,
@@ -35,7 +36,7 @@ from .template import d
 __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "hvp", "jacobian", "hessian", "source",
-           "register_adjoint", "manual_seed", "nn", "optim", "data", "seeding",
+           "register_adjoint", "manual_seed", "lazy", "nn", "optim", "data", "seeding",
            "register_tangent", "nondifferentiable", "stop_gradient", "d", "SrcadError",
            "UnsupportedSyntaxError", "SourceUnavailableError", "MissingRuleError",
            "NonScalarOutputError", "ShapeMismatchError", "WrtError", "TemplateError", "__version__"]

@@ -1,6 +1,7 @@
-"""The one place that knows about CuPy: which array library an array belongs to, moving arrays
-between the host (NumPy) and a device (CuPy), and the few operations NumPy's dispatch does not
-carry to a device library (scatter-add, explicit reads of a scalar).
+"""The one place that knows about CuPy and Dask: which array library an array belongs to, moving
+arrays between the host (NumPy) and a device (CuPy), the few operations NumPy's dispatch does
+not carry to a device library (scatter-add, explicit reads of a scalar), and lazy (Dask) arrays:
+which values are lazy, computing them all in one pass, and whether results stay lazy (`lazy()`).
 
 In: arrays and device names ("cpu", "cuda", "cuda:0"). Out: arrays of the requested library,
 or a clear error when CuPy is asked for but not installed.
@@ -10,8 +11,19 @@ Everything else in srcad calls NumPy's functions, which hand a CuPy array to CuP
 `array_module(x)` for the module of its input (`xp.zeros(...)`), never `numpy.zeros`. A device
 library other than CuPy (the tests' host-leak double) joins with `register(array_type, module,
 device)`: `module` offers `asarray`, `asnumpy` and NumPy's creation functions.
+
+Dask is never imported here: a Dask array can only exist once the user has imported
+`dask.array`, so `is_lazy` looks the type up in `sys.modules`, and srcad imports (and runs on
+NumPy and CuPy) without Dask installed. NumPy's functions reach Dask arrays through
+`__array_function__` as they reach CuPy's; what must not happen inside generated code is a
+computation (`numpy.asarray`, `float`, `bool` of a Dask array): `add_at` is lazy on Dask
+arrays, and results are computed by `compute_all`, once, when a call returns.
 """
 
+import contextlib
+import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy
@@ -95,14 +107,17 @@ def asarray_like(value: Array, like: Array) -> Array:
     return xp.array(value, dtype=like.dtype)
 
 
-def add_at(out: Array, index: Any, values: Array) -> None:
-    """`out[index] += values` with repeated indices accumulating (`numpy.add.at`), in place."""
+def add_at(out: Array, index: Any, values: Array) -> Array:
+    """`out[index] += values` with repeated indices accumulating (`numpy.add.at`): in place,
+    returning `out`; with a Dask array among them, a new Dask array (Dask has no `add.at`)."""
+    if is_lazy(out) or is_lazy(index) or is_lazy(values):
+        return _lazy_add_at(out, index, values)
     if cupy is not None and type(out) is cupy.ndarray:  # pragma: no cover - needs a GPU
         import cupyx
         cupyx.scatter_add(out, index, values)
     else:
         numpy.add.at(out, index, values)
-
+    return out
 
 
 def fused_kernels(x: Array) -> bool:
@@ -115,3 +130,128 @@ def elementwise_kernel(in_params: str, out_params: str, operation: str, name: st
     if cupy is None:
         return None
     return cupy.ElementwiseKernel(in_params, out_params, operation, name)  # pragma: no cover
+
+
+# ---- lazy (Dask) arrays ------------------------------------------------------------------------
+_LAZY = threading.local()
+
+
+def _dask_array_type() -> Any:
+    """`dask.array.Array` when the user has imported Dask, else None (never imports it). The
+    first time it is found, `numpy.size` is taught to Dask arrays (see `_teach_dask`)."""
+    global _TAUGHT
+    module = sys.modules.get("dask.array")
+    array_type = getattr(module, "Array", None)
+    if array_type is not None and not _TAUGHT:
+        _TAUGHT = True
+        _teach_dask()
+    return array_type
+
+
+_TAUGHT = False
+
+
+def _teach_dask() -> None:
+    """Register `numpy.size` for Dask arrays (rules read `numpy.size(y) / numpy.size(a)`): Dask
+    does not implement it, and a NumPy function Dask does not implement computes its arguments
+    (with a FutureWarning). The size comes from the shape, as NumPy's does; nothing is
+    computed."""
+    from dask.array.core import implements
+
+    @implements(numpy.size)
+    def size(a: Any, axis: Any = None) -> Any:
+        return a.size if axis is None else a.shape[axis]
+
+
+def is_lazy(x: Array) -> bool:
+    """True when `x` is a Dask array (a task graph, whose values are computed on request)."""
+    array_type = _dask_array_type()
+    return array_type is not None and isinstance(x, array_type)
+
+
+def any_lazy(values: Any) -> bool:
+    """True when `values` (nested lists, tuples and dicts, models' parameters aside) holds a
+    Dask array."""
+    if isinstance(values, (list, tuple)):
+        return any(any_lazy(v) for v in values)
+    if isinstance(values, dict):
+        return any(any_lazy(v) for v in values.values())
+    return is_lazy(values)
+
+
+@contextlib.contextmanager
+def lazy() -> Iterator[None]:
+    """Within `with srcad.lazy():`, derivatives of functions of Dask arrays return Dask arrays
+    (task graphs, for `dask.compute` or `client.compute` later); outside it, the gradients
+    of NumPy inputs come back computed, as NumPy arrays."""
+    before = getattr(_LAZY, "on", False)
+    _LAZY.on = True
+    try:
+        yield
+    finally:
+        _LAZY.on = before
+
+
+def lazy_results() -> bool:
+    """True inside `lazy()`."""
+    return getattr(_LAZY, "on", False)
+
+
+def compute_all(values: Any) -> Any:
+    """`values` (nested lists, tuples and dicts) with every Dask array in it computed, all in
+    one `dask.compute` (their shared graph runs once); values without one come back as they are.
+    A 0-d result of a Python float's place stays a 0-d NumPy array, as NumPy returns."""
+    leaves: list[Any] = []
+    _collect(values, leaves)
+    if not leaves:
+        return values
+    import dask
+    computed = dict(zip(map(id, leaves), dask.compute(*leaves)))
+    return _replace(values, computed)
+
+
+def _collect(values: Any, leaves: list[Any]) -> None:
+    if isinstance(values, (list, tuple)):
+        for v in values:
+            _collect(v, leaves)
+    elif isinstance(values, dict):
+        for v in values.values():
+            _collect(v, leaves)
+    elif is_lazy(values):
+        leaves.append(values)
+
+
+def _replace(values: Any, computed: dict[int, Any]) -> Any:
+    if isinstance(values, (list, tuple)):
+        items = [_replace(v, computed) for v in values]
+        return items if isinstance(values, list) else tuple(items)
+    if isinstance(values, dict):
+        return type(values)((k, _replace(v, computed)) for k, v in values.items())
+    return computed.get(id(values), values)
+
+
+def _lazy_add_at(out: Array, index: Any, values: Array) -> Array:
+    """`numpy.add.at(out, index, values)` as a Dask graph, for an integer index array into the
+    first axis (what gathers `W[rows]` make): each chunk of `values` is scattered into zeros
+    like `out` where the chunk is (one partial sum per chunk), then the partial sums are
+    added to `out`."""
+    import dask
+    import dask.array as da
+    rows = index if is_lazy(index) else da.from_array(numpy.asarray(index), chunks=-1)
+    if not is_lazy(values):
+        values = da.from_array(numpy.asarray(values), chunks=-1)
+    if rows.ndim != 1 or values.shape[:1] != rows.shape:
+        raise TypeError("srcad scatters into a Dask array only along its first axis with one "
+                        "integer index array (W[rows]); compute the index first for others")
+    values = values.rechunk(values.chunks[:1] + tuple((n,) for n in values.shape[1:]))
+    rows = rows.rechunk(values.chunks[:1])
+    shape, dtype = tuple(out.shape), numpy.result_type(out.dtype, values.dtype)
+
+    def scatter(v: Any, r: Any) -> Any:
+        part = numpy.zeros(shape, dtype=dtype)
+        numpy.add.at(part, r, v)
+        return part
+
+    parts = [da.from_delayed(dask.delayed(scatter)(v, r), shape, dtype=dtype)
+             for v, r in zip(values.to_delayed().ravel(), rows.to_delayed().ravel())]
+    return out + da.stack(parts).sum(axis=0)
