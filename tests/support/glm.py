@@ -69,3 +69,20 @@ CRITERION = nn.CrossEntropyLoss()
 
 def mlp_loss(model, X, y):
     return CRITERION(model(X), y)
+
+
+def fit_newton(loss, X, y, iterations=8):
+    """Coefficients of the GLM `loss` by Newton's method: srcad's gradient and its
+    Hessian-vector products with the unit vectors (the Hessian's columns), taken lazily and
+    computed together, one pass over the data per iteration."""
+    import dask
+
+    import srcad
+    grad, hvp = srcad.grad(loss), srcad.hvp(loss)
+    b = np.zeros(X.shape[1])
+    for _ in range(iterations):
+        with srcad.lazy():
+            parts = [grad(b, X, y)] + [hvp(b, X, y, e) for e in np.eye(len(b))]
+        g, *columns = dask.compute(*parts)
+        b = b - np.linalg.solve(np.stack(columns, axis=1), g)
+    return b
