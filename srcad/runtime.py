@@ -58,8 +58,7 @@ def unreduce(g, x, axis=None, keepdims=False):
     if shape_of(g) == target:
         return g
     if backend.is_lazy(g) or backend.is_lazy(x):    # Dask: a lazy broadcast, not a fill
-        return numpy.broadcast_to(g, target).astype(_real_dtype(x), copy=False) \
-            if not isinstance(x, (list, tuple)) else numpy.broadcast_to(g, target)
+        return backend.broadcast_lazily(g, x, target, _real_dtype(x))
     if isinstance(x, (list, tuple)):         # a list of arrays: the adjoint of their stack,
         first = x[0] if x else 0.0            # in the array library of its items
         out = numpy.zeros_like(first, dtype=_real_dtype(first), shape=target)
