@@ -4,8 +4,11 @@ For logistic, normal (least squares) and Poisson regression, on the same persist
 arrays (same chunks), with 1, 2 and 4 worker processes of one thread each on this machine:
 the time of one gradient and of one Hessian, per iteration (median of `--repeats`), for
 dask-glm (`family.pointwise_gradient`, `family.hessian`: NumPy formulas written for Dask
-arrays) and for srcad (`srcad.grad` of the loss, and the Hessian as the products of
-`srcad.hvp` with the unit vectors, computed together in one pass); the ratio srcad/dask-glm;
+arrays), for srcad on the Dask arrays (`srcad.grad` of the loss, and the Hessian as the
+products of `srcad.hvp` with the unit vectors, computed together in one pass), and for srcad
+chunk by chunk (`srcad.over_chunks(srcad.grad, loss)`, `srcad.over_chunks(srcad.hessian,
+loss)`: the NumPy derivative on each chunk in one task, the results added); the ratios
+srcad/dask-glm;
 the coefficients of Newton's method by each (dask-glm's `algorithms.newton`, srcad's gradient
 and Hessian) and their largest difference; and the largest resident memory of a worker.
 
@@ -101,13 +104,17 @@ def measure(model, args):
     glm_grad, glm_hess = dask_glm_derivatives(model)
     loss = LOSSES[model]
     ours_grad, ours_hess = srcad.grad(loss), srcad_hessian(loss)
+    chunk_grad = srcad.over_chunks(srcad.grad, loss)
+    chunk_hess = srcad.over_chunks(srcad.hessian, loss)
     row = {name: timed(lambda f=f: f(b, X, y), args.repeats) for name, f in
-           (("glm_grad", glm_grad), ("srcad_grad", ours_grad), ("glm_hess", glm_hess),
-            ("srcad_hess", ours_hess))}
+           (("glm_grad", glm_grad), ("srcad_grad", ours_grad), ("chunk_grad", chunk_grad),
+            ("glm_hess", glm_hess), ("srcad_hess", ours_hess), ("chunk_hess", chunk_hess))}
     family = getattr(families, model.capitalize())
     fitted_glm = algorithms.newton(X, y, family=family, max_iter=args.iterations, tol=1e-12)
     fitted_ours = newton(ours_grad, ours_hess, X, y, args.iterations)
-    row["coef_diff"] = float(np.abs(np.asarray(fitted_glm) - fitted_ours).max())
+    fitted_chunks = newton(chunk_grad, chunk_hess, X, y, args.iterations)
+    row["coef_diff"] = max(float(np.abs(np.asarray(fitted_glm) - fitted).max())
+                           for fitted in (fitted_ours, fitted_chunks))
     return row
 
 
@@ -130,18 +137,22 @@ def main():
     args = parser.parse_args()
     print(f"{args.rows} x {args.features} floats in chunks of {args.chunk_rows} rows; "
           f"median of {args.repeats}; seconds per gradient / Hessian")
-    print("workers  model     grad dask-glm  srcad  ratio | Hessian dask-glm  srcad  ratio "
-          "| coef diff | worker MiB")
+    print("workers  model    | gradient: dask-glm  srcad (ratio)  per chunk (ratio) | "
+          "Hessian: dask-glm  srcad (ratio)  per chunk (ratio) | coef diff | worker MiB")
     for workers in args.workers:
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                           host="127.0.0.1", dashboard_address=None, silence_logs=40) as cluster, \
                 Client(cluster) as client:
             for model in LOSSES:
                 r = measure(model, args)
-                print(f"{workers:7d}  {model:8s}  {r['glm_grad']:13.4f} {r['srcad_grad']:6.4f} "
-                      f"{r['srcad_grad'] / r['glm_grad']:6.2f} | {r['glm_hess']:16.4f} "
-                      f"{r['srcad_hess']:6.4f} {r['srcad_hess'] / r['glm_hess']:6.2f} | "
+                print(f"{workers:7d}  {model:8s} | {_cells(r, 'grad')} | {_cells(r, 'hess')} | "
                       f"{r['coef_diff']:9.1e} | {worker_memory(client):10.0f}", flush=True)
+
+
+def _cells(r, what):
+    glm, ours, chunks = r[f"glm_{what}"], r[f"srcad_{what}"], r[f"chunk_{what}"]
+    return (f"{glm:8.3f}s {ours:7.3f}s ({ours / glm:5.2f}) {chunks:7.3f}s "
+            f"({chunks / glm:5.2f})")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from .api import (
                   value_and_grad,
                   vjp,
 )
-from .backend import lazy
+from .backend import lazy, over_chunks
 from .errors import (
                   MissingRuleError,
                   NonScalarOutputError,
@@ -36,7 +36,8 @@ from .template import d
 __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "hvp", "jacobian", "hessian", "source",
-           "register_adjoint", "manual_seed", "lazy", "nn", "optim", "data", "seeding",
+           "register_adjoint", "manual_seed", "lazy", "over_chunks", "nn", "optim", "data",
+           "seeding",
            "register_tangent", "nondifferentiable", "stop_gradient", "d", "SrcadError",
            "UnsupportedSyntaxError", "SourceUnavailableError", "MissingRuleError",
            "NonScalarOutputError", "ShapeMismatchError", "WrtError", "TemplateError", "__version__"]

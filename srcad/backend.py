@@ -272,3 +272,104 @@ def _lazy_add_at(out: Array, index: Any, values: Array) -> Array:
     parts = [da.from_delayed(dask.delayed(scatter)(v, r), shape, dtype=dtype)
              for v, r in zip(values.to_delayed().ravel(), rows.to_delayed().ravel())]
     return out + da.stack(parts).sum(axis=0)
+
+
+# ---- derivatives of sums over rows, chunk by chunk ------------------------------------------
+_CHUNK_DERIVATIVES: dict[Any, Any] = {}   # (factory, function's code, wrt) -> derivative
+
+
+class ChunkSum:
+    """`factory(func, wrt=wrt)` (`srcad.grad`, `srcad.hessian`, `srcad.value_and_grad`...)
+    of a function that is a sum over the rows of its Dask arguments, called chunk by chunk: one
+    task per chunk runs the NumPy derivative on that chunk's rows (the NumPy arguments whole),
+    and the per-chunk results are added. The same numbers as `factory(func)(*args)` on the
+    whole arrays, in as many tasks as chunks; for a function that is not such a sum, wrong
+    numbers, so it is a separate, explicit call (see `srcad.over_chunks`). Picklable: the
+    workers generate the derivative themselves (they need the function's source file)."""
+
+    def __init__(self, factory: Any, func: Any, wrt: Any = 0) -> None:
+        self.factory, self.func, self.wrt = factory, func, wrt
+
+    def __call__(self, *args: Any) -> Any:
+        import dask
+        lazy = [a for a in args if is_lazy(a)]
+        if not lazy:
+            return self.derivative()(*args)
+        chunks = lazy[0].chunks[0]
+        if any(len(a.shape) == 0 or a.shape[0] != lazy[0].shape[0] for a in lazy):
+            raise ValueError("over_chunks needs Dask arguments that share their first "
+                             "(row) axis")
+        blocks = [a.rechunk({0: chunks, **{i: -1 for i in range(1, a.ndim)}})
+                  .to_delayed().ravel() if is_lazy(a) else None for a in args]
+        parts = [dask.delayed(self.on_chunk)(*[b[k] if b is not None else a
+                                               for a, b in zip(args, blocks)])
+                 for k in range(len(chunks))]
+        total = dask.delayed(_add_all)(parts)
+        return total if lazy_results() else dask.compute(total)[0]
+
+    def on_chunk(self, *args: Any) -> Any:
+        """The derivative of the rows of one chunk (NumPy arrays), on a worker."""
+        return self.derivative()(*args)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A function of the script being run (`__main__`) travels as its file and name: the
+        worker loads it from the file (its own `__main__` is another program); so does one
+        loaded that way (the scheduler may unpickle and pickle again)."""
+        state = dict(self.__dict__)
+        func = self.func
+        module = getattr(func, "__module__", None) or ""
+        if module == "__main__" or module.startswith("srcad_script_"):
+            state["func"] = (func.__code__.co_filename, func.__qualname__)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if isinstance(self.func, tuple):
+            self.func = _from_script(*self.func)
+
+    def derivative(self) -> Any:
+        code = self.func.__code__
+        key = (self.factory, code.co_filename, code.co_firstlineno, code.co_code, self.wrt)
+        found = _CHUNK_DERIVATIVES.get(key)
+        if found is None:
+            found = _CHUNK_DERIVATIVES[key] = self.factory(self.func, wrt=self.wrt)
+        return found
+
+
+def over_chunks(factory: Any, func: Any, wrt: Any = 0) -> ChunkSum:
+    """`factory(func, wrt=wrt)` for a function that is a sum over the rows of its Dask
+    arguments (a GLM's loss, a summed, not averaged, training loss), computed chunk by chunk:
+    `srcad.over_chunks(srcad.hessian, loss)(b, X, y)` runs the NumPy Hessian on each chunk's
+    rows in one task and adds the results (see `ChunkSum`). A mean over rows is not such a sum:
+    use `factory(func)` on the whole Dask arrays for it."""
+    return ChunkSum(factory, func, wrt)
+
+
+_SCRIPTS: dict[str, Any] = {}     # a script's path -> it, loaded as a module (not run)
+
+
+def _from_script(path: str, qualname: str) -> Any:
+    """The function `qualname` of the script at `path`, loaded as a module whose name is not
+    "__main__" (so its `if __name__ == "__main__":` part does not run)."""
+    import importlib.util
+    module = _SCRIPTS.get(path)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(f"srcad_script_{len(_SCRIPTS)}", path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {path} on this worker")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _SCRIPTS[path] = module
+    found: Any = module
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found
+
+
+def _add_all(parts: list[Any]) -> Any:
+    """The sum of per-chunk results (arrays, numbers, or tuples of them)."""
+    total = parts[0]
+    for part in parts[1:]:
+        total = tuple(a + b for a, b in zip(total, part)) if isinstance(total, tuple) \
+            else total + part
+    return total

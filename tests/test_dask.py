@@ -344,3 +344,30 @@ def _numpy_epochs(model, opt, X, labels):
                 opt.step()
         history["train_loss"].append(float(np.mean(losses)))
     return history
+
+
+# ---- derivatives of sums over rows, chunk by chunk ---------------------------------------------
+@pytest.mark.parametrize("model", sorted(glm.MODELS))
+def test_over_chunks_adds_the_derivatives_of_the_chunks(model):
+    loss, gradient, hessian = glm.MODELS[model]
+    X, y = glm.data(model, n=90)
+    Xd, yd = da.from_array(X, chunks=((40, 30, 20), (3, 2))), da.from_array(y, chunks=45)
+    b = np.linspace(-0.3, 0.3, 5)
+    g = srcad.over_chunks(srcad.grad, loss)(b, Xd, yd)
+    np.testing.assert_allclose(g, gradient(b, X, y), rtol=1e-10)
+    np.testing.assert_allclose(g, srcad.grad(loss)(b, X, y), rtol=1e-10)
+    H = srcad.over_chunks(srcad.hessian, loss)(b, Xd, yd)
+    np.testing.assert_allclose(H, hessian(b, X), rtol=1e-10)
+    value, g2 = srcad.over_chunks(srcad.value_and_grad, loss)(b, Xd, yd)
+    np.testing.assert_allclose(value, loss(b, X, y), rtol=1e-12)
+    np.testing.assert_allclose(g2, g, rtol=1e-12)
+    with srcad.lazy():
+        delayed = srcad.over_chunks(srcad.grad, loss)(b, Xd, yd)
+    np.testing.assert_allclose(delayed.compute(), g, rtol=1e-12)
+    np.testing.assert_allclose(srcad.over_chunks(srcad.grad, loss)(b, X, y), g, rtol=1e-10)
+
+
+def test_over_chunks_needs_rows_in_common():
+    with pytest.raises(ValueError, match="share their first"):
+        srcad.over_chunks(srcad.grad, glm.logistic)(np.zeros(2), to_dask(np.ones((6, 2))),
+                                                    to_dask(np.ones(5)))

@@ -2,7 +2,8 @@
 loopback (one thread each), started once for this module and shut down at its end, each step
 bounded in time. Gradients and Hessian-vector products of the three GLMs, a Newton fit of
 logistic regression (srcad's gradient and Hessian-vector products), and an MLP epoch over the
-chunk-aligned DataLoader must equal the in-memory NumPy results to 1e-10. (LBFGS over Dask
+chunk-aligned DataLoader must equal the in-memory NumPy results to 1e-10; so must a Hessian
+taken chunk by chunk on the workers (`srcad.over_chunks`). (LBFGS over Dask
 data: tests/test_dask.py.)"""
 
 import numpy as np
@@ -63,6 +64,14 @@ def test_a_glm_fit_on_the_cluster(client):
     np.testing.assert_allclose(fitted, glm.fit_newton(glm.logistic, X, y, iterations=6),
                                rtol=1e-10, atol=1e-12)    # at the optimum: both runs agree
     assert np.abs(glm.MODELS["logistic"][1](fitted, X, y)).max() < 1e-8
+
+
+def test_derivatives_over_chunks_on_the_cluster(client):
+    X, y = glm.data("poisson", n=1000)
+    b = np.linspace(-0.3, 0.3, 5)
+    H = srcad.over_chunks(srcad.hessian, glm.poisson)(b, to_dask(X, 4), to_dask(y, 4))
+    np.testing.assert_allclose(H, srcad.hessian(glm.poisson)(b, X, y), rtol=1e-10)
+    np.testing.assert_allclose(H, glm.MODELS["poisson"][2](b, X), rtol=1e-10)
 
 
 def test_an_mlp_epoch_on_the_cluster(client):
