@@ -230,23 +230,6 @@ def _replace(values: Any, computed: dict[int, Any]) -> Any:
     return computed.get(id(values), values)
 
 
-def broadcast_lazily(g: Array, like: Array, shape: tuple[int, ...], dtype: Any) -> Array:
-    """`g` broadcast to `shape` as a Dask array in `dtype`, chunked like `like` when `like` is
-    a Dask array of that shape (no rechunking, and no array of that shape made on the driver
-    and shipped to the workers, as `numpy.broadcast_to` of a number would)."""
-    import dask.array as da
-    chunks = like.chunks if is_lazy(like) and tuple(like.shape) == tuple(shape) else "auto"
-    if not is_lazy(g) and numpy.ndim(g) == 0:
-        return da.full(shape, g, dtype=dtype, chunks=chunks)
-    g = g if is_lazy(g) else da.from_array(numpy.asarray(g), chunks=-1)
-    if chunks == "auto":
-        return da.broadcast_to(g, shape).astype(dtype, copy=False)
-    own = ((),) * (len(shape) - g.ndim) + tuple(g.chunks)   # (g's own dimensions keep their
-    chunks = tuple(mine if len(mine) and sum(mine) == n and n != 1 else theirs  # chunks)
-                   for mine, theirs, n in zip(own, chunks, shape))
-    return da.broadcast_to(g, shape, chunks=chunks).astype(dtype, copy=False)
-
-
 def _lazy_add_at(out: Array, index: Any, values: Array) -> Array:
     """`numpy.add.at(out, index, values)` as a Dask graph, for an integer index array into the
     first axis (what gathers `W[rows]` make): each chunk of `values` is scattered into zeros

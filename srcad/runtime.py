@@ -14,6 +14,12 @@ from .errors import NonScalarOutputError
 _SCALARS = (int, float, complex)
 
 
+def _lazy(x):
+    """True for a Dask array (a task graph), told by its protocol rather than by
+    `backend.is_lazy`, so that helpers copied into an exported module need nothing of srcad."""
+    return hasattr(type(x), "__dask_graph__")
+
+
 def shape_of(x):
     """The shape of an array or scalar (a Python scalar has shape ()); of a list or tuple of
     equal arrays, that of their stack (what NumPy makes of it: `numpy.mean(losses)`)."""
@@ -57,8 +63,10 @@ def unreduce(g, x, axis=None, keepdims=False):
         g = numpy.expand_dims(g, axis)
     if shape_of(g) == target:
         return g
-    if backend.is_lazy(g) or backend.is_lazy(x):    # Dask: a lazy broadcast, not a fill
-        return backend.broadcast_lazily(g, x, target, _real_dtype(x))
+    if _lazy(g):                              # Dask: a lazy broadcast, not a fill
+        return numpy.broadcast_to(g, target)
+    if _lazy(x):                              # (in x's chunks; nothing made on the driver)
+        return numpy.zeros_like(x, dtype=_real_dtype(x)) + g
     if isinstance(x, (list, tuple)):         # a list of arrays: the adjoint of their stack,
         first = x[0] if x else 0.0            # in the array library of its items
         out = numpy.zeros_like(first, dtype=_real_dtype(first), shape=target)
@@ -119,7 +127,7 @@ def scatter_add(g, x, index):
     else:
         out = numpy.zeros_like(x, dtype=dtype)
     if _is_basic_index(index):
-        if backend.is_lazy(out) and any(p is None for p in (
+        if _lazy(out) and any(p is None for p in (
                 index if isinstance(index, tuple) else (index,))):
             g, index = _without_new_axes(g, index)      # Dask assigns without None
         out[index] = g
@@ -164,7 +172,7 @@ def split_like(g, arrays, axis=0):
 
 def _split(g, bounds, axis):
     """`numpy.split(g, bounds, axis)`; for a Dask array (which has no split), its slices."""
-    if not backend.is_lazy(g):
+    if not _lazy(g):
         return numpy.split(g, bounds, axis=axis)
     edges = [0] + list(bounds) + [g.shape[axis]]
     return [g[(slice(None),) * (axis % g.ndim) + (slice(start, stop),)]
@@ -234,7 +242,7 @@ def as_gradient(g, x):
     if isinstance(x, dict):
         return {key: as_gradient(g[key], item) for key, item in x.items()}
     if isinstance(x, (float, int, complex)):
-        if backend.on_device(g) or backend.is_lazy(g):   # no implicit copy, no computation
+        if backend.on_device(g) or _lazy(g):   # no implicit copy, no computation
             return g.reshape(()).astype(complex if isinstance(x, complex) else float)
         return complex(g) if isinstance(x, complex) else float(g)
     if isinstance(g, _SCALARS) or not hasattr(g, "shape"):
@@ -347,7 +355,7 @@ def prod_others(a, y, axis=None, keepdims=False):
     if axis is not None and not keepdims:
         y = numpy.expand_dims(y, axis)
     zero = a == 0
-    if not backend.is_lazy(zero) and not numpy.any(zero):     # (a Dask array: no early read)
+    if not _lazy(zero) and not numpy.any(zero):     # (a Dask array: no early read)
         return y / a
     nonzero = numpy.where(zero, 1, a)
     single = numpy.sum(zero, axis=axis, keepdims=True) == 1
