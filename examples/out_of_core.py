@@ -16,7 +16,8 @@ bar shows each iteration's loss and gradient norm.
 Run on a local cluster (two worker processes):
 
     pip install ".[distributed,examples]"
-    python examples/out_of_core.py --rows 8000000 --workers 2 --memory-limit 512MiB
+    python examples/out_of_core.py --rows 8000000 --chunk-rows 200000 --workers 2 \
+        --memory-limit 512MiB
 
 or on a running cluster: `python examples/out_of_core.py --scheduler tcp://HOST:8786`.
 """
