@@ -18,6 +18,7 @@ from .api import (
                   value_and_grad,
                   vjp,
 )
+from .backend import lazy, over_chunks
 from .drawing import graph
 from .errors import (
                   MissingRuleError,
@@ -38,7 +39,7 @@ from .template import d
 __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "hvp", "jacobian", "hessian", "source",
-           "explain", "graph",
+           "explain", "graph", "lazy", "over_chunks",
            "register_adjoint", "manual_seed", "nn", "optim", "data", "seeding",
            "register_tangent", "transform_library", "nondifferentiable", "stop_gradient", "d",
            "SrcadError",

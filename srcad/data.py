@@ -61,11 +61,18 @@ class DataLoader:
         self.num_samples = lengths[0]
 
     def __len__(self):
-        if self.drop_last:
-            return self.num_samples // self.batch_size
-        return math.ceil(self.num_samples / self.batch_size)
+        if any(backend.is_lazy(a) for a in self.arrays):
+            return sum(self._count(n) for n in _chunk_lengths(self.arrays))
+        return self._count(self.num_samples)
+
+    def _count(self, n):
+        """The number of batches of `n` samples."""
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self):
+        if any(backend.is_lazy(a) for a in self.arrays):
+            yield from self._chunked()
+            return
         n, size = self.num_samples, self.batch_size
         stop = n - n % size if self.drop_last else n
         if not self.shuffle:
@@ -81,6 +88,47 @@ class DataLoader:
                 orders[xp] = order if xp is numpy else xp.asarray(order)
         for start in range(0, stop, size):
             yield tuple(a[orders[backend.array_module(a)][start:start + size]] for a in self.arrays)
+
+
+    def _chunked(self):
+        """Batches of Dask arrays, chunk-aligned: the samples of one chunk (of the first Dask
+        array's first axis) computed at once, in one `dask.compute` (on the cluster when a
+        `dask.distributed` client is active), while the batches of the chunk before are in
+        use; each batch lies inside one chunk. Shuffled: the chunks in a fresh random order,
+        and the samples inside each chunk. The batches are NumPy arrays."""
+        from concurrent.futures import ThreadPoolExecutor
+        size = self.batch_size
+        lengths = _chunk_lengths(self.arrays)
+        starts = numpy.concatenate([[0], numpy.cumsum(lengths)[:-1]]).astype(int)
+        gen = None
+        if self.shuffle:
+            gen = self.generator if self.generator is not None else seeding.generator()
+        order = gen.permutation(len(lengths)) if gen is not None else range(len(lengths))
+        spans = [(int(starts[k]), int(starts[k] + lengths[k])) for k in order]
+        with ThreadPoolExecutor(1, thread_name_prefix="srcad-loader") as pool:
+            pending = pool.submit(_load, self.arrays, *spans[0]) if spans else None
+            for k in range(len(spans)):
+                parts = pending.result()
+                if k + 1 < len(spans):                  # the next chunk, one step ahead
+                    pending = pool.submit(_load, self.arrays, *spans[k + 1])
+                n = len(parts[0])
+                inside = gen.permutation(n) if gen is not None else None
+                stop = n - n % size if self.drop_last else n
+                for start in range(0, stop, size):
+                    pick = slice(start, start + size) if inside is None else \
+                        inside[start:start + size]
+                    yield tuple(part[pick] for part in parts)
+
+
+def _chunk_lengths(arrays):
+    """The chunk lengths along the first axis of the first Dask array among `arrays`."""
+    first = next(a for a in arrays if backend.is_lazy(a))
+    return [int(n) for n in first.chunks[0]]
+
+
+def _load(arrays, start, stop):
+    """Samples `start:stop` of every array, the Dask ones computed together (NumPy arrays)."""
+    return backend.compute_all([a[start:stop] for a in arrays])
 
 
 # -- checkpoints ----------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import inspect
 
 import numpy
 
-from . import codegen, models, runtime
+from . import backend, codegen, models, runtime
 from .errors import NonScalarOutputError, ShapeMismatchError, SrcadError, WrtError
 from .generation import cached, signature, specializations
 from .kinds import GRAD, JVP, VALUE_AND_GRAD
@@ -88,6 +88,7 @@ class CallPath:
         d = self.d
         if d.receiver is not None:
             args = (d.receiver,) + args
+        backend.any_lazy(args)                  # (finds Dask before its arrays are used)
         if d.kind == JVP:
             return self.jvp(args, kwargs)
         if _special(args) or _special(kwargs.values()):
@@ -158,8 +159,12 @@ class CallPath:
                     f"`{name_}` has shape {numpy.shape(x)}: {d.__name__} takes one tangent "
                     f"per wrt argument, shaped like it, after the arguments", d.location())
         if any(models.is_model(primals[p]) for p in d.positions):   # code for its structure
-            return self.specialized(primals, kwargs).function(*primals, *tangents, **kwargs)
-        return self.generic().function(*primals, *tangents, **kwargs)
+            result = self.specialized(primals, kwargs).function(*primals, *tangents, **kwargs)
+        else:
+            result = self.generic().function(*primals, *tangents, **kwargs)
+        if backend.lazy_results() or not (backend.any_lazy(args) or backend.any_lazy(kwargs)):
+            return result
+        return backend.compute_all(result)
 
 
 def _model_tangent(d, name_, model, tangent):
@@ -363,11 +368,12 @@ def _finished(d, generated):
             raise NonScalarOutputError(exc.message, generated.return_location) from None
 
     if d.kind == GRAD:
-        return lambda args, kwargs: gradients(d, run(args, kwargs), args, kwargs)
+        return lambda args, kwargs: computed(d, None, gradients(d, run(args, kwargs), args,
+                                                                kwargs), args, kwargs)[1]
     if d.kind == VALUE_AND_GRAD:
         def value_and_grad_call(args, kwargs):
             value, grads = run(args, kwargs)
-            return value, gradients(d, grads, args, kwargs)
+            return computed(d, value, gradients(d, grads, args, kwargs), args, kwargs)
         return value_and_grad_call
 
     def vjp_call(args, kwargs):
@@ -375,9 +381,28 @@ def _finished(d, generated):
 
         def checked_pullback(cotangent):
             check_cotangent(d, cotangent, value, generated.return_location)
-            return gradients(d, pullback(cotangent), args, kwargs)
+            return computed(d, None, gradients(d, pullback(cotangent), args, kwargs), args,
+                            kwargs)[1]
         return value, checked_pullback
     return vjp_call
+
+
+def computed(d, value, grads, args, kwargs):
+    """`(value, grads)` of a call with Dask arrays among its arguments, computed in one pass
+    over their graph: the value and the gradients of every input that is not a Dask array,
+    which come back in its form (NumPy arrays, floats); the gradients of Dask inputs stay Dask
+    arrays. Inside `srcad.lazy()`, and for calls without Dask arrays, as they are."""
+    if backend.lazy_results() or not (backend.any_lazy(args) or backend.any_lazy(kwargs)):
+        return value, grads
+    xs = [args[p] if p < len(args) else keyword(d, i, kwargs)
+          for i, p in enumerate(d.positions)]
+    gs = (grads,) if d.single else grads
+    wanted = [g for g, x in zip(gs, xs) if not backend.is_lazy(x)]
+    value, wanted = backend.compute_all((value, wanted))
+    seen = inputs(list(args) + list(kwargs.values()))
+    done = iter(wanted)
+    out = [g if backend.is_lazy(x) else finish(next(done), x, seen) for g, x in zip(gs, xs)]
+    return value, out[0] if d.single else tuple(out)
 
 
 # ---- checks -----------------------------------------------------------------------------------

@@ -14,6 +14,12 @@ from .errors import NonScalarOutputError
 _SCALARS = (int, float, complex)
 
 
+def _lazy(x):
+    """True for a Dask array (a task graph), told by its protocol rather than by
+    `backend.is_lazy`, so that helpers copied into an exported module need nothing of srcad."""
+    return hasattr(type(x), "__dask_graph__")
+
+
 def shape_of(x):
     """The shape of an array or scalar (a Python scalar has shape ()); of a list or tuple of
     equal arrays, that of their stack (what NumPy makes of it: `numpy.mean(losses)`)."""
@@ -57,6 +63,10 @@ def unreduce(g, x, axis=None, keepdims=False):
         g = numpy.expand_dims(g, axis)
     if shape_of(g) == target:
         return g
+    if _lazy(g):                              # Dask: a lazy broadcast, not a fill
+        return numpy.broadcast_to(g, target)
+    if _lazy(x):                              # (in x's chunks; nothing made on the driver)
+        return numpy.zeros_like(x, dtype=_real_dtype(x)) + g
     if isinstance(x, (list, tuple)):         # a list of arrays: the adjoint of their stack,
         first = x[0] if x else 0.0            # in the array library of its items
         out = numpy.zeros_like(first, dtype=_real_dtype(first), shape=target)
@@ -117,10 +127,28 @@ def scatter_add(g, x, index):
     else:
         out = numpy.zeros_like(x, dtype=dtype)
     if _is_basic_index(index):
+        if _lazy(out) and any(p is None for p in (
+                index if isinstance(index, tuple) else (index,))):
+            g, index = _without_new_axes(g, index)      # Dask assigns without None
         out[index] = g
     else:
-        backend.add_at(out, index, g)
+        out = backend.add_at(out, index, g)
     return out
+
+
+def _without_new_axes(g, index):
+    """`(g, index)` with the axes that the Nones of a basic `index` add squeezed out of `g` and
+    the Nones left out of `index` (`out[index] = g` then writes the same entries)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if Ellipsis in parts:
+        return g, index
+    axis, new = 0, []
+    for part in parts:
+        if part is None:
+            new.append(axis)
+        if not isinstance(part, int):
+            axis += 1
+    return numpy.squeeze(g, axis=tuple(new)), tuple(p for p in parts if p is not None)
 
 
 def _is_basic_index(index):
@@ -136,10 +164,19 @@ def split_like(g, arrays, axis=0):
     if axis is None:
         bounds = numpy.cumsum([numpy.size(a) for a in arrays])[:-1].tolist()
         return [piece.reshape(shape_of(a))
-                for piece, a in zip(numpy.split(g, bounds), arrays)]
+                for piece, a in zip(_split(g, bounds, 0), arrays)]
     sizes = [shape_of(a)[axis] for a in arrays]
     bounds = numpy.cumsum(sizes)[:-1].tolist()
-    return numpy.split(g, bounds, axis=axis)
+    return _split(g, bounds, axis)
+
+
+def _split(g, bounds, axis):
+    """`numpy.split(g, bounds, axis)`; for a Dask array (which has no split), its slices."""
+    if not _lazy(g):
+        return numpy.split(g, bounds, axis=axis)
+    edges = [0] + list(bounds) + [g.shape[axis]]
+    return [g[(slice(None),) * (axis % g.ndim) + (slice(start, stop),)]
+            for start, stop in zip(edges[:-1], edges[1:])]
 
 
 def unstack(g, axis=0):
@@ -205,7 +242,7 @@ def as_gradient(g, x):
     if isinstance(x, dict):
         return {key: as_gradient(g[key], item) for key, item in x.items()}
     if isinstance(x, (float, int, complex)):
-        if backend.on_device(g):         # stays on the device: no implicit copy to the host
+        if backend.on_device(g) or _lazy(g):   # no implicit copy, no computation
             return g.reshape(()).astype(complex if isinstance(x, complex) else float)
         return complex(g) if isinstance(x, complex) else float(g)
     if isinstance(g, _SCALARS) or not hasattr(g, "shape"):
@@ -318,7 +355,7 @@ def prod_others(a, y, axis=None, keepdims=False):
     if axis is not None and not keepdims:
         y = numpy.expand_dims(y, axis)
     zero = a == 0
-    if not numpy.any(zero):
+    if not _lazy(zero) and not numpy.any(zero):     # (a Dask array: no early read)
         return y / a
     nonzero = numpy.where(zero, 1, a)
     single = numpy.sum(zero, axis=axis, keepdims=True) == 1
@@ -674,7 +711,7 @@ def _unjoin(g, arrays, axis, ndmin):
     after taking at least `ndmin` dimensions (new axes in front)."""
     shapes = [tuple(shape_of(a)) for a in arrays]
     sizes = [((1,) * (ndmin - len(shape)) + shape)[axis] for shape in shapes]
-    pieces = numpy.split(g, numpy.cumsum(sizes)[:-1].tolist(), axis=axis)
+    pieces = _split(g, numpy.cumsum(sizes)[:-1].tolist(), axis)
     return [piece if piece.shape == shape else piece.reshape(shape)
             for piece, shape in zip(pieces, shapes)]
 

@@ -30,8 +30,7 @@ class RowGrad:
     def dense(self):
         """The gradient as an ordinary array (zeros where no row was used)."""
         out = numpy.zeros_like(self.values, shape=self.shape, dtype=self.dtype)
-        backend.add_at(out, self.index, self.values)
-        return out
+        return backend.add_at(out, self.index, self.values)
 
     def __array__(self, dtype=None, copy=None):
         dense = self.dense()
@@ -45,8 +44,7 @@ class RowGrad:
         dtype = numpy.result_type(getattr(other, "dtype", other), self.values.dtype)
         out = (other.astype(dtype, copy=True) if hasattr(other, "astype")
                else numpy.array(other, dtype=dtype))
-        backend.add_at(out, self.index, self.values)
-        return out
+        return backend.add_at(out, self.index, self.values)
 
     __radd__ = __add__
 
@@ -65,9 +63,10 @@ class RowGrad:
 
 def row_grad(g, x, index):
     """The adjoint of `x[index]` for a parameter `x`: a RowGrad when `index` picks rows with an
-    integer array, the dense scatter otherwise (slices, scalars, masks)."""
+    integer array, the dense scatter otherwise (slices, scalars, masks, Dask arrays)."""
     if (isinstance(index, tuple) or isinstance(index, (int, slice)) or index is None
-            or getattr(index, "dtype", None) is None or index.dtype.kind not in "iu"):
+            or getattr(index, "dtype", None) is None or index.dtype.kind not in "iu"
+            or backend.is_lazy(index) or backend.is_lazy(g)):
         from .runtime import scatter_add
         return scatter_add(g, x, index)
     rows = numpy.shape(x)[1:]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-SKIP = {"benchmark.py"}
+SKIP = {"benchmark.py", "dask_benchmark.py"}      # run by hand (README: the figures)
 NEEDS = {"sklearn": "scikit-learn", "matplotlib": "matplotlib"}
 NEEDS_GPU = {"gpu_benchmark.py"}        # run by hand on a machine with CuPy and a GPU
 

@@ -103,6 +103,7 @@ class LBFGS(Optimizer):
 
     # -- flat views of the parameters -----------------------------------------------------------
     def _flat_grad(self):
+        self._compute_grads()              # (gradients that are Dask arrays, computed once)
         parts = [numpy.zeros_like(p.data).reshape(-1) if p.grad is None else numpy.ravel(p.grad)
                  for p in self._params]
         return numpy.concatenate(parts)

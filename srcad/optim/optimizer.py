@@ -114,12 +114,22 @@ class Optimizer:
         loss = None
         if closure is not None:
             loss = closure()
+        self._compute_grads()
         for group in self.param_groups:
             if not self._takes_rows(group):
                 for p in group["params"]:
                     p.grad = densify(p.grad)          # a row-sparse gradient, made dense
             self._update_group(group)
         return loss
+
+    def _compute_grads(self):
+        """Gradients that are Dask arrays (taken inside `srcad.lazy()`) computed, all in one
+        pass over their graph, into the parameters' array type: updates are in place."""
+        params = [p for group in self.param_groups for p in group["params"]
+                  if backend.is_lazy(p.grad)]
+        if params:
+            for p, g in zip(params, backend.compute_all([p.grad for p in params])):
+                p.grad = backend.asarray_like(g, p.data)
 
     def _stepping(self, group, *buffers, fill=0.0, **optional):
         """Each parameter of `group` that has a gradient, with its state, its step count

@@ -7,9 +7,9 @@ a derivative copy `da = db` is replaced by `db` where that is safe, and assignme
 is never used and has no effect are removed (repeatedly, so whole dead chains go), and so are
 the pushes and pops of a loop's stack whose pops nothing reads (an outer loop's copy of what its
 inner loop pops for itself). Primal statements are removed, and a temporary of normal form that
-only the next statements of its user line read is put back into the expression that reads it (`h = np.tanh(X @ W + b)`, not
-`_matmul = X @ W; _add = _matmul + b; h = np.tanh(_add)`): the line reads as the user wrote it,
-and the value is freed at once. A model's gradient dict built in pieces (`dself = {'bias': db}`
+only the next statements of its user line read is put back into the expression that reads it
+(`h = np.tanh(X @ W + b)`, not `_matmul = X @ W; _add = _matmul + b; h = np.tanh(_add)`): the
+line reads as the user wrote it, and the value is freed at once. A model's gradient dict built in pieces (`dself = {'bias': db}`
 ... `dself = merge_grads(dself, {'weight': dw})`) is written as one literal.
 """
 
