@@ -85,6 +85,7 @@ NOT_LAZY = {
     "elementwise.float_item": "x.item()", "elementwise.item": "x.item()",
     "elementwise.item_and_float_of_0d": "x.item()",
     "elementwise.clip_keywords": "Dask's clip takes no min=/max= keywords",
+    "elementwise.nan_to_num": "Dask's nan_to_num takes no posinf=/neginf= keywords",
     "python_functions.log_of_0d_array": "math.log of an array",
     "reductions.cumsum_flat": "Dask's cumsum of a flattened array",
     "reductions.norm_matrix_2_axes": "Dask has no SVD of stacks",

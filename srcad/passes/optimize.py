@@ -9,8 +9,9 @@ the pushes and pops of a loop's stack whose pops nothing reads (an outer loop's 
 inner loop pops for itself). Primal statements are removed, and a temporary of normal form that
 only the next statements of its user line read is put back into the expression that reads it
 (`h = np.tanh(X @ W + b)`, not `_matmul = X @ W; _add = _matmul + b; h = np.tanh(_add)`): the
-line reads as the user wrote it, and the value is freed at once. A model's gradient dict built in pieces (`dself = {'bias': db}`
-... `dself = merge_grads(dself, {'weight': dw})`) is written as one literal.
+line reads as the user wrote it, and the value is freed at once. A model's gradient dict built
+in pieces (`dself = {'bias': db}` ... `dself = merge_grads(dself, {'weight': dw})`) is written
+as one literal.
 """
 
 import ast
