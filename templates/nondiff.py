@@ -143,16 +143,18 @@ nondifferentiable(numpy.heaviside, numpy.spacing,
                   reason="it is piecewise constant: its derivative is zero almost everywhere")
 nondifferentiable(
     numpy.diag_indices, numpy.diag_indices_from, numpy.tril_indices_from,
-    numpy.triu_indices_from, numpy.mask_indices, numpy.ix_, numpy.ravel_multi_index,
+    numpy.triu_indices_from, numpy.mask_indices, numpy.ravel_multi_index,
     numpy.unravel_index, numpy.einsum_path, numpy.broadcast_shapes,
     reason="it gives indices or shapes")
 nondifferentiable(
     numpy.isnat, numpy.iscomplex, numpy.isreal, numpy.iscomplexobj, numpy.isrealobj,
     numpy.isscalar, numpy.isfortran, numpy.iterable, numpy.may_share_memory,
     numpy.shares_memory, numpy.array_equiv, numpy.can_cast, numpy.result_type,
-    numpy.promote_types, numpy.min_scalar_type, numpy.common_type, numpy.mintypecode,
+    numpy.promote_types, numpy.min_scalar_type, numpy.common_type,
     numpy.issubdtype, numpy.isdtype,
     reason="it describes its arguments (a truth value, a type)")
+nondifferentiable(numpy.mintypecode, reason="it describes its arguments (a type code)",
+                  values=("default",))          # (which it returns when nothing else fits)
 nondifferentiable(numpy.bartlett, numpy.blackman, numpy.hamming, numpy.hanning,
                   reason="a window of a given length is a constant")
 nondifferentiable(numpy.kaiser, reason="a window of a given length is a constant",

@@ -17,6 +17,7 @@ import numpy
 
 from srcad import runtime_arrange
 from srcad.rules import adjoint, d, linear, nondifferentiable, returns_sequence, shape, tangent
+from srcad.runtime import zeros_like
 from srcad.runtime_arrange import (
     gathered,
     negated,
@@ -231,9 +232,10 @@ def append(y, arr, values, axis=None):
     d[values] += numpy.reshape(parts[1], numpy.shape(values))
 
 
-@tangent(numpy.append)
+@tangent(numpy.append)                     # one derivative per call: each term is linear in it
 def append(y, arr, values, axis=None):
-    d[y] = numpy.append(d[arr], d[values], axis)
+    d[y] = (numpy.append(d[arr], zeros_like(values), axis)
+            + numpy.append(zeros_like(arr), d[values], axis))
 
 
 @adjoint(numpy.column_stack)

@@ -1,10 +1,13 @@
 """Regressions found by the wide-grammar tester (tests/support/wide_*.py) after the first round
 of fixes: each the right number in both modes, checked against central differences."""
 
+import ast
+
 import numpy as np
 import pytest
 
 import srcad
+from srcad import rules
 
 act = np.tanh
 
@@ -59,3 +62,46 @@ def test_clip_sends_the_derivative_where_numpy_takes_the_value_from(f, x):
     np.testing.assert_allclose(srcad.grad(f)(x), expected, rtol=1e-6, atol=1e-8)
     for e in np.eye(3):
         assert srcad.jvp(f)(x, e)[1] == pytest.approx(expected @ e, rel=1e-6, abs=1e-8)
+
+
+def _derivatives_in(node):
+    return [n for n in ast.walk(node) if isinstance(n, ast.Subscript)
+            and isinstance(n.value, ast.Name) and n.value.id == "d"]
+
+
+def test_no_template_passes_two_derivatives_to_one_call():
+    """A call in a template is taken to be linear in its derivative argument, so a zero one
+    makes it zero (`template.fold_zeros`): a call given two derivatives (`numpy.append(d[a],
+    d[b])`) would silently lose the other's part when one is zero."""
+    offending = []
+    for mode in (rules.ADJOINT, rules.TANGENT):
+        for key, template in rules.registered(mode).items():
+            for node in ast.walk(ast.Module(body=template.body, type_ignores=[])):
+                if isinstance(node, ast.Call) and sum(
+                        bool(_derivatives_in(a)) for a in node.args
+                        + [k.value for k in node.keywords]) > 1:
+                    offending.append((rules.key_name(key), mode))
+    assert offending == []
+
+
+def appended(x, y):
+    return np.sum(np.sin(np.append(x, 2.0 * y)) * np.append(y, x))
+
+
+def test_append_in_both_modes_when_one_operand_is_constant():
+    x, y = np.array([0.3, -0.2]), np.array([[0.5, 0.1], [0.7, -0.4]])
+    for wrt in (0, 1, (0, 1)):
+        grads = srcad.grad(appended, wrt=wrt)(x, y)
+        grads = grads if isinstance(wrt, tuple) else (grads,)
+        for g, i in zip(grads, wrt if isinstance(wrt, tuple) else (wrt,)):
+            args = [x, y]
+
+            def along(v, i=i, args=args):
+                moved = list(args)
+                moved[i] = v.reshape(args[i].shape)
+                return appended(*moved)
+            expected = numeric(along, args[i].ravel()).reshape(args[i].shape)
+            np.testing.assert_allclose(g, expected, rtol=1e-6, atol=1e-9)
+            tangent = np.ones_like(args[i])
+            jvp = srcad.jvp(appended, wrt=i)(x, y, tangent)[1]
+            assert jvp == pytest.approx(np.sum(expected * tangent), rel=1e-6)
