@@ -12,6 +12,8 @@ import functools
 import inspect
 import types
 import weakref
+from collections.abc import Callable
+from typing import Any
 
 import numpy
 
@@ -20,11 +22,14 @@ from .errors import NonScalarOutputError, SrcadError, WrtError
 from .generation import cached, parameters
 from .kinds import GRAD, GRAD_NESTED, JVP, VALUE_AND_GRAD, VJP
 
+Wrt = int | str | tuple | list
+"""What `wrt` takes: a parameter's index or name, or a tuple (list) of those."""
 
-def resolve_wrt(func, wrt):
+
+def resolve_wrt(func: Callable, wrt: Wrt) -> tuple[tuple[str, ...], bool]:
     """`wrt` (an index, a name, or a tuple of those) as (tuple of names, single?)."""
     single = not isinstance(wrt, (tuple, list))
-    items = [wrt] if single else list(wrt)
+    items = list(wrt) if isinstance(wrt, (tuple, list)) else [wrt]
     params = parameters(func)
     names = []
     for item in items:
@@ -59,7 +64,7 @@ class Derivative:
             return SecondBySymmetry(func, kind, wrt)
         return super().__new__(cls)
 
-    def __init__(self, func, kind, wrt):
+    def __init__(self, func: Any, kind: str, wrt: Wrt) -> None:
         if not callable(func):
             raise TypeError(f"srcad.{kind} expects a function, got {type(func).__name__}")
         self.bound_args, self.bound_kwargs = (), {}
@@ -72,14 +77,17 @@ class Derivative:
             func = func.func
         elif _is_callable_object(func):         # differentiate its `__call__`, bound
             func = func.__call__
-        self.pack_at = func.pack_at if isinstance(func, Derivative) else _vararg_position(func)
-        self.inner, self.inner_generated = None, None   # grad of grad: the inner derivative
+        self.pack_at: int | None = (func.pack_at if isinstance(func, Derivative)
+                                    else _vararg_position(func))
+        self.inner: Derivative | None = None        # grad of grad: the inner derivative
+        self.inner_generated: Any = None
         if isinstance(func, Derivative):
             self.inner, self.inner_generated = func, _inner_code(func)
         func = _differentiable(func, kind)
         self.wrt_given = wrt
         self.wrt, self.single = resolve_wrt(func, wrt)
-        self.receiver, self.statics = None, ()
+        self.receiver: Any = None
+        self.statics: tuple = ()
         if inspect.ismethod(func):              # a bound method: `self` is known
             self.receiver = func.__self__
             func = func.__func__
@@ -91,7 +99,7 @@ class Derivative:
         self.keep_rows = False                  # row-sparse gradients stay sparse (nn.backward)
         self.__name__ = f"{kind}_{func.__name__}"
         self.__qualname__ = f"{kind}_{getattr(func, '__qualname__', self.__name__)}"
-        self.__module__ = getattr(func, "__module__", None)
+        self.__module__ = getattr(func, "__module__", None)  # type: ignore[assignment]
         self.__doc__ = f"srcad {kind} of {func.__name__} with respect to {', '.join(self.wrt)}"
         self._path = dispatch.CallPath(self)
 
@@ -112,7 +120,7 @@ class Derivative:
         """The generated function (so `inspect.getsource` and `inspect.signature` show it)."""
         return self.generated.function
 
-    def refresh(self):
+    def refresh(self) -> None:
         """For a derivative of a derivative whose inner code went stale (a global rebound, a
         helper redefined): transform the inner derivative's new code from now on."""
         if self.inner is not None and not self.inner_generated.valid():
@@ -131,7 +139,7 @@ class Derivative:
             args = (self.receiver,) + args
         return self._path.specialized(args, kwargs).function
 
-    def source(self, *args, generic=False, **kwargs):
+    def source(self, *args: Any, generic: bool = False, **kwargs: Any) -> str:
         """The generated source: the code that ran for the latest call's shapes (before any
         call, or with `generic=True`, the generic code); with example arguments, the code for
         calls like that one (models and lists/tuples/dicts of arrays get code specialized to
@@ -174,7 +182,7 @@ class Derivative:
         count = len(args) - (len(self.wrt) if self.kind == JVP else 0)
         return args[:self.pack_at] + (tuple(args[self.pack_at:count]),) + args[count:]
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.bound_args or self.bound_kwargs or self.pack_at is not None:
             args = self.pack(args)
             kwargs = {**self.bound_kwargs, **kwargs}
@@ -323,13 +331,13 @@ class SecondBySymmetry:
         return (value, pullback(1.0)) if self.kind == VALUE_AND_GRAD else pullback(1.0)
 
 
-def _transform(kind, func, wrt):
+def _transform(kind: str, func: Callable | None, wrt: Wrt) -> Any:
     if func is None:
         return lambda f: Derivative(f, kind, wrt)
     return Derivative(func, kind, wrt)
 
 
-def grad(func=None, wrt=0):
+def grad(func: Callable | None = None, wrt: Wrt = 0) -> Any:
     """Reverse-mode gradient of a scalar-valued function.
 
     `grad(f)(x, W)` is d f / d x; `wrt` picks the argument(s) by index or name, and a tuple
@@ -341,24 +349,24 @@ def grad(func=None, wrt=0):
     return _transform(GRAD, func, wrt)
 
 
-def value_and_grad(func=None, wrt=0):
+def value_and_grad(func: Callable | None = None, wrt: Wrt = 0) -> Any:
     """Like `grad`, but the call returns `(value, gradient)` from one primal evaluation."""
     return _transform(VALUE_AND_GRAD, func, wrt)
 
 
-def vjp(func=None, wrt=0):
+def vjp(func: Callable | None = None, wrt: Wrt = 0) -> Any:
     """`vjp(f)(x, W)` returns `(y, pullback)`; `pullback(ct)` gives the gradient(s) of
     `sum(ct * y)`. Any output shape; a tuple output takes a tuple cotangent."""
     return _transform(VJP, func, wrt)
 
 
-def jvp(func=None, wrt=0):
+def jvp(func: Callable | None = None, wrt: Wrt = 0) -> Any:
     """Forward mode: `jvp(f)(x, W, dx)` returns `(y, dy)`, the tangents following the primal
     arguments, one per `wrt` argument."""
     return _transform(JVP, func, wrt)
 
 
-def source(obj, *example_args, generic=False, **example_kwargs):
+def source(obj: Any, *example_args: Any, generic: bool = False, **example_kwargs: Any) -> str:
     """The generated Python source of a srcad derivative, as a string: the code that ran for
     the latest call's argument shapes (the generic code before any call, or with
     `generic=True`). For the code of other calls, pass example arguments:
@@ -374,7 +382,7 @@ def source(obj, *example_args, generic=False, **example_kwargs):
 stop_gradient = rules.stop_gradient
 
 
-def register_adjoint(key):
+def register_adjoint(key: Any) -> Callable[[Callable], Callable]:
     """Decorator: a reverse-mode rule for `key` (your function, or any third-party one).
 
     Write it like the rules in srcad's `templates/`: the result first, then the arguments;
@@ -390,7 +398,7 @@ def register_adjoint(key):
     return rules.adjoint(key)
 
 
-def register_tangent(key, broadcasts=False):
+def register_tangent(key: Any, broadcasts: bool = False) -> Callable[[Callable], Callable]:
     """Decorator: a forward-mode rule for `key`; `d[y] = ...` defines the result's tangent::
 
         @srcad.register_tangent(scipy.special.expit)
@@ -401,7 +409,7 @@ def register_tangent(key, broadcasts=False):
     return rules.tangent(key, broadcasts=broadcasts)
 
 
-def nondifferentiable(*keys):
+def nondifferentiable(*keys: Any) -> None:
     """Mark functions whose results srcad treats as constants (zero derivative)."""
     rules.load()
     rules.nondifferentiable(*keys, reason="registered as non-differentiable")
