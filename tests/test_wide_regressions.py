@@ -76,6 +76,8 @@ def test_no_template_passes_two_derivatives_to_one_call():
     offending = []
     for mode in (rules.ADJOINT, rules.TANGENT):
         for key, template in rules.registered(mode).items():
+            if not template.func.__module__.startswith("srcad.templates"):
+                continue                    # (rules that tests register, malformed ones too)
             for node in ast.walk(ast.Module(body=template.body, type_ignores=[])):
                 if isinstance(node, ast.Call) and sum(
                         bool(_derivatives_in(a)) for a in node.args
