@@ -484,60 +484,30 @@ def entry(d, generated, args, guard, fallback):
     as they are when each is a fresh array of its input's kind or a float for a float (else
     `gradients` makes them so). One Python call instead of three; None where that does not
     apply. What `source()` shows stays the plain function."""
-    kinds = [_kind(a) for a in args]
-    text = generated.text
-    lines = text.splitlines()
-    if None in kinds or "grad_seed(" in text or '"""' in text or "'''" in text \
-            or not lines[-1].startswith("    return ") \
-            or any(line.startswith("    return ") for line in lines[1:-1]):
-        return None                 # (a string over several lines would change if indented)
-    function = generated.function
-    code = function.__code__
-    params = code.co_varnames[:code.co_argcount]
-    results = lines[-1][len("    return "):].split(", ")
-    if len(params) != len(args) or code.co_kwonlyargcount or len(results) != len(d.positions) \
-            or not all(r.isidentifier() for r in results):
+    form = _entry_form(d, generated, args)
+    if form is None:
         return None
-    bound = dict(zip(code.co_freevars, (c.cell_contents for c in function.__closure__ or ())))
-    taken = set(bound) | set(code.co_varnames) | set(code.co_names) | set(function.__globals__)
-
-    def bind(obj, hint):
-        ident = hint
-        while ident in taken:
-            ident += "_"
-        taken.add(ident)
-        bound[ident] = obj
-        return ident
-
-    star, ok = bind(None, "srcad_args"), bind(None, "srcad_ok")
-    del bound[star], bound[ok]
-    type_, len_ = bind(type, "srcad_type"), bind(len, "srcad_len")
-    ndarray = bind(_ndarray, "srcad_ndarray")
-    types = [bind(dtype if kind is _ndarray else kind, f"srcad_type_{i}")
+    params, results, kinds = form
+    function = generated.function
+    names = _EntryNames(function)
+    star, ok = names.local("srcad_args"), names.local("srcad_ok")
+    type_, ndarray = names.bind(type, "srcad_type"), names.bind(_ndarray, "srcad_ndarray")
+    types = [names.bind(dtype if kind is _ndarray else kind, f"srcad_type_{i}")
              for i, (kind, _, dtype) in enumerate(kinds)]
     checks = [f"{type_}({p}) is {ndarray} and {p}.shape == {shape!r} and {p}.dtype is {t}"
               if kind is _ndarray else f"{type_}({p}) is {t}"
               for p, (kind, shape, _), t in zip(params, kinds, types)]
-    facts = generated.guards.conditions(bind) if generated.guards is not None else []
+    facts = generated.guards.conditions(names.bind) if generated.guards is not None else []
     if generated.callees or d.inner is not None:
-        facts.append(f"{bind(guard, 'srcad_guard')}()")
-    arrays = [p for p, (kind, _, _) in zip(params, kinds) if kind is _ndarray]
-    fresh, final = [], list(results)
-    for i, (g, position) in enumerate(zip(results, d.positions)):
-        kind, shape, _ = kinds[position]
-        if kind is not _ndarray:                # a float for a float input
-            fresh.append(f"{type_}({g}) in {bind(_FLOATS, 'srcad_floats')}")
-            final[i] = f"{bind(float, 'srcad_float')}({g})"
-            continue
-        fresh += [f"{type_}({g}) is {ndarray} and {g}.base is None and {g}.shape == {shape!r} "
-                  f"and {g}.dtype is {types[position]}"]
-        fresh += [f"{g} is not {other}" for other in arrays + results[:i]]
-    returned = final[0] if d.single else f"({', '.join(final)},)"
-    body = "\n".join(" " * 8 + line if line else "" for line in lines[_header_lines(text):-1])
-    finisher = bind(lambda grads, args: gradients(d, grads if len(grads) > 1 else grads[0],
-                                                  args, {}), "srcad_finish")
+        facts.append(f"{names.bind(guard, 'srcad_guard')}()")
+    fresh, returned = _fresh_results(d, params, results, kinds, types, names)
+    lines = generated.text.splitlines()
+    body = "\n".join(" " * 8 + line if line else ""
+                     for line in lines[_header_lines(generated.text):-1])
+    finisher = names.bind(lambda grads, args: gradients(
+        d, grads if len(grads) > 1 else grads[0], args, {}), "srcad_finish")
     text = (f"def {function.__name__}(*{star}):\n"
-            f"    if {len_}({star}) == {len(args)}:\n"
+            f"    if {names.bind(len, 'srcad_len')}({star}) == {len(args)}:\n"
             f"        {', '.join(params)}, = {star}\n"
             f"        if {' and '.join(checks)}:\n"
             f"            try:\n"
@@ -551,8 +521,76 @@ def entry(d, generated, args, guard, fallback):
             f"            if {' and '.join(fresh)}:\n"
             f"                return {returned}\n"
             f"            return {finisher}(({', '.join(results)},), {star})\n"
-            f"    return {bind(fallback, 'srcad_fallback')}({star}, {{}})\n")
-    return codegen.compile_function(text, function.__name__, function.__globals__, bound)
+            f"    return {names.bind(fallback, 'srcad_fallback')}({star}, {{}})\n")
+    return codegen.compile_function(text, function.__name__, function.__globals__, names.bound)
+
+
+def _entry_form(d, generated, args):
+    """(parameter names, names of the returned gradients, `_kind` of each argument) of code an
+    entry can wrap: one `return` of names, last; no string over several lines (indenting it
+    would change it); no seed of a non-scalar output. None for other code."""
+    kinds = [_kind(a) for a in args]
+    text = generated.text
+    lines = text.splitlines()
+    if None in kinds or "grad_seed(" in text or '"""' in text or "'''" in text \
+            or not lines[-1].startswith("    return ") \
+            or any(line.startswith("    return ") for line in lines[1:-1]):
+        return None
+    code = generated.function.__code__
+    params = code.co_varnames[:code.co_argcount]
+    results = lines[-1][len("    return "):].split(", ")
+    if len(params) != len(args) or code.co_kwonlyargcount or len(results) != len(d.positions) \
+            or not all(r.isidentifier() for r in results):
+        return None
+    return params, results, kinds
+
+
+class _EntryNames:
+    """Names in an entry's text for the objects it refers to, none a name the generated code,
+    its globals or the user's parameters use (a parameter named `type` or `args` is fine)."""
+
+    def __init__(self, function):
+        code = function.__code__
+        self.bound = dict(zip(code.co_freevars,
+                              (c.cell_contents for c in function.__closure__ or ())))
+        self.taken = (set(self.bound) | set(code.co_varnames) | set(code.co_names)
+                      | set(function.__globals__))
+        self._names = {}
+
+    def local(self, hint):
+        """A fresh name for a local variable of the entry."""
+        ident = hint
+        while ident in self.taken:
+            ident += "_"
+        self.taken.add(ident)
+        return ident
+
+    def bind(self, obj, hint):
+        """The name under which the entry sees `obj` (one name per object and hint)."""
+        key = (id(obj), hint)
+        if key not in self._names:
+            self._names[key] = self.local(hint)
+            self.bound[self._names[key]] = obj
+        return self._names[key]
+
+
+def _fresh_results(d, params, results, kinds, types, names):
+    """(the conditions under which the gradients `results` are returned as they are, what is
+    returned then): each a fresh array of its input's shape and dtype, none an input or an
+    earlier gradient; a float for a float input."""
+    type_, ndarray = names.bind(type, "srcad_type"), names.bind(_ndarray, "srcad_ndarray")
+    arrays = [p for p, (kind, _, _) in zip(params, kinds) if kind is _ndarray]
+    fresh, final = [], list(results)
+    for i, (g, position) in enumerate(zip(results, d.positions)):
+        kind, shape, _ = kinds[position]
+        if kind is not _ndarray:                # a float for a float input
+            fresh.append(f"{type_}({g}) in {names.bind(_FLOATS, 'srcad_floats')}")
+            final[i] = f"{names.bind(float, 'srcad_float')}({g})"
+            continue
+        fresh += [f"{type_}({g}) is {ndarray} and {g}.base is None and {g}.shape == {shape!r} "
+                  f"and {g}.dtype is {types[position]}"]
+        fresh += [f"{g} is not {other}" for other in arrays + results[:i]]
+    return fresh, final[0] if d.single else f"({', '.join(final)},)"
 
 
 def _header_lines(text):
