@@ -23,6 +23,7 @@ from .drawing import graph
 from .errors import (
                   MissingRuleError,
                   NonScalarOutputError,
+    RuleFailedError,
                   ShapeMismatchError,
                   SourceUnavailableError,
                   SrcadError,
@@ -44,4 +45,5 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "hvp", "jacobian", "hessian",
            "register_tangent", "transform_library", "nondifferentiable", "stop_gradient", "d",
            "SrcadError",
            "UnsupportedSyntaxError", "SourceUnavailableError", "MissingRuleError",
-           "NonScalarOutputError", "ShapeMismatchError", "WrtError", "TemplateError", "__version__"]
+           "NonScalarOutputError", "RuleFailedError", "ShapeMismatchError", "WrtError",
+           "TemplateError", "__version__"]

@@ -186,10 +186,18 @@ class Derivative:
         if self.bound_args or self.bound_kwargs or self.pack_at is not None:
             args = self.pack(args)
             kwargs = {**self.bound_kwargs, **kwargs}
-        entry = self._path.entry
-        if entry is not None and not kwargs:    # checked: falls back to the call path
-            return entry(*args)
-        result = self._path(args, kwargs)
+        try:
+            entry = self._path.entry
+            if entry is not None and not kwargs:    # checked: falls back to the call path
+                return entry(*args)
+            result = self._path(args, kwargs)
+        except SrcadError:
+            raise
+        except Exception as exc:                    # a rule failing: at the user's line
+            failure = dispatch.relocated(exc)
+            if failure is None:
+                raise
+            raise failure from exc
         if self.kind == JVP:
             return _host_tangent(result, args, len(self.wrt), self.positions)
         return result

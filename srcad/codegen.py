@@ -96,14 +96,22 @@ def expression(node):
 _HOLE = "_"
 
 
-def compile_function(text, name, user_globals, bound):
-    """Compile `text` (defining `name`) with `bound` objects visible; returns the function."""
+ORIGINS: dict = {}
+"""The file name of compiled generated code -> the `SourceInfo` of the user function it
+derives from (for errors raised while it runs; see `dispatch.relocated`)."""
+
+
+def compile_function(text, name, user_globals, bound, info=None):
+    """Compile `text` (defining `name`) with `bound` objects visible; returns the function.
+    `info`, the user function's `SourceInfo`, lets errors name the user's line."""
     params = ", ".join(sorted(bound))
     body = "".join(_INDENT + line + "\n" if line else "\n" for line in text.splitlines())
     module_text = f"def _srcad_make({params}):\n{body}{_INDENT}return {name}\n"
     digest = hashlib.sha1(module_text.encode()).hexdigest()[:10]
     filename = f"<srcad {name} {digest}>"
     linecache.cache[filename] = (len(module_text), None, module_text.splitlines(True), filename)
+    if info is not None:
+        ORIGINS[filename] = info
     code = compile(module_text, filename, "exec")
     namespace = {}
     exec(code, user_globals, namespace)

@@ -16,11 +16,19 @@ one Python call. Every route checks those facts before it runs code: a failed ch
 
 import ast
 import inspect
+import linecache
+import os
 
 import numpy
 
 from . import backend, codegen, models, runtime
-from .errors import NonScalarOutputError, ShapeMismatchError, SrcadError, WrtError
+from .errors import (
+    NonScalarOutputError,
+    RuleFailedError,
+    ShapeMismatchError,
+    SrcadError,
+    WrtError,
+)
 from .generation import cached, signature, specializations
 from .kinds import GRAD, JVP, VALUE_AND_GRAD
 from .sparse import RowGrad
@@ -381,8 +389,16 @@ def _finished(d, generated):
 
         def checked_pullback(cotangent):
             check_cotangent(d, cotangent, value, generated.return_location)
-            return computed(d, None, gradients(d, pullback(cotangent), args, kwargs), args,
-                            kwargs)[1]
+            try:
+                grads = pullback(cotangent)
+            except SrcadError:
+                raise
+            except Exception as exc:                # a rule failing: at the user's line
+                failure = relocated(exc)
+                if failure is None:
+                    raise
+                raise failure from exc
+            return computed(d, None, gradients(d, grads, args, kwargs), args, kwargs)[1]
         return value, checked_pullback
     return vjp_call
 
@@ -522,7 +538,8 @@ def entry(d, generated, args, guard, fallback):
             f"                return {returned}\n"
             f"            return {finisher}(({', '.join(results)},), {star})\n"
             f"    return {names.bind(fallback, 'srcad_fallback')}({star}, {{}})\n")
-    return codegen.compile_function(text, function.__name__, function.__globals__, names.bound)
+    return codegen.compile_function(text, function.__name__, function.__globals__, names.bound,
+                                    codegen.ORIGINS.get(function.__code__.co_filename))
 
 
 def _entry_form(d, generated, args):
@@ -612,3 +629,58 @@ def _kind(a):
     if type(a) in (float, int, numpy.float64):
         return type(a), None, None
     return None
+
+
+# ---- errors while generated code runs -----------------------------------------------------------
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def relocated(exc):
+    """A `RuleFailedError` at the user's line for an exception raised while generated code ran
+    a derivative (inside srcad's run-time helpers, or in a derivative statement of reverse
+    mode); None for one the user's own code would raise too (a primal statement, the user's
+    functions), which stays as it is."""
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    generated = [f for f in frames if f.tb_frame.f_code.co_filename in codegen.ORIGINS]
+    if not generated:
+        return None
+    innermost = frames[-1].tb_frame.f_code.co_filename
+    inside_srcad = os.path.abspath(innermost).startswith(_PACKAGE + os.sep)
+    where = generated[-1]
+    filename = where.tb_frame.f_code.co_filename
+    label, lineno = _origin_comment(filename, where.tb_lineno)
+    if lineno is None or not (inside_srcad or label == "grad of" or _tangent_line(where)):
+        return None
+    location = codegen.ORIGINS[filename].location(lineno)
+    return RuleFailedError(
+        f"srcad's derivative of this line failed: {type(exc).__name__}: {exc}. srcad gives no "
+        "number rather than a wrong one; this is a limit of the rule for what the line "
+        "calls (or a bug of srcad's, please report it)", location)
+
+
+def _tangent_line(tb):
+    """True when `tb` stopped in forward-mode code at a tangent statement (`dy = ...`: forward
+    mode writes each tangent right after its primal, under the primal's comment)."""
+    if not tb.tb_frame.f_code.co_name.startswith("jvp_"):
+        return False
+    text = linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno).strip()
+    target = text.split("=")[0].strip() if "=" in text else ""
+    return target.isidentifier() and target.startswith("d")
+
+
+def _origin_comment(filename, lineno):
+    """(label, user line) of the `# line N:` / `# grad of line N:` comment above `lineno` of
+    generated code, or (None, None)."""
+    lines = linecache.getlines(filename)
+    for line in reversed(lines[:lineno]):
+        text = line.strip()
+        if text.startswith("# ") and " line " in text.split(":")[0] + " ":
+            head = text[2:].split(":")[0]
+            label, _, number = head.rpartition("line ")
+            if number.strip().isdigit():
+                return label.strip(), int(number)
+    return None, None

@@ -51,6 +51,11 @@ class MissingRuleError(SrcadError):
     """A call on a differentiated value has no derivative rule."""
 
 
+class RuleFailedError(SrcadError):
+    """A derivative rule failed at run time on the values of this call (a limit of the rule,
+    or a bug of srcad's): srcad gives no number rather than a wrong one."""
+
+
 class NonScalarOutputError(SrcadError):
     """`grad` was asked of a function whose output is not a scalar."""
 

@@ -171,7 +171,8 @@ def _compiled(tree: ast.FunctionDef, fdef: ast.FunctionDef, job: Job, callees: l
     on (`assumed`)."""
     func = job.func
     text = codegen.emit(fdef, job.info, None if job.kind == JVP else "grad of")
-    function = codegen.compile_function(text, fdef.name, func.__globals__, job.free.bound)
+    function = codegen.compile_function(text, fdef.name, func.__globals__, job.free.bound,
+                                        job.info)
     if job.kind != JVP:
         function.__defaults__ = func.__defaults__
         function.__kwdefaults__ = func.__kwdefaults__

@@ -107,3 +107,32 @@ def test_append_in_both_modes_when_one_operand_is_constant():
             tangent = np.ones_like(args[i])
             jvp = srcad.jvp(appended, wrt=i)(x, y, tangent)[1]
             assert jvp == pytest.approx(np.sum(expected * tangent), rel=1e-6)
+
+
+def svd_of(x):
+    u, s, vt = np.linalg.svd(x)
+    return np.sum(u) + np.sum(s)
+
+
+def mismatched(x):
+    return np.sum(x @ np.ones((5, 2)))
+
+
+def test_a_rule_that_fails_at_run_time_is_an_error_at_the_users_line():
+    x = np.random.default_rng(8).standard_normal((3, 4))   # SVD's full U of a wide matrix
+    line = svd_of.__code__.co_firstlineno + 1
+    calls = [lambda: srcad.grad(svd_of)(x), lambda: srcad.vjp(svd_of)(x)[1](1.0),
+             lambda: srcad.jvp(svd_of)(x, np.ones_like(x))]
+    for call in calls:
+        with pytest.raises(srcad.RuleFailedError, match="derivative of this line failed") as error:
+            call()
+        assert error.value.location.lineno == line
+        assert "np.linalg.svd(x)" in str(error.value)
+
+
+def test_the_users_own_error_stays_as_it_is():
+    for derivative in (srcad.grad(mismatched), srcad.jvp(mismatched)):
+        with pytest.raises(ValueError, match="matmul") as error:
+            derivative(np.ones((3, 4))) if derivative.kind == "grad" else derivative(
+                np.ones((3, 4)), np.ones((3, 4)))
+        assert not isinstance(error.value, srcad.SrcadError)
