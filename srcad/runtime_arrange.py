@@ -44,6 +44,13 @@ def negated(shift):
     return -shift
 
 
+def reverse_turns(k):
+    """The quarter turns that undo `numpy.rot90(m, k)`, as NumPy takes `k` (its `k % 4` picks
+    no turn, one, two, or else three, so a number that is not an integer turns three times)."""
+    turns = k % 4
+    return -int(turns) if turns in (0, 1, 2) else -3
+
+
 def pad_mode(mode):
     """`mode` itself when numpy.pad moves entries in that mode (no `constant_values`), else an
     error: its other modes compute new values (mean, linear_ramp...)."""

@@ -24,6 +24,7 @@ from srcad.runtime_arrange import (
     pad_mode,
     placed,
     positions,
+    reverse_turns,
     select_pieces,
     trapezoid_weights,
     uncolumn_stack,
@@ -35,6 +36,7 @@ from srcad.shape_rules import same_shape
 returns_sequence(numpy.hsplit, numpy.vsplit, numpy.dsplit, numpy.unstack,
                  runtime_arrange.uncolumn_stack, runtime_arrange.undstack)
 nondifferentiable(runtime_arrange.positions, runtime_arrange.pad_mode, runtime_arrange.negated,
+                  runtime_arrange.reverse_turns,
                   reason="it gives indices, not values")
 nondifferentiable(runtime_arrange.trapezoid_weights, reason="it gives weights",
                   values=("x", "dx"))
@@ -65,7 +67,7 @@ def fliplr(y, m):
 
 @linear(numpy.rot90)
 def rot90(y, m, k=1, axes=(0, 1)):
-    return numpy.rot90(d[y], -k, axes)
+    return numpy.rot90(d[y], reverse_turns(k), axes)
 
 
 @linear(numpy.roll)

@@ -136,3 +136,16 @@ def test_the_users_own_error_stays_as_it_is():
             derivative(np.ones((3, 4))) if derivative.kind == "grad" else derivative(
                 np.ones((3, 4)), np.ones((3, 4)))
         assert not isinstance(error.value, srcad.SrcadError)
+
+
+def rotated(x, k):
+    return np.sum(np.sin(np.rot90(x, k)) * np.arange(12.0).reshape(np.rot90(x, k).shape))
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, -1, 5, 0.5, 2.5, 1.0])
+def test_rot90_undoes_the_turns_numpy_makes_for_any_k(k):
+    x = np.random.default_rng(9).standard_normal((3, 4))
+    expected = numeric(lambda v: rotated(v.reshape(3, 4), k), x.ravel()).reshape(3, 4)
+    np.testing.assert_allclose(srcad.grad(rotated)(x, k), expected, rtol=1e-6, atol=1e-8)
+    tangent = srcad.jvp(rotated)(x, k, np.ones_like(x))[1]
+    assert tangent == pytest.approx(expected.sum(), rel=1e-6)
