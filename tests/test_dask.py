@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import srcad
 from srcad import nn, optim
 from srcad.data import DataLoader
-from tests.support import cases, glm
+from tests.support import cases, compare, glm
 from tests.support.crosscheck_functions import (
     broadcasting,
     elementwise_soup,
@@ -57,18 +57,9 @@ def all_modes(f, args, wrt, rng):
     assert_same(computed(got), expected)
 
 
-def assert_same(got, expected, rtol=1e-10):
-    if isinstance(expected, (tuple, list)):
-        assert len(got) == len(expected)
-        for g, e in zip(got, expected):
-            assert_same(g, e, rtol)
-    elif isinstance(expected, dict):
-        assert list(got) == list(expected)
-        for key in expected:
-            assert_same(got[key], expected[key], rtol)
-    else:
-        assert np.shape(got) == np.shape(expected)
-        np.testing.assert_allclose(got, expected, rtol=rtol, atol=1e-12)
+def assert_same(got, expected):
+    """Equal to 1e-10 in every entry (`tests.support.compare`)."""
+    compare.assert_same(got, expected, rtol=1e-10, atol=1e-12)
 
 
 # ---- every rule case of the data-parallel families, lazily --------------------------------

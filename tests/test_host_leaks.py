@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 import srcad
 from srcad import nn, optim
 from tests.support import cases, leaky
+from tests.support.compare import assert_same
 from tests.support.crosscheck_functions import (
     broadcasting,
     elementwise_soup,
@@ -59,20 +60,6 @@ def assert_device(value):
     else:
         assert not isinstance(value, (np.ndarray, np.generic)), \
             f"a NumPy {type(value).__name__} came back from device inputs"
-
-
-def assert_same(got, expected, rtol=1e-12):
-    if isinstance(expected, (tuple, list)):
-        assert len(got) == len(expected)
-        for g, e in zip(got, expected):
-            assert_same(g, e, rtol)
-    elif isinstance(expected, dict):
-        assert list(got) == list(expected)
-        for key in expected:
-            assert_same(got[key], expected[key], rtol)
-    else:
-        assert np.shape(got) == np.shape(expected)
-        np.testing.assert_allclose(got, expected, rtol=rtol, atol=1e-14)
 
 
 def same_on_device(run, *args, rtol=1e-12, context=contextlib.nullcontext):

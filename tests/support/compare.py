@@ -1,0 +1,19 @@
+"""Comparing results of any structure (arrays, numbers, and tuples, lists and dicts of them)
+entry by entry: `assert_same(got, expected)` fails on a different structure, key, shape or
+value (to `rtol`/`atol`)."""
+
+import numpy as np
+
+
+def assert_same(got, expected, rtol=1e-12, atol=1e-14):
+    if isinstance(expected, (tuple, list)):
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            assert_same(g, e, rtol, atol)
+    elif isinstance(expected, dict):
+        assert list(got) == list(expected)
+        for key in expected:
+            assert_same(got[key], expected[key], rtol, atol)
+    else:
+        assert np.shape(got) == np.shape(expected)
+        np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
