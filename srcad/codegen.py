@@ -83,6 +83,11 @@ class _Emitter:
         self.lines.append(f"{_INDENT * depth}# {prefix} {origin}: {text}")
 
 
+def statement(node):
+    """The source text of the statement `node` (a loop's whole text: its head first)."""
+    return astor.to_source(node).strip()
+
+
 def expression(node):
     """The source text of the expression `node` (`W @ x + b`), as the value of an assignment
     writes it: astor puts parentheses around an expression written alone (and writes a string

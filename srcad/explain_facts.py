@@ -10,10 +10,8 @@ values reverse mode stores per loop trip.
 
 import ast
 
-import astor
-
 from . import annotations as anno
-from . import ast_util, generation, models
+from . import ast_util, codegen, generation, models
 
 
 class Entry:
@@ -126,7 +124,7 @@ def _mark_optimized(facts, fdef):
             if entry.target is None or entry.gone or (origin, entry.target) in assigned:
                 continue
             entry.kept = False
-            value = astor.to_source(entry.node.value).strip()
+            value = codegen.expression(entry.node.value)
             entry.inlined = next((t for t in texts if value in t and value != t), None)
     for stmt, origin in statements:
         if isinstance(stmt, ast.For) and not anno.get(stmt, anno.DERIVATIVE):
@@ -151,7 +149,7 @@ def _push(stmt):
     if (isinstance(func, ast.Attribute) and func.attr == "append"
             and isinstance(func.value, ast.Name) and func.value.id.endswith("_stack")
             and len(stmt.value.args) == 1):
-        return func.value.id, astor.to_source(stmt.value.args[0]).strip()
+        return func.value.id, codegen.expression(stmt.value.args[0])
     return None
 
 
@@ -162,11 +160,12 @@ def _denied(fdef):
         for node in ast.walk(stmt):
             denied = anno.get(node, anno.DENY)
             if denied is not None:
-                out.append((origin, astor.to_source(node).strip(), denied[0]))
+                out.append((origin, codegen.statement(node) if isinstance(node, ast.stmt)
+                            else codegen.expression(node), denied[0]))
     return list(dict.fromkeys(out))
 
 
 def _one_line(node):
     """The first line of `node`'s source (a loop or branch: its head)."""
-    text = astor.to_source(node).strip()
+    text = codegen.statement(node)
     return text.splitlines()[0].rstrip(":") if text else ""

@@ -16,7 +16,7 @@ import sys
 import numpy
 
 from . import annotations as anno
-from . import ast_util, generation, models, rules
+from . import ast_util, codegen, generation, models, rules
 from .errors import SrcadError
 from .explain_facts import Facts, collect_stage, pipeline_options
 
@@ -187,7 +187,7 @@ def describe_rule(node, kind):
     mode = rules.TANGENT if kind == generation.JVP else rules.ADJOINT
     if isinstance(node, ast.Call):
         key = anno.get(node, anno.FUNC)
-        label = ast.unparse(node.func)
+        label = codegen.expression(node.func)
         if key is None:
             return f"{label}: a call of a derivative or helper srcad inserted"
     else:

@@ -85,3 +85,19 @@ def test_the_core_never_imports_nn():
     bad = {name: sorted(n for n in GRAPH[name] if n == "srcad.nn" or n.startswith("srcad.nn."))
            for name in GRAPH if name.startswith(CORE)}
     assert not {k: v for k, v in bad.items() if v}
+
+
+def test_codegen_is_the_one_unparser():
+    """astor is imported by `srcad.codegen` only, and nothing else calls `ast.unparse`."""
+    offenders = []
+    for name, path in FILES.items():
+        if name == "srcad.codegen":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import) and any(a.name == "astor" for a in node.names) \
+                    or isinstance(node, ast.ImportFrom) and node.module == "astor" \
+                    or isinstance(node, ast.Attribute) and node.attr == "unparse" \
+                    and isinstance(node.value, ast.Name) and node.value.id == "ast":
+                offenders.append(name)
+    assert offenders == []
