@@ -8,6 +8,7 @@ agree to 1e-9 relative, on hypothesis-drawn inputs.
 import pathlib
 import types
 
+import autograd  # (the test extra installs it: a missing one fails, never skips)
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -16,8 +17,6 @@ from hypothesis.extra import numpy as hnp
 
 import srcad
 from tests.support import crosscheck_functions as ours
-
-autograd = pytest.importorskip("autograd")
 
 
 def _autograd_module():

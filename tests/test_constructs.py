@@ -10,6 +10,7 @@ import linecache
 import pathlib
 import types
 
+import autograd  # (the test extra installs it: a missing one fails, never skips)
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -19,8 +20,6 @@ from hypothesis.extra import numpy as hnp
 import srcad
 from srcad.testing import check_grads
 from tests.support import construct_functions as ours
-
-autograd = pytest.importorskip("autograd")
 
 
 def _autograd_module():
