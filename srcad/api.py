@@ -7,7 +7,6 @@ arguments, code specialized to it, the checks of what the code relies on, the re
 form of the input) is `dispatch`'s; generation and its cache are `generation`'s.
 """
 
-import ast
 import functools
 import inspect
 import types
@@ -18,7 +17,7 @@ from typing import Any
 import numpy
 
 from . import ast_util, dispatch, models, rules
-from .errors import NonScalarOutputError, SrcadError, WrtError
+from .errors import SrcadError, WrtError
 from .generation import cached, parameters
 from .kinds import GRAD, GRAD_NESTED, JVP, VALUE_AND_GRAD, VJP
 
@@ -58,11 +57,6 @@ def _def_location(func):
 class Derivative:
     """A derivative of a user function: call it like the function (see `grad`, `jvp`...).
     Its calls go through its `dispatch.CallPath`."""
-
-    def __new__(cls, func, kind, wrt):
-        if kind != JVP and _gradient_with_loops(func):
-            return SecondBySymmetry(func, kind, wrt)
-        return super().__new__(cls)
 
     def __init__(self, func: Any, kind: str, wrt: Wrt) -> None:
         if not callable(func):
@@ -126,6 +120,19 @@ class Derivative:
         if self.inner is not None and not self.inner_generated.valid():
             self.inner_generated = _inner_code(self.inner)
             self.func = self.inner_generated.function
+
+    def __srcad_generated__(self):
+        """(function, `Generated`) that code srcad differentiates runs when it calls this
+        derivative (`np.sum(grad_f(x) ** 2)`): the generated function, which srcad transforms
+        like the user's own; None where a call's result is not that function's raw result (a
+        partial, `*rest`, a one-name tuple `wrt`) or the kind is not differentiated again."""
+        if (self.kind not in (GRAD, JVP) or self.bound_args or self.bound_kwargs
+                or self.pack_at is not None or (not self.single and len(self.wrt) == 1)
+                or models.is_model(self.receiver)):
+            return None
+        generated = _inner_code(self)
+        function = _differentiable(self, self.kind)
+        return function, generated
 
     def location(self):
         """Where the user's function is defined (for errors), or None."""
@@ -245,17 +252,13 @@ def _shifted(wrt, count):
 def _is_callable_object(func):
     """True for an instance whose class defines `__call__` in Python (not a function, method,
     class, or srcad derivative)."""
-    return not isinstance(func, (types.FunctionType, types.MethodType, type, Derivative,
-                                 SecondBySymmetry)) \
+    return not isinstance(func, (types.FunctionType, types.MethodType, type, Derivative)) \
         and isinstance(vars(type(func)).get("__call__"), types.FunctionType)
 
 
 def _differentiable(func, kind):
     """The function to transform: a srcad derivative is itself generated Python, so higher
     orders differentiate its generated function (raw gradients, the same parameters)."""
-    if isinstance(func, SecondBySymmetry):
-        raise SrcadError(f"srcad does not differentiate {func!r} again (a second derivative "
-                         "through loops); take third derivatives of loop-free code")
     if not isinstance(func, Derivative):
         return func
     if func.kind not in (GRAD, JVP) or models.is_model(func.receiver):
@@ -276,67 +279,6 @@ def _inner_code(func):
         # each callee's closure-free `backward_` function
         generated = cached(func.func, GRAD_NESTED, func.wrt, statics=func.statics)
     return generated
-
-
-def _gradient_with_loops(func):
-    """True for a srcad gradient (of plain parameters or a non-model object) whose code, or
-    that of a function it calls, has loops."""
-    if not isinstance(func, Derivative) or func.kind != GRAD or models.is_model(func.receiver):
-        return False
-    generated = _inner_code(func)
-    return any(isinstance(node, (ast.For, ast.While))
-               for node in ast.walk(ast.parse(generated.full_text())))
-
-
-class SecondBySymmetry:
-    """grad, value_and_grad or vjp of a gradient `grad(f, wrt=inner)` whose code has loops.
-
-    Reverse mode does not differentiate again the stacks that loops' adjoints replay; second
-    derivatives are symmetric instead: the pullback of `u` (one cotangent per `inner`
-    argument) is, for each argument `w` in `wrt`, the derivative of `grad(f, wrt=w)` along
-    `u` in the `inner` arguments, which forward mode over reverse mode computes through
-    loops. In: the gradient (a `Derivative`), the kind, `wrt`. Out: a callable returning what
-    `Derivative` of that kind returns.
-    """
-
-    def __init__(self, gradient, kind, wrt):
-        if gradient.bound_args or gradient.bound_kwargs:
-            raise SrcadError("srcad differentiates again, in reverse mode, a gradient with "
-                             "loops only of a plain function or method; use srcad.hessian")
-        f = gradient.func if gradient.receiver is None else types.MethodType(
-            gradient.func, gradient.receiver)
-        self.gradient, self.kind = gradient, kind
-        self.wrt, self.single = resolve_wrt(f, wrt)
-        self.tangents = [Derivative(Derivative(f, GRAD, w), JVP, gradient.wrt)
-                         for w in self.wrt]
-        self.__name__ = f"{kind}_{gradient.__name__}"
-
-    def source(self, *args, **kwargs):
-        """The generated code that runs: the gradient's, and the forward mode over it."""
-        return "\n\n".join(d.source(*args, **kwargs) for d in [self.gradient] + self.tangents)
-
-    def __repr__(self):
-        return f"<srcad {self.kind} of {self.gradient!r} wrt {', '.join(self.wrt)}>"
-
-    def __call__(self, *args, **kwargs):
-        value = self.gradient(*args, **kwargs)
-        one = len(self.gradient.wrt) == 1       # the raw gradient is one value, as higher
-        if one and not self.gradient.single:    # orders of loop-free code see it
-            value = value[0]
-
-        def pullback(u):
-            u = (u,) if one else tuple(u)
-            out = [tangent(*args, *u, **kwargs)[1] for tangent in self.tangents]
-            return out[0] if self.single else tuple(out)
-
-        if self.kind == VJP:
-            return value, pullback
-        if not one or numpy.ndim(value) != 0:
-            raise NonScalarOutputError(
-                f"{self.kind} needs a function with a scalar output, but {self.gradient.__name__}"
-                f" returns {'a tuple' if not one else numpy.shape(value)}; use "
-                "srcad.hessian, srcad.jacobian or srcad.vjp", self.gradient.location())
-        return (value, pullback(1.0)) if self.kind == VALUE_AND_GRAD else pullback(1.0)
 
 
 def _transform(kind: str, func: Callable | None, wrt: Wrt) -> Any:

@@ -28,10 +28,20 @@ def without_parameters(obj):
     return models.is_model(obj) and not models.has_parameters(obj)
 
 
+def derivative_code(func):
+    """For a srcad derivative (`grad_f = srcad.grad(f)`) called by code srcad transforms:
+    (the generated function it runs, its `Generated` code), which srcad transforms like the
+    user's own code; None for anything else."""
+    generated = getattr(type(func), "__srcad_generated__", None)
+    return generated(func) if callable(generated) else None
+
+
 def is_user_function(func, mode):
     """True for a plain Python function (or a method bound to an object, or a model whose
-    forward is such a function) of the user's own code (see `is_library_function`) without a
-    rule in `mode` that is not marked constant."""
+    forward is such a function, or a srcad derivative: `derivative_code`) of the user's own
+    code (see `is_library_function`) without a rule in `mode` that is not marked constant."""
+    if derivative_code(func) is not None:
+        return True
     if _module_forward(func) is not None:
         return rules.lookup(type(func), mode) is None
     plain = func.__func__ if isinstance(func, types.MethodType) else func
@@ -42,7 +52,11 @@ def is_user_function(func, mode):
 
 def unbind(func, call):
     """(plain function, argument nodes, statics) of a call: a bound method `obj.f(x)` becomes
-    `f(obj, x)` with `self` known while generating."""
+    `f(obj, x)` with `self` known while generating; a srcad derivative, its generated
+    function."""
+    code = derivative_code(func)
+    if code is not None:
+        func = code[0]
     if isinstance(func, types.MethodType):
         first = next(iter(inspect.signature(func.__func__).parameters))
         return func.__func__, [call.func.value] + list(call.args), ((first, func.__self__),)
@@ -83,6 +97,8 @@ class Default:
 def returns_tuple(func):
     """True when every `return` of `func` returns a tuple, list or dict literal."""
     from .ast_util import parse_function
+    code = derivative_code(func)
+    func = func if code is None else code[0]
     plain = _module_forward(func) or getattr(func, "__func__", func)
     tree, _ = parse_function(plain)
     returns = [n for n in ast.walk(tree) if isinstance(n, ast.Return)]

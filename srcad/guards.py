@@ -23,7 +23,7 @@ import re
 import types
 
 from . import annotations as anno
-from . import codegen, models, rules
+from . import calls, codegen, models, rules
 
 
 class Guards:
@@ -87,7 +87,10 @@ def collect(tree, func, statics=()):
         elif root not in locals_ and (root in func.__globals__ or hasattr(builtins, root)):
             same = "==" if isinstance(obj, _BOUND) else "is"      # (a bound method is new
             facts.add(f"{root}{rest} {same} {{value}}", value=obj)  # at each read)
-        if not rules.has_rule(obj):              # a user function, transformed too
+        derivative = calls.derivative_code(obj)
+        if derivative is not None:               # a srcad derivative: its generated code
+            facts.add("{generated}.valid()", generated=derivative[1])
+        elif not rules.has_rule(obj):            # a user function, transformed too
             facts.code(getattr(obj, "__func__", obj))
     rules.load()
     facts.add("{rules}.epoch == {epoch}", rules=rules, epoch=rules.epoch)

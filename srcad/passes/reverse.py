@@ -49,6 +49,7 @@ from ..job import Job
 from ..kinds import BACKWARD, GRAD, GRAD_NESTED, PULLBACK, VALUE_AND_GRAD, VJP
 from ..primitive import bind, check_covered, decompose, rule
 from ..template import fill
+from .activity import pushed
 from .simplify import product_of, simplify, spread_of
 
 _COTANGENT_IN = (VJP, BACKWARD, PULLBACK)     # kinds whose output's adjoint is a parameter
@@ -119,6 +120,7 @@ def _builder(tree, job, statements, params):
     builder.closures = job.kind not in (BACKWARD, GRAD_NESTED)
     builder.shapes = anno.get(tree, anno.SHAPES)
     builder.scalar_outputs = _full_reductions(statements)
+    builder.stacks = {pushed(n) for s in statements for n in walk(s)} - {None}
     builder.read_by_active = {n.id for s in statements for a in walk(s)
                               if isinstance(a, ast.Assign) and anno.get(a, anno.ACTIVE)
                               for n in walk(a.value) if isinstance(n, ast.Name)}
@@ -275,6 +277,7 @@ class _Reverse:
         #                                 (see simplify.simplify), within one block
         self.constant_seeds = {}        # adjoint name -> the number it holds (the seed 1.0, ...)
         self.products = {}              # adjoint name -> `a @ b` it holds (simplify.simplify)
+        self.stacks = set()             # loop stacks of generated code (reverse over reverse)
 
     def forget(self):
         """Drop what is known about adjoint values (around branches and loops: what holds on
@@ -355,6 +358,8 @@ class _Reverse:
                 self.forget()
             elif isinstance(stmt, ast.Assign):
                 primal[i], new = self.assignment(stmt, defined)
+            elif pushed(stmt):
+                new = self.push_adjoint(stmt, defined)
             else:
                 new = []
             if self.depth and isinstance(stmt, (ast.For, ast.While)):
@@ -369,6 +374,8 @@ class _Reverse:
         primal, out = [stmt], []
         if not anno.get(stmt, anno.ACTIVE):
             defined.discard(dname)          # `v = constant`: nothing flows to the old v
+        elif _popped(stmt.value) in self.stacks:
+            out = self.pop_adjoint(stmt, target, dname, defined)
         elif dname in defined:
             func = anno.get(stmt.value, anno.FUNC) if isinstance(stmt.value, ast.Call) else None
             if anno.get(stmt.value, anno.PARAM):
@@ -380,6 +387,43 @@ class _Reverse:
         if self.depth:
             out += [_Restore(var, primal[0]) for var in sorted(stored(primal))]
         return primal, out
+
+    def pop_adjoint(self, stmt, target, dname, defined):
+        """`v = S.pop()` of generated loop code (reverse over reverse): the adjoint pushes
+        `dv` (zeros when nothing reached `v`) onto `dS`, which the adjoint of the matching
+        `S.append(v)` pops; afterwards `dv` is spent."""
+        dstack = self.derivative_of(_popped(stmt.value))
+        value = name(dname) if dname in defined else self.zeros(target)
+        defined.discard(dname)
+        self.written(dname)
+        origin = anno.get(stmt, anno.ORIGIN)
+        if dstack in defined:
+            push = ast.Expr(value=call(ast.Attribute(value=name(dstack), attr="append",
+                                                     ctx=ast.Load()), value))
+            return [self.derivative(push, origin)]
+        defined.add(dstack)
+        return [self.derivative(assign(dstack, ast.List(elts=[value], ctx=ast.Load())), origin)]
+
+    def push_adjoint(self, stmt, defined):
+        """`S.append(v)` of generated loop code (reverse over reverse): the adjoint pops
+        `dS` (what the adjoint of the matching `v = S.pop()` pushed) and adds it to `dv`; a
+        stack pushed whole (an inner loop's) is given its adjoint stack back."""
+        dstack = self.derivative_of(pushed(stmt))
+        if dstack is None:
+            return []
+        origin = anno.get(stmt, anno.ORIGIN)
+        pop = call(ast.Attribute(value=name(dstack), attr="pop", ctx=ast.Load()))
+        value = stmt.value.args[0]
+        dname = self.derivative_of(value.id) if isinstance(value, ast.Name) else None
+        if dname is None:
+            return [self.derivative(ast.Expr(value=pop), origin)]
+        if value.id in self.stacks:
+            self.written(dname)
+            defined.add(dname)
+            return [self.derivative(assign(dname, pop), origin)]
+        accumulate = anno.set_(ast.AugAssign(target=name(dname, ast.Store()), op=ast.Add(),
+                                             value=pop), anno.ACCUMULATE, True)
+        return [self.derivative(self.accumulate(accumulate, defined), origin)]
 
     def parameter_read(self, stmt, dname, defined):
         """`w = self.V.weight.data`: its adjoint joins the model's gradient dict as "V.weight"."""
@@ -521,6 +565,8 @@ class _Reverse:
         return [primal], [self.derivative(new, origin)]
 
     def zeros(self, var):
+        if var in self.stacks:
+            return ast.List(elts=[], ctx=ast.Load())   # a loop stack's adjoint: empty
         if var in self.modules:
             return ast.Dict(keys=[], values=[])    # a model's gradients: none yet
         return call(self.free.bind("zeros_like", runtime.zeros_like), name(var))
@@ -582,7 +628,9 @@ class _Loop:
                  for d in sorted(live - in_body)]
         body = self._drop_unread(body, live)
         needed = loaded(body) & (stored(body_primal) | targets)
-        saves, restores = self._keep(assigned & self.known & rev.read_by_active, needed)
+        known_targets = targets & self.known & needed
+        saves, restores = self._keep((assigned & self.known & rev.read_by_active)
+                                     | known_targets, needed - known_targets)
         if not any(not isinstance(s, _Restore) for s in _flat(body)):
             return saves + [stmt], before + restores
         _accumulate_in_place(body, fresh)
@@ -611,7 +659,7 @@ class _Loop:
             target = stmt.targets[0].id
             primal = self.rev.primal_of.get(target)
             return (target not in live and primal is not None and primal not in self.known
-                    and target not in reads)
+                    and target not in reads and not _popped(stmt.value))
 
         while True:
             reads = loaded(body)
@@ -624,8 +672,9 @@ class _Loop:
         rev, stmt = self.rev, self.stmt
         counts = _store_counts(body_primal, targets)
         top = stored([s for s in body_primal if isinstance(s, ast.Assign)]) | targets
-        after_assign = {v for v in needed
-                        if v not in self.known and counts.get(v) == 1 and v in top}
+        after_assign = {v for v in needed                # (a target known before the loop
+                        if (v not in self.known or v in targets)  # is kept by `_keep` too)
+                        and counts.get(v) == 1 and v in top}
         stacks = {v: self.namer.fresh(f"{v}_stack") for v in sorted(needed)}
         self.shapes_only = _read_for_shape_only(body, rev.free) & (needed - self.known)
         trips = self.namer.fresh("_trips")
@@ -642,7 +691,9 @@ class _Loop:
                 anchors.setdefault(id(r.stmt), set()).add(r.var)
         new_body = [count] + [self._push(stacks[v], v) for v in sorted(after_assign & targets)]
         new_body += self._place_pushes(body_primal, stacks, after_assign, anchors)
-        pops = [self._pop(stacks[v], v) for v in sorted(after_assign)]
+        reassigned = targets & needed - after_assign    # a target the body assigns again: its
+        new_body += [self._push(stacks[v], v) for v in sorted(reassigned)]  # value at trip end
+        pops = [self._pop(stacks[v], v) for v in sorted(after_assign | reassigned)]
         adjoint_body = pops + self._resolve(body, stacks, after_assign)
         primal_loop = copy_node(stmt) if isinstance(stmt, ast.While) else ast.For(
             target=stmt.target, iter=stmt.iter, body=[], orelse=[])
@@ -706,6 +757,15 @@ class _Loop:
     def _bookkeeping(self, stmt, origin=None):
         anno.set_(stmt, anno.ORIGIN, origin or self.origin)
         return stmt
+
+
+def _popped(value):
+    """S for `S.pop()` (a loop stack of generated code, popped), else None."""
+    if (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+            and value.func.attr == "pop" and isinstance(value.func.value, ast.Name)
+            and not value.args and not value.keywords):
+        return value.func.value.id
+    return None
 
 
 def _substitute(node, constants):
