@@ -429,6 +429,16 @@ def copy_stack(stack):
     return [copy_stack(item) if type(item) is list else item for item in stack]
 
 
+def add_popped(a, b):
+    """`a + b` for the adjoint of a value a loop stack held (reverse over reverse), where None,
+    the adjoint of a loop's placeholder for a value not yet computed, counts as zero."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
 def shape_only(x):
     """A stand-in for `x` where only its shape and dtype are read (what a loop keeps for the
     `x` of `unbroadcast(g, x)`): one element broadcast to the shape, not a copy of the data."""

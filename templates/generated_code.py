@@ -13,6 +13,7 @@ import numpy
 from srcad import runtime, runtime_exact
 from srcad.rules import adjoint, d, linear, nondifferentiable, returns_sequence, tangent
 from srcad.runtime import (
+    add_popped,
     array_adjoint,
     broadcast_as,
     cast_like,
@@ -37,6 +38,7 @@ from srcad.runtime_exact import (
 nondifferentiable(runtime.grad_seed, runtime.zeros_like, runtime.shape_of,
                   reason="it builds constants (seeds, zeros, shapes)")
 nondifferentiable(runtime.keys_of, reason="a dict's keys are not differentiated")
+nondifferentiable(runtime.shape_only, reason="a loop keeps it for a value's shape and dtype only")
 returns_sequence(runtime.split_like, runtime.unstack, runtime.item_adjoint,
                  runtime.add_sequences, runtime_exact.values_of)
 
@@ -66,6 +68,17 @@ def extremum_adjoint_(out, g, x, y, axis=None, keepdims=False):
 @linear(runtime.extremum_tangent)
 def extremum_tangent_(out, t, x, y, axis=None, keepdims=False):
     return extremum_adjoint(d[out], x, y, axis, keepdims)
+
+
+@adjoint(runtime.add_popped)
+def add_popped_(out, a, b):
+    d[a] += d[out]
+    d[b] += d[out]
+
+
+@tangent(runtime.add_popped)
+def add_popped_(out, a, b):
+    d[out] = add_popped(d[a], d[b])
 
 
 @linear(runtime.cast_like)

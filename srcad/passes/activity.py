@@ -96,8 +96,9 @@ def _block(stmts, active):
         elif isinstance(stmt, ast.Assign) and is_active_value(stmt.value, active):
             anno.set_(stmt, anno.ACTIVE, True)
             active.add(stmt.targets[0].id)
-        elif pushed(stmt) and _uses(active, stmt.value.args[0]):
-            active.add(pushed(stmt))
+        elif pushed(stmt):                          # (a loop stack of generated code)
+            if _uses(active, stmt.value.args[0]):
+                active.add(pushed(stmt))
         elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
             _effect(stmt.value, active)
 

@@ -417,13 +417,16 @@ class _Reverse:
         dname = self.derivative_of(value.id) if isinstance(value, ast.Name) else None
         if dname is None:
             return [self.derivative(ast.Expr(value=pop), origin)]
-        if value.id in self.stacks:
+        if value.id in self.stacks:             # (its adjoint is empty here: assigned)
             self.written(dname)
             defined.add(dname)
             return [self.derivative(assign(dname, pop), origin)]
-        accumulate = anno.set_(ast.AugAssign(target=name(dname, ast.Store()), op=ast.Add(),
-                                             value=pop), anno.ACCUMULATE, True)
-        return [self.derivative(self.accumulate(accumulate, defined), origin)]
+        if dname in defined:                    # (None: a placeholder's adjoint, zero)
+            add = self.free.bind("add_popped", runtime.add_popped)
+            pop = call(add, name(dname), pop)
+        self.written(dname)
+        defined.add(dname)
+        return [self.derivative(assign(dname, pop), origin)]
 
     def parameter_read(self, stmt, dname, defined):
         """`w = self.V.weight.data`: its adjoint joins the model's gradient dict as "V.weight"."""

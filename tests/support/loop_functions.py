@@ -52,7 +52,7 @@ def nested(x):
 
 def branches_inside(x):
     h = x
-    for i in range(4):
+    for _ in range(4):
         if np.sum(h) > 0.2:
             h = np.sin(h) * x
         else:
@@ -68,7 +68,7 @@ def step(h, x):
 
 def helper_in_loop(x):
     h = x
-    for i in range(2):
+    for _ in range(2):
         h = step(h, x) + 0.1 * h
     return np.sum(h * np.exp(-x))
 

@@ -49,6 +49,12 @@ def cast_like(g):
     return runtime.cast_like(g, X3)
 
 
+@case(runtime.add_popped, args=args(arrays(REAL, shape=(3,)), arrays(REAL, shape=(3,))),
+      vjp=lambda u, a, b: (u, u))
+def add_popped(a, b):
+    return runtime.add_popped(a, b)
+
+
 @case(runtime.matmul_adjoint_left, args=args(arrays(REAL, shape=(2,)), arrays(REAL, shape=(3,))),
       vjp=lambda u, g, y: (u @ y, u.T @ g))
 def matmul_adjoint_left_vector(g, y):

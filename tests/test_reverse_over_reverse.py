@@ -1,0 +1,182 @@
+"""Reverse over reverse through loops: the outer reverse pass differentiates the loop stacks of
+the inner gradient (the adjoint of `S.append(v)` pops `dS` into `dv`, that of `v = S.pop()`
+pushes `dv` onto `dS`).
+
+Each function of tests/support/loop_functions.py (a `for` over a range, over the rows of an
+array, over the entries of the input, a `while` whose trip count depends on the data, nested
+loops, an `if` inside a loop, a helper with a loop called in a loop) is checked: the Hessian
+from vjp of grad, a pullback of a cotangent, a gradient used inside a further computation and
+third derivatives, against autograd's (the same source run with `np` = `autograd.numpy`) and
+against central differences of srcad's first derivatives.
+"""
+
+import pathlib
+import re
+import types
+
+import autograd  # (the test extra installs it: a missing one fails, never skips)
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import srcad
+from tests.support import loop_functions as ours
+
+
+def _autograd_module():
+    path = pathlib.Path(ours.__file__)
+    module = types.ModuleType("loop_functions_autograd")
+    module.__file__ = str(path)
+    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)
+    module.np = autograd.numpy
+    return module
+
+
+THEIRS = _autograd_module()
+PAIRS = list(zip(ours.FUNCTIONS, THEIRS.FUNCTIONS))
+IDS = [f.__name__ for f in ours.FUNCTIONS]
+POINTS = [np.array([0.3, -0.4, 0.7]), np.array([-0.8, 0.25, 0.55])]
+vectors = hnp.arrays(np.float64, (3,), elements=st.floats(-1.0, 1.0, allow_nan=False,
+                                                             width=64))
+
+
+def central(func, x, eps=1e-6):
+    """Central differences of the vector function `func` at `x`: rows are outputs."""
+    cols = [(func(x + eps * e) - func(x - eps * e)) / (2 * eps) for e in np.eye(len(x))]
+    return np.stack(cols, axis=1)
+
+
+def reverse_hessian(func, x):
+    """The Hessian, one pullback of vjp(grad(func)) per row: reverse over reverse only."""
+    value, pullback = srcad.vjp(srcad.grad(func))(x)
+    np.testing.assert_allclose(value, srcad.grad(func)(x), rtol=1e-12, atol=1e-14)
+    return np.stack([pullback(e) for e in np.eye(len(x))])
+
+
+@pytest.mark.parametrize("ours_f, theirs_f", PAIRS, ids=IDS)
+@settings(max_examples=15, deadline=None)
+@given(vectors, vectors)
+def test_vjp_of_grad_matches_autograd(ours_f, theirs_f, x, u):
+    want = autograd.hessian(theirs_f)(x)
+    np.testing.assert_allclose(reverse_hessian(ours_f, x), want, rtol=1e-9, atol=1e-10)
+    _, pullback = srcad.vjp(srcad.grad(ours_f))(x)
+    np.testing.assert_allclose(pullback(u), want.T @ u, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("ours_f", ours.FUNCTIONS, ids=IDS)
+@pytest.mark.parametrize("x", POINTS, ids=["a", "b"])
+def test_vjp_of_grad_matches_differences_of_the_gradient(ours_f, x):
+    numeric = central(srcad.grad(ours_f), x)
+    np.testing.assert_allclose(reverse_hessian(ours_f, x), numeric, rtol=1e-5, atol=1e-6)
+    jac = srcad.jacobian(srcad.grad(ours_f), mode="reverse")(x)
+    np.testing.assert_allclose(jac, numeric, rtol=1e-5, atol=1e-6)
+
+
+def test_the_outer_pass_differentiates_the_stacks():
+    """The pullback pushes the adjoint of each popped value onto an adjoint stack and pops it
+    where the value was pushed: no forward mode (no `jvp_`) is involved."""
+    derivative = srcad.vjp(srcad.grad(ours.nested))
+    derivative(POINTS[0])
+    text = srcad.source(derivative)
+    assert "jvp_" not in text
+    pullback = text[text.index("def pullback"):]
+    for line in ["d_tanh_stack.append(d_tanh_1)",             # of `_tanh = _tanh_stack.pop()`
+                 "d_tanh_1 = add_popped(d_tanh_1, d_tanh_stack.pop())",  # `_tanh_stack.append`
+                 "d_tanh_stack_stack.append(d_tanh_stack)",   # an inner loop's stack, popped
+                 "d_tanh_stack = d_tanh_stack_stack.pop()"]:  # and pushed whole
+        assert re.search(rf"^ +{re.escape(line)}$", pullback, re.MULTILINE), line
+
+
+def _energy(gradient):
+    def energy(x):
+        g = gradient(x)
+        return np.sum(g * g) + np.sum(np.sin(g) * x)
+    return energy
+
+
+def _energy_autograd(theirs_f):
+    anp = autograd.numpy
+
+    def energy(x):
+        g = autograd.grad(theirs_f)(x)
+        return anp.sum(g * g) + anp.sum(anp.sin(g) * x)
+    return energy
+
+
+@pytest.mark.parametrize("ours_f, theirs_f", PAIRS, ids=IDS)
+@pytest.mark.parametrize("x", POINTS, ids=["a", "b"])
+def test_a_gradient_used_inside_a_further_computation(ours_f, theirs_f, x):
+    """`grad` of a function that calls a srcad gradient (with loops) and computes on with it:
+    the gradient's generated code is transformed like the user's own."""
+    energy = _energy(srcad.grad(ours_f))
+    got = srcad.grad(energy)(x)
+    np.testing.assert_allclose(got, autograd.grad(_energy_autograd(theirs_f))(x), rtol=1e-9,
+                               atol=1e-10)
+    np.testing.assert_allclose(got, central(lambda z: np.array([energy(z)]), x)[0],
+                               rtol=1e-5, atol=1e-6)
+    _, dvalue = srcad.jvp(energy)(x, np.ones(3))
+    np.testing.assert_allclose(dvalue, np.sum(got), rtol=1e-9, atol=1e-10)
+
+
+def _along(func, point, direction):
+    def along(a):
+        return func(point + a * direction)
+    return along
+
+
+@pytest.mark.parametrize("index", [0, 3, 4, 5], ids=[IDS[i] for i in (0, 3, 4, 5)])
+def test_third_derivatives_through_loops(index):
+    ours_f, theirs_f = PAIRS[index]
+    point, direction = POINTS[0], np.array([0.5, -1.0, 0.25])
+    ours_a, theirs_a = _along(ours_f, point, direction), _along(theirs_f, point, direction)
+    second = srcad.grad(srcad.grad(ours_a))
+    third = srcad.grad(second)
+    for a in (0.1, -0.2):
+        want2 = autograd.grad(autograd.grad(theirs_a))(a)
+        want3 = autograd.grad(autograd.grad(autograd.grad(theirs_a)))(a)
+        assert second(a) == pytest.approx(want2, rel=1e-9, abs=1e-10)
+        assert third(a) == pytest.approx(want3, rel=1e-8, abs=1e-9)
+        eps = 1e-5
+        assert third(a) == pytest.approx((second(a + eps) - second(a - eps)) / (2 * eps),
+                                         rel=1e-5, abs=1e-6)
+
+
+def coupled(x, w):
+    h = x
+    for _ in range(3):
+        h = np.tanh(w * h + x)
+    return np.sum(h * h * w)
+
+
+def test_vjp_of_a_gradient_in_two_arguments():
+    """vjp of `grad(f, wrt=(0, 1))` (a tuple of gradients) with a tuple cotangent, in both
+    arguments: each block of the Hessian, against autograd and central differences."""
+    anp = autograd.numpy
+
+    def theirs(x, w):
+        h = x
+        for _ in range(3):
+            h = anp.tanh(w * h + x)
+        return anp.sum(h * h * w)
+
+    x, w = POINTS[0], np.array([0.9, -0.6, 0.4])
+    u, v = np.array([1.0, -2.0, 0.5]), np.array([0.3, 0.1, -0.7])
+    (gx, gw), pullback = srcad.vjp(srcad.grad(coupled, wrt=(0, 1)), wrt=(0, 1))(x, w)
+    got_x, got_w = pullback((u, v))
+
+    def inner(x, w):
+        return (anp.sum(autograd.grad(theirs, 0)(x, w) * u)
+                + anp.sum(autograd.grad(theirs, 1)(x, w) * v))
+    np.testing.assert_allclose(got_x, autograd.grad(inner, 0)(x, w), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(got_w, autograd.grad(inner, 1)(x, w), rtol=1e-9, atol=1e-10)
+    grad_xw = srcad.grad(coupled, wrt=(0, 1))
+
+    def contracted(x, w):
+        a, b = grad_xw(x, w)
+        return np.array([np.sum(a * u) + np.sum(b * v)])
+    np.testing.assert_allclose(got_x, central(lambda z: contracted(z, w), x)[0], rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(got_w, central(lambda z: contracted(x, z), w)[0], rtol=1e-5,
+                               atol=1e-6)
