@@ -13,6 +13,7 @@ import functools
 import inspect
 import types
 
+from . import annotations as anno
 from . import models, rules
 from .errors import UnsupportedSyntaxError
 from .libraries import is_library_function
@@ -106,9 +107,11 @@ def returns_tuple(func):
                                  for r in returns)
 
 
-def prepare(func, call, info, lineno):
+def prepare(func, call, info, lineno, known=None):
     """(plain function, argument nodes, statics, {parameter: node or Default}) for a call of a
-    user function; a call srcad cannot bind is an error at the user's line."""
+    user function; a call srcad cannot bind is an error at the user's line. `known`: the
+    caller's statics (parameter -> value); an argument denoting one of its models (annotation
+    MODULE: `self.V`, `model`) is a static of the callee too (`helper(model, X)`)."""
     plain, args, statics = unbind(func, call)
     if any(p.kind is p.VAR_POSITIONAL for p in inspect.signature(plain).parameters.values()):
         raise UnsupportedSyntaxError(
@@ -119,4 +122,16 @@ def prepare(func, call, info, lineno):
     except TypeError as exc:
         raise UnsupportedSyntaxError(f"srcad cannot differentiate this call of "
                                      f"{plain.__name__}: {exc}", info.location(lineno)) from None
+    given = {param for param, _ in statics}
+    for param, node in bound.items():
+        module = anno.get(node, anno.MODULE) if isinstance(node, ast.AST) else None
+        if module and known and module[0] in known and param not in given:
+            statics += ((param, _submodule(known[module[0]], module[1])),)
     return plain, args, statics, bound
+
+
+def _submodule(model, path):
+    """The module at the dotted `path` ("V", "layers.0", "" for `model` itself) of `model`."""
+    for part in path.split(".") if path else ():
+        model = model[int(part)] if part.isdigit() else getattr(model, part)
+    return model

@@ -9,9 +9,9 @@ is the generated code of the derivatives they are made of.
 
 import numpy
 
-from . import runtime
+from . import dispatch, models, runtime
 from .api import Derivative
-from .kinds import GRAD, JVP, VJP
+from .kinds import GRAD, GRAD_NESTED, JVP, VJP
 
 
 class Composite:
@@ -21,8 +21,12 @@ class Composite:
         self.__name__ = name
         self._parts = parts
 
+    def parts(self):
+        """The derivatives it is made of."""
+        return self._parts
+
     def source(self):
-        return "\n\n".join(part.source() for part in self._parts)
+        return "\n\n".join(part.source() for part in self.parts())
 
     @property
     def __srcad_source__(self):
@@ -35,19 +39,101 @@ class Composite:
 
 class _Hvp(Composite):
     def __init__(self, func, wrt):
-        self._jvp = Derivative(Derivative(func, GRAD, wrt), JVP, wrt)
-        super().__init__(f"hvp_{getattr(func, '__name__', 'f')}", [self._jvp])
+        self._func, self._wrt, self._jvp = func, wrt, None
+        self._models = _ModelSecondOrder(func, wrt)
+        super().__init__(f"hvp_{getattr(func, '__name__', 'f')}", [])
+
+    def parts(self):
+        """The derivatives it is made of (the forward over reverse one built on first use)."""
+        return self._models.parts() or [self.plain()]
+
+    def plain(self):
+        """jvp of grad, for arguments that are not models."""
+        if self._jvp is None:
+            self._jvp = Derivative(Derivative(self._func, GRAD, self._wrt), JVP, self._wrt)
+        return self._jvp
 
     def __call__(self, *args, **kwargs):
-        return self._jvp(*args, **kwargs)[1]
+        if self._models.applies(args, kwargs):
+            return self._models.hvp(args[:-1], kwargs, args[-1])
+        return self.plain()(*args, **kwargs)[1]
 
 
 def hvp(func=None, wrt=0):
     """Hessian-vector product by forward mode over reverse mode: `hvp(f)(x, W, v)` is
-    `H v`, with `H` the Hessian of the scalar `f` in the argument `wrt` (one argument)."""
+    `H v`, with `H` the Hessian of the scalar `f` in the argument `wrt` (one argument). For a
+    model (`wrt="model"`), `v` and the result are dicts keyed like `named_parameters()`."""
     if func is None:
         return lambda f: _Hvp(f, wrt)
     return _Hvp(func, wrt)
+
+
+class _ModelSecondOrder:
+    """Second derivatives of a scalar function in a model's parameters: forward mode (with
+    respect to the model) over the closure-free gradient generated for the model's structure.
+
+    In: the function and `wrt` (one parameter, given a model at call time). Out: `hvp(primals,
+    kwargs, v)`, a dict keyed like `named_parameters()` (shared parameters summed, as `grad`
+    sums them), and `hessian(primals, kwargs)`, a dict of dicts: `H[a][b]` holds the second
+    derivatives in parameters `a` and `b`, shaped `a.shape + b.shape` (`jax.hessian`'s form for
+    a dict of parameters).
+    """
+
+    def __init__(self, func, wrt):
+        self.grad = Derivative(func, GRAD, wrt)
+        self.jvps = {}                          # id of the gradient's code -> (code, its jvp)
+        self.latest = None                      # the generated code the latest call ran
+
+    def applies(self, args, kwargs):
+        """True when the differentiated argument of a call (given `args`, `kwargs`) is a model."""
+        if len(self.grad.wrt) != 1:
+            return False
+        name, position = self.grad.wrt[0], self.grad.given_positions[0]
+        value = kwargs.get(name, args[position] if position < len(args) else None)
+        return models.is_model(value)
+
+    def parts(self):
+        """The code of the latest call (forward over reverse), as `_Code`; none before one."""
+        return [] if self.latest is None else [_Code(self.latest)]
+
+    def hvp(self, primals, kwargs, v):
+        model = self.model(primals, kwargs)
+        code = self.grad._path.specialized(self.grad.pack(primals), kwargs, GRAD_NESTED)
+        if id(code) not in self.jvps:
+            self.jvps[id(code)] = (code, Derivative(code.function, JVP, self.grad.wrt))
+        jvp = self.jvps[id(code)][1]
+        _, tangent = jvp(*primals, v, **kwargs)
+        self.latest = jvp._path.specialized(primals, kwargs)
+        return dispatch.model_gradients(tangent, model, set())
+
+    def model(self, primals, kwargs):
+        name, position = self.grad.wrt[0], self.grad.given_positions[0]
+        return kwargs[name] if name in kwargs else primals[position]
+
+    def hessian(self, primals, kwargs):
+        named = models.layout(self.model(primals, kwargs)).named
+        zeros = {key: numpy.zeros_like(p.data, dtype=float) for key, p in named}
+        blocks = {a: {} for a, _ in named}
+        for b, param in named:
+            columns = {a: [] for a, _ in named}
+            for basis in _basis(param.data):
+                product = self.hvp(primals, kwargs, {**zeros, b: basis})
+                for a, _ in named:
+                    columns[a].append(_as_floats(product[a]))
+            for a, p in named:
+                shape = numpy.shape(p.data) + numpy.shape(param.data)
+                blocks[a][b] = numpy.stack(columns[a], axis=-1).reshape(shape)
+        return blocks
+
+
+class _Code:
+    """Generated code shown as a part of a composite derivative."""
+
+    def __init__(self, generated):
+        self.generated = generated
+
+    def source(self):
+        return self.generated.full_text()
 
 
 class _Jacobian(Composite):
@@ -131,11 +217,34 @@ def jacobian(func=None, wrt=0, mode="auto"):
     return _Jacobian(func, wrt, mode)
 
 
+class _Hessian(Composite):
+    """The Hessian: forward mode over the generated gradient, one Hessian-vector product per
+    input element; for a model, a dict of dicts of blocks (see `_ModelSecondOrder`)."""
+
+    def __init__(self, func, wrt):
+        self._func, self._wrt, self._plain = func, wrt, None
+        self._models = _ModelSecondOrder(func, wrt)
+        super().__init__(f"hessian_{getattr(func, '__name__', 'f')}", [])
+
+    def parts(self):
+        return self._models.parts() or [self.plain()]
+
+    def plain(self):
+        if self._plain is None:
+            self._plain = _Jacobian(Derivative(self._func, GRAD, self._wrt), self._wrt,
+                                    "forward")
+        return self._plain
+
+    def __call__(self, *args):
+        if self._models.applies(args, {}):
+            return self._models.hessian(args, {})
+        return self.plain()(*args)
+
+
 def hessian(func=None, wrt=0):
     """The Hessian of a scalar function in one argument: forward mode over its generated
-    gradient, one Hessian-vector product per input element."""
+    gradient, one Hessian-vector product per input element. For a model (`wrt="model"`), a
+    dict of dicts keyed like `named_parameters()`: `H[a][b]` has shape `a.shape + b.shape`."""
     if func is None:
         return lambda f: hessian(f, wrt)
-    hess = _Jacobian(Derivative(func, GRAD, wrt), wrt, "forward")
-    hess.__name__ = f"hessian_{getattr(func, '__name__', 'f')}"
-    return hess
+    return _Hessian(func, wrt)

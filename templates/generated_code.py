@@ -21,6 +21,8 @@ from srcad.runtime import (
     extremum_tangent,
     matmul_adjoint_left,
     matmul_adjoint_right,
+    merge_grads,
+    prefix_grads,
     set_item,
     unbroadcast,
     zeros_like,
@@ -79,6 +81,17 @@ def add_popped_(out, a, b):
 @tangent(runtime.add_popped)
 def add_popped_(out, a, b):
     d[out] = add_popped(d[a], d[b])
+
+
+# a model's gradient dicts (forward over reverse: Hessian-vector products of a model)
+@tangent(runtime.merge_grads)
+def merge_grads_(out, a, b):
+    d[out] = merge_grads(d.full[a], d.full[b])
+
+
+@tangent(runtime.prefix_grads)
+def prefix_grads_(out, prefix, grads):
+    d[out] = prefix_grads(prefix, d[grads])
 
 
 @linear(runtime.cast_like)

@@ -12,14 +12,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import srcad
-from srcad import rules
+from srcad import rules, runtime
 from srcad.primitive import PARAMETER_ROWS
 from srcad.testing import check_grads
 from tests.support import cases
 
 CASES = cases.load()
 # rules that need a model, tested with one
-COVERED_ELSEWHERE = {PARAMETER_ROWS: "tests/test_models.py::test_embedding_rows_are_sparse"}
+COVERED_ELSEWHERE = {PARAMETER_ROWS: "tests/test_models.py::test_embedding_rows_are_sparse",
+                     runtime.merge_grads: "tests/test_model_second_order.py",
+                     runtime.prefix_grads: "tests/test_model_second_order.py"}
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

@@ -29,6 +29,7 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     output = last.value if isinstance(last, ast.Return) else ast.Constant(None)
     params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
     builder = _Forward(namer, job.free, job.info, params, job.derive)
+    builder.statics = job.statics
     known = set(wrt)
     stmts = builder.block(body[:-1] if returns else body, known)
     tangent = builder.tangent_of(output, known)
@@ -51,6 +52,7 @@ class _Forward:
         self.carried = {}                # (loop, tangents, defined) -> tangents it carries
         self.originals = {}              # id of a trial copy of a loop -> its original's id
         self.copies = []                 # the trial copies (kept, so that no id is reused)
+        self.statics = {}                # parameter -> value known while generating
 
     def block(self, stmts, known):
         """Primal and tangent statements; `known` holds the names that have a tangent."""
@@ -209,7 +211,7 @@ class _Forward:
         """`y = f(a, b)` for a user function f becomes `y, dy = jvp_f(a, b, da)`."""
         call_node = stmt.value
         func, args, statics, bound = calls.prepare(func, call_node, self.info,
-                                                   anno.get(stmt, anno.ORIGIN))
+                                                   anno.get(stmt, anno.ORIGIN), self.statics)
         static = dict(statics)
         params = [p for p, node in bound.items() if self.argument_tangent(node, known)
                   is not None and not calls.without_parameters(static.get(p))]

@@ -466,6 +466,8 @@ class _Normalizer:
     def is_atom(self, node):
         if anno.get(node, anno.PARAM):
             return False                       # a Parameter read is a statement of its own
+        if anno.get(node, anno.MODULE):
+            return True                        # a static module (`self.V`), passed as is
         if isinstance(node, (ast.Name, ast.Constant, ast.JoinedStr)):
             return True
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):

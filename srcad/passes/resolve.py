@@ -65,14 +65,18 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and anno.get(node, anno.FUNC) is None:
             _resolve_call(node, job.info, names, locals_)   # (desugar's helpers are known)
-    _mark_modules(tree, statics)
+    _mark_modules(tree, statics, job.info.filename.startswith("<srcad"))
     return tree
 
 
-def _mark_modules(tree, statics):
+def _mark_modules(tree, statics, generated=False):
     """Annotate chains rooted at a static module: PARAM on reads of its Parameters (`self.V.weight`
-    -> ("self", "V.weight")), MODULE on chains denoting a module (`self.V` -> ("self", "V"))."""
+    -> ("self", "V.weight")), MODULE on chains denoting a module (`self.V` -> ("self", "V")).
+    In srcad's generated code (`generated`), `self.V.weight.data` is how a Parameter is read:
+    it is made `self.V.weight` (normalize reads `.data` of it again); a user's `.data` stays."""
     for node in ast.walk(tree):
+        if generated and _parameter_data(node, statics):    # `self.V.weight.data` is read
+            node.value, node.attr = node.value.value, node.value.attr  # as `self.V.weight`
         found = _module_chain(node, statics)
         if found is None:
             continue
@@ -81,6 +85,15 @@ def _mark_modules(tree, statics):
             anno.set_(node, anno.PARAM, (root, path))
         elif models.is_model(obj):
             anno.set_(node, anno.MODULE, (root, path))
+
+
+def _parameter_data(node, statics):
+    """True for `<chain>.data` where the attribute chain denotes a static module's Parameter."""
+    if not (isinstance(node, ast.Attribute) and node.attr == "data"
+            and isinstance(node.value, ast.Attribute)):
+        return False
+    found = _module_chain(node.value, statics)
+    return found is not None and models.is_parameter(found[2])
 
 
 def _module_chain(node, statics):

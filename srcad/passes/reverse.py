@@ -75,6 +75,9 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     builder = _builder(tree, job, statements, params)
     seeds, pullback_params = builder.seeds(output, kind)
     primal, adjoint = builder.block(statements, builder.defined)
+    unbound = builder.branch_zeros - set(params) - always_assigned(primal)
+    primal = [assign(v, ast.Constant(None)) for v in sorted(unbound)] + primal  # (a branch's
+    #       zeros are `zeros_like(v)`: v is None where the primal took no path that assigns it)
     dnames, end = [], []
     for param in wrt:
         dname = namer.derivative(param)
@@ -117,6 +120,7 @@ def _builder(tree, job, statements, params):
     builder = _Reverse(anno.get(tree, anno.ACTIVE_NAMES), job.namer, job.free, job.info,
                        _sequences(statements, job.containers), params, job.derive)
     builder.modules = set(job.modules)
+    builder.statics = job.statics
     builder.closures = job.kind not in (BACKWARD, GRAD_NESTED)
     builder.shapes = anno.get(tree, anno.SHAPES)
     builder.scalar_outputs = _full_reductions(statements)
@@ -278,6 +282,8 @@ class _Reverse:
         self.constant_seeds = {}        # adjoint name -> the number it holds (the seed 1.0, ...)
         self.products = {}              # adjoint name -> `a @ b` it holds (simplify.simplify)
         self.stacks = set()             # loop stacks of generated code (reverse over reverse)
+        self.statics = {}               # parameter -> value known while generating
+        self.branch_zeros = set()       # primal names whose adjoint a branch sets to zeros
 
     def forget(self):
         """Drop what is known about adjoint values (around branches and loops: what holds on
@@ -443,7 +449,7 @@ class _Reverse:
         its pullback; the adjoint calls the pullback."""
         call_node = stmt.value
         func, args, statics, bound = calls.prepare(func, call_node, self.info,
-                                                   anno.get(stmt, anno.ORIGIN))
+                                                   anno.get(stmt, anno.ORIGIN), self.statics)
         static = dict(statics)
         params = [p for p, node in bound.items() if self._active_argument(node)
                   and not calls.without_parameters(static.get(p))]
@@ -556,6 +562,7 @@ class _Reverse:
         for dname in sorted(live):
             for path, names in ((body, in_body), (orelse, in_else)):
                 if dname not in names:
+                    self.branch_zeros.add(self.primal_of[dname])
                     path.append(self.derivative(
                         assign(dname, self.zeros(self.primal_of[dname])), origin))
         defined.clear()
