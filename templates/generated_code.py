@@ -42,7 +42,7 @@ nondifferentiable(runtime.grad_seed, runtime.zeros_like, runtime.shape_of,
 nondifferentiable(runtime.keys_of, reason="a dict's keys are not differentiated")
 nondifferentiable(runtime.shape_only, reason="a loop keeps it for a value's shape and dtype only")
 returns_sequence(runtime.split_like, runtime.unstack, runtime.item_adjoint,
-                 runtime.add_sequences, runtime_exact.values_of)
+                 runtime.add_sequences, runtime_exact.values_of, runtime.array_adjoint)
 
 # ---- broadcasting and reductions --------------------------------------------------------------
 

@@ -180,3 +180,65 @@ def test_vjp_of_a_gradient_in_two_arguments():
                                atol=1e-6)
     np.testing.assert_allclose(got_w, central(lambda z: contracted(x, z), w)[0], rtol=1e-5,
                                atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["array_in_loop", "array_of_helper_results"])
+@settings(max_examples=10, deadline=None)
+@given(vectors, vectors)
+def test_array_of_values_in_every_second_order_form(name, x, v):
+    """`np.array([...])` of differentiated values, in a loop and of results of a helper with a
+    loop: hessian, hvp, jvp of grad and vjp of grad against autograd's Hessian."""
+    ours_f, theirs_f = getattr(ours, name), getattr(THEIRS, name)
+    want = autograd.hessian(theirs_f)(x)
+    np.testing.assert_allclose(srcad.hessian(ours_f)(x), want, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(srcad.hvp(ours_f)(x, v), want @ v, rtol=1e-9, atol=1e-10)
+    _, tangent = srcad.jvp(srcad.grad(ours_f))(x, v)
+    np.testing.assert_allclose(tangent, want @ v, rtol=1e-9, atol=1e-10)
+    _, pullback = srcad.vjp(srcad.grad(ours_f))(x)
+    np.testing.assert_allclose(pullback(v), want.T @ v, rtol=1e-9, atol=1e-10)
+
+
+# ---- first-order gradients found wrong on the way (the reversed trips of a loop) -----------
+def target_known_before(x):
+    s = 0.0
+    j = 0
+    for _ in range(2):
+        s = s + x[j]                    # reads the previous inner loop's last `j`
+        for j in range(2):
+            s = s + np.sin(x[j] * s)
+    return s
+
+
+def target_assigned_again(x):
+    s = 0.0
+    for j in range(3):
+        j = 2 - j
+        s = s + np.sin(x[j] * s + x[0])
+    return s
+
+
+def assigned_in_one_branch(x):
+    if x[0] > 0:
+        a = x * 2.0
+    if x[0] > 0:
+        y = a * x
+    else:
+        y = x
+    return np.sum(np.sin(y))
+
+
+@pytest.mark.parametrize("func", [target_known_before, target_assigned_again,
+                                  assigned_in_one_branch])
+@pytest.mark.parametrize("x", POINTS, ids=["a", "b"])
+def test_first_order_loops_and_branches(func, x):
+    """A loop variable bound before its loop (and read after it) or assigned again in the body
+    got, in the reversed trips, the value of another trip (a wrong gradient); a branch's zero
+    adjoint read a value no path had assigned (an error). Both modes, against autograd."""
+    anp_globals = dict(func.__globals__, np=autograd.numpy)
+    theirs = types.FunctionType(func.__code__, anp_globals)
+    want = autograd.grad(theirs)(x)
+    np.testing.assert_allclose(srcad.grad(func)(x), want, rtol=1e-12, atol=1e-14)
+    _, directional = srcad.jvp(func)(x, np.ones(3))
+    np.testing.assert_allclose(directional, np.sum(want), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(reverse_hessian(func, x), autograd.hessian(theirs)(x),
+                               rtol=1e-9, atol=1e-12)

@@ -73,5 +73,26 @@ def helper_in_loop(x):
     return np.sum(h * np.exp(-x))
 
 
+def array_in_loop(x):
+    h = x
+    for i in range(3):
+        h = np.array([h[1] * h[2], np.sin(h[0]) + x[i], h[0] * x[2]])
+    return np.sum(h * h)
+
+
+def scalar_step(a, b):
+    for _ in range(2):
+        a = np.sin(a * b) + b
+    return a
+
+
+def array_of_helper_results(x):
+    rows = []
+    for i in range(2):
+        rows.append(np.array([scalar_step(x[0], x[i + 1]), x[1] * x[2], scalar_step(x[2], 0.5)]))
+    m = np.array(rows)
+    return np.sum(np.tanh(m) * m) + np.sum(m[0] * m[1])
+
+
 FUNCTIONS = [over_range, over_rows, over_entries, data_dependent_while, nested, branches_inside,
-             helper_in_loop]
+             helper_in_loop, array_in_loop, array_of_helper_results]
