@@ -262,9 +262,11 @@ def _differentiable(func, kind):
     if not isinstance(func, Derivative):
         return func
     if func.kind not in (GRAD, JVP) or models.is_model(func.receiver):
+        hint = (" (a pullback is a closure): for the vjp of a vjp of F, take vjp of the "
+                "gradient in x of G(x, u) = np.sum(F(x) * u), srcad.vjp(srcad.grad(G))"
+                if func.kind == VJP else "; use grad, jvp, hvp, jacobian or hessian")
         raise SrcadError(f"srcad differentiates again the results of grad and jvp (and of "
-                         f"functions of plain parameters), not of {func.kind}; use grad, jvp, "
-                         "hvp, jacobian or hessian")
+                         f"functions of plain parameters), not of {func.kind}{hint}")
     generated = _inner_code(func)
     if func.receiver is not None:               # a callable object's or a bound method's
         return types.MethodType(generated.function, func.receiver)

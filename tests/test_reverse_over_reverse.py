@@ -242,3 +242,35 @@ def test_first_order_loops_and_branches(func, x):
     np.testing.assert_allclose(directional, np.sum(want), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(reverse_hessian(func, x), autograd.hessian(theirs)(x),
                                rtol=1e-9, atol=1e-12)
+
+
+def vector_map(x):
+    h = x
+    for i in range(3):
+        h = np.tanh(h * x[i] + 0.2)
+    return np.array([np.sum(h * h), h[0] * x[2]])
+
+
+def paired(x, u):
+    return np.sum(vector_map(x) * u)
+
+
+def test_second_order_vjp_of_a_vector_function():
+    """The vjp of a vjp (what `srcad.vjp(srcad.vjp(F))` would mean): the gradient in `x` of
+    `<F(x), u>` is `J(x)^T u`, and vjp of that gradient is the second-order vjp. Against
+    autograd's vjp of its vjp, through a loop and `np.array` of values."""
+    theirs = types.FunctionType(vector_map.__code__,
+                                dict(vector_map.__globals__, np=autograd.numpy))
+    x, u, w = POINTS[1], np.array([0.7, -1.3]), np.array([0.2, 0.5, -0.4])
+    first, pullback = srcad.vjp(srcad.grad(paired))(x, u)
+    first_vjp, _ = autograd.make_vjp(theirs)(x)
+    np.testing.assert_allclose(first, first_vjp(u), rtol=1e-12, atol=1e-14)
+
+    def contracted(z):
+        return autograd.numpy.sum(autograd.make_vjp(theirs)(z)[0](u) * w)
+    np.testing.assert_allclose(pullback(w), autograd.grad(contracted)(x), rtol=1e-9,
+                               atol=1e-12)
+    numeric = central(lambda z: srcad.grad(paired)(z, u), x)
+    np.testing.assert_allclose(pullback(w), numeric.T @ w, rtol=1e-5, atol=1e-7)
+    with pytest.raises(srcad.SrcadError, match="not of vjp"):
+        srcad.vjp(srcad.vjp(vector_map))
