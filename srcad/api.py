@@ -17,7 +17,7 @@ from typing import Any
 import numpy
 
 from . import ast_util, dispatch, models, rules
-from .errors import SrcadError, WrtError
+from .errors import SrcadError, UnsupportedSyntaxError, WrtError
 from .generation import cached, parameters
 from .kinds import GRAD, GRAD_NESTED, JVP, VALUE_AND_GRAD, VJP
 
@@ -275,7 +275,16 @@ def _differentiable(func, kind):
 
 def _inner_code(func):
     """The `Generated` code of the derivative `func` that a derivative of it transforms."""
-    generated = func.generated
+    try:
+        generated = func.generated
+    except UnsupportedSyntaxError as exc:
+        if "local value" not in exc.message:
+            raise
+        raise UnsupportedSyntaxError(            # (a model is known at a call only)
+            exc.message + "; a derivative of a derivative is generated before any call, so a "
+            "model among the arguments is not known yet: for second derivatives in a model's "
+            "parameters use srcad.hvp(f, wrt=...) or srcad.hessian(f, wrt=...)",
+            exc.location) from None
     if func.kind == GRAD and generated.callees:
         # pullback closures are not differentiated again: take the variant whose adjoint calls
         # each callee's closure-free `backward_` function

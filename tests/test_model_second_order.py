@@ -209,3 +209,8 @@ def test_the_code_that_ran_is_shown():
     text = srcad.source(hvp)
     assert text.startswith("def jvp_TwoLayer_grad_TwoLayer_mse_wrt_model")
     assert "def jvp_Linear_backward_Linear_forward_wrt_self" in text
+
+
+def test_a_derivative_of_a_models_gradient_says_what_to_use():
+    with pytest.raises(srcad.UnsupportedSyntaxError, match=r"use srcad.hvp\(f, wrt=...\)"):
+        srcad.jvp(srcad.grad(mse, wrt="model"), wrt="model")
