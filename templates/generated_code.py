@@ -80,7 +80,7 @@ def add_popped_(out, a, b):
 
 @tangent(runtime.add_popped)
 def add_popped_(out, a, b):
-    d[out] = add_popped(d[a], d[b])
+    d[out] = add_popped(d.full[a], d.full[b])     # (None counts as zero)
 
 
 # a model's gradient dicts (forward over reverse: Hessian-vector products of a model)

@@ -274,3 +274,24 @@ def test_second_order_vjp_of_a_vector_function():
     np.testing.assert_allclose(pullback(w), numeric.T @ w, rtol=1e-5, atol=1e-7)
     with pytest.raises(srcad.SrcadError, match="not of vjp"):
         srcad.vjp(srcad.vjp(vector_map))
+
+
+DIRECTION = np.array([1.0, -0.5, 0.25])
+jvp_over_range = srcad.jvp(ours.over_range)
+
+
+def squared_directional(x):
+    _, tangent = jvp_over_range(x, DIRECTION)
+    return tangent * tangent
+
+
+def test_a_jvp_used_inside_a_further_computation():
+    """grad (reverse over forward) and jvp of a function that calls a srcad jvp with a loop."""
+    x = POINTS[0]
+
+    def theirs(z):
+        return autograd.numpy.sum(autograd.grad(THEIRS.over_range)(z) * DIRECTION) ** 2
+    got = srcad.grad(squared_directional)(x)
+    np.testing.assert_allclose(got, autograd.grad(theirs)(x), rtol=1e-9, atol=1e-12)
+    _, directional = srcad.jvp(squared_directional)(x, DIRECTION)
+    np.testing.assert_allclose(directional, got @ DIRECTION, rtol=1e-9, atol=1e-12)
