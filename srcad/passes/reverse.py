@@ -75,9 +75,9 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     builder = _builder(tree, job, statements, params)
     seeds, pullback_params = builder.seeds(output, kind)
     primal, adjoint = builder.block(statements, builder.defined)
-    unbound = builder.branch_zeros - set(params) - always_assigned(primal)
-    primal = [assign(v, ast.Constant(None)) for v in sorted(unbound)] + primal  # (a branch's
-    #       zeros are `zeros_like(v)`: v is None where the primal took no path that assigns it)
+    unbound = builder.maybe_unbound - set(params) - always_assigned(primal)
+    primal = [assign(v, ast.Constant(None)) for v in sorted(unbound)] + primal  # (None where
+    #       the primal took no path that assigns v: a branch's zeros, a loop's saved value)
     dnames, end = [], []
     for param in wrt:
         dname = namer.derivative(param)
@@ -283,7 +283,9 @@ class _Reverse:
         self.products = {}              # adjoint name -> `a @ b` it holds (simplify.simplify)
         self.stacks = set()             # loop stacks of generated code (reverse over reverse)
         self.statics = {}               # parameter -> value known while generating
-        self.branch_zeros = set()       # primal names whose adjoint a branch sets to zeros
+        self.maybe_unbound = set()      # primal names read by bookkeeping (a branch's zero
+        #                                 adjoint, a loop's saved value) on paths that may not
+        #                                 have assigned them: None at the start
 
     def forget(self):
         """Drop what is known about adjoint values (around branches and loops: what holds on
@@ -562,7 +564,7 @@ class _Reverse:
         for dname in sorted(live):
             for path, names in ((body, in_body), (orelse, in_else)):
                 if dname not in names:
-                    self.branch_zeros.add(self.primal_of[dname])
+                    self.maybe_unbound.add(self.primal_of[dname])
                     path.append(self.derivative(
                         assign(dname, self.zeros(self.primal_of[dname])), origin))
         defined.clear()
@@ -653,6 +655,7 @@ class _Loop:
         give back: kept before the loop, given back after its adjoint."""
         saves, restores = [], []
         for var in sorted(names - needed):
+            self.rev.maybe_unbound.add(var)
             kept = self.namer.fresh(f"{var}_before_loop")
             saves.append(self._bookkeeping(assign(kept, name(var))))
             restores.append(self.rev.derivative(assign(var, name(kept)), self.origin))

@@ -132,7 +132,8 @@ def _some_arguments(count, rng):
 
 def _check_hvp(f, args, position, v):
     """hvp (forward over reverse) in one argument, against central differences of the
-    (already checked) reverse-mode gradient; False at a kink of the gradient."""
+    (already checked) reverse-mode gradient, and vjp of the gradient (reverse over reverse)
+    against it (the Hessian is symmetric); False at a kink of the gradient."""
     gradient = srcad.grad(f, wrt=position)
 
     def grad_along(step):
@@ -148,6 +149,9 @@ def _check_hvp(f, args, position, v):
         return False
     hv = srcad.hvp(f, wrt=position)(*_copies(args), v)
     _close(hv, central, 10 * TOLERANCE, "hvp (forward over reverse) against differences of grad")
+    _, pullback = srcad.vjp(gradient, wrt=position)(*_copies(args))
+    _close(pullback(v), hv, AGREEMENT, "reverse over reverse (H^T v, the loops' stacks "
+           "differentiated) against forward over reverse (H v)")
     return True
 
 
