@@ -295,3 +295,44 @@ def test_a_jvp_used_inside_a_further_computation():
     np.testing.assert_allclose(got, autograd.grad(theirs)(x), rtol=1e-9, atol=1e-12)
     _, directional = srcad.jvp(squared_directional)(x, DIRECTION)
     np.testing.assert_allclose(directional, got @ DIRECTION, rtol=1e-9, atol=1e-12)
+
+
+def _activated():
+    act = np.sin
+
+    def activated(x):
+        h = x
+        for _ in range(2):
+            h = act(h) * x
+        return np.sum(h)
+
+    def use(new):
+        nonlocal act
+        act = new
+    return activated, use
+
+
+activated, use_activation = _activated()
+grad_activated = srcad.grad(activated)
+
+
+def activated_energy(x):
+    return np.sum(grad_activated(x) ** 2)
+
+
+def test_a_called_gradient_that_goes_stale_is_generated_again():
+    """The code of `grad(activated_energy)` is made from `grad_activated`'s generated code,
+    which holds the closure value `act` as a constant: changing the closure makes the inner
+    gradient stale, and with it the outer (a guard on the inner code's validity)."""
+    x = POINTS[0]
+    energy_grad = srcad.grad(activated_energy)
+    before = energy_grad(x)
+    try:
+        use_activation(np.cos)
+        after = energy_grad(x)
+        np.testing.assert_allclose(after, central(
+            lambda z: np.array([activated_energy(z)]), x)[0], rtol=1e-5, atol=1e-6)
+        assert not np.allclose(after, before)
+    finally:
+        use_activation(np.sin)
+    np.testing.assert_allclose(energy_grad(x), before, rtol=1e-12)
