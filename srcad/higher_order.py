@@ -98,7 +98,7 @@ class _ModelSecondOrder:
 
     def hvp(self, primals, kwargs, v):
         model = self.model(primals, kwargs)
-        code = self.grad._path.specialized(self.grad.pack(primals), kwargs, GRAD_NESTED)
+        code = self.grad._path.specialized(self.grad.pack(primals), kwargs, kind=GRAD_NESTED)
         if id(code) not in self.jvps:
             self.jvps[id(code)] = (code, Derivative(code.function, JVP, self.grad.wrt))
         jvp = self.jvps[id(code)][1]
