@@ -227,11 +227,14 @@ def _drop_unread_stacks(tree):
     stack that holds nothing else (`X.append(S)` ... `S = X.pop()`) goes with it.
     Only where liveness is exact: one function, no `break`, `continue`, `try` or `with`. True
     when something was removed."""
+    statements = _statements(tree)
+    if not any(_pop_of(stmt) for stmt in statements):
+        return False
     nodes = walk(tree)
     if any(isinstance(n, (ast.Break, ast.Continue, ast.Try, ast.With, ast.Lambda))
            or (isinstance(n, ast.FunctionDef) and n is not tree) for n in nodes):
         return False
-    stacks = _Stacks(nodes, _statements(tree))
+    stacks = _Stacks(nodes, statements)
     dead = set()
     _dead_pops(tree.body, set(), dead, {})
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
