@@ -340,9 +340,10 @@ class _Reverse:
     # statements ---------------------------------------------------------------------------
     def block(self, stmts, defined):
         """(primal statements, adjoint statements) of a statement list."""
-        known_before = []
-        for stmt in stmts:                        # primal names defined before each statement
-            known_before.append(set(self.known))
+        known_before = []         # primal names defined before each branch or loop
+        for stmt in stmts:
+            compound = isinstance(stmt, (ast.If, ast.For, ast.While))
+            known_before.append(set(self.known) if compound else None)
             self.known |= stored(stmt)
         primal, adjoint = [[s] for s in stmts], []
         for i in reversed(range(len(stmts))):
