@@ -96,6 +96,11 @@ def filled_shape(shapes, size, /, *, dtype=None):
 def length_shape(shapes, *args, **keywords):
     return ()
 
+
+@shape(numpy.ndarray.size, numpy.ndarray.ndim)     # the attributes `x.size`, `x.ndim`
+def count_shape(shapes, x, /):
+    return ()
+
 # ---- piecewise-constant functions ------------------------------------------------------------
 
 nondifferentiable(

@@ -4,7 +4,8 @@ In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullbac
 and the job's `pullback_only`. Out: the same function, where in derivative statements numbers
 are folded (`2 - 1` -> `1`, `x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`, `0 - e` -> `-e`),
 a derivative copy `da = db` is replaced by `db` where that is safe, and assignments whose value
-is never used and has no effect are removed (repeatedly, so whole dead chains go), and so are
+is never used and has no effect are removed (repeatedly, so whole dead chains go; a size read
+annotated SIZE that alone would keep a value alive is written as its number), and so are
 the pushes and pops of a loop's stack whose pops nothing reads (an outer loop's copy of what its
 inner loop pops for itself). Primal statements are removed, and a temporary of normal form that
 only the next statements of its user line read is put back into the expression that reads it
@@ -34,13 +35,69 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     _propagate_copies(tree)
     _join_gradient_dicts(tree)
     _drop_unread_stacks(tree)
-    while _remove_dead(tree):
-        pass
+    _remove_all_dead(tree)
     if _drop_unread_values(tree, pullback_only):
-        while _remove_dead(tree):
-            pass
+        _remove_all_dead(tree)
     _inline_temporaries(tree)
     return tree
+
+
+def _remove_all_dead(tree):
+    """Remove dead code until none is left; a size read that alone keeps a value alive is
+    written as its number first (`_sizes_as_numbers`)."""
+    while True:
+        while _remove_dead(tree):
+            pass
+        if not _sizes_as_numbers(tree):
+            return
+
+
+def _sizes_as_numbers(tree):
+    """A size read annotated SIZE (`1.0 / h.shape[0]`, `1.0 / _mul.size`) of a value that
+    nothing else reads is written as its number, and its statement's numbers folded (`0.2`):
+    reading it would keep that value alive, or computed, for its size alone. The function's
+    parameters are always there. True when something changed."""
+    nodes = walk(tree)
+    bases = {id(base) for node in nodes if anno.get(node, anno.SIZE) is not None
+             for base in [_size_base(node)] if base is not None}
+    alive = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+             and id(n) not in bases}
+    alive |= {a.arg for f in nodes if isinstance(f, ast.FunctionDef)
+              for a in f.args.posonlyargs + f.args.args + f.args.kwonlyargs}
+    changed = False
+    for stmt in _statements(tree):
+        value = getattr(stmt, "value", None)
+        if not isinstance(stmt, (ast.Assign, ast.AugAssign, ast.Return)) or value is None:
+            continue
+        numbers = _SizeNumbers(alive)
+        value = numbers.visit(value)
+        if numbers.changed:
+            stmt.value = _Folder(divide=True).visit(value)
+            changed = True
+    return changed
+
+
+def _size_base(node):
+    """The name whose size `node` reads (`h` of `h.shape[0]`, `h.size`, `len(h)`), or None."""
+    if isinstance(node, ast.Subscript):
+        node = node.value
+    base = node.value if isinstance(node, ast.Attribute) else (
+        node.args[0] if isinstance(node, ast.Call) and node.args else None)
+    return base if isinstance(base, ast.Name) else None
+
+
+class _SizeNumbers(ast.NodeTransformer):
+    def __init__(self, alive):
+        self.alive = alive
+        self.changed = False
+
+    def generic_visit(self, node):
+        size = anno.get(node, anno.SIZE)
+        base = _size_base(node) if size is not None else None
+        if base is not None and base.id not in self.alive:
+            self.changed = True
+            return ast.Constant(size)
+        return super().generic_visit(node)
 
 
 def _drop_unread_values(tree, pullback_only):
@@ -85,8 +142,14 @@ def _is(node, value):
 
 
 class _Folder(ast.NodeTransformer):
+    """Folds numbers in derivative code; with `divide`, a quotient of numbers too (what
+    sizes written as numbers give: `1.0 / 5` -> `0.2`)."""
+
     _ARITH = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
               ast.Mult: lambda a, b: a * b}
+
+    def __init__(self, divide=False):
+        self.divide = divide
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -94,6 +157,8 @@ class _Folder(ast.NodeTransformer):
         op = type(node.op)
         if left is not None and right is not None and op in self._ARITH:
             return ast.Constant(self._ARITH[op](left, right))
+        if self.divide and op is ast.Div and left is not None and right:
+            return ast.Constant(left / right)
         if op is ast.Pow and _is(node.right, 1):
             return node.left
         if op in (ast.Add, ast.Sub) and _is(node.right, 0):

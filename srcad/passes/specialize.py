@@ -8,7 +8,10 @@ where
   `np.shape(x)`, `x.shape[i]`, `len(x)`, `np.size(x)`, and comparisons, `not`, `and`/`or`
   and integer arithmetic of those and of constants) is replaced by its value where it is read
   (an integer or a boolean, so `axis=dim` reads `axis=1`; a shape where it is indexed), and
-  its assignment goes;
+  its assignment goes; where such a value is a size (`n = x.shape[0]`, `len(x)`, `x.size`)
+  read as an operand of arithmetic that shapes do not decide (`1.0 / n`), the size read is
+  put there instead (annotated SIZE with its number), so the code reads `1.0 / x.shape[0]`,
+  not a number;
 * an `if` whose test such a value decides is replaced by the branch taken.
 
 When it changed anything, the function's SHAPES is None: the shapes are worth inferring again
@@ -21,6 +24,7 @@ import operator
 import numpy
 
 from .. import annotations as anno
+from ..ast_util import copy_node
 from ..job import Job
 from .shapes import _UNKNOWN, _shape
 
@@ -39,11 +43,12 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     while True:
         counts = _assignment_counts(tree)
         values: dict[str, object] = {}     # name -> its value, where shapes decide it
-        body, chose = _Specializer(static, counts, values).block(tree.body)
+        specializer = _Specializer(static, counts, values, _parameters(tree))
+        body, chose = specializer.block(tree.body)
         tree.body = body or [ast.Pass()]
         numbers = {k: v for k, v in values.items() if type(v) in (int, bool)}
         if numbers:
-            _substitute(tree, numbers)
+            _substitute(tree, numbers, specializer.sizes)
         shapes_read = _drop_unread(tree, {k for k, v in values.items() if type(v) is tuple})
         if not (chose or numbers or shapes_read):
             return anno.set_(tree, anno.SHAPES, None) if changed else tree
@@ -72,10 +77,12 @@ class _Shapes:
 
 
 class _Specializer:
-    def __init__(self, static, counts, values):
+    def __init__(self, static, counts, values, parameters):
         self.shapes = _Shapes(static)
         self.counts = counts
         self.values = values
+        self.parameters = parameters
+        self.sizes = {}             # name -> the size read it was assigned (`x.shape[0]`)
 
     def block(self, stmts):
         """(new statements, whether a branch was chosen); fills `values` on the way."""
@@ -98,6 +105,8 @@ class _Specializer:
                 value = self.value(stmt.value)
                 if type(value) in (int, bool, tuple):
                     self.values[stmt.targets[0].id] = value
+                if type(value) is int and self.is_size(stmt.value):
+                    self.sizes[stmt.targets[0].id] = anno.set_(stmt.value, anno.SIZE, value)
                 if type(value) in (int, bool):
                     continue
             out.append(stmt)
@@ -158,7 +167,36 @@ class _Specializer:
                 "size": int(numpy.prod(shape, dtype=int))}[fact]
 
 
+    def is_size(self, node):
+        """True for a read of a size (`x.shape[0]`, `np.shape(x)[1]`, `len(x)`, `x.size`,
+        `np.size(x)`) of a name that holds the same value wherever the function reads it
+        (a parameter never assigned, or a name assigned once)."""
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            node = node.value
+            if not (isinstance(node, ast.Attribute) and node.attr == "shape") and not (
+                    isinstance(node, ast.Call) and anno.get(node, anno.FUNC) is numpy.shape):
+                return False
+        elif not (isinstance(node, ast.Attribute) and node.attr == "size") and not (
+                isinstance(node, ast.Call) and anno.get(node, anno.FUNC) in (len, numpy.size)):
+            return False
+        operand = node.value if isinstance(node, ast.Attribute) else (
+            node.args[0] if len(node.args) == 1 and not node.keywords else None)
+        if not isinstance(operand, ast.Name):
+            return False
+        count = self.counts.get(operand.id, 0)
+        return count == 1 and operand.id not in self.parameters or (
+            count == 0 and operand.id in self.parameters)
+
+
 _FACTS = {numpy.ndim: "ndim", numpy.shape: "shape", numpy.size: "size", len: "len"}
+
+
+def _parameters(tree):
+    """The names of the parameters of the function `tree`."""
+    arguments = tree.args
+    every = arguments.posonlyargs + arguments.args + arguments.kwonlyargs + [
+        a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+    return {a.arg for a in every}
 
 
 def _assignment_counts(tree):
@@ -208,8 +246,21 @@ def _drop_unread(tree, names):
 
 
 class _Substitute(ast.NodeTransformer):
-    def __init__(self, values):
+    def __init__(self, values, sizes):
         self.values = values
+        self.sizes = sizes
+
+    def visit_BinOp(self, node):
+        """An operand of arithmetic that shapes do not decide (`1.0 / n`, `total / n`) is the
+        size read it was assigned, as the user wrote it (`1.0 / x.shape[0]`)."""
+        for side in ("left", "right"):
+            operand = getattr(node, side)
+            if isinstance(operand, ast.Name) and operand.id in self.sizes \
+                    and operand.id in self.values:
+                setattr(node, side, ast.copy_location(copy_node(self.sizes[operand.id]),
+                                                      operand))
+        self.generic_visit(node)
+        return node
 
     def visit_Name(self, node):
         if isinstance(node.ctx, ast.Load) and node.id in self.values:
@@ -217,9 +268,10 @@ class _Substitute(ast.NodeTransformer):
         return node
 
 
-def _substitute(tree, values):
+def _substitute(tree, values, sizes):
     """Reads of the names in `values` become their values (a returned name stays a name, with
-    its assignment put back before the return)."""
+    its assignment put back before the return); an operand of arithmetic in `sizes` becomes
+    the size read it was assigned instead."""
     for stmt in tree.body:
         if isinstance(stmt, ast.Return) and isinstance(stmt.value, ast.Name) \
                 and stmt.value.id in values:
@@ -228,4 +280,4 @@ def _substitute(tree, values):
                 targets=[ast.Name(id=ident, ctx=ast.Store())],
                 value=ast.Constant(values.pop(ident)), lineno=stmt.lineno), stmt))
             break
-    _Substitute(values).visit(tree)
+    _Substitute(values, sizes).visit(tree)
