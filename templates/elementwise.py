@@ -299,6 +299,11 @@ def minimum_number(z, x1, x2):
     d[z] = d[x1] * (x1 <= x2) + d[x2] * (x2 <= x1)
 
 
+@shape(numpy.where)
+def where_shape(shapes, condition, x, y, /):
+    return broadcast([shapes.shape(n) for n in (condition, x, y)])
+
+
 @adjoint(numpy.where)
 def where(z, condition, x=None, y=None):
     d[x] += unbroadcast(numpy.where(condition, d[z], 0.0), x)

@@ -101,6 +101,11 @@ def length_shape(shapes, *args, **keywords):
 def count_shape(shapes, x, /):
     return ()
 
+
+@shape(numpy.size, numpy.ndim)
+def size_shape(shapes, a, axis=None):
+    return ()
+
 # ---- piecewise-constant functions ------------------------------------------------------------
 
 nondifferentiable(

@@ -59,7 +59,7 @@ def _sizes_as_numbers(tree):
     parameters are always there. True when something changed."""
     nodes = walk(tree)
     bases = {id(base) for node in nodes if anno.get(node, anno.SIZE) is not None
-             for base in [_size_base(node)] if base is not None}
+             for base in _size_bases(node)}
     alive = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
              and id(n) not in bases}
     alive |= {a.arg for f in nodes if isinstance(f, ast.FunctionDef)
@@ -77,13 +77,12 @@ def _sizes_as_numbers(tree):
     return changed
 
 
-def _size_base(node):
-    """The name whose size `node` reads (`h` of `h.shape[0]`, `h.size`, `len(h)`), or None."""
-    if isinstance(node, ast.Subscript):
-        node = node.value
-    base = node.value if isinstance(node, ast.Attribute) else (
-        node.args[0] if isinstance(node, ast.Call) and node.args else None)
-    return base if isinstance(base, ast.Name) else None
+def _size_bases(node):
+    """The names whose sizes the size read `node` reads (`h` of `h.shape[0]`, `h.size`,
+    `len(h)`, `np.size(h) // np.shape(h)[1]`): its names, less those it calls."""
+    called = {id(n) for call in walk(node) if isinstance(call, ast.Call)
+              for n in walk(call.func)}
+    return [n for n in walk(node) if isinstance(n, ast.Name) and id(n) not in called]
 
 
 class _SizeNumbers(ast.NodeTransformer):
@@ -93,8 +92,7 @@ class _SizeNumbers(ast.NodeTransformer):
 
     def generic_visit(self, node):
         size = anno.get(node, anno.SIZE)
-        base = _size_base(node) if size is not None else None
-        if base is not None and base.id not in self.alive:
+        if size is not None and any(base.id not in self.alive for base in _size_bases(node)):
             self.changed = True
             return ast.Constant(size)
         return super().generic_visit(node)

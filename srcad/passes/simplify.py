@@ -135,6 +135,11 @@ class _Simplifier(ast.NodeTransformer):
         self.spread = spread
         self.products = products
 
+    def visit(self, node):
+        if anno.get(node, anno.SIZE) is not None:
+            return node                 # a size read as the user wrote it (`specialize`)
+        return super().visit(node)
+
     def visit_Attribute(self, node):
         product = self.products.get(node.value.id) if (
             node.attr == "T" and isinstance(node.value, ast.Name)) else None

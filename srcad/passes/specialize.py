@@ -12,7 +12,9 @@ where
   read as an operand of arithmetic that shapes do not decide (`1.0 / n`), the size read is
   put there instead (annotated SIZE with its number), so the code reads `1.0 / x.shape[0]`,
   not a number;
-* an `if` whose test such a value decides is replaced by the branch taken.
+* an `if` whose test such a value decides is replaced by the branch taken, and a copy
+  `a = b` it leaves (normal form's `input_1 = input`) goes where `a` and `b` hold one value
+  throughout: `a` is read as `b`.
 
 When it changed anything, the function's SHAPES is None: the shapes are worth inferring again
 (a name assigned in two branches may now have one shape).
@@ -40,17 +42,19 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     """Specialize `tree` to the shapes it is annotated with (see the module docstring)."""
     static = anno.get(tree, anno.SHAPES)
     changed = False
+    parameters = _parameters(tree)
     while True:
         counts = _assignment_counts(tree)
         values: dict[str, object] = {}     # name -> its value, where shapes decide it
-        specializer = _Specializer(static, counts, values, _parameters(tree))
+        specializer = _Specializer(static, counts, values, parameters)
         body, chose = specializer.block(tree.body)
         tree.body = body or [ast.Pass()]
         numbers = {k: v for k, v in values.items() if type(v) in (int, bool)}
         if numbers:
-            _substitute(tree, numbers, specializer.sizes)
+            _substitute(tree, numbers, specializer.sizes, specializer.shape_reads)
         shapes_read = _drop_unread(tree, {k for k, v in values.items() if type(v) is tuple})
-        if not (chose or numbers or shapes_read):
+        aliases = _drop_copies(tree, specializer.copies, parameters)
+        if not (chose or numbers or shapes_read or aliases):
             return anno.set_(tree, anno.SHAPES, None) if changed else tree
         changed = True
 
@@ -83,6 +87,8 @@ class _Specializer:
         self.values = values
         self.parameters = parameters
         self.sizes = {}             # name -> the size read it was assigned (`x.shape[0]`)
+        self.shape_reads = {}       # name -> the shape read it was assigned (`np.shape(x)`)
+        self.copies = []            # `a = b` of the branches taken
 
     def block(self, stmts):
         """(new statements, whether a branch was chosen); fills `values` on the way."""
@@ -93,6 +99,8 @@ class _Specializer:
                 if test is not _NONE:
                     taken, _ = self.block(stmt.body if test else stmt.orelse)
                     out.extend(taken)
+                    self.copies += [t for t in taken if isinstance(t, ast.Assign)
+                                    and isinstance(t.value, ast.Name)]
                     chose = True
                     continue
                 stmt.body, inner = self.block(stmt.body)
@@ -107,6 +115,8 @@ class _Specializer:
                     self.values[stmt.targets[0].id] = value
                 if type(value) is int and self.is_size(stmt.value):
                     self.sizes[stmt.targets[0].id] = anno.set_(stmt.value, anno.SIZE, value)
+                if type(value) is tuple and self.is_shape(stmt.value):
+                    self.shape_reads[stmt.targets[0].id] = stmt.value
                 if type(value) in (int, bool):
                     continue
             out.append(stmt)
@@ -168,26 +178,43 @@ class _Specializer:
 
 
     def is_size(self, node):
-        """True for a read of a size (`x.shape[0]`, `np.shape(x)[1]`, `len(x)`, `x.size`,
+        """True for a read of a size (`x.shape[0]`, `np.shape(x)[dim]`, `len(x)`, `x.size`,
         `np.size(x)`) of a name that holds the same value wherever the function reads it
-        (a parameter never assigned, or a name assigned once)."""
-        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
-            node = node.value
-            if not (isinstance(node, ast.Attribute) and node.attr == "shape") and not (
-                    isinstance(node, ast.Call) and anno.get(node, anno.FUNC) is numpy.shape):
-                return False
-        elif not (isinstance(node, ast.Attribute) and node.attr == "size") and not (
-                isinstance(node, ast.Call) and anno.get(node, anno.FUNC) in (len, numpy.size)):
+        (a parameter never assigned, or a name assigned once), a name holding one, and
+        integer arithmetic of those and of numbers (`np.size(x) // np.shape(x)[1]`)."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _SIZE_ARITHMETIC):
+            parts = [self.is_size(n) for n in (node.left, node.right)]
+            return any(parts) and all(
+                part or type(self.value(n)) is int for part, n in zip(parts, (node.left,
+                                                                           node.right)))
+        if isinstance(node, ast.Name):
+            return node.id in self.sizes
+        if isinstance(node, ast.Subscript) and type(self.value(node.slice)) is int:
+            return (isinstance(node.value, ast.Name) and node.value.id in self.shape_reads) \
+                or self.is_shape(node.value)
+        if isinstance(node, ast.Attribute):
+            return node.attr == "size" and self.stable(node.value)
+        return isinstance(node, ast.Call) and anno.get(node, anno.FUNC) in (len, numpy.size) \
+            and len(node.args) == 1 and not node.keywords and self.stable(node.args[0])
+
+    def is_shape(self, node):
+        """True for `x.shape` or `np.shape(x)` of a name `stable` says holds one value."""
+        if isinstance(node, ast.Attribute):
+            return node.attr == "shape" and self.stable(node.value)
+        return isinstance(node, ast.Call) and anno.get(node, anno.FUNC) is numpy.shape \
+            and len(node.args) == 1 and not node.keywords and self.stable(node.args[0])
+
+    def stable(self, node):
+        """True for a name that holds the same value wherever the function reads it: a
+        parameter never assigned, or a name assigned once."""
+        if not isinstance(node, ast.Name):
             return False
-        operand = node.value if isinstance(node, ast.Attribute) else (
-            node.args[0] if len(node.args) == 1 and not node.keywords else None)
-        if not isinstance(operand, ast.Name):
-            return False
-        count = self.counts.get(operand.id, 0)
-        return count == 1 and operand.id not in self.parameters or (
-            count == 0 and operand.id in self.parameters)
+        count = self.counts.get(node.id, 0)
+        return count == 1 and node.id not in self.parameters or (
+            count == 0 and node.id in self.parameters)
 
 
+_SIZE_ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)
 _FACTS = {numpy.ndim: "ndim", numpy.shape: "shape", numpy.size: "size", len: "len"}
 
 
@@ -245,10 +272,53 @@ def _drop_unread(tree, names):
     return True
 
 
+def _drop_copies(tree, copies, parameters):
+    """A copy `a = b` from a branch taken (normal form's `input_1 = input` where the other
+    branch assigned `input_1 = input[None]`) goes, and `a` is read as `b`, where both hold one
+    value throughout (`a` is assigned there alone, `b` is a parameter never assigned or a
+    name assigned once): the code does not keep what a decided setting left. True if any."""
+    counts = _assignment_counts(tree)
+    renames = {}
+    for copy in copies:
+        target, source = copy.targets[0], copy.value
+        if not isinstance(target, ast.Name) or target.id in parameters \
+                or counts.get(target.id) != 1 or source.id in renames:
+            continue
+        if counts.get(source.id, 0) == (0 if source.id in parameters else 1):
+            renames[target.id] = source.id
+    if not renames:
+        return False
+
+    def keep(stmts):
+        out = []
+        for stmt in stmts:
+            if any(stmt is copy for copy in copies) and stmt.targets[0].id in renames:
+                continue
+            for field in ("body", "orelse"):
+                if getattr(stmt, field, None):
+                    setattr(stmt, field, keep(getattr(stmt, field)) or [ast.Pass()])
+            out.append(stmt)
+        return out
+    tree.body = keep(tree.body) or [ast.Pass()]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in renames:
+            node.id = renames[node.id]
+    return True
+
+
 class _Substitute(ast.NodeTransformer):
-    def __init__(self, values, sizes):
+    def __init__(self, values, sizes, shape_reads):
         self.values = values
         self.sizes = sizes
+        self.shape_reads = shape_reads
+
+    def visit_Subscript(self, node):
+        """`shape[1]` of a name assigned a shape read reads that (`np.shape(x)[1]`)."""
+        if isinstance(node.value, ast.Name) and node.value.id in self.shape_reads:
+            node.value = ast.copy_location(copy_node(self.shape_reads[node.value.id]),
+                                           node.value)
+        self.generic_visit(node)
+        return node
 
     def visit_BinOp(self, node):
         """An operand of arithmetic that shapes do not decide (`1.0 / n`, `total / n`) is the
@@ -268,10 +338,11 @@ class _Substitute(ast.NodeTransformer):
         return node
 
 
-def _substitute(tree, values, sizes):
+def _substitute(tree, values, sizes, shape_reads):
     """Reads of the names in `values` become their values (a returned name stays a name, with
     its assignment put back before the return); an operand of arithmetic in `sizes` becomes
-    the size read it was assigned instead."""
+    the size read it was assigned instead, and an item of a name in `shape_reads` an item of
+    the shape read it was assigned."""
     for stmt in tree.body:
         if isinstance(stmt, ast.Return) and isinstance(stmt.value, ast.Name) \
                 and stmt.value.id in values:
@@ -280,4 +351,4 @@ def _substitute(tree, values, sizes):
                 targets=[ast.Name(id=ident, ctx=ast.Store())],
                 value=ast.Constant(values.pop(ident)), lineno=stmt.lineno), stmt))
             break
-    _Substitute(values, sizes).visit(tree)
+    _Substitute(values, sizes, shape_reads).visit(tree)
