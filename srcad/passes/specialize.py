@@ -276,15 +276,21 @@ def _drop_copies(tree, copies, parameters):
     """A copy `a = b` from a branch taken (normal form's `input_1 = input` where the other
     branch assigned `input_1 = input[None]`) goes, and `a` is read as `b`, where both hold one
     value throughout (`a` is assigned there alone, `b` is a parameter never assigned or a
-    name assigned once): the code does not keep what a decided setting left. True if any."""
+    name assigned once, before the copy): the code does not keep what a decided setting left.
+    True if any."""
     counts = _assignment_counts(tree)
     renames = {}
+    order = _statement_order(tree)
     for copy in copies:
         target, source = copy.targets[0], copy.value
         if not isinstance(target, ast.Name) or target.id in parameters \
-                or counts.get(target.id) != 1 or source.id in renames:
+                or counts.get(target.id) != 1 or source.id in renames or id(copy) not in order:
             continue
-        if counts.get(source.id, 0) == (0 if source.id in parameters else 1):
+        if source.id in parameters:
+            if counts.get(source.id, 0) == 0:
+                renames[target.id] = source.id
+        elif counts.get(source.id) == 1 and _assigned_before(tree, source.id, order[id(copy)],
+                                                             order):
             renames[target.id] = source.id
     if not renames:
         return False
@@ -304,6 +310,26 @@ def _drop_copies(tree, copies, parameters):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in renames:
             node.id = renames[node.id]
     return True
+
+
+def _statement_order(tree):
+    """`{id(statement): its position}` in the order the statements are written."""
+    order = {}
+
+    def visit(stmts):
+        for stmt in stmts:
+            order[id(stmt)] = len(order)
+            for field in ("body", "orelse"):
+                visit(getattr(stmt, field, []))
+    visit(tree.body)
+    return order
+
+
+def _assigned_before(tree, ident, position, order):
+    """True when the one assignment of `ident` is written before the statement at
+    `position` (so a copy of it there copies that value)."""
+    return any(order.get(id(stmt), position) < position for stmt in ast.walk(tree)
+               if ident in _targets(stmt))
 
 
 class _Substitute(ast.NodeTransformer):
