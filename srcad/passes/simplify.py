@@ -97,20 +97,14 @@ def spread_of(node, free, spread):
 
 
 def _is_static(node):
-    """True for a number, or arithmetic of numbers and sizes of names (`1.0 / x.shape[0]`,
-    `-1.0 / x.size`): a scalar that does not change during the call."""
+    """True for a number, or arithmetic of numbers and size reads annotated SIZE
+    (`1.0 / x.shape[0]`, `-1.0 / x.size`): a scalar that does not change during the call."""
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult,
                                                             ast.Div)):
         return _is_static(node.left) and _is_static(node.right)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return _is_static(node.operand)
-    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
-        node = node.value
-        return isinstance(node, ast.Attribute) and node.attr == "shape" and \
-            isinstance(node.value, ast.Name)
-    if isinstance(node, ast.Attribute):
-        return node.attr == "size" and isinstance(node.value, ast.Name)
-    return _is_number(node)
+    return _is_number(node) or anno.get(node, anno.SIZE) is not None
 
 
 def _callee(node, free):

@@ -176,7 +176,6 @@ class _Specializer:
         return {"ndim": len(shape), "shape": shape, "len": shape[0] if shape else None,
                 "size": int(numpy.prod(shape, dtype=int))}[fact]
 
-
     def is_size(self, node):
         """True for a read of a size (`x.shape[0]`, `np.shape(x)[dim]`, `len(x)`, `x.size`,
         `np.size(x)`) of a name that holds the same value wherever the function reads it
