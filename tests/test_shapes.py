@@ -514,3 +514,40 @@ def test_a_decided_setting_leaves_nothing_behind(shape):
     assert ("x_1" in code) == (len(shape) == 1), text
     assert "if np.ndim" not in text, text          # not even its comment
     check_gradients(batched_rows, args, (0, 1))
+
+
+@settings(deadline=None, max_examples=60)
+@given(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4), st.data())
+def test_a_ratio_of_sizes_is_the_size_of_the_reduced_axes(dims, data):
+    """`np.size(y) / np.size(x)` for y = a reduction of x over some axes (keepdims or not), as
+    simplify writes it: `1.0 / <the sizes of the reduced axes>` read from x, the same float as
+    the division of the sizes; no expression when the shapes do not tell the axes apart."""
+    import ast
+    import itertools
+
+    from srcad.passes import simplify
+    axes = data.draw(st.sets(st.integers(0, len(dims) - 1), min_size=1), label="axes")
+    keepdims = data.draw(st.booleans(), label="keepdims")
+    x = np.zeros(dims)
+    y = np.mean(x, axis=tuple(axes), keepdims=keepdims)
+    factor = simplify._reduced(ast.Name(id="x", ctx=ast.Load()), dims, y.shape)
+    if factor is None:                          # another reduction fits these shapes
+        assert not keepdims
+        kept = [d for i, d in enumerate(dims) if i not in axes]
+        fits = {frozenset(i for i in other if dims[i] != 1)
+                for other in itertools.combinations(range(len(dims)), len(axes))
+                if [d for i, d in enumerate(dims) if i not in other] == kept}
+        assert len(fits) > 1, (dims, axes)
+        return
+    expression = ast.fix_missing_locations(ast.Expression(body=factor))
+    value = eval(compile(expression, "<size>", "eval"), {"x": x})
+    assert type(value) is int
+    assert 1.0 / value == np.size(y) / np.size(x)
+    reduced = [i for i in axes if dims[i] != 1]
+    text = ast.unparse(factor)
+    if not reduced:
+        assert text == "1"
+    elif np.size(y) == 1:
+        assert text == "x.size"
+    else:
+        assert text == " * ".join(f"x.shape[{i}]" for i in sorted(reduced))

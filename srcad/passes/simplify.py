@@ -304,6 +304,8 @@ def _reduced(big, dims, kept):
     if len(choices) != 1:
         return None
     axes = choices.pop()
+    if not axes:
+        return ast.Constant(1)                  # only axes of length 1 were reduced
     if int(numpy.prod(kept, dtype=int)) == 1:
         return anno.set_(ast.Attribute(value=copy_node(big), attr="size", ctx=ast.Load()),
                          anno.SIZE, int(numpy.prod(dims, dtype=int)))
