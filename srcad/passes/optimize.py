@@ -24,6 +24,7 @@ from .. import annotations as anno
 from .. import rules, runtime
 from ..ast_util import always_assigned, loaded, read_before_assigned, stored, walk
 from ..job import Job
+from .simplify import sizes_as_numbers
 
 
 def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
@@ -44,58 +45,12 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
 
 def _remove_all_dead(tree):
     """Remove dead code until none is left; a size read that alone keeps a value alive is
-    written as its number first (`_sizes_as_numbers`)."""
+    written as its number first (`simplify.sizes_as_numbers`)."""
     while True:
         while _remove_dead(tree):
             pass
-        if not _sizes_as_numbers(tree):
+        if not sizes_as_numbers(tree):
             return
-
-
-def _sizes_as_numbers(tree):
-    """A size read annotated SIZE (`1.0 / h.shape[0]`, `1.0 / _mul.size`) of a value that
-    nothing else reads is written as its number, and its statement's numbers folded (`0.2`):
-    reading it would keep that value alive, or computed, for its size alone. The function's
-    parameters are always there. True when something changed."""
-    nodes = walk(tree)
-    bases = {id(base) for node in nodes if anno.get(node, anno.SIZE) is not None
-             for base in _size_bases(node)}
-    alive = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-             and id(n) not in bases}
-    alive |= {a.arg for f in nodes if isinstance(f, ast.FunctionDef)
-              for a in f.args.posonlyargs + f.args.args + f.args.kwonlyargs}
-    changed = False
-    for stmt in _statements(tree):
-        value = getattr(stmt, "value", None)
-        if not isinstance(stmt, (ast.Assign, ast.AugAssign, ast.Return)) or value is None:
-            continue
-        numbers = _SizeNumbers(alive)
-        value = numbers.visit(value)
-        if numbers.changed:
-            stmt.value = _Folder(divide=True).visit(value)
-            changed = True
-    return changed
-
-
-def _size_bases(node):
-    """The names whose sizes the size read `node` reads (`h` of `h.shape[0]`, `h.size`,
-    `len(h)`, `np.size(h) // np.shape(h)[1]`): its names, less those it calls."""
-    called = {id(n) for call in walk(node) if isinstance(call, ast.Call)
-              for n in walk(call.func)}
-    return [n for n in walk(node) if isinstance(n, ast.Name) and id(n) not in called]
-
-
-class _SizeNumbers(ast.NodeTransformer):
-    def __init__(self, alive):
-        self.alive = alive
-        self.changed = False
-
-    def generic_visit(self, node):
-        size = anno.get(node, anno.SIZE)
-        if size is not None and any(base.id not in self.alive for base in _size_bases(node)):
-            self.changed = True
-            return ast.Constant(size)
-        return super().generic_visit(node)
 
 
 def _drop_unread_values(tree, pullback_only):
@@ -140,14 +95,8 @@ def _is(node, value):
 
 
 class _Folder(ast.NodeTransformer):
-    """Folds numbers in derivative code; with `divide`, a quotient of numbers too (what
-    sizes written as numbers give: `1.0 / 5` -> `0.2`)."""
-
     _ARITH = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
               ast.Mult: lambda a, b: a * b}
-
-    def __init__(self, divide=False):
-        self.divide = divide
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -155,8 +104,6 @@ class _Folder(ast.NodeTransformer):
         op = type(node.op)
         if left is not None and right is not None and op in self._ARITH:
             return ast.Constant(self._ARITH[op](left, right))
-        if self.divide and op is ast.Div and left is not None and right:
-            return ast.Constant(left / right)
         if op is ast.Pow and _is(node.right, 1):
             return node.left
         if op in (ast.Add, ast.Sub) and _is(node.right, 0):

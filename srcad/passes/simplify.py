@@ -14,7 +14,9 @@ unnecessary taken out, as a person would write it:
   being spread into an array first.
 
 `spread_of` and `product_of` tell the reverse pass which adjoint names to record in `spread`
-and `products`. Shapes come from `passes.shapes` (the same shape rules as inference).
+and `products`; `sizes_as_numbers` writes as numbers the size reads (annotated SIZE) that
+alone would keep a value alive, for `optimize`. Shapes come from `passes.shapes` (the same
+shape rules as inference).
 """
 
 import ast
@@ -24,7 +26,7 @@ import numpy
 
 from .. import annotations as anno
 from .. import runtime
-from ..ast_util import call, copy_node, name
+from ..ast_util import call, copy_node, name, walk
 from ..shape_rules import literal
 from .shapes import _UNKNOWN, _Pending, _shape
 
@@ -105,6 +107,52 @@ def _is_static(node):
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return _is_static(node.operand)
     return _is_number(node) or anno.get(node, anno.SIZE) is not None
+
+
+def sizes_as_numbers(tree):
+    """In the generated function `tree`: a size read annotated SIZE (`1.0 / h.shape[0]`,
+    `1.0 / _mul.size`) of a value that nothing else reads is written as its number, and its
+    statement's numbers folded (`0.2`): reading it would keep that value alive, or computed,
+    for its size alone. The functions' parameters are always there. True when something
+    changed (`optimize` calls it between rounds of dead code removal)."""
+    nodes = walk(tree)
+    bases = {id(base) for node in nodes if anno.get(node, anno.SIZE) is not None
+             for base in _size_bases(node)}
+    alive = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+             and id(n) not in bases}
+    alive |= {a.arg for f in nodes if isinstance(f, ast.FunctionDef)
+              for a in f.args.posonlyargs + f.args.args + f.args.kwonlyargs}
+    changed = False
+    for stmt in nodes:
+        if not isinstance(stmt, (ast.Assign, ast.AugAssign, ast.Return)) or stmt.value is None:
+            continue
+        numbers = _SizeNumbers(alive)
+        value = numbers.visit(stmt.value)
+        if numbers.changed:
+            stmt.value = _Folder().visit(value)
+            changed = True
+    return changed
+
+
+def _size_bases(node):
+    """The names whose sizes the size read `node` reads (`h` of `h.shape[0]`, `h.size`,
+    `len(h)`, `np.size(h) // np.shape(h)[1]`): its names, less those it calls."""
+    called = {id(n) for call_ in walk(node) if isinstance(call_, ast.Call)
+              for n in walk(call_.func)}
+    return [n for n in walk(node) if isinstance(n, ast.Name) and id(n) not in called]
+
+
+class _SizeNumbers(ast.NodeTransformer):
+    def __init__(self, alive):
+        self.alive = alive
+        self.changed = False
+
+    def generic_visit(self, node):
+        size = anno.get(node, anno.SIZE)
+        if size is not None and any(base.id not in self.alive for base in _size_bases(node)):
+            self.changed = True
+            return ast.Constant(size)
+        return super().generic_visit(node)
 
 
 def _callee(node, free):
