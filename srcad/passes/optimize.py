@@ -30,26 +30,29 @@ from .simplify import sizes_as_numbers
 def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     """Clean up `tree` (see the module docstring). `job.pullback_only(name)` names the variant
     of the derivative `name` that returns its pullback alone, or None: a call `value, pullback
-    = name(...)` whose value nothing reads calls that variant instead."""
+    = name(...)` whose value nothing reads calls that variant instead. The job's shapes say
+    whether the code is specialized to shapes (then it may hold size reads)."""
     pullback_only = job.pullback_only
     _fold(tree)
     _propagate_copies(tree)
     _join_gradient_dicts(tree)
     _drop_unread_stacks(tree)
-    _remove_all_dead(tree)
+    sized = bool(job.argument_shapes or job.parameter_shapes)    # specialized: SIZE reads
+    _remove_all_dead(tree, sized)
     if _drop_unread_values(tree, pullback_only):
-        _remove_all_dead(tree)
+        _remove_all_dead(tree, sized)
     _inline_temporaries(tree)
     return tree
 
 
-def _remove_all_dead(tree):
-    """Remove dead code until none is left; a size read that alone keeps a value alive is
-    written as its number first (`simplify.sizes_as_numbers`)."""
+def _remove_all_dead(tree, sized):
+    """Remove dead code until none is left; in code specialized to shapes (`sized`), a size
+    read that alone keeps a value alive is written as its number first
+    (`simplify.sizes_as_numbers`)."""
     while True:
         while _remove_dead(tree):
             pass
-        if not sizes_as_numbers(tree):
+        if not (sized and sizes_as_numbers(tree)):
             return
 
 
