@@ -143,7 +143,8 @@ class Derivative:
         """The generated source: the code that ran for the latest call's shapes (before any
         call, or with `generic=True`, the generic code); with example arguments, the code for
         calls like that one (models and lists/tuples/dicts of arrays get code specialized to
-        their structure; grad and value_and_grad of arrays and scalars, to their shapes)."""
+        their structure; grad and value_and_grad of arrays and scalars, to their shapes,
+        unless `generic=True`)."""
         if not args and not kwargs:
             latest = self._path.latest
             if latest is None or generic:
@@ -152,7 +153,7 @@ class Derivative:
         args = self.pack(args)
         if self.receiver is not None:
             args = (self.receiver,) + args
-        return self._path.specialized(args, kwargs).full_text()
+        return self._path.specialized(args, kwargs, shapes=not generic).full_text()
 
     def __repr__(self):
         return f"<srcad {self.kind} of {self.func.__qualname__} wrt {', '.join(self.wrt)}>"
@@ -378,7 +379,8 @@ def source(obj: Any, *example_args: Any, generic: bool = False, **example_kwargs
     """The generated Python source of a srcad derivative, as a string: the code that ran for
     the latest call's argument shapes (the generic code before any call, or with
     `generic=True`). For the code of other calls, pass example arguments:
-    `srcad.source(srcad.grad(loss, wrt="model"), model, X, y)`."""
+    `srcad.source(srcad.grad(loss, wrt="model"), model, X, y)` (with `generic=True`, the code
+    for any shapes: for a model, specialized to its structure alone)."""
     if isinstance(obj, Derivative):
         return obj.source(*example_args, generic=generic, **example_kwargs)
     text = getattr(obj, "__srcad_source__", None)

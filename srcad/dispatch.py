@@ -114,20 +114,21 @@ class CallPath:
                                       _finished(self.d, generated))
         return general[0]
 
-    def specialized(self, args, kwargs):
+    def specialized(self, args, kwargs, shapes=True):
         """Code for calls like this one: for lists, tuples or dicts of arrays, specialized to
         which parameters hold them; for models, to their structure; for grad and
-        value_and_grad of arrays, models and scalars, to their shapes."""
+        value_and_grad of arrays, models and scalars, to their shapes (unless `shapes` is
+        False: the code for any shapes)."""
         d = self.d
         if not (_special(args) or _special(kwargs.values())):
-            if self.fast and not kwargs and self.may_specialize():
+            if shapes and self.fast and not kwargs and self.may_specialize():
                 return cached(d.func, d.kind, d.wrt, signature=signature(args))
             return self.generic()
         params = d.params
         names = {params[i] for i, a in enumerate(args) if type(a) in _CONTAINERS}
         names |= {k for k, v in kwargs.items() if type(v) in _CONTAINERS}
         statics = tuple((params[i], a) for i, a in enumerate(args) if models.is_model(a))
-        shaped = self.fast and not kwargs and not names and self.may_specialize()
+        shaped = shapes and self.fast and not kwargs and not names and self.may_specialize()
         return cached(d.func, d.kind, d.wrt, tuple(sorted(names)), d.statics + statics,
                       signature(args) if shaped else None)
 

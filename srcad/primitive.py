@@ -24,6 +24,8 @@ PARAMETER_ROWS = (ast.Subscript, "rows")         # key of `w[i]` where w is a mo
 SAME_OPERANDS = "same"                           # variant key of `x * x`
 CONSTANT_EXPONENT = "constant"                   # variant key of `x ** 2`, `x ** -0.5`
 _POWERS = (numpy.power, math.pow)                # whose exponent may be CONSTANT_EXPONENT
+AGAINST_NUMBER = "number"                        # variant key of `np.maximum(x, 0)`, `min(1.0, x)`
+_EXTREMES = (numpy.maximum, numpy.minimum, max, min)  # which may be AGAINST_NUMBER
 
 
 class Primitive:
@@ -71,6 +73,9 @@ def decompose(value, sequences=(), parameters=()):
         key = anno.get(value, anno.FUNC)
         if key in _POWERS and len(args) == 2 and is_number(args[1]):
             key = (key, CONSTANT_EXPONENT)
+        elif key in _EXTREMES and len(args) == 2 and not keywords \
+                and is_number(args[0]) != is_number(args[1]):
+            key = (key, AGAINST_NUMBER)
         return Primitive(key, args, keywords)
     return None
 

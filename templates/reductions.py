@@ -65,6 +65,12 @@ def reduction_shape(shapes, a, /, axis=None, *, keepdims=None):
     return tuple(n for i, n in enumerate(dims) if i not in axes)
 
 
+@shape(numpy.var, numpy.ndarray.var, numpy.std, numpy.ndarray.std)
+def spread_shape(shapes, a, /, axis=None, *, ddof=None, keepdims=None):
+    """As `reduction_shape`; `ddof` does not change the shape."""
+    return reduction_shape(shapes, a, axis, keepdims=keepdims)
+
+
 # ---- sum and mean ----------------------------------------------------------------------------
 
 

@@ -170,6 +170,8 @@ def _shape(node, shapes):
     read = anno.get(node, anno.PARAM)
     if read:
         return shapes.parameter(read)
+    if anno.get(node, anno.SIZE) is not None:
+        return ()                           # a size read, an int (`specialize`)
     if isinstance(node, ast.Name):
         return shapes[node.id]
     if isinstance(node, ast.Constant):
