@@ -653,9 +653,18 @@ def relocated(exc):
     where = generated[-1]
     filename = where.tb_frame.f_code.co_filename
     label, lineno = _origin_comment(filename, where.tb_lineno)
-    if lineno is None or not (inside_srcad or label == "grad of" or _tangent_line(where)):
+    if lineno is None:
         return None
+    derivative = inside_srcad or label == "grad of" or _tangent_line(where)
     location = codegen.ORIGINS[filename].location(lineno)
+    while location.filename in codegen.ORIGINS:     # a line of generated code (hvp's grad_f)
+        label, lineno = _origin_comment(location.filename, location.lineno)
+        if lineno is None:
+            break
+        derivative = derivative or label == "grad of"
+        location = codegen.ORIGINS[location.filename].location(lineno)
+    if not derivative:
+        return None
     return RuleFailedError(
         f"srcad's derivative of this line failed: {type(exc).__name__}: {exc}. srcad gives no "
         "number rather than a wrong one; this is a limit of the rule for what the line "

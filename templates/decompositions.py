@@ -162,15 +162,15 @@ def qr(y, a):
 def pinv(y, a):
     pt = numpy.swapaxes(y, -1, -2)
     gt = numpy.swapaxes(d[y], -1, -2)
-    left = numpy.eye(numpy.shape(a)[-2], like=a) - a @ y
-    right = numpy.eye(numpy.shape(a)[-1], like=a) - y @ a
+    left = numpy.eye(numpy.shape(y)[-1], like=y) - a @ y
+    right = numpy.eye(numpy.shape(y)[-2], like=y) - y @ a
     d[a] += -(pt @ d[y] @ pt) + left @ gt @ y @ pt + pt @ y @ gt @ right
 
 
 @tangent(numpy.linalg.pinv)
 def pinv(y, a):
     dat = numpy.swapaxes(d[a], -1, -2)
-    left = numpy.eye(numpy.shape(a)[-2], like=a) - a @ y
-    right = numpy.eye(numpy.shape(a)[-1], like=a) - y @ a
+    left = numpy.eye(numpy.shape(y)[-1], like=y) - a @ y
+    right = numpy.eye(numpy.shape(y)[-2], like=y) - y @ a
     d[y] = -(y @ d[a] @ y) + y @ numpy.swapaxes(y, -1, -2) @ dat @ left \
         + right @ dat @ numpy.swapaxes(y, -1, -2) @ y
