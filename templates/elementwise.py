@@ -35,7 +35,7 @@ import math
 
 import numpy
 
-from srcad.rules import adjoint, d, elementwise, linear, shape, tangent
+from srcad.rules import adjoint, d, elementwise, linear, shape, tangent, without_derivative
 from srcad.runtime import array_adjoint, broadcast_as, cast_like, unbroadcast, where_tangent
 from srcad.runtime_exact import clip_source, power_slope
 from srcad.shape_rules import broadcast
@@ -266,6 +266,9 @@ def minimum(z, x1, x2):
 def minimum(z, x1, x2):
     w = (1.0 + numpy.sign(x2 - x1)) / 2
     d[z] = d[x1] * w + d[x2] * (1.0 - w)
+
+
+without_derivative(numpy.where, "condition")
 
 
 @adjoint(numpy.where)
