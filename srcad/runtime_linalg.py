@@ -72,7 +72,8 @@ def power_tangent(t, a, n):
         n = -n
     if n == 0:
         return numpy.zeros_like(t)
-    powers = [numpy.zeros_like(a) + numpy.eye(numpy.shape(a)[-1])]     # `a` may be a list
+    identity = numpy.eye(numpy.shape(a)[-1], like=numpy.zeros_like(a))    # `a` may be a list
+    powers = [numpy.broadcast_to(identity, numpy.shape(a))]
     for _ in range(n - 1):
         powers.append(powers[-1] @ a)
     total = powers[0] @ t @ powers[n - 1]
