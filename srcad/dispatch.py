@@ -672,13 +672,9 @@ def relocated(exc):
 
 
 def _tangent_line(tb):
-    """True when `tb` stopped in forward-mode code at a tangent statement (`dy = ...`: forward
-    mode writes each tangent right after its primal, under the primal's comment)."""
-    if not tb.tb_frame.f_code.co_name.startswith("jvp_"):
-        return False
-    text = linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno).strip()
-    target = text.split("=")[0].strip() if "=" in text else ""
-    return target.isidentifier() and target.startswith("d")
+    """True when `tb` stopped in forward-mode code in a statement of a tangent (`dy = ...`, or
+    a temporary of the rule's: codegen keeps the lines of derivative statements)."""
+    return tb.tb_lineno in codegen.DERIVATIVE_LINES.get(tb.tb_frame.f_code.co_filename, ())
 
 
 def _origin_comment(filename, lineno):
