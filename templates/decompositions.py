@@ -4,7 +4,9 @@ or `full_matrices=False`) and svdvals, qr (reduced, at least as many rows as col
 (full rank), on matrices and stacks of matrices.
 
 Derivatives of eigenvectors and singular vectors exist where the eigenvalues (squared singular
-values) are distinct; at a repeated one they are inf or NaN, never a finite wrong number.
+values) are distinct and, for singular vectors, nonzero; at a repeated or zero one (closer than
+`TIE` relative to the largest: rounding, not a gap) they are inf or NaN, never a finite wrong
+number; a function of the eigenvalues (singular values) alone keeps its derivative there.
 Arguments a rule does not list (`compute_uv=False`, `mode="r"`, `rcond=`) make the call an
 error at the user's line, not a wrong derivative.
 
