@@ -654,9 +654,18 @@ def relocated(exc):
     where = generated[-1]
     filename = where.tb_frame.f_code.co_filename
     label, lineno = _origin_comment(filename, where.tb_lineno)
-    if lineno is None or not (inside_srcad or label == "grad of" or _tangent_line(where)):
+    if lineno is None:
         return None
+    derivative = inside_srcad or label == "grad of" or _tangent_line(where)
     location = codegen.ORIGINS[filename].location(lineno)
+    while location.filename in codegen.ORIGINS:     # a line of generated code (hvp's grad_f)
+        label, lineno = _origin_comment(location.filename, location.lineno)
+        if lineno is None:
+            break
+        derivative = derivative or label == "grad of"
+        location = codegen.ORIGINS[location.filename].location(lineno)
+    if not derivative:
+        return None
     return RuleFailedError(
         f"srcad's derivative of this line failed: {type(exc).__name__}: {exc}. srcad gives no "
         "number rather than a wrong one; this is a limit of the rule for what the line "
@@ -664,13 +673,9 @@ def relocated(exc):
 
 
 def _tangent_line(tb):
-    """True when `tb` stopped in forward-mode code at a tangent statement (`dy = ...`: forward
-    mode writes each tangent right after its primal, under the primal's comment)."""
-    if not tb.tb_frame.f_code.co_name.startswith("jvp_"):
-        return False
-    text = linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno).strip()
-    target = text.split("=")[0].strip() if "=" in text else ""
-    return target.isidentifier() and target.startswith("d")
+    """True when `tb` stopped in forward-mode code in a statement of a tangent (`dy = ...`, or
+    a temporary of the rule's: codegen keeps the lines of derivative statements)."""
+    return tb.tb_lineno in codegen.DERIVATIVE_LINES.get(tb.tb_frame.f_code.co_filename, ())
 
 
 def _origin_comment(filename, lineno):

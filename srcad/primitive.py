@@ -145,9 +145,6 @@ def bind(template, target, primitive, info, stmt):
             f"{exc.message}", info.location(anno.get(stmt, anno.ORIGIN))) from None
 
 
-# parameters of bundled rules given no derivative on purpose: only their shapes change the
-# result (full_like's `a`), or it changes piecewise (where's `condition`, read as truth values)
-WITHOUT_DERIVATIVE = {numpy.full_like: ("a",), numpy.where: ("condition",)}
 # what to write instead, for the forms users reach for
 _HINTS = {(numpy.einsum, "subscripts"): " (the sublist form `einsum(x, [0, 1], ...)` is not "
           "supported: write the subscripts as a string, `einsum('ij->ji', x)`)"}
@@ -157,14 +154,14 @@ def check_covered(template, binding, derivative_of, info, stmt):
     """Deny by default inside rules: a differentiated argument given for a parameter that
     `template` gives no derivative for (`numpy.einsum(x, [0, 1])` binds `x` to `subscripts`,
     `numpy.max(x, initial=v)`) is an error at the user's line, not a dropped derivative.
-    srcad's own helpers (keys from srcad.runtime*) take shapes and masks by design."""
-    if getattr(template.key, "__module__", "").startswith("srcad.runtime"):
-        return
+    Parameters declared with `rules.without_derivative` (shapes, settings, masks: srcad's
+    run-time helpers take them by design) are the only exceptions."""
+    declared = rules.parameters_without_derivative(template.key)
     params = list(template.signature.parameters)[1:]
     covered = _covered(template)
     through = {n.id for p in covered if p in binding for n in _nodes(binding[p])}
     for param in params:
-        if param in covered or param in WITHOUT_DERIVATIVE.get(template.key, ()):
+        if param in covered or param in declared:
             continue
         missed = [n.id for n in _nodes(binding.get(param)) if n.id not in through
                   and derivative_of(n.id) is not None]

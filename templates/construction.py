@@ -13,7 +13,7 @@ cuts the derivative before a rule is looked up (see `srcad.passes.deny`).
 import numpy
 
 from srcad import runtime_construction
-from srcad.rules import adjoint, d, tangent
+from srcad.rules import adjoint, d, tangent, without_derivative
 from srcad.runtime_construction import relinspace, unlinspace
 
 
@@ -28,6 +28,9 @@ def linspace(y, start, stop, num=50, endpoint=True, *, dtype=None, axis=0, devic
     d[y] = numpy.linspace(d.full[start], d.full[stop], num, endpoint, axis=axis)
 
 
+without_derivative(runtime_construction.unlinspace, "x", "num", "endpoint", "axis", "at_stop")
+
+
 @adjoint(runtime_construction.unlinspace)
 def unlinspace_(out, g, x, num, endpoint=True, axis=0, at_stop=False):
     d[g] += relinspace(d[out], g, num, endpoint, axis, at_stop)
@@ -36,6 +39,9 @@ def unlinspace_(out, g, x, num, endpoint=True, axis=0, at_stop=False):
 @tangent(runtime_construction.unlinspace)
 def unlinspace_(out, g, x, num, endpoint=True, axis=0, at_stop=False):
     d[out] = unlinspace(d[g], x, num, endpoint, axis, at_stop)
+
+
+without_derivative(runtime_construction.relinspace, "g", "num", "endpoint", "axis", "at_stop")
 
 
 @adjoint(runtime_construction.relinspace)

@@ -39,7 +39,7 @@ import math
 
 import numpy
 
-from srcad.rules import adjoint, d, elementwise, linear, shape, tangent
+from srcad.rules import adjoint, d, elementwise, linear, shape, tangent, without_derivative
 from srcad.runtime import array_adjoint, broadcast_as, cast_like, unbroadcast, where_tangent
 from srcad.runtime_exact import clip_source, power_slope
 from srcad.shape_rules import broadcast
@@ -302,6 +302,9 @@ def minimum_number(z, x1, x2):
 @shape(numpy.where)
 def where_shape(shapes, condition, x, y, /):
     return broadcast([shapes.shape(n) for n in (condition, x, y)])
+
+
+without_derivative(numpy.where, "condition")
 
 
 @adjoint(numpy.where)

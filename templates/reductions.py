@@ -22,7 +22,16 @@ import builtins
 import numpy
 
 from srcad import runtime
-from srcad.rules import adjoint, d, linear, reduction, returns_sequence, shape, tangent
+from srcad.rules import (
+    adjoint,
+    d,
+    linear,
+    reduction,
+    returns_sequence,
+    shape,
+    tangent,
+    without_derivative,
+)
 from srcad.runtime import (
     broadcast_as,
     extremum_adjoint,
@@ -222,6 +231,9 @@ def norm(y, x, ord=None, axis=None, keepdims=False):
 
 
 # ---- the helpers' own rules (derivatives of generated code) -------------------------------
+
+
+without_derivative(runtime.sum_adjoint, "items")
 
 
 @linear(runtime.sum_adjoint)
