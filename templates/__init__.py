@@ -19,6 +19,7 @@ from . import (  # noqa: F401,E501
     linalg,
     nan_reductions,
     nondiff,
+    pieces,
     products,
     rearrange,
     reductions,
