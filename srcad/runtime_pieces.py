@@ -9,7 +9,7 @@ subscripts or derivatives of primal values.
 
 In: arrays of any library with NumPy's interface, nested lists of them (block), Python scalars.
 Out: arrays, or lists of arrays; `inserted_values`, `chain_subscripts`, `tensor_side` and
-`tensor_order` give indices, strings and ints.
+`tensor_order` give indices, strings and ints; `full_rank` gives `a` or an error.
 """
 
 import math
@@ -148,6 +148,15 @@ def cond_derivative(x, y, p=None):
     return (numpy.expand_dims(norm_inverse, axes) * norm_derivative(x, norm_x, p, axes)
             - numpy.expand_dims(norm_x, axes)
             * (inverse_t @ norm_derivative(inverse, norm_inverse, p, axes) @ inverse_t))
+
+
+def full_rank(a, rank):
+    """`a` itself, where its `rank` (as numpy.linalg.lstsq found it) is full; else an error:
+    least squares solutions jump where the rank drops, so they have no derivative there."""
+    if rank < min(numpy.shape(a)[-2:]):
+        raise ValueError(f"numpy.linalg.lstsq has a derivative only where `a` has full rank; "
+                         f"this {numpy.shape(a)[0]}x{numpy.shape(a)[1]} matrix has rank {rank}")
+    return a
 
 
 def tensor_side(a, ind=2):

@@ -24,6 +24,7 @@ from . import (  # noqa: F401,E501
     rearrange,
     reductions,
     shape,
+    solvers,
 )
 
 try:                                    # SciPy's rules, only where SciPy is installed
