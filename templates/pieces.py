@@ -1,9 +1,9 @@
 """Rules for functions that build arrays from pieces: insert (the array and the inserted values,
-any `obj` NumPy takes, `axis`), block (nested lists of any depth, scalars among the arrays),
+any `obj` NumPy takes, `axis`), block (nested lists of any depth, numbers among the arrays),
 meshgrid (any number of inputs, `indexing` 'xy' or 'ij', `sparse`, `copy`) and
 broadcast_arrays, which return a tuple of arrays (unpacked or indexed like any sequence), and
-choose (in the choices, a list or an array of them; the index array is a constant; every
-`mode`).
+choose, function and method (in the choices, a list or an array of them; the index array is
+a constant; every `mode`).
 
 All are linear in the arrays they take, jointly: each tangent applies the function to the
 tangents (zeros for a constant piece), each adjoint hands every piece the adjoint of the
@@ -83,11 +83,13 @@ def broadcast_arrays(y, *args, subok=False):
 
 
 @adjoint(numpy.choose)                   # the index array `a` is a constant
+@adjoint(numpy.ndarray.choose)
 def choose(y, a, choices, out=None, mode="raise"):
     d[choices] += choose_pieces(d[y], a, choices, mode)
 
 
 @tangent(numpy.choose)
+@tangent(numpy.ndarray.choose)
 def choose(y, a, choices, out=None, mode="raise"):
     d[y] = numpy.choose(a, d[choices], mode=mode)
 

@@ -147,11 +147,12 @@ def choose_modes(a, b, c):
             + numpy.choose(CHOICE, (a, b, c), mode="clip"))
 
 
-@case(numpy.choose, args=args(arrays(REAL, shape=(3, 2, 3))),
-      vjp=lambda u, c: (numpy.stack([numpy.where(numpy.clip(CHOICE, 0, 2) == k, u, 0.0)
+@case(numpy.choose, numpy.ndarray.choose, args=args(arrays(REAL, shape=(3, 2, 3))),
+      vjp=lambda u, c: (numpy.stack([numpy.where(numpy.clip(CHOICE, 0, 2) == k, 2.0 * u, 0.0)
                                      for k in range(3)]),))
 def choose_from_an_array(c):
-    return numpy.choose(numpy.clip(CHOICE, 0, 2), c)
+    index = numpy.clip(CHOICE, 0, 2)
+    return numpy.choose(index, c) + index.choose(c, mode="raise")
 
 
 # ---- the helpers --------------------------------------------------------------------------
