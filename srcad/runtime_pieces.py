@@ -9,7 +9,8 @@ subscripts or derivatives of primal values.
 
 In: arrays of any library with NumPy's interface, nested lists of them (block), Python scalars.
 Out: arrays, or lists of arrays; `inserted_values`, `chain_subscripts`, `tensor_side` and
-`tensor_order` give indices, strings and ints; `full_rank` gives `a` or an error.
+`tensor_order` give indices, strings and ints; `check_full_rank` gives None
+or an error.
 """
 
 import math
@@ -23,9 +24,17 @@ from .runtime_arrange import positions
 
 def inserted_values(arr, obj, values, axis=None):
     """Where each entry of `numpy.insert(arr, obj, values, axis)` comes from in `values` (its
-    flat index, -1 for an entry of `arr`): insert applied to the positions of `values`."""
+    flat index, -1 for an entry of `arr`): insert applied to the positions of `values`. All -1
+    when `arr` holds integers: insert rounds the values then, and rounding has derivative 0."""
+    source = positions(values) if kept_fraction(arr) else -1
     return numpy.insert(array_module(arr).full(numpy.shape(arr), -1, dtype=numpy.intp), obj,
-                        positions(values), axis)
+                        source, axis)
+
+
+def kept_fraction(arr):
+    """1.0 where `numpy.insert(arr, ...)` keeps the values it inserts as they are (`arr` holds
+    floats), 0.0 where it rounds them to `arr`'s integers."""
+    return 1.0 if numpy.issubdtype(numpy.asarray(arr).dtype, numpy.inexact) else 0.0
 
 
 def unblock(g, arrays):
@@ -150,13 +159,12 @@ def cond_derivative(x, y, p=None):
             * (inverse_t @ norm_derivative(inverse, norm_inverse, p, axes) @ inverse_t))
 
 
-def full_rank(a, rank):
-    """`a` itself, where its `rank` (as numpy.linalg.lstsq found it) is full; else an error:
+def check_full_rank(a, rank):
+    """None where the `rank` of `a` (as numpy.linalg.lstsq found it) is full; else an error:
     least squares solutions jump where the rank drops, so they have no derivative there."""
     if rank < min(numpy.shape(a)[-2:]):
         raise ValueError(f"numpy.linalg.lstsq has a derivative only where `a` has full rank; "
                          f"this {numpy.shape(a)[0]}x{numpy.shape(a)[1]} matrix has rank {rank}")
-    return a
 
 
 def tensor_side(a, ind=2):

@@ -21,6 +21,7 @@ from srcad.runtime_pieces import (
     broadcast_each,
     choose_pieces,
     inserted_values,
+    kept_fraction,
     unblock,
     unbroadcast_each,
     unmeshgrid,
@@ -31,6 +32,7 @@ returns_sequence(numpy.meshgrid, numpy.broadcast_arrays, runtime_pieces.unblock,
                  runtime_pieces.unmeshgrid, runtime_pieces.unbroadcast_each,
                  runtime_pieces.choose_pieces)
 nondifferentiable(runtime_pieces.inserted_values, reason="it gives indices, not values")
+nondifferentiable(runtime_pieces.kept_fraction, reason="it gives a constant factor")
 
 # ---- insert -------------------------------------------------------------------------------
 
@@ -43,7 +45,7 @@ def insert(y, arr, obj, values, axis=None):
 
 @tangent(numpy.insert)
 def insert(y, arr, obj, values, axis=None):
-    d[y] = numpy.insert(d.full[arr], obj, d.full[values], axis)
+    d[y] = numpy.insert(d.full[arr], obj, d.full[values] * kept_fraction(arr), axis)
 
 
 # ---- block, meshgrid, broadcast_arrays ----------------------------------------------------

@@ -27,8 +27,8 @@ from srcad.runtime import (
 )
 from srcad.runtime_pieces import (
     chain_subscripts,
+    check_full_rank,
     cond_derivative,
-    full_rank,
     tensor_order,
     tensor_side,
     vector_norm_derivative,
@@ -36,7 +36,8 @@ from srcad.runtime_pieces import (
 
 returns_sequence(numpy.linalg.lstsq)
 nondifferentiable(runtime_pieces.chain_subscripts, runtime_pieces.tensor_side,
-                  runtime_pieces.tensor_order, reason="it gives subscripts, sizes or axes")
+                  runtime_pieces.tensor_order, runtime_pieces.check_full_rank,
+                  reason="it gives subscripts, sizes, axes or a check")
 
 # ---- multi_dot ----------------------------------------------------------------------------
 
@@ -130,7 +131,8 @@ def tensorsolve(x, a, b, axes=None):
 
 @adjoint(numpy.linalg.lstsq)
 def lstsq(y, a, b, rcond=None):
-    p = numpy.linalg.pinv(full_rank(a, y[2]))
+    check_full_rank(a, y[2])
+    p = numpy.linalg.pinv(a)
     x = numpy.reshape(y[0], (numpy.shape(a)[1], -1))                # columns
     r = numpy.reshape(b, (numpy.shape(a)[0], -1)) - a @ x
     gx = numpy.reshape(d[y][0], numpy.shape(x))
@@ -144,7 +146,8 @@ def lstsq(y, a, b, rcond=None):
 
 @tangent(numpy.linalg.lstsq)
 def lstsq(y, a, b, rcond=None):
-    p = numpy.linalg.pinv(full_rank(a, y[2]))
+    check_full_rank(a, y[2])
+    p = numpy.linalg.pinv(a)
     x = numpy.reshape(y[0], (numpy.shape(a)[1], -1))
     r = numpy.reshape(b, (numpy.shape(a)[0], -1)) - a @ x
     dat = d.full[a].T
@@ -157,15 +160,3 @@ def lstsq(y, a, b, rcond=None):
             zeros_like(y[2]),
             numpy.diagonal(parts[0].T @ d.full[a] @ parts[2].T)]
 
-
-# ---- the helpers' own rules (derivatives of generated code) -------------------------------
-
-
-@adjoint(runtime_pieces.full_rank)
-def full_rank_(out, a, rank):
-    d[a] += d[out]
-
-
-@tangent(runtime_pieces.full_rank)
-def full_rank_(out, a, rank):
-    d[out] = d[a]

@@ -8,7 +8,6 @@ import autograd.numpy as anp
 import numpy
 from hypothesis import strategies as st
 
-from srcad import runtime_pieces
 from tests.support.cases import REAL, args, arrays, case
 
 SMALL = (-0.3, 0.3)
@@ -241,11 +240,3 @@ def lstsq_wide_vector(a, b):
     solution = numpy.linalg.lstsq(a, b)
     return solution[0]
 
-
-# ---- the helpers --------------------------------------------------------------------------
-
-
-@case(runtime_pieces.full_rank, args=args(arrays(REAL, shape=(3, 2))),
-      vjp=lambda u, a: (u,))
-def full_rank(a):
-    return runtime_pieces.full_rank(a, 2)
