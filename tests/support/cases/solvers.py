@@ -81,11 +81,16 @@ def vector_norm_axes(x):
             + numpy.linalg.vector_norm(x, axis=2, ord=1)[..., None])
 
 
-@case(numpy.linalg.vector_norm, args=args(arrays((-2.5, -0.3), shape=(3, 4), distinct=True)),
-      vjp=_vjp(lambda x: anp.max(anp.abs(x), axis=0) - anp.min(anp.abs(x), axis=0)))
+@case(numpy.linalg.vector_norm, args=args(arrays(SMALL, shape=(3, 4))),
+      vjp=_vjp(lambda x: anp.max(anp.abs(x + APART), axis=0)
+               - anp.min(anp.abs(x + APART), axis=0)))
 def vector_norm_inf(x):
-    return (numpy.linalg.vector_norm(x, axis=0, ord=numpy.inf)
-            - numpy.linalg.vector_norm(x, axis=0, ord=-numpy.inf))
+    return (numpy.linalg.vector_norm(x + APART, axis=0, ord=numpy.inf)
+            - numpy.linalg.vector_norm(x + APART, axis=0, ord=-numpy.inf))
+
+
+# magnitudes at least 1 apart in each column, away from 0: no ties for max and min
+APART = numpy.array([[1.0, 5.0, -9.0, 2.0], [-3.0, -6.0, 10.0, 4.0], [7.0, 8.0, 12.0, -6.0]])
 
 
 def _singular_values(x):
