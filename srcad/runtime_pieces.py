@@ -8,9 +8,9 @@ rules (in `templates/pieces.py`) apply the primal function again. The others com
 subscripts or derivatives of primal values.
 
 In: arrays of any library with NumPy's interface, nested lists of them (block), Python scalars.
-Out: arrays, or lists of arrays; `inserted_values`, `chain_subscripts`, `tensor_side` and
-`tensor_order` give indices, strings and ints; `check_full_rank` gives None
-or an error.
+Out: arrays, or lists of arrays; `kept_entries`, `inserted_values`, `chain_subscripts`,
+`tensor_side` and `tensor_order` give indices, strings and ints; `kept_fraction` a factor;
+`check_full_rank` None or an error.
 """
 
 import math
@@ -20,6 +20,14 @@ import numpy
 from .backend import array_module
 from .runtime import _norm_axes, norm_derivative, unbroadcast
 from .runtime_arrange import positions
+
+
+def kept_entries(arr, obj, values, axis=None):
+    """Where each entry of `numpy.insert(arr, obj, values, axis)` comes from in `arr` (its
+    flat index, -1 for an inserted entry): insert applied to the positions of `arr`, with as
+    many entries inserted as `values` makes."""
+    return numpy.insert(positions(arr), obj,
+                        array_module(arr).full(numpy.shape(values), -1, dtype=numpy.intp), axis)
 
 
 def inserted_values(arr, obj, values, axis=None):

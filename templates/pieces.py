@@ -16,11 +16,12 @@ import numpy
 
 from srcad import runtime_pieces
 from srcad.rules import adjoint, d, linear, nondifferentiable, returns_sequence, tangent
-from srcad.runtime_arrange import placed, positions
+from srcad.runtime_arrange import placed
 from srcad.runtime_pieces import (
     broadcast_each,
     choose_pieces,
     inserted_values,
+    kept_entries,
     kept_fraction,
     unblock,
     unbroadcast_each,
@@ -31,7 +32,8 @@ returns_sequence(numpy.meshgrid, numpy.broadcast_arrays, runtime_pieces.unblock,
                  runtime_pieces.broadcast_each,
                  runtime_pieces.unmeshgrid, runtime_pieces.unbroadcast_each,
                  runtime_pieces.choose_pieces)
-nondifferentiable(runtime_pieces.inserted_values, reason="it gives indices, not values")
+nondifferentiable(runtime_pieces.kept_entries, runtime_pieces.inserted_values,
+                  reason="it gives indices, not values")
 nondifferentiable(runtime_pieces.kept_fraction, reason="it gives a constant factor")
 
 # ---- insert -------------------------------------------------------------------------------
@@ -39,13 +41,13 @@ nondifferentiable(runtime_pieces.kept_fraction, reason="it gives a constant fact
 
 @adjoint(numpy.insert)                   # the array's entries, then the values' (broadcast)
 def insert(y, arr, obj, values, axis=None):
-    d[arr] += placed(d[y], arr, numpy.insert(positions(arr) + 1, obj, 0, axis) - 1)
+    d[arr] += placed(d[y], arr, kept_entries(arr, obj, values, axis))
     d[values] += placed(d[y], values, inserted_values(arr, obj, values, axis))
 
 
 @tangent(numpy.insert)
 def insert(y, arr, obj, values, axis=None):
-    d[y] = numpy.insert(d.full[arr], obj, d.full[values] * kept_fraction(arr), axis)
+    d[y] = numpy.insert(d.full[arr], obj, numpy.multiply(d.full[values], kept_fraction(arr)), axis)
 
 
 # ---- block, meshgrid, broadcast_arrays ----------------------------------------------------

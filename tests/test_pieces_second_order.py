@@ -131,3 +131,16 @@ def test_tuples_of_grids_come_back_as_tuples_with_their_tangents():
     ga, gb = pullback((np.ones((2, 3)), 2.0 * np.ones((2, 3))))
     np.testing.assert_array_equal(ga, 3.0 * np.ones((2, 1)))
     np.testing.assert_array_equal(gb, 4.0 * np.ones(3))
+
+
+def linspace_of_a_list(s, t):
+    return np.sum(np.linspace([s, t], 3.0, 4) ** 2)
+
+
+def least_squares_of_a_list(s, t):
+    return np.sum(np.linalg.lstsq(SPREAD, [s, t * s, 1.0])[0] ** 2)
+
+
+@pytest.mark.parametrize("f", [linspace_of_a_list, least_squares_of_a_list])
+def test_tangents_of_a_list_written_in_the_call_are_its_items(f):
+    check_grads(f, (0.5, 0.7), wrt=(0, 1), order=2)

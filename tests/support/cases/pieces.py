@@ -51,6 +51,12 @@ def insert_slice(a, w):
     return numpy.insert(a, slice(0, 2), w)
 
 
+@case(numpy.insert, args=args(arrays(REAL, min_dims=1, max_dims=1), scalars(REAL), scalars(REAL)),
+      vjp=lambda u, a, s, t: (numpy.delete(u, [1, 2]), u[1] + t * u[2], s * u[2]))
+def insert_a_list(a, s, t):
+    return numpy.insert(a, 1, [s, t * s])                  # one index, two values
+
+
 # ---- block --------------------------------------------------------------------------------
 
 
