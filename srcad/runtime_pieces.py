@@ -34,36 +34,37 @@ def inserted_values(arr, obj, values, axis=None):
     """Where each entry of `numpy.insert(arr, obj, values, axis)` comes from in `values` (its
     flat index, -1 for an entry of `arr`): insert applied to the positions of `values`. All -1
     when `arr` holds integers: insert rounds the values then, and rounding has derivative 0."""
-    source = positions(values) if kept_fraction(arr) else -1
-    return numpy.insert(array_module(arr).full(numpy.shape(arr), -1, dtype=numpy.intp), obj,
-                        source, axis)
+    xp = array_module(arr)
+    source = xp.arange(numpy.size(values)).reshape(numpy.shape(values)) if kept_fraction(
+        arr) else -1
+    return numpy.insert(xp.full(numpy.shape(arr), -1, dtype=numpy.intp), obj, source, axis)
 
 
 def kept_fraction(arr):
     """1.0 where `numpy.insert(arr, ...)` keeps the values it inserts as they are (`arr` holds
     floats), 0.0 where it rounds them to `arr`'s integers."""
-    return 1.0 if numpy.issubdtype(numpy.asarray(arr).dtype, numpy.inexact) else 0.0
+    dtype = arr.dtype if hasattr(arr, "dtype") else numpy.asarray(arr).dtype    # (no copy)
+    return 1.0 if numpy.issubdtype(dtype, numpy.inexact) else 0.0
 
 
 def unblock(g, arrays):
     """The adjoint of `numpy.block(arrays)`: `g` cut into pieces shaped like the leaves of the
     nested lists `arrays`, in the same nesting."""
-    leaves = []
-    index = numpy.block(_block_positions(arrays, leaves))
-    flat = array_module(g).zeros(sum(numpy.size(leaf) for leaf in leaves),
-                                 dtype=numpy.result_type(g, 0.0))
+    leaves, xp = [], array_module(g)
+    index = numpy.block(_block_positions(arrays, leaves, xp))
+    flat = xp.zeros(sum(numpy.size(leaf) for leaf in leaves), dtype=numpy.result_type(g, 0.0))
     flat[numpy.ravel(index)] = numpy.ravel(numpy.broadcast_to(g, numpy.shape(index)))
     return _cut_leaves(arrays, flat, [0])
 
 
-def _block_positions(arrays, leaves):
+def _block_positions(arrays, leaves, xp):
     """The nested lists `arrays` with each leaf replaced by its entries' flat indices into the
-    concatenation of all leaves (gathered in `leaves`, in order)."""
+    concatenation of all leaves (gathered in `leaves`, in order), arrays of the library `xp`."""
     if isinstance(arrays, list):
-        return [_block_positions(item, leaves) for item in arrays]
+        return [_block_positions(item, leaves, xp) for item in arrays]
     start = sum(numpy.size(leaf) for leaf in leaves)
     leaves.append(arrays)
-    return positions(arrays) + start
+    return xp.arange(start, start + numpy.size(arrays)).reshape(numpy.shape(arrays))
 
 
 def _cut_leaves(arrays, flat, start):
@@ -83,8 +84,8 @@ def unmeshgrid(g, xi, sparse=False, indexing="xy"):
     out = []
     for k, x in enumerate(xi):
         axis = 1 - k if indexing == "xy" and len(xi) > 1 and k < 2 else k
-        grid = numpy.asarray(g[k])
-        others = tuple(i for i in range(grid.ndim) if i != axis)
+        grid = g[k]
+        others = tuple(i for i in range(numpy.ndim(grid)) if i != axis)
         out.append(numpy.reshape(numpy.sum(grid, axis=others), numpy.shape(x)))
     return out
 
@@ -92,14 +93,15 @@ def unmeshgrid(g, xi, sparse=False, indexing="xy"):
 def unbroadcast_each(g, args):
     """The adjoint of `numpy.broadcast_arrays(*args)`: each adjoint summed back to the shape of
     its argument."""
-    return [unbroadcast(numpy.asarray(piece), arg) for piece, arg in zip(g, args)]
+    return [unbroadcast(piece, arg) for piece, arg in zip(g, args)]
 
 
 def broadcast_each(arrays):
     """`numpy.broadcast_arrays(*arrays)` as a list of read-only views made by broadcast_to (whose
     writeable flag NumPy does not warn about)."""
     shape = numpy.broadcast_shapes(*(numpy.shape(a) for a in arrays))
-    return [numpy.broadcast_to(a, shape) for a in arrays]
+    xp = array_module(next((a for a in arrays if hasattr(a, "shape")), arrays[0]))
+    return [xp.broadcast_to(a if hasattr(a, "shape") else xp.asarray(a), shape) for a in arrays]
 
 
 def choose_pieces(g, a, choices, mode="raise"):
@@ -107,7 +109,7 @@ def choose_pieces(g, a, choices, mode="raise"):
     each choice was chosen (after `mode` wraps or clips the indices), 0 elsewhere, summed back
     to the choice's shape. A list for a list of choices, an array for an array of them."""
     count = len(choices)
-    index = numpy.asarray(a)
+    index = a if hasattr(a, "shape") else numpy.asarray(a)        # (a list: on the host)
     if mode == "wrap":
         index = index % count
     elif mode == "clip":
@@ -136,7 +138,8 @@ def vector_norm_derivative(x, y, ord=2, axis=None, keepdims=False):
     """For `y = numpy.linalg.vector_norm(x, axis=, keepdims=, ord=)`: the derivative of each
     norm with respect to each entry of `x`, shaped like `x` (the axes of `axis`, all of them
     for None, are one vector: `norm_derivative` of `x` with them flattened)."""
-    x = numpy.asarray(x)
+    if not hasattr(x, "shape"):                    # a number or a list of numbers
+        x = numpy.asarray(x)
     axes = _norm_axes(x.ndim, axis)
     kept = x.ndim - len(axes)
     moved = numpy.moveaxis(x, axes, tuple(range(kept, x.ndim)))

@@ -47,7 +47,7 @@ def insert(y, arr, obj, values, axis=None):
 
 @tangent(numpy.insert)
 def insert(y, arr, obj, values, axis=None):
-    d[y] = numpy.insert(d.full[arr], obj, numpy.multiply(d.full[values], kept_fraction(arr)), axis)
+    d[y] = numpy.insert(d.full[arr], obj, d.full[values], axis) * kept_fraction(arr)
 
 
 # ---- block, meshgrid, broadcast_arrays ----------------------------------------------------

@@ -21,6 +21,7 @@ from srcad.rules import adjoint, d, nondifferentiable, returns_sequence, tangent
 from srcad.runtime import (
     einsum_pullback,
     einsum_pushforward,
+    inverse_axes,
     norm_derivative,
     unreduce,
     zeros_like,
@@ -113,7 +114,7 @@ def tensorsolve(x, a, b, axes=None):
     rhs_adjoint = numpy.linalg.solve(matrix.T, numpy.ravel(d[x]))          # A^-T g
     outer = numpy.reshape(numpy.outer(rhs_adjoint, numpy.ravel(x)),
                           numpy.shape(numpy.transpose(a, order)))
-    d[a] += -numpy.transpose(outer, numpy.argsort(order))
+    d[a] += -numpy.transpose(outer, inverse_axes(order))
     d[b] += numpy.reshape(rhs_adjoint, numpy.shape(b))
 
 

@@ -47,9 +47,9 @@ def multi_dot(a, b, c, e):
 
 
 @case(numpy.linalg.multi_dot, args=_shapes("q", "qr", "r"),
-      vjp=_vjp(lambda v, b, w: anp.dot(anp.dot(v, b), w) * anp.ones(1)))
+      vjp=_vjp(lambda v, b, w: anp.dot(anp.dot(v, b), w)))
 def multi_dot_vectors(v, b, w):
-    return numpy.linalg.multi_dot([v, b, w]) * numpy.ones(1)
+    return numpy.linalg.multi_dot([v, b, w])
 
 
 @case(numpy.linalg.multi_dot, args=_shapes("pq", "q"),
