@@ -138,7 +138,7 @@ def lstsq(y, a, b, rcond=None):
     r = numpy.reshape(b, (numpy.shape(a)[0], -1)) - a @ x
     gx = numpy.reshape(d[y][0], numpy.shape(x))
     gr = 2.0 * r * numpy.pad(d[y][1], (0, numpy.shape(x)[1] - numpy.size(y[1])))   # none: 0
-    left = numpy.eye(numpy.shape(a)[1], like=a) - p @ a
+    left = numpy.eye(numpy.shape(a)[1], like=p) - p @ a
     parts = numpy.linalg.svd(a, full_matrices=False)
     d[a] += (-(p.T @ gx @ x.T) + r @ (p @ p.T @ gx).T + (p.T @ x) @ (left @ gx).T - gr @ x.T
              + (parts[0] * numpy.expand_dims(d[y][3], -2)) @ parts[2])
@@ -151,9 +151,9 @@ def lstsq(y, a, b, rcond=None):
     p = numpy.linalg.pinv(a)
     x = numpy.reshape(y[0], (numpy.shape(a)[1], -1))
     r = numpy.reshape(b, (numpy.shape(a)[0], -1)) - a @ x
-    dat = d.full[a].T
+    dat = numpy.transpose(d.full[a])
     change = numpy.reshape(d.full[b], numpy.shape(r)) - d.full[a] @ x       # db - dA x
-    dx = p @ change + p @ p.T @ dat @ r + (numpy.eye(numpy.shape(a)[1], like=a) - p @ a) \
+    dx = p @ change + p @ p.T @ dat @ r + (numpy.eye(numpy.shape(a)[1], like=p) - p @ a) \
         @ dat @ p.T @ x
     parts = numpy.linalg.svd(a, full_matrices=False)
     d[y] = [numpy.reshape(dx, numpy.shape(y[0])),

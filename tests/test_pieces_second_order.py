@@ -144,3 +144,12 @@ def least_squares_of_a_list(s, t):
 @pytest.mark.parametrize("f", [linspace_of_a_list, least_squares_of_a_list])
 def test_tangents_of_a_list_written_in_the_call_are_its_items(f):
     check_grads(f, (0.5, 0.7), wrt=(0, 1), order=2)
+
+
+def least_squares_of_rows(s, t):
+    x = np.linalg.lstsq([[1.0, s], [t, 2.0], [0.5, s * t]], [1.0, 2.0, 3.0])[0]
+    return np.sum(x ** 2)
+
+
+def test_lstsq_of_a_matrix_written_as_rows():
+    check_grads(least_squares_of_rows, (0.3, 0.8), wrt=(0, 1))
