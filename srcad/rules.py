@@ -303,7 +303,7 @@ def _helpers(template):
 
 
 _RUNTIME_MODULES = ("srcad.runtime", "srcad.runtime_linalg", "srcad.runtime_arrange",
-                    "srcad.sparse")
+                    "srcad.runtime_pieces", "srcad.sparse")
 
 
 def has_rule(key):

@@ -19,10 +19,12 @@ from . import (  # noqa: F401,E501
     linalg,
     nan_reductions,
     nondiff,
+    pieces,
     products,
     rearrange,
     reductions,
     shape,
+    solvers,
 )
 
 try:                                    # SciPy's rules, only where SciPy is installed
