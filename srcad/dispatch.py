@@ -21,7 +21,7 @@ import os
 
 import numpy
 
-from . import backend, codegen, models, runtime
+from . import backend, codegen, compiled, models, runtime
 from .errors import (
     NonScalarOutputError,
     RuleFailedError,
@@ -51,6 +51,9 @@ class CallPath:
         self.latest = None          # the route of the latest call
         self.general = None         # (Generated, its guard, its call) of the generic code
         self.fast = derivative.kind in (GRAD, VALUE_AND_GRAD) and derivative.receiver is None
+        self.jit = derivative.jit   # compiled mode: code of each key compiled (`compiled`)
+        self.jitted = {}            # id(Generated) -> its `compiled.PerKey` (compiled mode)
+        self.ran = None             # the `compiled.PerKey` of the latest call (compiled mode)
 
     # ---- arguments -> key -> route ------------------------------------------------------------
     def __call__(self, args, kwargs):
@@ -61,6 +64,7 @@ class CallPath:
         if route is None:
             return self.first_call(key, args)
         self.entry, self.latest = route.entry, route
+        self.ran = route.ran
         return route(args)
 
     def first_call(self, key, args):
@@ -72,13 +76,24 @@ class CallPath:
             return self.call_general(args, {})
         check_inputs(d, args, {})
         route = self.routes[key] = _Route(self, args)
-        self.entry, self.latest = route.entry, route
+        self.entry, self.latest, self.ran = route.entry, route, route.ran
         return route(args)
+
+    def runs(self, generated):
+        """What runs `generated`: itself, or in compiled mode its code compiled per key."""
+        if not self.jit:
+            return generated
+        per_key = self.jitted.get(id(generated))
+        if per_key is None or per_key.generated is not generated:
+            per_key = self.jitted[id(generated)] = compiled.PerKey(generated, _key)
+        self.ran = per_key
+        return per_key
 
     def forget(self):
         """Drop every route (what they relied on changed)."""
         self.routes.clear()
-        self.entry = self.latest = None
+        self.jitted.clear()
+        self.entry = self.latest = self.ran = None
         self.general = None
         self.d.refresh()
 
@@ -100,8 +115,10 @@ class CallPath:
         if d.kind == JVP:
             return self.jvp(args, kwargs)
         if _special(args) or _special(kwargs.values()):
-            return _finished(d, self.specialized(args, kwargs))(args, kwargs)
-        self.generic()
+            return _finished(d, self.runs(self.specialized(args, kwargs)))(args, kwargs)
+        generated = self.generic()
+        if self.jit:
+            return _finished(d, self.runs(generated))(args, kwargs)
         return self.general[2](args, kwargs)
 
     def generic(self):
@@ -167,9 +184,10 @@ class CallPath:
                     f"`{name_}` has shape {numpy.shape(x)}: {d.__name__} takes one tangent "
                     f"per wrt argument, shaped like it, after the arguments", d.location())
         if any(models.is_model(primals[p]) for p in d.positions):   # code for its structure
-            result = self.specialized(primals, kwargs).function(*primals, *tangents, **kwargs)
+            generated = self.specialized(primals, kwargs)
         else:
-            result = self.generic().function(*primals, *tangents, **kwargs)
+            generated = self.generic()
+        result = self.runs(generated).function(*primals, *tangents, **kwargs)
         if backend.lazy_results() or not (backend.any_lazy(args) or backend.any_lazy(kwargs)):
             return result
         return backend.compute_all(result)
@@ -193,7 +211,7 @@ def _model_tangent(d, name_, model, tangent):
 class _Route:
     """The fast route of one key: its code, the facts it relies on, and the finished result."""
 
-    __slots__ = ("path", "generated", "call", "guard", "entry")
+    __slots__ = ("path", "generated", "call", "guard", "entry", "ran")
 
     def __init__(self, path, args):
         d = path.d
@@ -203,8 +221,10 @@ class _Route:
         if not self.guard():
             raise SrcadError(f"srcad generated code for {d.func.__name__} whose checks fail "
                              "at once; this is a bug in srcad", d.location())
-        self.call = _fast_result(d, generated, args)
-        self.entry = entry(d, generated, args, self.guard, path) if d.kind == GRAD else None
+        self.ran = path.runs(generated)
+        self.call = _fast_result(d, self.ran, args)
+        self.entry = entry(d, generated, args, self.guard, path) \
+            if d.kind == GRAD and not path.jit else None
 
     def __call__(self, args):
         if not self.guard():

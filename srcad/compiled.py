@@ -1,0 +1,386 @@
+"""Compiled mode (`jit=True`): generated code compiled with numba, per shape signature.
+
+In: a `Generated` (the code a call runs), the key of a call's arguments (`dispatch`'s: types,
+shapes, dtypes) and its arguments. Out: `PerKey`, whose `function` is called like the generated
+one: the first call of a key runs the generated code once, traced (what each name holds: an
+array's shape and dtype, a number), and returns its result; it then builds that key's
+`Compiled`: `fusion` turns each chain of elementwise statements into one loop function, numba
+compiles the loops and then the whole function (its loops become compiled loops). What numba
+cannot compile (a dict, a closure, a helper it does not know) runs with NumPy, its fused loops
+still compiled, and a `JitFallbackWarning` names the user's line. `PerKey.full_text()` is the
+source that runs, headed by what was compiled; `seconds` is the compile cost, apart from the
+calls. numba is imported only here, on the first compilation (`pip install "srcad[jit]"`).
+"""
+
+import ast
+import linecache
+import re
+import time
+import warnings
+
+import numpy
+
+from . import codegen, fusion, rules, runtime
+from .errors import JitFallbackWarning, SrcadError
+
+_FLAGS = {"boundscheck": True, "error_model": "numpy"}   # NumPy's IndexError, inf and nan
+_LOOPS = {}                 # loop text -> numba dispatcher, shared by every derivative
+_SCALARS = (float, int, numpy.float64)
+
+
+class PerKey:
+    """A generated function compiled per key of its arguments (see the module docstring)."""
+
+    def __init__(self, generated, key):
+        self.generated, self.key = generated, key
+        self.return_location = generated.return_location
+        self.by_key = {}
+        self.latest = None
+
+    def function(self, *args, **kwargs):
+        key = self.key(args) if not kwargs else None
+        compiled = self.by_key.get(key)
+        if compiled is not None:
+            self.latest = compiled
+            return compiled.function(*args)
+        if key is None:
+            return self.generated.function(*args, **kwargs)
+        seen, result = trace(self.generated, args)
+        self.latest = self.by_key[key] = build(self.generated, seen, args)
+        return result
+
+    @property
+    def seconds(self):
+        """The compile time of every key so far, in seconds."""
+        return sum(c.seconds for c in self.by_key.values())
+
+    def full_text(self):
+        """The source that runs for the latest key (before a call, the generated code), then
+        that of the derivatives it calls."""
+        own = self.generated.text if self.latest is None else self.latest.full_text()
+        rest = self.generated.full_text()[len(self.generated.text):]
+        return own + rest
+
+
+class Compiled:
+    """A key's compiled code: `function`, `text`, `loops` (the fused loops' `fusion.Kernel`s),
+    `compiled` (the names numba compiled), `fallback` (why the function runs with NumPy, or
+    None), `seconds` (the compile cost)."""
+
+    def __init__(self, function, text, loops, compiled, fallback, seconds):
+        self.function, self.text, self.loops = function, text, loops
+        self.compiled, self.fallback, self.seconds = compiled, fallback, seconds
+
+    def full_text(self):
+        """The function's text headed by what numba compiled, then its loop functions."""
+        head = f"# srcad compiled mode (numba): compiled {', '.join(self.compiled) or 'nothing'}"
+        if self.fallback:
+            head += "\n" + "".join(f"# {line}\n" for line in self.fallback.splitlines())
+        return "\n\n".join([head.rstrip("\n") + "\n" + self.text]
+                           + [loop.text for loop in self.loops])
+
+
+# ---- the traced run -----------------------------------------------------------------------------
+def trace(generated, args):
+    """(what each local name of the generated function held: `{name: kind}` as `fusion` reads
+    it, the function's result for `args`), from one run of an instrumented copy."""
+    function = generated.function
+    text = generated.text
+    fdef = ast.parse(text).body[0]
+    lines = text.splitlines()
+    seen = {}
+
+    def record(name, value):
+        kind = _kind(value)
+        seen[name] = kind if seen.get(name, kind) == kind else ("other",)
+
+    hook = _fresh_name("srcad_seen", function)
+    inserts = [(fdef.body[0].lineno - 1, fdef.body[0].col_offset,
+                [a.arg for a in fdef.args.args])]
+    for stmt in _statements(fdef.body):
+        names = _assigned(stmt)
+        if names:
+            inserts.append((stmt.end_lineno, stmt.col_offset, names))
+        if isinstance(stmt, ast.For) and isinstance(stmt.target, ast.Name):
+            inserts.append((stmt.body[0].lineno - 1, stmt.body[0].col_offset, [stmt.target.id]))
+    for at, col, names in sorted(inserts, key=lambda i: -i[0]):
+        lines.insert(at, " " * col + "; ".join(f"{hook}({n!r}, {n})" for n in names))
+    traced = codegen.compile_function("\n".join(lines) + "\n", function.__name__,
+                                      function.__globals__, {**_bound(function), hook: record},
+                                      codegen.ORIGINS.get(function.__code__.co_filename))
+    result = traced(*args)
+    return seen, result
+
+
+def _kind(value):
+    if type(value) is numpy.ndarray:
+        return ("array", value.shape, value.dtype.name)
+    if type(value) in _SCALARS:
+        return ("scalar",)
+    return ("other",)
+
+
+def _statements(body):
+    """The statements of `body` and of its loops and branches (not of nested functions)."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, (ast.For, ast.While, ast.If)):
+            yield from _statements(stmt.body)
+            yield from _statements(stmt.orelse)
+
+
+def _assigned(stmt):
+    if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+        return [stmt.target.id]
+    if not isinstance(stmt, ast.Assign):
+        return []
+    names = []
+    for target in stmt.targets:
+        items = target.elts if isinstance(target, ast.Tuple) else [target]
+        names += [t.id for t in items if isinstance(t, ast.Name)]
+    return names
+
+
+def _bound(function):
+    """The objects generated code refers to besides its globals (its closure cells)."""
+    code = function.__code__
+    return dict(zip(code.co_freevars, (c.cell_contents for c in function.__closure__ or ())))
+
+
+def _fresh_name(hint, function):
+    code = function.__code__
+    taken = set(code.co_varnames) | set(code.co_names) | set(code.co_freevars)
+    while hint in taken:
+        hint += "_"
+    return hint
+
+
+# ---- compilation ----------------------------------------------------------------------------------
+def build(generated, seen, args):
+    """The `Compiled` code of `generated` for arguments like `args`, whose traced run saw
+    `seen`."""
+    numba = _numba()
+    start = time.perf_counter()
+    function = generated.function
+    namespace = {**function.__globals__, **_bound(function)}
+    fused = fusion.fuse(generated.text, seen, namespace)
+    info = codegen.ORIGINS.get(function.__code__.co_filename)
+    loops, samples = {}, _samples(seen, args, function)
+    for loop in fused.kernels:
+        loops[loop.name] = _compile_loop(numba, loop, samples)
+    text, helpers = _numba_calls(fused.text, namespace)
+    whole, problem = _compile_whole(numba, text, function, namespace, loops, helpers, args, info)
+    if whole is None:
+        text = fused.text
+        whole = codegen.compile_function(text, function.__name__, function.__globals__,
+                                         {**_bound(function), **loops}, info)
+        warnings.warn(JitFallbackWarning(problem), stacklevel=4)
+    names = ([] if problem else [function.__name__]) + list(loops)
+    return Compiled(whole, text, fused.kernels, names, problem, time.perf_counter() - start)
+
+
+def _numba():
+    try:
+        import numba
+    except ImportError:
+        raise SrcadError('srcad\'s compiled mode (jit=True) needs numba: pip install '
+                         '"srcad[jit]"') from None
+    return numba
+
+
+def _samples(seen, args, function):
+    """Example values of the traced names, for the types numba compiles the loops for."""
+    params = function.__code__.co_varnames[:function.__code__.co_argcount]
+    out = dict(zip(params, args))
+    for name, kind in seen.items():
+        if name not in out and kind[0] == "array":
+            out[name] = numpy.empty(kind[1], dtype=kind[2])
+        elif name not in out and kind[0] == "scalar":
+            out[name] = 0.0
+    return out
+
+
+def _compile_loop(numba, loop, samples):
+    """The numba dispatcher of a fused loop, compiled for its traced argument types."""
+    dispatcher = _LOOPS.get(loop.text)
+    if dispatcher is None:
+        python = codegen.compile_function(loop.text, loop.name, {"numpy": numpy}, {})
+        dispatcher = _LOOPS[loop.text] = numba.njit(**_FLAGS)(python)
+    types = tuple(numba.typeof(samples[name]) for name in loop.inputs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dispatcher.compile(types)
+    return dispatcher
+
+
+def _compile_whole(numba, text, function, namespace, loops, helpers, args, info):
+    """(the numba dispatcher of the whole function compiled for `args`' types, None) or
+    (None, the message naming the user's line that numba could not compile)."""
+    name = function.__name__
+    frozen = _data_global(text, function.__globals__, namespace)
+    if frozen is not None:
+        return None, (f"{name} runs with NumPy: it reads the global `{frozen}`, whose value "
+                      "numba would freeze")
+    python = codegen.compile_function(text, name, {**namespace, **loops, **helpers}, {}, info)
+    try:
+        types = tuple(numba.typeof(a) for a in args)
+        dispatcher = numba.njit(**_FLAGS)(python)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dispatcher.compile(types)
+    except Exception as exc:            # numba's typing and lowering errors, unsupported args
+        return None, _fallback_message(name, exc, python, info)
+    return dispatcher, None
+
+
+def _data_global(text, user_globals, namespace):
+    """The first global name the code reads that holds data (numba freezes globals)."""
+    fdef = ast.parse(text).body[0]
+    local = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, ast.Store)} | {a.arg for a in ast.walk(fdef)
+                                                  if isinstance(a, ast.arg)}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name) and node.id not in local and node.id in user_globals:
+            value = namespace[node.id]
+            if not callable(value) and type(value).__name__ != "module":
+                return node.id
+    return None
+
+
+def _fallback_message(name, exc, python, info):
+    """Why numba could not compile `name`, at the user's line when numba names one."""
+    filename = python.__code__.co_filename
+    where = re.findall(rf'File "{re.escape(filename)}", line (\d+)', str(exc))
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    message = f"{name} runs with NumPy (its fused loops compiled): numba cannot compile it"
+    if where:
+        label, lineno = _origin(filename, int(where[-1]))
+        generated_line = linecache.getline(filename, int(where[-1])).strip()
+        if lineno is not None and info is not None:
+            location = info.location(lineno)
+            return (f"{message} at `{generated_line}` ({reason}), from the "
+                    f"{label + ' ' if label else ''}user's line\n{location}")
+    return f"{message} ({reason})"
+
+
+def _origin(filename, lineno):
+    """(label, user line) of the `# line N:` / `# grad of line N:` comment above `lineno`."""
+    for line in reversed(linecache.getlines(filename)[:lineno]):
+        match = re.match(r"\s*# (grad of )?line (\d+):", line)
+        if match:
+            return (match.group(1) or "").strip(), int(match.group(2))
+    return None, None
+
+
+# ---- numba-friendly versions of what generated code calls --------------------------------------
+def _numba_calls(text, namespace):
+    """(`text` with the calls numba does not know rewritten to srcad's numba versions, those
+    versions by name): `np.multiply.outer(a, b)` as `multiply_outer(a, b)`, a sum or max with
+    `keepdims=True` and a constant axis as `sum_keepdims_1(a)`; the names bound to srcad's
+    `zeros_like` and `stop_gradient` bound to numba versions."""
+    numba = _numba()
+    helpers = {name: _helper(numba, kind) for name, value in namespace.items()
+               for kind, obj in (("zeros_like", runtime.zeros_like),
+                                 ("stop_gradient", rules.stop_gradient))
+               if value is obj}
+    fdef = ast.parse(text).body[0]
+    lines = text.splitlines()
+    rewriter = _Rewriter(namespace)
+    edits = []
+    for stmt in _statements(fdef.body):
+        if isinstance(stmt, (ast.For, ast.While, ast.If)) or not rewriter.applies(stmt):
+            continue
+        new = rewriter.visit(stmt)
+        edits.append((stmt.lineno, stmt.end_lineno, " " * stmt.col_offset
+                      + codegen.statement(new)))
+    for first, last, new in sorted(edits, key=lambda e: -e[0]):
+        lines[first - 1:last] = [new]
+    helpers.update({name: _helper(numba, name) for name in rewriter.used})
+    return "\n".join(lines) + "\n", helpers
+
+
+class _Rewriter(ast.NodeTransformer):
+    """Rewrites the calls `_numba_calls` names; `used` collects the helpers they call."""
+
+    def __init__(self, namespace):
+        self.namespace = namespace
+        self.used = set()
+
+    def applies(self, stmt):
+        return any(isinstance(n, ast.Call) and self.helper(n) for n in ast.walk(stmt))
+
+    def helper(self, call):
+        """The name of the helper replacing `call`, or None."""
+        func = _resolved(call.func, self.namespace)
+        if func == numpy.multiply.outer and len(call.args) == 2 and not call.keywords:
+            return "multiply_outer"
+        keywords = {k.arg: k.value for k in call.keywords}
+        axis, keep = keywords.get("axis"), keywords.get("keepdims")
+        if set(keywords) != {"axis", "keepdims"} or not (
+                isinstance(keep, ast.Constant) and keep.value is True
+                and isinstance(axis, ast.Constant) and type(axis.value) is int
+                and axis.value >= 0):
+            return None
+        method = isinstance(call.func, ast.Attribute) and func is None
+        reduction = call.func.attr if method else getattr(func, "__name__", None)
+        if (reduction == "sum" or (reduction in ("max", "amax") and axis.value < 2)) \
+                and len(call.args) == (0 if method else 1):
+            return f"{reduction.lstrip('a')}_keepdims_{axis.value}"
+        return None
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        name = self.helper(node)
+        if name is None:
+            return node
+        self.used.add(name)
+        args = node.args if node.args and "outer" in name else (
+            node.args or [node.func.value])
+        return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=args[:2], keywords=[])
+
+
+def _resolved(node, namespace):
+    """The object an attribute chain names (`np.multiply.outer`), or None."""
+    if isinstance(node, ast.Name):
+        return namespace.get(node.id)
+    if isinstance(node, ast.Attribute):
+        return getattr(_resolved(node.value, namespace), node.attr, None)
+    return None
+
+
+_HELPERS = {}
+_HELPER_TEXT = {
+    "zeros_like": "def zeros_like(x):\n    return numpy.zeros_like(x)\n",
+    "stop_gradient": "def stop_gradient(x):\n    return x\n",
+    "multiply_outer": "def multiply_outer(a, b):\n"
+                      "    return numpy.outer(a, b).reshape(a.shape + b.shape)\n",
+}
+
+
+def _reduction_text(name):
+    """`sum_keepdims_1` and the like: a sum (of any array) or a max (of a matrix) over a
+    constant axis, the axis kept."""
+    reduction, _, axis = name.split("_")
+    if reduction == "sum":
+        return (f"def {name}(a):\n"
+                f"    return numpy.expand_dims(a.sum(axis={axis}), {axis})\n")
+    rows = "a.shape[0], 1" if axis == "1" else "1, a.shape[1]"
+    item = "a[i, :]" if axis == "1" else "a[:, i]"
+    where = "i, 0" if axis == "1" else "0, i"
+    return (f"def {name}(a):\n"
+            f"    out = numpy.empty(({rows}))\n"
+            f"    for i in range(a.shape[{1 - int(axis)}]):\n"
+            f"        out[{where}] = {item}.max()\n"
+            f"    return out\n")
+
+
+def _helper(numba, name):
+    """The numba version of a helper (`sum_keepdims_1`: a sum over axis 1, kept)."""
+    helper = _HELPERS.get(name)
+    if helper is None:
+        text = _HELPER_TEXT.get(name)
+        if text is None:
+            text = _reduction_text(name)
+        python = codegen.compile_function(text, name, {"numpy": numpy}, {})
+        helper = _HELPERS[name] = numba.njit(**_FLAGS)(python)
+    return helper
