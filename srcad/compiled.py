@@ -5,8 +5,9 @@ shapes, dtypes) and its arguments. Out: `PerKey`, whose `function` is called lik
 one: the first call of a key runs the generated code once, traced (what each name holds: an
 array's shape and dtype, a number), and returns its result; it then builds that key's
 `Compiled`: `fusion` turns each chain of elementwise statements into one loop function, numba
-compiles the loops and then the whole function (its loops become compiled loops). What numba
-cannot compile (a dict, a closure, a helper it does not know) runs with NumPy, its fused loops
+compiles the loops and, for a function with loops, the whole function (its loops become compiled
+loops; straight-line code stays Python between the compiled loops and NumPy's own calls, which
+numba would not make faster). What numba cannot compile (a dict, a closure, a helper it does not know) runs with NumPy, its fused loops
 still compiled, and a `JitFallbackWarning` names the user's line. `PerKey.full_text()` is the
 source that runs, headed by what was compiled; `seconds` is the compile cost, apart from the
 calls. numba is imported only here, on the first compilation (`pip install "srcad[jit]"`).
@@ -24,6 +25,7 @@ from . import codegen, fusion, rules, runtime
 from .errors import JitFallbackWarning, SrcadError
 
 _FLAGS = {"boundscheck": True, "error_model": "numpy"}   # NumPy's IndexError, inf and nan
+_LOOP_FLAGS = {"error_model": "numpy"}      # fused loops index only within their arrays' size
 _LOOPS = {}                 # loop text -> numba dispatcher, shared by every derivative
 _SCALARS = (float, int, numpy.float64)
 
@@ -67,17 +69,33 @@ class Compiled:
     `compiled` (the names numba compiled), `fallback` (why the function runs with NumPy, or
     None), `seconds` (the compile cost)."""
 
-    def __init__(self, function, text, loops, compiled, fallback, seconds):
+    def __init__(self, function, text, loops, compiled, fallback, seconds, generated):
         self.function, self.text, self.loops = function, text, loops
+        self.return_location = generated.return_location
         self.compiled, self.fallback, self.seconds = compiled, fallback, seconds
 
     def full_text(self):
         """The function's text headed by what numba compiled, then its loop functions."""
         head = f"# srcad compiled mode (numba): compiled {', '.join(self.compiled) or 'nothing'}"
+        if not self.fallback and self.function.__name__ not in self.compiled:
+            head += (f"\n# {self.function.__name__} has no loop: it runs as Python, between "
+                     "NumPy's calls and its fused loops")
         if self.fallback:
             head += "\n" + "".join(f"# {line}\n" for line in self.fallback.splitlines())
         return "\n\n".join([head.rstrip("\n") + "\n" + self.text]
                            + [loop.text for loop in self.loops])
+
+
+class View:
+    """A key's `Compiled` code seen as `Generated` (for `dispatch.entry`): its function and
+    text, the generated code's guards, callees and return location."""
+
+    __slots__ = ("function", "text", "guards", "callees", "return_location")
+
+    def __init__(self, generated, code):
+        self.function, self.text = code.function, code.text
+        self.guards, self.callees = generated.guards, generated.callees
+        self.return_location = generated.return_location
 
 
 # ---- the traced run -----------------------------------------------------------------------------
@@ -115,6 +133,8 @@ def trace(generated, args):
 def _kind(value):
     if type(value) is numpy.ndarray:
         return ("array", value.shape, value.dtype.name)
+    if type(value) is int:
+        return ("scalar", "int")
     if type(value) in _SCALARS:
         return ("scalar",)
     return ("other",)
@@ -168,15 +188,21 @@ def build(generated, seen, args):
     loops, samples = {}, _samples(seen, args, function)
     for loop in fused.kernels:
         loops[loop.name] = _compile_loop(numba, loop, samples)
-    text, helpers = _numba_calls(fused.text, namespace)
-    whole, problem = _compile_whole(numba, text, function, namespace, loops, helpers, args, info)
+    text, helpers = _numba_calls(fused.text, namespace, seen)
+    whole, problem = None, None
+    if any(isinstance(node, (ast.For, ast.While)) for node in ast.walk(ast.parse(text))):
+        whole, problem = _compile_whole(numba, text, function, namespace, loops, helpers,
+                                        args, info)
+    numba_whole = whole is not None
     if whole is None:
         text = fused.text
         whole = codegen.compile_function(text, function.__name__, function.__globals__,
                                          {**_bound(function), **loops}, info)
-        warnings.warn(JitFallbackWarning(problem), stacklevel=4)
-    names = ([] if problem else [function.__name__]) + list(loops)
-    return Compiled(whole, text, fused.kernels, names, problem, time.perf_counter() - start)
+        if problem:
+            warnings.warn(JitFallbackWarning(problem), stacklevel=4)
+    names = ([function.__name__] if numba_whole else []) + list(loops)
+    return Compiled(whole, text, fused.kernels, names, problem, time.perf_counter() - start,
+                    generated)
 
 
 def _numba():
@@ -205,7 +231,7 @@ def _compile_loop(numba, loop, samples):
     dispatcher = _LOOPS.get(loop.text)
     if dispatcher is None:
         python = codegen.compile_function(loop.text, loop.name, {"numpy": numpy}, {})
-        dispatcher = _LOOPS[loop.text] = numba.njit(**_FLAGS)(python)
+        dispatcher = _LOOPS[loop.text] = numba.njit(**_LOOP_FLAGS)(python)
     types = tuple(numba.typeof(samples[name]) for name in loop.inputs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -273,11 +299,12 @@ def _origin(filename, lineno):
 
 
 # ---- numba-friendly versions of what generated code calls --------------------------------------
-def _numba_calls(text, namespace):
+def _numba_calls(text, namespace, seen):
     """(`text` with the calls numba does not know rewritten to srcad's numba versions, those
     versions by name): `np.multiply.outer(a, b)` as `multiply_outer(a, b)`, a sum or max with
     `keepdims=True` and a constant axis as `sum_keepdims_1(a)`; the names bound to srcad's
-    `zeros_like` and `stop_gradient` bound to numba versions."""
+    `zeros_like` and `stop_gradient` bound to numba versions; srcad's `scatter_add(g, x, t)`
+    with an integer `t` (as the traced run saw it) as `scatter_add_int(g, x, t)`."""
     numba = _numba()
     helpers = {name: _helper(numba, kind) for name, value in namespace.items()
                for kind, obj in (("zeros_like", runtime.zeros_like),
@@ -285,7 +312,7 @@ def _numba_calls(text, namespace):
                if value is obj}
     fdef = ast.parse(text).body[0]
     lines = text.splitlines()
-    rewriter = _Rewriter(namespace)
+    rewriter = _Rewriter(namespace, seen)
     edits = []
     for stmt in _statements(fdef.body):
         if isinstance(stmt, (ast.For, ast.While, ast.If)) or not rewriter.applies(stmt):
@@ -302,8 +329,8 @@ def _numba_calls(text, namespace):
 class _Rewriter(ast.NodeTransformer):
     """Rewrites the calls `_numba_calls` names; `used` collects the helpers they call."""
 
-    def __init__(self, namespace):
-        self.namespace = namespace
+    def __init__(self, namespace, seen):
+        self.namespace, self.seen = namespace, seen
         self.used = set()
 
     def applies(self, stmt):
@@ -314,6 +341,10 @@ class _Rewriter(ast.NodeTransformer):
         func = _resolved(call.func, self.namespace)
         if func == numpy.multiply.outer and len(call.args) == 2 and not call.keywords:
             return "multiply_outer"
+        if func is runtime.scatter_add and len(call.args) == 3 and not call.keywords and \
+                isinstance(call.args[2], ast.Name) and \
+                self.seen.get(call.args[2].id) == ("scalar", "int"):
+            return "scatter_add_int"
         keywords = {k.arg: k.value for k in call.keywords}
         axis, keep = keywords.get("axis"), keywords.get("keepdims")
         if set(keywords) != {"axis", "keepdims"} or not (
@@ -334,9 +365,8 @@ class _Rewriter(ast.NodeTransformer):
         if name is None:
             return node
         self.used.add(name)
-        args = node.args if node.args and "outer" in name else (
-            node.args or [node.func.value])
-        return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=args[:2], keywords=[])
+        args = node.args or [node.func.value]
+        return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=args, keywords=[])
 
 
 def _resolved(node, namespace):
@@ -352,6 +382,10 @@ _HELPERS = {}
 _HELPER_TEXT = {
     "zeros_like": "def zeros_like(x):\n    return numpy.zeros_like(x)\n",
     "stop_gradient": "def stop_gradient(x):\n    return x\n",
+    "scatter_add_int": "def scatter_add_int(g, x, index):\n"
+                       "    out = numpy.zeros_like(x)\n"
+                       "    out[index] += g\n"
+                       "    return out\n",
     "multiply_outer": "def multiply_outer(a, b):\n"
                       "    return numpy.outer(a, b).reshape(a.shape + b.shape)\n",
 }

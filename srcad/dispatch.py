@@ -18,6 +18,7 @@ import ast
 import inspect
 import linecache
 import os
+import types
 
 import numpy
 
@@ -77,7 +78,10 @@ class CallPath:
         check_inputs(d, args, {})
         route = self.routes[key] = _Route(self, args)
         self.entry, self.latest, self.ran = route.entry, route, route.ran
-        return route(args)
+        result = route(args)
+        if self.jit:                            # the key's code is compiled now
+            self.entry = route.compiled(args)
+        return result
 
     def runs(self, generated):
         """What runs `generated`: itself, or in compiled mode its code compiled per key."""
@@ -231,6 +235,16 @@ class _Route:
             self.path.forget()
             return self.path(args, {})
         return self.call(args)
+
+    def compiled(self, args):
+        """Compiled mode, after the key's first call: the route calls the compiled code
+        directly; its entry (see `entry`) wraps it where it is a Python function."""
+        d, code = self.path.d, self.ran.latest
+        self.call = _fast_result(d, code, args)
+        if d.kind == GRAD and type(code.function) is types.FunctionType:
+            self.entry = entry(d, compiled.View(self.generated, code), args, self.guard,
+                               self.path)
+        return self.entry
 
 
 def _key(args):

@@ -4,7 +4,7 @@ In: the text of a generated function (`codegen`'s output: one `def`, `# line N:`
 what a traced run of it saw in each name (`{name: kind}`: `("array", shape, dtype)`,
 `("scalar",)` or `("other",)`) and the namespace its names resolve in. Out: `Fused`: the text
 with each chain (consecutive assignments of elementwise operations, `+ - * / **`, unary minus
-and NumPy's one-argument math ufuncs, on float64 arrays of one shape and numbers, two or more
+`sqrt`, `abs`, `square`, on float64 arrays of one shape and numbers, two or more
 operations in all) replaced by one call of its loop function, named after the names it gives
 (`dx = fused_dx(x)`); the loop functions' texts (a Python loop over the flattened arrays,
 which numba compiles; for arrays of other shapes than the traced ones, the chain's own
@@ -20,10 +20,10 @@ import numpy
 from . import codegen
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: None}
-_UNARY_UFUNCS = {numpy.tanh: "tanh", numpy.exp: "exp", numpy.log: "log", numpy.sin: "sin",
-                 numpy.cos: "cos", numpy.tan: "tan", numpy.sqrt: "sqrt", numpy.absolute: "fabs",
-                 numpy.log1p: "log1p", numpy.expm1: "expm1", numpy.sinh: "sinh",
-                 numpy.cosh: "cosh", numpy.arctan: "atan", numpy.square: None}
+_UNARY_UFUNCS = {numpy.sqrt: "sqrt", numpy.absolute: "fabs", numpy.square: None}
+"""The ufuncs a loop computes as fast as NumPy: transcendental ones (`tanh`, `exp`) stay NumPy
+calls between the loops, as NumPy's vectorized versions are several times faster than the
+scalar ones numba calls (measured: `tanh` 29 ns against 7 ns an element)."""
 
 
 class Kernel:

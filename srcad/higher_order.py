@@ -34,20 +34,21 @@ class Composite:
 
 
 class _Hvp(Composite):
-    def __init__(self, func, wrt):
-        self._jvp = Derivative(Derivative(func, GRAD, wrt), JVP, wrt)
+    def __init__(self, func, wrt, jit=False):
+        self._jvp = Derivative(Derivative(func, GRAD, wrt), JVP, wrt, jit)
         super().__init__(f"hvp_{getattr(func, '__name__', 'f')}", [self._jvp])
 
     def __call__(self, *args, **kwargs):
         return self._jvp(*args, **kwargs)[1]
 
 
-def hvp(func=None, wrt=0):
+def hvp(func=None, wrt=0, jit=False):
     """Hessian-vector product by forward mode over reverse mode: `hvp(f)(x, W, v)` is
-    `H v`, with `H` the Hessian of the scalar `f` in the argument `wrt` (one argument)."""
+    `H v`, with `H` the Hessian of the scalar `f` in the argument `wrt` (one argument);
+    `jit=True` compiles it (see `srcad.grad`)."""
     if func is None:
-        return lambda f: _Hvp(f, wrt)
-    return _Hvp(func, wrt)
+        return lambda f: _Hvp(f, wrt, jit)
+    return _Hvp(func, wrt, jit)
 
 
 class _Jacobian(Composite):

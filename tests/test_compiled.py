@@ -1,0 +1,205 @@
+"""Compiled mode (`jit=True`, srcad/compiled.py and srcad/fusion.py): the same numbers as the
+NumPy mode (to 1e-12) across shapes, for every entry point and nn training; the source that
+runs, marking what numba compiled; the NumPy fallback naming the user's line; the compile cost
+apart from the calls; the fused chains as CuPy elementwise kernels. numba compiles slowly, so
+the derivatives are made once per module and shared by the tests (numba compiles once per
+ndim, not per shape)."""
+
+import re
+import sys
+import warnings
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import srcad
+from srcad import compiled, fusion, nn, optim
+from srcad.errors import JitFallbackWarning
+
+
+def chain(x, y):
+    z = x * y + 1.0
+    w = z * z - np.sqrt(y * y + 1.0)
+    return np.sum(np.tanh(w) * x)
+
+
+def chain_autograd(x, y):
+    z = x * y + 1.0
+    w = z * z - anp.sqrt(y * y + 1.0)
+    return anp.sum(anp.tanh(w) * x)
+
+
+def recurrence(w, xs):
+    h = np.zeros(xs.shape[1])
+    for t in range(xs.shape[0]):
+        h = np.tanh(h * w + xs[t])
+    return np.sum(h * h)
+
+
+def recurrence_autograd(w, xs):
+    h = anp.zeros(xs.shape[1])
+    for t in range(xs.shape[0]):
+        h = anp.tanh(h * w + xs[t])
+    return anp.sum(h * h)
+
+
+def doubled(x):
+    return x * 2.0
+
+
+def calls_in_loop(x):
+    s = 0.0
+    for i in range(3):
+        s = s + np.sum(doubled(x) * x)
+    return s
+
+
+CRITERION = nn.CrossEntropyLoss()
+
+
+def classification_loss(model, X, y):
+    return CRITERION(model(X), y)
+
+
+GRAD_CHAIN = srcad.grad(chain, wrt=(0, 1), jit=True)
+GRAD_LOOP = srcad.grad(recurrence, wrt=(0, 1), jit=True)
+FAST = settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+shapes = st.sampled_from([(1,), (3,), (50,), (1000,), (2, 3), (7, 5)])
+
+
+def _close(got, want):
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+
+
+@FAST
+@given(shapes, st.integers(0, 2**31 - 1))
+def test_fused_chain_gives_the_numpy_modes_numbers(shape, seed):
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal(shape), rng.standard_normal(shape)
+    want = srcad.grad(chain, wrt=(0, 1))(x, y)
+    for _ in range(2):                  # the traced first call, then the compiled code
+        _close(GRAD_CHAIN(x, y), want)
+    _close(GRAD_CHAIN(x, y), autograd.grad(chain_autograd, (0, 1))(x, y))
+
+
+def test_the_source_that_runs_shows_the_fused_loop_and_what_numba_compiled():
+    x, y = np.linspace(-1, 1, 6), np.linspace(0.5, 2, 6)
+    GRAD_CHAIN(x, y)
+    GRAD_CHAIN(x, y)
+    text = srcad.source(GRAD_CHAIN)
+    assert text.startswith("# srcad compiled mode (numba): compiled fused_")
+    loop = re.search(r"= (fused_\w+)\(", text).group(1)
+    assert f"def {loop}(" in text and "for i in range(" in text
+    assert "np.tanh" in text                    # NumPy's vectorized tanh stays between loops
+    assert GRAD_CHAIN.compile_seconds > 0
+    assert "fused_" not in srcad.source(GRAD_CHAIN, generic=True)
+
+
+@FAST
+@given(st.sampled_from([(1, 1), (4, 3), (9, 2)]), st.integers(0, 2**31 - 1))
+def test_loops_become_a_compiled_function_with_the_numpy_modes_numbers(shape, seed):
+    rng = np.random.default_rng(seed)
+    w, xs = rng.standard_normal(shape[1]) / 2, rng.standard_normal(shape)
+    want = srcad.grad(recurrence, wrt=(0, 1))(w, xs)
+    for _ in range(2):
+        _close(GRAD_LOOP(w, xs), want)
+    _close(GRAD_LOOP(w, xs), autograd.grad(recurrence_autograd, (0, 1))(w, xs))
+    assert srcad.source(GRAD_LOOP).startswith(
+        "# srcad compiled mode (numba): compiled grad_recurrence_wrt_w_xs")
+
+
+def test_what_numba_cannot_compile_runs_with_numpy_and_the_message_names_the_line():
+    g = srcad.grad(calls_in_loop, jit=True)
+    x = np.linspace(-1.0, 1.0, 4)
+    with pytest.warns(JitFallbackWarning) as caught:
+        got = g(x)
+    message = str(caught[0].message)
+    assert "runs with NumPy" in message and "test_compiled.py" in message
+    assert "s = s + np.sum(doubled(x) * x)" in message
+    np.testing.assert_allclose(g(x), got, rtol=1e-12)
+    np.testing.assert_allclose(got, 3 * 4.0 * x, rtol=1e-12)
+    assert "runs with NumPy" in srcad.source(g)
+
+
+def test_every_entry_point_takes_jit():
+    rng = np.random.default_rng(1)
+    x, y, v = rng.standard_normal(5), rng.standard_normal(5), rng.standard_normal(5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", JitFallbackWarning)   # a pullback is a closure
+        value, grads = srcad.value_and_grad(chain, wrt=(0, 1), jit=True)(x, y)
+        assert value == pytest.approx(chain(x, y), rel=1e-12)
+        _close(grads, srcad.grad(chain, wrt=(0, 1))(x, y))
+        out, pullback = srcad.vjp(chain, jit=True)(x, y)
+        _close([pullback(1.0)], [srcad.grad(chain)(x, y)])
+        out, tangent = srcad.jvp(chain, jit=True)(x, y, v)
+        assert tangent == pytest.approx(srcad.jvp(chain)(x, y, v)[1], rel=1e-12)
+        _close([srcad.hvp(chain, jit=True)(x, y, v)], [srcad.hvp(chain)(x, y, v)])
+
+
+def test_nn_training_takes_jit_and_gives_the_same_steps():
+    results = []
+    for jit in (False, True):
+        np.random.seed(0)
+        srcad.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        X, y = np.random.standard_normal((6, 3)), np.array([0, 1, 0, 1, 1, 0])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", JitFallbackWarning)     # a model's code
+            nn.fit(model, classification_loss, opt, (X, y), epochs=2, batch_size=3,
+                   progress=False, log=None, generator=np.random.default_rng(0), jit=jit)
+        results.append([p.data.copy() for p in model.parameters()])
+    _close(results[1], results[0])
+
+
+def test_the_fused_chain_as_a_cupy_elementwise_kernel_computes_the_same():
+    x, y = np.linspace(-1, 1, 7), np.linspace(0.5, 2, 7)
+    GRAD_CHAIN(x, y)
+    GRAD_CHAIN(x, y)
+    code = GRAD_CHAIN._path.ran.latest
+    assert code.loops
+    for loop in code.loops:
+        inputs = [p.split()[1] for p in loop.in_params.split(", ")]
+        assert all(p.startswith("T ") for p in loop.in_params.split(", "))
+        samples = [np.random.default_rng(i).uniform(0.5, 2.0, 7) for i in range(len(inputs))]
+        values = dict(zip(inputs, samples))
+        want = compiled._LOOPS[loop.text].py_func(*samples)
+        want = want if isinstance(want, tuple) else (want,)
+        got = _run_c_body(loop.operation, values,
+                          [p.split()[1] for p in loop.out_params.split(", ")])
+        _close(got, want)
+
+
+def _run_c_body(operation, values, outputs):
+    """What CuPy would compute from an `ElementwiseKernel` body, element by element: the C
+    statements `T a = expr;` and `out = expr;` evaluated on NumPy arrays."""
+    scope = dict(values, pow=np.power, sqrt=np.sqrt, fabs=np.abs)
+    for statement in operation.splitlines():
+        assert statement.endswith(";")
+        target, expr = statement[:-1].split(" = ", 1)
+        scope[target.split()[-1]] = eval(expr, scope)
+    return [scope[o] for o in outputs]
+
+
+def test_fusion_leaves_chains_of_one_operation_and_broadcasts_alone():
+    text = ("def f(x, b):\n    # line 1: y = x + b\n    y = x + b\n    z = y * 2.0\n"
+            "    return z\n")
+    seen = {"x": ("array", (3, 4), "float64"), "b": ("array", (4,), "float64"),
+            "y": ("array", (3, 4), "float64"), "z": ("array", (3, 4), "float64")}
+    assert fusion.fuse(text, seen, {}).kernels == []
+    seen["b"] = ("array", (3, 4), "float64")
+    fused = fusion.fuse(text, seen, {})
+    assert [k.outputs for k in fused.kernels] == [["z"]]
+    assert "    # line 1: y = x + b\n    z = fused_z(x, b)\n" in fused.text
+
+
+def test_srcad_imports_and_differentiates_without_numba(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)
+    assert srcad.grad(chain)(np.ones(2), np.ones(2)).shape == (2,)
+    with pytest.raises(srcad.SrcadError, match=r'pip install "srcad\[jit\]"'):
+        srcad.grad(chain, jit=True)(np.ones(2), np.ones(2))
