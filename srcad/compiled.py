@@ -7,10 +7,11 @@ array's shape and dtype, a number), and returns its result; it then builds that 
 `Compiled`: `fusion` turns each chain of elementwise statements into one loop function, numba
 compiles the loops and, for a function with loops, the whole function (its loops become compiled
 loops; straight-line code stays Python between the compiled loops and NumPy's own calls, which
-numba would not make faster). What numba cannot compile (a dict, a closure, a helper it does not know) runs with NumPy, its fused loops
-still compiled, and a `JitFallbackWarning` names the user's line. `PerKey.full_text()` is the
-source that runs, headed by what was compiled; `seconds` is the compile cost, apart from the
-calls. numba is imported only here, on the first compilation (`pip install "srcad[jit]"`).
+numba would not make faster). What numba cannot compile (a dict, a closure, a helper it does not
+know) runs with NumPy, its fused loops still compiled, and a `JitFallbackWarning` names the
+user's line. `PerKey.full_text()` is the source that runs, headed by what was compiled;
+`seconds` is the compile cost, apart from the calls. numba is imported only here, on the first
+compilation (`pip install "srcad[jit]"`).
 """
 
 import ast
@@ -175,7 +176,7 @@ def _fresh_name(hint, function):
     return hint
 
 
-# ---- compilation ----------------------------------------------------------------------------------
+# ---- compilation -------------------------------------------------------------------------------
 def build(generated, seen, args):
     """The `Compiled` code of `generated` for arguments like `args`, whose traced run saw
     `seen`."""

@@ -53,7 +53,7 @@ def doubled(x):
 
 def calls_in_loop(x):
     s = 0.0
-    for i in range(3):
+    for _ in range(3):
         s = s + np.sum(doubled(x) * x)
     return s
 
