@@ -177,7 +177,7 @@ def _kernel(chain, fdef, finder, taken):
         return None
     name = _fresh("fused_" + "_".join(n.strip("_") or "t" for n in outputs), taken)
     stmts = [_numpy_calls(stmt, finder) for stmt in chain]
-    text = _loop_text(name, stmts, inputs, arrays, outputs, taken)
+    text = _loop_text(name, stmts, inputs, arrays, outputs, set(taken))
     return Kernel(name, text, inputs, outputs, _cuda(stmts, inputs, outputs))
 
 
