@@ -161,7 +161,7 @@ class Derivative:
     def compile_seconds(self) -> float:
         """Compiled mode: the seconds spent compiling (every shape signature so far), apart
         from the calls; 0.0 otherwise."""
-        return sum(per_key.seconds for per_key in self._path.jitted.values())
+        return sum(per_key.seconds for per_key, _ in self._path.jitted.values())
 
     def __repr__(self):
         return f"<srcad {self.kind} of {self.func.__qualname__} wrt {', '.join(self.wrt)}>"

@@ -99,6 +99,17 @@ class View:
         self.return_location = generated.return_location
 
 
+def fresh(array, args):
+    """True for an array numba allocated (its base is numba's memory record) that shares no
+    memory with an array among `args` (a view numba made of an input has that base too)."""
+    base = array.base
+    return type(base) is _MEMINFO[0] and not any(
+        type(a) is numpy.ndarray and numpy.may_share_memory(array, a) for a in args)
+
+
+_MEMINFO = [None]           # numba's memory record type, once numba is imported
+
+
 # ---- the traced run -----------------------------------------------------------------------------
 def trace(generated, args):
     """(what each local name of the generated function held: `{name: kind}` as `fusion` reads
@@ -209,9 +220,11 @@ def build(generated, seen, args):
 def _numba():
     try:
         import numba
+        from numba.core.runtime import _nrt_python
     except ImportError:
         raise SrcadError('srcad\'s compiled mode (jit=True) needs numba: pip install '
                          '"srcad[jit]"') from None
+    _MEMINFO[0] = _nrt_python._MemInfo
     return numba
 
 

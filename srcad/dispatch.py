@@ -87,11 +87,16 @@ class CallPath:
         """What runs `generated`: itself, or in compiled mode its code compiled per key."""
         if not self.jit:
             return generated
-        per_key = self.jitted.get(id(generated))
-        if per_key is None or per_key.generated is not generated:
-            per_key = self.jitted[id(generated)] = compiled.PerKey(generated, _key)
-        self.ran = per_key
-        return per_key
+        return self.compiled_call(generated)[0]
+
+    def compiled_call(self, generated):
+        """Compiled mode: (`compiled.PerKey` of `generated`, its `_finished` call)."""
+        pair = self.jitted.get(id(generated))
+        if pair is None or pair[0].generated is not generated:
+            per_key = compiled.PerKey(generated, _key)
+            pair = self.jitted[id(generated)] = (per_key, _finished(self.d, per_key))
+        self.ran = pair[0]
+        return pair
 
     def forget(self):
         """Drop every route (what they relied on changed)."""
@@ -119,10 +124,13 @@ class CallPath:
         if d.kind == JVP:
             return self.jvp(args, kwargs)
         if _special(args) or _special(kwargs.values()):
-            return _finished(d, self.runs(self.specialized(args, kwargs)))(args, kwargs)
+            generated = self.specialized(args, kwargs)
+            if self.jit:
+                return self.compiled_call(generated)[1](args, kwargs)
+            return _finished(d, generated)(args, kwargs)
         generated = self.generic()
         if self.jit:
-            return _finished(d, self.runs(generated))(args, kwargs)
+            return self.compiled_call(generated)[1](args, kwargs)
         return self.general[2](args, kwargs)
 
     def generic(self):
@@ -304,13 +312,14 @@ def inputs(args):
     return seen
 
 
-def finish(g, x, seen, keep_rows=False):
+def finish(g, x, seen, keep_rows=False, args=()):
     """The gradient `g` of the input `x` in the form of `x`, owning its memory: a fresh array
     of `x`'s shape and dtype, a float for a float, for a model a dict keyed like its
-    `named_parameters()` (`model_gradients`); its id joins `seen`."""
+    `named_parameters()` (`model_gradients`); its id joins `seen`. An array numba allocated
+    that shares no memory with the arrays among `args` is fresh too (`compiled.fresh`)."""
     if type(x) is _ndarray:
         if not (type(g) is _ndarray and g.dtype is x.dtype and g.shape == x.shape
-                and g.base is None):
+                and (g.base is None or (args and compiled.fresh(g, args)))):
             g = runtime.as_gradient(g, x)
         g = runtime.owned(g, seen)
     elif type(x) is float and type(g) in _FLOATS:
@@ -361,7 +370,8 @@ def gradients(d, grads, args, kwargs):
     xs = [args[p] if p < len(args) else keyword(d, i, kwargs)
           for i, p in enumerate(d.positions)]
     seen = inputs(list(args) + list(kwargs.values()))
-    out = [finish(g, x, seen, d.keep_rows)
+    arrays = args if d.jit else ()
+    out = [finish(g, x, seen, d.keep_rows, arrays)
            for g, x in zip((grads,) if len(xs) == 1 else grads, xs)]
     return out[0] if d.single else tuple(out)
 
@@ -376,7 +386,8 @@ def _fast_result(d, generated, args):
 
     def result(grads, args):
         if d.single and shape is not None and type(grads) is _ndarray and \
-                grads.dtype is dtype and grads.shape == shape and grads.base is None and \
+                grads.dtype is dtype and grads.shape == shape and \
+                (grads.base is None or compiled.fresh(grads, args)) and \
                 not any(a is grads for a in args):
             return grads
         return gradients(d, grads, args, {})
@@ -550,7 +561,7 @@ def entry(d, generated, args, guard, fallback):
     facts = generated.guards.conditions(names.bind) if generated.guards is not None else []
     if generated.callees or d.inner is not None:
         facts.append(f"{names.bind(guard, 'srcad_guard')}()")
-    fresh, returned = _fresh_results(d, params, results, kinds, types, names)
+    fresh, returned = _fresh_results(d, params, results, kinds, types, names, star)
     lines = generated.text.splitlines()
     body = "\n".join(" " * 8 + line if line else ""
                      for line in lines[_header_lines(generated.text):-1])
@@ -625,7 +636,7 @@ class _EntryNames:
         return self._names[key]
 
 
-def _fresh_results(d, params, results, kinds, types, names):
+def _fresh_results(d, params, results, kinds, types, names, star):
     """(the conditions under which the gradients `results` are returned as they are, what is
     returned then): each a fresh array of its input's shape and dtype, none an input or an
     earlier gradient; a float for a float input."""
@@ -638,7 +649,10 @@ def _fresh_results(d, params, results, kinds, types, names):
             fresh.append(f"{type_}({g}) in {names.bind(_FLOATS, 'srcad_floats')}")
             final[i] = f"{names.bind(float, 'srcad_float')}({g})"
             continue
-        fresh += [f"{type_}({g}) is {ndarray} and {g}.base is None and {g}.shape == {shape!r} "
+        owned = f"{g}.base is None"
+        if d.jit:                       # or an array numba allocated
+            owned = f"({owned} or {names.bind(compiled.fresh, 'srcad_fresh')}({g}, {star}))"
+        fresh += [f"{type_}({g}) is {ndarray} and {owned} and {g}.shape == {shape!r} "
                   f"and {g}.dtype is {types[position]}"]
         fresh += [f"{g} is not {other}" for other in arrays + results[:i]]
     return fresh, final[0] if d.single else f"({', '.join(final)},)"
