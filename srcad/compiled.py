@@ -29,6 +29,7 @@ _FLAGS = {"boundscheck": True, "error_model": "numpy"}   # NumPy's IndexError, i
 _LOOP_FLAGS = {"error_model": "numpy"}      # fused loops index only within their arrays' size
 _LOOPS = {}                 # loop text -> numba dispatcher, shared by every derivative
 _SCALARS = (float, int, numpy.float64)
+KEYS = 8                    # keys compiled per generated function; further ones run NumPy
 
 
 class PerKey:
@@ -46,7 +47,7 @@ class PerKey:
         if compiled is not None:
             self.latest = compiled
             return compiled.function(*args)
-        if key is None:
+        if key is None or len(self.by_key) >= KEYS:
             return self.generated.function(*args, **kwargs)
         seen, result = trace(self.generated, args)
         self.latest = self.by_key[key] = build(self.generated, seen, args)
@@ -255,36 +256,51 @@ def _compile_loop(numba, loop, samples):
 
 def _compile_whole(numba, text, function, namespace, loops, helpers, args, info):
     """(the numba dispatcher of the whole function compiled for `args`' types, None) or
-    (None, the message naming the user's line that numba could not compile)."""
+    (None, the message naming the user's line that numba could not compile). Dispatchers are
+    shared by equal texts reading the same objects (numba compiles once per ndim)."""
     name = function.__name__
-    frozen = _data_global(text, function.__globals__, namespace)
+    scope = {**namespace, **loops, **helpers}
+    free, frozen = _free_objects(text, scope)
     if frozen is not None:
-        return None, (f"{name} runs with NumPy: it reads the global `{frozen}`, whose value "
-                      "numba would freeze")
-    python = codegen.compile_function(text, name, {**namespace, **loops, **helpers}, {}, info)
+        return None, (f"{name} runs with NumPy: it reads `{frozen}`, which holds data whose "
+                      "value numba would freeze")
+    key = (text, tuple(free.items()))
+    try:
+        dispatcher = _WHOLE.get(key)
+    except TypeError:                   # an unhashable object
+        key, dispatcher = None, None
+    python = codegen.compile_function(text, name, scope, {}, info)
     try:
         types = tuple(numba.typeof(a) for a in args)
-        dispatcher = numba.njit(**_FLAGS)(python)
+        if dispatcher is None:
+            dispatcher = numba.njit(**_FLAGS)(python)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             dispatcher.compile(types)
     except Exception as exc:            # numba's typing and lowering errors, unsupported args
         return None, _fallback_message(name, exc, python, info)
+    if key is not None:
+        _WHOLE[key] = dispatcher
     return dispatcher, None
 
 
-def _data_global(text, user_globals, namespace):
-    """The first global name the code reads that holds data (numba freezes globals)."""
+_WHOLE = {}                 # (text, the objects it reads) -> numba dispatcher
+
+
+def _free_objects(text, scope):
+    """({name: object} of the names the code reads from `scope`, the first of them that holds
+    data rather than a function or module, or None): numba freezes such values."""
     fdef = ast.parse(text).body[0]
     local = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)
              and isinstance(n.ctx, ast.Store)} | {a.arg for a in ast.walk(fdef)
                                                   if isinstance(a, ast.arg)}
+    free = {}
     for node in ast.walk(fdef):
-        if isinstance(node, ast.Name) and node.id not in local and node.id in user_globals:
-            value = namespace[node.id]
+        if isinstance(node, ast.Name) and node.id not in local and node.id in scope:
+            value = free[node.id] = scope[node.id]
             if not callable(value) and type(value).__name__ != "module":
-                return node.id
-    return None
+                return free, node.id
+    return dict(sorted(free.items())), None
 
 
 def _fallback_message(name, exc, python, info):
