@@ -22,7 +22,7 @@ import warnings
 
 import numpy
 
-from . import codegen, fusion, rules, runtime
+from . import backend, codegen, fusion, rules, runtime
 from .errors import JitFallbackWarning, SrcadError
 
 _FLAGS = {"boundscheck": True, "error_model": "numpy"}   # NumPy's IndexError, inf and nan
@@ -42,15 +42,19 @@ class PerKey:
         self.latest = None
 
     def function(self, *args, **kwargs):
-        key = self.key(args) if not kwargs else None
-        compiled = self.by_key.get(key)
+        key = None
+        if not kwargs:
+            key = self.key(args)
+            key = _device_key(args) if key is None else key
+        compiled = self.by_key.get(key) if key is not None else None
         if compiled is not None:
             self.latest = compiled
             return compiled.function(*args)
         if key is None or len(self.by_key) >= KEYS:
             return self.generated.function(*args, **kwargs)
         seen, result = trace(self.generated, args)
-        self.latest = self.by_key[key] = build(self.generated, seen, args)
+        make = build_device if key[0] == _DEVICE else build
+        self.latest = self.by_key[key] = make(self.generated, seen, args)
         return result
 
     @property
@@ -71,6 +75,8 @@ class Compiled:
     `compiled` (the names numba compiled), `fallback` (why the function runs with NumPy, or
     None), `seconds` (the compile cost)."""
 
+    engine = "numba"                # or "CuPy": the loops are elementwise kernels
+
     def __init__(self, function, text, loops, compiled, fallback, seconds, generated):
         self.function, self.text, self.loops = function, text, loops
         self.return_location = generated.return_location
@@ -78,14 +84,17 @@ class Compiled:
 
     def full_text(self):
         """The function's text headed by what numba compiled, then its loop functions."""
-        head = f"# srcad compiled mode (numba): compiled {', '.join(self.compiled) or 'nothing'}"
-        if not self.fallback and self.function.__name__ not in self.compiled:
+        head = (f"# srcad compiled mode ({self.engine}): compiled "
+                f"{', '.join(self.compiled) or 'nothing'}")
+        if self.engine == "numba" and not self.fallback \
+                and self.function.__name__ not in self.compiled:
             head += (f"\n# {self.function.__name__} has no loop: it runs as Python, between "
                      "NumPy's calls and its fused loops")
         if self.fallback:
             head += "\n" + "".join(f"# {line}\n" for line in self.fallback.splitlines())
-        return "\n\n".join([head.rstrip("\n") + "\n" + self.text]
-                           + [loop.text for loop in self.loops])
+        loops = [loop.text if self.engine == "numba" else _kernel_text(loop)
+                 for loop in self.loops]
+        return "\n\n".join([head.rstrip("\n") + "\n" + self.text] + loops)
 
 
 class View:
@@ -144,8 +153,8 @@ def trace(generated, args):
 
 
 def _kind(value):
-    if type(value) is numpy.ndarray:
-        return ("array", value.shape, value.dtype.name)
+    if type(value) is numpy.ndarray or backend.fused_kernels(value):
+        return ("array", tuple(value.shape), value.dtype.name)
     if type(value) is int:
         return ("scalar", "int")
     if type(value) in _SCALARS:
@@ -448,3 +457,48 @@ def _helper(numba, name):
         python = codegen.compile_function(text, name, {"numpy": numpy}, {})
         helper = _HELPERS[name] = numba.njit(**_FLAGS)(python)
     return helper
+
+
+# ---- CuPy: each fused chain one elementwise kernel ---------------------------------------------
+_DEVICE = "cupy"
+
+
+def _device_key(args):
+    """The key of arguments among which are CuPy arrays (the others numbers): types, shapes,
+    dtypes; None for other arguments."""
+    if not any(backend.fused_kernels(a) for a in args):
+        return None
+    key = (_DEVICE,)
+    for a in args:
+        if backend.fused_kernels(a):
+            key += (tuple(a.shape), a.dtype.name)
+        elif type(a) in _SCALARS or a is None:
+            key += (type(a),)
+        else:
+            return None
+    return key
+
+
+def build_device(generated, seen, args):
+    """The `Compiled` code of `generated` for CuPy arrays like `args`: its fused chains are
+    `cupy.ElementwiseKernel`s (the rest runs as generated, on CuPy)."""
+    start = time.perf_counter()
+    function = generated.function
+    fused = fusion.fuse(generated.text, seen, {**function.__globals__, **_bound(function)})
+    kernels = {loop.name: backend.elementwise_kernel(loop.in_params, loop.out_params,
+                                                     loop.operation, f"srcad_{loop.name}")
+               for loop in fused.kernels}
+    whole = codegen.compile_function(fused.text, function.__name__, function.__globals__,
+                                     {**_bound(function), **kernels},
+                                     codegen.ORIGINS.get(function.__code__.co_filename))
+    code = Compiled(whole, fused.text, fused.kernels, list(kernels), None,
+                    time.perf_counter() - start, generated)
+    code.engine = "CuPy"
+    return code
+
+
+def _kernel_text(loop):
+    """A fused chain's elementwise kernel as `srcad.source` shows it."""
+    body = "".join(f"#     {line}\n" for line in loop.operation.splitlines())
+    return (f"# {loop.name} = cupy.ElementwiseKernel(\n#     {loop.in_params!r},\n"
+            f"#     {loop.out_params!r},\n{body}#     )\n")

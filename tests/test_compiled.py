@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import srcad
-from srcad import compiled, fusion, nn, optim
+from srcad import backend, compiled, fusion, nn, optim
 from srcad.errors import JitFallbackWarning
+from tests.support import leaky
 
 
 def chain(x, y):
@@ -175,10 +176,10 @@ def test_the_fused_chain_as_a_cupy_elementwise_kernel_computes_the_same():
         _close(got, want)
 
 
-def _run_c_body(operation, values, outputs):
+def _run_c_body(operation, values, outputs, xp=np):
     """What CuPy would compute from an `ElementwiseKernel` body, element by element: the C
-    statements `T a = expr;` and `out = expr;` evaluated on NumPy arrays."""
-    scope = dict(values, pow=np.power, sqrt=np.sqrt, fabs=np.abs)
+    statements `T a = expr;` and `out = expr;` evaluated on the arrays of `xp`."""
+    scope = dict(values, pow=xp.power, sqrt=xp.sqrt, fabs=xp.abs)
     for statement in operation.splitlines():
         assert statement.endswith(";")
         target, expr = statement[:-1].split(" = ", 1)
@@ -203,3 +204,40 @@ def test_srcad_imports_and_differentiates_without_numba(monkeypatch):
     assert srcad.grad(chain)(np.ones(2), np.ones(2)).shape == (2,)
     with pytest.raises(srcad.SrcadError, match=r'pip install "srcad\[jit\]"'):
         srcad.grad(chain, jit=True)(np.ones(2), np.ones(2))
+
+
+class _FakeKernel:
+    """`cupy.ElementwiseKernel` on the host-leak double: the C body evaluated on the device
+    arrays, one statement at a time (`_run_c_body`)."""
+
+    made = []
+    xp = np
+
+    def __init__(self, in_params, out_params, operation, name):
+        self.inputs = [p.split()[1] for p in in_params.split(", ")]
+        self.outputs = [p.split()[1] for p in out_params.split(", ")]
+        self.operation, self.name = operation, name
+        self.made.append(name)
+
+    def __call__(self, *args):
+        out = _run_c_body(self.operation, dict(zip(self.inputs, args)), self.outputs, self.xp)
+        return out[0] if len(out) == 1 else tuple(out)
+
+
+def test_on_a_device_each_fused_chain_runs_as_one_elementwise_kernel(monkeypatch):
+    x, y = np.linspace(-1, 1, 7), np.linspace(0.5, 2, 7)
+    want = srcad.grad(chain, wrt=(0, 1))(x, y)
+    with leaky.installed() as xp:
+        fake = type(sys)("cupy")
+        fake.ndarray, fake.ElementwiseKernel = leaky.LeakyArray, _FakeKernel
+        monkeypatch.setattr(backend, "cupy", fake)
+        monkeypatch.setattr(_FakeKernel, "xp", xp)
+        g = srcad.grad(chain, wrt=(0, 1), jit=True)
+        for _ in range(2):              # traced, then the kernels
+            got = g(leaky.to_leaky(x), leaky.to_leaky(y))
+            assert all(isinstance(a, leaky.LeakyArray) for a in got)
+            _close(leaky.to_numpy(got), want)
+    assert _FakeKernel.made and all(name.startswith("srcad_fused_") for name in _FakeKernel.made)
+    text = srcad.source(g)
+    assert text.startswith("# srcad compiled mode (CuPy): compiled fused_")
+    assert "= cupy.ElementwiseKernel(" in text
