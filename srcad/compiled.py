@@ -11,7 +11,9 @@ numba would not make faster). What numba cannot compile (a dict, a closure, a he
 know) runs with NumPy, its fused loops still compiled, and a `JitFallbackWarning` names the
 user's line. `PerKey.full_text()` is the source that runs, headed by what was compiled;
 `seconds` is the compile cost, apart from the calls. numba is imported only here, on the first
-compilation (`pip install "srcad[jit]"`).
+compilation (`pip install "srcad[jit]"`). On CuPy arrays the fused chains are
+`cupy.ElementwiseKernel`s instead (`build_device`). At most `KEYS` keys per generated function
+are compiled; numba's compilations are shared by equal loop texts and equal whole functions.
 """
 
 import ast
