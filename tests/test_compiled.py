@@ -127,19 +127,31 @@ def test_what_numba_cannot_compile_runs_with_numpy_and_the_message_names_the_lin
     assert "runs with NumPy" in srcad.source(g)
 
 
+def product(x, y):
+    return np.sum(np.sin(x * y * y))
+
+
 def test_every_entry_point_takes_jit():
     rng = np.random.default_rng(1)
     x, y, v = rng.standard_normal(5), rng.standard_normal(5), rng.standard_normal(5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", JitFallbackWarning)   # a pullback is a closure
-        value, grads = srcad.value_and_grad(chain, wrt=(0, 1), jit=True)(x, y)
-        assert value == pytest.approx(chain(x, y), rel=1e-12)
-        _close(grads, srcad.grad(chain, wrt=(0, 1))(x, y))
-        out, pullback = srcad.vjp(chain, jit=True)(x, y)
-        _close([pullback(1.0)], [srcad.grad(chain)(x, y)])
-        out, tangent = srcad.jvp(chain, jit=True)(x, y, v)
-        assert tangent == pytest.approx(srcad.jvp(chain)(x, y, v)[1], rel=1e-12)
-        _close([srcad.hvp(chain, jit=True)(x, y, v)], [srcad.hvp(chain)(x, y, v)])
+        made = [srcad.value_and_grad(product, wrt=(0, 1), jit=True),
+                srcad.vjp(product, jit=True), srcad.jvp(product, jit=True)]
+        for _ in range(2):              # traced, then compiled
+            value, grads = made[0](x, y)
+            assert value == pytest.approx(product(x, y), rel=1e-12)
+            _close(grads, srcad.grad(product, wrt=(0, 1))(x, y))
+            out, pullback = made[1](x, y)
+            _close([pullback(1.0)], [srcad.grad(product)(x, y)])
+            out, tangent = made[2](x, y, v)
+            assert tangent == pytest.approx(srcad.jvp(product)(x, y, v)[1], rel=1e-12)
+        for derivative in made:
+            assert srcad.source(derivative).startswith(
+                "# srcad compiled mode (numba): compiled fused_")
+        for made in (srcad.hvp, srcad.hessian, srcad.jacobian):
+            args = (x, y, v) if made is srcad.hvp else (x, y)
+            _close([made(product, jit=True)(*args)], [made(product)(*args)])
 
 
 def test_nn_training_takes_jit_and_gives_the_same_steps():
