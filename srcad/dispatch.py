@@ -370,9 +370,10 @@ def gradients(d, grads, args, kwargs):
     xs = [args[p] if p < len(args) else keyword(d, i, kwargs)
           for i, p in enumerate(d.positions)]
     seen = inputs(list(args) + list(kwargs.values()))
-    arrays = args if d.jit else ()
-    out = [finish(g, x, seen, d.keep_rows, arrays)
-           for g, x in zip((grads,) if len(xs) == 1 else grads, xs)]
+    out = []
+    for g, x in zip((grads,) if len(xs) == 1 else grads, xs):     # compiled mode: numba's
+        arrays = tuple(args) + tuple(out) if d.jit else ()          # arrays share no memory
+        out.append(finish(g, x, seen, d.keep_rows, arrays))
     return out[0] if d.single else tuple(out)
 
 
@@ -650,8 +651,10 @@ def _fresh_results(d, params, results, kinds, types, names, star):
             final[i] = f"{names.bind(float, 'srcad_float')}({g})"
             continue
         owned = f"{g}.base is None"
-        if d.jit:                       # or an array numba allocated
-            owned = f"({owned} or {names.bind(compiled.fresh, 'srcad_fresh')}({g}, {star}))"
+        if d.jit:                       # or an array numba allocated, sharing no memory
+            others = "".join(f"{r}, " for r in results[:i])
+            owned = (f"({owned} or {names.bind(compiled.fresh, 'srcad_fresh')}({g}, "
+                     f"{star} + ({others})))")
         fresh += [f"{type_}({g}) is {ndarray} and {owned} and {g}.shape == {shape!r} "
                   f"and {g}.dtype is {types[position]}"]
         fresh += [f"{g} is not {other}" for other in arrays + results[:i]]

@@ -253,3 +253,15 @@ def test_on_a_device_each_fused_chain_runs_as_one_elementwise_kernel(monkeypatch
     text = srcad.source(g)
     assert text.startswith("# srcad compiled mode (CuPy): compiled fused_")
     assert "= cupy.ElementwiseKernel(" in text
+
+
+def test_an_array_numba_made_is_fresh_unless_it_shares_memory():
+    compiled._numba()
+    import numba
+    pair = numba.njit(lambda x: (x * 2.0, x[1:], x * 3.0))
+    x = np.ones(4)
+    made, view, other = pair(x)
+    assert compiled.fresh(made, (x,)) and compiled.fresh(other, (x, made))
+    assert not compiled.fresh(view, (x,))               # a view of an input
+    assert not compiled.fresh(made, (x, made[1:]))      # an earlier result's memory
+    assert not compiled.fresh(np.ones(2), ())           # NumPy's own arrays: base None
