@@ -248,6 +248,8 @@ class _Route:
         """Compiled mode, after the key's first call: the route calls the compiled code
         directly; its entry (see `entry`) wraps it where it is a Python function."""
         d, code = self.path.d, self.ran.latest
+        if code is None:                        # (nothing compiled for this key)
+            return self.entry
         self.call = _fast_result(d, code, args)
         if d.kind == GRAD and type(code.function) is types.FunctionType:
             self.entry = entry(d, compiled.View(self.generated, code), args, self.guard,

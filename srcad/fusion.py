@@ -70,11 +70,10 @@ def fuse(text, seen, namespace):
 
 
 class _Chains:
-    """The chains of a function's blocks (each a list of `ast.Assign`), their shapes."""
+    """The chains of a function's blocks (each a list of `ast.Assign`)."""
 
     def __init__(self, seen, namespace):
         self.seen, self.namespace = seen, namespace
-        self.shape = {}
 
     def blocks(self, body):
         chains, current, shape = [], [], None
@@ -90,8 +89,6 @@ class _Chains:
             chains += [current] if current else []
             current, shape = ([stmt], here) if here is not None else ([], None)
         chains += [current] if current else []
-        for chain in chains:
-            self.shape[id(chain[0])] = self.candidate(chain[0])
         return [c for c in chains if sum(_operations(s.value) for s in c) >= 2]
 
     def candidate(self, stmt):
@@ -171,6 +168,8 @@ def _kernel(chain, fdef, finder, taken):
     inside = {id(n) for stmt in chain for n in ast.walk(stmt)}
     read = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)
             and isinstance(n.ctx, ast.Load) and id(n) not in inside}
+    read |= {n.target.id for n in ast.walk(fdef)            # `dx += g` reads `dx` too
+             if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name)}
     outputs = [name for name in written if name in read]
     arrays = [name for name in inputs if finder.seen[name][0] == "array"]
     if not outputs or not arrays:

@@ -211,6 +211,29 @@ def test_fusion_leaves_chains_of_one_operation_and_broadcasts_alone():
     assert "    # line 1: y = x + b\n    z = fused_z(x, b)\n" in fused.text
 
 
+def test_a_loop_on_other_shapes_and_strided_arrays_computes_what_its_statements_do():
+    x, y = np.linspace(-1, 1, 5), np.linspace(0.5, 2, 5)
+    GRAD_CHAIN(x, y)
+    GRAD_CHAIN(x, y)
+    for loop in GRAD_CHAIN._path.ran.latest.loops:
+        dispatcher = compiled._LOOPS[loop.text]
+        n = len(loop.inputs)
+        strided = [np.linspace(0.5, 1.5 + i, 10)[::2] for i in range(n)]
+        broadcast = [np.array([0.7])] + strided[1:]        # the statements' broadcasting
+        for args in (strided, broadcast):
+            got, want = dispatcher(*args), dispatcher.py_func(*args)
+            got, want = (got, want) if isinstance(got, tuple) else ((got,), (want,))
+            _close(got, want)
+
+
+def test_a_name_a_later_statement_adds_to_is_a_result_of_the_loop():
+    text = "def f(x, g):\n    y = x * 2.0\n    y = y * x\n    y += g\n    return y\n"
+    array = ("array", (5,), "float64")
+    fused = fusion.fuse(text, {"x": array, "g": array, "y": array}, {})
+    assert [k.outputs for k in fused.kernels] == [["y"]]
+    assert "    y = fused_y(x)\n    y += g\n" in fused.text
+
+
 def test_srcad_imports_and_differentiates_without_numba(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)
     assert srcad.grad(chain)(np.ones(2), np.ones(2)).shape == (2,)
