@@ -1,19 +1,20 @@
 """Compiled mode (`jit=True`): generated code compiled with numba, per shape signature.
 
 In: a `Generated` (the code a call runs), the key of a call's arguments (`dispatch`'s: types,
-shapes, dtypes) and its arguments. Out: `PerKey`, whose `function` is called like the generated
-one: the first call of a key runs the generated code once, traced (what each name holds: an
-array's shape and dtype, a number), and returns its result; it then builds that key's
-`Compiled`: `fusion` turns each chain of elementwise statements into one loop function, numba
-compiles the loops and, for a function with loops, the whole function (its loops become compiled
-loops; straight-line code stays Python between the compiled loops and NumPy's own calls, which
-numba would not make faster). What numba cannot compile (a dict, a closure, a helper it does not
-know) runs with NumPy, its fused loops still compiled, and a `JitFallbackWarning` names the
-user's line. `PerKey.full_text()` is the source that runs, headed by what was compiled;
-`seconds` is the compile cost, apart from the calls. numba is imported only here, on the first
-compilation (`pip install "srcad[jit]"`). On CuPy arrays the fused chains are
-`cupy.ElementwiseKernel`s instead (`build_device`). At most `KEYS` keys per generated function
-are compiled; numba's compilations are shared by equal loop texts and equal whole functions.
+shapes, dtypes, of NumPy or CuPy arrays) and its arguments. Out: `PerKey`, whose `function` is
+called like the generated one: the first call of a key runs the generated code once, traced
+(what each name holds: an array's shape and dtype, a number), and returns its result; it then
+builds that key's `Compiled`: `fusion` turns each chain of elementwise statements into one loop
+function, numba compiles the loops and, for a function with loops, the whole function (its
+loops become compiled loops; straight-line code stays Python between the compiled loops and
+NumPy's own calls, which numba would not make faster). What numba cannot compile (a dict, a
+closure, a helper it does not know) runs with NumPy, its fused loops still compiled, and a
+`JitFallbackWarning` names the user's line. `PerKey.full_text()` is the source that runs,
+headed by what was compiled; `seconds` is the compile cost, apart from the calls. numba is
+imported only here, on the first compilation (`pip install "srcad[jit]"`). On CuPy arrays the
+fused chains are `cupy.ElementwiseKernel`s instead (`build_device`). At most `KEYS` keys per
+generated function are compiled; numba's compilations are shared by equal loop texts and equal
+whole functions.
 """
 
 import ast
@@ -44,10 +45,7 @@ class PerKey:
         self.latest = None
 
     def function(self, *args, **kwargs):
-        key = None
-        if not kwargs:
-            key = self.key(args)
-            key = _device_key(args) if key is None else key
+        key = self.key(args) if not kwargs else None
         compiled = self.by_key.get(key) if key is not None else None
         if compiled is not None:
             self.latest = compiled
@@ -55,7 +53,7 @@ class PerKey:
         if key is None or len(self.by_key) >= KEYS:
             return self.generated.function(*args, **kwargs)
         seen, result = trace(self.generated, args)
-        make = build_device if key[0] == _DEVICE else build
+        make = build_device if any(backend.fused_kernels(a) for a in args) else build
         self.latest = self.by_key[key] = make(self.generated, seen, args)
         return result
 
@@ -462,25 +460,6 @@ def _helper(numba, name):
 
 
 # ---- CuPy: each fused chain one elementwise kernel ---------------------------------------------
-_DEVICE = "cupy"
-
-
-def _device_key(args):
-    """The key of arguments among which are CuPy arrays (the others numbers): types, shapes,
-    dtypes; None for other arguments."""
-    if not any(backend.fused_kernels(a) for a in args):
-        return None
-    key = (_DEVICE,)
-    for a in args:
-        if backend.fused_kernels(a):
-            key += (tuple(a.shape), a.dtype.name)
-        elif type(a) in _SCALARS or a is None:
-            key += (type(a),)
-        else:
-            return None
-    return key
-
-
 def build_device(generated, seen, args):
     """The `Compiled` code of `generated` for CuPy arrays like `args`: its fused chains are
     `cupy.ElementwiseKernel`s (the rest runs as generated, on CuPy)."""

@@ -93,7 +93,7 @@ class CallPath:
         """Compiled mode: (`compiled.PerKey` of `generated`, its `_finished` call)."""
         pair = self.jitted.get(id(generated))
         if pair is None or pair[0].generated is not generated:
-            per_key = compiled.PerKey(generated, _key)
+            per_key = compiled.PerKey(generated, _compiled_key)
             pair = self.jitted[id(generated)] = (per_key, _finished(self.d, per_key))
         self.ran = pair[0]
         return pair
@@ -275,6 +275,23 @@ def _key(args):
                 if type(data) is not _ndarray:
                     return None
                 key += (data.shape, data.dtype)
+        else:
+            return None
+    return key
+
+
+def _compiled_key(args):
+    """Compiled mode's key: `_key`, or for arguments among which are CuPy arrays (the others
+    numbers), their types, shapes and dtypes; None for other arguments."""
+    key = _key(args)
+    if key is not None or not any(backend.fused_kernels(a) for a in args):
+        return key
+    key = ("cupy",)
+    for a in args:
+        if backend.fused_kernels(a):
+            key += (tuple(a.shape), a.dtype.name)
+        elif type(a) in _PLAIN and type(a) is not _ndarray:
+            key += (type(a),)
         else:
             return None
     return key
