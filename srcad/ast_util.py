@@ -9,6 +9,7 @@ import inspect
 import linecache
 import textwrap
 
+from . import annotations as anno
 from . import errors
 
 
@@ -83,6 +84,13 @@ def call(func, *args, **keywords):
     func = name(func) if isinstance(func, str) else func
     kws = [ast.keyword(arg=k, value=v) for k, v in keywords.items()]
     return ast.Call(func=func, args=list(args), keywords=kws)
+
+
+def builtin_call(ident, *args):
+    """`ident(*args)`, a call of the builtin `ident` that srcad itself writes (`range`, `len`,
+    `zip`, `min`), marked so that generation names it where no user local hides it."""
+    node = ast.Call(func=ast.Name(id=ident, ctx=ast.Load()), args=list(args), keywords=[])
+    return anno.set_(node, anno.BUILTIN, ident)
 
 
 def const(value):

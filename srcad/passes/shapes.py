@@ -154,7 +154,7 @@ def _counters(assignments):
 
 def _is_range(node):
     return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            and node.func.id == "range")
+            and (node.func.id == "range" or anno.get(node, anno.BUILTIN) == "range"))
 
 
 # ---- looking up shape rules ----------------------------------------------------------------
