@@ -23,6 +23,7 @@ from . import (  # noqa: F401,E501
     rearrange,
     reductions,
     shape,
+    statistics,
 )
 
 try:                                    # SciPy's rules, only where SciPy is installed
