@@ -281,7 +281,7 @@ def _helpers(template):
 
 
 _RUNTIME_MODULES = ("srcad.runtime", "srcad.runtime_linalg", "srcad.runtime_arrange",
-                    "srcad.runtime_statistics", "srcad.sparse")
+                    "srcad.runtime_sampled", "srcad.runtime_statistics", "srcad.sparse")
 
 
 def has_rule(key):

@@ -22,6 +22,7 @@ from . import (  # noqa: F401,E501
     products,
     rearrange,
     reductions,
+    sampled,
     shape,
     statistics,
 )

@@ -1,0 +1,102 @@
+"""Run-time helpers of the rules for functions of sampled data: interp, convolve and
+correlate, gradient (`templates/sampled.py`).
+
+interp: each `x` falls in the interval NumPy picks (`xp[j] <= x < xp[j + 1]`; at a node, the
+interval it starts; `x == xp[-1]` reads `fp[-1]`; beyond the ends, `left`/`right` or the end
+values; with `period`, the nodes wrapped, sorted and extended by one period on each side, as
+NumPy does). There the result is `(1 - u) fp[j] + u fp[j + 1]` with `u = (x - xp[j]) / h`.
+`interp_slope` is the slope `(fp[j + 1] - fp[j]) / h` (0 outside the intervals), linear in
+`fp`; `interp_transpose` and `interp_slope_transpose` are the transposes of `fp -> interp` and
+`fp -> interp_slope`. Every derivative of interp, to any order, is written with these three and
+numpy.interp itself (templates/sampled.py).
+
+convolve and correlate: a mode's result is a slice of the full one (`mode_slice`), and
+`unmode` puts an adjoint back in the full length, zeros around it.
+
+gradient: along one axis a banded linear map (at most three entries per row);
+`gradient_transpose` applies its transpose, found by applying numpy.gradient to three combs.
+
+In: NumPy arrays and the calls' arguments. Out: NumPy arrays.
+"""
+
+import numpy
+
+
+# ---- interp -------------------------------------------------------------------------------
+
+
+def _nodes(xp, period):
+    """(the nodes as interp reads them, each one's index in `xp`)."""
+    xp = numpy.asarray(xp, dtype=float)
+    if period is None:
+        return xp, numpy.arange(xp.size)
+    period = abs(period)
+    wrapped = xp % period
+    order = numpy.argsort(wrapped)
+    at = wrapped[order]
+    return (numpy.concatenate([at[-1:] - period, at, at[:1] + period]),
+            numpy.concatenate([order[-1:], order, order[:1]]))
+
+
+class _Intervals:
+    """Where each entry of `x` (flattened) falls: the indices in `xp` of its interval's ends
+    (`lo`, `hi`; both the end node beyond the nodes), its place `u` in the interval and the
+    interval's width `h` (1 outside), `inner` (inside an interval), `left`/`right` (beyond
+    the first or last node)."""
+
+    def __init__(self, x, xp, period):
+        x = numpy.ravel(numpy.asarray(x, dtype=float))
+        if period is not None:
+            x = x % abs(period)
+        at, index = _nodes(xp, period)
+        n = at.size
+        j = numpy.searchsorted(at, x, side="right") - 1
+        self.left, self.right = x < at[0], x > at[-1]
+        self.inner = (j >= 0) & (j < n - 1)
+        lo = numpy.clip(j, 0, n - 1)
+        hi = numpy.where(self.inner, lo + 1, lo)
+        self.h = numpy.where(self.inner, at[hi] - at[lo], 1.0)
+        self.u = numpy.where(self.inner, (x - at[lo]) / self.h, 0.0)
+        self.lo, self.hi, self.size = index[lo], index[hi], numpy.size(xp)
+
+
+def interp_slope(x, xp, fp, period=None):
+    """The slope of `numpy.interp(x, xp, fp, period=period)` at each `x`, shaped like `x`."""
+    at = _Intervals(x, xp, period)
+    fp = numpy.asarray(fp)
+    slope = numpy.where(at.inner, (fp[at.hi] - fp[at.lo]) / at.h, 0.0)
+    return numpy.reshape(slope, numpy.shape(x))
+
+
+def interp_transpose(g, x, xp, left=None, right=None, period=None):
+    """The transpose of `fp -> numpy.interp(x, xp, fp, left, right, period)` applied to `g`
+    (shaped like `x`): a vector like `fp`. Only whether `left`/`right` are None matters."""
+    at = _Intervals(x, xp, period)
+    g = numpy.ravel(numpy.broadcast_to(g, numpy.shape(x)))
+    keep = ~((at.left & (left is not None)) | (at.right & (right is not None)))
+    g = numpy.where(keep, g, 0.0)
+    return (numpy.bincount(at.lo, g * (1.0 - at.u), minlength=at.size)
+            + numpy.bincount(at.hi, g * at.u, minlength=at.size))
+
+
+def interp_slope_transpose(g, x, xp, period=None):
+    """The transpose of `fp -> interp_slope(x, xp, fp, period)` applied to `g`."""
+    at = _Intervals(x, xp, period)
+    g = numpy.where(at.inner, numpy.ravel(numpy.broadcast_to(g, numpy.shape(x))) / at.h, 0.0)
+    return (numpy.bincount(at.hi, g, minlength=at.size)
+            - numpy.bincount(at.lo, g, minlength=at.size))
+
+
+def interp_beyond(x, xp, side, period=None):
+    """1.0 where `x` lies beyond the first node (`side` -1) or the last (`side` 1), where
+    interp gives `left` or `right`; 0.0 elsewhere and with a `period`. Shaped like `x`."""
+    if period is not None:
+        return numpy.zeros(numpy.shape(x))
+    at = _Intervals(x, xp, None)
+    return numpy.reshape((at.left if side < 0 else at.right).astype(float), numpy.shape(x))
+
+
+def interp_edge(value):
+    """The `left`/`right` of interp's tangent in `fp`: None (the end values) stays None; a
+    given value is a constant there (its own derivative is a term of its own)."""
+    return None if value is None else 0.0

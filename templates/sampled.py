@@ -1,0 +1,90 @@
+"""Rules for functions of sampled data: interp (in x, xp, fp, left and right), convolve and
+correlate (every mode, linear in each argument), gradient (in the samples; spacings and
+coordinates constant).
+
+interp is piecewise linear: in `x` its derivative is the slope of the interval NumPy picks (at
+a node, the interval that starts there; 0 beyond the ends and at the last node), in `fp` the
+interpolation weights, in `xp` minus the slope times the weights, in `left`/`right` 1 beyond
+the ends (see `srcad.runtime_sampled`). `period` is a constant.
+
+The last section holds the rules of the helpers, so that generated code can be differentiated
+again: `interp_slope` is linear in `fp` and moves with `xp`; the transposes are linear in `g`
+and move with `x` and `xp`, each derivative written with the same helpers.
+"""
+
+import numpy
+
+from srcad import runtime_sampled
+from srcad.rules import adjoint, d, nondifferentiable, tangent
+from srcad.runtime_sampled import (
+    interp_beyond,
+    interp_edge,
+    interp_slope,
+    interp_slope_transpose,
+    interp_transpose,
+)
+
+nondifferentiable(runtime_sampled.interp_beyond, runtime_sampled.interp_edge,
+                  reason="it gives masks and constants")
+
+# ---- interp -------------------------------------------------------------------------------
+
+
+@adjoint(numpy.interp)
+def interp(y, x, xp, fp, left=None, right=None, period=None):
+    slope = interp_slope(x, xp, fp, period)
+    d[x] += d[y] * slope
+    d[xp] += interp_transpose(-d[y] * slope, x, xp, 0.0, 0.0, period)
+    d[fp] += interp_transpose(d[y], x, xp, left, right, period)
+    d[left] += numpy.sum(d[y] * interp_beyond(x, xp, -1, period))
+    d[right] += numpy.sum(d[y] * interp_beyond(x, xp, 1, period))
+
+
+@tangent(numpy.interp)
+def interp(y, x, xp, fp, left=None, right=None, period=None):
+    slope = interp_slope(x, xp, fp, period)
+    d[y] = (slope * d[x] - slope * numpy.interp(x, xp, d[xp], 0.0, 0.0, period)
+            + numpy.interp(x, xp, d[fp], interp_edge(left), interp_edge(right), period)
+            + d[left] * interp_beyond(x, xp, -1, period)
+            + d[right] * interp_beyond(x, xp, 1, period))
+
+
+# ---- the helpers' own rules (derivatives of generated code) -------------------------------
+
+
+@adjoint(runtime_sampled.interp_slope)
+def interp_slope_(out, x, xp, fp, period=None):
+    d[fp] += interp_slope_transpose(d[out], x, xp, period)
+    d[xp] += interp_slope_transpose(-d[out] * out, x, xp, period)
+
+
+@tangent(runtime_sampled.interp_slope)
+def interp_slope_(out, x, xp, fp, period=None):
+    d[out] = interp_slope(x, xp, d[fp], period) - out * interp_slope(x, xp, d[xp], period)
+
+
+@adjoint(runtime_sampled.interp_transpose)
+def interp_transpose_(out, g, x, xp, left=None, right=None, period=None):
+    d[g] += numpy.interp(x, xp, d[out], interp_edge(left), interp_edge(right), period)
+    d[x] += g * interp_slope(x, xp, d[out], period)
+    d[xp] += interp_transpose(-g * interp_slope(x, xp, d[out], period), x, xp, 0.0, 0.0, period)
+
+
+@tangent(runtime_sampled.interp_transpose)
+def interp_transpose_(out, g, x, xp, left=None, right=None, period=None):
+    d[out] = (interp_transpose(d[g], x, xp, left, right, period)
+              + interp_slope_transpose(g * d[x], x, xp, period)
+              - interp_slope_transpose(g * numpy.interp(x, xp, d[xp], 0.0, 0.0, period), x, xp,
+                                       period))
+
+
+@adjoint(runtime_sampled.interp_slope_transpose)
+def interp_slope_transpose_(out, g, x, xp, period=None):
+    d[g] += interp_slope(x, xp, d[out], period)
+    d[xp] += interp_slope_transpose(-g * interp_slope(x, xp, d[out], period), x, xp, period)
+
+
+@tangent(runtime_sampled.interp_slope_transpose)
+def interp_slope_transpose_(out, g, x, xp, period=None):
+    d[out] = (interp_slope_transpose(d[g], x, xp, period)
+              - interp_slope_transpose(g * interp_slope(x, xp, d[xp], period), x, xp, period))

@@ -1,0 +1,80 @@
+"""Cases for the rules in templates/sampled.py. interp's nodes lie on a grid of tenths and its
+points halfway between twentieths, so no point meets a node (where interp has a kink); its
+references find each point's interval by a loop and differentiate the line through it."""
+
+import numpy
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from srcad import runtime_sampled
+from tests.support.cases import REAL, args, arrays, case, scalars
+
+NODES = st.lists(st.integers(-20, 20), min_size=2, max_size=5, unique=True).map(
+    lambda k: numpy.array(sorted(k), dtype=float) / 10.0)
+POINTS = hnp.arrays(numpy.float64, hnp.array_shapes(min_dims=1, max_dims=2, max_side=4),
+                    elements=st.integers(-50, 49).map(lambda k: (k + 0.5) / 20.0))
+
+
+def _nodes_and_values(draw_values=REAL):
+    return NODES.flatmap(lambda xp: st.tuples(st.just(xp), hnp.arrays(
+        numpy.float64, xp.shape, elements=st.floats(*draw_values, width=64))))
+
+
+def _interp_args(with_edges=False):
+    edges = st.tuples(scalars(), scalars()) if with_edges else st.just(())
+    return st.tuples(POINTS, _nodes_and_values(), edges).map(
+        lambda p: (p[0], *p[1], *p[2]))
+
+
+def _interp_vjp(u, x, xp, fp, left=None, right=None):
+    """(x, xp, fp, left, right) adjoints of numpy.interp, point by point."""
+    gx, gxp, gfp = numpy.zeros_like(x), numpy.zeros_like(xp), numpy.zeros_like(fp)
+    gl = gr = 0.0
+    for i in numpy.ndindex(x.shape):
+        v = x[i]
+        if v < xp[0]:
+            gl += u[i] if left is not None else 0.0
+            gfp[0] += u[i] if left is None else 0.0
+        elif v > xp[-1]:
+            gr += u[i] if right is not None else 0.0
+            gfp[-1] += u[i] if right is None else 0.0
+        else:
+            j = max(k for k in range(len(xp) - 1) if xp[k] <= v)
+            h, t = xp[j + 1] - xp[j], (v - xp[j]) / (xp[j + 1] - xp[j])
+            slope = (fp[j + 1] - fp[j]) / h
+            gx[i] += u[i] * slope
+            gfp[j] += u[i] * (1 - t)
+            gfp[j + 1] += u[i] * t
+            gxp[j] += -u[i] * slope * (1 - t)
+            gxp[j + 1] += -u[i] * slope * t
+    return gx, gxp, gfp, gl, gr
+
+
+@case(numpy.interp, args=_interp_args(), vjp=lambda u, x, xp, fp: _interp_vjp(u, x, xp, fp)[:3])
+def interp(x, xp, fp):
+    return numpy.interp(x, xp, fp)
+
+
+@case(numpy.interp, args=_interp_args(with_edges=True), vjp=_interp_vjp)
+def interp_left_right(x, xp, fp, left, right):
+    return numpy.interp(x, xp, fp, left, right)
+
+
+@case(numpy.interp, args=st.tuples(POINTS, _nodes_and_values()).map(
+    lambda p: (p[0] * 1.37, numpy.roll(p[1][0], 1), p[1][1])))
+def interp_period(x, xp, fp):
+    return numpy.interp(x, xp, fp, period=2.55)
+
+
+X = numpy.array([-1.475, -0.725, 0.125, 0.675, 1.925, 2.525])
+
+
+@case(runtime_sampled.interp_slope, runtime_sampled.interp_transpose,
+      runtime_sampled.interp_slope_transpose,
+      args=args(arrays(REAL, shape=(6,)), NODES.filter(lambda xp: len(xp) == 4),
+                arrays(REAL, shape=(4,))))
+def interp_helpers(g, xp, fp):
+    return numpy.concatenate([runtime_sampled.interp_slope(X, xp, fp) * g,
+                              runtime_sampled.interp_transpose(g, X, xp),
+                              runtime_sampled.interp_transpose(g * g, X, xp, 0.5, None),
+                              runtime_sampled.interp_slope_transpose(g, X, xp)])
