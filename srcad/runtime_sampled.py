@@ -100,3 +100,36 @@ def interp_edge(value):
     """The `left`/`right` of interp's tangent in `fp`: None (the end values) stays None; a
     given value is a constant there (its own derivative is a term of its own)."""
     return None if value is None else 0.0
+
+
+# ---- convolve and correlate ---------------------------------------------------------------
+
+
+def _mode_part(a, v, mode, kind):
+    """(start, length) of `kind(a, v, mode)` (numpy.convolve or numpy.correlate) within the
+    full result, as NumPy cuts it."""
+    n, m = numpy.size(a), numpy.size(v)
+    short, long = min(n, m), max(n, m)
+    if mode == "full":
+        return 0, n + m - 1
+    if mode == "valid":
+        return short - 1, long - short + 1
+    if mode == "same":
+        late = kind is numpy.correlate and n < m          # correlate's centre rounds the other way
+        return (short // 2 if late else (short - 1) // 2), long
+    raise ValueError(f"mode must be 'full', 'same' or 'valid', not {mode!r}")
+
+
+def unmode(g, a, v, mode, kind):
+    """The adjoint `g` of `kind(a, v, mode)` put back in the full result's length (zeros
+    around it): the transpose of `mode_slice`."""
+    start, length = _mode_part(a, v, mode, kind)
+    full = numpy.size(a) + numpy.size(v) - 1
+    return numpy.pad(numpy.ravel(g), (start, full - start - length))
+
+
+def mode_slice(h, a, v, mode, kind):
+    """The part of the full-length `h` that `kind(a, v, mode)` keeps: the transpose of
+    `unmode`."""
+    start, length = _mode_part(a, v, mode, kind)
+    return h[start:start + length]

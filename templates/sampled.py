@@ -15,13 +15,15 @@ and move with `x` and `xp`, each derivative written with the same helpers.
 import numpy
 
 from srcad import runtime_sampled
-from srcad.rules import adjoint, d, nondifferentiable, tangent
+from srcad.rules import adjoint, d, linear, nondifferentiable, tangent
 from srcad.runtime_sampled import (
     interp_beyond,
     interp_edge,
     interp_slope,
     interp_slope_transpose,
     interp_transpose,
+    mode_slice,
+    unmode,
 )
 
 nondifferentiable(runtime_sampled.interp_beyond, runtime_sampled.interp_edge,
@@ -88,3 +90,38 @@ def interp_slope_transpose_(out, g, x, xp, period=None):
 def interp_slope_transpose_(out, g, x, xp, period=None):
     d[out] = (interp_slope_transpose(d[g], x, xp, period)
               - interp_slope_transpose(g * interp_slope(x, xp, d[xp], period), x, xp, period))
+
+
+# ---- convolve and correlate ---------------------------------------------------------------
+
+
+@adjoint(numpy.convolve)                 # the full result's adjoint, correlated with the other
+def convolve(y, a, v, mode="full"):
+    d[a] += numpy.correlate(unmode(d[y], a, v, mode, numpy.convolve), v, "valid")
+    d[v] += numpy.correlate(unmode(d[y], a, v, mode, numpy.convolve), a, "valid")
+
+
+@tangent(numpy.convolve)
+def convolve(y, a, v, mode="full"):
+    d[y] = numpy.convolve(d[a], v, mode) + numpy.convolve(a, d[v], mode)
+
+
+@adjoint(numpy.correlate)                # correlate(a, v) is convolve(a, v reversed)
+def correlate(y, a, v, mode="valid"):
+    d[a] += numpy.correlate(unmode(d[y], a, v, mode, numpy.correlate), numpy.flip(v), "valid")
+    d[v] += numpy.flip(numpy.correlate(unmode(d[y], a, v, mode, numpy.correlate), a, "valid"))
+
+
+@tangent(numpy.correlate)
+def correlate(y, a, v, mode="valid"):
+    d[y] = numpy.correlate(d[a], v, mode) + numpy.correlate(a, d[v], mode)
+
+
+@linear(runtime_sampled.unmode)
+def unmode_(out, g, a, v, mode, kind):
+    return mode_slice(d[out], a, v, mode, kind)
+
+
+@linear(runtime_sampled.mode_slice)
+def mode_slice_(out, h, a, v, mode, kind):
+    return unmode(d[out], a, v, mode, kind)

@@ -78,3 +78,55 @@ def interp_helpers(g, xp, fp):
                               runtime_sampled.interp_transpose(g, X, xp),
                               runtime_sampled.interp_transpose(g * g, X, xp, 0.5, None),
                               runtime_sampled.interp_slope_transpose(g, X, xp)])
+
+
+# ---- convolve and correlate: references from the sums that define them ----------------------
+
+VECTORS = st.tuples(arrays(REAL, min_dims=1, max_dims=1, max_side=6),
+                    arrays(REAL, min_dims=1, max_dims=1, max_side=6))
+
+
+def _full_vjp(u, a, v, mode, correlate):
+    """Adjoints of a and v by the defining sums: full[k] = sum_i a[i] w[k - i], with w = v for
+    convolve and v reversed for correlate; the mode keeps full[start:start + len(u)]."""
+    n, m = len(a), len(v)
+    w = v[::-1] if correlate else v
+    start = {"full": 0, "valid": min(n, m) - 1,
+             "same": (min(n, m) // 2 if correlate and n < m else (min(n, m) - 1) // 2)}[mode]
+    ga, gw = numpy.zeros(n), numpy.zeros(m)
+    for k, uk in enumerate(u):
+        for i in range(n):
+            if 0 <= start + k - i < m:
+                ga[i] += uk * w[start + k - i]
+                gw[start + k - i] += uk * a[i]
+    return ga, (gw[::-1] if correlate else gw)
+
+
+def _modes_vjp(u, a, v, correlate, modes):
+    sizes = [len(numpy.convolve(a, v, mode)) for mode in modes]
+    pieces = numpy.split(u, numpy.cumsum(sizes)[:-1])
+    parts = [_full_vjp(p, a, v, mode, correlate) for p, mode in zip(pieces, modes)]
+    return sum(p[0] for p in parts), sum(p[1] for p in parts)
+
+
+@case(numpy.convolve, args=VECTORS,
+      vjp=lambda u, a, v: _modes_vjp(u, a, v, False, ("full", "same", "valid")))
+def convolve(a, v):
+    return numpy.concatenate([numpy.convolve(a, v), numpy.convolve(a, v, "same"),
+                              numpy.convolve(a, v, mode="valid")])
+
+
+@case(numpy.correlate, args=VECTORS,
+      vjp=lambda u, a, v: _modes_vjp(u, a, v, True, ("valid", "same", "full")))
+def correlate(a, v):
+    return numpy.concatenate([numpy.correlate(a, v), numpy.correlate(a, v, "same"),
+                              numpy.correlate(a, v, mode="full")])
+
+
+@case(runtime_sampled.unmode, runtime_sampled.mode_slice,
+      args=args(arrays(REAL, shape=(3,)), arrays(REAL, shape=(9,))))
+def mode_helpers(g, h):
+    return numpy.concatenate([
+        runtime_sampled.unmode(g * g, numpy.ones(2), numpy.ones(4), "valid", numpy.convolve),
+        runtime_sampled.mode_slice(h * h, numpy.ones(5), numpy.ones(5), "same",
+                                   numpy.correlate)])
