@@ -153,3 +153,109 @@ def quantile_adjoint(g, a, axis, keepdims, reducer, q=None, method="linear", wei
     rows = numpy.take_along_axis(ordered, numpy.argsort(frame.order, axis=-1), axis=-1)
     rows = numpy.where(frame.nan_rows[..., None], numpy.nan, rows)
     return _unrows(rows, a, axis)
+
+
+# ---- cov and corrcoef ---------------------------------------------------------------------
+# numpy.cov reads `m` and `y` as rows of variables by columns of observations (`rowvar=False`:
+# transposed), stacks them into one array X, and gives (X - mean) W (X - mean)^T / fact.
+
+
+def _ndmin2(shape):
+    return (1,) * (2 - len(shape)) + tuple(shape) if len(shape) < 2 else tuple(shape)
+
+
+def _transposed(like, rowvar, first):
+    """Whether numpy.cov transposes `like` (`m` when `first`, else `y`)."""
+    if rowvar:
+        return False
+    return numpy.ndim(like) != 1 if first else _ndmin2(numpy.shape(like))[0] != 1
+
+
+def _row_counts(m, y, rowvar):
+    """(rows of X from m, rows of X from y: 0 without y)."""
+    def rows(like, first):
+        shape = _ndmin2(numpy.shape(like))
+        return shape[1] if _transposed(like, rowvar, first) else shape[0]
+    return rows(m, True), (0 if y is None else rows(y, False))
+
+
+def cov_place(t, m, y, rowvar, part):
+    """`t` (shaped like `m` for `part` 0, like `y` for `part` 1) in the rows of X that
+    numpy.cov(m, y, rowvar) makes of it, zeros in the others' rows; 0.0 for a `t` of None."""
+    if t is None:
+        return 0.0
+    like = m if part == 0 else y
+    piece = numpy.reshape(t, _ndmin2(numpy.shape(like)))
+    if _transposed(like, rowvar, part == 0):
+        piece = numpy.transpose(piece)
+    first, second = _row_counts(m, y, rowvar)
+    if second == 0:
+        return piece
+    return numpy.pad(piece, ((0, second), (0, 0)) if part == 0 else ((first, 0), (0, 0)))
+
+
+def cov_part(g, m, y, rowvar, part):
+    """The rows of `g` (shaped like X) that came from `m` (`part` 0) or `y` (`part` 1), in the
+    shape of that argument: the transpose of `cov_place`."""
+    like = m if part == 0 else y
+    first, _ = _row_counts(m, y, rowvar)
+    piece = g[:first] if part == 0 else g[first:]
+    if _transposed(like, rowvar, part == 0):
+        piece = numpy.transpose(piece)
+    return numpy.reshape(piece, numpy.shape(like))
+
+
+def cov_weights(x, fweights=None, aweights=None):
+    """numpy.cov's weight of each observation (column of `x`): fweights times aweights.
+
+    NumPy multiplies a float64 `fweights` array by `aweights` in place (its `w *= aweights`
+    on `asarray(fweights, dtype=float)`), so after the call the array no longer holds the
+    weights it used: an error, not a derivative for other weights."""
+    if (aweights is not None and isinstance(fweights, numpy.ndarray)
+            and fweights.dtype == numpy.float64):
+        raise ValueError("numpy.cov has multiplied the float64 `fweights` array by `aweights` in "
+                         "place (NumPy's own code), so srcad cannot tell the weights it used: "
+                         "pass integer fweights (numpy.cov then copies them)")
+    w = numpy.ones(numpy.shape(x)[1])
+    for given in (fweights, aweights):
+        if given is not None:
+            w = w * numpy.asarray(given, dtype=float)
+    return w
+
+
+def cov_scale(x, bias=False, ddof=None, fweights=None, aweights=None):
+    """Each observation's weight over numpy.cov's normalization (`fact`), as NumPy sets it."""
+    w = cov_weights(x, fweights, aweights)
+    ddof = (0 if bias else 1) if ddof is None else ddof
+    if fweights is None and aweights is None:
+        fact = numpy.shape(x)[1] - ddof
+    elif ddof == 0:
+        fact = numpy.sum(w)
+    elif aweights is None:
+        fact = numpy.sum(w) - ddof
+    else:
+        fact = numpy.sum(w) - ddof * numpy.sum(w * numpy.asarray(aweights)) / numpy.sum(w)
+    return w / fact if fact > 0 else w * numpy.inf        # NumPy: fact 0, an inf result
+
+
+def plus_transpose(p, like):
+    """`p + p^T` for a square `p` (of any shape holding k * k entries), shaped like `like`:
+    the tangent of a covariance from `p = T S Xc^T`. Its own transpose."""
+    k = round(numpy.size(p) ** 0.5)
+    square = numpy.reshape(p, (k, k))
+    return numpy.reshape(square + numpy.transpose(square), numpy.shape(like))
+
+
+def corr_tangent(dc, r, v):
+    """The tangent of the correlations `r` (k x k) along the covariances' tangent `dc`, for
+    the variances `v`. No rule: srcad differentiates it from its source (calls NumPy only)."""
+    h = numpy.diagonal(dc) / (2.0 * v)
+    return dc / numpy.sqrt(numpy.outer(v, v)) - r * (numpy.reshape(h, (-1, 1)) + h)
+
+
+def corr_adjoint(g, r, v):
+    """The transpose of `corr_tangent` in `dc`, applied to the correlations' adjoint `g`. No
+    rule: srcad differentiates it from its source (calls NumPy only)."""
+    gr = g * r
+    return g / numpy.sqrt(numpy.outer(v, v)) - numpy.diag(
+        numpy.sum(gr + numpy.transpose(gr), axis=1) / (2.0 * v))

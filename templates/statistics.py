@@ -15,13 +15,25 @@ again (each is linear in its first argument and locally constant in `a`).
 import numpy
 
 from srcad import runtime_statistics
-from srcad.rules import adjoint, d, reduction, shape, tangent
-from srcad.runtime_statistics import quantile_adjoint, quantile_tangent
+from srcad.rules import adjoint, d, linear, nondifferentiable, reduction, shape, tangent
+from srcad.runtime_statistics import (
+    corr_adjoint,
+    corr_tangent,
+    cov_part,
+    cov_place,
+    cov_scale,
+    cov_weights,
+    plus_transpose,
+    quantile_adjoint,
+    quantile_tangent,
+)
 
 from .reductions import reduction_shape
 
 reduction(numpy.median, numpy.nanmedian)
 shape(numpy.median, numpy.nanmedian)(reduction_shape)
+nondifferentiable(runtime_statistics.cov_weights, runtime_statistics.cov_scale,
+                  reason="it gives numpy.cov's weights, constants")
 
 # ---- order statistics ---------------------------------------------------------------------
 
@@ -94,6 +106,56 @@ def nanpercentile(y, a, q, axis=None, out=None, overwrite_input=False, method="l
     d[y] = quantile_tangent(d[a], a, axis, keepdims, numpy.nanpercentile, q, method, weights)
 
 
+# ---- cov and corrcoef ---------------------------------------------------------------------
+# C = Xc S Xc^T with Xc the centred rows and S the weights over the normalization: dC is
+# T S Xc^T plus its transpose (T the tangent of X), and X's adjoint (G + G^T) Xc S.
+
+
+@adjoint(numpy.cov)
+def cov(c, m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,
+        dtype=None):
+    x = cov_place(m, m, y, rowvar, 0) + cov_place(y, m, y, rowvar, 1)
+    w = cov_weights(x, fweights, aweights)
+    spread = (x - numpy.sum(x * w, axis=1, keepdims=True) / numpy.sum(w)) * cov_scale(
+        x, bias, ddof, fweights, aweights)
+    g = numpy.reshape(d[c], (numpy.shape(x)[0], numpy.shape(x)[0]))
+    d[m] += cov_part((g + numpy.transpose(g)) @ spread, m, y, rowvar, 0)
+    d[y] += cov_part((g + numpy.transpose(g)) @ spread, m, y, rowvar, 1)
+
+
+@tangent(numpy.cov)
+def cov(c, m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,
+        dtype=None):
+    x = cov_place(m, m, y, rowvar, 0) + cov_place(y, m, y, rowvar, 1)
+    w = cov_weights(x, fweights, aweights)
+    spread = (x - numpy.sum(x * w, axis=1, keepdims=True) / numpy.sum(w)) * cov_scale(
+        x, bias, ddof, fweights, aweights)
+    d[c] = plus_transpose((cov_place(d[m], m, y, rowvar, 0) + cov_place(d[y], m, y, rowvar, 1))
+                          @ numpy.transpose(spread), c)
+
+
+@adjoint(numpy.corrcoef)                 # R = C / (s s^T), s the square roots of C's diagonal
+def corrcoef(r, x, y=None, rowvar=True, *, dtype=None):
+    v = numpy.diagonal(numpy.atleast_2d(numpy.cov(x, y, rowvar)))
+    z = cov_place(x, x, y, rowvar, 0) + cov_place(y, x, y, rowvar, 1)
+    spread = (z - numpy.mean(z, axis=1, keepdims=True)) * cov_scale(z)
+    g = numpy.reshape(d[r], (numpy.size(v), numpy.size(v)))
+    gc = corr_adjoint(g, numpy.reshape(r, (numpy.size(v), numpy.size(v))), v)
+    d[x] += cov_part((gc + numpy.transpose(gc)) @ spread, x, y, rowvar, 0)
+    d[y] += cov_part((gc + numpy.transpose(gc)) @ spread, x, y, rowvar, 1)
+
+
+@tangent(numpy.corrcoef)
+def corrcoef(r, x, y=None, rowvar=True, *, dtype=None):
+    v = numpy.diagonal(numpy.atleast_2d(numpy.cov(x, y, rowvar)))
+    z = cov_place(x, x, y, rowvar, 0) + cov_place(y, x, y, rowvar, 1)
+    spread = (z - numpy.mean(z, axis=1, keepdims=True)) * cov_scale(z)
+    square = numpy.reshape(r, (numpy.size(v), numpy.size(v)))
+    d[r] = numpy.reshape(corr_tangent(plus_transpose(
+        (cov_place(d[x], x, y, rowvar, 0) + cov_place(d[y], x, y, rowvar, 1))
+        @ numpy.transpose(spread), square), square, v), numpy.shape(r))
+
+
 # ---- the helpers' own rules (derivatives of generated code) -------------------------------
 
 
@@ -119,3 +181,18 @@ def quantile_adjoint_(out, g, a, axis, keepdims, reducer, q=None, method="linear
 def quantile_adjoint_(out, g, a, axis, keepdims, reducer, q=None, method="linear",
                       weights=None):
     d[out] = quantile_adjoint(d[g], a, axis, keepdims, reducer, q, method, weights)
+
+
+@linear(runtime_statistics.cov_place)
+def cov_place_(out, t, m, y, rowvar, part):
+    return cov_part(d[out], m, y, rowvar, part)
+
+
+@linear(runtime_statistics.cov_part)
+def cov_part_(out, g, m, y, rowvar, part):
+    return cov_place(d[out], m, y, rowvar, part)
+
+
+@linear(runtime_statistics.plus_transpose)
+def plus_transpose_(out, p, like):
+    return plus_transpose(d[out], p)
