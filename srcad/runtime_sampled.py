@@ -133,3 +133,57 @@ def mode_slice(h, a, v, mode, kind):
     `unmode`."""
     start, length = _mode_part(a, v, mode, kind)
     return h[start:start + length]
+
+
+# ---- gradient -----------------------------------------------------------------------------
+
+
+def _gradient_axes(ndim, axis):
+    """numpy.gradient's axes, as non-negative ints."""
+    if axis is None:
+        return list(range(ndim))
+    return [int(a) % ndim for a in (axis if isinstance(axis, (tuple, list)) else (axis,))]
+
+
+def _spacings(spacing, count):
+    """One spacing (a scalar or the coordinates) per axis, as numpy.gradient reads `varargs`."""
+    if len(spacing) == 0:
+        return [1.0] * count
+    if len(spacing) == 1 and numpy.ndim(spacing[0]) == 0:
+        return [spacing[0]] * count
+    return list(spacing)
+
+
+def gradient_of(t, spacing, axis=None, edge_order=1):
+    """`numpy.gradient(t, *spacing, axis=axis, edge_order=edge_order)`."""
+    return numpy.gradient(t, *spacing, axis=axis, edge_order=edge_order)
+
+
+def ungradient(g, f, spacing, axis=None, edge_order=1):
+    """The adjoint of `f` in `numpy.gradient(f, *spacing, axis=axis, edge_order=edge_order)`
+    for the result's adjoint `g` (an array for one axis, else one per axis)."""
+    axes = _gradient_axes(numpy.ndim(f), axis)
+    pieces = [g] if len(axes) == 1 else list(g)
+    total = 0.0
+    for piece, h, ax in zip(pieces, _spacings(spacing, len(axes)), axes):
+        total = total + gradient_transpose(piece, h, ax, edge_order)
+    return numpy.reshape(total + numpy.zeros(numpy.shape(f)), numpy.shape(f))
+
+
+def gradient_transpose(g, h, axis, edge_order=1):
+    """The transpose of numpy.gradient along one `axis` with spacing `h` (a scalar or the
+    coordinates) applied to `g`. Each entry i of the gradient reads three neighbours at most
+    (the window starting at `w = clip(i - 1, 0, n - 3)`), one of each residue modulo 3: the
+    gradient of the comb of residue r gives each row's coefficient of its entry of that
+    residue, and the transpose adds the coefficient times `g` there."""
+    moved = numpy.moveaxis(numpy.asarray(g, dtype=float), axis, -1)
+    n = moved.shape[-1]
+    rows = numpy.arange(n)
+    start = numpy.clip(rows - 1, 0, max(n - 3, 0))
+    out = numpy.zeros(moved.shape)
+    for r in range(3):
+        comb = (rows % 3 == r).astype(float)
+        coefficient = numpy.gradient(comb, h, edge_order=edge_order)
+        column = numpy.minimum(start + (r - start) % 3, n - 1)
+        numpy.add.at(out, (Ellipsis, column), coefficient * moved)
+    return numpy.moveaxis(out, -1, axis)

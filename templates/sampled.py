@@ -15,14 +15,17 @@ and move with `x` and `xp`, each derivative written with the same helpers.
 import numpy
 
 from srcad import runtime_sampled
-from srcad.rules import adjoint, d, linear, nondifferentiable, tangent
+from srcad.rules import adjoint, d, linear, nondifferentiable, returns_sequence, tangent
 from srcad.runtime_sampled import (
+    gradient_of,
+    gradient_transpose,
     interp_beyond,
     interp_edge,
     interp_slope,
     interp_slope_transpose,
     interp_transpose,
     mode_slice,
+    ungradient,
     unmode,
 )
 
@@ -49,6 +52,19 @@ def interp(y, x, xp, fp, left=None, right=None, period=None):
             + numpy.interp(x, xp, d[fp], interp_edge(left), interp_edge(right), period)
             + d[left] * interp_beyond(x, xp, -1, period)
             + d[right] * interp_beyond(x, xp, 1, period))
+
+
+# ---- gradient -----------------------------------------------------------------------------
+
+
+@adjoint(numpy.gradient)                 # the spacings (scalars or coordinates) are constants
+def gradient(y, f, *varargs, axis=None, edge_order=1):
+    d[f] += ungradient(d[y], f, varargs, axis, edge_order)
+
+
+@tangent(numpy.gradient)
+def gradient(y, f, *varargs, axis=None, edge_order=1):
+    d[y] = gradient_of(d[f], varargs, axis, edge_order)
 
 
 # ---- the helpers' own rules (derivatives of generated code) -------------------------------
@@ -125,3 +141,18 @@ def unmode_(out, g, a, v, mode, kind):
 @linear(runtime_sampled.mode_slice)
 def mode_slice_(out, h, a, v, mode, kind):
     return unmode(d[out], a, v, mode, kind)
+
+
+@linear(runtime_sampled.gradient_of)
+def gradient_of_(out, t, spacing, axis=None, edge_order=1):
+    return ungradient(d[out], t, spacing, axis, edge_order)
+
+
+@linear(runtime_sampled.ungradient)
+def ungradient_(out, g, f, spacing, axis=None, edge_order=1):
+    return gradient_of(d[out], spacing, axis, edge_order)
+
+
+@linear(runtime_sampled.gradient_transpose)
+def gradient_transpose_(out, g, h, axis, edge_order=1):
+    return numpy.gradient(d[out], h, axis=axis, edge_order=edge_order)

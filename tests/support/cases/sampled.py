@@ -130,3 +130,44 @@ def mode_helpers(g, h):
         runtime_sampled.unmode(g * g, numpy.ones(2), numpy.ones(4), "valid", numpy.convolve),
         runtime_sampled.mode_slice(h * h, numpy.ones(5), numpy.ones(5), "same",
                                    numpy.correlate)])
+
+
+# ---- gradient: references from the Jacobian NumPy's gradient gives on the identity ----------
+
+COORDS = numpy.array([0.0, 0.4, 1.1, 1.5, 2.6])
+
+
+def _jacobian(n, h, edge_order):
+    """numpy.gradient as a matrix along one axis of length n (its columns: unit vectors)."""
+    return numpy.gradient(numpy.eye(n), h, axis=0, edge_order=edge_order)
+
+
+def _along(u, n, h, axis, edge_order):
+    return numpy.moveaxis(numpy.tensordot(_jacobian(n, h, edge_order).T,
+                                          numpy.moveaxis(u, axis, 0), 1), 0, axis)
+
+
+@case(numpy.gradient, args=args(arrays(REAL, min_dims=1, max_dims=1, max_side=7).filter(
+    lambda x: x.size >= 3)),
+      vjp=lambda u, x: (_along(u[0], x.size, 1.0, 0, 1) + _along(u[1], x.size, 0.5, 0, 2),))
+def gradient(x):
+    return numpy.stack([numpy.gradient(x), numpy.gradient(x, 0.5, edge_order=2)])
+
+
+@case(numpy.gradient, args=args(arrays(REAL, shape=(3, 5))),
+      vjp=lambda u, x: (_along(u[0], 3, 0.3, 0, 1) + _along(u[1], 5, COORDS, 1, 1)
+                        + _along(u[2], 5, COORDS, 1, 2),))
+def gradient_coordinates(x):
+    gx, gy = numpy.gradient(x, 0.3, COORDS)
+    return numpy.stack([gx, gy, numpy.gradient(x, COORDS, axis=-1, edge_order=2)])
+
+
+@case(runtime_sampled.gradient_of, runtime_sampled.ungradient,
+      runtime_sampled.gradient_transpose,
+      args=args(arrays(REAL, shape=(3, 5)), arrays(REAL, shape=(4,))))
+def gradient_helpers(t, g):
+    return numpy.concatenate([
+        numpy.ravel(runtime_sampled.gradient_of(t, (COORDS,), 1, 2)),
+        numpy.ravel(runtime_sampled.ungradient([t[:, :4], t[:, 1:] * t[:, 1:]], t[:, :4],
+                                               (0.5, 2.0), None, 1)),
+        runtime_sampled.gradient_transpose(g * g, 0.25, 0, 2)])
