@@ -21,7 +21,6 @@ In: NumPy arrays and the calls' arguments. Out: NumPy arrays.
 
 import numpy
 
-
 # ---- interp -------------------------------------------------------------------------------
 
 

@@ -15,10 +15,9 @@ and move with `x` and `xp`, each derivative written with the same helpers.
 import numpy
 
 from srcad import runtime_sampled
-from srcad.rules import adjoint, d, linear, nondifferentiable, returns_sequence, tangent
+from srcad.rules import adjoint, d, linear, nondifferentiable, tangent
 from srcad.runtime_sampled import (
     gradient_of,
-    gradient_transpose,
     interp_beyond,
     interp_edge,
     interp_slope,
