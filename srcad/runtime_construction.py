@@ -54,3 +54,13 @@ def vander_shift(increasing=False):
     """The roll that brings each column of a Vandermonde matrix next to the column of one power
     less (1 for increasing powers, -1 for decreasing)."""
     return 1 if increasing else -1
+
+
+def polyval_exponents(p):
+    """The exponents N-1 .. 1 that the coefficients p[:-1] of numpy.polyval's `p` (1-D, N
+    entries) get in the polynomial's derivative, as floats. NumPy documents a 1-D `p` only; a
+    `p` of more dimensions is an error, not a derivative along the wrong axis."""
+    if numpy.ndim(p) != 1:
+        raise ValueError(f"srcad differentiates numpy.polyval with a 1-D p (the coefficients), "
+                         f"not one of shape {numpy.shape(p)}")
+    return numpy.arange(numpy.shape(p)[0] - 1, 0, -1, dtype=float)

@@ -15,9 +15,16 @@ import numpy
 
 from srcad import runtime_construction
 from srcad.rules import adjoint, d, nondifferentiable, tangent
-from srcad.runtime_construction import relinspace, unlinspace, vander_exponents, vander_shift
+from srcad.runtime_construction import (
+    polyval_exponents,
+    relinspace,
+    unlinspace,
+    vander_exponents,
+    vander_shift,
+)
 
 nondifferentiable(runtime_construction.vander_exponents, runtime_construction.vander_shift,
+                  runtime_construction.polyval_exponents,
                   reason="it gives exponents and shifts from shapes and flags")
 
 
@@ -68,10 +75,9 @@ def vander(y, x, N=None, increasing=False):
 def polyval(y, p, x):
     d[p] += numpy.reshape(numpy.reshape(d[y], (-1,)) @ numpy.vander(
         numpy.ravel(x), numpy.shape(p)[0]), numpy.shape(p))
-    d[x] += d[y] * numpy.polyval(p[:-1] * numpy.arange(numpy.shape(p)[0] - 1, 0, -1), x)
+    d[x] += d[y] * numpy.polyval(p[:-1] * polyval_exponents(p), x)
 
 
 @tangent(numpy.polyval)
 def polyval(y, p, x):
-    d[y] = numpy.polyval(d[p], x) + d[x] * numpy.polyval(
-        p[:-1] * numpy.arange(numpy.shape(p)[0] - 1, 0, -1), x)
+    d[y] = numpy.polyval(d[p], x) + d[x] * numpy.polyval(p[:-1] * polyval_exponents(p), x)

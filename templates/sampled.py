@@ -112,8 +112,10 @@ def interp_slope_transpose_(out, g, x, xp, period=None):
 
 @adjoint(numpy.convolve)                 # the full result's adjoint, correlated with the other
 def convolve(y, a, v, mode="full"):
-    d[a] += numpy.correlate(unmode(d[y], a, v, mode, numpy.convolve), v, "valid")
-    d[v] += numpy.correlate(unmode(d[y], a, v, mode, numpy.convolve), a, "valid")
+    d[a] += numpy.reshape(numpy.correlate(unmode(d[y], a, v, mode, numpy.convolve),
+                                          numpy.ravel(v), "valid"), numpy.shape(a))
+    d[v] += numpy.reshape(numpy.correlate(unmode(d[y], a, v, mode, numpy.convolve),
+                                          numpy.ravel(a), "valid"), numpy.shape(v))
 
 
 @tangent(numpy.convolve)
@@ -123,8 +125,10 @@ def convolve(y, a, v, mode="full"):
 
 @adjoint(numpy.correlate)                # correlate(a, v) is convolve(a, v reversed)
 def correlate(y, a, v, mode="valid"):
-    d[a] += numpy.correlate(unmode(d[y], a, v, mode, numpy.correlate), numpy.flip(v), "valid")
-    d[v] += numpy.flip(numpy.correlate(unmode(d[y], a, v, mode, numpy.correlate), a, "valid"))
+    d[a] += numpy.reshape(numpy.correlate(unmode(d[y], a, v, mode, numpy.correlate),
+                                          numpy.flip(v), "valid"), numpy.shape(a))
+    d[v] += numpy.reshape(numpy.flip(numpy.correlate(unmode(d[y], a, v, mode, numpy.correlate),
+                                                     a, "valid")), numpy.shape(v))
 
 
 @tangent(numpy.correlate)

@@ -192,3 +192,24 @@ def test_second_order_of_interp_in_every_argument():
     x = np.array([-1.5, -0.7, 0.1, 0.6, 1.9, 2.5])
     check_grads(interp_all, (x, NODES, np.cos(NODES)), order=2)
     check_grads(interp_all, (x, NODES, np.cos(NODES)), order=2, wrt=(1, 2))
+
+
+def polyval_of_rows(p, x):
+    return np.sum(np.polyval(p, x))
+
+
+def test_polyval_of_a_2d_p_is_an_error_not_a_derivative_along_the_wrong_axis():
+    p, x = np.ones((3, 2)), np.array([0.5, 2.0])
+    with pytest.raises(srcad.RuleFailedError, match="1-D p"):
+        srcad.jvp(polyval_of_rows, wrt=1)(p, x, np.ones(2))
+
+
+def convolve_scalar(a, v):
+    return np.sum(np.convolve(a, v) ** 2) + np.sum(np.correlate(v, a * v, "full") ** 3)
+
+
+def test_convolve_with_a_scalar_gives_a_scalar_adjoint():
+    v = np.array([1.0, 2.0, -1.0])
+    ga, gv = srcad.grad(convolve_scalar, wrt=(0, 1))(0.7, v)
+    assert np.shape(ga) == () and gv.shape == (3,)
+    check_grads(convolve_scalar, (0.7, v), order=2)
