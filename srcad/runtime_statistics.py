@@ -1,5 +1,5 @@
 """Run-time helpers of the rules for order statistics (median, percentile, quantile and their
-NaN-skipping forms; `templates/statistics.py`).
+NaN-skipping forms) and for cov and corrcoef (`templates/statistics.py`).
 
 A quantile is, slice by slice, `(1 - w) s[lo] + w s[hi]`: two entries of the sorted slice `s`
 with interpolation weights that depend only on the slice's length, `q`, `method` and `weights`
@@ -15,6 +15,13 @@ In: the tangent `t` (shaped like `a`) or the adjoint `g` (shaped like the result
 `a`, and the call's arguments. Out: the tangent of the result, or the adjoint of `a`.
 `quantile_tangent` and `quantile_adjoint` are each other's transpose (linear in their first
 argument, and locally constant in `a`).
+
+cov: `cov_place` puts an argument (or its tangent) in the rows of the variables-by-observations
+array numpy.cov builds, `cov_part` takes an adjoint back out (each the other's transpose);
+`cov_weights` and `cov_scale` are NumPy's weights and normalization (constants);
+`plus_transpose` symmetrizes a covariance's tangent. corrcoef: `corr_tangent` and its
+transpose `corr_adjoint` carry a covariance's tangent to the correlations' (no rules: srcad
+differentiates them from their source).
 """
 
 import warnings

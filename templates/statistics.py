@@ -8,8 +8,14 @@ interpolation weights, for every `method` NumPy has (the positions are NumPy's o
 value given for either is an error at the user's line. `out=` and `overwrite_input=True` write
 into an argument, and are rejected before a rule is looked up.
 
+cov and corrcoef: in `m` and `y` (every `rowvar`, `bias`, `ddof`); `fweights` and `aweights`
+are constants (a differentiated value there is an error). corrcoef goes through cov's
+derivative and the correlations' (`corr_tangent`); NumPy's clip to [-1, 1] only corrects
+rounding, and is taken as the identity.
+
 The last section holds the rules of the helpers, so that generated code can be differentiated
-again (each is linear in its first argument and locally constant in `a`).
+again: the quantile helpers are linear in their first argument and locally constant in `a`;
+`cov_place`, `cov_part` and `plus_transpose` are linear, the first two each other's transpose.
 """
 
 import numpy

@@ -137,6 +137,8 @@ def test_float_fweights_that_numpy_scaled_in_place_are_an_error():
     assert np.all(np.isfinite(grad))
     with pytest.raises(srcad.RuleFailedError, match="fweights"):
         srcad.grad(weighted_cov)(m, np.array([1.0, 2.0, 1.0, 1.0]), aw)
+    with pytest.raises(srcad.MissingRuleError, match=r"numpy.cov.*`aweights`"):
+        srcad.grad(weighted_cov, wrt=(0, 2))(m, np.array([1, 2, 1, 1]), aw)
 
 
 # ---- second derivatives through every rule ----------------------------------------------------
