@@ -39,9 +39,9 @@ def _nodes(xp, period):
 
 class _Intervals:
     """Where each entry of `x` (flattened) falls: the indices in `xp` of its interval's ends
-    (`lo`, `hi`; both the end node beyond the nodes), its place `u` in the interval and the
-    interval's width `h` (1 outside), `inner` (inside an interval), `left`/`right` (beyond
-    the first or last node)."""
+    (`lo`, `hi`; both the end node beyond the nodes), its place `u` in the interval (NaN for
+    a NaN point, whose result is NaN) and the interval's width `h` (1 outside), `inner`
+    (inside an interval), `left`/`right` (beyond the first or last node)."""
 
     def __init__(self, x, xp, period):
         x = numpy.ravel(numpy.asarray(x, dtype=float))
@@ -56,6 +56,7 @@ class _Intervals:
         hi = numpy.where(self.inner, lo + 1, lo)
         self.h = numpy.where(self.inner, at[hi] - at[lo], 1.0)
         self.u = numpy.where(self.inner, (x - at[lo]) / self.h, 0.0)
+        self.u = numpy.where(numpy.isnan(x), numpy.nan, self.u)     # a NaN point: NaN weights
         self.lo, self.hi, self.size = index[lo], index[hi], numpy.size(xp)
 
 
@@ -63,7 +64,7 @@ def interp_slope(x, xp, fp, period=None):
     """The slope of `numpy.interp(x, xp, fp, period=period)` at each `x`, shaped like `x`."""
     at = _Intervals(x, xp, period)
     fp = numpy.asarray(fp)
-    slope = numpy.where(at.inner, (fp[at.hi] - fp[at.lo]) / at.h, 0.0)
+    slope = numpy.where(at.inner, (fp[at.hi] - fp[at.lo]) / at.h, 0.0) + 0.0 * at.u
     return numpy.reshape(slope, numpy.shape(x))
 
 
@@ -75,15 +76,17 @@ def interp_transpose(g, x, xp, left=None, right=None, period=None):
     keep = ~((at.left & (left is not None)) | (at.right & (right is not None)))
     g = numpy.where(keep, g, 0.0)
     return (numpy.bincount(at.lo, g * (1.0 - at.u), minlength=at.size)
-            + numpy.bincount(at.hi, g * at.u, minlength=at.size))
+            + numpy.bincount(at.hi, g * at.u, minlength=at.size)
+            + 0.0 * numpy.sum(g * at.u))           # NaN everywhere when a point is NaN
 
 
 def interp_slope_transpose(g, x, xp, period=None):
     """The transpose of `fp -> interp_slope(x, xp, fp, period)` applied to `g`."""
     at = _Intervals(x, xp, period)
-    g = numpy.where(at.inner, numpy.ravel(numpy.broadcast_to(g, numpy.shape(x))) / at.h, 0.0)
+    g = numpy.where(at.inner, numpy.ravel(numpy.broadcast_to(g, numpy.shape(x))) / at.h,
+                    0.0 * at.u)
     return (numpy.bincount(at.hi, g, minlength=at.size)
-            - numpy.bincount(at.lo, g, minlength=at.size))
+            - numpy.bincount(at.lo, g, minlength=at.size) + 0.0 * numpy.sum(g))
 
 
 def interp_beyond(x, xp, side, period=None):

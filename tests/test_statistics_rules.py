@@ -215,3 +215,9 @@ def test_convolve_with_a_scalar_gives_a_scalar_adjoint():
     ga, gv = srcad.grad(convolve_scalar, wrt=(0, 1))(0.7, v)
     assert np.shape(ga) == () and gv.shape == (3,)
     check_grads(convolve_scalar, (0.7, v), order=2)
+
+
+def test_interp_at_a_nan_point_has_nan_derivatives():
+    x = np.array([0.5, np.nan])
+    gx, gfp = srcad.grad(interp_at, wrt=(0, 1))(x, FP)
+    assert gx[0] == pytest.approx(2.0) and np.isnan(gx[1]) and np.isnan(gfp).all()
