@@ -46,7 +46,7 @@ def vander_exponents(v, increasing=False):
     """The exponent of each column of the Vandermonde matrix `v` (its columns' powers), as
     floats: 0 .. N-1, or N-1 .. 0 without `increasing`."""
     count = numpy.shape(v)[1]
-    powers = numpy.arange(count, dtype=float)
+    powers = array_module(v).arange(count, dtype=float)
     return powers if increasing else powers[::-1]
 
 
@@ -63,4 +63,4 @@ def polyval_exponents(p):
     if numpy.ndim(p) != 1:
         raise ValueError(f"srcad differentiates numpy.polyval with a 1-D p (the coefficients), "
                          f"not one of shape {numpy.shape(p)}")
-    return numpy.arange(numpy.shape(p)[0] - 1, 0, -1, dtype=float)
+    return array_module(p).arange(numpy.shape(p)[0] - 1, 0, -1, dtype=float)

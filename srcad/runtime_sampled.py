@@ -21,14 +21,26 @@ In: NumPy arrays and the calls' arguments. Out: NumPy arrays.
 
 import numpy
 
+from .backend import array_module
+
+
+def _library(*values):
+    """The array library of the first of `values` that is a device array, else NumPy."""
+    for value in values:
+        module = array_module(value)
+        if module is not numpy:
+            return module
+    return numpy
+
+
 # ---- interp -------------------------------------------------------------------------------
 
 
-def _nodes(xp, period):
-    """(the nodes as interp reads them, each one's index in `xp`)."""
-    xp = numpy.asarray(xp, dtype=float)
+def _nodes(xp, period, lib):
+    """(the nodes as interp reads them, each one's index in `xp`), arrays of `lib`."""
+    xp = lib.asarray(xp, dtype=float)
     if period is None:
-        return xp, numpy.arange(xp.size)
+        return xp, lib.arange(numpy.size(xp))
     period = abs(period)
     wrapped = xp % period
     order = numpy.argsort(wrapped)
@@ -43,11 +55,11 @@ class _Intervals:
     a NaN point, whose result is NaN) and the interval's width `h` (1 outside), `inner`
     (inside an interval), `left`/`right` (beyond the first or last node)."""
 
-    def __init__(self, x, xp, period):
-        x = numpy.ravel(numpy.asarray(x, dtype=float))
+    def __init__(self, x, xp, period, lib):
+        x = numpy.ravel(lib.asarray(x, dtype=float))
         if period is not None:
             x = x % abs(period)
-        at, index = _nodes(xp, period)
+        at, index = _nodes(xp, period, lib)
         n = at.size
         j = numpy.searchsorted(at, x, side="right") - 1
         self.left, self.right = x < at[0], x > at[-1]
@@ -62,8 +74,9 @@ class _Intervals:
 
 def interp_slope(x, xp, fp, period=None):
     """The slope of `numpy.interp(x, xp, fp, period=period)` at each `x`, shaped like `x`."""
-    at = _Intervals(x, xp, period)
-    fp = numpy.asarray(fp)
+    lib = _library(x, xp, fp)
+    at = _Intervals(x, xp, period, lib)
+    fp = lib.asarray(fp, dtype=float)
     slope = numpy.where(at.inner, (fp[at.hi] - fp[at.lo]) / at.h, 0.0) + 0.0 * at.u
     return numpy.reshape(slope, numpy.shape(x))
 
@@ -71,7 +84,7 @@ def interp_slope(x, xp, fp, period=None):
 def interp_transpose(g, x, xp, left=None, right=None, period=None):
     """The transpose of `fp -> numpy.interp(x, xp, fp, left, right, period)` applied to `g`
     (shaped like `x`): a vector like `fp`. Only whether `left`/`right` are None matters."""
-    at = _Intervals(x, xp, period)
+    at = _Intervals(x, xp, period, _library(g, x, xp))
     g = numpy.ravel(numpy.broadcast_to(g, numpy.shape(x)))
     keep = ~((at.left & (left is not None)) | (at.right & (right is not None)))
     g = numpy.where(keep, g, 0.0)
@@ -82,7 +95,7 @@ def interp_transpose(g, x, xp, left=None, right=None, period=None):
 
 def interp_slope_transpose(g, x, xp, period=None):
     """The transpose of `fp -> interp_slope(x, xp, fp, period)` applied to `g`."""
-    at = _Intervals(x, xp, period)
+    at = _Intervals(x, xp, period, _library(g, x, xp))
     g = numpy.where(at.inner, numpy.ravel(numpy.broadcast_to(g, numpy.shape(x))) / at.h,
                     0.0 * at.u)
     return (numpy.bincount(at.hi, g, minlength=at.size)
@@ -92,9 +105,10 @@ def interp_slope_transpose(g, x, xp, period=None):
 def interp_beyond(x, xp, side, period=None):
     """1.0 where `x` lies beyond the first node (`side` -1) or the last (`side` 1), where
     interp gives `left` or `right`; 0.0 elsewhere and with a `period`. Shaped like `x`."""
+    lib = _library(x, xp)
     if period is not None:
-        return numpy.zeros(numpy.shape(x))
-    at = _Intervals(x, xp, None)
+        return lib.zeros(numpy.shape(x))
+    at = _Intervals(x, xp, None, lib)
     return numpy.reshape((at.left if side < 0 else at.right).astype(float), numpy.shape(x))
 
 
@@ -169,7 +183,7 @@ def ungradient(g, f, spacing, axis=None, edge_order=1):
     total = 0.0
     for piece, h, ax in zip(pieces, _spacings(spacing, len(axes)), axes):
         total = total + gradient_transpose(piece, h, ax, edge_order)
-    return numpy.reshape(total + numpy.zeros(numpy.shape(f)), numpy.shape(f))
+    return numpy.reshape(total + _library(f, *pieces).zeros(numpy.shape(f)), numpy.shape(f))
 
 
 def gradient_transpose(g, h, axis, edge_order=1):
@@ -178,14 +192,18 @@ def gradient_transpose(g, h, axis, edge_order=1):
     (the window starting at `w = clip(i - 1, 0, n - 3)`), one of each residue modulo 3: the
     gradient of the comb of residue r gives each row's coefficient of its entry of that
     residue, and the transpose adds the coefficient times `g` there."""
-    moved = numpy.moveaxis(numpy.asarray(g, dtype=float), axis, -1)
+    lib = _library(g, h)
+    moved = numpy.moveaxis(lib.asarray(g, dtype=float), axis, -1)
     n = moved.shape[-1]
-    rows = numpy.arange(n)
+    flat = numpy.reshape(moved, (-1, n))
+    rows = lib.arange(n)
     start = numpy.clip(rows - 1, 0, max(n - 3, 0))
-    out = numpy.zeros(moved.shape)
+    offsets = numpy.reshape(lib.arange(flat.shape[0]) * n, (-1, 1))
+    out = 0.0
     for r in range(3):
         comb = (rows % 3 == r).astype(float)
         coefficient = numpy.gradient(comb, h, edge_order=edge_order)
         column = numpy.minimum(start + (r - start) % 3, n - 1)
-        numpy.add.at(out, (Ellipsis, column), coefficient * moved)
-    return numpy.moveaxis(out, -1, axis)
+        out = out + numpy.bincount(numpy.ravel(offsets + column),
+                                   numpy.ravel(coefficient * flat), minlength=flat.size)
+    return numpy.moveaxis(numpy.reshape(out, moved.shape), -1, axis)

@@ -28,36 +28,38 @@ import warnings
 
 import numpy
 
+from .backend import array_module
+
 NAN_FORMS = ("nanmedian", "nanpercentile", "nanquantile")
 
 
 def _rows(x, axis):
     """`x` with the reduced axes last, flattened into one: shape (rows..., n)."""
-    x = numpy.asarray(x)
     if axis is None:
         return numpy.reshape(x, (-1,))
-    axes = tuple(int(a) % x.ndim for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
-    moved = numpy.moveaxis(x, axes, tuple(range(x.ndim - len(axes), x.ndim)))
-    return numpy.reshape(moved, moved.shape[:x.ndim - len(axes)] + (-1,))
+    ndim = numpy.ndim(x)
+    axes = tuple(int(a) % ndim for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
+    moved = numpy.moveaxis(x, axes, tuple(range(ndim - len(axes), ndim)))
+    return numpy.reshape(moved, numpy.shape(moved)[:ndim - len(axes)] + (-1,))
 
 
 def _unrows(r, a, axis):
     """The inverse of `_rows`: `r` (rows..., n) back in the shape of `a`."""
-    a = numpy.asarray(a)
+    shape, ndim = numpy.shape(a), numpy.ndim(a)
     if axis is None:
-        return numpy.reshape(r, a.shape)
-    axes = tuple(int(x) % a.ndim for x in (axis if isinstance(axis, (tuple, list)) else (axis,)))
-    kept = [n for i, n in enumerate(a.shape) if i not in axes]
-    moved = numpy.reshape(r, tuple(kept) + tuple(a.shape[i] for i in axes))
-    return numpy.moveaxis(moved, tuple(range(len(kept), a.ndim)), axes)
+        return numpy.reshape(r, shape)
+    axes = tuple(int(x) % ndim for x in (axis if isinstance(axis, (tuple, list)) else (axis,)))
+    kept = [n for i, n in enumerate(shape) if i not in axes]
+    moved = numpy.reshape(r, tuple(kept) + tuple(shape[i] for i in axes))
+    return numpy.moveaxis(moved, tuple(range(len(kept), ndim)), axes)
 
 
 def _result_shape(a, axis, keepdims, q):
     """The shape of the result: q's shape, then a's shape without (or with ones at) `axis`."""
-    a = numpy.asarray(a)
-    axes = range(a.ndim) if axis is None else axis if isinstance(axis, (tuple, list)) else (axis,)
-    axes = {int(x) % a.ndim for x in axes} if a.ndim else set()
-    kept = tuple(1 if i in axes else n for i, n in enumerate(a.shape) if keepdims is True
+    shape, ndim = numpy.shape(a), numpy.ndim(a)
+    axes = range(ndim) if axis is None else axis if isinstance(axis, (tuple, list)) else (axis,)
+    axes = {int(x) % ndim for x in axes} if ndim else set()
+    kept = tuple(1 if i in axes else n for i, n in enumerate(shape) if keepdims is True
                  or i not in axes)
     return numpy.shape(q) + kept
 
@@ -82,22 +84,23 @@ class _Frame:
         self.w = numpy.where(valid, at - self.lo, 0.0)
         self.hi = numpy.where(self.w > 0, numpy.minimum(self.lo + 1, self.n - 1), self.lo)
         self.valid = valid
-        self.nan_rows = (numpy.isnan(ordered).any(axis=-1) if not skip
-                         else numpy.zeros(ordered.shape[:-1], dtype=bool))
+        self.nan_rows = (numpy.any(numpy.isnan(ordered), axis=-1) if not skip
+                         else array_module(ordered).zeros(ordered.shape[:-1], dtype=bool))
 
 
 def _groups(ordered):
     """Each sorted entry's tie group: equal neighbours share one, numbered over all rows."""
     flat = numpy.reshape(ordered, (-1, ordered.shape[-1]))
-    new = numpy.ones(flat.shape, dtype=bool)
-    new[:, 1:] = flat[:, 1:] != flat[:, :-1]
+    first = array_module(flat).ones((flat.shape[0], 1), dtype=bool)
+    new = numpy.concatenate([first, flat[:, 1:] != flat[:, :-1]], axis=1)
     return numpy.reshape(numpy.cumsum(new) - 1, ordered.shape)
 
 
 def _positions(ordered, skip, reducer, q, method, weights, order, axis, a):
     """The position `lo + w` in each sorted slice that `reducer` reads: `reducer` applied to
     the positions themselves (NaN where the sorted entry is NaN, for the NaN-skipping forms)."""
-    places = numpy.broadcast_to(numpy.arange(ordered.shape[-1], dtype=float), ordered.shape)
+    places = numpy.broadcast_to(array_module(ordered).arange(ordered.shape[-1], dtype=float),
+                                ordered.shape)
     if skip:
         places = numpy.where(numpy.isnan(ordered), numpy.nan, places)
     if reducer.__name__ in ("median", "nanmedian"):
@@ -106,6 +109,7 @@ def _positions(ordered, skip, reducer, q, method, weights, order, axis, a):
             return reducer(places, axis=-1)
     options = {"method": method}
     if weights is not None:
+        weights = array_module(ordered).asarray(weights, dtype=float)
         w = numpy.broadcast_to(_along(weights, a, axis), numpy.shape(a))
         options["weights"] = numpy.take_along_axis(_rows(w, axis), order, axis=-1)
     with warnings.catch_warnings():
@@ -115,10 +119,9 @@ def _positions(ordered, skip, reducer, q, method, weights, order, axis, a):
 
 def _along(weights, a, axis):
     """`weights` shaped to broadcast against `a`: a 1-D weight per entry along one `axis`."""
-    weights = numpy.asarray(weights)
-    if weights.ndim == 1 and numpy.ndim(a) > 1 and isinstance(axis, int):
+    if numpy.ndim(weights) == 1 and numpy.ndim(a) > 1 and isinstance(axis, int):
         shape = [1] * numpy.ndim(a)
-        shape[axis] = weights.shape[0]
+        shape[axis] = numpy.shape(weights)[0]
         return numpy.reshape(weights, shape)
     return weights
 
@@ -151,7 +154,8 @@ def quantile_adjoint(g, a, axis, keepdims, reducer, q=None, method="linear", wei
                       numpy.shape(frame.lo))
     g = numpy.where(frame.valid, g, 0.0)
     count = frame.group.size
-    start = numpy.reshape(numpy.arange(0, count, max(frame.n, 1)), numpy.shape(frame.group)[:-1])
+    start = numpy.reshape(array_module(frame.group).arange(0, count, max(frame.n, 1)),
+                          numpy.shape(frame.group)[:-1])
     ordered = (numpy.bincount(numpy.ravel(start + frame.lo), numpy.ravel((1.0 - frame.w) * g),
                               minlength=count)
                + numpy.bincount(numpy.ravel(start + frame.hi), numpy.ravel(frame.w * g),
@@ -223,10 +227,11 @@ def cov_weights(x, fweights=None, aweights=None):
         raise ValueError("numpy.cov has multiplied the float64 `fweights` array by `aweights` in "
                          "place (NumPy's own code), so srcad cannot tell the weights it used: "
                          "pass integer fweights (numpy.cov then copies them)")
-    w = numpy.ones(numpy.shape(x)[1])
+    xp = array_module(x)
+    w = xp.ones(numpy.shape(x)[1])
     for given in (fweights, aweights):
         if given is not None:
-            w = w * numpy.asarray(given, dtype=float)
+            w = w * xp.asarray(given, dtype=float)
     return w
 
 
@@ -241,7 +246,8 @@ def cov_scale(x, bias=False, ddof=None, fweights=None, aweights=None):
     elif aweights is None:
         fact = numpy.sum(w) - ddof
     else:
-        fact = numpy.sum(w) - ddof * numpy.sum(w * numpy.asarray(aweights)) / numpy.sum(w)
+        fact = numpy.sum(w) - ddof * numpy.sum(w * array_module(x).asarray(
+            aweights, dtype=float)) / numpy.sum(w)
     return w / fact if fact > 0 else w * numpy.inf        # NumPy: fact 0, an inf result
 
 
