@@ -272,3 +272,15 @@ def corr_adjoint(g, r, v):
     gr = g * r
     return g / numpy.sqrt(numpy.outer(v, v)) - numpy.diag(
         numpy.sum(gr + numpy.transpose(gr), axis=1) / (2.0 * v))
+
+
+def refused(t, what):
+    """0.0 for a derivative `t` that is zero (a constant argument's zeros, or a list of them);
+    else raises: `t` reached an argument (`what`) that srcad's rules take as a constant. The
+    rules of the helpers name such arguments in a term of their own, so that a derivative
+    reaching one (a gradient differentiated again in `q`, say) is an error, never dropped."""
+    parts = t if isinstance(t, (list, tuple)) else [t]
+    if any(numpy.any(part != 0) for part in parts):
+        raise ValueError(f"srcad has no derivative in {what}: it differentiates these calls "
+                         "only with a constant there")
+    return 0.0

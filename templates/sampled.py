@@ -9,7 +9,9 @@ the ends (see `srcad.runtime_sampled`). `period` is a constant.
 
 The last section holds the rules of the helpers, so that generated code can be differentiated
 again: `interp_slope` is linear in `fp` and moves with `xp`; the transposes are linear in `g`
-and move with `x` and `xp`, each derivative written with the same helpers.
+and move with `x` and `xp`, each derivative written with the same helpers. A derivative that
+reaches a `period` or gradient's spacings there (a gradient differentiated again in them) is
+an error (`refused`), never dropped.
 """
 
 import numpy
@@ -18,6 +20,7 @@ from srcad import runtime_sampled
 from srcad.rules import adjoint, d, linear, nondifferentiable, tangent
 from srcad.runtime_sampled import (
     gradient_of,
+    gradient_transpose,
     interp_beyond,
     interp_edge,
     interp_slope,
@@ -27,6 +30,7 @@ from srcad.runtime_sampled import (
     ungradient,
     unmode,
 )
+from srcad.runtime_statistics import refused
 
 nondifferentiable(runtime_sampled.interp_beyond, runtime_sampled.interp_edge,
                   reason="it gives masks and constants")
@@ -66,47 +70,6 @@ def gradient(y, f, *varargs, axis=None, edge_order=1):
     d[y] = gradient_of(d[f], varargs, axis, edge_order)
 
 
-# ---- the helpers' own rules (derivatives of generated code) -------------------------------
-
-
-@adjoint(runtime_sampled.interp_slope)
-def interp_slope_(out, x, xp, fp, period=None):
-    d[fp] += interp_slope_transpose(d[out], x, xp, period)
-    d[xp] += interp_slope_transpose(-d[out] * out, x, xp, period)
-
-
-@tangent(runtime_sampled.interp_slope)
-def interp_slope_(out, x, xp, fp, period=None):
-    d[out] = interp_slope(x, xp, d[fp], period) - out * interp_slope(x, xp, d[xp], period)
-
-
-@adjoint(runtime_sampled.interp_transpose)
-def interp_transpose_(out, g, x, xp, left=None, right=None, period=None):
-    d[g] += numpy.interp(x, xp, d[out], interp_edge(left), interp_edge(right), period)
-    d[x] += g * interp_slope(x, xp, d[out], period)
-    d[xp] += interp_transpose(-g * interp_slope(x, xp, d[out], period), x, xp, 0.0, 0.0, period)
-
-
-@tangent(runtime_sampled.interp_transpose)
-def interp_transpose_(out, g, x, xp, left=None, right=None, period=None):
-    d[out] = (interp_transpose(d[g], x, xp, left, right, period)
-              + interp_slope_transpose(g * d[x], x, xp, period)
-              - interp_slope_transpose(g * numpy.interp(x, xp, d[xp], 0.0, 0.0, period), x, xp,
-                                       period))
-
-
-@adjoint(runtime_sampled.interp_slope_transpose)
-def interp_slope_transpose_(out, g, x, xp, period=None):
-    d[g] += interp_slope(x, xp, d[out], period)
-    d[xp] += interp_slope_transpose(-g * interp_slope(x, xp, d[out], period), x, xp, period)
-
-
-@tangent(runtime_sampled.interp_slope_transpose)
-def interp_slope_transpose_(out, g, x, xp, period=None):
-    d[out] = (interp_slope_transpose(d[g], x, xp, period)
-              - interp_slope_transpose(g * interp_slope(x, xp, d[xp], period), x, xp, period))
-
-
 # ---- convolve and correlate ---------------------------------------------------------------
 
 
@@ -136,6 +99,53 @@ def correlate(y, a, v, mode="valid"):
     d[y] = numpy.correlate(d[a], v, mode) + numpy.correlate(a, d[v], mode)
 
 
+# ---- the helpers' own rules (derivatives of generated code) -------------------------------
+
+
+@adjoint(runtime_sampled.interp_slope)
+def interp_slope_(out, x, xp, fp, period=None):
+    d[fp] += interp_slope_transpose(d[out], x, xp, period)
+    d[xp] += interp_slope_transpose(-d[out] * out, x, xp, period)
+    d[period] += refused(d[out], "numpy.interp's period")
+
+
+@tangent(runtime_sampled.interp_slope)
+def interp_slope_(out, x, xp, fp, period=None):
+    d[out] = (interp_slope(x, xp, d[fp], period) - out * interp_slope(x, xp, d[xp], period)
+              + refused(d[period], "numpy.interp's period"))
+
+
+@adjoint(runtime_sampled.interp_transpose)
+def interp_transpose_(out, g, x, xp, left=None, right=None, period=None):
+    d[g] += numpy.interp(x, xp, d[out], interp_edge(left), interp_edge(right), period)
+    d[x] += g * interp_slope(x, xp, d[out], period)
+    d[xp] += interp_transpose(-g * interp_slope(x, xp, d[out], period), x, xp, 0.0, 0.0, period)
+    d[period] += refused(d[out], "numpy.interp's period")
+
+
+@tangent(runtime_sampled.interp_transpose)
+def interp_transpose_(out, g, x, xp, left=None, right=None, period=None):
+    d[out] = (interp_transpose(d[g], x, xp, left, right, period)
+              + interp_slope_transpose(g * d[x], x, xp, period)
+              - interp_slope_transpose(g * numpy.interp(x, xp, d[xp], 0.0, 0.0, period), x, xp,
+                                       period)
+              + refused(d[period], "numpy.interp's period"))
+
+
+@adjoint(runtime_sampled.interp_slope_transpose)
+def interp_slope_transpose_(out, g, x, xp, period=None):
+    d[g] += interp_slope(x, xp, d[out], period)
+    d[xp] += interp_slope_transpose(-g * interp_slope(x, xp, d[out], period), x, xp, period)
+    d[period] += refused(d[out], "numpy.interp's period")
+
+
+@tangent(runtime_sampled.interp_slope_transpose)
+def interp_slope_transpose_(out, g, x, xp, period=None):
+    d[out] = (interp_slope_transpose(d[g], x, xp, period)
+              - interp_slope_transpose(g * interp_slope(x, xp, d[xp], period), x, xp, period)
+              + refused(d[period], "numpy.interp's period"))
+
+
 @linear(runtime_sampled.unmode)
 def unmode_(out, g, a, v, mode, kind):
     return mode_slice(d[out], a, v, mode, kind)
@@ -146,16 +156,37 @@ def mode_slice_(out, h, a, v, mode, kind):
     return unmode(d[out], a, v, mode, kind)
 
 
-@linear(runtime_sampled.gradient_of)
+@adjoint(runtime_sampled.gradient_of)
 def gradient_of_(out, t, spacing, axis=None, edge_order=1):
-    return ungradient(d[out], t, spacing, axis, edge_order)
+    d[t] += ungradient(d[out], t, spacing, axis, edge_order)
+    d[spacing] += refused(d[out], "numpy.gradient's spacings")
 
 
-@linear(runtime_sampled.ungradient)
+@tangent(runtime_sampled.gradient_of)
+def gradient_of_(out, t, spacing, axis=None, edge_order=1):
+    d[out] = (gradient_of(d[t], spacing, axis, edge_order)
+              + refused(d[spacing], "numpy.gradient's spacings"))
+
+
+@adjoint(runtime_sampled.ungradient)
 def ungradient_(out, g, f, spacing, axis=None, edge_order=1):
-    return gradient_of(d[out], spacing, axis, edge_order)
+    d[g] += gradient_of(d[out], spacing, axis, edge_order)
+    d[spacing] += refused(d[out], "numpy.gradient's spacings")
 
 
-@linear(runtime_sampled.gradient_transpose)
+@tangent(runtime_sampled.ungradient)
+def ungradient_(out, g, f, spacing, axis=None, edge_order=1):
+    d[out] = (ungradient(d[g], f, spacing, axis, edge_order)
+              + refused(d[spacing], "numpy.gradient's spacings"))
+
+
+@adjoint(runtime_sampled.gradient_transpose)
 def gradient_transpose_(out, g, h, axis, edge_order=1):
-    return numpy.gradient(d[out], h, axis=axis, edge_order=edge_order)
+    d[g] += numpy.gradient(d[out], h, axis=axis, edge_order=edge_order)
+    d[h] += refused(d[out], "numpy.gradient's spacings")
+
+
+@tangent(runtime_sampled.gradient_transpose)
+def gradient_transpose_(out, g, h, axis, edge_order=1):
+    d[out] = (gradient_transpose(d[g], h, axis, edge_order)
+              + refused(d[h], "numpy.gradient's spacings"))

@@ -14,7 +14,9 @@ derivative and the correlations' (`corr_tangent`); NumPy's clip to [-1, 1] only 
 rounding, and is taken as the identity.
 
 The last section holds the rules of the helpers, so that generated code can be differentiated
-again: the quantile helpers are linear in their first argument and locally constant in `a`;
+again: the quantile helpers are linear in their first argument and locally constant in `a`
+(a derivative reaching their `q` or `weights`, as in a gradient differentiated again in `q`,
+is an error: `refused`);
 `cov_place`, `cov_part` and `plus_transpose` are linear, the first two each other's transpose.
 """
 
@@ -32,6 +34,7 @@ from srcad.runtime_statistics import (
     plus_transpose,
     quantile_adjoint,
     quantile_tangent,
+    refused,
 )
 
 from .reductions import reduction_shape
@@ -40,6 +43,7 @@ reduction(numpy.median, numpy.nanmedian)
 shape(numpy.median, numpy.nanmedian)(reduction_shape)
 nondifferentiable(runtime_statistics.cov_weights, runtime_statistics.cov_scale,
                   reason="it gives numpy.cov's weights, constants")
+nondifferentiable(runtime_statistics.refused, reason="it gives 0.0 or raises")
 
 # ---- order statistics ---------------------------------------------------------------------
 
@@ -169,24 +173,32 @@ def corrcoef(r, x, y=None, rowvar=True, *, dtype=None):
 def quantile_tangent_(out, t, a, axis, keepdims, reducer, q=None, method="linear",
                       weights=None):
     d[t] += quantile_adjoint(d[out], a, axis, keepdims, reducer, q, method, weights)
+    d[q] += refused(d[out], "the q of a quantile")
+    d[weights] += refused(d[out], "the weights of a quantile")
 
 
 @tangent(runtime_statistics.quantile_tangent)
 def quantile_tangent_(out, t, a, axis, keepdims, reducer, q=None, method="linear",
                       weights=None):
-    d[out] = quantile_tangent(d[t], a, axis, keepdims, reducer, q, method, weights)
+    d[out] = (quantile_tangent(d[t], a, axis, keepdims, reducer, q, method, weights)
+              + refused(d[q], "the q of a quantile")
+              + refused(d[weights], "the weights of a quantile"))
 
 
 @adjoint(runtime_statistics.quantile_adjoint)
 def quantile_adjoint_(out, g, a, axis, keepdims, reducer, q=None, method="linear",
                       weights=None):
     d[g] += quantile_tangent(d[out], a, axis, keepdims, reducer, q, method, weights)
+    d[q] += refused(d[out], "the q of a quantile")
+    d[weights] += refused(d[out], "the weights of a quantile")
 
 
 @tangent(runtime_statistics.quantile_adjoint)
 def quantile_adjoint_(out, g, a, axis, keepdims, reducer, q=None, method="linear",
                       weights=None):
-    d[out] = quantile_adjoint(d[g], a, axis, keepdims, reducer, q, method, weights)
+    d[out] = (quantile_adjoint(d[g], a, axis, keepdims, reducer, q, method, weights)
+              + refused(d[q], "the q of a quantile")
+              + refused(d[weights], "the weights of a quantile"))
 
 
 @linear(runtime_statistics.cov_place)

@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import srcad
+from srcad import runtime_sampled, runtime_statistics
 from srcad.testing import check_grads
 from tests.support.cases.reductions import distinct_arrays
 
@@ -221,3 +222,32 @@ def test_interp_at_a_nan_point_has_nan_derivatives():
     x = np.array([0.5, np.nan])
     gx, gfp = srcad.grad(interp_at, wrt=(0, 1))(x, FP)
     assert gx[0] == pytest.approx(2.0) and np.isnan(gx[1]) and np.isnan(gfp).all()
+
+
+# ---- helpers' arguments taken as constants: a derivative reaching one is an error ------------
+
+A = np.array([[0.3, -1.2, 2.0, 0.7], [1.1, 0.2, -0.4, -2.2]])
+
+
+def quantile_helper(g, q):
+    return np.sum(runtime_statistics.quantile_adjoint(g, A, 1, False, np.quantile, q) ** 2)
+
+
+def gradient_helper(t, h):
+    return np.sum(runtime_sampled.gradient_of(t, (h,), None, 1) ** 2)
+
+
+def interp_helper(x, p):
+    return np.sum(runtime_sampled.interp_slope(x, XP, FP, p) ** 2)
+
+
+@pytest.mark.parametrize("f, args", [
+    (quantile_helper, (np.array([0.5, -1.0]), 0.3)),
+    (gradient_helper, (np.array([0.5, -1.0, 2.0]), 0.7)),
+    (interp_helper, (np.array([0.5, 2.2]), 4.0))])
+def test_a_derivative_reaching_a_helpers_constant_is_an_error(f, args):
+    check_grads(f, args, wrt=0)                       # the constant left constant: fine
+    with pytest.raises(srcad.RuleFailedError, match="srcad has no derivative in"):
+        srcad.grad(f, wrt=1)(*args)
+    with pytest.raises(srcad.RuleFailedError, match="srcad has no derivative in"):
+        srcad.jvp(f, wrt=1)(*args, 1.0)
