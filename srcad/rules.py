@@ -303,7 +303,8 @@ def _helpers(template):
 
 
 _RUNTIME_MODULES = ("srcad.runtime", "srcad.runtime_linalg", "srcad.runtime_arrange",
-                    "srcad.runtime_pieces", "srcad.sparse")
+                    "srcad.runtime_pieces", "srcad.runtime_sampled", "srcad.runtime_statistics",
+                    "srcad.sparse")
 
 
 def has_rule(key):

@@ -23,8 +23,10 @@ from . import (  # noqa: F401,E501
     products,
     rearrange,
     reductions,
+    sampled,
     shape,
     solvers,
+    statistics,
 )
 
 try:                                    # SciPy's rules, only where SciPy is installed

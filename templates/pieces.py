@@ -15,7 +15,15 @@ generated code can be differentiated again.
 import numpy
 
 from srcad import runtime_pieces
-from srcad.rules import adjoint, d, linear, nondifferentiable, returns_sequence, tangent
+from srcad.rules import (
+    adjoint,
+    d,
+    linear,
+    nondifferentiable,
+    returns_sequence,
+    tangent,
+    without_derivative,
+)
 from srcad.runtime_arrange import placed
 from srcad.runtime_pieces import (
     broadcast_each,
@@ -124,3 +132,11 @@ def broadcast_each_(out, arrays):
 @linear(runtime_pieces.choose_pieces)
 def choose_pieces_(out, g, a, choices, mode="raise"):
     return numpy.choose(a, d[out], mode=mode)
+
+
+# the helpers' shape and setting parameters: the pieces' shapes, the index array `a` (constant:
+# it changes the result only piecewise), `mode`, `sparse`, `indexing`
+without_derivative(runtime_pieces.unblock, "arrays")
+without_derivative(runtime_pieces.unbroadcast_each, "args")
+without_derivative(runtime_pieces.unmeshgrid, "xi", "sparse", "indexing")
+without_derivative(runtime_pieces.choose_pieces, "a", "choices", "mode")
