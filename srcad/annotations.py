@@ -20,6 +20,10 @@ RESULT_KIND = "kind"   # ast.Call: "integer" (integer or boolean result), "unkno
 DENY = "deny"          # expression srcad cannot differentiate: (reason, raised even if unused)
 ACTIVE_NAMES = "active names"   # FunctionDef: the names that carry a derivative (activity)
 SHAPES = "shapes"      # FunctionDef: {name: static shape} (shapes); None: to infer (again)
+BUILTIN = "builtin"    # ast.Call of a builtin srcad wrote (`range(len(x))`): no local hides it
+SIZE = "size"          # expression reading a size (`x.shape[0]`, `x.size`, `len(x)`) in code
+#                        specialized to shapes: the int it reads (optimize writes it where
+#                        the read alone would keep `x` alive)
 
 _ATTR = "_srcad"
 Node = TypeVar("Node", bound=ast.AST)

@@ -9,6 +9,7 @@ import inspect
 import linecache
 import textwrap
 
+from . import annotations as anno
 from . import errors
 
 
@@ -85,6 +86,13 @@ def call(func, *args, **keywords):
     return ast.Call(func=func, args=list(args), keywords=kws)
 
 
+def builtin_call(ident, *args):
+    """`ident(*args)`, a call of the builtin `ident` that srcad itself writes (`range`, `len`,
+    `zip`, `min`), marked so that generation names it where no user local hides it."""
+    node = ast.Call(func=ast.Name(id=ident, ctx=ast.Load()), args=list(args), keywords=[])
+    return anno.set_(node, anno.BUILTIN, ident)
+
+
 def const(value):
     """An `ast.Constant`; negative numbers become `-x` so the source reads naturally."""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
@@ -115,19 +123,37 @@ def copy_node(node):
 
 def walk(node):
     """Every node of the tree under `node`, `node` first, in the order of `ast.walk`
-    (breadth first, fields in order), as a list: one pass without `ast.walk`'s generators, the
-    whole-tree walks of generation being most of its time. The tree is read once, up front."""
-    out, i, ast_type = [node], 0, ast.AST
+    (breadth first, fields in order), as a list, leaving out the context and operator markers
+    (`Load`, `Add`, ...; read them as `n.ctx`, `n.op`): one pass without `ast.walk`'s
+    generators, over only the fields that can hold nodes, the whole-tree walks of generation
+    being most of its time. The tree is read once, up front."""
+    out, i, ast_type, fields_of = [node], 0, ast.AST, _CHILD_FIELDS
     while i < len(out):
         current = out[i]
         i += 1
-        for field in current._fields:
+        cls = current.__class__
+        fields = fields_of.get(cls)
+        if fields is None:
+            fields = fields_of[cls] = _child_fields(cls)
+        for field in fields:
             value = getattr(current, field, None)
             if isinstance(value, ast_type):
                 out.append(value)
             elif isinstance(value, list):
                 out.extend([item for item in value if isinstance(item, ast_type)])
     return out
+
+
+_CHILD_FIELDS: dict = {}
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops", "id", "arg", "attr", "module", "level", "kind",
+                          "type_comment", "conversion", "is_async", "simple"})
+
+
+def _child_fields(cls):
+    """The fields of the node class `cls` that can hold nodes other than markers."""
+    if cls is ast.Constant:
+        return ()
+    return tuple(field for field in cls._fields if field not in _LEAF_FIELDS)
 
 
 def stored(node):

@@ -146,7 +146,8 @@ def _generate(func: FunctionType, kind: str, wrt: tuple[str, ...],
                      statics, signature)
     tree = _normal_form(tree, job)
     assumed = guards.collect(tree, func, statics)
-    job.free = FreeNames(job.namer, job.names, {**vars(builtins), **func.__globals__})
+    job.free = FreeNames(job.namer, job.names, {**vars(builtins), **func.__globals__},
+                         job.locals)
     _bind_runtime_calls(tree, job.free)
     on_stage("normalize", tree, job.info)
     if kind != JVP and signature is not None:
@@ -334,11 +335,16 @@ def _callee_signature(func, statics, argument_shapes):
 
 
 def _bind_runtime_calls(tree: ast.FunctionDef, free: FreeNames) -> None:
-    """Calls that normal form introduced (`set_item`) name their helper in generated code."""
+    """Calls that normal form introduced (`set_item`, `range(len(x))`) name their helper or
+    builtin in generated code (a builtin under another name where a user local hides it)."""
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and getattr(anno.get(node, anno.FUNC), "__module__", None) == runtime.__name__):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        if getattr(anno.get(node, anno.FUNC), "__module__", None) == runtime.__name__:
             node.func.id = free.bind(node.func.id, anno.get(node, anno.FUNC))
+        elif anno.get(node, anno.BUILTIN) is not None:
+            ident = anno.get(node, anno.BUILTIN)
+            node.func.id = free.bind(ident, getattr(builtins, ident))
 
 
 def function_name(func, kind, wrt, statics=()):

@@ -38,8 +38,8 @@ class Composite:
 
 
 class _Hvp(Composite):
-    def __init__(self, func, wrt):
-        self._func, self._wrt, self._jvp = func, wrt, None
+    def __init__(self, func, wrt, jit=False):
+        self._func, self._wrt, self._jit, self._jvp = func, wrt, jit, None
         self._models = _ModelSecondOrder(func, wrt)
         super().__init__(f"hvp_{getattr(func, '__name__', 'f')}", [])
 
@@ -50,7 +50,8 @@ class _Hvp(Composite):
     def plain(self):
         """jvp of grad, for arguments that are not models."""
         if self._jvp is None:
-            self._jvp = Derivative(Derivative(self._func, GRAD, self._wrt), JVP, self._wrt)
+            self._jvp = Derivative(Derivative(self._func, GRAD, self._wrt), JVP, self._wrt,
+                                   self._jit)
         return self._jvp
 
     def __call__(self, *args, **kwargs):
@@ -59,13 +60,14 @@ class _Hvp(Composite):
         return self.plain()(*args, **kwargs)[1]
 
 
-def hvp(func=None, wrt=0):
+def hvp(func=None, wrt=0, jit=False):
     """Hessian-vector product by forward mode over reverse mode: `hvp(f)(x, W, v)` is
     `H v`, with `H` the Hessian of the scalar `f` in the argument `wrt` (one argument). For a
-    model (`wrt="model"`), `v` and the result are dicts keyed like `named_parameters()`."""
+    model (`wrt="model"`), `v` and the result are dicts keyed like `named_parameters()`;
+    `jit=True` compiles it (see `srcad.grad`; a model's runs with NumPy)."""
     if func is None:
-        return lambda f: _Hvp(f, wrt)
-    return _Hvp(func, wrt)
+        return lambda f: _Hvp(f, wrt, jit)
+    return _Hvp(func, wrt, jit)
 
 
 class _ModelSecondOrder:
@@ -140,12 +142,12 @@ class _Jacobian(Composite):
     """The full Jacobian, by forward mode (one jvp per input element) or reverse mode (one
     pullback per output element), whichever takes fewer passes for the shapes at hand."""
 
-    def __init__(self, func, wrt, mode):
+    def __init__(self, func, wrt, mode, jit=False):
         if mode not in ("auto", "forward", "reverse"):
             raise ValueError(f"mode={mode!r}: choose 'auto', 'forward' or 'reverse'")
         self._func = func
-        self._jvp = Derivative(func, JVP, wrt)
-        self._vjp = Derivative(func, VJP, wrt) if mode != "forward" else None
+        self._jvp = Derivative(func, JVP, wrt, jit)
+        self._vjp = Derivative(func, VJP, wrt, jit) if mode != "forward" else None
         self._mode = mode
         self._single = self._jvp.single
         parts = [self._jvp] if self._vjp is None else [self._vjp, self._jvp]
@@ -209,20 +211,21 @@ def _basis(x):
         yield e.reshape(shape)
 
 
-def jacobian(func=None, wrt=0, mode="auto"):
+def jacobian(func=None, wrt=0, mode="auto", jit=False):
     """`jacobian(f)(x, W)` has shape `y.shape + x.shape`; `wrt` as in `grad` (a tuple gives one
-    block per argument); mode 'forward', 'reverse' or 'auto' (fewer passes)."""
+    block per argument); mode 'forward', 'reverse' or 'auto' (fewer passes); `jit=True`
+    compiles the derivatives it calls (see `srcad.grad`)."""
     if func is None:
-        return lambda f: _Jacobian(f, wrt, mode)
-    return _Jacobian(func, wrt, mode)
+        return lambda f: _Jacobian(f, wrt, mode, jit)
+    return _Jacobian(func, wrt, mode, jit)
 
 
 class _Hessian(Composite):
     """The Hessian: forward mode over the generated gradient, one Hessian-vector product per
     input element; for a model, a dict of dicts of blocks (see `_ModelSecondOrder`)."""
 
-    def __init__(self, func, wrt):
-        self._func, self._wrt, self._plain = func, wrt, None
+    def __init__(self, func, wrt, jit=False):
+        self._func, self._wrt, self._jit, self._plain = func, wrt, jit, None
         self._models = _ModelSecondOrder(func, wrt)
         super().__init__(f"hessian_{getattr(func, '__name__', 'f')}", [])
 
@@ -232,7 +235,7 @@ class _Hessian(Composite):
     def plain(self):
         if self._plain is None:
             self._plain = _Jacobian(Derivative(self._func, GRAD, self._wrt), self._wrt,
-                                    "forward")
+                                    "forward", self._jit)
         return self._plain
 
     def __call__(self, *args):
@@ -241,10 +244,11 @@ class _Hessian(Composite):
         return self.plain()(*args)
 
 
-def hessian(func=None, wrt=0):
+def hessian(func=None, wrt=0, jit=False):
     """The Hessian of a scalar function in one argument: forward mode over its generated
-    gradient, one Hessian-vector product per input element. For a model (`wrt="model"`), a
-    dict of dicts keyed like `named_parameters()`: `H[a][b]` has shape `a.shape + b.shape`."""
+    gradient, one Hessian-vector product per input element (`jit=True`: compiled). For a
+    model (`wrt="model"`), a dict of dicts keyed like `named_parameters()`: `H[a][b]` has
+    shape `a.shape + b.shape`."""
     if func is None:
-        return lambda f: hessian(f, wrt)
-    return _Hessian(func, wrt)
+        return lambda f: hessian(f, wrt, jit)
+    return _Hessian(func, wrt, jit)

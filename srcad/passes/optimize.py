@@ -4,7 +4,8 @@ In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullbac
 and the job's `pullback_only`. Out: the same function, where in derivative statements numbers
 are folded (`2 - 1` -> `1`, `x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`, `0 - e` -> `-e`),
 a derivative copy `da = db` is replaced by `db` where that is safe, and assignments whose value
-is never used and has no effect are removed (repeatedly, so whole dead chains go), and so are
+is never used and has no effect are removed (repeatedly, so whole dead chains go; a size read
+annotated SIZE that alone would keep a value alive is written as its number), and so are
 the pushes and pops of a loop's stack whose pops nothing reads (an outer loop's copy of what its
 inner loop pops for itself). Primal statements are removed, and a temporary of normal form that
 only the next statements of its user line read is put back into the expression that reads it
@@ -23,24 +24,36 @@ from .. import annotations as anno
 from .. import rules, runtime
 from ..ast_util import always_assigned, loaded, read_before_assigned, stored, walk
 from ..job import Job
+from .simplify import sizes_as_numbers
 
 
 def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     """Clean up `tree` (see the module docstring). `job.pullback_only(name)` names the variant
     of the derivative `name` that returns its pullback alone, or None: a call `value, pullback
-    = name(...)` whose value nothing reads calls that variant instead."""
+    = name(...)` whose value nothing reads calls that variant instead. The job's shapes say
+    whether the code is specialized to shapes (then it may hold size reads)."""
     pullback_only = job.pullback_only
     _fold(tree)
     _propagate_copies(tree)
     _join_gradient_dicts(tree)
     _drop_unread_stacks(tree)
-    while _remove_dead(tree):
-        pass
+    sized = bool(job.argument_shapes or job.parameter_shapes)    # specialized: SIZE reads
+    _remove_all_dead(tree, sized)
     if _drop_unread_values(tree, pullback_only):
-        while _remove_dead(tree):
-            pass
+        _remove_all_dead(tree, sized)
     _inline_temporaries(tree)
     return tree
+
+
+def _remove_all_dead(tree, sized):
+    """Remove dead code until none is left; in code specialized to shapes (`sized`), a size
+    read that alone keeps a value alive is written as its number first
+    (`simplify.sizes_as_numbers`)."""
+    while True:
+        while _remove_dead(tree):
+            pass
+        if not (sized and sizes_as_numbers(tree)):
+            return
 
 
 def _drop_unread_values(tree, pullback_only):
@@ -227,11 +240,14 @@ def _drop_unread_stacks(tree):
     stack that holds nothing else (`X.append(S)` ... `S = X.pop()`) goes with it.
     Only where liveness is exact: one function, no `break`, `continue`, `try` or `with`. True
     when something was removed."""
+    statements = _statements(tree)
+    if not any(_pop_of(stmt) for stmt in statements):
+        return False
     nodes = walk(tree)
     if any(isinstance(n, (ast.Break, ast.Continue, ast.Try, ast.With, ast.Lambda))
            or (isinstance(n, ast.FunctionDef) and n is not tree) for n in nodes):
         return False
-    stacks = _Stacks(nodes, _statements(tree))
+    stacks = _Stacks(nodes, statements)
     dead = set()
     _dead_pops(tree.body, set(), dead, {})
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}

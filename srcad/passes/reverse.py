@@ -351,9 +351,10 @@ class _Reverse:
     # statements ---------------------------------------------------------------------------
     def block(self, stmts, defined):
         """(primal statements, adjoint statements) of a statement list."""
-        known_before = []
-        for stmt in stmts:                        # primal names defined before each statement
-            known_before.append(set(self.known))
+        known_before = []         # primal names defined before each branch or loop
+        for stmt in stmts:
+            compound = isinstance(stmt, (ast.If, ast.For, ast.While))
+            known_before.append(set(self.known) if compound else None)
             self.known |= stored(stmt)
         primal, adjoint = [[s] for s in stmts], []
         for i in reversed(range(len(stmts))):
@@ -713,7 +714,8 @@ class _Loop:
         primal_loop.body = new_body
         anno.copy(stmt, primal_loop)
         reversed_loop = ast.For(target=name(self.namer.fresh("_"), ast.Store()),
-                                iter=call("range", name(trips)), body=adjoint_body, orelse=[])
+                                iter=call(rev.free.bind("range", range), name(trips)),
+                                body=adjoint_body, orelse=[])
         return setup + [primal_loop], before + [rev.derivative(reversed_loop, self.origin)]
 
     def _place_pushes(self, stmts, stacks, after_assign, anchors):
