@@ -51,6 +51,8 @@ class _Forward:
         self.carried = {}                # (loop, tangents, defined) -> tangents it carries
         self.originals = {}              # id of a trial copy of a loop -> its original's id
         self.copies = []                 # the trial copies (kept, so that no id is reused)
+        self.trials = 0                  # > 0 while a loop body is made on a trial copy
+        self.defines = {}                # (template, pattern) -> whether its fill defines dy
 
     def block(self, stmts, known):
         """Primal and tangent statements; `known` holds the names that have a tangent."""
@@ -105,7 +107,7 @@ class _Forward:
     def loop(self, stmt, known):
         """A loop whose body carries tangents along; a tangent that flows from one trip to the
         next starts at zero before the loop when the value had none."""
-        assigned = _assigned(stmt.body) | {activity.pushed(s) for s in ast.walk(stmt)
+        assigned = _assigned(stmt.body) | {activity.pushed(s) for s in walk(stmt)
                                            if isinstance(s, ast.Expr)} - {None}
         if isinstance(stmt, ast.For):
             assigned |= _assigned([stmt.target])
@@ -133,7 +135,11 @@ class _Forward:
         while True:                                # which tangents the body creates
             trial = set(known) | carried
             saved = self.namer.snapshot()
-            self.block(self._trial_copy(stmt.body), trial)
+            self.trials += 1
+            try:
+                self.block(self._trial_copy(stmt.body), trial)
+            finally:
+                self.trials -= 1
             self.namer.restore(saved)
             self.defined = set(before)
             new = (trial - known - carried) & assigned & before
@@ -168,9 +174,17 @@ class _Forward:
             return self.namer.derivative(var) if var in known or var == target else None
 
         check_covered(template, binding, derivative_of, self.info, stmt)
+        key = (id(template), _pattern(binding, known, target)) if self.trials else None
+        if key in self.defines:                 # a trial needs only whether dy is defined
+            if self.defines[key][1]:
+                known.add(target)
+            return [stmt]
         filled = fill(template, binding, derivative_of, self.namer, self.free.bind)
         dname = self.namer.derivative(target)
-        if any(isinstance(s, ast.Assign) and s.targets[0].id == dname for s in filled):
+        defines = any(isinstance(s, ast.Assign) and s.targets[0].id == dname for s in filled)
+        if key is not None:
+            self.defines[key] = (template, defines)
+        if defines:
             known.add(target)
         for new in filled:
             anno.set_(new, anno.DERIVATIVE, True)
@@ -267,6 +281,26 @@ def _has_tangent(node, known):
     return isinstance(node, ast.Name) and node.id in known
 
 
+def _pattern(binding, known, target):
+    """What a tangent template's fill depends on besides its names: for each bound argument,
+    whether it (or each item of a bound list) has a tangent or is the target. The same template
+    with the same pattern defines the same derivatives and binds the same free names."""
+    def mark(node):
+        if isinstance(node, ast.Name):
+            return 2 if node.id == target else node.id in known
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return tuple(mark(e) for e in node.elts)
+        return None
+    return tuple((param, mark(node)) for param, node in binding.items())
+
+
 def _assigned(stmts):
-    return {n.id for s in stmts for n in ast.walk(s)
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    """The names the statements `stmts` assign anywhere."""
+    out = set()
+    for s in stmts:
+        if isinstance(s, ast.Assign) and all(isinstance(t, ast.Name) for t in s.targets):
+            out.update(t.id for t in s.targets)     # (most statements: no walk)
+            continue
+        out.update(n.id for n in walk(s) if isinstance(n, ast.Name)
+                   and isinstance(n.ctx, ast.Store))
+    return out
