@@ -235,3 +235,63 @@ def assigned_name(stmt):
     else:
         return None
     return target.id if isinstance(target, ast.Name) else None
+
+
+class NameIndex:
+    """The `Name` nodes of a function's statements, each statement read once and the lists
+    kept while the statements live (a pass that removes statements and renames names but
+    builds no new ones asks it instead of walking the whole tree again).
+
+    `own(stmt)`: the nodes of `stmt` outside its `body` and `orelse` statement lists (a
+    loop's target and iterable, a branch's test, a whole simple statement), in walk order.
+    `names(stmt)`: the `Name` nodes among them. `under(stmt)`: the `Name` nodes of the whole
+    statement, nested blocks included. Over `statements(tree)` the own parts hold every node
+    of the tree once. `forget(stmt)` drops what is kept of a statement that was changed."""
+
+    def __init__(self):
+        self._own = {}
+
+    def own(self, stmt):
+        """The nodes of `stmt` outside its nested blocks (a list: `stmt` first)."""
+        kept = self._own.get(id(stmt))
+        if kept is None or kept[0] is not stmt:
+            nodes, cls = [stmt], stmt.__class__
+            fields = _CHILD_FIELDS.get(cls)
+            if fields is None:
+                fields = _CHILD_FIELDS[cls] = _child_fields(cls)
+            for field in fields:
+                value = getattr(stmt, field, None)
+                if field in ("body", "orelse") and isinstance(value, list) and value \
+                        and isinstance(value[0], ast.stmt):
+                    continue
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, ast.AST):
+                        nodes.extend(walk(item))
+            names = [n for n in nodes if isinstance(n, ast.Name)]
+            kept = self._own[id(stmt)] = (stmt, nodes, names)
+        return kept[1]
+
+    def names(self, stmt):
+        """The `Name` nodes of `stmt` outside its nested blocks."""
+        kept = self._own.get(id(stmt))
+        if kept is None or kept[0] is not stmt:
+            self.own(stmt)
+            kept = self._own[id(stmt)]
+        return kept[2]
+
+    def under(self, stmt):
+        """The `Name` nodes of the whole of `stmt`."""
+        out = list(self.names(stmt))
+        for field in ("body", "orelse"):
+            stmts = getattr(stmt, field, None)
+            if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
+                for inner in stmts:
+                    out.extend(self.under(inner))
+        return out
+
+    def forget(self, stmt=None):
+        """Read `stmt` (every statement, when None) afresh next time: it was changed."""
+        if stmt is None:
+            self._own.clear()
+        else:
+            self._own.pop(id(stmt), None)
