@@ -249,7 +249,7 @@ class NameIndex:
     of the tree once. `forget(stmt)` drops what is kept of a statement that was changed."""
 
     def __init__(self):
-        self._own = {}
+        self._own, self._kept_sets = {}, {}
 
     def own(self, stmt):
         """The nodes of `stmt` outside its nested blocks (a list: `stmt` first)."""
@@ -289,9 +289,46 @@ class NameIndex:
                     out.extend(self.under(inner))
         return out
 
+    def stored(self, node):
+        """`stored(node)` (a node or a list of them), each statement's set made once from its
+        own part and its blocks' sets: for statements that are not changed afterwards in ways
+        that assign other names. The set is shared: do not change it."""
+        if isinstance(node, list):
+            return set().union(*map(self.stored, node)) if node else set()
+        return self._sets(node)[0]
+
+    def loaded(self, node):
+        """`loaded(node)` as `stored` gives `stored(node)`; for statements that are not
+        changed afterwards in ways that read other names."""
+        if isinstance(node, list):
+            return set().union(*map(self.loaded, node)) if node else set()
+        return self._sets(node)[1]
+
+    def _sets(self, node):
+        kept = self._kept_sets.get(id(node))
+        if kept is not None and kept[0] is node:
+            return kept[1]
+        written, read = set(), set()
+        for n in self.names(node):
+            if isinstance(n.ctx, ast.Store):
+                written.add(n.id)
+            elif isinstance(n.ctx, ast.Load):
+                read.add(n.id)
+        for field in ("body", "orelse"):
+            stmts = getattr(node, field, None)
+            if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
+                for inner in stmts:
+                    inner_written, inner_read = self._sets(inner)
+                    written |= inner_written
+                    read |= inner_read
+        self._kept_sets[id(node)] = (node, (written, read))
+        return written, read
+
     def forget(self, stmt=None):
         """Read `stmt` (every statement, when None) afresh next time: it was changed."""
         if stmt is None:
             self._own.clear()
+            self._kept_sets.clear()
         else:
             self._own.pop(id(stmt), None)
+            self._kept_sets.pop(id(stmt), None)

@@ -34,6 +34,7 @@ import ast
 from .. import annotations as anno
 from .. import calls, rules, runtime
 from ..ast_util import (
+    NameIndex,
     always_assigned,
     assign,
     call,
@@ -266,6 +267,7 @@ class _Reverse:
         self.primal_of = {}
         self.depth = 0                  # loop nesting while reversing
         self.known = set(params)        # primal names defined so far (forward order)
+        self.index = NameIndex()        # names assigned (read) by each primal statement
         self.derive = derive
         self.modules = set()            # parameters that are models (gradients: dicts)
         self.scalar_outputs = set()     # names holding full reductions (always scalars)
@@ -344,7 +346,7 @@ class _Reverse:
         for stmt in stmts:
             compound = isinstance(stmt, (ast.If, ast.For, ast.While))
             known_before.append(set(self.known) if compound else None)
-            self.known |= stored(stmt)
+            self.known |= self.index.stored(stmt)
         primal, adjoint = [[s] for s in stmts], []
         for i in reversed(range(len(stmts))):
             stmt, known = stmts[i], known_before[i]
@@ -359,7 +361,8 @@ class _Reverse:
             else:
                 new = []
             if self.depth and isinstance(stmt, (ast.For, ast.While)):
-                new += [_Restore(var, primal[i][0]) for var in sorted(stored(primal[i]))]
+                new += [_Restore(var, primal[i][0])
+                        for var in sorted(self.index.stored(primal[i]))]
             adjoint.extend(new)
         return [s for group in primal for s in group], adjoint
 
@@ -379,7 +382,7 @@ class _Reverse:
             else:
                 out = self.template(stmt, target, dname, defined)
         if self.depth:
-            out += [_Restore(var, primal[0]) for var in sorted(stored(primal))]
+            out += [_Restore(var, primal[0]) for var in sorted(self.index.stored(primal))]
         return primal, out
 
     def parameter_read(self, stmt, dname, defined):
@@ -504,7 +507,7 @@ class _Reverse:
         body_primal, body = self.block(stmt.body, in_body)
         self.known = set(known)
         else_primal, orelse = self.block(stmt.orelse, in_else)
-        self.known = known | stored(stmt)
+        self.known = known | self.index.stored(stmt)
         live = {d for d in (in_body | in_else | entry) if self.primal_of.get(d) in known}
         origin = anno.get(stmt, anno.ORIGIN)
         for dname in sorted(live):
@@ -565,10 +568,10 @@ class _Loop:
     def reverse(self, defined):
         rev, stmt = self.rev, self.stmt
         rev.forget()
-        targets = stored(stmt.target) if isinstance(stmt, ast.For) else set()
-        assigned = stored(stmt.body) | targets
+        targets = rev.index.stored(stmt.target) if isinstance(stmt, ast.For) else set()
+        assigned = rev.index.stored(stmt.body) | targets
         live = {d for d in defined if rev.primal_of.get(d) in self.known | assigned}
-        live |= {rev.derivative_of(v) for v in sorted(loaded(stmt.body))
+        live |= {rev.derivative_of(v) for v in sorted(rev.index.loaded(stmt.body))
                  if v in rev.active and v in self.known}
         fresh = live - defined
         before = [rev.derivative(assign(d, rev.zeros(rev.primal_of[d])), self.origin)
@@ -581,8 +584,8 @@ class _Loop:
         rev.depth -= 1
         body += [rev.derivative(assign(d, rev.zeros(rev.primal_of[d])), self.origin)
                  for d in sorted(live - in_body)]
-        body = self._drop_unread(body, live)
-        needed = loaded(body) & (stored(body_primal) | targets)
+        body, reads = self._drop_unread(body, live)
+        needed = reads & (rev.index.stored(body_primal) | targets)
         saves, restores = self._keep(assigned & self.known & rev.read_by_active, needed)
         if not any(not isinstance(s, _Restore) for s in _flat(body)):
             return saves + [stmt], before + restores
@@ -618,13 +621,13 @@ class _Loop:
             reads = loaded(body)
             kept = [s for s in body if not removable(s, reads)]
             if len(kept) == len(body):
-                return body
+                return body, reads
             body = kept
 
     def assemble(self, body_primal, body, needed, targets, before):
         rev, stmt = self.rev, self.stmt
         counts = _store_counts(body_primal, targets)
-        top = stored([s for s in body_primal if isinstance(s, ast.Assign)]) | targets
+        top = rev.index.stored([s for s in body_primal if isinstance(s, ast.Assign)]) | targets
         after_assign = {v for v in needed
                         if v not in self.known and counts.get(v) == 1 and v in top}
         stacks = {v: self.namer.fresh(f"{v}_stack") for v in sorted(needed)}
@@ -671,7 +674,7 @@ class _Loop:
                 out.extend(pending)
                 pending = []
             if isinstance(stmt, ast.Assign):
-                names = stored(stmt) & after_assign
+                names = self.rev.index.stored(stmt) & after_assign
                 pushes = [self._push(stacks[v], v, origin) for v in sorted(names)]
                 empty_list = isinstance(stmt.value, ast.List) and not stmt.value.elts
                 (pending if empty_list else out).extend(pushes)
@@ -760,20 +763,18 @@ _SHAPE_ARGUMENTS = ((runtime.unbroadcast, 1), (runtime.unreduce, 1), (runtime.ze
 def _read_for_shape_only(stmts, free):
     """Names that `stmts` read only as the shape-and-dtype argument of a runtime helper (the
     `x` of `unbroadcast(g, x)`): a loop keeps a one-element stand-in for them, not the array."""
-    shape_reads, other = set(), set()
+    shape_reads, shape_names, other = set(), set(), set()
     for stmt in stmts:
-        for node in walk(stmt):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        for node in walk(stmt):         # (a call comes before its arguments)
+            if isinstance(node, ast.Name):
+                if isinstance(node.ctx, ast.Load):
+                    (shape_names if id(node) in shape_reads else other).add(node.id)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 helper = free.bound.get(node.func.id)
                 for function, position in _SHAPE_ARGUMENTS:
                     if helper is function and position < len(node.args) and isinstance(
                             node.args[position], ast.Name):
                         shape_reads.add(id(node.args[position]))
-    shape_names = set()
-    for stmt in stmts:
-        for node in walk(stmt):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                (shape_names if id(node) in shape_reads else other).add(node.id)
     return shape_names - other
 
 
