@@ -92,6 +92,9 @@ def const(value):
     return ast.Constant(value=value)
 
 
+_MISSING = object()
+
+
 def copy_node(node):
     """A deep copy of `node` (or a list of nodes), annotations included (a shallow copy of
     each annotation dict). Much faster than `copy.deepcopy` on ASTs."""
@@ -99,14 +102,28 @@ def copy_node(node):
         return [copy_node(item) for item in node]
     if not isinstance(node, ast.AST):
         return node
+    return _copy(node)
+
+
+def _copy(node):
+    """`copy_node` of one node (the recursion visits only the values that are nodes)."""
+    missing = _MISSING
     cls = node.__class__
     new = cls.__new__(cls)
     for field in node._fields:
-        if hasattr(node, field):
-            setattr(new, field, copy_node(getattr(node, field)))
+        value = getattr(node, field, missing)
+        if value is missing:
+            continue
+        if isinstance(value, ast.AST):
+            value = _copy(value)
+        elif isinstance(value, list):
+            value = [_copy(item) if isinstance(item, ast.AST) else copy_node(item)
+                     for item in value]
+        setattr(new, field, value)
     for attribute in node._attributes:
-        if hasattr(node, attribute):
-            setattr(new, attribute, getattr(node, attribute))
+        value = getattr(node, attribute, missing)
+        if value is not missing:
+            setattr(new, attribute, value)
     extra = getattr(node, "_srcad", None)
     if extra is not None:
         new._srcad = dict(extra)
