@@ -25,7 +25,7 @@ import numpy
 
 from .. import annotations as anno
 from .. import rules
-from ..ast_util import stored
+from ..ast_util import stored, walk
 from ..codegen import expression
 from ..job import Job
 from ..primitive import is_number
@@ -46,7 +46,7 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     if tree.body and isinstance(tree.body[-1], ast.Return) and tree.body[-1].value is not None:
         needed = _names(tree.body[-1].value)
     _needed(tree.body, needed)
-    for stmt in ast.walk(tree):
+    for stmt in walk(tree):
         if anno.get(stmt, anno.ACTIVE) and not stored(stmt) & needed:
             anno.set_(stmt, anno.ACTIVE, False)
     return anno.set_(tree, anno.ACTIVE_NAMES, (active & needed) | set(wrt))
@@ -73,7 +73,7 @@ def _needed(stmts, needed):
 def _names(node):
     """Names read by `node`, counting the model a parameter read or a module call refers to."""
     names = set()
-    for n in ast.walk(node):
+    for n in walk(node):
         if isinstance(n, ast.Name):
             names.add(n.id)
         for key in (anno.PARAM, anno.MODULE):
@@ -137,7 +137,7 @@ def pushed(stmt):
 def is_active_value(node, active):
     """True when the normal-form expression `node` carries a derivative of `active` names."""
     if any(isinstance(sub, ast.BoolOp) and not _is_truth(sub) and _reads(active, sub)
-           for sub in ast.walk(node)):
+           for sub in walk(node)):
         return _deny(node, "srcad cannot differentiate `and`/`or` applied to a differentiated "
                      "value (the result is one of the operands); write `a if a else b`")
     if isinstance(node, ast.Name):
@@ -253,7 +253,7 @@ def _is_truth(node):
 
 def _reads(active, node):
     """True when `node` reads an active name anywhere inside it."""
-    return any(isinstance(n, ast.Name) and n.id in active for n in ast.walk(node))
+    return any(isinstance(n, ast.Name) and n.id in active for n in walk(node))
 
 
 def _deny(node, reason, always=False):

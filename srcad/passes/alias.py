@@ -20,7 +20,7 @@ hold an argument (`x` itself, not yet assigned anew) is rejected too.
 
 import ast
 
-from ..ast_util import live_after_each, read_before_assigned
+from ..ast_util import live_after_each, read_before_assigned, walk
 from ..errors import UnsupportedSyntaxError
 from ..job import Job
 
@@ -36,7 +36,7 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     info = job.info
     args = tree.args
     params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
-    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+    names = [n for n in walk(tree) if isinstance(n, ast.Name)]
     stored = {n.id for n in names if isinstance(n.ctx, ast.Store)}
     outside = params | ({n.id for n in names} - stored)   # arguments, globals, closure values
     aliases = _Aliases(info, outside)

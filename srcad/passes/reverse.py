@@ -294,7 +294,7 @@ class _Reverse:
                 del self.spread[key]
         for key, product in list(self.products.items()):
             if key == dname or any(isinstance(n, ast.Name) and n.id == dname
-                                   for n in ast.walk(product)):
+                                   for n in walk(product)):
                 del self.products[key]
 
     def shape_of(self, ident):
@@ -715,10 +715,10 @@ class _Loop:
 def _substitute(node, constants):
     """`node` with names replaced by the constants `constants` maps them to (a copy)."""
     if not constants or not any(isinstance(n, ast.Name) and n.id in constants
-                                for n in ast.walk(node)):
+                                for n in walk(node)):
         return node
     node = copy_node(node)
-    for sub in ast.walk(node):
+    for sub in walk(node):
         for field, value in ast.iter_fields(sub):
             if isinstance(value, ast.Name) and value.id in constants:
                 setattr(sub, field, copy_node(constants[value.id]))
