@@ -195,35 +195,47 @@ def is_constant(node):
     return False
 
 
-def live_after_each(stmts, later=frozenset()):
+def live_after_each(stmts, later=frozenset(), memo=None):
     """For each statement of `stmts`, the names that may be read after it before they are
-    assigned again (`later`: those read after the whole list); one backward sweep."""
+    assigned again (`later`: those read after the whole list); one backward sweep. `memo`
+    (a dict kept by the caller while the statements do not change) keeps each statement's
+    reads, so that a loop nest's inner statements are not read again at each level."""
     after, live = [], set(later)
     for stmt in reversed(stmts):
         after.append(live)
-        live = _reads_of(stmt) | (live - always_assigned(stmt))
+        live = _reads_of(stmt, memo) | (live - always_assigned(stmt))
     return after[::-1]
 
 
-def read_before_assigned(stmts):
+def read_before_assigned(stmts, memo=None):
     """Names that some path through `stmts` reads while they still hold the value they had
     before `stmts` (a branch assigns a name only if both sides do; a loop may run zero times,
-    and its body's reads count, since a later trip reads what an earlier one assigned)."""
+    and its body's reads count, since a later trip reads what an earlier one assigned);
+    `memo` as for `live_after_each`."""
     early, assigned = set(), set()
     for stmt in stmts:
-        early |= _reads_of(stmt) - assigned
+        early |= _reads_of(stmt, memo) - assigned
         assigned |= always_assigned(stmt)
     return early
 
 
-def _reads_of(stmt):
+def _reads_of(stmt, memo=None):
+    if memo is None:
+        return _reads_of_statement(stmt, None)
+    kept = memo.get(id(stmt))
+    if kept is None or kept[0] is not stmt:
+        kept = memo[id(stmt)] = (stmt, _reads_of_statement(stmt, memo))
+    return kept[1]
+
+
+def _reads_of_statement(stmt, memo):
     if isinstance(stmt, ast.If):
-        return (loaded(stmt.test) | read_before_assigned(stmt.body)
-                | read_before_assigned(stmt.orelse))
+        return (loaded(stmt.test) | read_before_assigned(stmt.body, memo)
+                | read_before_assigned(stmt.orelse, memo))
     if isinstance(stmt, ast.For):
-        return loaded(stmt.iter) | (read_before_assigned(stmt.body) - stored(stmt.target))
+        return loaded(stmt.iter) | (read_before_assigned(stmt.body, memo) - stored(stmt.target))
     if isinstance(stmt, ast.While):
-        return loaded(stmt.test) | read_before_assigned(stmt.body)
+        return loaded(stmt.test) | read_before_assigned(stmt.body, memo)
     if isinstance(stmt, ast.AugAssign):
         return loaded(stmt) | stored(stmt.target)
     if isinstance(stmt, ast.FunctionDef):

@@ -52,20 +52,27 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     return anno.set_(tree, anno.ACTIVE_NAMES, (active & needed) | set(wrt))
 
 
-def _needed(stmts, needed):
+def _needed(stmts, needed, memo=None):
     """Add to `needed` the names whose derivative the names in `needed` (after `stmts`) need:
-    walking backwards, an active assignment to a needed name needs the names it reads."""
+    walking backwards, an active assignment to a needed name needs the names it reads.
+    `memo`: id of a statement -> (it, the names it assigns, the names it reads), kept for
+    the fixed points of a loop nest."""
+    memo = {} if memo is None else memo
     for stmt in reversed(stmts):
         if isinstance(stmt, ast.If):
-            _needed(stmt.body, needed)
-            _needed(stmt.orelse, needed)
+            _needed(stmt.body, needed, memo)
+            _needed(stmt.orelse, needed, memo)
         elif isinstance(stmt, (ast.For, ast.While)):
             size = -1
             while size != len(needed):             # to a fixed point: values flow around
                 size = len(needed)
-                _needed(stmt.body, needed)
-        elif anno.get(stmt, anno.ACTIVE) and stored(stmt) & needed:
-            needed |= _names(stmt.value)
+                _needed(stmt.body, needed, memo)
+        elif anno.get(stmt, anno.ACTIVE):
+            kept = memo.get(id(stmt))
+            if kept is None or kept[0] is not stmt:
+                kept = memo[id(stmt)] = (stmt, stored(stmt), _names(stmt.value))
+            if kept[1] & needed:
+                needed |= kept[2]
         elif pushed(stmt) and pushed(stmt) in needed:
             needed |= _names(stmt.value.args[0])
 

@@ -52,11 +52,12 @@ class _Aliases:
         self.pairs = set()          # frozenset({a, b}): a and b may share memory
         self.arguments = set()      # names that may hold (a view of) an argument's array
         self.lists = set()          # names that hold a list the function built
+        self.reads = {}             # statement reads, kept (see ast_util.live_after_each)
 
     def block(self, stmts, later):
         """Follow `stmts`; `later` holds the names read after them (a write only matters when
         a name that sees it is read afterwards)."""
-        for stmt, live in zip(stmts, live_after_each(stmts, later)):
+        for stmt, live in zip(stmts, live_after_each(stmts, later, self.reads)):
             self.statement(stmt, live)
 
     def statement(self, stmt, later):
@@ -77,7 +78,7 @@ class _Aliases:
             self.arguments |= body_arguments
             self.lists &= body_lists
         elif isinstance(stmt, (ast.For, ast.While)):
-            later = later | read_before_assigned([stmt])     # what the next trip reads
+            later = later | read_before_assigned([stmt], self.reads)  # the next trip's
             arguments = set(self.arguments)                  # (it may run zero times)
             for _ in range(2):
                 if isinstance(stmt, ast.For):
