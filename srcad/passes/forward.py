@@ -58,13 +58,14 @@ class _Forward:
         """Primal and tangent statements; `known` holds the names that have a tangent."""
         out = []
         for stmt in stmts:
+            assigned = _assigned([stmt])        # (before its tangents join a loop's body)
             if isinstance(stmt, ast.If):
                 out.append(self.branch(stmt, known))
             elif isinstance(stmt, (ast.For, ast.While)):
-                out.extend(self.loop(stmt, known))
+                out.extend(self.loop(stmt, known, assigned))
             elif isinstance(stmt, ast.Assign) and anno.get(stmt, anno.ACTIVE):
                 out.extend(self.assignment(stmt, known))
-            elif isinstance(stmt, ast.Assign) and _assigned([stmt]) & known:
+            elif isinstance(stmt, ast.Assign) and assigned & known:
                 out.extend([stmt] + self.constant(stmt, known))
             elif activity.pushed(stmt) and (activity.pushed(stmt) in known or _has_tangent(
                     stmt.value.args[0], known)):
@@ -72,7 +73,7 @@ class _Forward:
                 out.extend([stmt, self.push_tangent(stmt, known)])
             else:
                 out.append(stmt)
-            self.defined |= _assigned([stmt])
+            self.defined |= assigned
         return out
 
     def constant(self, stmt, known):
@@ -104,13 +105,12 @@ class _Forward:
         return [stmt, anno.set_(assign(self.namer.derivative(target), pop), anno.DERIVATIVE,
                                 True)]
 
-    def loop(self, stmt, known):
+    def loop(self, stmt, known, assigned):
         """A loop whose body carries tangents along; a tangent that flows from one trip to the
-        next starts at zero before the loop when the value had none."""
-        assigned = _assigned(stmt.body) | {activity.pushed(s) for s in walk(stmt)
-                                           if isinstance(s, ast.Expr)} - {None}
-        if isinstance(stmt, ast.For):
-            assigned |= _assigned([stmt.target])
+        next starts at zero before the loop when the value had none. `assigned`: the names
+        the loop assigns (its target's too)."""
+        assigned = assigned | {activity.pushed(s) for s in walk(stmt)
+                               if isinstance(s, ast.Expr)} - {None}
         before = set(self.defined)
         key = (self.originals.get(id(stmt), id(stmt)), frozenset(known), frozenset(before))
         if key not in self.carried:
