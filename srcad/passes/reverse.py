@@ -39,7 +39,6 @@ from ..ast_util import (
     assign,
     call,
     copy_node,
-    loaded,
     name,
     read_before_assigned,
     stored,
@@ -584,13 +583,13 @@ class _Loop:
         rev.depth -= 1
         body += [rev.derivative(assign(d, rev.zeros(rev.primal_of[d])), self.origin)
                  for d in sorted(live - in_body)]
-        body, reads = self._drop_unread(body, live)
-        needed = reads & (rev.index.stored(body_primal) | targets)
+        body, facts = self._drop_unread(body, live)
+        needed = facts.reads & (rev.index.stored(body_primal) | targets)
         saves, restores = self._keep(assigned & self.known & rev.read_by_active, needed)
         if not any(not isinstance(s, _Restore) for s in _flat(body)):
             return saves + [stmt], before + restores
-        _accumulate_in_place(body, fresh)
-        primal, adjoint = self.assemble(body_primal, body, needed, targets, before)
+        _accumulate_in_place(body, fresh, facts)
+        primal, adjoint = self.assemble(body_primal, body, needed, targets, before, facts)
         return saves + primal, adjoint + restores
 
     def _keep(self, names, needed):
@@ -618,20 +617,23 @@ class _Loop:
                     and target not in reads)
 
         while True:
-            reads = loaded(body)
-            kept = [s for s in body if not removable(s, reads)]
+            facts = _Facts(body, self.rev.free)
+            kept = [s for s in body if not removable(s, facts.reads)]
             if len(kept) == len(body):
-                return body, reads
+                return body, facts
             body = kept
 
-    def assemble(self, body_primal, body, needed, targets, before):
+    def assemble(self, body_primal, body, needed, targets, before, facts):
         rev, stmt = self.rev, self.stmt
-        counts = _store_counts(body_primal, targets)
+        counts = {t: 1 for t in targets}
+        for n in (n for s in body_primal for n in rev.index.under(s)):
+            if isinstance(n.ctx, ast.Store):
+                counts[n.id] = counts.get(n.id, 0) + 1
         top = rev.index.stored([s for s in body_primal if isinstance(s, ast.Assign)]) | targets
         after_assign = {v for v in needed
                         if v not in self.known and counts.get(v) == 1 and v in top}
         stacks = {v: self.namer.fresh(f"{v}_stack") for v in sorted(needed)}
-        self.shapes_only = _read_for_shape_only(body, rev.free) & (needed - self.known)
+        self.shapes_only = facts.shape_only & (needed - self.known)
         trips = self.namer.fresh("_trips")
         setup = [self._bookkeeping(assign(trips, ast.Constant(0)))]
         setup += [self._bookkeeping(assign(stacks[v], ast.List(elts=[], ctx=ast.Load())))
@@ -728,19 +730,16 @@ def _substitute(node, constants):
     return node
 
 
-def _accumulate_in_place(stmts, fresh):
+def _accumulate_in_place(stmts, fresh, facts):
     """`d = d + e` as `d += e` for the adjoints `fresh` (zeros made just before the loop) that
-    the loop only ever accumulates: their arrays are the loop's own, so no trip allocates."""
+    the loop only ever accumulates (`facts`: the `_Facts` of `stmts`): their arrays are the
+    loop's own, so no trip allocates."""
     def is_accumulation(node, d):
-        return (isinstance(node, ast.Assign) and isinstance(node.value, ast.BinOp)
-                and isinstance(node.value.op, ast.Add) and isinstance(node.value.left, ast.Name)
-                and node.value.left.id == d and node.targets[0].id == d)
+        return _sum_into(node) == d
 
-    nodes = [n for s in stmts if not isinstance(s, _Restore) for n in walk(s)]
     for d in sorted(fresh):
-        writes = [n for n in nodes if isinstance(n, ast.Name) and n.id == d
-                  and isinstance(n.ctx, ast.Store)]
-        if writes and len(writes) == sum(is_accumulation(n, d) for n in nodes):
+        writes = facts.stores.get(d, 0)
+        if writes and writes == facts.sums.get(d, 0):
             _replace_statements(stmts, lambda n, d=d: anno.copy(n, ast.AugAssign(
                 target=name(d, ast.Store()), op=ast.Add(), value=n.value.right))
                 if is_accumulation(n, d) else n)
@@ -760,31 +759,43 @@ _SHAPE_ARGUMENTS = ((runtime.unbroadcast, 1), (runtime.unreduce, 1), (runtime.ze
                     (runtime.scatter_add, 1), (runtime.cast_like, 1))
 
 
-def _read_for_shape_only(stmts, free):
-    """Names that `stmts` read only as the shape-and-dtype argument of a runtime helper (the
-    `x` of `unbroadcast(g, x)`): a loop keeps a one-element stand-in for them, not the array."""
-    shape_reads, shape_names, other = set(), set(), set()
-    for stmt in stmts:
-        for node in walk(stmt):         # (a call comes before its arguments)
-            if isinstance(node, ast.Name):
-                if isinstance(node.ctx, ast.Load):
-                    (shape_names if id(node) in shape_reads else other).add(node.id)
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                helper = free.bound.get(node.func.id)
-                for function, position in _SHAPE_ARGUMENTS:
-                    if helper is function and position < len(node.args) and isinstance(
-                            node.args[position], ast.Name):
-                        shape_reads.add(id(node.args[position]))
-    return shape_names - other
+class _Facts:
+    """What a loop's adjoint body `stmts` reads and writes, in one walk: `reads` (the names it
+    reads), `shape_only` (those it reads only as the shape-and-dtype argument of a runtime
+    helper, the `x` of `unbroadcast(g, x)`: a loop keeps a one-element stand-in for them, not
+    the array), `stores` (how often it assigns each name) and `sums` (how many of its
+    statements are `d = d + e`, by `d`)."""
+
+    def __init__(self, stmts, free):
+        self.stores, self.sums = {}, {}
+        shape_reads, shape_names, other = set(), set(), set()
+        for stmt in stmts:
+            for node in walk(stmt):         # (a call comes before its arguments)
+                if isinstance(node, ast.Name):
+                    if isinstance(node.ctx, ast.Load):
+                        (shape_names if id(node) in shape_reads else other).add(node.id)
+                    elif isinstance(node.ctx, ast.Store):
+                        self.stores[node.id] = self.stores.get(node.id, 0) + 1
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                    helper = free.bound.get(node.func.id)
+                    for function, position in _SHAPE_ARGUMENTS:
+                        if helper is function and position < len(node.args) and isinstance(
+                                node.args[position], ast.Name):
+                            shape_reads.add(id(node.args[position]))
+                elif isinstance(node, ast.Assign) and _sum_into(node) is not None:
+                    self.sums[node.targets[0].id] = self.sums.get(node.targets[0].id, 0) + 1
+        self.reads = shape_names | other
+        self.shape_only = shape_names - other
 
 
-def _store_counts(stmts, targets):
-    counts = {t: 1 for t in targets}
-    for stmt in stmts:
-        for node in walk(stmt):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                counts[node.id] = counts.get(node.id, 0) + 1
-    return counts
+def _sum_into(node):
+    """`d` for a statement `d = d + e`, else None."""
+    if (isinstance(node, ast.Assign) and isinstance(node.value, ast.BinOp)
+            and isinstance(node.value.op, ast.Add) and isinstance(node.value.left, ast.Name)
+            and isinstance(node.targets[0], ast.Name)
+            and node.value.left.id == node.targets[0].id):
+        return node.value.left.id
+    return None
 
 
 def _flat(stmts):
