@@ -49,9 +49,8 @@ class _Forward:
         self.info = info
         self.defined = set(params)       # primal names assigned so far
         self.carried = {}                # (loop, tangents, defined) -> tangents it carries
-        self.originals = {}              # id of a trial copy of a loop -> its original's id
-        self.copies = []                 # the trial copies (kept, so that no id is reused)
-        self.trials = 0                  # > 0 while a loop body is made on a trial copy
+        self.pushes = {}                 # id of a loop -> (it, the stacks its body pushes to)
+        self.trials = 0                  # > 0 while a loop body is made on trial
         self.defines = {}                # (template, pattern) -> whether its fill defines dy
 
     def block(self, stmts, known):
@@ -109,10 +108,13 @@ class _Forward:
         """A loop whose body carries tangents along; a tangent that flows from one trip to the
         next starts at zero before the loop when the value had none. `assigned`: the names
         the loop assigns (its target's too)."""
-        assigned = assigned | {activity.pushed(s) for s in walk(stmt)
-                               if isinstance(s, ast.Expr)} - {None}
+        kept = self.pushes.get(id(stmt))
+        if kept is None or kept[0] is not stmt:     # (the body is made anew only once, last)
+            kept = self.pushes[id(stmt)] = (stmt, {activity.pushed(s) for s in walk(stmt)
+                                                   if isinstance(s, ast.Expr)} - {None})
+        assigned = assigned | kept[1]
         before = set(self.defined)
-        key = (self.originals.get(id(stmt), id(stmt)), frozenset(known), frozenset(before))
+        key = (id(stmt), frozenset(known), frozenset(before))
         if key not in self.carried:
             self.carried[key] = self._carried(stmt, known, assigned, before)
         carried = set(self.carried[key])
@@ -123,21 +125,23 @@ class _Forward:
             anno.set_(zero, anno.ORIGIN, anno.get(stmt, anno.ORIGIN))
             init.append(zero)
         known |= carried
-        stmt.body = self.block(stmt.body, known)
+        body = self.block(stmt.body, known)
+        if not self.trials:                         # (a trial changes no statement)
+            stmt.body = body
         return init + [stmt]
 
     def _carried(self, stmt, known, assigned, before):
         """The tangents the loop `stmt` carries from one trip to the next: its body made on
-        trial copies until no new tangent appears. A loop nested in the copy is found by its
-        original in `self.carried` (the trials of a nest would otherwise grow as a power of
-        its depth)."""
+        trial (the results thrown away, no statement changed) until no new tangent appears. A
+        nested loop's are kept in `self.carried` (the trials of a nest would otherwise grow
+        as a power of its depth)."""
         carried = set()
         while True:                                # which tangents the body creates
             trial = set(known) | carried
             saved = self.namer.snapshot()
             self.trials += 1
             try:
-                self.block(self._trial_copy(stmt.body), trial)
+                self.block(stmt.body, trial)
             finally:
                 self.trials -= 1
             self.namer.restore(saved)
@@ -146,15 +150,6 @@ class _Forward:
             if not new:
                 return carried
             carried |= new
-
-    def _trial_copy(self, body):
-        copy = copy_node(body)
-        for original, copied in zip(walk(ast.Module(body=body, type_ignores=[])),
-                                    walk(ast.Module(body=copy, type_ignores=[]))):
-            if isinstance(original, (ast.For, ast.While)):
-                self.originals[id(copied)] = self.originals.get(id(original), id(original))
-                self.copies.append(copied)
-        return copy
 
     def assignment(self, stmt, known):
         """The primal statement and the statements of its tangent."""

@@ -98,9 +98,11 @@ def _drop_unread_values(tree, pullback_only, index):
 
 # constant folding --------------------------------------------------------------------------
 def _fold(tree):
+    folder = _Folder()
     for stmt in _statements(tree):
-        if anno.get(stmt, anno.DERIVATIVE) and isinstance(stmt, ast.Assign):
-            stmt.value = _Folder().visit(stmt.value)
+        if anno.get(stmt, anno.DERIVATIVE) and isinstance(stmt, ast.Assign) and any(
+                isinstance(n, (ast.Constant, ast.UnaryOp)) for n in walk(stmt.value)):
+            stmt.value = folder.visit(stmt.value)     # (no number, no `--e`: nothing folds)
 
 
 def _number(node):
