@@ -1,4 +1,6 @@
-"""AST helpers: parse a live function into a FunctionDef, and build or copy small nodes.
+"""AST helpers: parse a live function into a FunctionDef, build or copy small nodes, and read
+the names a tree reads and assigns (`walk`, liveness, `NameIndex` for a pass that asks many
+times about statements it does not change).
 
 In: a Python function object. Out: `(ast.FunctionDef, SourceInfo)`, with line numbers that match
 the user's file, so every later error can point at the user's line.
