@@ -1,4 +1,6 @@
-"""AST helpers: parse a live function into a FunctionDef, and build or copy small nodes.
+"""AST helpers: parse a live function into a FunctionDef, build or copy small nodes, and read
+the names a tree reads and assigns (`walk`, liveness, `NameIndex` for a pass that asks many
+times about statements it does not change).
 
 In: a Python function object. Out: `(ast.FunctionDef, SourceInfo)`, with line numbers that match
 the user's file, so every later error can point at the user's line.
@@ -100,6 +102,9 @@ def const(value):
     return ast.Constant(value=value)
 
 
+_MISSING = object()
+
+
 def copy_node(node):
     """A deep copy of `node` (or a list of nodes), annotations included (a shallow copy of
     each annotation dict). Much faster than `copy.deepcopy` on ASTs."""
@@ -107,14 +112,28 @@ def copy_node(node):
         return [copy_node(item) for item in node]
     if not isinstance(node, ast.AST):
         return node
+    return _copy(node)
+
+
+def _copy(node):
+    """`copy_node` of one node (the recursion visits only the values that are nodes)."""
+    missing = _MISSING
     cls = node.__class__
     new = cls.__new__(cls)
     for field in node._fields:
-        if hasattr(node, field):
-            setattr(new, field, copy_node(getattr(node, field)))
+        value = getattr(node, field, missing)
+        if value is missing:
+            continue
+        if isinstance(value, ast.AST):
+            value = _copy(value)
+        elif isinstance(value, list):
+            value = [_copy(item) if isinstance(item, ast.AST) else copy_node(item)
+                     for item in value]
+        setattr(new, field, value)
     for attribute in node._attributes:
-        if hasattr(node, attribute):
-            setattr(new, attribute, getattr(node, attribute))
+        value = getattr(node, attribute, missing)
+        if value is not missing:
+            setattr(new, attribute, value)
     extra = getattr(node, "_srcad", None)
     if extra is not None:
         new._srcad = dict(extra)
@@ -186,35 +205,47 @@ def is_constant(node):
     return False
 
 
-def live_after_each(stmts, later=frozenset()):
+def live_after_each(stmts, later=frozenset(), memo=None):
     """For each statement of `stmts`, the names that may be read after it before they are
-    assigned again (`later`: those read after the whole list); one backward sweep."""
+    assigned again (`later`: those read after the whole list); one backward sweep. `memo`
+    (a dict kept by the caller while the statements do not change) keeps each statement's
+    reads, so that a loop nest's inner statements are not read again at each level."""
     after, live = [], set(later)
     for stmt in reversed(stmts):
         after.append(live)
-        live = _reads_of(stmt) | (live - always_assigned(stmt))
+        live = _reads_of(stmt, memo) | (live - always_assigned(stmt))
     return after[::-1]
 
 
-def read_before_assigned(stmts):
+def read_before_assigned(stmts, memo=None):
     """Names that some path through `stmts` reads while they still hold the value they had
     before `stmts` (a branch assigns a name only if both sides do; a loop may run zero times,
-    and its body's reads count, since a later trip reads what an earlier one assigned)."""
+    and its body's reads count, since a later trip reads what an earlier one assigned);
+    `memo` as for `live_after_each`."""
     early, assigned = set(), set()
     for stmt in stmts:
-        early |= _reads_of(stmt) - assigned
+        early |= _reads_of(stmt, memo) - assigned
         assigned |= always_assigned(stmt)
     return early
 
 
-def _reads_of(stmt):
+def _reads_of(stmt, memo=None):
+    if memo is None:
+        return _reads_of_statement(stmt, None)
+    kept = memo.get(id(stmt))
+    if kept is None or kept[0] is not stmt:
+        kept = memo[id(stmt)] = (stmt, _reads_of_statement(stmt, memo))
+    return kept[1]
+
+
+def _reads_of_statement(stmt, memo):
     if isinstance(stmt, ast.If):
-        return (loaded(stmt.test) | read_before_assigned(stmt.body)
-                | read_before_assigned(stmt.orelse))
+        return (loaded(stmt.test) | read_before_assigned(stmt.body, memo)
+                | read_before_assigned(stmt.orelse, memo))
     if isinstance(stmt, ast.For):
-        return loaded(stmt.iter) | (read_before_assigned(stmt.body) - stored(stmt.target))
+        return loaded(stmt.iter) | (read_before_assigned(stmt.body, memo) - stored(stmt.target))
     if isinstance(stmt, ast.While):
-        return loaded(stmt.test) | read_before_assigned(stmt.body)
+        return loaded(stmt.test) | read_before_assigned(stmt.body, memo)
     if isinstance(stmt, ast.AugAssign):
         return loaded(stmt) | stored(stmt.target)
     if isinstance(stmt, ast.FunctionDef):
@@ -243,3 +274,100 @@ def assigned_name(stmt):
     else:
         return None
     return target.id if isinstance(target, ast.Name) else None
+
+
+class NameIndex:
+    """The `Name` nodes of a function's statements, each statement read once and the lists
+    kept while the statements live (a pass that removes statements and renames names but
+    builds no new ones asks it instead of walking the whole tree again).
+
+    `own(stmt)`: the nodes of `stmt` outside its `body` and `orelse` statement lists (a
+    loop's target and iterable, a branch's test, a whole simple statement), in walk order.
+    `names(stmt)`: the `Name` nodes among them. `under(stmt)`: the `Name` nodes of the whole
+    statement, nested blocks included. Over `statements(tree)` the own parts hold every node
+    of the tree once. `forget(stmt)` drops what is kept of a statement that was changed."""
+
+    def __init__(self):
+        self._own, self._kept_sets = {}, {}
+
+    def own(self, stmt):
+        """The nodes of `stmt` outside its nested blocks (a list: `stmt` first)."""
+        kept = self._own.get(id(stmt))
+        if kept is None or kept[0] is not stmt:
+            nodes, cls = [stmt], stmt.__class__
+            fields = _CHILD_FIELDS.get(cls)
+            if fields is None:
+                fields = _CHILD_FIELDS[cls] = _child_fields(cls)
+            for field in fields:
+                value = getattr(stmt, field, None)
+                if field in ("body", "orelse") and isinstance(value, list) and value \
+                        and isinstance(value[0], ast.stmt):
+                    continue
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, ast.AST):
+                        nodes.extend(walk(item))
+            names = [n for n in nodes if isinstance(n, ast.Name)]
+            kept = self._own[id(stmt)] = (stmt, nodes, names)
+        return kept[1]
+
+    def names(self, stmt):
+        """The `Name` nodes of `stmt` outside its nested blocks."""
+        kept = self._own.get(id(stmt))
+        if kept is None or kept[0] is not stmt:
+            self.own(stmt)
+            kept = self._own[id(stmt)]
+        return kept[2]
+
+    def under(self, stmt):
+        """The `Name` nodes of the whole of `stmt`."""
+        out = list(self.names(stmt))
+        for field in ("body", "orelse"):
+            stmts = getattr(stmt, field, None)
+            if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
+                for inner in stmts:
+                    out.extend(self.under(inner))
+        return out
+
+    def stored(self, node):
+        """`stored(node)` (a node or a list of them), each statement's set made once from its
+        own part and its blocks' sets: for statements that are not changed afterwards in ways
+        that assign other names. The set is shared: do not change it."""
+        if isinstance(node, list):
+            return set().union(*map(self.stored, node)) if node else set()
+        return self._sets(node)[0]
+
+    def loaded(self, node):
+        """`loaded(node)` as `stored` gives `stored(node)`; for statements that are not
+        changed afterwards in ways that read other names."""
+        if isinstance(node, list):
+            return set().union(*map(self.loaded, node)) if node else set()
+        return self._sets(node)[1]
+
+    def _sets(self, node):
+        kept = self._kept_sets.get(id(node))
+        if kept is not None and kept[0] is node:
+            return kept[1]
+        written, read = set(), set()
+        for n in self.names(node):
+            if isinstance(n.ctx, ast.Store):
+                written.add(n.id)
+            elif isinstance(n.ctx, ast.Load):
+                read.add(n.id)
+        for field in ("body", "orelse"):
+            stmts = getattr(node, field, None)
+            if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
+                for inner in stmts:
+                    inner_written, inner_read = self._sets(inner)
+                    written |= inner_written
+                    read |= inner_read
+        self._kept_sets[id(node)] = (node, (written, read))
+        return written, read
+
+    def forget(self, stmt=None):
+        """Read `stmt` (every statement, when None) afresh next time: it was changed."""
+        if stmt is None:
+            self._own.clear()
+            self._kept_sets.clear()
+        else:
+            self._own.pop(id(stmt), None)
+            self._kept_sets.pop(id(stmt), None)

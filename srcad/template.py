@@ -27,7 +27,7 @@ import numpy
 
 from . import annotations as anno
 from . import runtime
-from .ast_util import const, copy_node, name
+from .ast_util import const, copy_node, name, walk
 from .errors import TemplateError
 
 
@@ -127,7 +127,7 @@ class _Filler(ast.NodeTransformer):
 
     # statements ---------------------------------------------------------------------------
     def statement(self, stmt):
-        for node in ast.walk(stmt):                # template locals, comprehension targets too
+        for node in walk(stmt):                    # template locals, comprehension targets too
             if (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
                     and node.id not in self.locals):
                 self.locals[node.id] = self.namer.fresh(node.id)
@@ -136,7 +136,7 @@ class _Filler(ast.NodeTransformer):
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and _is_d(stmt.targets[0]):
             return self._define(stmt.targets[0].slice, stmt.value)
         stmt = self.visit(stmt)
-        if any(n.id == ZERO for n in ast.walk(stmt) if isinstance(n, ast.Name)):
+        if any(n.id == ZERO for n in walk(stmt) if isinstance(n, ast.Name)):
             raise TemplateError(f"{self.template!r}: a zero derivative reached a local statement")
         return [stmt]
 
@@ -219,10 +219,7 @@ class _Filler(ast.NodeTransformer):
         `unreduce(g, x, None, False)` reads `unreduce(g, x)`."""
         func = self._callee(node.func)
         self.generic_visit(node)
-        try:
-            params = list(inspect.signature(func).parameters.values()) if func else []
-        except (TypeError, ValueError):
-            params = []
+        params = _parameters(func)
         defaults = {p.name: p.default for p in params if p.default is not p.empty}
         node.keywords = [k for k in node.keywords
                          if not (k.arg in defaults and _equals_constant(k.value, defaults[k.arg]))]
@@ -265,6 +262,22 @@ class _Filler(ast.NodeTransformer):
 
     def _derivative_name(self, bound):
         return self.derivative_of(bound.id) if isinstance(bound, ast.Name) else None
+
+
+_PARAMETERS: dict = {}       # id of a callee -> (the callee, its parameters)
+
+
+def _parameters(func):
+    """The parameters of `func` (a template's callee), read once per callee; [] when it has
+    no signature (or `func` is None)."""
+    kept = _PARAMETERS.get(id(func))
+    if kept is None or kept[0] is not func:
+        try:
+            params = list(inspect.signature(func).parameters.values()) if func else []
+        except (TypeError, ValueError):
+            params = []
+        kept = _PARAMETERS[id(func)] = (func, params)
+    return kept[1]
 
 
 def _slice_syntax(index):
@@ -317,7 +330,7 @@ def _is_d(node):
 
 
 def _contains_binop(node):
-    return any(isinstance(n, (ast.BinOp, ast.Call)) for n in ast.walk(node))
+    return any(isinstance(n, (ast.BinOp, ast.Call)) for n in walk(node))
 
 
 def _is_zero(node):
@@ -377,7 +390,7 @@ def fold_zeros(node):
 
 
 def _has_zero(node):
-    return any(_is_zero(n) for n in ast.walk(node))
+    return any(_is_zero(n) for n in walk(node))
 
 
 def _nonzero(node):

@@ -25,7 +25,7 @@ import numpy
 
 from .. import annotations as anno
 from .. import rules
-from ..ast_util import stored
+from ..ast_util import stored, walk
 from ..codegen import expression
 from ..job import Job
 from ..primitive import is_number
@@ -46,26 +46,33 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     if tree.body and isinstance(tree.body[-1], ast.Return) and tree.body[-1].value is not None:
         needed = _names(tree.body[-1].value)
     _needed(tree.body, needed)
-    for stmt in ast.walk(tree):
+    for stmt in walk(tree):
         if anno.get(stmt, anno.ACTIVE) and not stored(stmt) & needed:
             anno.set_(stmt, anno.ACTIVE, False)
     return anno.set_(tree, anno.ACTIVE_NAMES, (active & needed) | set(wrt))
 
 
-def _needed(stmts, needed):
+def _needed(stmts, needed, memo=None):
     """Add to `needed` the names whose derivative the names in `needed` (after `stmts`) need:
-    walking backwards, an active assignment to a needed name needs the names it reads."""
+    walking backwards, an active assignment to a needed name needs the names it reads.
+    `memo`: id of a statement -> (it, the names it assigns, the names it reads), kept for
+    the fixed points of a loop nest."""
+    memo = {} if memo is None else memo
     for stmt in reversed(stmts):
         if isinstance(stmt, ast.If):
-            _needed(stmt.body, needed)
-            _needed(stmt.orelse, needed)
+            _needed(stmt.body, needed, memo)
+            _needed(stmt.orelse, needed, memo)
         elif isinstance(stmt, (ast.For, ast.While)):
             size = -1
             while size != len(needed):             # to a fixed point: values flow around
                 size = len(needed)
-                _needed(stmt.body, needed)
-        elif anno.get(stmt, anno.ACTIVE) and stored(stmt) & needed:
-            needed |= _names(stmt.value)
+                _needed(stmt.body, needed, memo)
+        elif anno.get(stmt, anno.ACTIVE):
+            kept = memo.get(id(stmt))
+            if kept is None or kept[0] is not stmt:
+                kept = memo[id(stmt)] = (stmt, stored(stmt), _names(stmt.value))
+            if kept[1] & needed:
+                needed |= kept[2]
         elif pushed(stmt) and pushed(stmt) in needed:
             needed |= _names(stmt.value.args[0])
 
@@ -73,7 +80,7 @@ def _needed(stmts, needed):
 def _names(node):
     """Names read by `node`, counting the model a parameter read or a module call refers to."""
     names = set()
-    for n in ast.walk(node):
+    for n in walk(node):
         if isinstance(n, ast.Name):
             names.add(n.id)
         for key in (anno.PARAM, anno.MODULE):
@@ -138,7 +145,7 @@ def pushed(stmt):
 def is_active_value(node, active):
     """True when the normal-form expression `node` carries a derivative of `active` names."""
     if any(isinstance(sub, ast.BoolOp) and not _is_truth(sub) and _reads(active, sub)
-           for sub in ast.walk(node)):
+           for sub in walk(node)):
         return _deny(node, "srcad cannot differentiate `and`/`or` applied to a differentiated "
                      "value (the result is one of the operands); write `a if a else b`")
     if isinstance(node, ast.Name):
@@ -254,7 +261,7 @@ def _is_truth(node):
 
 def _reads(active, node):
     """True when `node` reads an active name anywhere inside it."""
-    return any(isinstance(n, ast.Name) and n.id in active for n in ast.walk(node))
+    return any(isinstance(n, ast.Name) and n.id in active for n in walk(node))
 
 
 def _deny(node, reason, always=False):

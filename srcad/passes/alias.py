@@ -20,7 +20,7 @@ hold an argument (`x` itself, not yet assigned anew) is rejected too.
 
 import ast
 
-from ..ast_util import live_after_each, read_before_assigned
+from ..ast_util import live_after_each, read_before_assigned, walk
 from ..errors import UnsupportedSyntaxError
 from ..job import Job
 
@@ -36,7 +36,7 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     info = job.info
     args = tree.args
     params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
-    names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+    names = [n for n in walk(tree) if isinstance(n, ast.Name)]
     stored = {n.id for n in names if isinstance(n.ctx, ast.Store)}
     outside = params | ({n.id for n in names} - stored)   # arguments, globals, closure values
     aliases = _Aliases(info, outside)
@@ -52,11 +52,12 @@ class _Aliases:
         self.pairs = set()          # frozenset({a, b}): a and b may share memory
         self.arguments = set()      # names that may hold (a view of) an argument's array
         self.lists = set()          # names that hold a list the function built
+        self.reads = {}             # statement reads, kept (see ast_util.live_after_each)
 
     def block(self, stmts, later):
         """Follow `stmts`; `later` holds the names read after them (a write only matters when
         a name that sees it is read afterwards)."""
-        for stmt, live in zip(stmts, live_after_each(stmts, later)):
+        for stmt, live in zip(stmts, live_after_each(stmts, later, self.reads)):
             self.statement(stmt, live)
 
     def statement(self, stmt, later):
@@ -77,7 +78,7 @@ class _Aliases:
             self.arguments |= body_arguments
             self.lists &= body_lists
         elif isinstance(stmt, (ast.For, ast.While)):
-            later = later | read_before_assigned([stmt])     # what the next trip reads
+            later = later | read_before_assigned([stmt], self.reads)  # the next trip's
             arguments = set(self.arguments)                  # (it may run zero times)
             for _ in range(2):
                 if isinstance(stmt, ast.For):

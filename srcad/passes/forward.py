@@ -50,21 +50,23 @@ class _Forward:
         self.info = info
         self.defined = set(params)       # primal names assigned so far
         self.carried = {}                # (loop, tangents, defined) -> tangents it carries
-        self.originals = {}              # id of a trial copy of a loop -> its original's id
-        self.copies = []                 # the trial copies (kept, so that no id is reused)
+        self.pushes = {}                 # id of a loop -> (it, the stacks its body pushes to)
+        self.trials = 0                  # > 0 while a loop body is made on trial
+        self.defines = {}                # (template, pattern) -> whether its fill defines dy
         self.statics = {}                # parameter -> value known while generating
 
     def block(self, stmts, known):
         """Primal and tangent statements; `known` holds the names that have a tangent."""
         out = []
         for stmt in stmts:
+            assigned = _assigned([stmt])        # (before its tangents join a loop's body)
             if isinstance(stmt, ast.If):
                 out.append(self.branch(stmt, known))
             elif isinstance(stmt, (ast.For, ast.While)):
-                out.extend(self.loop(stmt, known))
+                out.extend(self.loop(stmt, known, assigned))
             elif isinstance(stmt, ast.Assign) and anno.get(stmt, anno.ACTIVE):
                 out.extend(self.assignment(stmt, known))
-            elif isinstance(stmt, ast.Assign) and _assigned([stmt]) & known:
+            elif isinstance(stmt, ast.Assign) and assigned & known:
                 out.extend([stmt] + self.constant(stmt, known))
             elif activity.pushed(stmt) and (activity.pushed(stmt) in known or _has_tangent(
                     stmt.value.args[0], known)):
@@ -72,7 +74,7 @@ class _Forward:
                 out.extend([stmt, self.push_tangent(stmt, known)])
             else:
                 out.append(stmt)
-            self.defined |= _assigned([stmt])
+            self.defined |= assigned
         return out
 
     def constant(self, stmt, known):
@@ -104,15 +106,17 @@ class _Forward:
         return [stmt, anno.set_(assign(self.namer.derivative(target), pop), anno.DERIVATIVE,
                                 True)]
 
-    def loop(self, stmt, known):
+    def loop(self, stmt, known, assigned):
         """A loop whose body carries tangents along; a tangent that flows from one trip to the
-        next starts at zero before the loop when the value had none."""
-        assigned = _assigned(stmt.body) | {activity.pushed(s) for s in ast.walk(stmt)
-                                           if isinstance(s, ast.Expr)} - {None}
-        if isinstance(stmt, ast.For):
-            assigned |= _assigned([stmt.target])
+        next starts at zero before the loop when the value had none. `assigned`: the names
+        the loop assigns (its target's too)."""
+        kept = self.pushes.get(id(stmt))
+        if kept is None or kept[0] is not stmt:     # (the body is made anew only once, last)
+            kept = self.pushes[id(stmt)] = (stmt, {activity.pushed(s) for s in walk(stmt)
+                                                   if isinstance(s, ast.Expr)} - {None})
+        assigned = assigned | kept[1]
         before = set(self.defined)
-        key = (self.originals.get(id(stmt), id(stmt)), frozenset(known), frozenset(before))
+        key = (id(stmt), frozenset(known), frozenset(before))
         if key not in self.carried:
             self.carried[key] = self._carried(stmt, known, assigned, before)
         carried = set(self.carried[key])
@@ -123,34 +127,31 @@ class _Forward:
             anno.set_(zero, anno.ORIGIN, anno.get(stmt, anno.ORIGIN))
             init.append(zero)
         known |= carried
-        stmt.body = self.block(stmt.body, known)
+        body = self.block(stmt.body, known)
+        if not self.trials:                         # (a trial changes no statement)
+            stmt.body = body
         return init + [stmt]
 
     def _carried(self, stmt, known, assigned, before):
         """The tangents the loop `stmt` carries from one trip to the next: its body made on
-        trial copies until no new tangent appears. A loop nested in the copy is found by its
-        original in `self.carried` (the trials of a nest would otherwise grow as a power of
-        its depth)."""
+        trial (the results thrown away, no statement changed) until no new tangent appears. A
+        nested loop's are kept in `self.carried` (the trials of a nest would otherwise grow
+        as a power of its depth)."""
         carried = set()
         while True:                                # which tangents the body creates
             trial = set(known) | carried
             saved = self.namer.snapshot()
-            self.block(self._trial_copy(stmt.body), trial)
+            self.trials += 1
+            try:
+                self.block(stmt.body, trial)
+            finally:
+                self.trials -= 1
             self.namer.restore(saved)
             self.defined = set(before)
             new = (trial - known - carried) & assigned & before
             if not new:
                 return carried
             carried |= new
-
-    def _trial_copy(self, body):
-        copy = copy_node(body)
-        for original, copied in zip(walk(ast.Module(body=body, type_ignores=[])),
-                                    walk(ast.Module(body=copy, type_ignores=[]))):
-            if isinstance(original, (ast.For, ast.While)):
-                self.originals[id(copied)] = self.originals.get(id(original), id(original))
-                self.copies.append(copied)
-        return copy
 
     def assignment(self, stmt, known):
         """The primal statement and the statements of its tangent."""
@@ -170,9 +171,17 @@ class _Forward:
             return self.namer.derivative(var) if var in known or var == target else None
 
         check_covered(template, binding, derivative_of, self.info, stmt)
+        key = (id(template), _pattern(binding, known, target)) if self.trials else None
+        if key in self.defines:                 # a trial needs only whether dy is defined
+            if self.defines[key][1]:
+                known.add(target)
+            return [stmt]
         filled = fill(template, binding, derivative_of, self.namer, self.free.bind)
         dname = self.namer.derivative(target)
-        if any(isinstance(s, ast.Assign) and s.targets[0].id == dname for s in filled):
+        defines = any(isinstance(s, ast.Assign) and s.targets[0].id == dname for s in filled)
+        if key is not None:
+            self.defines[key] = (template, defines)
+        if defines:
             known.add(target)
         for new in filled:
             anno.set_(new, anno.DERIVATIVE, True)
@@ -269,6 +278,26 @@ def _has_tangent(node, known):
     return isinstance(node, ast.Name) and node.id in known
 
 
+def _pattern(binding, known, target):
+    """What a tangent template's fill depends on besides its names: for each bound argument,
+    whether it (or each item of a bound list) has a tangent or is the target. The same template
+    with the same pattern defines the same derivatives and binds the same free names."""
+    def mark(node):
+        if isinstance(node, ast.Name):
+            return 2 if node.id == target else node.id in known
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return tuple(mark(e) for e in node.elts)
+        return None
+    return tuple((param, mark(node)) for param, node in binding.items())
+
+
 def _assigned(stmts):
-    return {n.id for s in stmts for n in ast.walk(s)
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    """The names the statements `stmts` assign anywhere."""
+    out = set()
+    for s in stmts:
+        if isinstance(s, ast.Assign) and all(isinstance(t, ast.Name) for t in s.targets):
+            out.update(t.id for t in s.targets)     # (most statements: no walk)
+            continue
+        out.update(n.id for n in walk(s) if isinstance(n, ast.Name)
+                   and isinstance(n.ctx, ast.Store))
+    return out

@@ -35,7 +35,7 @@ import ast
 
 from .. import annotations as anno
 from .. import calls, errors, rules, runtime
-from ..ast_util import builtin_call, copy_node, name
+from ..ast_util import builtin_call, copy_node, name, walk
 from ..errors import UnsupportedSyntaxError
 from ..job import Job
 from ..primitive import index_value
@@ -81,7 +81,7 @@ def lift_returns(body, namer):
     path assigns its value to `result` (statements after the `if` move into the branches that
     do not return, as for `break`), and the function ends with `return result`."""
     if not any(isinstance(n, ast.Return) for s in body if isinstance(s, ast.If)
-               for n in ast.walk(s)):
+               for n in walk(s)):
         return body
     result = namer.fresh("result")
 
@@ -93,7 +93,7 @@ def lift_returns(body, namer):
                 return out + [ast.Assign(targets=[name(result, ast.Store())], value=value,
                                          lineno=stmt.lineno, col_offset=stmt.col_offset)]
             if isinstance(stmt, ast.If) and any(isinstance(n, ast.Return)
-                                                for n in ast.walk(stmt)):
+                                                for n in walk(stmt)):
                 rest = [copy_node(s) for s in stmts[i + 1:]]
                 return out + [ast.If(test=stmt.test, body=lift(stmt.body + rest),
                                      orelse=lift(stmt.orelse + rest), lineno=stmt.lineno,
@@ -272,7 +272,7 @@ class _Normalizer:
         through a temporary (`_mul = acc * x; acc = _mul`), so that reverse mode can give the
         adjoint both the old value and the new."""
         if not isinstance(value, ast.Name) and target in {
-                n.id for n in ast.walk(value) if isinstance(n, ast.Name)}:
+                n.id for n in walk(value) if isinstance(n, ast.Name)}:
             temp = self.namer.temp(_base_name(value))
             self.emit(ast.Assign(targets=[name(temp, ast.Store())], value=value))
             value = name(temp)
@@ -570,7 +570,7 @@ class _Normalizer:
     def rename(self, node):
         """A copy of `node` whose names read the current SSA versions."""
         node = copy_node(node)
-        for sub in ast.walk(node):
+        for sub in walk(node):
             if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
                 sub.id = self.version.get(sub.id, sub.id)
         return node
@@ -585,7 +585,7 @@ def _is_user_call(node):
 
 def _rename(stmts, old, new):
     for stmt in stmts:
-        for sub in ast.walk(stmt):
+        for sub in walk(stmt):
             if isinstance(sub, ast.Name) and sub.id == old:
                 sub.id = new
 
@@ -666,7 +666,7 @@ def _stored_names(node):
     """Names a (user) statement assigns, the array of `x[i] = v` and the list of
     `items.append(item)` included."""
     names = set()
-    for n in ast.walk(node):
+    for n in walk(node):
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
             names.add(n.id)
         elif isinstance(n, ast.Expr) and _changed_in_place(n.value) is not None:
@@ -702,5 +702,5 @@ def _read_before_write(stmts, written=None):
 
 
 def _loads(node):
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+    return {n.id for n in walk(node) if isinstance(n, ast.Name)
             and isinstance(n.ctx, ast.Load)}

@@ -22,7 +22,7 @@ import numpy
 
 from .. import annotations as anno
 from .. import rules, runtime
-from ..ast_util import always_assigned, loaded, read_before_assigned, stored, walk
+from ..ast_util import NameIndex, always_assigned, loaded, read_before_assigned, stored, walk
 from ..job import Job
 from .simplify import sizes_as_numbers
 
@@ -34,35 +34,52 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     whether the code is specialized to shapes (then it may hold size reads)."""
     pullback_only = job.pullback_only
     _fold(tree)
-    _propagate_copies(tree)
+    index = NameIndex()         # the names of each statement, read once for all the steps
+    _propagate_copies(tree, index)
     _join_gradient_dicts(tree)
-    _drop_unread_stacks(tree)
+    _drop_unread_stacks(tree, index)
     sized = bool(job.argument_shapes or job.parameter_shapes)    # specialized: SIZE reads
-    _remove_all_dead(tree, sized)
-    if _drop_unread_values(tree, pullback_only):
-        _remove_all_dead(tree, sized)
-    _inline_temporaries(tree)
+    _remove_all_dead(tree, sized, index)
+    if _drop_unread_values(tree, pullback_only, index):
+        _remove_all_dead(tree, sized, index)
+    _inline_temporaries(tree, index)
     return tree
 
 
-def _remove_all_dead(tree, sized):
+def _remove_all_dead(tree, sized, index):
     """Remove dead code until none is left; in code specialized to shapes (`sized`), a size
     read that alone keeps a value alive is written as its number first
     (`simplify.sizes_as_numbers`)."""
     while True:
-        while _remove_dead(tree):
+        while _remove_dead(tree, index):
             pass
         if not (sized and sizes_as_numbers(tree)):
             return
+        index.forget()                          # (numbers replaced names)
 
 
-def _drop_unread_values(tree, pullback_only):
+def _names(tree, index):
+    """Every `Name` node of `tree`."""
+    return [n for stmt in _statements(tree) for n in index.names(stmt)]
+
+
+def _counts(names, ctx):
+    """How often each name is read (`ctx` ast.Load) or assigned (ast.Store) among `names`."""
+    counts = {}
+    for n in names:
+        if isinstance(n.ctx, ctx):
+            counts[n.id] = counts.get(n.id, 0) + 1
+    return counts
+
+
+def _drop_unread_values(tree, pullback_only, index):
     """`value, pullback = vjp_f(...)` with `value` read nowhere becomes `pullback =
     pullback_f(...)`; True when something changed."""
-    nodes = walk(tree)
-    reads = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    statements = _statements(tree)
+    reads = {n.id for stmt in statements for n in index.names(stmt)
+             if isinstance(n.ctx, ast.Load)}
     changed = False
-    for stmt in nodes:
+    for stmt in (n for s in statements for n in index.own(s)):
         if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Tuple)
                 and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name)):
             continue
@@ -74,15 +91,18 @@ def _drop_unread_values(tree, pullback_only):
         if variant is not None:
             stmt.targets = [targets[1]]
             stmt.value.func.id = variant
+            index.forget(stmt)
             changed = True
     return changed
 
 
 # constant folding --------------------------------------------------------------------------
 def _fold(tree):
+    folder = _Folder()
     for stmt in _statements(tree):
-        if anno.get(stmt, anno.DERIVATIVE) and isinstance(stmt, ast.Assign):
-            stmt.value = _Folder().visit(stmt.value)
+        if anno.get(stmt, anno.DERIVATIVE) and isinstance(stmt, ast.Assign) and any(
+                isinstance(n, (ast.Constant, ast.UnaryOp)) for n in walk(stmt.value)):
+            stmt.value = folder.visit(stmt.value)     # (no number, no `--e`: nothing folds)
 
 
 def _number(node):
@@ -131,22 +151,23 @@ class _Folder(ast.NodeTransformer):
 
 
 # copy propagation --------------------------------------------------------------------------
-def _propagate_copies(tree):
+def _propagate_copies(tree, index):
     """Replace `da` by `db` after a top-level derivative copy `da = db` when `da` is assigned
     once and not returned, and nothing assigns `db` after the copy."""
-    stores = _store_counts(tree)
+    stores = _counts(_names(tree, index), ast.Store)
     for function in _functions(tree):
-        returned = {n.id for s in function.body if isinstance(s, ast.Return)
-                    for n in walk(s) if isinstance(n, ast.Name)}
+        under = [index.under(stmt) for stmt in function.body]
+        returned = {n.id for s, names in zip(function.body, under) if isinstance(s, ast.Return)
+                    for n in names}
         last_store = {}                 # name -> index of the last statement assigning it
-        for i, stmt in enumerate(function.body):
-            for n in walk(stmt):
-                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+        for i, names in enumerate(under):
+            for n in names:
+                if isinstance(n.ctx, ast.Store):
                     last_store[n.id] = i
         kept = []
         renames = {}
         for i, stmt in enumerate(function.body):
-            _rename_loads(stmt, renames)
+            _rename_loads(under[i], renames)
             if (anno.get(stmt, anno.DERIVATIVE) and isinstance(stmt, ast.Assign)
                     and isinstance(stmt.value, ast.Name)):
                 target, source = stmt.targets[0].id, stmt.value.id
@@ -158,11 +179,12 @@ def _propagate_copies(tree):
         function.body = kept
 
 
-def _rename_loads(stmt, renames):
+def _rename_loads(names, renames):
+    """Rename the reads among the `Name` nodes `names` as `renames` says."""
     if not renames:
         return
-    for node in walk(stmt):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in renames:
+    for node in names:
+        if isinstance(node.ctx, ast.Load) and node.id in renames:
             node.id = renames[node.id]
 
 
@@ -232,7 +254,7 @@ def _string_keyed(node):
 
 
 # stacks nothing reads ----------------------------------------------------------------------
-def _drop_unread_stacks(tree):
+def _drop_unread_stacks(tree, index):
     """Remove the pushes and pops of each stack whose every pop is an adjoint statement
     `v = S.pop()` that assigns a value nothing reads before `v` is assigned again (an inner
     loop's adjoint pops its own values before it reads them, so what an outer loop kept for it
@@ -243,13 +265,13 @@ def _drop_unread_stacks(tree):
     statements = _statements(tree)
     if not any(_pop_of(stmt) for stmt in statements):
         return False
-    nodes = walk(tree)
     if any(isinstance(n, (ast.Break, ast.Continue, ast.Try, ast.With, ast.Lambda))
-           or (isinstance(n, ast.FunctionDef) and n is not tree) for n in nodes):
+           or (isinstance(n, ast.FunctionDef) and n is not tree)
+           for stmt in statements for n in index.own(stmt)):
         return False
-    stacks = _Stacks(nodes, statements)
+    stacks = _Stacks(_names(tree, index), statements)
     dead = set()
-    _dead_pops(tree.body, set(), dead, {})
+    _dead_pops(tree.body, set(), dead, (index, {}))
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
     drop = {s for s in stacks.pops if s not in params
             and all(id(p) in dead for p in stacks.pops[s]) and stacks.only_stacked(s)}
@@ -302,10 +324,7 @@ class _Stacks:
 
     def __init__(self, nodes, statements):
         self.pushes, self.pops, self.inits, self.loads, self.stores = {}, {}, {}, {}, {}
-        for n in nodes:
-            if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Load, ast.Store)):
-                counts = self.loads if isinstance(n.ctx, ast.Load) else self.stores
-                counts[n.id] = counts.get(n.id, 0) + 1
+        self.loads, self.stores = _counts(nodes, ast.Load), _counts(nodes, ast.Store)
         for stmt in statements:
             for found, table in ((_push_of(stmt), self.pushes), (_pop_of(stmt), self.pops),
                                  (_init_of(stmt), self.inits)):
@@ -349,7 +368,8 @@ def _dead_pops(stmts, live, dead, memo):
     """Add to `dead` the ids of the pops `v = S.pop()` in `stmts` (and the blocks under them)
     after which `v` is not live. `live`: the names read after `stmts`, made in place the names
     read before them (one backward sweep, one set: a set per statement would be quadratic);
-    `memo`: id of a statement -> the names it may read before assigning them."""
+    `memo`: the `NameIndex` and a dict, id of a statement -> the names it may read before
+    assigning them."""
     for stmt in reversed(stmts):
         if _pop_of(stmt) and stmt.targets[0].id not in live:
             dead.add(id(stmt))
@@ -372,8 +392,11 @@ def _dead_pops(stmts, live, dead, memo):
 def _reads(stmt, memo):
     """The names `stmt` may read before it assigns them (`ast_util.read_before_assigned` of
     one statement), each statement's computed once."""
-    if id(stmt) not in memo:
-        if isinstance(stmt, ast.If):
+    index, cache = memo
+    if id(stmt) not in cache:
+        if isinstance(stmt, (ast.Assign, ast.Expr, ast.Return)):
+            reads = {n.id for n in index.names(stmt) if isinstance(n.ctx, ast.Load)}
+        elif isinstance(stmt, ast.If):
             reads = (loaded(stmt.test) | _reads_before(stmt.body, memo)
                      | _reads_before(stmt.orelse, memo))
         elif isinstance(stmt, ast.For):
@@ -382,8 +405,8 @@ def _reads(stmt, memo):
             reads = loaded(stmt.test) | _reads_before(stmt.body, memo)
         else:
             reads = read_before_assigned([stmt])
-        memo[id(stmt)] = reads
-    return memo[id(stmt)]
+        cache[id(stmt)] = reads
+    return cache[id(stmt)]
 
 
 def _reads_before(stmts, memo):
@@ -395,17 +418,13 @@ def _reads_before(stmts, memo):
 
 
 # dead code ---------------------------------------------------------------------------------
-def _remove_dead(tree):
+def _remove_dead(tree, index):
     """Remove dead assignments; one pass from the end, so that removing a statement frees the
     statements that only it read (a chain goes at once). True when something was removed."""
-    reads = {}
-    for node in walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            reads[node.id] = reads.get(node.id, 0) + 1
-    return _prune(tree, reads)
+    return _prune(tree, _counts(_names(tree, index), ast.Load), index)
 
 
-def _prune(node, reads):
+def _prune(node, reads, index):
     changed = False
     for field in ("body", "orelse"):
         stmts = getattr(node, field, None)
@@ -414,13 +433,13 @@ def _prune(node, reads):
         kept = []
         for stmt in reversed(stmts):
             if isinstance(stmt, (ast.If, ast.FunctionDef, ast.For, ast.While)):
-                changed |= _prune(stmt, reads)  # (loop bodies too: dead work every trip)
+                changed |= _prune(stmt, reads, index)   # (loop bodies too: dead work)
                 if isinstance(stmt, ast.If) and _empty(stmt.body) and _empty(stmt.orelse):
                     changed = True
                     continue
             elif _is_dead(stmt, reads):
-                for sub in walk(stmt.value):
-                    if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+                for sub in index.names(stmt):
+                    if isinstance(sub.ctx, ast.Load):
                         reads[sub.id] -= 1
                 changed = True
                 continue
@@ -468,15 +487,11 @@ def _pure_function(func):
 
 
 # temporaries read once ----------------------------------------------------------------------
-def _inline_temporaries(tree):
+def _inline_temporaries(tree, index):
     """Put each primal temporary `_t = e` that is stored and read once, by a later primal
     statement of the same block and user line, back into that statement (see the docstring)."""
-    loads, stores = {}, {}
-    for node in walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            loads[node.id] = loads.get(node.id, 0) + 1
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            stores[node.id] = stores.get(node.id, 0) + 1
+    names = _names(tree, index)
+    loads, stores = _counts(names, ast.Load), _counts(names, ast.Store)
     for node in _statements(tree):
         for field in ("body", "orelse"):
             stmts = getattr(node, field, None)
@@ -541,6 +556,9 @@ def _functions(tree):
     return [n for n in _statements(tree) if isinstance(n, ast.FunctionDef)]
 
 
+_SIMPLE = frozenset({ast.Assign, ast.AugAssign, ast.Expr, ast.Return, ast.Pass})
+
+
 def _statements(tree):
     """`tree` and the statements under it, without walking into expressions (the statements
     of normal form are in `body` and `orelse`; no expression holds a statement)."""
@@ -548,16 +566,11 @@ def _statements(tree):
     while i < len(out):
         node = out[i]
         i += 1
+        if node.__class__ in _SIMPLE:
+            continue
         for field in ("body", "orelse"):
             stmts = getattr(node, field, None)
             if isinstance(stmts, list):
                 out.extend(stmts)
     return out
 
-
-def _store_counts(tree):
-    counts = {}
-    for node in walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            counts[node.id] = counts.get(node.id, 0) + 1
-    return counts

@@ -34,11 +34,11 @@ import ast
 from .. import annotations as anno
 from .. import calls, rules, runtime
 from ..ast_util import (
+    NameIndex,
     always_assigned,
     assign,
     call,
     copy_node,
-    loaded,
     name,
     read_before_assigned,
     stored,
@@ -272,6 +272,7 @@ class _Reverse:
         self.primal_of = {}
         self.depth = 0                  # loop nesting while reversing
         self.known = set(params)        # primal names defined so far (forward order)
+        self.index = NameIndex()        # names assigned (read) by each primal statement
         self.derive = derive
         self.modules = set()            # parameters that are models (gradients: dicts)
         self.scalar_outputs = set()     # names holding full reductions (always scalars)
@@ -303,7 +304,7 @@ class _Reverse:
                 del self.spread[key]
         for key, product in list(self.products.items()):
             if key == dname or any(isinstance(n, ast.Name) and n.id == dname
-                                   for n in ast.walk(product)):
+                                   for n in walk(product)):
                 del self.products[key]
 
     def shape_of(self, ident):
@@ -355,7 +356,7 @@ class _Reverse:
         for stmt in stmts:
             compound = isinstance(stmt, (ast.If, ast.For, ast.While))
             known_before.append(set(self.known) if compound else None)
-            self.known |= stored(stmt)
+            self.known |= self.index.stored(stmt)
         primal, adjoint = [[s] for s in stmts], []
         for i in reversed(range(len(stmts))):
             stmt, known = stmts[i], known_before[i]
@@ -372,7 +373,8 @@ class _Reverse:
             else:
                 new = []
             if self.depth and isinstance(stmt, (ast.For, ast.While)):
-                new += [_Restore(var, primal[i][0]) for var in sorted(stored(primal[i]))]
+                new += [_Restore(var, primal[i][0])
+                        for var in sorted(self.index.stored(primal[i]))]
             adjoint.extend(new)
         return [s for group in primal for s in group], adjoint
 
@@ -394,7 +396,7 @@ class _Reverse:
             else:
                 out = self.template(stmt, target, dname, defined)
         if self.depth:
-            out += [_Restore(var, primal[0]) for var in sorted(stored(primal))]
+            out += [_Restore(var, primal[0]) for var in sorted(self.index.stored(primal))]
         return primal, out
 
     def pop_adjoint(self, stmt, target, dname, defined):
@@ -559,7 +561,7 @@ class _Reverse:
         body_primal, body = self.block(stmt.body, in_body)
         self.known = set(known)
         else_primal, orelse = self.block(stmt.orelse, in_else)
-        self.known = known | stored(stmt)
+        self.known = known | self.index.stored(stmt)
         live = {d for d in (in_body | in_else | entry) if self.primal_of.get(d) in known}
         origin = anno.get(stmt, anno.ORIGIN)
         for dname in sorted(live):
@@ -623,10 +625,10 @@ class _Loop:
     def reverse(self, defined):
         rev, stmt = self.rev, self.stmt
         rev.forget()
-        targets = stored(stmt.target) if isinstance(stmt, ast.For) else set()
-        assigned = stored(stmt.body) | targets
+        targets = rev.index.stored(stmt.target) if isinstance(stmt, ast.For) else set()
+        assigned = rev.index.stored(stmt.body) | targets
         live = {d for d in defined if rev.primal_of.get(d) in self.known | assigned}
-        live |= {rev.derivative_of(v) for v in sorted(loaded(stmt.body))
+        live |= {rev.derivative_of(v) for v in sorted(rev.index.loaded(stmt.body))
                  if v in rev.active and v in self.known}
         fresh = live - defined
         before = [rev.derivative(assign(d, rev.zeros(rev.primal_of[d])), self.origin)
@@ -639,15 +641,15 @@ class _Loop:
         rev.depth -= 1
         body += [rev.derivative(assign(d, rev.zeros(rev.primal_of[d])), self.origin)
                  for d in sorted(live - in_body)]
-        body = self._drop_unread(body, live)
-        needed = loaded(body) & (stored(body_primal) | targets)
+        body, facts = self._drop_unread(body, live)
+        needed = facts.reads & (rev.index.stored(body_primal) | targets)
         known_targets = targets & self.known & needed
         saves, restores = self._keep((assigned & self.known & rev.read_by_active)
                                      | known_targets, needed - known_targets)
         if not any(not isinstance(s, _Restore) for s in _flat(body)):
             return saves + [stmt], before + restores
-        _accumulate_in_place(body, fresh)
-        primal, adjoint = self.assemble(body_primal, body, needed, targets, before)
+        _accumulate_in_place(body, fresh, facts)
+        primal, adjoint = self.assemble(body_primal, body, needed, targets, before, facts)
         return saves + primal, adjoint + restores
 
     def _keep(self, names, needed):
@@ -676,21 +678,24 @@ class _Loop:
                     and target not in reads and not _popped(stmt.value))
 
         while True:
-            reads = loaded(body)
-            kept = [s for s in body if not removable(s, reads)]
+            facts = _Facts(body, self.rev.free)
+            kept = [s for s in body if not removable(s, facts.reads)]
             if len(kept) == len(body):
-                return body
+                return body, facts
             body = kept
 
-    def assemble(self, body_primal, body, needed, targets, before):
+    def assemble(self, body_primal, body, needed, targets, before, facts):
         rev, stmt = self.rev, self.stmt
-        counts = _store_counts(body_primal, targets)
-        top = stored([s for s in body_primal if isinstance(s, ast.Assign)]) | targets
+        counts = {t: 1 for t in targets}
+        for n in (n for s in body_primal for n in rev.index.under(s)):
+            if isinstance(n.ctx, ast.Store):
+                counts[n.id] = counts.get(n.id, 0) + 1
+        top = rev.index.stored([s for s in body_primal if isinstance(s, ast.Assign)]) | targets
         after_assign = {v for v in needed                # (a target known before the loop
                         if (v not in self.known or v in targets)  # is kept by `_keep` too)
                         and counts.get(v) == 1 and v in top}
         stacks = {v: self.namer.fresh(f"{v}_stack") for v in sorted(needed)}
-        self.shapes_only = _read_for_shape_only(body, rev.free) & (needed - self.known)
+        self.shapes_only = facts.shape_only & (needed - self.known)
         trips = self.namer.fresh("_trips")
         setup = [self._bookkeeping(assign(trips, ast.Constant(0)))]
         setup += [self._bookkeeping(assign(stacks[v], ast.List(elts=[], ctx=ast.Load())))
@@ -736,7 +741,7 @@ class _Loop:
                 out.extend(pending)
                 pending = []
             if isinstance(stmt, ast.Assign):
-                names = stored(stmt) & after_assign
+                names = self.rev.index.stored(stmt) & after_assign
                 pushes = [self._push(stacks[v], v, origin) for v in sorted(names)]
                 empty_list = isinstance(stmt.value, ast.List) and not stmt.value.elts
                 (pending if empty_list else out).extend(pushes)
@@ -786,10 +791,10 @@ def _popped(value):
 def _substitute(node, constants):
     """`node` with names replaced by the constants `constants` maps them to (a copy)."""
     if not constants or not any(isinstance(n, ast.Name) and n.id in constants
-                                for n in ast.walk(node)):
+                                for n in walk(node)):
         return node
     node = copy_node(node)
-    for sub in ast.walk(node):
+    for sub in walk(node):
         for field, value in ast.iter_fields(sub):
             if isinstance(value, ast.Name) and value.id in constants:
                 setattr(sub, field, copy_node(constants[value.id]))
@@ -799,19 +804,16 @@ def _substitute(node, constants):
     return node
 
 
-def _accumulate_in_place(stmts, fresh):
+def _accumulate_in_place(stmts, fresh, facts):
     """`d = d + e` as `d += e` for the adjoints `fresh` (zeros made just before the loop) that
-    the loop only ever accumulates: their arrays are the loop's own, so no trip allocates."""
+    the loop only ever accumulates (`facts`: the `_Facts` of `stmts`): their arrays are the
+    loop's own, so no trip allocates."""
     def is_accumulation(node, d):
-        return (isinstance(node, ast.Assign) and isinstance(node.value, ast.BinOp)
-                and isinstance(node.value.op, ast.Add) and isinstance(node.value.left, ast.Name)
-                and node.value.left.id == d and node.targets[0].id == d)
+        return _sum_into(node) == d
 
-    nodes = [n for s in stmts if not isinstance(s, _Restore) for n in walk(s)]
     for d in sorted(fresh):
-        writes = [n for n in nodes if isinstance(n, ast.Name) and n.id == d
-                  and isinstance(n.ctx, ast.Store)]
-        if writes and len(writes) == sum(is_accumulation(n, d) for n in nodes):
+        writes = facts.stores.get(d, 0)
+        if writes and writes == facts.sums.get(d, 0):
             _replace_statements(stmts, lambda n, d=d: anno.copy(n, ast.AugAssign(
                 target=name(d, ast.Store()), op=ast.Add(), value=n.value.right))
                 if is_accumulation(n, d) else n)
@@ -831,33 +833,43 @@ _SHAPE_ARGUMENTS = ((runtime.unbroadcast, 1), (runtime.unreduce, 1), (runtime.ze
                     (runtime.scatter_add, 1), (runtime.cast_like, 1))
 
 
-def _read_for_shape_only(stmts, free):
-    """Names that `stmts` read only as the shape-and-dtype argument of a runtime helper (the
-    `x` of `unbroadcast(g, x)`): a loop keeps a one-element stand-in for them, not the array."""
-    shape_reads, other = set(), set()
-    for stmt in stmts:
-        for node in walk(stmt):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                helper = free.bound.get(node.func.id)
-                for function, position in _SHAPE_ARGUMENTS:
-                    if helper is function and position < len(node.args) and isinstance(
-                            node.args[position], ast.Name):
-                        shape_reads.add(id(node.args[position]))
-    shape_names = set()
-    for stmt in stmts:
-        for node in walk(stmt):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                (shape_names if id(node) in shape_reads else other).add(node.id)
-    return shape_names - other
+class _Facts:
+    """What a loop's adjoint body `stmts` reads and writes, in one walk: `reads` (the names it
+    reads), `shape_only` (those it reads only as the shape-and-dtype argument of a runtime
+    helper, the `x` of `unbroadcast(g, x)`: a loop keeps a one-element stand-in for them, not
+    the array), `stores` (how often it assigns each name) and `sums` (how many of its
+    statements are `d = d + e`, by `d`)."""
+
+    def __init__(self, stmts, free):
+        self.stores, self.sums = {}, {}
+        shape_reads, shape_names, other = set(), set(), set()
+        for stmt in stmts:
+            for node in walk(stmt):         # (a call comes before its arguments)
+                if isinstance(node, ast.Name):
+                    if isinstance(node.ctx, ast.Load):
+                        (shape_names if id(node) in shape_reads else other).add(node.id)
+                    elif isinstance(node.ctx, ast.Store):
+                        self.stores[node.id] = self.stores.get(node.id, 0) + 1
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                    helper = free.bound.get(node.func.id)
+                    for function, position in _SHAPE_ARGUMENTS:
+                        if helper is function and position < len(node.args) and isinstance(
+                                node.args[position], ast.Name):
+                            shape_reads.add(id(node.args[position]))
+                elif isinstance(node, ast.Assign) and _sum_into(node) is not None:
+                    self.sums[node.targets[0].id] = self.sums.get(node.targets[0].id, 0) + 1
+        self.reads = shape_names | other
+        self.shape_only = shape_names - other
 
 
-def _store_counts(stmts, targets):
-    counts = {t: 1 for t in targets}
-    for stmt in stmts:
-        for node in walk(stmt):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                counts[node.id] = counts.get(node.id, 0) + 1
-    return counts
+def _sum_into(node):
+    """`d` for a statement `d = d + e`, else None."""
+    if (isinstance(node, ast.Assign) and isinstance(node.value, ast.BinOp)
+            and isinstance(node.value.op, ast.Add) and isinstance(node.value.left, ast.Name)
+            and isinstance(node.targets[0], ast.Name)
+            and node.value.left.id == node.targets[0].id):
+        return node.value.left.id
+    return None
 
 
 def _flat(stmts):
