@@ -22,3 +22,39 @@ def float_dtype(dtype, filename, lineno, function):
         f"srcad differentiated this cast as one to a floating type, but its dtype is {dtype!r} "
         "(an integer or boolean result has no derivative); write the dtype itself "
         "(dtype=float, dtype=numpy.int64, ...)", Location(filename, lineno, text, function))
+
+
+def float_target(x, filename, lineno, function):
+    """Check that `x`, an array that generated code writes a differentiated value into and
+    whose dtype generation could not tell, keeps a float written into it (a float array, a
+    list, a dict). An integer or boolean array stores the value truncated: a
+    `MissingRuleError` at the user's line, since the code passes the derivative through."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is None or dtype.kind not in "biu":
+        return
+    from srcad.errors import Location, MissingRuleError
+    text = linecache.getline(filename, lineno)
+    raise MissingRuleError(
+        f"srcad differentiated this write as one into a float array, but the array's dtype is "
+        f"{dtype} (NumPy stores the value truncated, so its derivative is zero); make the "
+        "dtype known where the array is made (numpy.zeros(n, dtype=int), x.astype(float), "
+        "an argument srcad differentiates)", Location(filename, lineno, text, function))
+
+
+def augmented_write(x, index, value, filename, lineno, function):
+    """Raise where NumPy raises for `x[index] op= v` (`value` is `x[index] op v`): the part
+    written is an array (not one number) and `value`'s dtype cannot be cast to `x`'s by
+    NumPy's rule "same_kind" (a float into an integer array). A `TypeError` as NumPy's own,
+    naming the user's line."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is None or dtype.kind not in "biu" or not isinstance(x[index], numpy.ndarray):
+        return
+    result = numpy.result_type(value)
+    if numpy.can_cast(result, dtype, "same_kind"):
+        return
+    from srcad.errors import IntegerWriteError, Location
+    text = linecache.getline(filename, lineno)
+    raise IntegerWriteError(
+        f"NumPy cannot cast the result of this in-place operation from {result} to {dtype} "
+        "with casting rule 'same_kind' (it raises here, and so does srcad)",
+        Location(filename, lineno, text, function))
