@@ -121,6 +121,12 @@ def kind_of(node, kinds):
 
 
 def _array(node, kinds):
+    """The kind of the array NumPy makes of `node`: of its elements for a list or tuple
+    literal (float if one is, integer if all are), else of the value."""
+    if isinstance(node, (ast.List, ast.Tuple)):
+        parts = [_array(e, kinds) for e in node.elts]
+        return FLOAT if FLOAT in parts else INTEGER if parts and all(
+            p == INTEGER for p in parts) else None
     kind = kind_of(node, kinds)
     return kind if kind in (FLOAT, INTEGER) else None
 
