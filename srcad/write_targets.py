@@ -24,6 +24,7 @@ import numpy
 
 from . import annotations as anno
 from . import runtime
+from .passes.deny import dtype_node
 from .passes.resolve import local_names
 
 FLOAT, INTEGER, CONTAINER = "float", "integer", "container"
@@ -147,6 +148,10 @@ def _call(node, kinds):
     result = anno.get(node, anno.RESULT_KIND)
     if result in (INTEGER, FLOAT) or (result is None and method == "astype"):
         return result
+    if result == "unknown":
+        dtype = dtype_node(node)                    # `dtype=x.dtype`: the kind of x
+        return _array(dtype.value, kinds) if isinstance(dtype, ast.Attribute) and \
+            dtype.attr == "dtype" and isinstance(dtype.value, ast.Name) else None
     if result is not None:
         return None
     if func is runtime.set_item or any(func is f for f in _LIKE) and node.args:

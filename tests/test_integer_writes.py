@@ -391,3 +391,36 @@ def test_list_item_of_ints_keeps_a_float_written():
     expected = np.array([2 * X[1], 2 * X[0], 0.0])
     np.testing.assert_allclose(srcad.grad(list_item)(X), expected, rtol=1e-12)
     np.testing.assert_allclose(srcad.jvp(list_item)(X, np.ones(3))[1], expected.sum())
+
+
+def dtype_of_argument(x):
+    a = np.zeros(3, dtype=x.dtype)
+    a[1] = x[0] * 2.0
+    m = x > 0
+    b = np.zeros(2, dtype=m.dtype)
+    b[0] = x[2] * 3.0
+    return np.sum(a * a) * x[1] + np.sum(b) * x[1]
+
+
+def test_dtype_read_off_a_local_array():
+    """`dtype=x.dtype`: float for a differentiated x, boolean for a comparison's result."""
+    text = srcad.source(srcad.grad(dtype_of_argument), X)
+    assert "float_target" not in text, text
+    expected = np.array([8 * X[0] * X[1], 4 * X[0] ** 2 + 1.0, 0.0])
+    np.testing.assert_allclose(srcad.grad(dtype_of_argument)(X), expected, rtol=1e-12)
+    np.testing.assert_allclose(_finite_gradient(dtype_of_argument, X), expected, rtol=1e-6)
+    v = np.array([0.3, -1.1, 0.8])
+    np.testing.assert_allclose(srcad.jvp(dtype_of_argument)(X, v)[1], expected @ v)
+
+
+def dtype_of_expression(x):
+    b = np.zeros(2, dtype=(x > 0).dtype)
+    b[0] = x[2] * 3.0                    # <- checked
+    return np.sum(b) * x[1]
+
+
+def test_dtype_generation_cannot_read_is_checked():
+    with pytest.raises(MissingRuleError) as info:
+        srcad.grad(dtype_of_expression)(X)
+    assert info.value.location.lineno == _marked_line(dtype_of_expression)
+    assert "bool" in str(info.value)
