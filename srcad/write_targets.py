@@ -116,6 +116,8 @@ def kind_of(node, kinds):
         return _array(node.value, kinds)
     if isinstance(node, ast.Attribute) and node.attr in ("T", "mT"):
         return _array(node.value, kinds)
+    if isinstance(node, ast.Attribute) and node.attr in ("shape", "size", "ndim"):
+        return INTEGER                              # sizes (`x.shape[0]` too)
     if isinstance(node, ast.Call):
         return _call(node, kinds)
     return None
@@ -160,6 +162,8 @@ def _call(node, kinds):
         return _array(node.func.value, kinds)
     if method in _FLOAT_METHODS:
         return FLOAT if _array(node.func.value, kinds) == FLOAT else None
+    if func is len:
+        return INTEGER
     if any(func is f for f in _FLOAT_MAKERS):
         return FLOAT
     if func is numpy.full and len(node.args) >= 2:

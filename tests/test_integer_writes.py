@@ -122,9 +122,28 @@ def through_copy(x):
     return np.sum(b) * x[1] + np.sum(x ** 3)
 
 
+def sizes(x):
+    a = np.arange(len(x))
+    a[0] = x[0] * 2.0
+    b = np.zeros(x.shape[0] + 1, dtype=int)
+    b[1] = x[2] * 5.3
+    return (np.sum(a * a) + np.sum(b)) * x[1] + np.sum(x ** 3)
+
+
+def _truncating_helper(v):
+    a = np.arange(3)
+    a[0] = v
+    return a
+
+
+def from_helper(x):
+    return np.sum(_truncating_helper(x[0] * 2.0) ** 2) * x[1] + np.sum(x ** 3)
+
+
 INTEGER_PROGRAMS = [arange_item, zeros_int_slice, fancy_index, boolean_mask, empty_like_int,
-                    astype_int, array_int32, boolean_array, list_literal_ints, full_int,
-                    in_loop, loop_carried, augmented_item, through_copy]
+                    sizes, from_helper, astype_int, array_int32, boolean_array,
+                    list_literal_ints, full_int, in_loop, loop_carried, augmented_item,
+                    through_copy]
 
 
 def _integer_part(f, x):
