@@ -18,8 +18,9 @@ MODULE = "module"      # expression denoting a static module: (root, "V"), "" fo
 WRITES = "writes"      # ast.Call that writes into an argument: what it writes into (a phrase)
 RESULT_KIND = "kind"   # ast.Call: "integer" (integer or boolean result), "float" (a float
 #                        dtype= given), "unknown" (dtype unknown), "other" (neither)
-AUGMENTED = "augmented"  # ast.Call of runtime.set_item made from `x[i] op= v` (normalize);
-#                        False where NumPy's casting cannot fail there (write_targets)
+AUGMENTED = "augmented"  # ast.Call of runtime.set_item made from `x[i] op= v`, ast.BinOp
+#                        made from `x op= v` (normalize); False where NumPy's casting cannot
+#                        fail there (write_targets)
 STORES = "stores"      # ast.Call of runtime.set_item: what its target keeps of a float written
 #                        into it: "float" (the value), "integer" (truncated: no derivative),
 #                        None (unknown while generating: checked at run time)

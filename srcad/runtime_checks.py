@@ -49,6 +49,21 @@ def augmented_write(x, index, value, filename, lineno, function):
     dtype = getattr(x, "dtype", None)
     if dtype is None or dtype.kind not in "biu" or not isinstance(x[index], numpy.ndarray):
         return
+    _same_kind(value, dtype, filename, lineno, function)
+
+
+def augmented_assign(x, result, filename, lineno, function):
+    """Raise where NumPy raises for `x op= v` (`result` is `x op v`): `x` is an array of
+    integers or booleans and `result`'s dtype cannot be cast to it by NumPy's rule
+    "same_kind" (NumPy operates in place there). A Python or NumPy number passes: `op=`
+    rebinds it."""
+    if not isinstance(x, numpy.ndarray) or x.dtype.kind not in "biu":
+        return
+    _same_kind(result, x.dtype, filename, lineno, function)
+
+
+def _same_kind(value, dtype, filename, lineno, function):
+    """An `IntegerWriteError` at the user's line unless `value` casts to `dtype` by "same_kind"."""
     result = numpy.result_type(value)
     if numpy.can_cast(result, dtype, "same_kind"):
         return

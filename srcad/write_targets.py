@@ -14,8 +14,10 @@ when generation cannot tell (the dtype of an argument not differentiated, of wha
 function or an unknown call returns): `activity` then marks the write for a check at run time
 (`srcad.runtime_checks.float_target`). An augmented write (`x[i] += v`) whose target may be
 an integer and whose value may be a float keeps annotation AUGMENTED: `deny` puts a check of
-NumPy's casting rule before it (`srcad.runtime_checks.augmented_write`). Only what is sure is
-"float": a wrong "float" would be a silently wrong derivative, a wrong None only a check more.
+NumPy's casting rule before it (`srcad.runtime_checks.augmented_write`); so does the operation
+of `x op= v` (an ast.BinOp), checked after it (`runtime_checks.augmented_assign`). Only what
+is sure is "float": a wrong "float" would be a silently wrong derivative, a wrong None only a
+check more.
 """
 
 import ast
@@ -58,6 +60,11 @@ def annotate(tree: ast.FunctionDef, job) -> None:
             anno.set_(node, anno.STORES, stores)
             if stores == FLOAT or kind_of(node.args[2], kinds) == INTEGER:
                 anno.set_(node, anno.AUGMENTED, False)   # NumPy's casting cannot fail
+        elif isinstance(node, ast.BinOp) and anno.get(node, anno.AUGMENTED) and (
+                isinstance(node.left, ast.Constant) or           # a number: rebound
+                kind_of(node.left, kinds) in (FLOAT, CONTAINER) or
+                kind_of(node, kinds) == INTEGER):
+            anno.set_(node, anno.AUGMENTED, False)
 
 
 def infer(tree, job):

@@ -443,3 +443,67 @@ def test_dtype_generation_cannot_read_is_checked():
         srcad.grad(dtype_of_expression)(X)
     assert info.value.location.lineno == _marked_line(dtype_of_expression)
     assert "bool" in str(info.value)
+
+
+# ---- `x op= v` on a name: NumPy works in place on an array ---------------------------------
+
+def augmented_name(x):
+    a = np.arange(3)
+    a += x                               # <- checked
+    return np.sum(a)
+
+
+def augmented_divide(x):
+    a = np.arange(3)
+    a //= 2
+    a /= 2                               # <- checked
+    return np.sum(a * x)
+
+
+@pytest.mark.parametrize("f", [augmented_name, augmented_divide], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("kind", ["grad", "jvp", "vjp"])
+def test_augmented_name_of_integer_array_raises_as_numpy_does(f, kind):
+    with pytest.raises(TypeError):
+        f(X)
+    calls = {"grad": lambda: srcad.grad(f)(X), "jvp": lambda: srcad.jvp(f)(X, X),
+             "vjp": lambda: srcad.vjp(f)(X)}
+    with pytest.raises(IntegerWriteError) as info:
+        calls[kind]()
+    assert info.value.location.lineno == _marked_line(f)
+
+
+def augmented_numbers(x):
+    n = 0
+    n += 0.5
+    s = np.int64(2)
+    s += 0.5
+    a = np.arange(3)
+    a *= 3
+    a //= 2
+    return np.sum(x * n * s * a)
+
+
+def test_augmented_numbers_rebind_and_integer_arrays_stay_integer():
+    """`n += 0.5` on a number rebinds it (no error); integer into integer needs no check."""
+    expected = 0.5 * 2.5 * (np.arange(3) * 3 // 2)
+    np.testing.assert_allclose(srcad.grad(augmented_numbers)(X), expected, rtol=1e-12)
+    np.testing.assert_allclose(_finite_gradient(augmented_numbers, X), expected, rtol=1e-6)
+    np.testing.assert_allclose(srcad.jvp(augmented_numbers)(X, X)[1], expected @ X)
+    text = srcad.source(srcad.grad(augmented_numbers), X)
+    assert text.count("augmented_assign") == 1, text      # only `s`, a NumPy number
+
+
+def augmented_float(x, y):
+    z = x * 2.0
+    z += y
+    z *= x
+    return np.sum(z)
+
+
+def test_augmented_float_name_has_no_check():
+    y = np.array([0.5, 1.5, -2.0])
+    text = srcad.source(srcad.grad(augmented_float, wrt=(0, 1)), X, y)
+    assert "augmented_assign" not in text and "augmented_write" not in text, text
+    gx, gy = srcad.grad(augmented_float, wrt=(0, 1))(X, y)
+    np.testing.assert_allclose(gx, 4 * X + y, rtol=1e-12)
+    np.testing.assert_allclose(gy, X, rtol=1e-12)

@@ -13,7 +13,8 @@ cast to a float, after a run-time check of the dtype (`srcad.runtime_checks.floa
 before the statement) that raises a `MissingRuleError` at the user's line otherwise; so is a
 write into an array whose dtype generation cannot tell (`runtime_checks.float_target`, DENY
 (reason, always, target, check)). Before a write `x[i] op= v` annotated AUGMENTED, a check of
-NumPy's casting rule (`runtime_checks.augmented_write`), whether or not it is differentiated.
+NumPy's casting rule (`runtime_checks.augmented_write`), whether or not it is differentiated;
+after the operation of `x op= v` annotated AUGMENTED, its check (`augmented_assign`).
 """
 
 import ast
@@ -78,7 +79,8 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
 
 def _insert_checks(node, info, free):
     """Before each active statement whose value is marked for a dtype check, the check;
-    before each augmented write whose casting may fail, its check."""
+    before each augmented write whose casting may fail (after an augmented operation), its
+    check."""
     for field in ("body", "orelse"):
         stmts = getattr(node, field, None)
         if not isinstance(stmts, list):
@@ -96,6 +98,9 @@ def _insert_checks(node, info, free):
                 check = denied[3] if len(denied) == 4 else runtime_checks.float_dtype
                 out.append(_check(check, [denied[2]], stmt, info, free))
             out.append(stmt)
+            if isinstance(value, ast.BinOp) and anno.get(value, anno.AUGMENTED):
+                out.append(_check(runtime_checks.augmented_assign,
+                                  [value.left, stmt.targets[0]], stmt, info, free))
         setattr(node, field, out)
 
 

@@ -158,7 +158,7 @@ class _Normalizer:
                           augmented=True)
             return
         value = ast.BinOp(left=name(node.target.id), op=node.op, right=node.value)
-        self.assign(node.target.id, value)
+        self.assign(node.target.id, value, augmented=True)
 
     def set_item(self, target, value, augmented=False):
         """`x[index] = value` becomes `x_1 = set_item(x, index, value)`: a new version of `x`
@@ -263,12 +263,15 @@ class _Normalizer:
         return anno.set_(stmt, anno.ORIGIN, self.line)
 
     # assignment ---------------------------------------------------------------------------
-    def assign(self, var, value):
+    def assign(self, var, value, augmented=False):
+        """`var = value`; the operation of `var op= value` is annotated AUGMENTED."""
         if isinstance(value, ast.IfExp):
             test = self.atom(value.test)
             self.select(self.new_version(var), test, value)
             return
         value = self.expr(value)                   # before the new version: `z = z + b`
+        if augmented:
+            anno.set_(value, anno.AUGMENTED, True)
         self.emit_assign(self.new_version(var), value)
 
     def emit_assign(self, target, value):
