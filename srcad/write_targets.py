@@ -7,8 +7,11 @@ is zero almost everywhere, and zero is the answer srcad gives there (the convent
 `x.astype(int)`). Into a float array (or a list or dict) the value is kept and its derivative
 passes.
 
+`numpy.full_like(a, v)` stores `v` into an array of `a`'s dtype in the same way.
+
 In: a normal-form `FunctionDef` (calls annotated by `resolve` and `classify`) and the job
-(`wrt`, `names`, `statics`). Out: annotation STORES on each call of `runtime.set_item`:
+(`wrt`, `statics`). Out: annotation STORES on each call of `runtime.set_item` (and of
+`numpy.full_like` without `dtype=`):
 "float" when its target keeps a float written into it, "integer" when it truncates it, None
 when generation cannot tell (the dtype of an argument not differentiated, of what a user's
 function or an unknown call returns): `activity` then marks the write for a check at run time
@@ -25,7 +28,7 @@ import ast
 import numpy
 
 from . import annotations as anno
-from . import runtime
+from . import inplace, runtime
 from .passes.deny import dtype_node
 from .passes.resolve import local_names
 
@@ -49,16 +52,31 @@ _PROMOTING = (numpy.sum, numpy.mean, numpy.dot, numpy.concatenate, numpy.stack, 
               numpy.kron, numpy.diag, numpy.tril, numpy.triu)
 
 
+def stored(call):
+    """(target, value) of a call that stores a value into an array of its target's dtype:
+    `set_item(x, index, value)` and `numpy.full_like(a, fill_value)` without `dtype=`; else
+    None."""
+    func = anno.get(call, anno.FUNC)
+    if func is runtime.set_item:
+        return call.args[0], call.args[2]
+    if func is numpy.full_like and anno.get(call, anno.RESULT_KIND) is None:
+        parts = [inplace.argument(func, call, False, p) for p in ("a", "fill_value")]
+        return None if None in parts else tuple(parts)
+    return None
+
+
 def annotate(tree: ast.FunctionDef, job) -> None:
-    """Put STORES on every `set_item` call of `tree` (see the module docstring)."""
+    """Put STORES on every call of `tree` that stores a value (`stored`; see the module
+    docstring), and clear AUGMENTED where NumPy's casting cannot fail."""
     kinds = infer(tree, job)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and anno.get(node, anno.FUNC) is runtime.set_item:
-            target = kind_of(node.args[0], kinds)
+        if isinstance(node, ast.Call) and stored(node):
+            target = kind_of(stored(node)[0], kinds)
             stores = INTEGER if target == INTEGER else \
                 FLOAT if target in (FLOAT, CONTAINER) else None
             anno.set_(node, anno.STORES, stores)
-            if stores == FLOAT or kind_of(node.args[2], kinds) == INTEGER:
+            if anno.get(node, anno.AUGMENTED) and (
+                    stores == FLOAT or kind_of(node.args[2], kinds) == INTEGER):
                 anno.set_(node, anno.AUGMENTED, False)   # NumPy's casting cannot fail
         elif isinstance(node, ast.BinOp) and anno.get(node, anno.AUGMENTED) and (
                 isinstance(node.left, ast.Constant) or           # a number: rebound

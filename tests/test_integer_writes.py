@@ -140,8 +140,13 @@ def from_helper(x):
     return np.sum(_truncating_helper(x[0] * 2.0) ** 2) * x[1] + np.sum(x ** 3)
 
 
+def full_like_int(x):
+    a = np.arange(3)
+    return np.sum(np.full_like(a, x[0] * 3.0) * a) * x[1] + np.sum(x ** 3)
+
+
 INTEGER_PROGRAMS = [arange_item, zeros_int_slice, fancy_index, boolean_mask, empty_like_int,
-                    sizes, from_helper, astype_int, array_int32, boolean_array,
+                    full_like_int, sizes, from_helper, astype_int, array_int32, boolean_array,
                     list_literal_ints, full_int, in_loop, loop_carried, augmented_item,
                     through_copy]
 
@@ -242,6 +247,10 @@ def float_astype(x):
     return np.sum(a * a) * x[1]
 
 
+def float_full_like(x):
+    return np.sum(np.full_like(np.arange(3.0), x[0] * 3.0) * np.arange(3.0)) * x[1]
+
+
 FLOAT_PROGRAMS = {
     # f: (h(x), dh/dx0, dh/dx2) for f(x) = h(x) * x[1]
     float_arange_item: (lambda x: 4 * x[0] ** 2 + 13, lambda x: 8 * x[0], lambda x: 0.0),
@@ -251,6 +260,7 @@ FLOAT_PROGRAMS = {
                               lambda x: 12 * (2 + 6 * x[0]) + 12 * (3 + 6 * x[0]),
                               lambda x: 0.0),
     float_astype: (lambda x: 49 * x[2] ** 2 + 5, lambda x: 0.0, lambda x: 98 * x[2]),
+    float_full_like: (lambda x: 9 * x[0], lambda x: 9.0, lambda x: 0.0),
 }
 
 
@@ -319,6 +329,21 @@ def write_into_helper_result(x, n):
 
 def make(n):
     return np.arange(n)
+
+
+def full_like_argument(x, a):
+    return np.sum(np.full_like(a, x[0] * 3.0)) * x[1]      # <- checked
+
+
+def test_full_like_of_an_argument_is_checked():
+    """An integer prototype: an error at the line; a float one: the derivative."""
+    with pytest.raises(MissingRuleError) as info:
+        srcad.grad(full_like_argument)(X, np.arange(4))
+    assert info.value.location.lineno == _marked_line(full_like_argument)
+    expected = np.array([12 * X[1], 12 * X[0], 0.0])
+    np.testing.assert_allclose(srcad.grad(full_like_argument)(X, np.ones(4)), expected)
+    np.testing.assert_allclose(srcad.jvp(full_like_argument)(X, np.ones(4), X)[1],
+                               expected @ X)
 
 
 def test_unknown_target_from_a_helper_is_checked():

@@ -182,7 +182,7 @@ def is_active_value(node, active):
 
 def _is_active_call(node, active):
     func = anno.get(node, anno.FUNC)
-    if func is runtime.set_item and anno.get(node, anno.STORES, FLOAT) != FLOAT:
+    if anno.get(node, anno.STORES, FLOAT) != FLOAT:
         return _write(node, active)
     if func in (numpy.power, math.pow) and len(node.args) == 2 and _is_zero(node.args[1]):
         return False                               # `numpy.power(x, 0)` is 1
@@ -211,17 +211,19 @@ def _is_active_call(node, active):
 
 
 def _write(node, active):
-    """`set_item(x, index, value)` into an array that does not keep a float written into it
-    (see `srcad.write_targets`): one of integers or booleans stores the value truncated, which
-    is piecewise constant in it, so the result carries no derivative (zero, the convention of
-    `x.astype(int)`); where generation cannot tell the dtype, the derivative passes after a
-    check at run time (DENY with the target to check; `deny.run` puts the check)."""
-    target, _, value = node.args
+    """`set_item(x, index, value)` (or `numpy.full_like(x, value)`) into an array that does
+    not keep a float written into it (see `srcad.write_targets`): one of integers or
+    booleans stores the value truncated, which is piecewise constant in it, so the result
+    carries no derivative (zero, the convention of `x.astype(int)`); where generation cannot
+    tell the dtype, the derivative passes after a check at run time (DENY with the target to
+    check; `deny.run` puts the check)."""
+    target, value = write_targets.stored(node)
     if anno.get(node, anno.STORES) == INTEGER:
         return False
     if _uses(active, value):
         anno.set_(node, anno.DENY, ("", False, target, runtime_checks.float_target))
-    return _uses(active, target, value)
+    carried = [target] if anno.get(node, anno.FUNC) is runtime.set_item else []
+    return _uses(active, value, *carried)
 
 
 def _false_claim(node, func, active):
