@@ -319,6 +319,9 @@ def test_unknown_float_target_keeps_the_derivative(dtype):
     v = np.array([0.3, -1.1, 0.8])
     tangent = srcad.jvp(write_into_argument_copy)(X, a, v)[1]
     np.testing.assert_allclose(tangent, expected @ v, rtol=1e-5)
+    hessian = np.array([[8 * X[1], 8 * X[0], 0], [8 * X[0], 0, 0], [0, 0, 0]])
+    np.testing.assert_allclose(srcad.hvp(write_into_argument_copy)(X, a, v), hessian @ v,
+                               rtol=1e-5, atol=1e-12)
 
 
 def write_into_helper_result(x, n):
