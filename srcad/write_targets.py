@@ -89,7 +89,7 @@ def infer(tree, job):
     """{name: FLOAT, INTEGER, CONTAINER or None (unknown)}: a name assigned values of two
     kinds is unknown; loops are walked to a fixed point."""
     kinds = {p: FLOAT for p in job.wrt}
-    assigns = [s for s in ast.walk(tree) if isinstance(s, ast.Assign)]
+    assigns = [s for s in _in_order(tree.body) if isinstance(s, ast.Assign)]
     loops = {t.id for s in ast.walk(tree) if isinstance(s, ast.For)
              for t in ast.walk(s.target) if isinstance(t, ast.Name)}
     for name in local_names(tree) - set(job.wrt) - set(job.statics):
@@ -109,6 +109,15 @@ def infer(tree, job):
             if joined is not old:
                 kinds[target.id], changed = joined, True
     return {k: (None if v is _UNSET else v) for k, v in kinds.items()}
+
+
+def _in_order(stmts):
+    """The statements of a body and of the bodies nested in it, in the order of the source
+    (a value is seen after what it is computed from, loops aside)."""
+    for stmt in stmts:
+        yield stmt
+        for field in ("body", "orelse"):
+            yield from _in_order(getattr(stmt, field, None) or [])
 
 
 def _parameters(tree):
