@@ -535,3 +535,36 @@ def test_augmented_float_name_has_no_check():
     gx, gy = srcad.grad(augmented_float, wrt=(0, 1))(X, y)
     np.testing.assert_allclose(gx, 4 * X + y, rtol=1e-12)
     np.testing.assert_allclose(gy, X, rtol=1e-12)
+
+
+# ---- branches: the kinds of both sides joined --------------------------------------------
+
+def branches(x, c):
+    if c > 0:
+        a = np.arange(3)
+    else:
+        a = np.arange(3) * 2
+    b = a.copy()
+    b[0] = x[0] * 3.0
+    return np.sum(b) * x[1]
+
+
+def mixed_branches(x, c):
+    if c > 0:
+        a = np.arange(3)
+    else:
+        a = np.arange(3.0)
+    a[0] = x[0] * 3.0                    # <- checked
+    return np.sum(a) * x[1]
+
+
+def test_branches_of_one_kind_cut_and_of_two_kinds_check():
+    assert "float_target" not in srcad.source(srcad.grad(branches), X, 1)
+    for c, h in ((1, 6), (-1, 9)):
+        np.testing.assert_allclose(srcad.grad(branches)(X, c), [0, h, 0])
+        np.testing.assert_allclose(_finite_gradient(lambda x, c=c: branches(x, c), X), [0, h, 0],
+                                   atol=1e-6)
+    np.testing.assert_allclose(srcad.grad(mixed_branches)(X, -1), [3 * X[1], 3 * X[0] + 3, 0])
+    with pytest.raises(MissingRuleError) as info:
+        srcad.grad(mixed_branches)(X, 1)
+    assert info.value.location.lineno == _marked_line(mixed_branches)
