@@ -52,8 +52,8 @@ class MissingRuleError(SrcadError):
 
 
 class IntegerWriteError(SrcadError, TypeError):
-    """`x[i] += v` where NumPy raises: a float result into a part of an integer array (a
-    `TypeError`, as NumPy's)."""
+    """`x[i] += v` or `x += v` where NumPy raises: a float result into (a part of) an integer
+    or boolean array, in place (a `TypeError`, as NumPy's)."""
 
 
 class RuleFailedError(SrcadError):
