@@ -568,3 +568,26 @@ def test_branches_of_one_kind_cut_and_of_two_kinds_check():
     with pytest.raises(MissingRuleError) as info:
         srcad.grad(mixed_branches)(X, 1)
     assert info.value.location.lineno == _marked_line(mixed_branches)
+
+
+# ---- jacobian and hessian ------------------------------------------------------------------
+
+def vector_out(x):
+    a = np.arange(3)
+    a[1] = x[0] * 2.0
+    return a * x
+
+
+def scalar_out(x):
+    a = np.arange(3)
+    a[1] = x[0] * 2.0
+    return np.sum(a * x) * x[1]
+
+
+def test_jacobian_and_hessian_through_an_integer_write():
+    a = np.array([0.0, 2.0, 2.0])                     # np.arange(3) with a[1] = int(2.6)
+    np.testing.assert_allclose(srcad.jacobian(vector_out)(X), np.diag(a))
+    np.testing.assert_allclose(srcad.hessian(scalar_out)(X),
+                               [[0, 0, 0], [0, 2 * a[1], a[2]], [0, a[2], 0]])
+    columns = [(vector_out(X + e) - vector_out(X - e)) / 2e-6 for e in np.eye(3) * 1e-6]
+    np.testing.assert_allclose(np.stack(columns, axis=1), np.diag(a), atol=1e-6)
