@@ -208,9 +208,18 @@ def _call(node, kinds):
             p == INTEGER for p in parts) else None
     if func is numpy.where and len(node.args) != 3:
         return None                                 # the indices of nonzero entries
+    if _never_integer(func):
+        return FLOAT
     if _keeps_float(func):
         return FLOAT if _gets_float(node, kinds) else None
     return None
+
+
+def _never_integer(func):
+    """True for a ufunc none of whose loops gives integers or booleans (`numpy.sin`,
+    `numpy.exp`): its result keeps a float written into it, whatever it is given."""
+    return isinstance(func, numpy.ufunc) and not any(
+        set(t.split("->")[1]) & set(numpy.typecodes["AllInteger"] + "?") for t in func.types)
 
 
 def _keeps_float(func):

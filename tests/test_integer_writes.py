@@ -591,3 +591,25 @@ def test_jacobian_and_hessian_through_an_integer_write():
                                [[0, 0, 0], [0, 2 * a[1], a[2]], [0, a[2], 0]])
     columns = [(vector_out(X + e) - vector_out(X - e)) / 2e-6 for e in np.eye(3) * 1e-6]
     np.testing.assert_allclose(np.stack(columns, axis=1), np.diag(a), atol=1e-6)
+
+
+# ---- a check whose statement the gradient does not need ----------------------------------
+
+def unneeded_augmented(x0, x1):
+    a = x0.copy()
+    a += 0.5                             # <- checked
+    return np.sum(np.sin(x1)) + np.sum(a)
+
+
+@pytest.mark.parametrize("kind", ["grad", "vjp", "jvp"])
+def test_check_of_a_statement_the_gradient_does_not_need(kind):
+    """The statement stays for its check (it was dropped, leaving the check an undefined
+    name); a float array passes, an integer one raises as NumPy does."""
+    calls = {"grad": lambda a: srcad.grad(unneeded_augmented, wrt=1)(a, X),
+             "vjp": lambda a: srcad.vjp(unneeded_augmented, wrt=1)(a, X)[1](1.0),
+             "jvp": lambda a: srcad.jvp(unneeded_augmented, wrt=1)(a, X, np.ones(3))[1]}
+    expected = np.cos(X) if kind != "jvp" else np.sum(np.cos(X))
+    np.testing.assert_allclose(calls[kind](np.arange(3.0)), expected, rtol=1e-12)
+    with pytest.raises(IntegerWriteError) as info:
+        calls[kind](np.arange(3))
+    assert info.value.location.lineno == _marked_line(unneeded_augmented)

@@ -99,8 +99,9 @@ def _insert_checks(node, info, free):
                 out.append(_check(check, [denied[2]], stmt, info, free))
             out.append(stmt)
             if isinstance(value, ast.BinOp) and anno.get(value, anno.AUGMENTED):
-                out.append(_check(runtime_checks.augmented_assign,
-                                  [value.left, stmt.targets[0]], stmt, info, free))
+                result = ast.Name(id=stmt.targets[0].id, ctx=ast.Load())
+                out.append(_check(runtime_checks.augmented_assign, [value.left, result], stmt,
+                                  info, free))
         setattr(node, field, out)
 
 
