@@ -16,7 +16,14 @@ DERIVATIVE = "deriv"   # statement that computes a derivative (not part of the p
 PARAM = "param"        # expression reading a Parameter of a static module: (root, "V.weight")
 MODULE = "module"      # expression denoting a static module: (root, "V"), "" for the root
 WRITES = "writes"      # ast.Call that writes into an argument: what it writes into (a phrase)
-RESULT_KIND = "kind"   # ast.Call: "integer" (integer or boolean result), "unknown" (dtype unknown)
+RESULT_KIND = "kind"   # ast.Call: "integer" (integer or boolean result), "float" (a float
+#                        dtype= given), "unknown" (dtype unknown), "other" (neither)
+AUGMENTED = "augmented"  # ast.Call of runtime.set_item made from `x[i] op= v`, ast.BinOp
+#                        made from `x op= v` (normalize); False where NumPy's casting cannot
+#                        fail there (write_targets)
+STORES = "stores"      # ast.Call of runtime.set_item: what its target keeps of a float written
+#                        into it: "float" (the value), "integer" (truncated: no derivative),
+#                        None (unknown while generating: checked at run time)
 DENY = "deny"          # expression srcad cannot differentiate: (reason, raised even if unused)
 ACTIVE_NAMES = "active names"   # FunctionDef: the names that carry a derivative (activity)
 SHAPES = "shapes"      # FunctionDef: {name: static shape} (shapes); None: to infer (again)

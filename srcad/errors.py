@@ -51,6 +51,11 @@ class MissingRuleError(SrcadError):
     """A call on a differentiated value has no derivative rule."""
 
 
+class IntegerWriteError(SrcadError, TypeError):
+    """`x[i] += v` or `x += v` where NumPy raises: a float result into (a part of) an integer
+    or boolean array, in place (a `TypeError`, as NumPy's)."""
+
+
 class RuleFailedError(SrcadError):
     """A derivative rule failed at run time on the values of this call (a limit of the rule,
     or a bug of srcad's): srcad gives no number rather than a wrong one."""

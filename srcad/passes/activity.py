@@ -13,7 +13,10 @@ Deny by default: what would cut the dependence without being truly constant (an 
 `np.r_[x, x]`, `x.flat`, `x[0] or 1.0`, a non-differentiable primitive given a differentiated
 value its result depends on) and every call given a differentiated value that writes into an
 argument is kept active and marked DENY with the reason; `deny.run` reports it. A `dtype=` that
-generation cannot read is marked for a check at run time.
+generation cannot read is marked for a check at run time. A write (`x[i] = v`, `set_item`)
+into an array of integers or booleans cuts the derivative of the value written (NumPy stores
+it truncated); one into an array whose dtype generation cannot tell is marked for a check at
+run time (`srcad.write_targets`).
 """
 
 import ast
@@ -24,11 +27,12 @@ import types
 import numpy
 
 from .. import annotations as anno
-from .. import rules
+from .. import rules, runtime, runtime_checks, write_targets
 from ..ast_util import stored, walk
 from ..codegen import expression
 from ..job import Job
 from ..primitive import is_number
+from ..write_targets import FLOAT, INTEGER
 from . import deny
 
 _DIFFERENTIABLE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.USub,
@@ -40,6 +44,7 @@ _SHAPE_ATTRS = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides
 def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     """Annotate `tree` (see the module docstring)."""
     wrt = job.wrt
+    write_targets.annotate(tree, job)
     active = set(wrt)
     _block(tree.body, active)
     needed = set()
@@ -185,6 +190,8 @@ def is_active_value(node, active):
 
 def _is_active_call(node, active):
     func = anno.get(node, anno.FUNC)
+    if anno.get(node, anno.STORES, FLOAT) != FLOAT:
+        return _write(node, active)
     if func in (numpy.power, math.pow) and len(node.args) == 2 and _is_zero(node.args[1]):
         return False                               # `numpy.power(x, 0)` is 1
     parts = list(node.args) + [k.value for k in node.keywords]
@@ -209,6 +216,22 @@ def _is_active_call(node, active):
             node, active):               # checked at run time (deny.run puts the check)
         anno.set_(node, anno.DENY, ("", False, deny.dtype_node(node)))
     return uses
+
+
+def _write(node, active):
+    """`set_item(x, index, value)` (or `numpy.full_like(x, value)`) into an array that does
+    not keep a float written into it (see `srcad.write_targets`): one of integers or
+    booleans stores the value truncated, which is piecewise constant in it, so the result
+    carries no derivative (zero, the convention of `x.astype(int)`); where generation cannot
+    tell the dtype, the derivative passes after a check at run time (DENY with the target to
+    check; `deny.run` puts the check)."""
+    target, value = write_targets.stored(node)
+    if anno.get(node, anno.STORES) == INTEGER:
+        return False
+    if _uses(active, value):
+        anno.set_(node, anno.DENY, ("", False, target, runtime_checks.float_target))
+    carried = [target] if anno.get(node, anno.FUNC) is runtime.set_item else []
+    return _uses(active, value, *carried)
 
 
 def _false_claim(node, func, active):

@@ -6,9 +6,10 @@ one of its arguments (`numpy.copyto`, a ufunc's `out=`, `numpy.add.at`, `a.sort(
 `srcad.inplace`) carries annotation WRITES; each call whose result is an integer or boolean array
 (`int(x)`, `x.astype(numpy.int32)`, `numpy.asarray(x, dtype=int)`, `numpy.sum(x, dtype=bool)`)
 carries RESULT_KIND "integer" (its derivative is truly zero; text such as `str(x)` too), one
-whose `dtype=` srcad cannot read while generating (`dtype=dt` for a local `dt`) "unknown", one
-of a dtype neither numeric nor boolean "other"; and `numpy.einsum` in its sublist form with a
-global first operand carries DENY. `activity` and `deny` act on these.
+of a float `dtype=` "float", one whose `dtype=` srcad cannot read while generating (`dtype=dt`
+for a local `dt`) "unknown", one of a dtype neither numeric nor boolean "other"; and
+`numpy.einsum` in its sublist form with a global first operand carries DENY. `activity` and
+`deny` act on these.
 """
 
 import ast
@@ -67,9 +68,10 @@ def _operand_first(call, names, locals_):
 
 
 def result_kind(func, call, method, names, locals_):
-    """"integer" when the call's result is an integer or boolean array or number, "unknown"
-    when it has a `dtype=` srcad cannot read now, "other" for a dtype neither numeric nor
-    boolean (object, text, dates), else None (a float, or no dtype given)."""
+    """"integer" when the call's result is an integer or boolean array or number, "float"
+    when its `dtype=` is a float, "unknown" when it has a `dtype=` srcad cannot read now,
+    "other" for a dtype neither numeric nor boolean (object, text, dates), else None (a
+    complex dtype, or no dtype given)."""
     if _is_integer_type(func):
         return "integer"
     if any(func is f for f in _INTEGER_FUNCTIONS):
@@ -84,7 +86,8 @@ def result_kind(func, call, method, names, locals_):
         return "unknown"
     if kind is None:
         return "unknown"
-    return "integer" if kind in "biu" else None if kind in "fc" else "other"
+    return "integer" if kind in "biu" else "float" if kind == "f" else \
+        None if kind == "c" else "other"
 
 
 def _static(node, names, locals_):

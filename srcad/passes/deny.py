@@ -10,7 +10,11 @@ argument; and the job's `info` and `free`. Out: the same tree, or a `MissingRule
 line of the first DENY expression whose value the result needs (or of any write, which changes a
 value behind srcad's back). A cast whose dtype generation cannot read is differentiated as a
 cast to a float, after a run-time check of the dtype (`srcad.runtime_checks.float_dtype`, put
-before the statement) that raises a `MissingRuleError` at the user's line otherwise.
+before the statement) that raises a `MissingRuleError` at the user's line otherwise; so is a
+write into an array whose dtype generation cannot tell (`runtime_checks.float_target`, DENY
+(reason, always, target, check)). Before a write `x[i] op= v` annotated AUGMENTED, a check of
+NumPy's casting rule (`runtime_checks.augmented_write`), whether or not it is differentiated;
+after the operation of `x op= v` annotated AUGMENTED, its check (`augmented_assign`).
 """
 
 import ast
@@ -74,7 +78,9 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
 
 
 def _insert_checks(node, info, free):
-    """Before each active statement whose value is marked for a dtype check, the check."""
+    """Before each active statement whose value is marked for a dtype check, the check;
+    before each augmented write whose casting may fail (after an augmented operation), its
+    check."""
     for field in ("body", "orelse"):
         stmts = getattr(node, field, None)
         if not isinstance(stmts, list):
@@ -82,18 +88,30 @@ def _insert_checks(node, info, free):
         out = []
         for stmt in stmts:
             _insert_checks(stmt, info, free)
-            denied = anno.get(getattr(stmt, "value", None), anno.DENY)
-            if denied and len(denied) == 3 and anno.get(stmt, anno.ACTIVE):
-                out.append(_dtype_check(denied[2], stmt, info, free))
+            value = getattr(stmt, "value", None)
+            denied = anno.get(value, anno.DENY)
+            if isinstance(value, ast.Call) and anno.get(value, anno.AUGMENTED):
+                x, index, result = value.args
+                out.append(_check(runtime_checks.augmented_write, [x, index, result], stmt,
+                                  info, free))
+            if denied and len(denied) >= 3 and anno.get(stmt, anno.ACTIVE):
+                check = denied[3] if len(denied) == 4 else runtime_checks.float_dtype
+                out.append(_check(check, [denied[2]], stmt, info, free))
             out.append(stmt)
+            if isinstance(value, ast.BinOp) and anno.get(value, anno.AUGMENTED):
+                result = ast.Name(id=stmt.targets[0].id, ctx=ast.Load())
+                out.append(_check(runtime_checks.augmented_assign, [value.left, result], stmt,
+                                  info, free))
         setattr(node, field, out)
 
 
-def _dtype_check(dtype, stmt, info, free):
+def _check(function, values, stmt, info, free):
+    """The statement `function(*values, filename, line, name)`: a check of
+    `srcad.runtime_checks` at the line of `stmt`."""
     line = anno.get(stmt, anno.ORIGIN)
     check = ast.Expr(value=ast.Call(
-        func=ast.Name(id=free.bind("float_dtype", runtime_checks.float_dtype), ctx=ast.Load()),
-        args=[copy_node(dtype), ast.Constant(info.filename), ast.Constant(line),
-              ast.Constant(info.name)], keywords=[]))
-    anno.set_(check.value, anno.FUNC, runtime_checks.float_dtype)
+        func=ast.Name(id=free.bind(function.__name__, function), ctx=ast.Load()),
+        args=[*(copy_node(v) for v in values), ast.Constant(info.filename),
+              ast.Constant(line), ast.Constant(info.name)], keywords=[]))
+    anno.set_(check.value, anno.FUNC, function)
     return anno.set_(check, anno.ORIGIN, line)

@@ -154,14 +154,16 @@ class _Normalizer:
         if isinstance(node.target, ast.Subscript):
             current = ast.Subscript(value=node.target.value, slice=node.target.slice,
                                     ctx=ast.Load())
-            self.set_item(node.target, ast.BinOp(left=current, op=node.op, right=node.value))
+            self.set_item(node.target, ast.BinOp(left=current, op=node.op, right=node.value),
+                          augmented=True)
             return
         value = ast.BinOp(left=name(node.target.id), op=node.op, right=node.value)
-        self.assign(node.target.id, value)
+        self.assign(node.target.id, value, augmented=True)
 
-    def set_item(self, target, value):
+    def set_item(self, target, value, augmented=False):
         """`x[index] = value` becomes `x_1 = set_item(x, index, value)`: a new version of `x`
-        (the write copies, so earlier versions keep their values for the adjoint)."""
+        (the write copies, so earlier versions keep their values for the adjoint); the call of
+        `x[index] op= value` is annotated AUGMENTED."""
         base = target.value.id
         if base not in self.version or base in self.params:
             raise UnsupportedSyntaxError(
@@ -176,6 +178,8 @@ class _Normalizer:
         call = ast.Call(func=name("set_item"), args=[array, index_value(index), item],
                         keywords=[])
         anno.set_(call, anno.FUNC, runtime.set_item)
+        if augmented:
+            anno.set_(call, anno.AUGMENTED, True)
         self.emit_assign(self.new_version(base), call)
 
     def stmt_Return(self, node):
@@ -259,12 +263,15 @@ class _Normalizer:
         return anno.set_(stmt, anno.ORIGIN, self.line)
 
     # assignment ---------------------------------------------------------------------------
-    def assign(self, var, value):
+    def assign(self, var, value, augmented=False):
+        """`var = value`; the operation of `var op= value` is annotated AUGMENTED."""
         if isinstance(value, ast.IfExp):
             test = self.atom(value.test)
             self.select(self.new_version(var), test, value)
             return
         value = self.expr(value)                   # before the new version: `z = z + b`
+        if augmented:
+            anno.set_(value, anno.AUGMENTED, True)
         self.emit_assign(self.new_version(var), value)
 
     def emit_assign(self, target, value):
