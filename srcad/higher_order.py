@@ -9,7 +9,7 @@ is the generated code of the derivatives they are made of.
 
 import numpy
 
-from . import runtime
+from . import backend, batching, runtime
 from .api import Derivative
 from .kinds import GRAD, JVP, VJP
 
@@ -34,12 +34,29 @@ class Composite:
 
 
 class _Hvp(Composite):
+    unbatched_reason = None     # why the latest `batched` call went one direction at a time
+
     def __init__(self, func, wrt):
         self._jvp = Derivative(Derivative(func, GRAD, wrt), JVP, wrt)
         super().__init__(f"hvp_{getattr(func, '__name__', 'f')}", [self._jvp])
 
     def __call__(self, *args, **kwargs):
         return self._jvp(*args, **kwargs)[1]
+
+    def batched(self, *args):
+        """`hvp(f).batched(x, W, V)`: the products of the Hessian with every row of `V` (shape
+        `(k,) + x.shape`), as one array of that shape, in one forward pass over the generated
+        gradient when `srcad.batching` implements what it does (else one pass per row)."""
+        *args, directions = args
+        k = numpy.shape(directions)[0]
+        self.unbatched_reason = None
+        try:
+            _, stacked = _pushed(self._jvp, args, [batching.Batch(directions)], k)
+            return _computed(_as_floats(stacked))
+        except Exception as exc:      # (an exception of the function itself: raised again)
+            self.unbatched_reason = _reason(exc)
+        rows = [_as_floats(self(*args, directions[i])) for i in range(k)]
+        return numpy.stack(rows) if rows else numpy.zeros_like(directions, dtype=float)
 
 
 def hvp(func=None, wrt=0):
@@ -62,34 +79,70 @@ class _Jacobian(Composite):
         self._vjp = Derivative(func, VJP, wrt) if mode != "forward" else None
         self._mode = mode
         self._single = self._jvp.single
+        self.unbatched_reason = None     # why the latest call's jvps went one at a time
         parts = [self._jvp] if self._vjp is None else [self._vjp, self._jvp]
         super().__init__(f"jacobian_{self._jvp.func.__name__}", parts)
 
     def __call__(self, *args):
         inputs = [args[p] for p in self._jvp.given_positions]
         if self._vjp is None:
-            return self._finish(self._forward(args, inputs, self._func(*args)))
+            return self._finish(self._forward(args, inputs))
         y, pullback = self._vjp(*args)
         in_size = sum(numpy.size(x) for x in inputs)
         if self._mode == "auto" and in_size <= numpy.size(y):
-            return self._finish(self._forward(args, inputs, y))
+            return self._finish(self._forward(args, inputs))
         return self._finish(self._reverse(pullback, inputs, y))
 
     def _finish(self, blocks):
         return blocks[0] if self._single else tuple(blocks)
 
-    def _forward(self, args, inputs, y):
-        blocks = []
+    def _forward(self, args, inputs):
+        """One block per input: the jvps of its unit vectors, pushed together in batches of
+        `batching.MAX_DIRECTIONS` (one at a time where batching does not apply)."""
+        blocks, self.unbatched_reason = [], None
         for k, x in enumerate(inputs):
-            columns = []
-            for basis in _basis(x):
-                tangents = [basis if i == k else runtime.zeros_like(x_i)
-                            for i, x_i in enumerate(inputs)]
-                columns.append(_as_floats(self._jvp(*args, *tangents)[1]))
-            stacked = numpy.stack(columns, axis=-1) if columns else numpy.zeros_like(
-                y, shape=numpy.shape(y) + (0,), dtype=float)
-            blocks.append(stacked.reshape(numpy.shape(y) + numpy.shape(x)))
+            stacked, y_shape = None, None
+            try:
+                stacked, y_shape = self._batched_columns(args, inputs, k)
+            except Exception as exc:      # (an exception of the function itself: raised again)
+                self.unbatched_reason = _reason(exc)
+            if stacked is None:
+                stacked, y_shape = self._columns(args, inputs, k)
+            blocks.append(numpy.moveaxis(stacked, 0, -1).reshape(y_shape + numpy.shape(x)))
         return blocks
+
+    def _tangents(self, inputs, k, direction):
+        return [direction if i == k else runtime.zeros_like(x_i) for i, x_i in enumerate(inputs)]
+
+    def _batched_columns(self, args, inputs, k):
+        """(the jvps of input k's unit vectors stacked on a first axis, the output's shape),
+        computed (or lazy inside `srcad.lazy()`) all together."""
+        x = inputs[k]
+        size = int(numpy.size(x))
+        parts, y_shape = [], None
+        for start in range(0, size, batching.MAX_DIRECTIONS):
+            directions = batching.basis(x, start, start + batching.MAX_DIRECTIONS)
+            y, stacked = _pushed(self._jvp, args, self._tangents(inputs, k, directions),
+                                 directions.directions)
+            parts.append(_as_floats(stacked))
+            y_shape = tuple(numpy.shape(y))
+        if not parts:
+            return None, None
+        stacked = parts[0] if len(parts) == 1 else numpy.concatenate(parts)
+        return _computed(stacked), y_shape
+
+    def _columns(self, args, inputs, k):
+        """As `_batched_columns`, one jvp per unit vector."""
+        columns, y_shape = [], None
+        for basis in _basis(inputs[k]):
+            y, dy = self._jvp(*args, *self._tangents(inputs, k, basis))
+            columns.append(_as_floats(dy))
+            y_shape = tuple(numpy.shape(y))
+        if not columns:
+            y = self._func(*args)
+            return numpy.zeros_like(y, shape=(0,) + numpy.shape(y), dtype=float), \
+                tuple(numpy.shape(y))
+        return numpy.stack(columns), y_shape
 
     def _reverse(self, pullback, inputs, y):
         rows = [[] for _ in inputs]
@@ -101,6 +154,32 @@ class _Jacobian(Composite):
         return [numpy.stack(row).reshape(numpy.shape(y) + numpy.shape(x)) if row else
                 numpy.zeros_like(y, shape=numpy.shape(y) + numpy.shape(x), dtype=float)
                 for row, x in zip(rows, inputs)]
+
+
+def _pushed(jvp, args, tangents, k):
+    """`(y, dy)` of `jvp` called once with tangents of which one or more are batches of k
+    directions, `dy` as the stacked array of its k directions (lazy for Dask data)."""
+    with backend.lazy():
+        y, dy = jvp(*args, *tangents)
+    return y, batching.unbatched(dy, k)
+
+
+def _computed(value):
+    """`value`, computed when it is a Dask array and results are not wanted lazy."""
+    if backend.lazy_results() or not backend.is_lazy(value):
+        return value
+    return backend.compute_all(value)
+
+
+def _reason(exc):
+    """Why a batched call failed, in a line: the innermost `BatchUnsupported`, else the
+    exception itself."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, batching.BatchUnsupported):
+            return f"not batched: {seen}"
+        seen = seen.__cause__ or seen.__context__
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _as_floats(value):

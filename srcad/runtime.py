@@ -16,8 +16,10 @@ _SCALARS = (int, float, complex)
 
 def _lazy(x):
     """True for a Dask array (a task graph), told by its protocol rather than by
-    `backend.is_lazy`, so that helpers copied into an exported module need nothing of srcad."""
-    return hasattr(type(x), "__dask_graph__")
+    `backend.is_lazy`, so that helpers copied into an exported module need nothing of srcad;
+    true too for a batch of tangents (`srcad.batching`), which helpers, like Dask arrays, never
+    write into a NumPy array."""
+    return hasattr(type(x), "__dask_graph__") or hasattr(type(x), "__srcad_batched__")
 
 
 def shape_of(x):
