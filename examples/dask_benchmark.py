@@ -4,8 +4,9 @@ For logistic, normal (least squares) and Poisson regression, on the same persist
 arrays (same chunks), with 1, 2 and 4 worker processes of one thread each on this machine:
 the time of one gradient and of one Hessian, per iteration (median of `--repeats`), for
 dask-glm (`family.pointwise_gradient`, `family.hessian`: NumPy formulas written for Dask
-arrays), for srcad on the Dask arrays (`srcad.grad` of the loss, and the Hessian as the
-products of `srcad.hvp` with the unit vectors, computed together in one pass), and for srcad
+arrays), for srcad on the Dask arrays (`srcad.grad` of the loss, and `srcad.hessian`: the
+products of the Hessian with all the unit vectors pushed as one batch of tangents through the
+generated gradient, one graph computed in one pass), and for srcad
 chunk by chunk (`srcad.over_chunks(srcad.grad, loss)`, `srcad.over_chunks(srcad.hessian,
 loss)`: the NumPy derivative on each chunk in one task, the results added); the ratios
 srcad/dask-glm;
@@ -58,18 +59,6 @@ def data(model, rows, features, chunk_rows, seed=0):
     return X.persist(), y.persist()
 
 
-def srcad_hessian(loss):
-    """The Hessian of `loss` in b from srcad's Hessian-vector products, in one pass."""
-    import dask
-    hvp = srcad.hvp(loss)
-
-    def hessian(b, X, y):
-        with srcad.lazy():
-            columns = [hvp(b, X, y, e) for e in np.eye(len(b))]
-        return np.stack(dask.compute(*columns), axis=1)
-    return hessian
-
-
 def dask_glm_derivatives(model):
     from dask_glm import families
     family = {"logistic": families.Logistic, "normal": families.Normal,
@@ -103,7 +92,7 @@ def measure(model, args):
     b = np.linspace(-0.2, 0.2, args.features)
     glm_grad, glm_hess = dask_glm_derivatives(model)
     loss = LOSSES[model]
-    ours_grad, ours_hess = srcad.grad(loss), srcad_hessian(loss)
+    ours_grad, ours_hess = srcad.grad(loss), srcad.hessian(loss)
     chunk_grad = srcad.over_chunks(srcad.grad, loss)
     chunk_hess = srcad.over_chunks(srcad.hessian, loss)
     row = {name: timed(lambda f=f: f(b, X, y), args.repeats) for name, f in

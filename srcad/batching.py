@@ -155,6 +155,8 @@ class Batch(NDArrayOperatorsMixin):
             raise BatchUnsupported(f"numpy.{ufunc.__name__} with where=/axes=")
         if method == "outer" and ufunc.nin == 2:
             result = _outer(ufunc, *inputs, **kwargs)
+        elif method == "at" and ufunc is numpy.add and out is None and not kwargs:
+            return _add_at(*inputs)
         elif method != "__call__":
             raise BatchUnsupported(f"numpy.{ufunc.__name__}.{method}")
         elif ufunc is numpy.matmul:
@@ -249,6 +251,16 @@ def _into(out, result):
             raise BatchUnsupported("out= an array that is not a batch of the result's shape")
         o.stacked[...] = r.stacked
     return out[0] if isinstance(out, tuple) and len(out) == 1 else out
+
+
+def _add_at(target, index, values):
+    """`numpy.add.at(target, index, values)` into a batch, for every direction at once."""
+    if not isinstance(target, Batch):
+        raise BatchUnsupported("numpy.add.at of a batch into an array that is not one")
+    full = _batched_index(index)
+    if isinstance(values, Batch):
+        values = _lift(values, target.stacked[full].ndim - 1)
+    numpy.add.at(target.stacked, full, values)
 
 
 def _outer(ufunc, a, b, **kwargs):
