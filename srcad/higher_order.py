@@ -1,6 +1,7 @@
 """Higher-order derivatives built from srcad's generated ones: Hessian-vector products
 (forward over reverse), Jacobians (forward or reverse mode, whichever takes fewer passes for the
-shapes) and Hessians.
+shapes) and Hessians; forward mode pushes many directions at once as a batch of tangents
+(`srcad.batching`), one at a time where the batch does not apply.
 
 In: a user function and `wrt`, as for `srcad.grad`. Out: callables whose calls return
 `H @ v`, the Jacobian (shape: output shape + input shape) or the Hessian, and whose `source()`
@@ -61,7 +62,8 @@ class _Hvp(Composite):
 
 def hvp(func=None, wrt=0):
     """Hessian-vector product by forward mode over reverse mode: `hvp(f)(x, W, v)` is
-    `H v`, with `H` the Hessian of the scalar `f` in the argument `wrt` (one argument)."""
+    `H v`, with `H` the Hessian of the scalar `f` in the argument `wrt` (one argument);
+    `hvp(f).batched(x, W, V)` gives `H v` for every row `v` of `V` in one pass."""
     if func is None:
         return lambda f: _Hvp(f, wrt)
     return _Hvp(func, wrt)
@@ -204,7 +206,14 @@ def _basis(x):
 
 def jacobian(func=None, wrt=0, mode="auto"):
     """`jacobian(f)(x, W)` has shape `y.shape + x.shape`; `wrt` as in `grad` (a tuple gives one
-    block per argument); mode 'forward', 'reverse' or 'auto' (fewer passes)."""
+    block per argument); mode 'forward', 'reverse' or 'auto' (fewer passes).
+
+    Forward mode pushes the unit vectors of an input through the generated jvp together, as
+    one batch of tangents (`srcad.batching`; up to `batching.MAX_DIRECTIONS` per pass): one
+    call of the generated code, not one per input element. Where the code does something the
+    batch does not implement, it pushes them one at a time (the same numbers) and the
+    Jacobian's `unbatched_reason` says why. On Dask data the result is computed in one pass
+    (a Dask array inside `srcad.lazy()`)."""
     if func is None:
         return lambda f: _Jacobian(f, wrt, mode)
     return _Jacobian(func, wrt, mode)
@@ -212,7 +221,9 @@ def jacobian(func=None, wrt=0, mode="auto"):
 
 def hessian(func=None, wrt=0):
     """The Hessian of a scalar function in one argument: forward mode over its generated
-    gradient, one Hessian-vector product per input element."""
+    gradient, the Hessian-vector products with all the unit vectors pushed through it as one
+    batch of tangents (one per input element where batching does not apply: see `jacobian`).
+    `hessian(f)(x, W)` has shape `x.shape + x.shape`."""
     if func is None:
         return lambda f: hessian(f, wrt)
     hess = _Jacobian(Derivative(func, GRAD, wrt), wrt, "forward")
