@@ -22,6 +22,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 from . import backend
 
 MAX_DIRECTIONS = 256     # directions per pass (more are pushed in groups of this size)
+MAX_ELEMENTS = 2 ** 24   # in memory, k times the largest argument's size stays under this
 
 
 class BatchUnsupported(TypeError):
@@ -608,6 +609,15 @@ def _solve(a, b):
 
 
 # ---- making batches and reading them back ---------------------------------------------------
+def directions_per_pass(args):
+    """How many directions to push at once: `MAX_DIRECTIONS`, fewer where k copies of the
+    largest in-memory argument would pass `MAX_ELEMENTS` (the batch's intermediate values
+    are k times one direction's; a Dask array's chunks bound them instead), at least one."""
+    largest = max([int(numpy.size(a)) for a in args if hasattr(a, "shape")
+                   and not backend.is_lazy(a)] + [1])
+    return max(1, min(MAX_DIRECTIONS, MAX_ELEMENTS // largest))
+
+
 def basis(x, start=0, stop=None):
     """The unit vectors shaped like `x` numbered `start` to `stop` (all: None), as one batch,
     in `x`'s array library (floats)."""

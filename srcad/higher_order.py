@@ -99,8 +99,8 @@ class _Jacobian(Composite):
         return blocks[0] if self._single else tuple(blocks)
 
     def _forward(self, args, inputs):
-        """One block per input: the jvps of its unit vectors, pushed together in batches of
-        `batching.MAX_DIRECTIONS` (one at a time where batching does not apply)."""
+        """One block per input: the jvps of its unit vectors, pushed together in batches
+        (`batching.directions_per_pass`; one at a time where batching does not apply)."""
         blocks, self.unbatched_reason = [], None
         for k, x in enumerate(inputs):
             stacked, y_shape = None, None
@@ -122,8 +122,9 @@ class _Jacobian(Composite):
         x = inputs[k]
         size = int(numpy.size(x))
         parts, y_shape = [], None
-        for start in range(0, size, batching.MAX_DIRECTIONS):
-            directions = batching.basis(x, start, start + batching.MAX_DIRECTIONS)
+        step = batching.directions_per_pass(args)
+        for start in range(0, size, step):
+            directions = batching.basis(x, start, start + step)
             y, stacked = _pushed(self._jvp, args, self._tangents(inputs, k, directions),
                                  directions.directions)
             parts.append(_as_floats(stacked))
@@ -209,8 +210,9 @@ def jacobian(func=None, wrt=0, mode="auto"):
     block per argument); mode 'forward', 'reverse' or 'auto' (fewer passes).
 
     Forward mode pushes the unit vectors of an input through the generated jvp together, as
-    one batch of tangents (`srcad.batching`; up to `batching.MAX_DIRECTIONS` per pass): one
-    call of the generated code, not one per input element. Where the code does something the
+    one batch of tangents (`srcad.batching`; in groups where k copies of the largest argument
+    would be too big, see `batching.directions_per_pass`): one call of the generated code,
+    not one per input element. Where the code does something the
     batch does not implement, it pushes them one at a time (the same numbers) and the
     Jacobian's `unbatched_reason` says why. On Dask data the result is computed in one pass
     (a Dask array inside `srcad.lazy()`)."""

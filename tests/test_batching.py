@@ -238,10 +238,12 @@ def test_forward_jacobian_batched_equals_reverse_mode():
                                           - _vector_function(x - e, W)) / 2e-6, rtol=1e-6)
 
 
-def test_directions_beyond_one_batch_go_in_groups(monkeypatch):
-    monkeypatch.setattr(batching, "MAX_DIRECTIONS", 7)
+@pytest.mark.parametrize("limit", ["MAX_DIRECTIONS", "MAX_ELEMENTS"])
+def test_directions_beyond_one_batch_go_in_groups(monkeypatch, limit):
+    monkeypatch.setattr(batching, limit, 7 if limit == "MAX_DIRECTIONS" else 7 * 80)
     rng = np.random.default_rng(5)
     x, A = rng.standard_normal(16) * 0.3, rng.standard_normal((5, 16)) * 0.2
+    assert batching.directions_per_pass((x, A)) == 7
     np.testing.assert_allclose(srcad.hessian(_quartic)(x, A), _quartic_hessian(x, A),
                                rtol=1e-10, atol=1e-12)
 
