@@ -19,11 +19,6 @@ Dask chunk type), so the stacked array stays a Dask graph when the data are Dask
 import numpy
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from . import backend
-
-MAX_DIRECTIONS = 256     # directions per pass (more are pushed in groups of this size)
-MAX_ELEMENTS = 2 ** 24   # in memory, k times the largest argument's size stays under this
-
 
 class BatchUnsupported(TypeError):
     """An operation a batch of tangents does not implement: push the directions one by one."""
@@ -606,34 +601,3 @@ def _solve(a, b):
     columns = numpy.moveaxis(b.stacked.reshape((k, n, -1)), 0, 1).reshape((n, -1))
     solved = numpy.linalg.solve(a, columns).reshape((n, k, -1))
     return Batch(numpy.moveaxis(solved, 1, 0).reshape((k,) + b.shape))
-
-
-# ---- making batches and reading them back ---------------------------------------------------
-def directions_per_pass(args):
-    """How many directions to push at once: `MAX_DIRECTIONS`, fewer where k copies of the
-    largest in-memory argument would pass `MAX_ELEMENTS` (the batch's intermediate values
-    are k times one direction's; a Dask array's chunks bound them instead), at least one."""
-    largest = max([int(numpy.size(a)) for a in args if hasattr(a, "shape")
-                   and not backend.is_lazy(a)] + [1])
-    return max(1, min(MAX_DIRECTIONS, MAX_ELEMENTS // largest))
-
-
-def basis(x, start=0, stop=None):
-    """The unit vectors shaped like `x` numbered `start` to `stop` (all: None), as one batch,
-    in `x`'s array library (floats)."""
-    shape = tuple(numpy.shape(x))
-    size = int(numpy.prod(shape, dtype=int))
-    stop = size if stop is None else min(stop, size)
-    eye = numpy.eye(size)[start:stop].reshape((stop - start,) + shape)
-    xp = backend.array_module(x)
-    return Batch(eye if xp is numpy else xp.asarray(eye))
-
-
-def unbatched(value, k):
-    """The stacked array of directions of a tangent a batched call returned: a batch's own, or a
-    primal value (a tangent that did not depend on the direction) repeated k times."""
-    if isinstance(value, Batch):
-        return value.stacked
-    if isinstance(value, (tuple, list, dict)):
-        raise BatchUnsupported("a tangent that is a sequence or dict")
-    return numpy.broadcast_to(value, (k,) + tuple(numpy.shape(value)))

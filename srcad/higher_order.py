@@ -14,6 +14,9 @@ from . import backend, batching, runtime
 from .api import Derivative
 from .kinds import GRAD, JVP, VJP
 
+MAX_DIRECTIONS = 256     # directions per pass (more are pushed in groups of this size)
+MAX_ELEMENTS = 2 ** 24   # in memory, k times the largest argument's size stays under this
+
 
 class Composite:
     """A derivative built from other derivatives (hvp, jacobian, hessian)."""
@@ -100,7 +103,7 @@ class _Jacobian(Composite):
 
     def _forward(self, args, inputs):
         """One block per input: the jvps of its unit vectors, pushed together in batches
-        (`batching.directions_per_pass`; one at a time where batching does not apply)."""
+        (`directions_per_pass`; one at a time where batching does not apply)."""
         blocks, self.unbatched_reason = [], None
         for k, x in enumerate(inputs):
             stacked, y_shape = None, None
@@ -122,9 +125,9 @@ class _Jacobian(Composite):
         x = inputs[k]
         size = int(numpy.size(x))
         parts, y_shape = [], None
-        step = batching.directions_per_pass(args)
+        step = directions_per_pass(args)
         for start in range(0, size, step):
-            directions = batching.basis(x, start, start + step)
+            directions = _unit_batch(x, start, start + step)
             y, stacked = _pushed(self._jvp, args, self._tangents(inputs, k, directions),
                                  directions.directions)
             parts.append(_as_floats(stacked))
@@ -159,12 +162,42 @@ class _Jacobian(Composite):
                 for row, x in zip(rows, inputs)]
 
 
+def directions_per_pass(args):
+    """How many directions to push at once: `MAX_DIRECTIONS`, fewer where k copies of the
+    largest in-memory argument would pass `MAX_ELEMENTS` (the batch's intermediate values
+    are k times one direction's; a Dask array's chunks bound them instead), at least one."""
+    largest = max([int(numpy.size(a)) for a in args if hasattr(a, "shape")
+                   and not backend.is_lazy(a)] + [1])
+    return max(1, min(MAX_DIRECTIONS, MAX_ELEMENTS // largest))
+
+
+def _unit_batch(x, start, stop):
+    """The unit vectors shaped like `x` numbered `start` to `stop`, as one batch, in `x`'s
+    array library (floats)."""
+    shape = tuple(numpy.shape(x))
+    size = int(numpy.prod(shape, dtype=int))
+    stop = min(stop, size)
+    eye = numpy.eye(size)[start:stop].reshape((stop - start,) + shape)
+    xp = backend.array_module(x)
+    return batching.Batch(eye if xp is numpy else xp.asarray(eye))
+
+
+def _unbatched(value, k):
+    """The stacked array of directions of a tangent a batched call returned: a batch's own, or a
+    primal value (a tangent that did not depend on the direction) repeated k times."""
+    if isinstance(value, batching.Batch):
+        return value.stacked
+    if isinstance(value, (tuple, list, dict)):
+        raise batching.BatchUnsupported("a tangent that is a sequence or dict")
+    return numpy.broadcast_to(value, (k,) + tuple(numpy.shape(value)))
+
+
 def _pushed(jvp, args, tangents, k):
     """`(y, dy)` of `jvp` called once with tangents of which one or more are batches of k
     directions, `dy` as the stacked array of its k directions (lazy for Dask data)."""
     with backend.lazy():
         y, dy = jvp(*args, *tangents)
-    return y, batching.unbatched(dy, k)
+    return y, _unbatched(dy, k)
 
 
 def _computed(value):
@@ -211,10 +244,9 @@ def jacobian(func=None, wrt=0, mode="auto"):
 
     Forward mode pushes the unit vectors of an input through the generated jvp together, as
     one batch of tangents (`srcad.batching`; in groups where k copies of the largest argument
-    would be too big, see `batching.directions_per_pass`): one call of the generated code,
-    not one per input element. Where the code does something the
-    batch does not implement, it pushes them one at a time (the same numbers) and the
-    Jacobian's `unbatched_reason` says why. On Dask data the result is computed in one pass
+    would be too big, see `directions_per_pass`): one call of the generated code, not one per
+    input element. Where the code does something the batch does not implement, it pushes them
+    one at a time (the same numbers) and the Jacobian's `unbatched_reason` says why. On Dask data the result is computed in one pass
     (a Dask array inside `srcad.lazy()`)."""
     if func is None:
         return lambda f: _Jacobian(f, wrt, mode)

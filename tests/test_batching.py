@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import srcad
-from srcad import batching
+from srcad import higher_order
 from srcad.batching import Batch, BatchUnsupported
 from tests.support import cases, glm
 from tests.support.batched import check_batched_jvp
@@ -240,10 +240,10 @@ def test_forward_jacobian_batched_equals_reverse_mode():
 
 @pytest.mark.parametrize("limit", ["MAX_DIRECTIONS", "MAX_ELEMENTS"])
 def test_directions_beyond_one_batch_go_in_groups(monkeypatch, limit):
-    monkeypatch.setattr(batching, limit, 7 if limit == "MAX_DIRECTIONS" else 7 * 80)
+    monkeypatch.setattr(higher_order, limit, 7 if limit == "MAX_DIRECTIONS" else 7 * 80)
     rng = np.random.default_rng(5)
     x, A = rng.standard_normal(16) * 0.3, rng.standard_normal((5, 16)) * 0.2
-    assert batching.directions_per_pass((x, A)) == 7
+    assert higher_order.directions_per_pass((x, A)) == 7
     np.testing.assert_allclose(srcad.hessian(_quartic)(x, A), _quartic_hessian(x, A),
                                rtol=1e-10, atol=1e-12)
 
