@@ -216,7 +216,7 @@ def _batched_index(index):
             raise BatchUnsupported("an index that depends on the direction")
         if part is None or part is Ellipsis or isinstance(part, slice):
             continue
-        if isinstance(part, (int, numpy.integer)):
+        if isinstance(part, (int, numpy.integer)) and not isinstance(part, bool):
             advanced.append((position, True))
         else:
             advanced.append((position, False))
@@ -243,8 +243,10 @@ def _into(out, result):
     outs = out if isinstance(out, tuple) else (out,)
     results = result if isinstance(result, tuple) else (result,)
     for o, r in zip(outs, results):
-        if not isinstance(o, Batch) or o.shape != r.shape:
-            raise BatchUnsupported("out= an array that is not a batch of the result's shape")
+        if not isinstance(o, Batch) or o.shape != r.shape or not numpy.can_cast(
+                r.dtype, o.dtype, "same_kind"):
+            raise BatchUnsupported("out= an array that is not a batch of the result's shape "
+                                   "and kind")
         o.stacked[...] = r.stacked
     return out[0] if isinstance(out, tuple) and len(out) == 1 else out
 

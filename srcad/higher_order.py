@@ -246,8 +246,8 @@ def jacobian(func=None, wrt=0, mode="auto"):
     one batch of tangents (`srcad.batching`; in groups where k copies of the largest argument
     would be too big, see `directions_per_pass`): one call of the generated code, not one per
     input element. Where the code does something the batch does not implement, it pushes them
-    one at a time (the same numbers) and the Jacobian's `unbatched_reason` says why. On Dask data the result is computed in one pass
-    (a Dask array inside `srcad.lazy()`)."""
+    one at a time (the same numbers) and the Jacobian's `unbatched_reason` says why. On Dask
+    data the result is computed in one pass (a Dask array inside `srcad.lazy()`)."""
     if func is None:
         return lambda f: _Jacobian(f, wrt, mode)
     return _Jacobian(func, wrt, mode)

@@ -150,6 +150,17 @@ def test_shape_operations_per_direction(seed):
     assert np.shape(t) == (2, 3, 4) and t.ndim == 3 and t.size == 24 and len(t) == 2
 
 
+def test_in_place_arithmetic_writes_into_the_batch():
+    t = _batch(np.random.default_rng(0), (2,))
+    alias, before = t, t.stacked.copy()
+    t += np.array([1.0, 2.0])
+    assert alias is t
+    _same(alias, [s + [1.0, 2.0] for s in before])
+    whole = Batch(np.zeros((K, 2), dtype=np.int64))
+    with pytest.raises(BatchUnsupported):
+        whole += t
+
+
 def test_nothing_converts_a_batch_silently():
     t = _batch(np.random.default_rng(0), ())
     for convert in (np.asarray, float, bool, lambda x: x.item(), lambda x: np.roll(x, 1),
