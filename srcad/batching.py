@@ -19,6 +19,8 @@ Dask chunk type), so the stacked array stays a Dask graph when the data are Dask
 import numpy
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
+from . import backend
+
 
 class BatchUnsupported(TypeError):
     """An operation a batch of tangents does not implement: push the directions one by one."""
@@ -283,7 +285,9 @@ def _matmul(a, b, **kwargs):
         raise BatchUnsupported("numpy.matmul with keyword arguments")
     na, nb = _ndim(a), _ndim(b)
     if isinstance(b, Batch) and na == 2 and nb == 1:      # M @ v: one product with V.T
-        return Batch(numpy.swapaxes(a @ numpy.swapaxes(b.stacked, 0, 1), 0, 1))
+        columns = numpy.swapaxes(b.stacked, 0, 1)
+        product = backend.rows_times(a, columns)
+        return Batch(numpy.swapaxes(a @ columns if product is None else product, 0, 1))
     if isinstance(a, Batch) and na == 1 and nb == 2:      # v @ M
         return Batch(a.stacked @ b)
     ndim = max(na, nb, 2)
