@@ -4,11 +4,13 @@ For logistic, normal (least squares) and Poisson regression, on the same persist
 arrays (same chunks), with 1, 2 and 4 worker processes of one thread each on this machine:
 the time of one gradient and of one Hessian, per iteration (median of `--repeats`), for
 dask-glm (`family.pointwise_gradient`, `family.hessian`: NumPy formulas written for Dask
-arrays), for srcad on the Dask arrays (`srcad.grad` of the loss, and the Hessian as the
-products of `srcad.hvp` with the unit vectors, computed together in one pass), and for srcad
+arrays), for srcad on the Dask arrays (`srcad.grad` of the loss, and `srcad.hessian`: the
+products of the Hessian with all the unit vectors pushed as one batch of tangents through the
+generated gradient, one graph computed in one pass), and for srcad
 chunk by chunk (`srcad.over_chunks(srcad.grad, loss)`, `srcad.over_chunks(srcad.hessian,
-loss)`: the NumPy derivative on each chunk in one task, the results added); the ratios
-srcad/dask-glm;
+loss)`: the NumPy derivative on each chunk in one task, the results added), and, for the
+Hessian, srcad's earlier way (one Hessian-vector product per unit vector, the p graphs computed
+together); the ratios srcad/dask-glm (the calls take turns, so a change of load weighs on all);
 the coefficients of Newton's method by each (dask-glm's `algorithms.newton`, srcad's gradient
 and Hessian) and their largest difference; and the largest resident memory of a worker.
 
@@ -58,18 +60,6 @@ def data(model, rows, features, chunk_rows, seed=0):
     return X.persist(), y.persist()
 
 
-def srcad_hessian(loss):
-    """The Hessian of `loss` in b from srcad's Hessian-vector products, in one pass."""
-    import dask
-    hvp = srcad.hvp(loss)
-
-    def hessian(b, X, y):
-        with srcad.lazy():
-            columns = [hvp(b, X, y, e) for e in np.eye(len(b))]
-        return np.stack(dask.compute(*columns), axis=1)
-    return hessian
-
-
 def dask_glm_derivatives(model):
     from dask_glm import families
     family = {"logistic": families.Logistic, "normal": families.Normal,
@@ -78,15 +68,32 @@ def dask_glm_derivatives(model):
             lambda b, X, y: family.hessian(X.dot(b), X).compute())
 
 
-def timed(f, repeats):
-    """Median seconds of `f()` over `repeats` calls, after one warm-up call."""
-    f()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def timed(functions, repeats):
+    """{name: median seconds of `f()` over `repeats` calls} for `functions` ({name: f}), after
+    one warm-up call each; the calls take turns (one of each per round), so that a change of
+    the machine's load during the run weighs on all of them alike."""
+    times = {name: [] for name in functions}
+    for f in functions.values():
         f()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    for _ in range(repeats):
+        for name, f in functions.items():
+            start = time.perf_counter()
+            f()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def hessian_by_hvps(loss):
+    """The Hessian as the products of `srcad.hvp` with the unit vectors one by one, computed
+    together (what srcad did before its batch of tangents: one graph per direction)."""
+    import dask
+    hvp = srcad.hvp(loss)
+
+    def hessian(b, X, y):
+        with srcad.lazy():
+            columns = [hvp(b, X, y, e) for e in np.eye(len(b))]
+        return np.stack(dask.compute(*columns), axis=1)
+    return hessian
 
 
 def newton(grad, hessian, X, y, iterations):
@@ -103,12 +110,13 @@ def measure(model, args):
     b = np.linspace(-0.2, 0.2, args.features)
     glm_grad, glm_hess = dask_glm_derivatives(model)
     loss = LOSSES[model]
-    ours_grad, ours_hess = srcad.grad(loss), srcad_hessian(loss)
+    ours_grad, ours_hess = srcad.grad(loss), srcad.hessian(loss)
     chunk_grad = srcad.over_chunks(srcad.grad, loss)
     chunk_hess = srcad.over_chunks(srcad.hessian, loss)
-    row = {name: timed(lambda f=f: f(b, X, y), args.repeats) for name, f in
-           (("glm_grad", glm_grad), ("srcad_grad", ours_grad), ("chunk_grad", chunk_grad),
-            ("glm_hess", glm_hess), ("srcad_hess", ours_hess), ("chunk_hess", chunk_hess))}
+    functions = (("glm_grad", glm_grad), ("srcad_grad", ours_grad), ("chunk_grad", chunk_grad),
+                 ("glm_hess", glm_hess), ("srcad_hess", ours_hess), ("chunk_hess", chunk_hess),
+                 ("hvps_hess", hessian_by_hvps(loss)))
+    row = timed({name: lambda f=f: f(b, X, y) for name, f in functions}, args.repeats)
     family = getattr(families, model.capitalize())
     fitted_glm = algorithms.newton(X, y, family=family, max_iter=args.iterations, tol=1e-12)
     fitted_ours = newton(ours_grad, ours_hess, X, y, args.iterations)
@@ -138,7 +146,8 @@ def main():
     print(f"{args.rows} x {args.features} floats in chunks of {args.chunk_rows} rows; "
           f"median of {args.repeats}; seconds per gradient / Hessian")
     print("workers  model    | gradient: dask-glm  srcad (ratio)  per chunk (ratio) | "
-          "Hessian: dask-glm  srcad (ratio)  per chunk (ratio) | coef diff | worker MiB")
+          "Hessian: dask-glm  srcad (ratio)  per chunk (ratio)  p hvps (ratio) | coef diff | "
+          "worker MiB")
     for workers in args.workers:
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                           host="127.0.0.1", dashboard_address=None, silence_logs=40) as cluster, \
@@ -151,8 +160,11 @@ def main():
 
 def _cells(r, what):
     glm, ours, chunks = r[f"glm_{what}"], r[f"srcad_{what}"], r[f"chunk_{what}"]
-    return (f"{glm:8.3f}s {ours:7.3f}s ({ours / glm:5.2f}) {chunks:7.3f}s "
+    text = (f"{glm:8.3f}s {ours:7.3f}s ({ours / glm:5.2f}) {chunks:7.3f}s "
             f"({chunks / glm:5.2f})")
+    if what == "hess":
+        text += f" {r['hvps_hess']:7.3f}s ({r['hvps_hess'] / glm:5.2f})"
+    return text
 
 
 if __name__ == "__main__":

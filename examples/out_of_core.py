@@ -9,9 +9,9 @@ itself takes about 100 MiB of it), and the fit completes.
 
 The fit is Newton's method. The loss is five lines of NumPy; srcad generates its gradient and
 its Hessian-vector product (printed below). Each iteration takes the gradient and the products
-of the Hessian with the unit vectors (its columns) as one task graph, which the cluster
-reduces over the chunks in one pass; the driver solves the small Newton system. A progress
-bar shows each iteration's loss and gradient norm.
+of the Hessian with the unit vectors (its columns, all pushed at once as one batch of tangents)
+as one task graph, which the cluster reduces over the chunks in one pass; the driver solves
+the small Newton system. A progress bar shows each iteration's loss and gradient norm.
 
 Run on a local cluster (two worker processes):
 
@@ -63,18 +63,19 @@ def synthetic(model, rows, features, chunk_rows, seed=0):
 
 def newton(loss, X, y, iterations, progress=True):
     """Newton's method from zero: per iteration, one pass over the data computes the loss,
-    srcad's gradient and its Hessian-vector products with the unit vectors."""
+    srcad's gradient and its Hessian (the Hessian-vector products with all the unit vectors,
+    pushed through the generated gradient as one batch of tangents)."""
     import dask
-    value_and_grad, hvp = srcad.value_and_grad(loss), srcad.hvp(loss)
+    value_and_grad, hessian = srcad.value_and_grad(loss), srcad.hessian(loss)
     b = np.zeros(X.shape[1])
     steps = range(iterations)
     bar = _bar(steps, loss.__name__) if progress else None
     for _ in bar if bar is not None else steps:
         with srcad.lazy():                     # task graphs, computed together below
             value, g = value_and_grad(b, X, y)
-            columns = [hvp(b, X, y, e) for e in np.eye(len(b))]
-        value, g, *columns = dask.compute(value, g, *columns)
-        b = b - np.linalg.solve(np.stack(columns, axis=1), g)
+            H = hessian(b, X, y)
+        value, g, H = dask.compute(value, g, H)
+        b = b - np.linalg.solve(H, g)
         if bar is not None:
             bar.set_postfix(loss=f"{float(value):.6g}", grad=f"{np.linalg.norm(g):.2e}")
     return b, float(value), float(np.linalg.norm(g))

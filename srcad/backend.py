@@ -230,6 +230,17 @@ def _replace(values: Any, computed: dict[int, Any]) -> Any:
     return computed.get(id(values), values)
 
 
+def rows_times(a: Array, b: Array) -> Array | None:
+    """`a @ b` for a Dask matrix `a` whose columns lie in one chunk and an in-memory matrix
+    `b`, as one task per chunk of rows (which Dask fuses with the element-wise steps after it;
+    its own matmul adds reshapes and a sum per chunk); None for other operands."""
+    if not is_lazy(a) or is_lazy(b) or a.ndim != 2 or numpy.ndim(b) != 2 \
+            or a.numblocks[1] != 1:
+        return None
+    dtype = numpy.result_type(a.dtype, b.dtype)
+    return a.map_blocks(numpy.matmul, b, chunks=(a.chunks[0], (b.shape[1],)), dtype=dtype)
+
+
 def _lazy_add_at(out: Array, index: Any, values: Array) -> Array:
     """`numpy.add.at(out, index, values)` as a Dask graph, for an integer index array into the
     first axis (what gathers `W[rows]` make): each chunk of `values` is scattered into zeros

@@ -16,8 +16,10 @@ _SCALARS = (int, float, complex)
 
 def _lazy(x):
     """True for a Dask array (a task graph), told by its protocol rather than by
-    `backend.is_lazy`, so that helpers copied into an exported module need nothing of srcad."""
-    return hasattr(type(x), "__dask_graph__")
+    `backend.is_lazy`, so that helpers copied into an exported module need nothing of srcad;
+    true too for a batch of tangents (`srcad.batching`), which helpers, like Dask arrays, never
+    write into a NumPy array."""
+    return hasattr(type(x), "__dask_graph__") or hasattr(type(x), "__srcad_batched__")
 
 
 def shape_of(x):
@@ -124,6 +126,8 @@ def scatter_add(g, x, index):
     dtype = g.dtype if hasattr(g, "dtype") else None
     if isinstance(x, (list, tuple)):
         out = numpy.zeros_like(g, shape=(len(x),) + shape_of(x[0]), dtype=dtype)
+    elif hasattr(type(g), "__srcad_batched__"):     # zeros for every direction of a batch
+        out = numpy.zeros_like(g, shape=shape_of(x), dtype=dtype)
     else:
         out = numpy.zeros_like(x, dtype=dtype)
     if _is_basic_index(index):
@@ -276,6 +280,8 @@ def matmul_adjoint_right(g, x, y):
         return numpy.multiply.outer(x, g) if y_ndim == 2 else unbroadcast(
             x[:, None] * g[..., None, :], y)
     if y_ndim == 1:
+        if x_ndim == 2 and _lazy(x):           # Dask: one reduction over the rows, no reshapes
+            return numpy.tensordot(x, g, axes=(0, 0))
         return unbroadcast(numpy.swapaxes(x, -1, -2) @ g[..., None], y[..., None])[..., 0] \
             if x_ndim > 2 else x.T @ g
     return unbroadcast(numpy.swapaxes(x, -1, -2) @ g, y)
