@@ -20,6 +20,7 @@ RESULT_KIND = "kind"   # ast.Call: "integer" (integer or boolean result), "unkno
 DENY = "deny"          # expression srcad cannot differentiate: (reason, raised even if unused)
 ACTIVE_NAMES = "active names"   # FunctionDef: the names that carry a derivative (activity)
 SHAPES = "shapes"      # FunctionDef: {name: static shape} (shapes); None: to infer (again)
+INLINED = "inlined"    # FunctionDef: what `inline` added (`passes.inline.Inlined`)
 
 _ATTR = "_srcad"
 Node = TypeVar("Node", bound=ast.AST)

@@ -93,7 +93,6 @@ def _dtype_check(dtype, stmt, info, free):
     line = anno.get(stmt, anno.ORIGIN)
     check = ast.Expr(value=ast.Call(
         func=ast.Name(id=free.bind("float_dtype", runtime_checks.float_dtype), ctx=ast.Load()),
-        args=[copy_node(dtype), ast.Constant(info.filename), ast.Constant(line),
-              ast.Constant(info.name)], keywords=[]))
+        args=[copy_node(dtype), *map(ast.Constant, info.where(line))], keywords=[]))
     anno.set_(check.value, anno.FUNC, runtime_checks.float_dtype)
     return anno.set_(check, anno.ORIGIN, line)
