@@ -149,6 +149,7 @@ class _Inliner:
         return fdef, bound
 
     def substitute(self, fdef, bound, forward, obj, stack, lineno):
+        receiver = bound[next(iter(bound))]
         """(statements, result) of `fdef`'s body with its parameters bound, its locals and
         foreign globals renamed, and its own calls inlined."""
         params = set(bound)
@@ -180,7 +181,12 @@ class _Inliner:
         body = self.block(body, stack)
         body.extend(self.statement(result_stmt, stack)[:-1])
         self.inlined.models.append(obj)
-        return prelude + body, result_stmt.value
+        result = result_stmt.value
+        if not isinstance(result, (ast.Name, ast.Constant)):     # named, at the callee's line
+            ident = self.fresh(_result_name(receiver, obj), avoid)
+            body.append(_assign(ident, result, result_stmt.lineno))
+            result = ast.Name(id=ident, ctx=ast.Load())
+        return prelude + body, result
 
     def pure(self, node):
         """True for an argument the copy may read in place of its parameter: a name, a
@@ -363,6 +369,13 @@ def _located(node, like):
         sub.lineno, sub.col_offset = like.lineno, like.col_offset
         sub.end_lineno, sub.end_col_offset = like.end_lineno, like.end_col_offset
     return node
+
+
+def _result_name(receiver, obj):
+    """The name of an inlined call's result: `_V` for `self.V(x)`, else after the class."""
+    if isinstance(receiver, ast.Attribute):
+        return f"_{receiver.attr}"
+    return f"_{type(obj).__name__.lower()}"
 
 
 def _assign(ident, value, lineno):
