@@ -36,6 +36,9 @@ from . import alias, desugar, fence
 from .resolve import _fold_settings, evaluate, local_names, namespace
 from .unroll import _unroll_module_loops
 
+ENABLED = True
+"""False keeps every call (each callee's derivative generated apart): the path inlining
+replaces, which tests compare it with."""
 _DEPTH = 16
 _SETTINGS_ONLY = (str, bool, int, float, type(None))
 
@@ -52,7 +55,8 @@ class Inlined:
 def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     """Inline the calls of static models' forwards in `tree` (see the module docstring)."""
     inliner = _Inliner(tree, job)
-    tree.body = inliner.block(tree.body, ())
+    if ENABLED:
+        tree.body = inliner.block(tree.body, ())
     anno.set_(tree, anno.INLINED, inliner.inlined)
     return tree
 
@@ -92,11 +96,15 @@ class _Inliner:
         head = _evaluated_first(stmt)
         if head is None:
             return [stmt]
-        before = []
+        before, kept = [], []
         for call, parent, field, index in _calls_in_order(head, stmt):
+            inside = {id(n) for arg in call.args + call.keywords for n in ast.walk(arg)}
+            if any(id(k) not in inside for k in kept):
+                break           # a call left in place runs before this one: keep the order
             body = self.expand(call, stack)
             if body is None:
-                break                       # calls after this one keep their place
+                kept.append(call)
+                continue
             prelude, result = body
             before.extend(prelude)
             if index is None:
@@ -125,8 +133,7 @@ class _Inliner:
         if callee is None:
             return None
         fdef, bound = callee
-        return self.substitute(fdef, bound, forward, obj, stack + (forward.__code__,),
-                               call.lineno)
+        return self.substitute(fdef, bound, forward, obj, stack + (forward.__code__,), call)
 
     def parse(self, forward, obj, call):
         """(the forward's FunctionDef, folded and checked, its lines renumbered; its parameters
@@ -148,8 +155,8 @@ class _Inliner:
             return None
         return fdef, bound
 
-    def substitute(self, fdef, bound, forward, obj, stack, lineno):
-        receiver = bound[next(iter(bound))]
+    def substitute(self, fdef, bound, forward, obj, stack, call):
+        receiver, args, lineno = bound[next(iter(bound))], _arguments(call), call.lineno
         """(statements, result) of `fdef`'s body with its parameters bound, its locals and
         foreign globals renamed, and its own calls inlined."""
         params = set(bound)
@@ -160,7 +167,8 @@ class _Inliner:
             return None                             # (`self` rebound: keep the call)
         avoid = names_in(fdef)
         mapping, renames, prelude = {}, {}, []
-        for param, node in bound.items():
+        written = [id(a) for a in args]             # (arguments evaluated in written order)
+        for param, node in sorted(bound.items(), key=lambda item: _position(item[1], written)):
             if isinstance(node, calls.Default):
                 if not isinstance(node.value, _SETTINGS_ONLY):
                     return None
@@ -369,6 +377,16 @@ def _located(node, like):
         sub.lineno, sub.col_offset = like.lineno, like.col_offset
         sub.end_lineno, sub.end_col_offset = like.end_lineno, like.end_col_offset
     return node
+
+
+def _arguments(call):
+    """The argument nodes of `call` in the order Python evaluates them."""
+    return [call.func] + list(call.args) + [k.value for k in call.keywords]
+
+
+def _position(node, written):
+    """Where `node` is among the arguments as written (a default: after them all)."""
+    return written.index(id(node)) if id(node) in written else len(written)
 
 
 def _result_name(receiver, obj):
