@@ -42,6 +42,10 @@ class SourceInfo:
         filename, name = self.sources[k - 1]
         return filename, line, name
 
+    def inlined(self, lineno):
+        """True for a line number of code inlined from another function."""
+        return bool(lineno) and lineno >= _SPAN
+
     def label(self, lineno):
         """How a comment of generated code names a line: `12`, or `56 of Linear.forward` for
         a line of an inlined function."""

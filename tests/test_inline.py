@@ -3,6 +3,7 @@ model, whose gradients equal those of the callee path (each forward's derivative
 apart, `inline.ENABLED = False`) and central finite differences."""
 
 import re
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -162,9 +163,35 @@ def test_the_callee_path_is_really_another_path():
 def test_the_mlp_reads_its_parameters_where_they_are():
     model = models()["sequential"]
     text = srcad.source(srcad.grad(make_loss(), wrt="model"), model, np.ones((2, 3)))
-    assert "_linear = x_1 @ model[0].weight.data.T + model[0].bias.data" in text
+    # (the pre-activation is read once: it goes into its reader, freed at once, as by hand)
+    assert "_tanh = np.tanh(x_1 @ model[0].weight.data.T + model[0].bias.data)" in text
     assert "# grad of line 56 of Linear.forward: return x @ self.weight.T + self.bias" in text
     assert "dmodel = {'2.bias': d_bias_1, '2.weight': d_weight_1, '0.bias': d_bias," in text
+
+
+def peak_bytes(call):
+    """What NumPy allocates at most in one call of `call` (after a first, warm call)."""
+    call()
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_inlined_code_keeps_no_more_memory_than_the_callee_path():
+    srcad.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 128), nn.Tanh(), nn.Linear(128, 10))
+    x = np.random.default_rng(0).standard_normal((256, 64))
+    inlined = srcad.grad(make_loss(), wrt="model")
+    inline.ENABLED = False
+    try:
+        callee = srcad.grad(make_loss(), wrt="model")
+        callee(model, x)
+    finally:
+        inline.ENABLED = True
+    assert peak_bytes(lambda: inlined(model, x)) <= peak_bytes(lambda: callee(model, x))
 
 
 @settings(max_examples=10, deadline=None)
