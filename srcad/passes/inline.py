@@ -126,6 +126,7 @@ class _Inliner:
             return None
         forward = models.forward(obj)
         if (not isinstance(forward, types.FunctionType) or forward.__code__ in stack
+                or "__class__" in forward.__code__.co_freevars     # (`super()` needs its frame)
                 or not calls.is_user_function(obj, rules.ADJOINT)
                 or not calls.is_user_function(obj, rules.TANGENT)):
             return None
@@ -156,9 +157,9 @@ class _Inliner:
         return fdef, bound
 
     def substitute(self, fdef, bound, forward, obj, stack, call):
-        receiver, args, lineno = bound[next(iter(bound))], _arguments(call), call.lineno
         """(statements, result) of `fdef`'s body with its parameters bound, its locals and
-        foreign globals renamed, and its own calls inlined."""
+        foreign globals renamed, and its own calls inlined, for `call`; None to keep it."""
+        receiver, args, lineno = bound[next(iter(bound))], _arguments(call), call.lineno
         params = set(bound)
         stored = local_names(fdef) - params
         rebound = params & {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)
