@@ -1,13 +1,14 @@
 """Clean-ups on a generated function: constant folding, copy propagation, dead code.
 
-In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullback function)
-and the job's `pullback_only` and `info`. Out: the same function, where in derivative
-statements numbers are folded (`2 - 1` -> `1`, `x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` ->
-`e`, `0 - e` -> `-e`), a derivative copy `da = db` is replaced by `db` where that is safe,
-and assignments whose value is never used and has no effect are removed (repeatedly, so whole dead chains go), and so are
-the pushes and pops of a loop's stack whose pops nothing reads (an outer loop's copy of what its
-inner loop pops for itself). Primal statements are removed, and a temporary of normal form that
-only the next statements of its user line read is put back into the expression that reads it
+In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullback function) and
+the job's `pullback_only` and `info`. Out: the same function, where in derivative statements
+numbers are folded (`2 - 1` -> `1`, `x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`, `0 - e`
+-> `-e`), a derivative copy `da = db` is replaced by `db` where that is safe, and assignments
+whose value is never used and has no effect are removed (repeatedly, so whole dead chains go),
+and so are the pushes and pops of a loop's stack whose pops nothing reads (an outer loop's copy
+of what its inner loop pops for itself). Primal statements are removed, and a temporary of
+normal form that only the next statements of its user line read is put back into the expression
+that reads it
 (`h = np.tanh(X @ W + b)`, not `_matmul = X @ W; _add = _matmul + b; h = np.tanh(_add)`): the
 line reads as the user wrote it, and the value is freed at once. A value of code inlined from a
 model's forward (`passes/inline`; `job.info.inlined`) read once by a later primal statement is
