@@ -266,8 +266,11 @@ class Noisy(nn.Module):
         return self.drop(self.lin(x)) * 2.0 + self.drop(x)
 
 
-def test_inlining_keeps_the_order_of_random_draws():
-    model, x = Noisy(), np.random.default_rng(4).standard_normal((6, 3))
+@pytest.mark.parametrize("model", [
+    Noisy(), nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5), nn.Tanh())],
+    ids=["two draws", "dropout in a Sequential"])   # (a setting read through `self[1]`)
+def test_inlining_keeps_the_order_of_random_draws(model):
+    x = np.random.default_rng(4).standard_normal((6, 3))
     srcad.manual_seed(5)
     got = srcad.grad(make_loss(), wrt="model")(model, x)
     srcad.manual_seed(5)
