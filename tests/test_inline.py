@@ -118,6 +118,28 @@ class WithLoss(nn.Module):
         return self.criterion(self.net(x), np.eye(3)[[0, 2, 1, 1]])
 
 
+class Affine(nn.Module):
+    """A forward with a keyword-only parameter and a default, a docstring, and a local."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+
+    def forward(self, x, *, scale=2.0):
+        """Scaled."""
+        h = self.lin(x)
+        return scale * h + x
+
+
+class Keywords(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.aff = Affine()
+
+    def forward(self, x):
+        return self.aff(self.aff(x), scale=0.5) + self.aff(x=x)
+
+
 def models():
     srcad.manual_seed(0)
     return {
@@ -128,6 +150,7 @@ def models():
         "tied": Tied(),
         "one module twice": nn.Sequential(*[nn.Linear(3, 3)] * 2),
         "loss inside": WithLoss(),
+        "keywords and defaults": Keywords(),
     }
 
 
