@@ -12,8 +12,10 @@ hand-written one before it is timed.
 
 Columns: `srcad` is a call of `srcad.grad(f)` (the API wrapper: argument checks, the cached
 lookup of the code for these argument shapes, the gradient's final form); `raw` calls the
-generated function itself. The `mlp nn` rows are the MLP as a model (`nn.Linear`, `nn.Tanh`,
-`nn.CrossEntropyLoss`), `srcad.grad(loss, wrt="model")`, against torch.nn's same layers; they
+generated function itself; `jit` is `srcad.grad(f, jit=True)`, the compiled mode (numba, when
+installed), timed after its compilation, whose cost is reported apart. The `mlp nn` rows are
+the MLP as a model (`nn.Linear`, `nn.Tanh`, `nn.CrossEntropyLoss`),
+`srcad.grad(loss, wrt="model")`, against torch.nn's same layers; they
 have no autograd or JAX version ("-"). Codegen is the time to generate and compile a case's
 gradient once warm (templates loaded; for a model, every function it takes). Peak memory is what
 `tracemalloc` sees NumPy allocate in one call. The last lines read the performance issue's
@@ -37,11 +39,13 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 import types  # noqa: E402
+import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import srcad  # noqa: E402
 from srcad import api, dispatch, generation, nn  # noqa: E402
+from srcad.errors import JitFallbackWarning  # noqa: E402
 
 stop_gradient = srcad.stop_gradient
 
@@ -175,6 +179,8 @@ def torch_functions(torch):
 
 
 class Case:
+    jit = None                  # the compiled-mode gradient, once made
+
     def __init__(self, label, func, hand, wrt, args, hand_args=None):
         self.label, self.func, self.hand, self.wrt, self.args = label, func, hand, wrt, args
         self.hand_args = args if hand_args is None else hand_args
@@ -231,6 +237,9 @@ def contenders(case, peers):
     raw = df.specialized_function(*case.args)
     calls = {"hand": lambda: case.hand(*case.hand_args), "srcad": lambda: df(*case.args),
              "raw": lambda: raw(*case.args)}
+    if "jit" in peers:
+        dj = case.jit = srcad.grad(case.func, wrt=case.wrt, jit=True)
+        calls["jit"] = lambda: dj(*case.args)
     makers = (("torch", _torch_model_call),) if case.model else (
         ("autograd", _autograd_call), ("torch", _torch_call), ("jax", _jax_call))
     for peer, make in makers:
@@ -306,6 +315,12 @@ def _torch_call(case, torch, table):
 
 def load_peers(skip):
     peers = {}
+    if "jit" not in skip:
+        try:
+            import numba  # noqa: F401
+            peers["jit"] = ()
+        except ImportError:
+            pass
     if "autograd" not in skip:
         try:
             import autograd
@@ -437,37 +452,59 @@ def ratio_text(value):
 def run(quick=False, skip=()):
     peers = load_peers(skip)
     repeats, sample_s = (3, 0.002) if quick else (151, 0.005)
-    names = ["hand", "srcad", "raw"] + [p for p in ("autograd", "torch", "jax") if p in peers]
+    names = ["hand", "srcad", "raw"] + [p for p in ("jit", "autograd", "torch", "jax")
+                                        if p in peers]
     rows, extras = [], []
     for case in cases(quick):
         calls = contenders(case, peers)
         want = calls["hand"]()
-        for name, fn in calls.items():
-            check(name, fn(), want, case)
+        with warnings.catch_warnings():         # a model's code runs with NumPy (said below)
+            warnings.simplefilter("ignore", JitFallbackWarning)
+            for name, fn in calls.items():
+                check(name, fn(), want, case)
+                check(name, fn(), want, case)       # compiled mode: the compiled code
         times = Timing(time_interleaved(calls, repeats, sample_s))
         hand_peak = peak_bytes(calls["hand"])
         memory = (peak_bytes(calls["srcad"]) / max(hand_peak, 1), hand_peak)
         rows.append((case.label, times))
-        extras.append((case.label, codegen_ms(case, 3 if quick else 9), memory))
+        extras.append((case.label, codegen_ms(case, 3 if quick else 9), memory,
+                       _compiled(case)))
         print(f"  timed {case.label}", file=sys.stderr, flush=True)
     print_table(rows, names, extras, quick)
     return rows, extras
 
 
+def _compiled(case):
+    """(compile seconds, what numba compiled) of the case's compiled-mode gradient."""
+    if case.jit is None:
+        return None
+    head = case.jit.source().split("\ndef ")[0]
+    if "runs with NumPy" in head:
+        return case.jit.compile_seconds, "runs with NumPy (fused loops compiled)"
+    if "compiled nothing" in head:
+        return case.jit.compile_seconds, "nothing compiled (no chain to fuse)"
+    if "has no loop" in head:
+        return case.jit.compile_seconds, "fused loops compiled"
+    return case.jit.compile_seconds, "whole function compiled"
+
+
 def print_table(rows, names, extras, quick=False):
     peers = [n for n in names if n not in ("hand", "srcad", "raw")]
+    against_jit = [p for p in ("jax", "torch") if "jit" in peers and p in peers]
     header = ["case"] + [f"{n} us" for n in names] + ["srcad/hand", "raw/hand"] + [
-        f"{p}/srcad" for p in peers]
+        f"{p}/srcad" for p in peers] + [f"{p}/jit" for p in against_jit]
     table = []
     for label, times in rows:
         line = [label] + [microseconds(times[n]) for n in names]
         line += [ratio_text(times.ratio(key, "hand")) for key in ("srcad", "raw")]
         line += [ratio_text(times.ratio(p, "srcad")) for p in peers]
+        line += [ratio_text(times.ratio(p, "jit")) for p in against_jit]
         table.append(line)
     geo = ["geomean", *[""] * len(names)]
     for key in ["srcad", "raw"]:
         geo.append(f"{_geomean([t.ratio(key, 'hand') for _, t in rows]):.2f}")
     geo += [f"{_geomean([t.ratio(p, 'srcad') for _, t in rows]):.2f}" for p in peers]
+    geo += [f"{_geomean([t.ratio(p, 'jit') for _, t in rows]):.2f}" for p in against_jit]
     table.append(geo)
     widths = [max(len(r[i]) for r in table + [header]) for i in range(len(header))]
     print("median time per gradient call (one BLAS thread, float64)")
@@ -475,10 +512,11 @@ def print_table(rows, names, extras, quick=False):
         print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                         for i, (c, w) in enumerate(zip(line, widths))))
     print("\ncodegen (warm, ms) and peak memory of one call (srcad / hand, tracemalloc)")
-    for label, (ms, functions), (memory, hand_peak) in extras:
+    for label, (ms, functions), (memory, hand_peak), jit in extras:
         each = f" ({functions} functions)" if functions > 1 else ""
+        compiled = f"; jit: compiled in {jit[0]:.1f} s, {jit[1]}" if jit else ""
         print(f"{label:18s} {ms:6.1f} ms{each:14s} memory x{memory:.2f} of "
-              f"{hand_peak / 1024:,.0f} KiB")
+              f"{hand_peak / 1024:,.0f} KiB{compiled}")
     print_guards(rows)
     if quick:
         print("\ntargets: not judged in a --quick run (its cases are too small and its "
@@ -525,12 +563,33 @@ def print_targets(rows, peers, extras):
     if "jax" in peers:
         geo = _geomean([t.ratio("jax", "srcad") for _, t in rows])
         print(f"  {verdict(geo > 1)} faster than jax.jit(grad) on the geomean: {geo:.2f}")
-    slowest_ms, where = max((ms / functions, label) for label, (ms, functions), _ in extras)
+    if "jit" in peers:
+        print_jit_targets(rows, peers)
+    slowest_ms, where = max((ms / functions, label) for label, (ms, functions), *_ in extras)
     print(f"  {verdict(slowest_ms < 20)} codegen < 20 ms per function: at most "
           f"{slowest_ms:.1f} ms ({where})")
-    _, where, memory = max((hand_peak, label, m) for label, _, (m, hand_peak) in extras)
+    _, where, memory = max((hand_peak, label, m) for label, _, (m, hand_peak), _ in extras)
     print(f"  {verdict(memory <= 1.2)} peak memory <= 1.2x hand in the largest case: "
           f"x{memory:.2f} ({where})")
+
+
+def print_jit_targets(rows, peers):
+    """The compiled mode's targets: never slower than the NumPy mode once compiled; faster
+    than `jax.jit(grad)` on arrays of up to 1e3 elements, the MLP at batch 32 and the RNN."""
+    def verdict(ok):
+        return "met   " if ok else "MISSED"
+
+    worst, where = max((t.ratio("jit", "srcad"), label) for label, t in rows)
+    print(f"  {verdict(worst <= 1.0)} jit never slower than srcad: worst jit/srcad "
+          f"{worst:.2f} ({where})")
+    if "jax" not in peers:
+        print("  -      jit faster than jax.jit on the small cases: jax is not installed")
+        return
+    small = [(t.ratio("jax", "jit"), label) for label, t in rows
+             if label in ("tanh n=10", "tanh n=1000", "mlp batch=32") or label.startswith("rnn")]
+    slowest, where = min(small)
+    print(f"  {verdict(slowest > 1)} jit faster than jax.jit on tanh n<=1e3, mlp batch=32 "
+          f"and the rnn: lowest jax/jit {slowest:.2f} ({where})")
 
 
 def _geomean(values):

@@ -59,12 +59,12 @@ class Derivative:
     """A derivative of a user function: call it like the function (see `grad`, `jvp`...).
     Its calls go through its `dispatch.CallPath`."""
 
-    def __new__(cls, func, kind, wrt):
+    def __new__(cls, func, kind, wrt, jit=False):
         if kind != JVP and _gradient_with_loops(func):
             return SecondBySymmetry(func, kind, wrt)
         return super().__new__(cls)
 
-    def __init__(self, func: Any, kind: str, wrt: Wrt) -> None:
+    def __init__(self, func: Any, kind: str, wrt: Wrt, jit: bool = False) -> None:
         if not callable(func):
             raise TypeError(f"srcad.{kind} expects a function, got {type(func).__name__}")
         self.bound_args, self.bound_kwargs = (), {}
@@ -97,6 +97,7 @@ class Derivative:
         self.params = parameters(func)
         self.positions = [self.params.index(n) for n in self.wrt]
         self.keep_rows = False                  # row-sparse gradients stay sparse (nn.backward)
+        self.jit = bool(jit)                    # compiled mode: numba, per shape signature
         self.__name__ = f"{kind}_{func.__name__}"
         self.__qualname__ = f"{kind}_{getattr(func, '__qualname__', self.__name__)}"
         self.__module__ = getattr(func, "__module__", None)  # type: ignore[assignment]
@@ -143,16 +144,25 @@ class Derivative:
         """The generated source: the code that ran for the latest call's shapes (before any
         call, or with `generic=True`, the generic code); with example arguments, the code for
         calls like that one (models and lists/tuples/dicts of arrays get code specialized to
-        their structure; grad and value_and_grad of arrays and scalars, to their shapes)."""
+        their structure; grad and value_and_grad of arrays and scalars, to their shapes,
+        unless `generic=True`)."""
         if not args and not kwargs:
             latest = self._path.latest
+            if self.jit and self._path.ran is not None and not generic:
+                return self._path.ran.full_text()
             if latest is None or generic:
                 return self.generated.full_text()
             return latest.generated.full_text()
         args = self.pack(args)
         if self.receiver is not None:
             args = (self.receiver,) + args
-        return self._path.specialized(args, kwargs).full_text()
+        return self._path.specialized(args, kwargs, shapes=not generic).full_text()
+
+    @property
+    def compile_seconds(self) -> float:
+        """Compiled mode: the seconds spent compiling (every shape signature so far), apart
+        from the calls; 0.0 otherwise."""
+        return sum(per_key.seconds for per_key, _ in self._path.jitted.values())
 
     def __repr__(self):
         return f"<srcad {self.kind} of {self.func.__qualname__} wrt {', '.join(self.wrt)}>"
@@ -167,10 +177,11 @@ class Derivative:
             per_instance = self.__dict__.setdefault("_per_instance", weakref.WeakKeyDictionary())
             if instance not in per_instance:
                 per_instance[instance] = Derivative(
-                    types.MethodType(self.func, instance), self.kind, self.wrt_given)
+                    types.MethodType(self.func, instance), self.kind, self.wrt_given, self.jit)
             return per_instance[instance]
         except TypeError:                       # not weakly referable, or not hashable
-            return Derivative(types.MethodType(self.func, instance), self.kind, self.wrt_given)
+            return Derivative(types.MethodType(self.func, instance), self.kind, self.wrt_given,
+                              self.jit)
 
     def pack(self, args):
         """The positional arguments of a call as the generated code takes them: a partial's
@@ -339,13 +350,13 @@ class SecondBySymmetry:
         return (value, pullback(1.0)) if self.kind == VALUE_AND_GRAD else pullback(1.0)
 
 
-def _transform(kind: str, func: Callable | None, wrt: Wrt) -> Any:
+def _transform(kind: str, func: Callable | None, wrt: Wrt, jit: bool) -> Any:
     if func is None:
-        return lambda f: Derivative(f, kind, wrt)
-    return Derivative(func, kind, wrt)
+        return lambda f: Derivative(f, kind, wrt, jit)
+    return Derivative(func, kind, wrt, jit)
 
 
-def grad(func: Callable | None = None, wrt: Wrt = 0) -> Any:
+def grad(func: Callable | None = None, wrt: Wrt = 0, jit: bool = False) -> Any:
     """Reverse-mode gradient of a scalar-valued function.
 
     `grad(f)(x, W)` is d f / d x; `wrt` picks the argument(s) by index or name, and a tuple
@@ -353,32 +364,36 @@ def grad(func: Callable | None = None, wrt: Wrt = 0) -> Any:
 
         @srcad.grad(wrt="W")
         def loss(W, X): ...
+
+    `jit=True` compiles the generated code with numba per shape signature (`srcad.compiled`;
+    `pip install "srcad[jit]"`); `srcad.source` shows the compiled source.
     """
-    return _transform(GRAD, func, wrt)
+    return _transform(GRAD, func, wrt, jit)
 
 
-def value_and_grad(func: Callable | None = None, wrt: Wrt = 0) -> Any:
+def value_and_grad(func: Callable | None = None, wrt: Wrt = 0, jit: bool = False) -> Any:
     """Like `grad`, but the call returns `(value, gradient)` from one primal evaluation."""
-    return _transform(VALUE_AND_GRAD, func, wrt)
+    return _transform(VALUE_AND_GRAD, func, wrt, jit)
 
 
-def vjp(func: Callable | None = None, wrt: Wrt = 0) -> Any:
+def vjp(func: Callable | None = None, wrt: Wrt = 0, jit: bool = False) -> Any:
     """`vjp(f)(x, W)` returns `(y, pullback)`; `pullback(ct)` gives the gradient(s) of
     `sum(ct * y)`. Any output shape; a tuple output takes a tuple cotangent."""
-    return _transform(VJP, func, wrt)
+    return _transform(VJP, func, wrt, jit)
 
 
-def jvp(func: Callable | None = None, wrt: Wrt = 0) -> Any:
+def jvp(func: Callable | None = None, wrt: Wrt = 0, jit: bool = False) -> Any:
     """Forward mode: `jvp(f)(x, W, dx)` returns `(y, dy)`, the tangents following the primal
     arguments, one per `wrt` argument."""
-    return _transform(JVP, func, wrt)
+    return _transform(JVP, func, wrt, jit)
 
 
 def source(obj: Any, *example_args: Any, generic: bool = False, **example_kwargs: Any) -> str:
     """The generated Python source of a srcad derivative, as a string: the code that ran for
     the latest call's argument shapes (the generic code before any call, or with
     `generic=True`). For the code of other calls, pass example arguments:
-    `srcad.source(srcad.grad(loss, wrt="model"), model, X, y)`."""
+    `srcad.source(srcad.grad(loss, wrt="model"), model, X, y)` (with `generic=True`, the code
+    for any shapes: for a model, specialized to its structure alone)."""
     if isinstance(obj, Derivative):
         return obj.source(*example_args, generic=generic, **example_kwargs)
     text = getattr(obj, "__srcad_source__", None)

@@ -9,6 +9,7 @@ import inspect
 import linecache
 import textwrap
 
+from . import annotations as anno
 from . import errors
 
 _SPAN = 10_000_000
@@ -51,6 +52,19 @@ class SourceInfo:
         a line of an inlined function."""
         filename, line, name = self.where(lineno)
         return str(line) if line == lineno else f"{line} of {name}"
+
+    def unlabel(self, text):
+        """The line number that `label` wrote as `text` (`12`, `56 of Linear.forward`), or
+        None."""
+        number, _, name = text.partition(" of ")
+        if not number.isdigit():
+            return None
+        if not name:
+            return int(number)
+        for k, (_, inlined) in enumerate(self.sources):
+            if inlined == name:
+                return (k + 1) * _SPAN + int(number)
+        return None
 
     def location(self, node_or_lineno):
         """A `Location` for an AST node (or a line number) of this function."""
@@ -121,6 +135,13 @@ def call(func, *args, **keywords):
     func = name(func) if isinstance(func, str) else func
     kws = [ast.keyword(arg=k, value=v) for k, v in keywords.items()]
     return ast.Call(func=func, args=list(args), keywords=kws)
+
+
+def builtin_call(ident, *args):
+    """`ident(*args)`, a call of the builtin `ident` that srcad itself writes (`range`, `len`,
+    `zip`, `min`), marked so that generation names it where no user local hides it."""
+    node = ast.Call(func=ast.Name(id=ident, ctx=ast.Load()), args=list(args), keywords=[])
+    return anno.set_(node, anno.BUILTIN, ident)
 
 
 def const(value):

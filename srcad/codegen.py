@@ -23,8 +23,12 @@ _INDENT = "    "
 def emit(fdef, info, derivative_label="grad of"):
     """The source text of `fdef`, with a comment naming the user line of each group."""
     lines = []
-    _Emitter(info, derivative_label, lines).function(fdef, 0)
-    return "\n".join(lines) + "\n"
+    emitter = _Emitter(info, derivative_label, lines)
+    emitter.function(fdef, 0)
+    text = "\n".join(lines) + "\n"
+    if emitter.derivative:
+        _EMITTED[text] = frozenset(emitter.derivative)
+    return text
 
 
 class _Emitter:
@@ -33,6 +37,7 @@ class _Emitter:
         self.label = label
         self.lines = lines
         self.last = None
+        self.derivative = set()     # the line numbers (from 1) of derivative statements
 
     def function(self, fdef, depth):
         signature = astor.to_source(ast.FunctionDef(
@@ -59,6 +64,8 @@ class _Emitter:
             else:
                 for line in astor.to_source(stmt).rstrip("\n").splitlines():
                     self.lines.append(_INDENT * depth + line)
+                    if anno.get(stmt, anno.DERIVATIVE):
+                        self.derivative.add(len(self.lines))
 
     def branch(self, stmt, depth):
         self.lines.append(f"{_INDENT * depth}if {expression(stmt.test)}:")
@@ -104,6 +111,9 @@ _HOLE = "_"
 ORIGINS: dict = {}
 """The file name of compiled generated code -> the `SourceInfo` of the user function it
 derives from (for errors raised while it runs; see `dispatch.relocated`)."""
+DERIVATIVE_LINES: dict = {}
+"""The file name of compiled generated code -> the lines of its derivative statements."""
+_EMITTED: dict = {}     # emitted text -> its derivative lines, until it is compiled
 
 
 def compile_function(text, name, user_globals, bound, info=None):
@@ -117,6 +127,9 @@ def compile_function(text, name, user_globals, bound, info=None):
     linecache.cache[filename] = (len(module_text), None, module_text.splitlines(True), filename)
     if info is not None:
         ORIGINS[filename] = info
+    derivative = _EMITTED.pop(text, ())
+    if derivative:       # `text` is the body of `_srcad_make`: one line further down
+        DERIVATIVE_LINES[filename] = frozenset(line + 1 for line in derivative)
     code = compile(module_text, filename, "exec")
     namespace = {}
     exec(code, user_globals, namespace)

@@ -18,10 +18,11 @@ import ast
 import inspect
 import linecache
 import os
+import types
 
 import numpy
 
-from . import backend, codegen, models, runtime
+from . import backend, codegen, compiled, models, runtime
 from .errors import (
     NonScalarOutputError,
     RuleFailedError,
@@ -51,6 +52,9 @@ class CallPath:
         self.latest = None          # the route of the latest call
         self.general = None         # (Generated, its guard, its call) of the generic code
         self.fast = derivative.kind in (GRAD, VALUE_AND_GRAD) and derivative.receiver is None
+        self.jit = derivative.jit   # compiled mode: code of each key compiled (`compiled`)
+        self.jitted = {}            # id(Generated) -> its `compiled.PerKey` (compiled mode)
+        self.ran = None             # the `compiled.PerKey` of the latest call (compiled mode)
 
     # ---- arguments -> key -> route ------------------------------------------------------------
     def __call__(self, args, kwargs):
@@ -61,6 +65,7 @@ class CallPath:
         if route is None:
             return self.first_call(key, args)
         self.entry, self.latest = route.entry, route
+        self.ran = route.ran
         return route(args)
 
     def first_call(self, key, args):
@@ -72,13 +77,32 @@ class CallPath:
             return self.call_general(args, {})
         check_inputs(d, args, {})
         route = self.routes[key] = _Route(self, args)
-        self.entry, self.latest = route.entry, route
-        return route(args)
+        self.entry, self.latest, self.ran = route.entry, route, route.ran
+        result = route(args)
+        if self.jit:                            # the key's code is compiled now
+            self.entry = route.compiled(args)
+        return result
+
+    def runs(self, generated):
+        """What runs `generated`: itself, or in compiled mode its code compiled per key."""
+        if not self.jit:
+            return generated
+        return self.compiled_call(generated)[0]
+
+    def compiled_call(self, generated):
+        """Compiled mode: (`compiled.PerKey` of `generated`, its `_finished` call)."""
+        pair = self.jitted.get(id(generated))
+        if pair is None or pair[0].generated is not generated:
+            per_key = compiled.PerKey(generated, _compiled_key)
+            pair = self.jitted[id(generated)] = (per_key, _finished(self.d, per_key))
+        self.ran = pair[0]
+        return pair
 
     def forget(self):
         """Drop every route (what they relied on changed)."""
         self.routes.clear()
-        self.entry = self.latest = None
+        self.jitted.clear()
+        self.entry = self.latest = self.ran = None
         self.general = None
         self.d.refresh()
 
@@ -100,8 +124,13 @@ class CallPath:
         if d.kind == JVP:
             return self.jvp(args, kwargs)
         if _special(args) or _special(kwargs.values()):
-            return _finished(d, self.specialized(args, kwargs))(args, kwargs)
-        self.generic()
+            generated = self.specialized(args, kwargs)
+            if self.jit:
+                return self.compiled_call(generated)[1](args, kwargs)
+            return _finished(d, generated)(args, kwargs)
+        generated = self.generic()
+        if self.jit:
+            return self.compiled_call(generated)[1](args, kwargs)
         return self.general[2](args, kwargs)
 
     def generic(self):
@@ -114,20 +143,21 @@ class CallPath:
                                       _finished(self.d, generated))
         return general[0]
 
-    def specialized(self, args, kwargs):
+    def specialized(self, args, kwargs, shapes=True):
         """Code for calls like this one: for lists, tuples or dicts of arrays, specialized to
         which parameters hold them; for models, to their structure; for grad and
-        value_and_grad of arrays, models and scalars, to their shapes."""
+        value_and_grad of arrays, models and scalars, to their shapes (unless `shapes` is
+        False: the code for any shapes)."""
         d = self.d
         if not (_special(args) or _special(kwargs.values())):
-            if self.fast and not kwargs and self.may_specialize():
+            if shapes and self.fast and not kwargs and self.may_specialize():
                 return cached(d.func, d.kind, d.wrt, signature=signature(args))
             return self.generic()
         params = d.params
         names = {params[i] for i, a in enumerate(args) if type(a) in _CONTAINERS}
         names |= {k for k, v in kwargs.items() if type(v) in _CONTAINERS}
         statics = tuple((params[i], a) for i, a in enumerate(args) if models.is_model(a))
-        shaped = self.fast and not kwargs and not names and self.may_specialize()
+        shaped = shapes and self.fast and not kwargs and not names and self.may_specialize()
         return cached(d.func, d.kind, d.wrt, tuple(sorted(names)), d.statics + statics,
                       signature(args) if shaped else None)
 
@@ -167,9 +197,10 @@ class CallPath:
                     f"`{name_}` has shape {numpy.shape(x)}: {d.__name__} takes one tangent "
                     f"per wrt argument, shaped like it, after the arguments", d.location())
         if any(models.is_model(primals[p]) for p in d.positions):   # code for its structure
-            result = self.specialized(primals, kwargs).function(*primals, *tangents, **kwargs)
+            generated = self.specialized(primals, kwargs)
         else:
-            result = self.generic().function(*primals, *tangents, **kwargs)
+            generated = self.generic()
+        result = self.runs(generated).function(*primals, *tangents, **kwargs)
         if backend.lazy_results() or not (backend.any_lazy(args) or backend.any_lazy(kwargs)):
             return result
         return backend.compute_all(result)
@@ -193,7 +224,7 @@ def _model_tangent(d, name_, model, tangent):
 class _Route:
     """The fast route of one key: its code, the facts it relies on, and the finished result."""
 
-    __slots__ = ("path", "generated", "call", "guard", "entry")
+    __slots__ = ("path", "generated", "call", "guard", "entry", "ran")
 
     def __init__(self, path, args):
         d = path.d
@@ -203,14 +234,28 @@ class _Route:
         if not self.guard():
             raise SrcadError(f"srcad generated code for {d.func.__name__} whose checks fail "
                              "at once; this is a bug in srcad", d.location())
-        self.call = _fast_result(d, generated, args)
-        self.entry = entry(d, generated, args, self.guard, path) if d.kind == GRAD else None
+        self.ran = path.runs(generated)
+        self.call = _fast_result(d, self.ran, args)
+        self.entry = entry(d, generated, args, self.guard, path) \
+            if d.kind == GRAD and not path.jit else None
 
     def __call__(self, args):
         if not self.guard():
             self.path.forget()
             return self.path(args, {})
         return self.call(args)
+
+    def compiled(self, args):
+        """Compiled mode, after the key's first call: the route calls the compiled code
+        directly; its entry (see `entry`) wraps it where it is a Python function."""
+        d, code = self.path.d, self.ran.latest
+        if code is None:                        # (nothing compiled for this key)
+            return self.entry
+        self.call = _fast_result(d, code, args)
+        if d.kind == GRAD and type(code.function) is types.FunctionType:
+            self.entry = entry(d, compiled.View(self.generated, code), args, self.guard,
+                               self.path)
+        return self.entry
 
 
 def _key(args):
@@ -231,6 +276,23 @@ def _key(args):
                 if type(data) is not _ndarray:
                     return None
                 key += (data.shape, data.dtype)
+        else:
+            return None
+    return key
+
+
+def _compiled_key(args):
+    """Compiled mode's key: `_key`, or for arguments among which are CuPy arrays (the others
+    numbers), their types, shapes and dtypes; None for other arguments."""
+    key = _key(args)
+    if key is not None or not any(backend.fused_kernels(a) for a in args):
+        return key
+    key = ("cupy",)
+    for a in args:
+        if backend.fused_kernels(a):
+            key += (tuple(a.shape), a.dtype.name)
+        elif type(a) in _PLAIN and type(a) is not _ndarray:
+            key += (type(a),)
         else:
             return None
     return key
@@ -270,13 +332,14 @@ def inputs(args):
     return seen
 
 
-def finish(g, x, seen, keep_rows=False):
+def finish(g, x, seen, keep_rows=False, args=()):
     """The gradient `g` of the input `x` in the form of `x`, owning its memory: a fresh array
     of `x`'s shape and dtype, a float for a float, for a model a dict keyed like its
-    `named_parameters()` (`model_gradients`); its id joins `seen`."""
+    `named_parameters()` (`model_gradients`); its id joins `seen`. An array numba allocated
+    that shares no memory with the arrays among `args` is fresh too (`compiled.fresh`)."""
     if type(x) is _ndarray:
         if not (type(g) is _ndarray and g.dtype is x.dtype and g.shape == x.shape
-                and g.base is None):
+                and (g.base is None or (args and compiled.fresh(g, args)))):
             g = runtime.as_gradient(g, x)
         g = runtime.owned(g, seen)
     elif type(x) is float and type(g) in _FLOATS:
@@ -327,8 +390,10 @@ def gradients(d, grads, args, kwargs):
     xs = [args[p] if p < len(args) else keyword(d, i, kwargs)
           for i, p in enumerate(d.positions)]
     seen = inputs(list(args) + list(kwargs.values()))
-    out = [finish(g, x, seen, d.keep_rows)
-           for g, x in zip((grads,) if len(xs) == 1 else grads, xs)]
+    out = []
+    for g, x in zip((grads,) if len(xs) == 1 else grads, xs):     # compiled mode: numba's
+        arrays = tuple(args) + tuple(out) if d.jit else ()          # arrays share no memory
+        out.append(finish(g, x, seen, d.keep_rows, arrays))
     return out[0] if d.single else tuple(out)
 
 
@@ -342,7 +407,8 @@ def _fast_result(d, generated, args):
 
     def result(grads, args):
         if d.single and shape is not None and type(grads) is _ndarray and \
-                grads.dtype is dtype and grads.shape == shape and grads.base is None and \
+                grads.dtype is dtype and grads.shape == shape and \
+                (grads.base is None or compiled.fresh(grads, args)) and \
                 not any(a is grads for a in args):
             return grads
         return gradients(d, grads, args, {})
@@ -516,7 +582,7 @@ def entry(d, generated, args, guard, fallback):
     facts = generated.guards.conditions(names.bind) if generated.guards is not None else []
     if generated.callees or d.inner is not None:
         facts.append(f"{names.bind(guard, 'srcad_guard')}()")
-    fresh, returned = _fresh_results(d, params, results, kinds, types, names)
+    fresh, returned = _fresh_results(d, params, results, kinds, types, names, star)
     lines = generated.text.splitlines()
     body = "\n".join(" " * 8 + line if line else ""
                      for line in lines[_header_lines(generated.text):-1])
@@ -591,7 +657,7 @@ class _EntryNames:
         return self._names[key]
 
 
-def _fresh_results(d, params, results, kinds, types, names):
+def _fresh_results(d, params, results, kinds, types, names, star):
     """(the conditions under which the gradients `results` are returned as they are, what is
     returned then): each a fresh array of its input's shape and dtype, none an input or an
     earlier gradient; a float for a float input."""
@@ -604,7 +670,12 @@ def _fresh_results(d, params, results, kinds, types, names):
             fresh.append(f"{type_}({g}) in {names.bind(_FLOATS, 'srcad_floats')}")
             final[i] = f"{names.bind(float, 'srcad_float')}({g})"
             continue
-        fresh += [f"{type_}({g}) is {ndarray} and {g}.base is None and {g}.shape == {shape!r} "
+        owned = f"{g}.base is None"
+        if d.jit:                       # or an array numba allocated, sharing no memory
+            others = "".join(f"{r}, " for r in results[:i])
+            owned = (f"({owned} or {names.bind(compiled.fresh, 'srcad_fresh')}({g}, "
+                     f"{star} + ({others})))")
+        fresh += [f"{type_}({g}) is {ndarray} and {owned} and {g}.shape == {shape!r} "
                   f"and {g}.dtype is {types[position]}"]
         fresh += [f"{g} is not {other}" for other in arrays + results[:i]]
     return fresh, final[0] if d.single else f"({', '.join(final)},)"
@@ -653,9 +724,18 @@ def relocated(exc):
     where = generated[-1]
     filename = where.tb_frame.f_code.co_filename
     label, lineno = _origin_comment(filename, where.tb_lineno)
-    if lineno is None or not (inside_srcad or label == "grad of" or _tangent_line(where)):
+    if lineno is None:
         return None
+    derivative = inside_srcad or label == "grad of" or _tangent_line(where)
     location = codegen.ORIGINS[filename].location(lineno)
+    while location.filename in codegen.ORIGINS:     # a line of generated code (hvp's grad_f)
+        label, lineno = _origin_comment(location.filename, location.lineno)
+        if lineno is None:
+            break
+        derivative = derivative or label == "grad of"
+        location = codegen.ORIGINS[location.filename].location(lineno)
+    if not derivative:
+        return None
     return RuleFailedError(
         f"srcad's derivative of this line failed: {type(exc).__name__}: {exc}. srcad gives no "
         "number rather than a wrong one; this is a limit of the rule for what the line "
@@ -663,13 +743,9 @@ def relocated(exc):
 
 
 def _tangent_line(tb):
-    """True when `tb` stopped in forward-mode code at a tangent statement (`dy = ...`: forward
-    mode writes each tangent right after its primal, under the primal's comment)."""
-    if not tb.tb_frame.f_code.co_name.startswith("jvp_"):
-        return False
-    text = linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno).strip()
-    target = text.split("=")[0].strip() if "=" in text else ""
-    return target.isidentifier() and target.startswith("d")
+    """True when `tb` stopped in forward-mode code in a statement of a tangent (`dy = ...`, or
+    a temporary of the rule's: codegen keeps the lines of derivative statements)."""
+    return tb.tb_lineno in codegen.DERIVATIVE_LINES.get(tb.tb_frame.f_code.co_filename, ())
 
 
 def _origin_comment(filename, lineno):

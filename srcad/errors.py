@@ -70,3 +70,8 @@ class ShapeMismatchError(SrcadError, ValueError):
 
 class TemplateError(SrcadError):
     """A derivative template is malformed (a bug in a rule, not in the user's code)."""
+
+
+class JitFallbackWarning(UserWarning):
+    """Compiled mode (`jit=True`) runs a function with NumPy: numba cannot compile the line
+    the message names."""

@@ -148,7 +148,8 @@ def _generate(func: FunctionType, kind: str, wrt: tuple[str, ...],
     tree = _normal_form(tree, job)
     inlined = anno.get(tree, anno.INLINED)
     assumed = guards.collect(tree, func, statics, inlined)
-    job.free = FreeNames(job.namer, job.names, {**vars(builtins), **func.__globals__})
+    job.free = FreeNames(job.namer, job.names, {**vars(builtins), **func.__globals__},
+                         job.locals)
     for ident, obj in inlined.names.items():
         job.free.bind_as(ident, obj)
     _bind_runtime_calls(tree, job.free)
@@ -342,11 +343,16 @@ def _callee_signature(func, statics, argument_shapes):
 
 
 def _bind_runtime_calls(tree: ast.FunctionDef, free: FreeNames) -> None:
-    """Calls that normal form introduced (`set_item`) name their helper in generated code."""
+    """Calls that normal form introduced (`set_item`, `range(len(x))`) name their helper or
+    builtin in generated code (a builtin under another name where a user local hides it)."""
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and getattr(anno.get(node, anno.FUNC), "__module__", None) == runtime.__name__):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        if getattr(anno.get(node, anno.FUNC), "__module__", None) == runtime.__name__:
             node.func.id = free.bind(node.func.id, anno.get(node, anno.FUNC))
+        elif anno.get(node, anno.BUILTIN) is not None:
+            ident = anno.get(node, anno.BUILTIN)
+            node.func.id = free.bind(ident, getattr(builtins, ident))
 
 
 def function_name(func, kind, wrt, statics=()):

@@ -34,32 +34,33 @@ class Composite:
 
 
 class _Hvp(Composite):
-    def __init__(self, func, wrt):
-        self._jvp = Derivative(Derivative(func, GRAD, wrt), JVP, wrt)
+    def __init__(self, func, wrt, jit=False):
+        self._jvp = Derivative(Derivative(func, GRAD, wrt), JVP, wrt, jit)
         super().__init__(f"hvp_{getattr(func, '__name__', 'f')}", [self._jvp])
 
     def __call__(self, *args, **kwargs):
         return self._jvp(*args, **kwargs)[1]
 
 
-def hvp(func=None, wrt=0):
+def hvp(func=None, wrt=0, jit=False):
     """Hessian-vector product by forward mode over reverse mode: `hvp(f)(x, W, v)` is
-    `H v`, with `H` the Hessian of the scalar `f` in the argument `wrt` (one argument)."""
+    `H v`, with `H` the Hessian of the scalar `f` in the argument `wrt` (one argument);
+    `jit=True` compiles it (see `srcad.grad`)."""
     if func is None:
-        return lambda f: _Hvp(f, wrt)
-    return _Hvp(func, wrt)
+        return lambda f: _Hvp(f, wrt, jit)
+    return _Hvp(func, wrt, jit)
 
 
 class _Jacobian(Composite):
     """The full Jacobian, by forward mode (one jvp per input element) or reverse mode (one
     pullback per output element), whichever takes fewer passes for the shapes at hand."""
 
-    def __init__(self, func, wrt, mode):
+    def __init__(self, func, wrt, mode, jit=False):
         if mode not in ("auto", "forward", "reverse"):
             raise ValueError(f"mode={mode!r}: choose 'auto', 'forward' or 'reverse'")
         self._func = func
-        self._jvp = Derivative(func, JVP, wrt)
-        self._vjp = Derivative(func, VJP, wrt) if mode != "forward" else None
+        self._jvp = Derivative(func, JVP, wrt, jit)
+        self._vjp = Derivative(func, VJP, wrt, jit) if mode != "forward" else None
         self._mode = mode
         self._single = self._jvp.single
         parts = [self._jvp] if self._vjp is None else [self._vjp, self._jvp]
@@ -123,19 +124,20 @@ def _basis(x):
         yield e.reshape(shape)
 
 
-def jacobian(func=None, wrt=0, mode="auto"):
+def jacobian(func=None, wrt=0, mode="auto", jit=False):
     """`jacobian(f)(x, W)` has shape `y.shape + x.shape`; `wrt` as in `grad` (a tuple gives one
-    block per argument); mode 'forward', 'reverse' or 'auto' (fewer passes)."""
+    block per argument); mode 'forward', 'reverse' or 'auto' (fewer passes); `jit=True`
+    compiles the derivatives it calls (see `srcad.grad`)."""
     if func is None:
-        return lambda f: _Jacobian(f, wrt, mode)
-    return _Jacobian(func, wrt, mode)
+        return lambda f: _Jacobian(f, wrt, mode, jit)
+    return _Jacobian(func, wrt, mode, jit)
 
 
-def hessian(func=None, wrt=0):
+def hessian(func=None, wrt=0, jit=False):
     """The Hessian of a scalar function in one argument: forward mode over its generated
-    gradient, one Hessian-vector product per input element."""
+    gradient, one Hessian-vector product per input element (`jit=True`: compiled)."""
     if func is None:
-        return lambda f: hessian(f, wrt)
-    hess = _Jacobian(Derivative(func, GRAD, wrt), wrt, "forward")
+        return lambda f: hessian(f, wrt, jit)
+    hess = _Jacobian(Derivative(func, GRAD, wrt), wrt, "forward", jit)
     hess.__name__ = f"hessian_{getattr(func, '__name__', 'f')}"
     return hess

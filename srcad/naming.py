@@ -74,8 +74,10 @@ class FreeNames:
     """
 
     def __init__(self, namer: Namer, namespace: Mapping[str, object],
-                 visible: Mapping[str, object] | None = None) -> None:
+                 visible: Mapping[str, object] | None = None,
+                 locals_: Iterable[str] = ()) -> None:
         self.namer = namer
+        self.locals = frozenset(locals_)  # the user's local names: never a free name's
         self.namespace = namespace       # what the user's code sees (globals, closure, builtins)
         self.visible = namespace if visible is None else visible   # what generated code sees
         self.bound: dict[str, object] = {}   # name -> object, for the generated code
@@ -91,7 +93,7 @@ class FreeNames:
         if alias is not None:
             self._names[id(obj)] = alias
             return alias
-        if ident in self.bound or (ident in self.namer.taken and
+        if ident in self.bound or ident in self.locals or (ident in self.namer.taken and
                                    self.namespace.get(ident, _MISSING) is not obj):
             ident = self.namer.fresh(ident)
         self.namer.taken.add(ident)

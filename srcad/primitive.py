@@ -24,6 +24,8 @@ PARAMETER_ROWS = (ast.Subscript, "rows")         # key of `w[i]` where w is a mo
 SAME_OPERANDS = "same"                           # variant key of `x * x`
 CONSTANT_EXPONENT = "constant"                   # variant key of `x ** 2`, `x ** -0.5`
 _POWERS = (numpy.power, math.pow)                # whose exponent may be CONSTANT_EXPONENT
+AGAINST_NUMBER = "number"                        # variant key of `np.maximum(x, 0)`, `min(1.0, x)`
+_EXTREMES = (numpy.maximum, numpy.minimum, max, min)  # which may be AGAINST_NUMBER
 
 
 class Primitive:
@@ -71,6 +73,9 @@ def decompose(value, sequences=(), parameters=()):
         key = anno.get(value, anno.FUNC)
         if key in _POWERS and len(args) == 2 and is_number(args[1]):
             key = (key, CONSTANT_EXPONENT)
+        elif key in _EXTREMES and len(args) == 2 and not keywords \
+                and is_number(args[0]) != is_number(args[1]):
+            key = (key, AGAINST_NUMBER)
         return Primitive(key, args, keywords)
     return None
 
@@ -140,9 +145,6 @@ def bind(template, target, primitive, info, stmt):
             f"{exc.message}", info.location(anno.get(stmt, anno.ORIGIN))) from None
 
 
-# parameters of bundled rules given no derivative on purpose: only their shapes change the
-# result (full_like's `a`), or it changes piecewise (where's `condition`, read as truth values)
-WITHOUT_DERIVATIVE = {numpy.full_like: ("a",), numpy.where: ("condition",)}
 # what to write instead, for the forms users reach for
 _HINTS = {(numpy.einsum, "subscripts"): " (the sublist form `einsum(x, [0, 1], ...)` is not "
           "supported: write the subscripts as a string, `einsum('ij->ji', x)`)"}
@@ -152,14 +154,14 @@ def check_covered(template, binding, derivative_of, info, stmt):
     """Deny by default inside rules: a differentiated argument given for a parameter that
     `template` gives no derivative for (`numpy.einsum(x, [0, 1])` binds `x` to `subscripts`,
     `numpy.max(x, initial=v)`) is an error at the user's line, not a dropped derivative.
-    srcad's own helpers (keys from srcad.runtime*) take shapes and masks by design."""
-    if getattr(template.key, "__module__", "").startswith("srcad.runtime"):
-        return
+    Parameters declared with `rules.without_derivative` (shapes, settings, masks: srcad's
+    run-time helpers take them by design) are the only exceptions."""
+    declared = rules.parameters_without_derivative(template.key)
     params = list(template.signature.parameters)[1:]
     covered = _covered(template)
     through = {n.id for p in covered if p in binding for n in _nodes(binding[p])}
     for param in params:
-        if param in covered or param in WITHOUT_DERIVATIVE.get(template.key, ()):
+        if param in covered or param in declared:
             continue
         missed = [n.id for n in _nodes(binding.get(param)) if n.id not in through
                   and derivative_of(n.id) is not None]

@@ -35,6 +35,7 @@ _VALUES: dict = {}     # key -> parameters whose values its result depends on (s
 _SEQUENCE = set()      # keys whose result is a list/tuple of arrays
 _SHAPES: dict = {}     # key -> shape rule
 _REDUCTIONS: set = set()  # keys of reductions: over all axes (no `axis`), a scalar
+_WITHOUT: dict = {}    # key -> parameters its rules give no derivative on purpose
 _loaded = False
 epoch = 0
 """Counts registrations: code generated under one count relies on the rules of that count."""
@@ -135,6 +136,27 @@ def nondifferentiable(*keys, reason="it has no useful derivative", values=()):
         if values:
             _VALUES[key] = values
     epoch += 1
+
+
+def without_derivative(key, *params):
+    """Declare parameters of `key` that its rules give no derivative on purpose: only their
+    shapes, dtypes or settings change the result (`x` of srcad's `unbroadcast(g, x)`, an
+    `axis`), or the result changes with their values only piecewise (`numpy.where`'s
+    `condition`, the order `sort_adjoint` reads off `a`). A differentiated value reaching any
+    other parameter that a rule does not cover is an error at the user's line
+    (`primitive.check_covered`), never a dropped derivative."""
+    global epoch
+    _WITHOUT[key] = _WITHOUT.get(key, frozenset()) | frozenset(params)
+    epoch += 1
+
+
+def parameters_without_derivative(key):
+    """The parameters of `key` declared with `without_derivative` (a frozenset)."""
+    load()
+    try:
+        return _WITHOUT.get(key, frozenset())
+    except TypeError:
+        return frozenset()
 
 
 def changed():
@@ -281,6 +303,7 @@ def _helpers(template):
 
 
 _RUNTIME_MODULES = ("srcad.runtime", "srcad.runtime_linalg", "srcad.runtime_arrange",
+                    "srcad.runtime_pieces", "srcad.runtime_sampled", "srcad.runtime_statistics",
                     "srcad.sparse")
 
 

@@ -40,3 +40,27 @@ def relinspace(h, g, num, endpoint=True, axis=0, at_stop=False):
     reduced = list(shape_of(g))
     del reduced[axis % ndim]
     return xp.expand_dims(xp.broadcast_to(h, tuple(reduced)), axis) * weights
+
+
+def vander_exponents(v, increasing=False):
+    """The exponent of each column of the Vandermonde matrix `v` (its columns' powers), as
+    floats: 0 .. N-1, or N-1 .. 0 without `increasing`."""
+    count = numpy.shape(v)[1]
+    powers = array_module(v).arange(count, dtype=float)
+    return powers if increasing else powers[::-1]
+
+
+def vander_shift(increasing=False):
+    """The roll that brings each column of a Vandermonde matrix next to the column of one power
+    less (1 for increasing powers, -1 for decreasing)."""
+    return 1 if increasing else -1
+
+
+def polyval_exponents(p):
+    """The exponents N-1 .. 1 that the coefficients p[:-1] of numpy.polyval's `p` (1-D, N
+    entries) get in the polynomial's derivative, as floats. NumPy documents a 1-D `p` only; a
+    `p` of more dimensions is an error, not a derivative along the wrong axis."""
+    if numpy.ndim(p) != 1:
+        raise ValueError(f"srcad differentiates numpy.polyval with a 1-D p (the coefficients), "
+                         f"not one of shape {numpy.shape(p)}")
+    return array_module(p).arange(numpy.shape(p)[0] - 1, 0, -1, dtype=float)

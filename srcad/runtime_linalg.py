@@ -71,8 +71,9 @@ def power_tangent(t, a, n):
         t = -(a @ t @ a)
         n = -n
     if n == 0:
-        return t * 0.0
-    powers = [numpy.broadcast_to(numpy.eye(numpy.shape(a)[-1], like=a), numpy.shape(a))]
+        return numpy.zeros_like(t)
+    identity = numpy.eye(numpy.shape(a)[-1], like=numpy.zeros_like(a))    # `a` may be a list
+    powers = [numpy.broadcast_to(identity, numpy.shape(a))]
     for _ in range(n - 1):
         powers.append(powers[-1] @ a)
     total = powers[0] @ t @ powers[n - 1]

@@ -181,6 +181,8 @@ class _Filler(ast.NodeTransformer):
     def visit_Subscript(self, node):
         if _is_full_d(node):                    # d.full[v]: the derivative, or zeros like v
             bound = self._bound(node.slice)
+            if isinstance(bound, (ast.List, ast.Tuple)):          # item by item, as d[v]
+                return self._each_derivative(bound)
             dname = self._derivative_name(bound)
             return name(dname) if dname else ast.Call(
                 func=self._runtime("zeros_like"), args=[copy_node(bound)], keywords=[])
@@ -190,15 +192,20 @@ class _Filler(ast.NodeTransformer):
             return node
         bound = self._bound(node.slice)
         if isinstance(bound, (ast.List, ast.Tuple)):
-            elts = []
-            for e in bound.elts:
-                dname = self._derivative_name(e)
-                elts.append(name(dname) if dname else
-                            ast.Call(func=self._runtime("zeros_like"), args=[copy_node(e)],
-                                     keywords=[]))
-            return ast.List(elts=elts, ctx=ast.Load())
+            return self._each_derivative(bound)
         dname = self._derivative_name(bound)
         return name(dname if dname else ZERO)
+
+    def _each_derivative(self, bound):
+        """The derivatives of the items of a list or tuple written in the call, as a list
+        (zeros like an item without one)."""
+        elts = []
+        for e in bound.elts:
+            dname = self._derivative_name(e)
+            elts.append(name(dname) if dname else
+                        ast.Call(func=self._runtime("zeros_like"), args=[copy_node(e)],
+                                 keywords=[]))
+        return ast.List(elts=elts, ctx=ast.Load())
 
     def visit_Name(self, node):
         if node.id in self.binding:

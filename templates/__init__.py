@@ -19,10 +19,14 @@ from . import (  # noqa: F401,E501
     linalg,
     nan_reductions,
     nondiff,
+    pieces,
     products,
     rearrange,
     reductions,
+    sampled,
     shape,
+    solvers,
+    statistics,
 )
 
 try:                                    # SciPy's rules, only where SciPy is installed

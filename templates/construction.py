@@ -1,4 +1,5 @@
-"""Array constructors whose values depend on their arguments: `numpy.linspace`.
+"""Array constructors whose values depend on their arguments: `numpy.linspace`, `numpy.vander`
+(in `x`), and `numpy.polyval`, the polynomial a row of `vander` evaluates (in `p` and `x`).
 
 `linspace(start, stop, num)` is linear in (start, stop) together: sample i is
 `start + t[i] * (stop - start)` with `t[i] = i / (num - 1)` (or `i / num` without the endpoint).
@@ -13,8 +14,18 @@ cuts the derivative before a rule is looked up (see `srcad.passes.deny`).
 import numpy
 
 from srcad import runtime_construction
-from srcad.rules import adjoint, d, tangent
-from srcad.runtime_construction import relinspace, unlinspace
+from srcad.rules import adjoint, d, nondifferentiable, tangent, without_derivative
+from srcad.runtime_construction import (
+    polyval_exponents,
+    relinspace,
+    unlinspace,
+    vander_exponents,
+    vander_shift,
+)
+
+nondifferentiable(runtime_construction.vander_exponents, runtime_construction.vander_shift,
+                  runtime_construction.polyval_exponents,
+                  reason="it gives exponents and shifts from shapes and flags")
 
 
 @adjoint(numpy.linspace)
@@ -28,6 +39,9 @@ def linspace(y, start, stop, num=50, endpoint=True, *, dtype=None, axis=0, devic
     d[y] = numpy.linspace(d.full[start], d.full[stop], num, endpoint, axis=axis)
 
 
+without_derivative(runtime_construction.unlinspace, "x", "num", "endpoint", "axis", "at_stop")
+
+
 @adjoint(runtime_construction.unlinspace)
 def unlinspace_(out, g, x, num, endpoint=True, axis=0, at_stop=False):
     d[g] += relinspace(d[out], g, num, endpoint, axis, at_stop)
@@ -38,6 +52,9 @@ def unlinspace_(out, g, x, num, endpoint=True, axis=0, at_stop=False):
     d[out] = unlinspace(d[g], x, num, endpoint, axis, at_stop)
 
 
+without_derivative(runtime_construction.relinspace, "g", "num", "endpoint", "axis", "at_stop")
+
+
 @adjoint(runtime_construction.relinspace)
 def relinspace_(out, h, g, num, endpoint=True, axis=0, at_stop=False):
     d[h] += unlinspace(d[out], h, num, endpoint, axis, at_stop)
@@ -46,3 +63,27 @@ def relinspace_(out, h, g, num, endpoint=True, axis=0, at_stop=False):
 @tangent(runtime_construction.relinspace)
 def relinspace_(out, h, g, num, endpoint=True, axis=0, at_stop=False):
     d[out] = relinspace(d[h], g, num, endpoint, axis, at_stop)
+
+
+@adjoint(numpy.vander)
+def vander(y, x, N=None, increasing=False):
+    d[x] += numpy.sum(d[y] * numpy.roll(y, vander_shift(increasing), axis=1)
+                      * vander_exponents(y, increasing), axis=1)
+
+
+@tangent(numpy.vander)
+def vander(y, x, N=None, increasing=False):
+    d[y] = numpy.reshape(d[x], (-1, 1)) * (numpy.roll(y, vander_shift(increasing), axis=1)
+                                           * vander_exponents(y, increasing))
+
+
+@adjoint(numpy.polyval)                  # p[0] x^(N-1) + ... + p[N-1]
+def polyval(y, p, x):
+    d[p] += numpy.reshape(numpy.reshape(d[y], (-1,)) @ numpy.vander(
+        numpy.ravel(x), numpy.shape(p)[0]), numpy.shape(p))
+    d[x] += d[y] * numpy.polyval(p[:-1] * polyval_exponents(p), x)
+
+
+@tangent(numpy.polyval)
+def polyval(y, p, x):
+    d[y] = numpy.polyval(d[p], x) + d[x] * numpy.polyval(p[:-1] * polyval_exponents(p), x)

@@ -4,7 +4,9 @@ or `full_matrices=False`) and svdvals, qr (reduced, at least as many rows as col
 (full rank), on matrices and stacks of matrices.
 
 Derivatives of eigenvectors and singular vectors exist where the eigenvalues (squared singular
-values) are distinct; at a repeated one they are inf or NaN, never a finite wrong number.
+values) are distinct and, for singular vectors, nonzero; at a repeated or zero one (closer than
+`TIE` relative to the largest: rounding, not a gap) they are inf or NaN, never a finite wrong
+number; a function of the eigenvalues (singular values) alone keeps its derivative there.
 Arguments a rule does not list (`compute_uv=False`, `mode="r"`, `rcond=`) make the call an
 error at the user's line, not a wrong derivative.
 
@@ -20,6 +22,8 @@ from srcad.rules import adjoint, d, returns_sequence, tangent
 from srcad.runtime_linalg import power_tangent, symmetrize_lower, unsymmetrize_lower
 
 returns_sequence(numpy.linalg.eigh, numpy.linalg.svd, numpy.linalg.qr)
+TIE = 1e-12    # eigenvalues (squared singular values) closer than this, relative to the largest,
+#                are one repeated value: no derivative of their vectors (inf or NaN, not 1e16)
 
 # ---- matrix powers ------------------------------------------------------------------------
 
@@ -42,8 +46,11 @@ def eigh(y, a, UPLO="L"):
     w = y[0]
     v = y[1]
     eye = numpy.eye(numpy.shape(w)[-1], dtype=bool, like=w)
-    gaps = numpy.where(eye, 1.0, numpy.expand_dims(w, -2) - numpy.expand_dims(w, -1))
-    inner = numpy.where(eye, 0.0, 1.0 / gaps) * (numpy.swapaxes(v, -1, -2) @ d[y][1])
+    gaps = numpy.expand_dims(w, -2) - numpy.expand_dims(w, -1)
+    level = TIE * numpy.expand_dims(numpy.max(numpy.abs(w), axis=-1, keepdims=True), -1)
+    gaps = numpy.where(eye, 1.0, numpy.where(numpy.abs(gaps) <= level, 0.0, gaps))
+    m = numpy.swapaxes(v, -1, -2) @ d[y][1]
+    inner = numpy.where(eye | (m == 0.0), 0.0, m / gaps)
     full = v @ (inner + numpy.expand_dims(d[y][0], -1) * eye) @ numpy.swapaxes(v, -1, -2)
     lower = unsymmetrize_lower(full if UPLO == "L" else numpy.swapaxes(full, -1, -2))
     d[a] += lower if UPLO == "L" else numpy.swapaxes(lower, -1, -2)
@@ -54,10 +61,12 @@ def eigh(y, a, UPLO="L"):
     w = y[0]
     v = y[1]
     eye = numpy.eye(numpy.shape(w)[-1], dtype=bool, like=w)
-    gaps = numpy.where(eye, 1.0, numpy.expand_dims(w, -2) - numpy.expand_dims(w, -1))
+    gaps = numpy.expand_dims(w, -2) - numpy.expand_dims(w, -1)
+    level = TIE * numpy.expand_dims(numpy.max(numpy.abs(w), axis=-1, keepdims=True), -1)
+    gaps = numpy.where(eye, 1.0, numpy.where(numpy.abs(gaps) <= level, 0.0, gaps))
     da = symmetrize_lower(d[a] if UPLO == "L" else numpy.swapaxes(d[a], -1, -2))
     p = numpy.swapaxes(v, -1, -2) @ da @ v
-    d[y] = [numpy.diagonal(p, 0, -2, -1), v @ (numpy.where(eye, 0.0, 1.0 / gaps) * p)]
+    d[y] = [numpy.diagonal(p, 0, -2, -1), v @ numpy.where(eye | (p == 0.0), 0.0, p / gaps)]
 
 
 @adjoint(numpy.linalg.eigvalsh)
@@ -84,18 +93,25 @@ def svd(y, a, full_matrices=True):
     s = y[1]
     v = numpy.swapaxes(y[2], -1, -2)
     eye = numpy.eye(numpy.shape(s)[-1], dtype=bool, like=s)
+    top = numpy.max(s, axis=-1, keepdims=True)
     squares = numpy.expand_dims(s * s, -2) - numpy.expand_dims(s * s, -1)
-    f = numpy.where(eye, 0.0, 1.0 / numpy.where(eye, 1.0, squares))
+    level = TIE * numpy.expand_dims(top * top, -1)
+    squares = numpy.where(eye, 1.0, numpy.where(numpy.abs(squares) <= level, 0.0, squares))
+    lone = numpy.expand_dims(numpy.where(s <= TIE * top, 0.0, s), -2)
     gu = d[y][0]
     gv = numpy.swapaxes(d[y][2], -1, -2)
     j = numpy.swapaxes(u, -1, -2) @ gu
     k = numpy.swapaxes(v, -1, -2) @ gv
-    core = (f * (j - numpy.swapaxes(j, -1, -2))) * numpy.expand_dims(s, -2) \
+    jj = j - numpy.swapaxes(j, -1, -2)
+    kk = k - numpy.swapaxes(k, -1, -2)
+    core = numpy.where(jj == 0.0, 0.0, jj / squares) * numpy.expand_dims(s, -2) \
         + numpy.expand_dims(d[y][1], -1) * eye \
-        + numpy.expand_dims(s, -1) * (f * (k - numpy.swapaxes(k, -1, -2)))
+        + numpy.expand_dims(s, -1) * numpy.where(kk == 0.0, 0.0, kk / squares)
+    ru = gu - u @ j
+    rv = gv - v @ k
     d[a] += u @ core @ numpy.swapaxes(v, -1, -2) \
-        + ((gu - u @ j) / numpy.expand_dims(s, -2)) @ numpy.swapaxes(v, -1, -2) \
-        + u @ numpy.swapaxes((gv - v @ k) / numpy.expand_dims(s, -2), -1, -2)
+        + numpy.where(ru == 0.0, 0.0, ru / lone) @ numpy.swapaxes(v, -1, -2) \
+        + u @ numpy.swapaxes(numpy.where(rv == 0.0, 0.0, rv / lone), -1, -2)
 
 
 @tangent(numpy.linalg.svd)
@@ -104,14 +120,21 @@ def svd(y, a, full_matrices=True):
     s = y[1]
     v = numpy.swapaxes(y[2], -1, -2)
     eye = numpy.eye(numpy.shape(s)[-1], dtype=bool, like=s)
+    top = numpy.max(s, axis=-1, keepdims=True)
     squares = numpy.expand_dims(s * s, -2) - numpy.expand_dims(s * s, -1)
-    f = numpy.where(eye, 0.0, 1.0 / numpy.where(eye, 1.0, squares))
+    level = TIE * numpy.expand_dims(top * top, -1)
+    squares = numpy.where(eye, 1.0, numpy.where(numpy.abs(squares) <= level, 0.0, squares))
+    lone = numpy.expand_dims(numpy.where(s <= TIE * top, 0.0, s), -2)
     p = numpy.swapaxes(u, -1, -2) @ d[a] @ v
     pt = numpy.swapaxes(p, -1, -2)
-    du = u @ (f * (p * numpy.expand_dims(s, -2) + numpy.expand_dims(s, -1) * pt)) \
-        + (d[a] @ v - u @ p) / numpy.expand_dims(s, -2)
-    dv = v @ (f * (numpy.expand_dims(s, -1) * p + pt * numpy.expand_dims(s, -2))) \
-        + (numpy.swapaxes(d[a], -1, -2) @ u - v @ pt) / numpy.expand_dims(s, -2)
+    mu = p * numpy.expand_dims(s, -2) + numpy.expand_dims(s, -1) * pt
+    mv = numpy.expand_dims(s, -1) * p + pt * numpy.expand_dims(s, -2)
+    ru = d[a] @ v - u @ p
+    rv = numpy.swapaxes(d[a], -1, -2) @ u - v @ pt
+    du = u @ numpy.where(eye | (mu == 0.0), 0.0, mu / squares) \
+        + numpy.where(ru == 0.0, 0.0, ru / lone)
+    dv = v @ numpy.where(eye | (mv == 0.0), 0.0, mv / squares) \
+        + numpy.where(rv == 0.0, 0.0, rv / lone)
     d[y] = [du, numpy.diagonal(p, 0, -2, -1), numpy.swapaxes(dv, -1, -2)]
 
 
@@ -162,15 +185,15 @@ def qr(y, a):
 def pinv(y, a):
     pt = numpy.swapaxes(y, -1, -2)
     gt = numpy.swapaxes(d[y], -1, -2)
-    left = numpy.eye(numpy.shape(a)[-2], like=a) - a @ y
-    right = numpy.eye(numpy.shape(a)[-1], like=a) - y @ a
+    left = numpy.eye(numpy.shape(y)[-1], like=y) - a @ y
+    right = numpy.eye(numpy.shape(y)[-2], like=y) - y @ a
     d[a] += -(pt @ d[y] @ pt) + left @ gt @ y @ pt + pt @ y @ gt @ right
 
 
 @tangent(numpy.linalg.pinv)
 def pinv(y, a):
     dat = numpy.swapaxes(d[a], -1, -2)
-    left = numpy.eye(numpy.shape(a)[-2], like=a) - a @ y
-    right = numpy.eye(numpy.shape(a)[-1], like=a) - y @ a
+    left = numpy.eye(numpy.shape(y)[-1], like=y) - a @ y
+    right = numpy.eye(numpy.shape(y)[-2], like=y) - y @ a
     d[y] = -(y @ d[a] @ y) + y @ numpy.swapaxes(y, -1, -2) @ dat @ left \
         + right @ dat @ numpy.swapaxes(y, -1, -2) @ y

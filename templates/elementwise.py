@@ -26,7 +26,11 @@ the derivative is a function of it (exp, tanh, sqrt), as a person would. Binary 
 adjoint back to its argument's shape with `unbroadcast`.
 
 Conventions where the function has kinks: abs has derivative 0 at 0 (`sign`); maximum and
-minimum share the derivative equally between tied arguments (as PyTorch and JAX do); clip
+minimum share the derivative equally between tied arguments (as PyTorch's and JAX's maximum
+do), so `maximum(x, x)` has derivative 1; against a number written in the call
+(`maximum(x, 0)`, `minimum(c, x)`) they take the derivative from below at a tie: 0 for
+maximum, so a ReLU's mask is `x > 0` (as PyTorch's relu and srcad's nn.ReLU), and 1 for
+minimum (`x <= c`, as PyTorch's clamp with max=c); clip
 passes it to `a` where `a` lies within the bounds (ties included) and to a bound where `a` lies
 beyond it, assuming `a_min <= a_max`.
 """
@@ -35,7 +39,7 @@ import math
 
 import numpy
 
-from srcad.rules import adjoint, d, elementwise, linear, shape, tangent
+from srcad.rules import adjoint, d, elementwise, linear, shape, tangent, without_derivative
 from srcad.runtime import array_adjoint, broadcast_as, cast_like, unbroadcast, where_tangent
 from srcad.runtime_exact import clip_source, power_slope
 from srcad.shape_rules import broadcast
@@ -241,31 +245,66 @@ def absolute(g, y, x):
 @adjoint(numpy.maximum)
 @adjoint(max)                               # Python's max(a, b) of two values
 def maximum(z, x1, x2):
-    w = (1.0 + numpy.sign(x1 - x2)) / 2                 # x1's share: 1, or 1/2 at a tie
-    d[x1] += unbroadcast(d[z] * w, x1)
-    d[x2] += unbroadcast(d[z] * (1.0 - w), x2)
+    d[x1] += unbroadcast(d[z] * (x1 > x2) + d[z] * (x1 == x2) / 2, x1)   # half at a tie
+    d[x2] += unbroadcast(d[z] * (x2 > x1) + d[z] * (x1 == x2) / 2, x2)
 
 
 @tangent(numpy.maximum)
 @tangent(max)
 def maximum(z, x1, x2):
-    w = (1.0 + numpy.sign(x1 - x2)) / 2
-    d[z] = d[x1] * w + d[x2] * (1.0 - w)
+    d[z] = d[x1] * (x1 > x2) + d[x2] * (x2 > x1) + (d[x1] + d[x2]) * (x1 == x2) / 2
 
 
 @adjoint(numpy.minimum)
 @adjoint(min)                               # Python's min(a, b) of two values
 def minimum(z, x1, x2):
-    w = (1.0 + numpy.sign(x2 - x1)) / 2                 # x1's share: 1, or 1/2 at a tie
-    d[x1] += unbroadcast(d[z] * w, x1)
-    d[x2] += unbroadcast(d[z] * (1.0 - w), x2)
+    d[x1] += unbroadcast(d[z] * (x1 < x2) + d[z] * (x1 == x2) / 2, x1)   # half at a tie
+    d[x2] += unbroadcast(d[z] * (x2 < x1) + d[z] * (x1 == x2) / 2, x2)
 
 
 @tangent(numpy.minimum)
 @tangent(min)
 def minimum(z, x1, x2):
-    w = (1.0 + numpy.sign(x2 - x1)) / 2
-    d[z] = d[x1] * w + d[x2] * (1.0 - w)
+    d[z] = d[x1] * (x1 < x2) + d[x2] * (x2 < x1) + (d[x1] + d[x2]) * (x1 == x2) / 2
+
+
+# against a number written in the call (`np.maximum(x, 0)`, `min(1.0, x)`, either order): the
+# number has no derivative and the result has the shape of the other argument; at a tie the
+# derivative is the one from below, 0 for maximum (a ReLU's mask `x > 0`) and 1 for minimum
+
+
+@adjoint((numpy.maximum, "number"))
+@adjoint((max, "number"))
+def maximum_number(z, x1, x2):
+    d[x1] += d[z] * (x1 > x2)
+    d[x2] += d[z] * (x2 > x1)
+
+
+@tangent((numpy.maximum, "number"))
+@tangent((max, "number"))
+def maximum_number(z, x1, x2):
+    d[z] = d[x1] * (x1 > x2) + d[x2] * (x2 > x1)
+
+
+@adjoint((numpy.minimum, "number"))
+@adjoint((min, "number"))
+def minimum_number(z, x1, x2):
+    d[x1] += d[z] * (x1 <= x2)
+    d[x2] += d[z] * (x2 <= x1)
+
+
+@tangent((numpy.minimum, "number"))
+@tangent((min, "number"))
+def minimum_number(z, x1, x2):
+    d[z] = d[x1] * (x1 <= x2) + d[x2] * (x2 <= x1)
+
+
+@shape(numpy.where)
+def where_shape(shapes, condition, x, y, /):
+    return broadcast([shapes.shape(n) for n in (condition, x, y)])
+
+
+without_derivative(numpy.where, "condition")
 
 
 @adjoint(numpy.where)

@@ -11,7 +11,15 @@ is `d_out @ y`, and in `y` it is `matmul_adjoint_right(g, d_out, y)`.
 import numpy
 
 from srcad import runtime, runtime_exact
-from srcad.rules import adjoint, d, linear, nondifferentiable, returns_sequence, tangent
+from srcad.rules import (
+    adjoint,
+    d,
+    linear,
+    nondifferentiable,
+    returns_sequence,
+    tangent,
+    without_derivative,
+)
 from srcad.runtime import (
     array_adjoint,
     broadcast_as,
@@ -43,9 +51,15 @@ returns_sequence(runtime.split_like, runtime.unstack, runtime.item_adjoint,
 # ---- broadcasting and reductions --------------------------------------------------------------
 
 
+without_derivative(runtime.unbroadcast, "x")
+
+
 @linear(runtime.unbroadcast)
 def unbroadcast_(out, g, x):
     return broadcast_as(d[out], g)
+
+
+without_derivative(runtime.broadcast_as, "y")
 
 
 @linear(runtime.broadcast_as)
@@ -53,9 +67,15 @@ def broadcast_as_(out, t, y):
     return unbroadcast(d[out], t)
 
 
+without_derivative(runtime.unreduce, "x", "axis", "keepdims")
+
+
 @linear(runtime.unreduce)
 def unreduce_(out, g, x, axis=None, keepdims=False):
     return numpy.sum(d[out], axis=axis, keepdims=keepdims)
+
+
+without_derivative(runtime.extremum_adjoint, "x", "y", "axis", "keepdims")
 
 
 @linear(runtime.extremum_adjoint)
@@ -63,9 +83,15 @@ def extremum_adjoint_(out, g, x, y, axis=None, keepdims=False):
     return extremum_tangent(d[out], x, y, axis, keepdims)
 
 
+without_derivative(runtime.extremum_tangent, "x", "y", "axis", "keepdims")
+
+
 @linear(runtime.extremum_tangent)
 def extremum_tangent_(out, t, x, y, axis=None, keepdims=False):
     return extremum_adjoint(d[out], x, y, axis, keepdims)
+
+
+without_derivative(runtime.cast_like, "x")
 
 
 @linear(runtime.cast_like)
@@ -74,6 +100,9 @@ def cast_like_(out, g, x):
 
 
 # ---- matrix products ----------------------------------------------------------------------
+
+
+without_derivative(runtime.matmul_adjoint_left, "x")
 
 
 @adjoint(runtime.matmul_adjoint_left)
@@ -85,6 +114,9 @@ def matmul_adjoint_left_(out, g, x, y):
 @tangent(runtime.matmul_adjoint_left)
 def matmul_adjoint_left_(out, g, x, y):
     d[out] = matmul_adjoint_left(d[g], x, y) + matmul_adjoint_left(g, x, d[y])
+
+
+without_derivative(runtime.matmul_adjoint_right, "y")
 
 
 @adjoint(runtime.matmul_adjoint_right)
@@ -101,9 +133,15 @@ def matmul_adjoint_right_(out, g, x, y):
 # ---- indexing and pieces ------------------------------------------------------------------
 
 
+without_derivative(runtime.scatter_add, "x", "index")
+
+
 @linear(runtime.scatter_add)
 def scatter_add_(out, g, x, index):
     return d[out][index]
+
+
+without_derivative(runtime.item_adjoint, "sequence", "index")
 
 
 @linear(runtime.item_adjoint)
@@ -111,9 +149,15 @@ def item_adjoint_(out, g, sequence, index):
     return d[out][index]
 
 
+without_derivative(runtime.split_like, "arrays", "axis")
+
+
 @linear(runtime.split_like)
 def split_like_(out, g, arrays, axis=0):
     return numpy.concatenate(d[out], axis)
+
+
+without_derivative(runtime.unstack, "axis")
 
 
 @linear(runtime.unstack)
@@ -145,21 +189,30 @@ nondifferentiable(runtime_exact.clip_source, reason="it gives integer codes")
 def power_slope_(out, x, y, scale=1):
     d[x] += unbroadcast(d[out] * power_slope(x, y - 1, scale * y), x)
     d[y] += unbroadcast(d[out] * power_exponent_slope(x, y, scale), y)
+    d[scale] += unbroadcast(d[out] * power_slope(x, y), scale)
 
 
 @tangent(runtime_exact.power_slope)
 def power_slope_(out, x, y, scale=1):
-    d[out] = power_slope(x, y - 1, scale * y) * d[x] + power_exponent_slope(x, y, scale) * d[y]
+    d[out] = power_slope(x, y - 1, scale * y) * d[x] + power_exponent_slope(x, y, scale) * d[y] \
+        + power_slope(x, y) * d[scale]
+
+
+without_derivative(runtime_exact.std_divisor, "a")
 
 
 @adjoint(runtime_exact.std_divisor)
 def std_divisor_(out, y, a, count):
     d[y] += d[out] * count * spread_counts(y, a)
+    d[count] += unbroadcast(d[out] * y * spread_counts(y, a), count)
 
 
 @tangent(runtime_exact.std_divisor)
 def std_divisor_(out, y, a, count):
-    d[out] = d[y] * count * spread_counts(y, a)
+    d[out] = d[y] * count * spread_counts(y, a) + y * d[count] * spread_counts(y, a)
+
+
+without_derivative(runtime_exact.last_writes, "index")
 
 
 @adjoint(runtime_exact.last_writes)
@@ -172,6 +225,9 @@ def last_writes_(out, g, index):
     d[out] = last_writes(d[g], index)
 
 
+without_derivative(runtime.array_adjoint, "a")
+
+
 @adjoint(runtime.array_adjoint)              # g back in the form of `a` (a list, ...): its
 def array_adjoint_(out, g, a):              # transpose stacks that form back into g's shape
     d[g] += stack_like(d[out], g)
@@ -180,6 +236,9 @@ def array_adjoint_(out, g, a):              # transpose stacks that form back in
 @tangent(runtime.array_adjoint)
 def array_adjoint_(out, g, a):
     d[out] = array_adjoint(d[g], a)
+
+
+without_derivative(runtime_exact.values_of, "keys")
 
 
 @adjoint(runtime_exact.values_of)

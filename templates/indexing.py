@@ -13,7 +13,7 @@ import ast
 import numpy
 
 from srcad import runtime
-from srcad.rules import adjoint, d, linear, shape, tangent
+from srcad.rules import adjoint, d, linear, shape, tangent, without_derivative
 from srcad.runtime import item_adjoint, scatter_add, set_item, unbroadcast, without_item, zeros_like
 from srcad.runtime_exact import last_writes
 from srcad.shape_rules import literal
@@ -71,6 +71,9 @@ def sequence_item(y, x, index):
     d[x] += item_adjoint(d[y], x, index)
 
 
+without_derivative(runtime.set_item, "index")
+
+
 @adjoint(runtime.set_item)
 def set_item_(y, x, index, value):
     d[x] += without_item(d[y], index)
@@ -80,6 +83,9 @@ def set_item_(y, x, index, value):
 @tangent(runtime.set_item)
 def set_item_(y, x, index, value):
     d[y] = without_item(d[x], index) + set_item(zeros_like(y), index, d[value])
+
+
+without_derivative(runtime.without_item, "index")
 
 
 @linear(runtime.without_item)

@@ -17,7 +17,7 @@ in turn, and its adjoint is the transposed map.
 import numpy
 
 from srcad import runtime, runtime_exact, runtime_linalg
-from srcad.rules import adjoint, d, linear, returns_sequence, shape, tangent
+from srcad.rules import adjoint, d, linear, returns_sequence, shape, tangent, without_derivative
 from srcad.runtime import (
     dot_adjoint_left,
     dot_adjoint_right,
@@ -226,6 +226,9 @@ def cholesky(y, a):
 # ---- the helpers' own rules (derivatives of generated code) -------------------------------
 
 
+without_derivative(runtime.dot_adjoint_left, "a")
+
+
 @adjoint(runtime.dot_adjoint_left)
 def dot_adjoint_left_(out, g, a, b):
     d[g] += numpy.dot(d[out], b)
@@ -235,6 +238,9 @@ def dot_adjoint_left_(out, g, a, b):
 @tangent(runtime.dot_adjoint_left)
 def dot_adjoint_left_(out, g, a, b):
     d[out] = dot_adjoint_left(d[g], a, b) + dot_adjoint_left(g, a, d[b])
+
+
+without_derivative(runtime.dot_adjoint_right, "b")
 
 
 @adjoint(runtime.dot_adjoint_right)
@@ -248,6 +254,9 @@ def dot_adjoint_right_(out, g, a, b):
     d[out] = dot_adjoint_right(d[g], a, b) + dot_adjoint_right(g, d[a], b)
 
 
+without_derivative(runtime.tensordot_adjoint_left, "a", "axes")
+
+
 @adjoint(runtime.tensordot_adjoint_left)
 def tensordot_adjoint_left_(out, g, a, b, axes=2):
     d[g] += numpy.tensordot(d[out], b, axes)
@@ -259,6 +268,9 @@ def tensordot_adjoint_left_(out, g, a, b, axes=2):
     d[out] = tensordot_adjoint_left(d[g], a, b, axes) + tensordot_adjoint_left(g, a, d[b], axes)
 
 
+without_derivative(runtime.tensordot_adjoint_right, "b", "axes")
+
+
 @adjoint(runtime.tensordot_adjoint_right)
 def tensordot_adjoint_right_(out, g, a, b, axes=2):
     d[g] += numpy.tensordot(a, d[out], axes)
@@ -268,6 +280,9 @@ def tensordot_adjoint_right_(out, g, a, b, axes=2):
 @tangent(runtime.tensordot_adjoint_right)
 def tensordot_adjoint_right_(out, g, a, b, axes=2):
     d[out] = tensordot_adjoint_right(d[g], a, b, axes) + tensordot_adjoint_right(g, d[a], b, axes)
+
+
+without_derivative(runtime.einsum_pullback, "subscripts")
 
 
 @adjoint(runtime.einsum_pullback)
@@ -282,9 +297,15 @@ def einsum_pullback_(out, g, subscripts, operands):
               + einsum_pullback_in_operands(g, subscripts, operands, d[operands]))
 
 
+without_derivative(runtime.untrace, "a", "offset", "axis1", "axis2")
+
+
 @linear(runtime.untrace)
 def untrace_(out, g, a, offset=0, axis1=0, axis2=1):
     return numpy.trace(d[out], offset, axis1, axis2)
+
+
+without_derivative(runtime.undiagonal, "a", "offset", "axis1", "axis2")
 
 
 @linear(runtime.undiagonal)
@@ -292,9 +313,15 @@ def undiagonal_(out, g, a, offset=0, axis1=0, axis2=1):
     return numpy.diagonal(d[out], offset, axis1, axis2)
 
 
+without_derivative(runtime.undiag, "v", "k")
+
+
 @linear(runtime.undiag)
 def undiag_(out, g, v, k=0):
     return numpy.diag(d[out], k)
+
+
+without_derivative(runtime_linalg.solve_columns, "b")
 
 
 @adjoint(runtime_linalg.solve_columns)
@@ -309,6 +336,9 @@ def solve_columns_(x, a, rhs, b):
     d[x] = solve_columns(a, d[rhs] - matmul_columns(d[a], x, b), b)
 
 
+without_derivative(runtime_linalg.matmul_columns, "b")
+
+
 @adjoint(runtime_linalg.matmul_columns)
 def matmul_columns_(out, m, x, b):
     d[m] += unbroadcast(outer_columns(d[out], x, b), m)
@@ -318,6 +348,9 @@ def matmul_columns_(out, m, x, b):
 @tangent(runtime_linalg.matmul_columns)
 def matmul_columns_(out, m, x, b):
     d[out] = matmul_columns(d[m], x, b) + matmul_columns(m, d[x], b)
+
+
+without_derivative(runtime_linalg.outer_columns, "b")
 
 
 @adjoint(runtime_linalg.outer_columns)

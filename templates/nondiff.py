@@ -96,6 +96,16 @@ def filled_shape(shapes, size, /, *, dtype=None):
 def length_shape(shapes, *args, **keywords):
     return ()
 
+
+@shape(numpy.ndarray.size, numpy.ndarray.ndim)     # the attributes `x.size`, `x.ndim`
+def count_shape(shapes, x, /):
+    return ()
+
+
+@shape(numpy.size, numpy.ndim)
+def size_shape(shapes, a, axis=None):
+    return ()
+
 # ---- piecewise-constant functions ------------------------------------------------------------
 
 nondifferentiable(

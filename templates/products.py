@@ -12,7 +12,7 @@ of kron's adjoint helpers, so that generated code can be differentiated again.
 import numpy
 
 from srcad import runtime_linalg
-from srcad.rules import adjoint, d, linear, tangent
+from srcad.rules import adjoint, d, linear, tangent, without_derivative
 from srcad.runtime import (
     matmul_adjoint_left,
     matmul_adjoint_right,
@@ -156,6 +156,9 @@ def trace(y, x, *, offset=0):
 # ---- the helpers' own rules (derivatives of generated code) -------------------------------
 
 
+without_derivative(runtime_linalg.kron_adjoint_left, "a")
+
+
 @adjoint(runtime_linalg.kron_adjoint_left)
 def kron_adjoint_left_(out, g, a, b):
     d[g] += numpy.kron(d[out], b)
@@ -165,6 +168,9 @@ def kron_adjoint_left_(out, g, a, b):
 @tangent(runtime_linalg.kron_adjoint_left)
 def kron_adjoint_left_(out, g, a, b):
     d[out] = kron_adjoint_left(d[g], a, b) + kron_adjoint_left(g, a, d[b])
+
+
+without_derivative(runtime_linalg.kron_adjoint_right, "b")
 
 
 @adjoint(runtime_linalg.kron_adjoint_right)

@@ -16,7 +16,16 @@ code can be differentiated again.
 import numpy
 
 from srcad import runtime_arrange
-from srcad.rules import adjoint, d, linear, nondifferentiable, returns_sequence, shape, tangent
+from srcad.rules import (
+    adjoint,
+    d,
+    linear,
+    nondifferentiable,
+    returns_sequence,
+    shape,
+    tangent,
+    without_derivative,
+)
 from srcad.runtime import zeros_like
 from srcad.runtime_arrange import (
     gathered,
@@ -303,9 +312,15 @@ def dsplit(y, ary, indices_or_sections):
 # ---- the helpers' own rules (derivatives of generated code) -------------------------------
 
 
+without_derivative(runtime_arrange.placed, "a", "index")
+
+
 @linear(runtime_arrange.placed)
 def placed_(out, g, a, index):
     return gathered(d[out], index)
+
+
+without_derivative(runtime_arrange.gathered, "index")
 
 
 @linear(runtime_arrange.gathered)
@@ -313,9 +328,15 @@ def gathered_(out, t, index):
     return placed(d[out], t, index)
 
 
+without_derivative(runtime_arrange.select_pieces, "condlist", "choicelist")
+
+
 @linear(runtime_arrange.select_pieces)
 def select_pieces_(out, g, condlist, choicelist):
     return numpy.select(condlist, d[out], 0.0)
+
+
+without_derivative(runtime_arrange.undiff, "a", "n", "axis")
 
 
 @linear(runtime_arrange.undiff)
@@ -323,9 +344,15 @@ def undiff_(out, g, a, n=1, axis=-1):
     return numpy.diff(d[out], n, axis)
 
 
+without_derivative(runtime_arrange.uncolumn_stack, "arrays")
+
+
 @linear(runtime_arrange.uncolumn_stack)
 def uncolumn_stack_(out, g, arrays):
     return numpy.column_stack(d[out])
+
+
+without_derivative(runtime_arrange.undstack, "arrays")
 
 
 @linear(runtime_arrange.undstack)

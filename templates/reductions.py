@@ -22,7 +22,16 @@ import builtins
 import numpy
 
 from srcad import runtime
-from srcad.rules import adjoint, d, linear, reduction, returns_sequence, shape, tangent
+from srcad.rules import (
+    adjoint,
+    d,
+    linear,
+    reduction,
+    returns_sequence,
+    shape,
+    tangent,
+    without_derivative,
+)
 from srcad.runtime import (
     broadcast_as,
     extremum_adjoint,
@@ -63,6 +72,12 @@ def reduction_shape(shapes, a, /, axis=None, *, keepdims=None):
     if keepdims:
         return tuple(1 if i in axes else n for i, n in enumerate(dims))
     return tuple(n for i, n in enumerate(dims) if i not in axes)
+
+
+@shape(numpy.var, numpy.ndarray.var, numpy.std, numpy.ndarray.std)
+def spread_shape(shapes, a, /, axis=None, *, ddof=None, keepdims=None):
+    """As `reduction_shape`; `ddof` does not change the shape."""
+    return reduction_shape(shapes, a, axis, keepdims=keepdims)
 
 
 # ---- sum and mean ----------------------------------------------------------------------------
@@ -216,6 +231,9 @@ def norm(y, x, ord=None, axis=None, keepdims=False):
 
 
 # ---- the helpers' own rules (derivatives of generated code) -------------------------------
+
+
+without_derivative(runtime.sum_adjoint, "items")
 
 
 @linear(runtime.sum_adjoint)

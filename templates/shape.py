@@ -14,7 +14,7 @@ helpers these adjoints call, so that generated code can be differentiated again.
 import numpy
 
 from srcad import runtime
-from srcad.rules import adjoint, d, linear, returns_sequence, shape, tangent
+from srcad.rules import adjoint, d, linear, returns_sequence, shape, tangent, without_derivative
 from srcad.runtime import (
     inverse_axes,
     sort_adjoint,
@@ -85,6 +85,9 @@ def broadcast_to(y, array, shape, subok=False):
 @tangent(numpy.broadcast_to)
 def broadcast_to(y, array, shape, subok=False):
     d[y] = numpy.broadcast_to(d[array], shape)
+
+
+without_derivative(numpy.full_like, "a")
 
 
 @adjoint(numpy.full_like)
@@ -236,9 +239,15 @@ def array_split(y, ary, indices_or_sections, axis=0):
 # ---- the helpers' own rules (derivatives of generated code) -------------------------------
 
 
+without_derivative(runtime.unhstack, "arrays")
+
+
 @linear(runtime.unhstack)
 def unhstack_(out, g, arrays):
     return numpy.hstack(d[out])
+
+
+without_derivative(runtime.unvstack, "arrays")
 
 
 @linear(runtime.unvstack)
@@ -246,14 +255,23 @@ def unvstack_(out, g, arrays):
     return numpy.vstack(d[out])
 
 
+without_derivative(runtime.untile, "a", "reps")
+
+
 @linear(runtime.untile)
 def untile_(out, g, a, reps):
     return numpy.tile(d[out], reps)
 
 
+without_derivative(runtime.sort_tangent, "a", "axis")
+
+
 @linear(runtime.sort_tangent)
 def sort_tangent_(out, t, a, axis=-1):
     return sort_adjoint(d[out], a, axis)
+
+
+without_derivative(runtime.sort_adjoint, "a", "axis")
 
 
 @linear(runtime.sort_adjoint)

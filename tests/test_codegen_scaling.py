@@ -2,10 +2,10 @@
 
 Timings are not tested here (examples/scaling.py measures them); these tests pin the pieces
 that made generation superlinear to the behaviour they replaced: `ast_util.walk` visits what
-`ast.walk` visits (less the context and operator markers) in the same order, `Namer.fresh` gives the first free name even after
-`restore`, and the unread stacks removed from loop nests change no derivative (checked
-against autograd and finite differences) while an outer loop no longer keeps, per trip, the
-values its inner loop pops for itself.
+`ast.walk` visits (less the context and operator markers) in the same order, `Namer.fresh`
+gives the first free name even after `restore`, and the unread stacks removed from loop nests
+change no derivative (checked against autograd and finite differences) while an outer loop no
+longer keeps, per trip, the values its inner loop pops for itself.
 """
 
 import ast

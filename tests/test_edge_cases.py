@@ -114,6 +114,34 @@ def test_maximum_and_minimum_at_a_tie_split_within_the_subgradient():
     assert dy == pytest.approx(np.sum(g))
 
 
+def relu_sum(x):
+    return np.sum(np.maximum(x, 0.0) + 2.0 * np.maximum(0, x))
+
+
+def clamp_sum(x):
+    return np.sum(np.minimum(x, 1.0) + 3.0 * np.minimum(1.0, x))
+
+
+def maximum_plus_minimum(x):
+    return np.sum(np.maximum(x, 0.0) + np.minimum(x, 0.0))
+
+
+def test_against_a_number_a_tie_takes_the_derivative_from_below():
+    """The stated convention: maximum(x, c) has derivative 0 at x == c (PyTorch's relu),
+    minimum(x, c) has 1 (PyTorch's clamp(max=c)), whichever side the number is written on; so
+    maximum(x, c) + minimum(x, c), which is x + c, keeps its derivative 1 there."""
+    x = np.array([0.0, -0.0, 2.0, -3.0])
+    g, dy = both_modes(relu_sum, x)
+    np.testing.assert_array_equal(g, [0.0, 0.0, 3.0, 0.0])
+    assert dy == 3.0
+    g, dy = both_modes(clamp_sum, np.array([1.0, 0.5, 2.0]))
+    np.testing.assert_array_equal(g, [4.0, 4.0, 0.0])
+    assert dy == 8.0
+    g, dy = both_modes(maximum_plus_minimum, np.array([0.0, 1.0, -1.0]))
+    np.testing.assert_array_equal(g, [1.0, 1.0, 1.0])
+    assert dy == 3.0
+
+
 def test_max_reduction_with_ties_shares_the_derivative():
     x = np.array([3.0, 3.0, 1.0, 1.0])
     g, dy = both_modes(max_with_ties, x)

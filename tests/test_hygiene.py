@@ -98,3 +98,53 @@ def test_every_kind_of_code_with_names_users_may_choose(module, index):
                         for j in range(3)])
     np.testing.assert_allclose(hessian, numeric, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(srcad.hvp(f)(x, *constants, v), hessian @ v, rtol=1e-8)
+
+
+LOOP_FORMS = {      # loops srcad lowers to `range(len(...))`, whose bodies bind builtins' names
+    "over_array": "    for r in x:\n        v, len = r * 2.0, np.sin(x)\n"
+                  "        s = s + v * np.sum(len)\n",
+    "reversed": "    for r in reversed(x):\n        range = np.cos(r)\n"
+                "        s = s * 0.5 + range\n",
+    "zip": "    for a, b in zip(x, x * x):\n        min, len = a * b, np.tanh(a)\n"
+           "        s = s + min * len\n",
+    "enumerate_zip": "    for i, (a, b) in enumerate(zip(x, x)):\n        len = a * b\n"
+                     "        range = len + i\n        s = s + np.sin(range)\n",
+}
+
+
+@pytest.fixture(scope="module")
+def loops(tmp_path_factory):
+    """The functions of LOOP_FORMS, once over NumPy and once over autograd's NumPy."""
+    text = "\n\n".join(f"def loop_{form}(x):\n    s = 0.0\n{body}    return s\n"
+                       for form, body in LOOP_FORMS.items())
+    loaded = []
+    for numpy_module in ("numpy", "autograd.numpy"):
+        path = tmp_path_factory.mktemp("loops") / f"loops_{numpy_module.replace('.', '_')}.py"
+        path.write_text(f"import {numpy_module} as np\n\n\n{text}")
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        loaded.append(module)
+    return loaded
+
+
+@pytest.mark.parametrize("form", sorted(LOOP_FORMS))
+def test_loops_srcad_lowers_with_locals_named_after_the_builtins_it_calls(loops, form):
+    """`len`, `range`, `min` or `zip` as a local of a loop srcad lowers to `range(len(x))`:
+    every kind of derivative runs, against autograd and finite differences."""
+    import autograd
+
+    f, f_autograd = getattr(loops[0], f"loop_{form}"), getattr(loops[1], f"loop_{form}")
+    x = np.array([0.3, -0.7, 1.1])
+    expected = autograd.grad(f_autograd)(x)
+    np.testing.assert_allclose(_numeric(f, x), expected, rtol=1e-6, atol=1e-9)
+    df = srcad.grad(f)
+    for _ in range(2):
+        np.testing.assert_allclose(df(x), expected, rtol=1e-10, atol=1e-12)
+    _, pullback = srcad.vjp(f)(x)
+    np.testing.assert_allclose(pullback(1.0), expected, rtol=1e-10, atol=1e-12)
+    v = np.array([1.0, -2.0, 0.5])
+    assert srcad.jvp(f)(x, v)[1] == pytest.approx(expected @ v, rel=1e-10)
+    hessian = autograd.hessian(f_autograd)(x)
+    np.testing.assert_allclose(srcad.hessian(f)(x), hessian, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(srcad.hvp(f)(x, v), hessian @ v, rtol=1e-8, atol=1e-10)

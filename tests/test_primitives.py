@@ -162,7 +162,7 @@ HELPERS_WITHOUT_RULES = {"einsum_pullback_in_operands", "einsum_pushforward", "r
                          "where_tangent"}
 # ... and helpers without a rule on purpose, which srcad differentiates from their source
 # (tests/test_breadth_second_order.py)
-HELPERS_FROM_SOURCE = {"power_tangent"}
+HELPERS_FROM_SOURCE = {"power_tangent", "corr_tangent"}
 
 
 def test_helpers_applied_to_derivatives_have_rules():

@@ -142,3 +142,35 @@ def test_sum_of_an_array_is_a_clear_error():
     with pytest.raises(srcad.RuleFailedError, match=r"numpy.sum\(x, axis=0\)") as error:
         srcad.grad(sum_of_rows)(np.ones((2, 3)))
     assert error.value.location.lineno == sum_of_rows.__code__.co_firstlineno + 1
+
+
+def rectified(x, y):
+    """maximum and minimum against numbers (the mask form `x > 0`) and of two arrays, under
+    smooth functions, so the second derivative is not zero away from the kinks."""
+    relu = np.maximum(x, 0.0)
+    capped = np.minimum(0.5, np.tanh(x))
+    return np.sum(relu * relu * np.sin(y) + capped ** 3 + np.maximum(x * y, y) ** 2) + \
+        max(float(x[0]), 0.0) ** 3
+
+
+@given(hnp.arrays(np.float64, (4,), elements=st.sampled_from([-1.3, -0.7, -0.2, 0.3, 0.9, 1.6])),
+       hnp.arrays(np.float64, (4,), elements=st.sampled_from([-1.1, -0.4, 0.6, 1.2])))
+def test_second_derivatives_through_relu_masks_away_from_the_kinks(x, y):
+    """hvp and hessian through `d * (x > 0)` against autograd's Hessian and central
+    differences of srcad's gradient; the points stay away from ties (x == 0, tanh(x) == 0.5,
+    x * y == y)."""
+    import autograd
+    import autograd.numpy as anp
+
+    def by_autograd(x, y):
+        relu = anp.maximum(x, 0.0)
+        capped = anp.minimum(0.5, anp.tanh(x))
+        return anp.sum(relu * relu * anp.sin(y) + capped ** 3 + anp.maximum(x * y, y) ** 2) + \
+            anp.maximum(x[0], 0.0) ** 3
+
+    expected = autograd.hessian(by_autograd)(x, y)
+    np.testing.assert_allclose(srcad.hessian(rectified)(x, y), expected, rtol=1e-9, atol=1e-12)
+    v = np.linspace(-1.0, 1.0, 4)
+    np.testing.assert_allclose(srcad.hvp(rectified)(x, y, v), expected @ v, rtol=1e-9,
+                               atol=1e-12)
+    check_grads(rectified, (x, y), order=2, wrt=(0, 1))

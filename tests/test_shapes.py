@@ -130,6 +130,8 @@ def check_gradients(func, args, wrt):
     params = generation.parameters(func)
     generic = generation.cached(func, generation.GRAD, tuple(params[i] for i in wrt))
     expected_generic = generic.function(*args)
+    if len(wrt) == 1:                       # one gradient, not a tuple of one
+        expected_generic = (expected_generic,)
     rng = np.random.default_rng(0)
     for k, (i, g) in enumerate(zip(wrt, grads)):
         assert np.shape(g) == np.shape(args[i])
@@ -445,3 +447,107 @@ def test_the_transpose_of_a_product_adjoint_is_a_product(x_shape):
     g = srcad.grad(transposed_layer)(*args)
     assert g.base is None and g.flags.c_contiguous
     check_gradients(transposed_layer, args, (0, 1))
+
+
+# ---- readable specialized code: sizes as shape expressions, settings decided -------------------
+
+
+def per_item(x, w):
+    n = x.shape[0]
+    return np.sum(np.tanh(x @ w)) / n + np.mean(x, axis=1).sum() + np.var(x, ddof=1)
+
+
+def resized(x):
+    n = len(x)
+    for _ in range(2):
+        x = x * 2.0
+    return np.sum(x) / n + np.mean(np.tanh(x) * x)
+
+
+def square_means(x):
+    return np.sum(np.mean(x, axis=1) ** 2)
+
+
+def batched_rows(x, w):
+    if np.ndim(x) == 1:
+        x = x[None]
+    return np.sum(np.tanh(x @ w))
+
+
+def code_lines(text):
+    return [line for line in text.splitlines() if not line.strip().startswith("#")]
+
+
+def test_sizes_are_written_as_the_shape_expressions_they_are():
+    """A number that comes from the arguments' shapes is the expression it is, and the code
+    computes the same gradient as the generic code, autograd and finite differences."""
+    args = (np.random.default_rng(1).standard_normal((5, 3)), np.linspace(-1.0, 1.0, 3))
+    text = "\n".join(code_lines(srcad.source(srcad.grad(per_item, wrt=(0, 1)), *args)))
+    assert "/ x.shape[0]" in text and "1.0 / x.shape[1]" in text and "x.size - 1" in text
+    assert "0.2" not in text and "0.33" not in text and "0.07" not in text, text
+    check_gradients(per_item, args, (0, 1))
+
+
+def test_sizes_that_cannot_be_read_stay_numbers():
+    """`x` reassigned in a loop (at the read it may not be the `x` whose size `n` holds),
+    a value computed only
+    for its size (reading it would keep it computed), or a reduction whose axis the shapes do
+    not tell ((4, 4) to (4,)): the number, and the right gradient."""
+    x = np.random.default_rng(2).standard_normal((4, 4))
+    text = "\n".join(code_lines(srcad.source(srcad.grad(resized), x)))
+    assert "len(x)" not in text and ".size" not in text and "0.25" in text, text
+    assert "0.0625" in text, text
+    check_gradients(resized, (x,), (0,))
+    text = "\n".join(code_lines(srcad.source(srcad.grad(square_means), x)))
+    assert "0.25" in text and ".shape[" not in text, text
+    check_gradients(square_means, (x,), (0,))
+
+
+@pytest.mark.parametrize("shape", [(3, 2), (2,)])
+def test_a_decided_setting_leaves_nothing_behind(shape):
+    """`if np.ndim(x) == 1: x = x[None]` decided for a matrix leaves no comparison and no copy
+    `x_1 = x`; for a vector the reshaping line stays; both give the right gradient."""
+    args = (np.random.default_rng(4).standard_normal(shape), np.ones((2, 3)))
+    text = srcad.source(srcad.grad(batched_rows, wrt=(0, 1)), *args)
+    code = "\n".join(code_lines(text))
+    assert "_eq" not in code and "ndim" not in code and "if " not in code, text
+    assert ("x_1" in code) == (len(shape) == 1), text
+    assert "if np.ndim" not in text, text          # not even its comment
+    check_gradients(batched_rows, args, (0, 1))
+
+
+@settings(deadline=None, max_examples=60)
+@given(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4), st.data())
+def test_a_ratio_of_sizes_is_the_size_of_the_reduced_axes(dims, data):
+    """`np.size(y) / np.size(x)` for y = a reduction of x over some axes (keepdims or not), as
+    simplify writes it: `1.0 / <the sizes of the reduced axes>` read from x, the same float as
+    the division of the sizes; no expression when the shapes do not tell the axes apart."""
+    import ast
+    import itertools
+
+    from srcad.passes import simplify
+    axes = data.draw(st.sets(st.integers(0, len(dims) - 1), min_size=1), label="axes")
+    keepdims = data.draw(st.booleans(), label="keepdims")
+    x = np.zeros(dims)
+    y = np.mean(x, axis=tuple(axes), keepdims=keepdims)
+    factor = simplify._reduced(ast.Name(id="x", ctx=ast.Load()), dims, y.shape)
+    if factor is None:                          # another reduction fits these shapes
+        assert not keepdims
+        kept = [d for i, d in enumerate(dims) if i not in axes]
+        fits = {frozenset(i for i in other if dims[i] != 1)
+                for other in itertools.combinations(range(len(dims)), len(axes))
+                if [d for i, d in enumerate(dims) if i not in other] == kept}
+        assert len(fits) > 1, (dims, axes)
+        return
+    expression = ast.fix_missing_locations(ast.Expression(body=factor))
+    value = eval(compile(expression, "<size>", "eval"), {"x": x})
+    assert type(value) is int
+    assert 1.0 / value == np.size(y) / np.size(x)
+    reduced = [i for i in axes if dims[i] != 1]
+    text = ast.unparse(factor)
+    if not reduced:
+        assert text == "1"
+    elif np.size(y) == 1:
+        assert text == "x.size"
+    else:
+        assert text == " * ".join(f"x.shape[{i}]" for i in sorted(reduced))

@@ -25,12 +25,15 @@ from .. import api, backend
 _steps = weakref.WeakKeyDictionary()
 
 
-def backward(loss_fn, model, *args, **kwargs):
+def backward(loss_fn, model, *args, jit=False, **kwargs):
     """Evaluate `loss_fn(model, *args, **kwargs)`, add its gradient to each Parameter's `.grad`
-    and return the loss."""
-    step = _steps.get(loss_fn)
+    and return the loss; `jit=True` compiles the gradient (see `srcad.grad`)."""
+    steps = _steps.get(loss_fn)
+    if steps is None:
+        steps = _steps[loss_fn] = {}
+    step = steps.get(bool(jit))
     if step is None:
-        step = _steps[loss_fn] = api.value_and_grad(loss_fn, wrt=0)
+        step = steps[bool(jit)] = api.value_and_grad(loss_fn, wrt=0, jit=jit)
         step.keep_rows = True                  # embedding rows stay sparse for the optimizer
     value, grads = step(model, *args, **kwargs)
     for name, param in model.named_parameters():
@@ -45,7 +48,7 @@ def accuracy(model, X, y):
 
 
 def fit(model, loss_fn, optimizer, train, dev=None, epochs=10, batch_size=32, scheduler=None,
-        progress=True, log=print, generator=None):
+        progress=True, log=print, generator=None, jit=False):
     """Train `model` on `train = (X, y)` for `epochs`, in shuffled mini-batches.
 
     Each step: zero the gradients, `backward(loss_fn, model, X, y)`, `optimizer.step()`.
@@ -54,14 +57,15 @@ def fit(model, loss_fn, optimizer, train, dev=None, epochs=10, batch_size=32, sc
     ReduceLROnPlateau). A progress bar shows when `progress` is true, tqdm is installed and
     standard error is a terminal (piped into a log, there is no bar, only the epoch lines).
     Returns the history: `{"train_loss": [...], "dev_loss": [...], "dev_accuracy": [...]}`.
+    `jit=True` compiles the gradient with numba (see `srcad.grad`).
     """
     from ..data import DataLoader
     history = {"train_loss": [], "dev_loss": [], "dev_accuracy": []}
     loader = DataLoader(*train, batch_size=batch_size, shuffle=True, generator=generator)
     for epoch in range(1, epochs + 1):
         model.train()
-        losses = [_step(loss_fn, model, optimizer, batch) for batch in _bar(loader, progress,
-                                                                             epoch, epochs)]
+        losses = [_step(loss_fn, model, optimizer, batch, jit)
+                  for batch in _bar(loader, progress, epoch, epochs)]
         history["train_loss"].append(backend.to_float(numpy.mean(numpy.stack(losses))))
         line = f"epoch {epoch}/{epochs}: train loss {history['train_loss'][-1]:.4f}"
         if dev is not None:
@@ -80,9 +84,9 @@ def fit(model, loss_fn, optimizer, train, dev=None, epochs=10, batch_size=32, sc
     return history
 
 
-def _step(loss_fn, model, optimizer, batch):
+def _step(loss_fn, model, optimizer, batch, jit=False):
     optimizer.zero_grad()
-    loss = backward(loss_fn, model, *batch)
+    loss = backward(loss_fn, model, *batch, jit=jit)
     optimizer.step()
     return loss                        # on the device: read once per epoch, not per step
 

@@ -32,7 +32,7 @@ import copy
 
 from .. import annotations as anno
 from .. import runtime
-from ..ast_util import names_in
+from ..ast_util import builtin_call, names_in
 from ..errors import UnsupportedSyntaxError
 from ..job import Job
 from ..naming import Namer
@@ -289,10 +289,8 @@ class _Desugar:
                 before.append(_located(_assign(sequences[-1], arg), loop))
             else:
                 sequences.append(arg.id)
-        count = ast.Call(func=_name("range"), args=[ast.Call(
-            func=_name("len"), args=[_name(sequences[0])], keywords=[])], keywords=[])
-        loop.iter = ast.Call(func=_name("zip"), args=[count] + [_name(s) for s in sequences],
-                             keywords=[])
+        count = builtin_call("range", builtin_call("len", _name(sequences[0])))
+        loop.iter = builtin_call("zip", count, *[_name(s) for s in sequences])
         loop.target = ast.Tuple(elts=[target.elts[0]] + target.elts[1].elts, ctx=ast.Store())
         return before, _located(loop, loop)
 

@@ -35,7 +35,7 @@ import ast
 
 from .. import annotations as anno
 from .. import calls, rules, runtime
-from ..ast_util import copy_node, name
+from ..ast_util import builtin_call, copy_node, name
 from ..errors import UnsupportedSyntaxError
 from ..job import Job
 from ..primitive import index_value
@@ -335,9 +335,9 @@ class _Normalizer:
         if func is reversed and not iterable.keywords and len(iterable.args) == 1:
             sequence = self.atom(iterable.args[0])          # (a range, a list, an array)
             index = self.namer.temp("k")
-            backwards = ast.Call(func=ast.Name(id="range", ctx=ast.Load()), args=[
-                ast.BinOp(left=_len(sequence), op=ast.Sub(), right=ast.Constant(1)),
-                ast.Constant(-1), ast.Constant(-1)], keywords=[])
+            backwards = builtin_call("range", ast.BinOp(
+                left=_len(sequence), op=ast.Sub(), right=ast.Constant(1)),
+                ast.Constant(-1), ast.Constant(-1))
             self.loop(index, backwards, [(node.target, sequence)], body, line)
             return
         if func is zip and not iterable.keywords and iterable.args:
@@ -345,8 +345,7 @@ class _Normalizer:
             targets = node.target.elts if isinstance(node.target, ast.Tuple) else None
             if targets is None or len(targets) != len(sequences):
                 self._reject_loop(node, "zip() with a target that does not unpack each sequence")
-            count = self.atom(ast.Call(func=ast.Name(id="min", ctx=ast.Load()),
-                                       args=[_len(s) for s in sequences], keywords=[]))
+            count = self.atom(builtin_call("min", *[_len(s) for s in sequences]))
             index = self.namer.temp("k")
             self.loop(index, _range(count), list(zip(targets, sequences)), body, line)
             return
@@ -619,12 +618,11 @@ def _enumerate_start(call):
 
 
 def _len(node):
-    return ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[copy_node(node)],
-                    keywords=[])
+    return builtin_call("len", copy_node(node))
 
 
 def _range(*bounds):
-    return ast.Call(func=ast.Name(id="range", ctx=ast.Load()), args=list(bounds), keywords=[])
+    return builtin_call("range", *bounds)
 
 
 def _range_len(sequence):

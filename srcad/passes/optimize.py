@@ -1,14 +1,15 @@
 """Clean-ups on a generated function: constant folding, copy propagation, dead code.
 
-In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullback function) and
-the job's `pullback_only` and `info`. Out: the same function, where in derivative statements
+In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullback function)
+and the job's `pullback_only` and `info`. Out: the same function, where in derivative statements
 numbers are folded (`2 - 1` -> `1`, `x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`, `0 - e`
 -> `-e`), a derivative copy `da = db` is replaced by `db` where that is safe, and assignments
-whose value is never used and has no effect are removed (repeatedly, so whole dead chains go),
-and so are the pushes and pops of a loop's stack whose pops nothing reads (an outer loop's copy
-of what its inner loop pops for itself). Primal statements are removed, and a temporary of
-normal form that only the next statements of its user line read is put back into the expression
-that reads it
+whose value is never used and has no effect are removed (repeatedly, so whole dead chains go; a
+size read annotated SIZE that alone would keep a value alive is written as its number), and so
+are the pushes and pops of a loop's stack whose pops nothing reads (an outer loop's copy of what
+its inner loop pops for itself). Primal statements are removed, and a temporary of normal form
+that only the next statements of its user line read is put back into the expression that reads
+it
 (`h = np.tanh(X @ W + b)`, not `_matmul = X @ W; _add = _matmul + b; h = np.tanh(_add)`): the
 line reads as the user wrote it, and the value is freed at once. A value of code inlined from a
 model's forward (`passes/inline`; `job.info.inlined`) read once by a later primal statement is
@@ -27,24 +28,36 @@ from .. import annotations as anno
 from .. import rules, runtime
 from ..ast_util import always_assigned, loaded, read_before_assigned, stored, walk
 from ..job import Job
+from .simplify import sizes_as_numbers
 
 
 def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     """Clean up `tree` (see the module docstring). `job.pullback_only(name)` names the variant
     of the derivative `name` that returns its pullback alone, or None: a call `value, pullback
-    = name(...)` whose value nothing reads calls that variant instead."""
+    = name(...)` whose value nothing reads calls that variant instead. The job's shapes say
+    whether the code is specialized to shapes (then it may hold size reads)."""
     pullback_only = job.pullback_only
     _fold(tree)
     _propagate_copies(tree)
     _join_gradient_dicts(tree)
     _drop_unread_stacks(tree)
-    while _remove_dead(tree):
-        pass
+    sized = bool(job.argument_shapes or job.parameter_shapes)    # specialized: SIZE reads
+    _remove_all_dead(tree, sized)
     if _drop_unread_values(tree, pullback_only):
-        while _remove_dead(tree):
-            pass
+        _remove_all_dead(tree, sized)
     _inline_temporaries(tree, job.info.inlined if job.info is not None else None)
     return tree
+
+
+def _remove_all_dead(tree, sized):
+    """Remove dead code until none is left; in code specialized to shapes (`sized`), a size
+    read that alone keeps a value alive is written as its number first
+    (`simplify.sizes_as_numbers`)."""
+    while True:
+        while _remove_dead(tree):
+            pass
+        if not (sized and sizes_as_numbers(tree)):
+            return
 
 
 def _drop_unread_values(tree, pullback_only):

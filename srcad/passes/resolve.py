@@ -224,6 +224,9 @@ def evaluate(expr, names, locals_):
 
 def _resolve_call(node, info, names, locals_):
     func = node.func
+    if anno.get(node, anno.BUILTIN) is not None:     # srcad's own `range(len(x))` of a loop
+        anno.set_(node, anno.FUNC, getattr(builtins, anno.get(node, anno.BUILTIN)))
+        return
     try:
         obj, local_root = evaluate(func, names, locals_)
     except (KeyError, AttributeError):

@@ -650,7 +650,8 @@ class _Loop:
         primal_loop.body = new_body
         anno.copy(stmt, primal_loop)
         reversed_loop = ast.For(target=name(self.namer.fresh("_"), ast.Store()),
-                                iter=call("range", name(trips)), body=adjoint_body, orelse=[])
+                                iter=call(rev.free.bind("range", range), name(trips)),
+                                body=adjoint_body, orelse=[])
         return setup + [primal_loop], before + [rev.derivative(reversed_loop, self.origin)]
 
     def _place_pushes(self, stmts, stacks, after_assign, anchors):

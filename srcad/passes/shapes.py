@@ -154,7 +154,7 @@ def _counters(assignments):
 
 def _is_range(node):
     return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            and node.func.id == "range")
+            and (node.func.id == "range" or anno.get(node, anno.BUILTIN) == "range"))
 
 
 # ---- looking up shape rules ----------------------------------------------------------------
@@ -170,6 +170,8 @@ def _shape(node, shapes):
     read = anno.get(node, anno.PARAM)
     if read:
         return shapes.parameter(read)
+    if anno.get(node, anno.SIZE) is not None:
+        return ()                           # a size read, an int (`specialize`)
     if isinstance(node, ast.Name):
         return shapes[node.id]
     if isinstance(node, ast.Constant):

@@ -14,15 +14,19 @@ unnecessary taken out, as a person would write it:
   being spread into an array first.
 
 `spread_of` and `product_of` tell the reverse pass which adjoint names to record in `spread`
-and `products`. Shapes come from `passes.shapes` (the same shape rules as inference).
+and `products`; `sizes_as_numbers` writes as numbers the size reads (annotated SIZE) that
+alone would keep a value alive, for `optimize`. Shapes come from `passes.shapes` (the same
+shape rules as inference).
 """
 
 import ast
+import itertools
 
 import numpy
 
+from .. import annotations as anno
 from .. import runtime
-from ..ast_util import call, copy_node, name
+from ..ast_util import call, copy_node, name, walk
 from ..shape_rules import literal
 from .shapes import _UNKNOWN, _Pending, _shape
 
@@ -35,7 +39,9 @@ def simplify(node, shape_of, free, spread=None, products=None):
     * `unbroadcast(g, x)` is `g` when the shapes match, else `np.sum(g, axis=...)` over the
       axes that broadcasting added (or, with keepdims, stretched): `g.sum(axis=0)`;
     * `matmul_adjoint_left/right(g, x, y)` is written out: `g @ y.T`, `x.T @ g`, ...;
-    * `np.size(x)` is a number;
+    * `np.size(x)` is a number; `np.size(y) / np.size(x)`, where y is x reduced over known
+      axes, is `1.0 / x.shape[0]` (`1.0 / x.size` when y has one element), and its inverse
+      `x.shape[0]` (`optimize` writes the number where only that read would keep x alive);
     * `spread` maps adjoint names whose value is a reduction's adjoint spread over `x`
       (`unreduce(g, x)`) to `(g, x)`: an elementwise operation with an operand of the shape of
       `x` takes `g` itself, and broadcasting does the spreading (`d_sum * (1.0 - y * y)`
@@ -69,26 +75,84 @@ def product_of(node, shape_of, free):
 def spread_of(node, free, spread):
     """`(g, x)` when the adjoint `node` is the reduction adjoint `unreduce(g, x, axis,
     keepdims)` (with `g` broadcasting against `x` as it is: all axes reduced, or keepdims),
-    or a copy or negation of a name in `spread`; `g` is a number or a name. Else None."""
+    or a copy or negation of a name in `spread`; `g` is a number (or arithmetic of numbers
+    and sizes, `1.0 / x.size`) or a name. Else None."""
     if isinstance(node, ast.Name):
         return spread.get(node.id)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         inner = spread_of(node.operand, free, spread)
-        if inner is not None and isinstance(inner[0], ast.Constant):
-            return ast.Constant(-inner[0].value), inner[1]
+        if inner is not None and _is_static(inner[0]):
+            return _fold(ast.UnaryOp(op=ast.USub(), operand=copy_node(inner[0]))), inner[1]
         return None
     if not (isinstance(node, ast.Call) and _callee(node, free) is runtime.unreduce
             and not node.keywords and 2 <= len(node.args) <= 4):
         return None
     g, x, *rest = node.args
     g = _Folder().visit(copy_node(g))
-    if isinstance(g, ast.Name) and g.id in spread and isinstance(spread[g.id][0], ast.Constant):
+    if isinstance(g, ast.Name) and g.id in spread and _is_static(spread[g.id][0]):
         g = spread[g.id][0]                     # a number spread twice is still that number
     axis, keepdims = (literal(a) for a in (rest + [None, None])[:2])
-    if isinstance(g, ast.Constant) or (
+    if _is_static(g) or (
             isinstance(g, ast.Name) and (axis is None or keepdims is True)):
         return g, x
     return None
+
+
+def _is_static(node):
+    """True for a number, or arithmetic of numbers and size reads annotated SIZE
+    (`1.0 / x.shape[0]`, `-1.0 / x.size`): a scalar that does not change during the call."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult,
+                                                            ast.Div)):
+        return _is_static(node.left) and _is_static(node.right)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return _is_static(node.operand)
+    return _is_number(node) or anno.get(node, anno.SIZE) is not None
+
+
+def sizes_as_numbers(tree):
+    """In the generated function `tree`: a size read annotated SIZE (`1.0 / h.shape[0]`,
+    `1.0 / _mul.size`) of a value that nothing else reads is written as its number, and its
+    statement's numbers folded (`0.2`): reading it would keep that value alive, or computed,
+    for its size alone. The functions' parameters are always there. True when something
+    changed (`optimize` calls it between rounds of dead code removal)."""
+    nodes = walk(tree)
+    bases = {id(base) for node in nodes if anno.get(node, anno.SIZE) is not None
+             for base in _size_bases(node)}
+    alive = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+             and id(n) not in bases}
+    alive |= {a.arg for f in nodes if isinstance(f, ast.FunctionDef)
+              for a in f.args.posonlyargs + f.args.args + f.args.kwonlyargs}
+    changed = False
+    for stmt in nodes:
+        if not isinstance(stmt, (ast.Assign, ast.AugAssign, ast.Return)) or stmt.value is None:
+            continue
+        numbers = _SizeNumbers(alive)
+        value = numbers.visit(stmt.value)
+        if numbers.changed:
+            stmt.value = _Folder().visit(value)
+            changed = True
+    return changed
+
+
+def _size_bases(node):
+    """The names whose sizes the size read `node` reads (`h` of `h.shape[0]`, `h.size`,
+    `len(h)`, `np.size(h) // np.shape(h)[1]`): its names, less those it calls."""
+    called = {id(n) for call_ in walk(node) if isinstance(call_, ast.Call)
+              for n in walk(call_.func)}
+    return [n for n in walk(node) if isinstance(n, ast.Name) and id(n) not in called]
+
+
+class _SizeNumbers(ast.NodeTransformer):
+    def __init__(self, alive):
+        self.alive = alive
+        self.changed = False
+
+    def generic_visit(self, node):
+        size = anno.get(node, anno.SIZE)
+        if size is not None and any(base.id not in self.alive for base in _size_bases(node)):
+            self.changed = True
+            return ast.Constant(size)
+        return super().generic_visit(node)
 
 
 def _callee(node, free):
@@ -113,6 +177,11 @@ class _Simplifier(ast.NodeTransformer):
         self.spread = spread
         self.products = products
 
+    def visit(self, node):
+        if anno.get(node, anno.SIZE) is not None:
+            return node                 # a size read as the user wrote it (`specialize`)
+        return super().visit(node)
+
     def visit_Attribute(self, node):
         product = self.products.get(node.value.id) if (
             node.attr == "T" and isinstance(node.value, ast.Name)) else None
@@ -125,6 +194,9 @@ class _Simplifier(ast.NodeTransformer):
                          right=_transposed(product.left))
 
     def visit_BinOp(self, node):
+        ratio = self.size_ratio(node)
+        if ratio is not None:
+            return ratio
         self.generic_visit(node)
         if isinstance(node.op, ast.MatMult):
             return node
@@ -165,6 +237,33 @@ class _Simplifier(ast.NodeTransformer):
             shape = self.shape(node.args[0])
             return node if shape is None else ast.Constant(int(numpy.prod(shape, dtype=int)))
         return node
+
+    def size_ratio(self, node):
+        """`np.size(y) / np.size(x)` of names of known, nonzero sizes as the shape expression
+        it is: `1.0 / x.shape[0]` (y is x with axis 0 reduced), `1.0 / x.size` (y has one
+        element), `x.shape[0]` for the inverse (an int: the same value); the same float as
+        the division of the sizes. Each size read is annotated SIZE with its number. None for
+        any other node, and where the shapes do not tell which axes were reduced (a number
+        is written then)."""
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)):
+            return None
+        operands = [_size_operand(side, self.free) for side in (node.left, node.right)]
+        if None in operands:
+            return None
+        (top, top_shape), (bottom, bottom_shape) = (
+            (operand, self.shape(operand)) for operand in operands)
+        if top_shape is None or bottom_shape is None:
+            return None
+        top_size, bottom_size = (int(numpy.prod(s, dtype=int)) for s in (top_shape, bottom_shape))
+        if top_size == 0 or bottom_size == 0:
+            return None
+        if top_size == bottom_size:
+            return ast.Constant(1.0)
+        big, small = (bottom, top) if top_size < bottom_size else (top, bottom)
+        factor = _reduced(big, self.shape(big), self.shape(small))
+        if factor is None or top_size > bottom_size:
+            return factor
+        return ast.BinOp(left=ast.Constant(1.0), op=ast.Div(), right=factor)
 
     def unbroadcast(self, node, g, x):
         """`g` summed to the shape of `x`, as `np.sum` over known axes where it can be."""
@@ -227,6 +326,45 @@ def _is_outer(node, free):
     func = _callee(node, free)
     return getattr(func, "__name__", None) == "outer" and \
         getattr(func, "__self__", None) is numpy.multiply
+
+
+def _size_operand(node, free):
+    """The name `x` of `np.size(x)`, else None."""
+    if (isinstance(node, ast.Call) and _callee(node, free) is numpy.size and len(node.args) == 1
+            and not node.keywords and isinstance(node.args[0], ast.Name)):
+        return node.args[0]
+    return None
+
+
+def _reduced(big, dims, kept):
+    """The product of the sizes of the axes of `big` (of shape `dims`) that a reduction to
+    shape `kept` removed (or kept as 1), written from `big`: `big.size` when everything was
+    reduced, `big.shape[i]` (times `big.shape[j]`...) otherwise; None when the shapes do not
+    say which axes (`(4, 4)` to `(4,)`) or no reduction gives `kept`."""
+    if len(kept) == len(dims):
+        if any(k != d and k != 1 for k, d in zip(kept, dims)):
+            return None
+        choices = {tuple(i for i, (k, d) in enumerate(zip(kept, dims)) if k != d)}
+    else:
+        choices = {tuple(i for i in axes if dims[i] != 1)
+                   for axes in itertools.combinations(range(len(dims)), len(dims) - len(kept))
+                   if [d for i, d in enumerate(dims) if i not in axes] == list(kept)}
+    if len(choices) != 1:
+        return None
+    axes = choices.pop()
+    if not axes:
+        return ast.Constant(1)                  # only axes of length 1 were reduced
+    if int(numpy.prod(kept, dtype=int)) == 1:
+        return anno.set_(ast.Attribute(value=copy_node(big), attr="size", ctx=ast.Load()),
+                         anno.SIZE, int(numpy.prod(dims, dtype=int)))
+    sizes = [anno.set_(ast.Subscript(value=ast.Attribute(value=copy_node(big), attr="shape",
+                                                         ctx=ast.Load()),
+                                     slice=ast.Constant(i), ctx=ast.Load()), anno.SIZE, dims[i])
+             for i in axes]
+    product = sizes[0]
+    for size in sizes[1:]:
+        product = ast.BinOp(left=product, op=ast.Mult(), right=size)
+    return product
 
 
 def _transposed(node):

@@ -8,8 +8,13 @@ where
   `np.shape(x)`, `x.shape[i]`, `len(x)`, `np.size(x)`, and comparisons, `not`, `and`/`or`
   and integer arithmetic of those and of constants) is replaced by its value where it is read
   (an integer or a boolean, so `axis=dim` reads `axis=1`; a shape where it is indexed), and
-  its assignment goes;
-* an `if` whose test such a value decides is replaced by the branch taken.
+  its assignment goes; where such a value is a size (`n = x.shape[0]`, `len(x)`, `x.size`)
+  read as an operand of arithmetic that shapes do not decide (`1.0 / n`), the size read is
+  put there instead (annotated SIZE with its number), so the code reads `1.0 / x.shape[0]`,
+  not a number;
+* an `if` whose test such a value decides is replaced by the branch taken, and a copy
+  `a = b` it leaves (normal form's `input_1 = input`) goes where `a` and `b` hold one value
+  throughout: `a` is read as `b`.
 
 When it changed anything, the function's SHAPES is None: the shapes are worth inferring again
 (a name assigned in two branches may now have one shape).
@@ -21,6 +26,7 @@ import operator
 import numpy
 
 from .. import annotations as anno
+from ..ast_util import copy_node
 from ..job import Job
 from .shapes import _UNKNOWN, _shape
 
@@ -36,16 +42,19 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     """Specialize `tree` to the shapes it is annotated with (see the module docstring)."""
     static = anno.get(tree, anno.SHAPES)
     changed = False
+    parameters = _parameters(tree)
     while True:
         counts = _assignment_counts(tree)
         values: dict[str, object] = {}     # name -> its value, where shapes decide it
-        body, chose = _Specializer(static, counts, values).block(tree.body)
+        specializer = _Specializer(static, counts, values, parameters)
+        body, chose = specializer.block(tree.body)
         tree.body = body or [ast.Pass()]
         numbers = {k: v for k, v in values.items() if type(v) in (int, bool)}
         if numbers:
-            _substitute(tree, numbers)
+            _substitute(tree, numbers, specializer.sizes, specializer.shape_reads)
         shapes_read = _drop_unread(tree, {k for k, v in values.items() if type(v) is tuple})
-        if not (chose or numbers or shapes_read):
+        aliases = _drop_copies(tree, specializer.copies, parameters)
+        if not (chose or numbers or shapes_read or aliases):
             return anno.set_(tree, anno.SHAPES, None) if changed else tree
         changed = True
 
@@ -72,10 +81,14 @@ class _Shapes:
 
 
 class _Specializer:
-    def __init__(self, static, counts, values):
+    def __init__(self, static, counts, values, parameters):
         self.shapes = _Shapes(static)
         self.counts = counts
         self.values = values
+        self.parameters = parameters
+        self.sizes = {}             # name -> the size read it was assigned (`x.shape[0]`)
+        self.shape_reads = {}       # name -> the shape read it was assigned (`np.shape(x)`)
+        self.copies = []            # `a = b` of the branches taken
 
     def block(self, stmts):
         """(new statements, whether a branch was chosen); fills `values` on the way."""
@@ -86,6 +99,8 @@ class _Specializer:
                 if test is not _NONE:
                     taken, _ = self.block(stmt.body if test else stmt.orelse)
                     out.extend(taken)
+                    self.copies += [t for t in taken if isinstance(t, ast.Assign)
+                                    and isinstance(t.value, ast.Name)]
                     chose = True
                     continue
                 stmt.body, inner = self.block(stmt.body)
@@ -98,6 +113,10 @@ class _Specializer:
                 value = self.value(stmt.value)
                 if type(value) in (int, bool, tuple):
                     self.values[stmt.targets[0].id] = value
+                if type(value) is int and self.is_size(stmt.value):
+                    self.sizes[stmt.targets[0].id] = anno.set_(stmt.value, anno.SIZE, value)
+                if type(value) is tuple and self.is_shape(stmt.value):
+                    self.shape_reads[stmt.targets[0].id] = stmt.value
                 if type(value) in (int, bool):
                     continue
             out.append(stmt)
@@ -157,8 +176,53 @@ class _Specializer:
         return {"ndim": len(shape), "shape": shape, "len": shape[0] if shape else None,
                 "size": int(numpy.prod(shape, dtype=int))}[fact]
 
+    def is_size(self, node):
+        """True for a read of a size (`x.shape[0]`, `np.shape(x)[dim]`, `len(x)`, `x.size`,
+        `np.size(x)`) of a name that holds the same value wherever the function reads it
+        (a parameter never assigned, or a name assigned once), a name holding one, and
+        integer arithmetic of those and of numbers (`np.size(x) // np.shape(x)[1]`)."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _SIZE_ARITHMETIC):
+            parts = [self.is_size(n) for n in (node.left, node.right)]
+            return any(parts) and all(
+                part or type(self.value(n)) is int for part, n in zip(parts, (node.left,
+                                                                           node.right)))
+        if isinstance(node, ast.Name):
+            return node.id in self.sizes
+        if isinstance(node, ast.Subscript) and type(self.value(node.slice)) is int:
+            return (isinstance(node.value, ast.Name) and node.value.id in self.shape_reads) \
+                or self.is_shape(node.value)
+        if isinstance(node, ast.Attribute):
+            return node.attr == "size" and self.stable(node.value)
+        return isinstance(node, ast.Call) and anno.get(node, anno.FUNC) in (len, numpy.size) \
+            and len(node.args) == 1 and not node.keywords and self.stable(node.args[0])
 
+    def is_shape(self, node):
+        """True for `x.shape` or `np.shape(x)` of a name `stable` says holds one value."""
+        if isinstance(node, ast.Attribute):
+            return node.attr == "shape" and self.stable(node.value)
+        return isinstance(node, ast.Call) and anno.get(node, anno.FUNC) is numpy.shape \
+            and len(node.args) == 1 and not node.keywords and self.stable(node.args[0])
+
+    def stable(self, node):
+        """True for a name that holds the same value wherever the function reads it: a
+        parameter never assigned, or a name assigned once."""
+        if not isinstance(node, ast.Name):
+            return False
+        count = self.counts.get(node.id, 0)
+        return count == 1 and node.id not in self.parameters or (
+            count == 0 and node.id in self.parameters)
+
+
+_SIZE_ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv)
 _FACTS = {numpy.ndim: "ndim", numpy.shape: "shape", numpy.size: "size", len: "len"}
+
+
+def _parameters(tree):
+    """The names of the parameters of the function `tree`."""
+    arguments = tree.args
+    every = arguments.posonlyargs + arguments.args + arguments.kwonlyargs + [
+        a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+    return {a.arg for a in every}
 
 
 def _assignment_counts(tree):
@@ -207,9 +271,91 @@ def _drop_unread(tree, names):
     return True
 
 
+def _drop_copies(tree, copies, parameters):
+    """A copy `a = b` from a branch taken (normal form's `input_1 = input` where the other
+    branch assigned `input_1 = input[None]`) goes, and `a` is read as `b`, where both hold one
+    value throughout (`a` is assigned there alone, `b` is a parameter never assigned or a
+    name assigned once, before the copy): the code does not keep what a decided setting left.
+    True if any."""
+    counts = _assignment_counts(tree)
+    renames = {}
+    order = _statement_order(tree)
+    for copy in copies:
+        target, source = copy.targets[0], copy.value
+        if not isinstance(target, ast.Name) or target.id in parameters \
+                or counts.get(target.id) != 1 or source.id in renames or id(copy) not in order:
+            continue
+        if source.id in parameters:
+            if counts.get(source.id, 0) == 0:
+                renames[target.id] = source.id
+        elif counts.get(source.id) == 1 and _assigned_before(tree, source.id, order[id(copy)],
+                                                             order):
+            renames[target.id] = source.id
+    if not renames:
+        return False
+
+    def keep(stmts):
+        out = []
+        for stmt in stmts:
+            if any(stmt is copy for copy in copies) and stmt.targets[0].id in renames:
+                continue
+            for field in ("body", "orelse"):
+                if getattr(stmt, field, None):
+                    setattr(stmt, field, keep(getattr(stmt, field)) or [ast.Pass()])
+            out.append(stmt)
+        return out
+    tree.body = keep(tree.body) or [ast.Pass()]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in renames:
+            node.id = renames[node.id]
+    return True
+
+
+def _statement_order(tree):
+    """`{id(statement): its position}` in the order the statements are written."""
+    order = {}
+
+    def visit(stmts):
+        for stmt in stmts:
+            order[id(stmt)] = len(order)
+            for field in ("body", "orelse"):
+                visit(getattr(stmt, field, []))
+    visit(tree.body)
+    return order
+
+
+def _assigned_before(tree, ident, position, order):
+    """True when the one assignment of `ident` is written before the statement at
+    `position` (so a copy of it there copies that value)."""
+    return any(order.get(id(stmt), position) < position for stmt in ast.walk(tree)
+               if ident in _targets(stmt))
+
+
 class _Substitute(ast.NodeTransformer):
-    def __init__(self, values):
+    def __init__(self, values, sizes, shape_reads):
         self.values = values
+        self.sizes = sizes
+        self.shape_reads = shape_reads
+
+    def visit_Subscript(self, node):
+        """`shape[1]` of a name assigned a shape read reads that (`np.shape(x)[1]`)."""
+        if isinstance(node.value, ast.Name) and node.value.id in self.shape_reads:
+            node.value = ast.copy_location(copy_node(self.shape_reads[node.value.id]),
+                                           node.value)
+        self.generic_visit(node)
+        return node
+
+    def visit_BinOp(self, node):
+        """An operand of arithmetic that shapes do not decide (`1.0 / n`, `total / n`) is the
+        size read it was assigned, as the user wrote it (`1.0 / x.shape[0]`)."""
+        for side in ("left", "right"):
+            operand = getattr(node, side)
+            if isinstance(operand, ast.Name) and operand.id in self.sizes \
+                    and operand.id in self.values:
+                setattr(node, side, ast.copy_location(copy_node(self.sizes[operand.id]),
+                                                      operand))
+        self.generic_visit(node)
+        return node
 
     def visit_Name(self, node):
         if isinstance(node.ctx, ast.Load) and node.id in self.values:
@@ -217,9 +363,11 @@ class _Substitute(ast.NodeTransformer):
         return node
 
 
-def _substitute(tree, values):
+def _substitute(tree, values, sizes, shape_reads):
     """Reads of the names in `values` become their values (a returned name stays a name, with
-    its assignment put back before the return)."""
+    its assignment put back before the return); an operand of arithmetic in `sizes` becomes
+    the size read it was assigned instead, and an item of a name in `shape_reads` an item of
+    the shape read it was assigned."""
     for stmt in tree.body:
         if isinstance(stmt, ast.Return) and isinstance(stmt.value, ast.Name) \
                 and stmt.value.id in values:
@@ -228,4 +376,4 @@ def _substitute(tree, values):
                 targets=[ast.Name(id=ident, ctx=ast.Store())],
                 value=ast.Constant(values.pop(ident)), lineno=stmt.lineno), stmt))
             break
-    _Substitute(values).visit(tree)
+    _Substitute(values, sizes, shape_reads).visit(tree)

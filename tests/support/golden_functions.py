@@ -57,3 +57,24 @@ def softmax_regression(W, b, X, Y):
     z = z - np.max(z, axis=1, keepdims=True)
     logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
     return -np.mean(np.sum(Y * logp, axis=1))
+
+
+def relu_layer(W, x):
+    h = np.maximum(W @ x, 0.0)
+    return np.sum(h * h)
+
+
+def clipped(x, y):
+    return np.sum(np.maximum(x, y) * np.minimum(1.0, x))
+
+
+def means(x):
+    n = len(x)
+    column_means = np.mean(x, axis=0)
+    return np.sum(column_means * column_means) + np.mean(x) + np.var(x) + np.sum(x) / n
+
+
+def batched(x, W):
+    if np.ndim(x) == 1:
+        x = x[None]
+    return np.sum(np.tanh(x @ W))

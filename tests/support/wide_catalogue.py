@@ -3,7 +3,8 @@
 In: nothing (`catalogue()` probes NumPy once and caches the result). Out: `Entry`s, each a
 template of a call such as `np.cumsum({A}, axis=0)`, `np.linalg.inv({M})` or `np.add.at({W},
 {I}, {S})`, where `{A}`, `{B}` are float arrays of one shape, `{S}` a float scalar, `{M}` a
-well-conditioned square matrix, `{I}` the repeated index `np.array([0, 0, 1])`, `{K}` a mask and
+well-conditioned symmetric matrix with distinct eigenvalues (a point where its eigenvectors
+have a derivative), `{I}` the repeated index `np.array([0, 0, 1])`, `{K}` a mask and
 `{W}` an array the call writes into. Nothing here knows which functions srcad supports: every
 ufunc, every public function of `numpy` and `numpy.linalg`, every ndarray method and the index
 builders (`np.r_`, `np.c_`) are tried with every recipe that their signature allows, and an

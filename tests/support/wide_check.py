@@ -5,7 +5,9 @@ In: a `Scenario` (tests/support/wide_strategy.py) and a seed for the argument va
 `Report`: how many derivative calls agreed, how many srcad refused with a `SrcadError`
 (acceptable) and how many of those errors do not name the program's file (`unlocated`, also
 failures), how many were skipped (the program fails or is not differentiable at the drawn
-point), and the `failures`: an exception from inside srcad that is not a SrcadError, or a
+point, seen by its differences), how many calls were at a point where a linalg function has
+no derivative, seen from its primal values (`degenerate`, tests/support/wide_degenerate.py),
+and the `failures`: an exception from inside srcad that is not a SrcadError, or a
 wrong number (a value, gradient, jvp, vjp or hvp off the differences; where autograd agrees
 with srcad against the differences the call is counted as `disputed`, not failed).
 
@@ -29,6 +31,7 @@ import warnings
 import numpy as np
 
 import srcad
+from tests.support import wide_degenerate
 
 STEP = 1e-6
 TOLERANCE = 1e-4
@@ -55,6 +58,7 @@ class Report:
 
     def __init__(self):
         self.agreed = self.rejected = self.skipped = self.disputed = 0
+        self.degenerate = 0         # calls at a point without a derivative (wide_degenerate)
         self.unlocated = 0          # SrcadErrors that do not name the program's file
         self.failures = []
         self.rejections = []
@@ -204,9 +208,13 @@ class _FunctionRunner(_Runner):
         f = self.staged.module.f
         args = _arguments(self.scenario.shape_sets[k], self.scenario.scalars_as_floats, rng)
         try:
-            y = f(*_copies(args))
+            with wide_degenerate.watching() as reasons:
+                y = f(*_copies(args))
         except Exception:
             self.report.skipped += 1                 # the program itself fails here
+            return
+        if reasons:                                  # no derivative here: nothing to compare
+            self.report.degenerate += 1
             return
         if np.ndim(y) != 0 or not _finite(y):
             self.report.skipped += 1

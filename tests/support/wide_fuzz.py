@@ -3,7 +3,8 @@
 In: minutes, the families to draw from (tests/support/wide_strategy.py `FAMILIES`), and whether to
 sweep the NumPy catalogue first (every entry in its smallest program, tests/support/wide_sweep.py).
 Out: printed counts (scenarios, derivative calls agreed / refused with a SrcadError (and how
-many of those name no line of the program) / skipped / disputed by autograd), the commonest
+many of those name no line of the program) / skipped / disputed by autograd, calls at points
+without a derivative (`degenerate`)), the commonest
 SrcadError messages, and the failures grouped by kind, the first of each in full with its
 program, plus, for each kind, the constructs that appear in most of its failing programs (the
 likely cause); `--report FILE` writes every failure. Exit status 1 when anything failed.
@@ -38,7 +39,7 @@ def run(minutes, families, batch=100):
         report = check_scenario(scenario, seed)
         counts.update(scenarios=1, agreed=report.agreed, refused=report.rejected,
                       unlocated=report.unlocated, skipped=report.skipped,
-                      disputed=report.disputed)
+                      disputed=report.disputed, degenerate=report.degenerate)
         refusals.update(r.split(": ", 1)[1][:100] for r in report.rejections)
         for failure in report.failures:
             failures.append((failure.kind, scenario, seed, failure.detail))
@@ -58,7 +59,8 @@ def run_sweep():
     failures = []
     for _, scenario, report in sweep():
         counts.update(entries=1, agreed=report.agreed, refused=report.rejected,
-                      skipped=report.skipped, disputed=report.disputed)
+                      skipped=report.skipped, disputed=report.disputed,
+                      degenerate=report.degenerate)
         for failure in report.failures:
             failures.append((failure.kind, scenario, 0, failure.detail))
     return counts, failures

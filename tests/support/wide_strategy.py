@@ -162,7 +162,7 @@ class WideWriter(_Writer):
         values = {"A": a if target else w.replace("{}", a), "B": w.replace("{}", b),
                   "S": w.replace("{}", s or "0.7"), "I": "np.array([0, 0, 1])",
                   "K": f"({a} > 0.0)", "W": a,
-                  "M": f"({square} + 3.0 * np.eye({a}.shape[-1]))",
+                  "M": f"({square} + np.diag(np.arange(3.0, 3.0 + {a}.shape[-1])))",
                   "N": f"np.tanh({square})"}
         return entry.text.format(**values)
 

@@ -25,7 +25,8 @@ def program(entry, ndim):
     square = "np.outer(x0, x0)" if ndim == 1 else "x0.T @ x0"
     values = {"A": wrapped("x0"), "B": wrapped("x1"), "S": wrapped("x2"),
               "I": "np.array([0, 0, 1])", "K": "(x0 > 0.0)", "W": "w",
-              "M": f"({square} + 3.0 * np.eye(x0.shape[-1]))", "N": f"np.tanh({square})"}
+              "M": f"({square} + np.diag(np.arange(3.0, 3.0 + x0.shape[-1])))",
+              "N": f"np.tanh({square})"}
     if entry.writes:
         fresh = "np.zeros_like(x0)" if "out=" in entry.text else f"np.array({wrapped('x0')})"
         if "{W}" not in entry.text:

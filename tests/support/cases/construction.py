@@ -64,3 +64,38 @@ def unlinspace_of_an_adjoint(g):
           :, None],))
 def relinspace_of_an_endpoint(h):
     return runtime_construction.relinspace(h, G243, 4, False, -2, False)
+
+
+# ---- vander and polyval: references from the powers, entry by entry -------------------------
+
+
+def _vander_vjp(u, x, increasing):
+    n = u.shape[1]
+    powers = range(n) if increasing else range(n - 1, -1, -1)
+    return sum(u[:, j] * k * x ** max(k - 1, 0) for j, k in enumerate(powers))
+
+
+@case(numpy.vander, args=args(arrays(REAL, min_dims=1, max_dims=1, max_side=5)),
+      vjp=lambda u, x: (_vander_vjp(u[:, :4], x, False) + _vander_vjp(u[:, 4:], x, True),))
+def vander(x):
+    return numpy.concatenate([numpy.vander(x, 4), numpy.vander(x, 3, increasing=True)], axis=1)
+
+
+@case(numpy.vander, args=args(arrays(REAL, shape=(3,))),
+      vjp=lambda u, x: (_vander_vjp(u, x, False),))
+def vander_square(x):
+    return numpy.vander(x)
+
+
+def _polyval_vjp(u, p, x):
+    n = len(p)
+    gp = numpy.array([numpy.sum(u * x ** (n - 1 - k)) for k in range(n)])
+    gx = u * sum(p[k] * (n - 1 - k) * x ** max(n - 2 - k, 0) for k in range(n - 1))
+    return gp, gx
+
+
+@case(numpy.polyval, args=args(arrays(REAL, min_dims=1, max_dims=1, max_side=5),
+                               arrays(REAL, max_dims=2)),
+      vjp=_polyval_vjp)
+def polyval(p, x):
+    return numpy.polyval(p, x)

@@ -310,10 +310,28 @@ def maximum(x, y):
     return numpy.maximum(x, y)
 
 
-@case(numpy.maximum, args=args(arrays(REAL, away_from_zero=True)),
+@case((numpy.maximum, "number"), args=args(arrays(REAL, away_from_zero=True)),
       vjp=lambda u, x: (u * (x > 0),))
 def relu(x):
     return numpy.maximum(x, 0.0)
+
+
+@case((numpy.maximum, "number"), args=args(arrays(REAL, away_from_zero=True)),
+      vjp=lambda u, x: (u * (x > 0),))
+def relu_number_first(x):
+    return numpy.maximum(0, x)
+
+
+@case((numpy.minimum, "number"), args=broadcast_elements(grid(-2.0, 2.0, offset=0.1)),
+      vjp=lambda u, x: (u * (x < 0.5),))
+def minimum_number(x):
+    return numpy.minimum(x, 0.5)
+
+
+@case((numpy.minimum, "number"), args=broadcast_elements(grid(-2.0, 2.0, offset=0.1)),
+      vjp=lambda u, x: (u * (x < -0.5),))
+def minimum_number_first(x):
+    return numpy.minimum(-0.5, x)
 
 
 @case(numpy.minimum, args=shifted_pair(),

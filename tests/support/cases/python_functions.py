@@ -192,3 +192,14 @@ def max_of_two(x, y):
       vjp=lambda u, x, y: (u * (x < y), u * (x > y)))
 def min_of_two(x, y):
     return min(x, y)
+
+
+@case((max, "number"), args=args(away_from_zero()), vjp=lambda u, x: (u * (x > 0),))
+def max_with_number(x):
+    return max(x, 0.0)
+
+
+@case((min, "number"), args=args(grid(-2.0, 2.0, offset=0.1)),
+      vjp=lambda u, x: (u * (x < 1.0),))
+def min_with_number(x):
+    return min(1.0, x)
