@@ -52,6 +52,19 @@ class SourceInfo:
         filename, line, name = self.where(lineno)
         return str(line) if line == lineno else f"{line} of {name}"
 
+    def unlabel(self, text):
+        """The line number that `label` wrote as `text` (`12`, `56 of Linear.forward`), or
+        None."""
+        number, _, name = text.partition(" of ")
+        if not number.isdigit():
+            return None
+        if not name:
+            return int(number)
+        for k, (_, inlined) in enumerate(self.sources):
+            if inlined == name:
+                return (k + 1) * _SPAN + int(number)
+        return None
+
     def location(self, node_or_lineno):
         """A `Location` for an AST node (or a line number) of this function."""
         filename, lineno, name = self.where(getattr(node_or_lineno, "lineno", node_or_lineno))
