@@ -2,6 +2,7 @@
 model, whose gradients equal those of the callee path (each forward's derivative generated
 apart, `inline.ENABLED = False`) and central finite differences."""
 
+import linecache
 import re
 import tracemalloc
 
@@ -358,3 +359,22 @@ def test_an_error_in_inlined_code_names_the_layers_own_line():
     line = Rounded.forward.__code__.co_firstlineno + 1
     assert f'"{__file__}", line {line}, in Rounded.forward' in str(info.value)
     assert "np.i0(self.lin(x))" in str(info.value) and "numpy.i0" in str(info.value)
+
+
+def test_a_line_of_inlined_code_is_traced_back_to_the_layer():
+    """Errors raised by generated code name the user's line from the comment above it
+    (`dispatch._origin_comment`): `# grad of line 56 of Linear.forward` is Linear's line."""
+    from srcad import codegen, dispatch
+    model = models()["sequential"]
+    derivative = srcad.grad(make_loss(), wrt="model")
+    derivative(model, np.ones((2, 3)))
+    function = next(iter(derivative._path.routes.values())).generated.function
+    filename = function.__code__.co_filename
+    lines = linecache.getlines(filename)
+    below = next(i for i, line in enumerate(lines) if "# grad of line 56 of Linear.forward"
+                 in line) + 2
+    label, lineno = dispatch._origin_comment(filename, below)
+    location = codegen.ORIGINS[filename].location(lineno)
+    assert label == "grad of" and location.lineno == 56 and location.function == "Linear.forward"
+    assert location.filename == nn.Linear.forward.__code__.co_filename
+    assert "return x @ self.weight.T + self.bias" in location.text
