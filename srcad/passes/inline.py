@@ -207,9 +207,10 @@ class _Inliner:
             for n in ast.walk(node))
 
     def foreign(self, fdef, forward, own, avoid):
-        """{global name: fresh name} for the names `fdef` reads from its module or closure
-        that the caller does not see as the same object (bound in `self.inlined.names`);
-        None when one denotes nothing."""
+        """{global name: name in the copy} for the names `fdef` reads from its module or
+        closure that the caller does not see as the same object (bound in
+        `self.inlined.names`: under their own name where the caller has none such, else
+        renamed); None when one denotes nothing."""
         visible = namespace(forward)
         renames = {}
         for ident in sorted(names_in(fdef) - own):
@@ -220,6 +221,9 @@ class _Inliner:
             if ident not in self.locals and self.names.get(ident, _MISSING) is obj:
                 continue
             known = next((k for k, v in self.inlined.names.items() if v is obj), None)
+            if known is None and ident not in self.taken:       # a name the caller lacks
+                self.taken.add(ident)
+                known = ident
             renames[ident] = known or self.fresh(f"{ident}_{forward.__name__}", avoid)
             self.inlined.names[renames[ident]] = obj
         return renames
