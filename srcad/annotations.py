@@ -27,6 +27,7 @@ STORES = "stores"      # ast.Call of runtime.set_item: what its target keeps of 
 DENY = "deny"          # expression srcad cannot differentiate: (reason, raised even if unused)
 ACTIVE_NAMES = "active names"   # FunctionDef: the names that carry a derivative (activity)
 SHAPES = "shapes"      # FunctionDef: {name: static shape} (shapes); None: to infer (again)
+INLINED = "inlined"    # FunctionDef: what `inline` added (`passes.inline.Inlined`)
 BUILTIN = "builtin"    # ast.Call of a builtin srcad wrote (`range(len(x))`): no local hides it
 SIZE = "size"          # expression reading a size (`x.shape[0]`, `x.size`, `len(x)`) in code
 #                        specialized to shapes: the int it reads (optimize writes it where

@@ -14,24 +14,75 @@ import textwrap
 from . import annotations as anno
 from . import errors
 
+_SPAN = 10_000_000
+"""Line numbers of code inlined from another function (`passes/inline`) are offset by a
+multiple of this, which names the source they came from (`SourceInfo.inline`)."""
+
 
 class SourceInfo:
-    """Where a parsed function came from: its file, its lines and its name."""
+    """Where a parsed function came from: its file, its lines and its name; and the sources of
+    the functions inlined into it (their lines numbered `k * _SPAN + line`)."""
 
     def __init__(self, filename, lines, name):
         self.filename = filename
         self.lines = lines          # the whole file's lines when known, else the function's
         self.name = name
+        self.sources = []           # (filename, name) of inlined function k + 1
+
+    def inline(self, other):
+        """The offset to add to the line numbers of code parsed with `other` (a `SourceInfo`)
+        inlined into this function."""
+        key = (other.filename, other.name)
+        if key not in self.sources:
+            self.sources.append(key)
+        return (self.sources.index(key) + 1) * _SPAN
+
+    def where(self, lineno):
+        """(file name, line number in it, function name) of a line number of this tree."""
+        k, line = divmod(lineno or 0, _SPAN)
+        if not k or k > len(self.sources):
+            return self.filename, lineno, self.name
+        filename, name = self.sources[k - 1]
+        return filename, line, name
+
+    def inlined(self, lineno):
+        """True for a line number of code inlined from another function."""
+        return bool(lineno) and lineno >= _SPAN
+
+    def label(self, lineno):
+        """How a comment of generated code names a line: `12`, or `56 of Linear.forward` for
+        a line of an inlined function."""
+        filename, line, name = self.where(lineno)
+        return str(line) if line == lineno else f"{line} of {name}"
+
+    def unlabel(self, text):
+        """The line number that `label` wrote as `text` (`12`, `56 of Linear.forward`), or
+        None."""
+        number, _, name = text.partition(" of ")
+        if not number.isdigit():
+            return None
+        if not name:
+            return int(number)
+        for k, (_, inlined) in enumerate(self.sources):
+            if inlined == name:
+                return (k + 1) * _SPAN + int(number)
+        return None
 
     def location(self, node_or_lineno):
         """A `Location` for an AST node (or a line number) of this function."""
-        lineno = getattr(node_or_lineno, "lineno", node_or_lineno)
-        text = linecache.getline(self.filename, lineno) if lineno else ""
-        return errors.Location(self.filename, lineno, text, self.name)
+        filename, lineno, name = self.where(getattr(node_or_lineno, "lineno", node_or_lineno))
+        text = linecache.getline(filename, lineno) if lineno else ""
+        return errors.Location(filename, lineno, text, name)
+
+    def at(self, lineno):
+        """A `Location` for a line number of this function, its text stripped."""
+        filename, line, name = self.where(lineno)
+        return errors.Location(filename, line, self.text(lineno), name)
 
     def text(self, lineno):
         """The stripped source text of a line of the user's file."""
-        return linecache.getline(self.filename, lineno).strip()
+        filename, line, _ = self.where(lineno)
+        return linecache.getline(filename, line).strip()
 
 
 def parse_function(func):

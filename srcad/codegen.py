@@ -87,7 +87,7 @@ class _Emitter:
         self.last = key
         prefix = f"{self.label} line" if derivative else "line"
         text = " ".join(self.info.text(origin).splitlines())   # \x0c, \u2028... end lines too
-        self.lines.append(f"{_INDENT * depth}# {prefix} {origin}: {text}")
+        self.lines.append(f"{_INDENT * depth}# {prefix} {self.info.label(origin)}: {text}")
 
 
 def statement(node):

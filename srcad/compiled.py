@@ -319,9 +319,10 @@ def _fallback_message(name, exc, python, info):
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     message = f"{name} runs with NumPy (its fused loops compiled): numba cannot compile it"
     if where:
-        label, lineno = _origin(filename, int(where[-1]))
+        label, line = _origin(filename, int(where[-1]))
         generated_line = linecache.getline(filename, int(where[-1])).strip()
-        if lineno is not None and info is not None:
+        lineno = info.unlabel(line) if line is not None and info is not None else None
+        if lineno is not None:
             location = info.location(lineno)
             return (f"{message} at `{generated_line}` ({reason}), from the "
                     f"{label + ' ' if label else ''}user's line\n{location}")
@@ -329,11 +330,12 @@ def _fallback_message(name, exc, python, info):
 
 
 def _origin(filename, lineno):
-    """(label, user line) of the `# line N:` / `# grad of line N:` comment above `lineno`."""
+    """(label, user line as the comment writes it: `12`, `56 of Linear.forward`) of the
+    `# line N:` / `# grad of line N:` comment above `lineno`."""
     for line in reversed(linecache.getlines(filename)[:lineno]):
-        match = re.match(r"\s*# (grad of )?line (\d+):", line)
+        match = re.match(r"\s*# (grad of )?line (\d+(?: of [^:]+)?):", line)
         if match:
-            return (match.group(1) or "").strip(), int(match.group(2))
+            return (match.group(1) or "").strip(), match.group(2)
     return None, None
 
 

@@ -760,6 +760,10 @@ def _origin_comment(filename, lineno):
         if text.startswith("# ") and " line " in text.split(":")[0] + " ":
             head = text[2:].split(":")[0]
             label, _, number = head.rpartition("line ")
+            info = codegen.ORIGINS.get(filename)       # (`56 of Linear.forward`: inlined)
+            lineno = info.unlabel(number.strip()) if info is not None else None
+            if lineno is not None:
+                return label.strip(), lineno
             if number.strip().isdigit():
                 return label.strip(), int(number)
     return None, None

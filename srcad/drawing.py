@@ -160,12 +160,17 @@ def _label(value):
 
 def _run_normal_form(fdef, func, args):
     """The last value of each local of the normal form `fdef` in a run on `args`."""
+    inlined = getattr(anno.get(fdef, anno.INLINED), "names", {})   # (globals of inlined code)
     fdef = ast_util.copy_node(fdef)
     fdef.name = "_srcad_graph_run"
+    for node in ast.walk(fdef):         # (inlined lines are numbered apart: no locations)
+        for attr in ("lineno", "end_lineno", "col_offset", "end_col_offset"):
+            if hasattr(node, attr):
+                delattr(node, attr)
     module = ast.fix_missing_locations(ast.Module(body=[fdef], type_ignores=[]))
     closure = dict(zip(func.__code__.co_freevars,
                        (c.cell_contents for c in func.__closure__ or ())))
-    namespace = {**vars(runtime), **func.__globals__, **closure}
+    namespace = {**vars(runtime), **func.__globals__, **closure, **inlined}
     exec(compile(module, f"<srcad graph of {func.__name__}>", "exec"), namespace)
     return _last_locals(namespace["_srcad_graph_run"], args)
 

@@ -111,7 +111,8 @@ def _report(facts, error):
     lines = [head, "code specialized to these shapes" if facts.specialized else
              "generic code (not specialized to shapes)", ""]
     for lineno in sorted(facts.lines):
-        lines.append(f"line {lineno}: {facts.info.text(lineno) if facts.info else ''}")
+        lines.append(f"line {facts.info.label(lineno) if facts.info else lineno}: "
+                     f"{facts.info.text(lineno) if facts.info else ''}")
         for entry in facts.lines[lineno]:
             lines.extend("    " + part for part in _entry(facts, entry))
         lines.extend("    " + part for part in _loop(facts, lineno))

@@ -39,6 +39,7 @@ from .passes import (
     desugar,
     fence,
     forward,
+    inline,
     normalize,
     optimize,
     resolve,
@@ -145,9 +146,12 @@ def _generate(func: FunctionType, kind: str, wrt: tuple[str, ...],
     tree, job = _job(func, kind, wrt, function_name(func, kind, wrt, statics), containers,
                      statics, signature)
     tree = _normal_form(tree, job)
-    assumed = guards.collect(tree, func, statics)
+    inlined = anno.get(tree, anno.INLINED)
+    assumed = guards.collect(tree, func, statics, inlined)
     job.free = FreeNames(job.namer, job.names, {**vars(builtins), **func.__globals__},
                          job.locals)
+    for ident, obj in inlined.names.items():
+        job.free.bind_as(ident, obj)
     _bind_runtime_calls(tree, job.free)
     on_stage("normalize", tree, job.info)
     if kind != JVP and signature is not None:
@@ -207,7 +211,11 @@ def _normal_form(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     name of the resolved tree and the job's `name` taken."""
     tree = desugar.run(tree, job)
     job.locals |= resolve.local_names(tree)         # the names desugaring binds
-    for pass_ in (fence, alias, unroll, resolve, classify):
+    for pass_ in (fence, alias, unroll, inline):
+        tree = pass_.run(tree, job)
+    job.locals |= resolve.local_names(tree)         # the locals of inlined code
+    job.names.update(anno.get(tree, anno.INLINED).names)    # the globals it reads, renamed
+    for pass_ in (resolve, classify):
         tree = pass_.run(tree, job)
     job.namer = Namer(ast_util.names_in(tree) | resolve.local_names(tree) | {job.name})
     return normalize.run(tree, job)

@@ -12,6 +12,8 @@ The facts (each an identity test, so a check costs tens of nanoseconds):
 - every closure value the generated code holds is still the cell's value;
 - the function itself and every user function it calls still have the code they had;
 - the class of every model (and submodule) called still has the `forward` it had;
+- every model whose class's `forward` was inlined (`passes/inline`) still has it, and the
+  globals that code reads still have their values;
 - the rule registry is unchanged since generation (`rules.epoch`).
 What a model's code depends on besides these (classes, settings, parameter paths and sharing)
 is its structure, which is in the cache key; shapes and dtypes are in the entry's key.
@@ -55,11 +57,17 @@ class Guards:
 _PLACEHOLDER = re.compile(r"\bsrcad_guard_[a-z]+_[0-9]+\b")
 
 
-def collect(tree, func, statics=()):
+def collect(tree, func, statics=(), inlined=None):
     """The `Guards` of code generated from `tree`, the normal form of `func` (see the module
-    docstring); `statics` pairs (parameter, value) known while generating."""
+    docstring); `statics` pairs (parameter, value) known while generating; `inlined`, what
+    `passes/inline` copied into the tree (`Inlined`: the models whose class's forward it
+    copied, the globals that code reads, the names it binds them under)."""
     facts = _Facts()
     facts.code(func)
+    foreign = {}
+    if inlined is not None:
+        facts.inlined(inlined)
+        foreign = inlined.names
     cells = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
     for cell in cells.values():
         try:
@@ -84,6 +92,9 @@ def collect(tree, func, statics=()):
             if rest:
                 facts.add(f"{{cell}}.cell_contents{rest} is {{value}}", cell=cells[root],
                           value=_read(cells[root], node.func))
+        elif root in foreign:       # a global of inlined code: its value is a fact already
+            if rest:
+                facts.add(f"{{root}}{rest} is {{value}}", root=foreign[root], value=obj)
         elif root not in locals_ and (root in func.__globals__ or hasattr(builtins, root)):
             same = "==" if isinstance(obj, _BOUND) else "is"      # (a bound method is new
             facts.add(f"{root}{rest} {same} {{value}}", value=obj)  # at each read)
@@ -98,6 +109,7 @@ def collect(tree, func, statics=()):
 
 
 _BOUND = (types.MethodType, types.BuiltinMethodType)
+_ABSENT = object()
 
 
 class _Facts:
@@ -119,6 +131,20 @@ class _Facts:
         """`func` (a Python function) keeps its code."""
         if isinstance(func, types.FunctionType):
             self.add("{func}.__code__ is {code}", func=func, code=func.__code__)
+
+    def inlined(self, inlined):
+        """Each model whose forward was inlined keeps it; each global or closure value that
+        inlined code reads keeps its value."""
+        for model in inlined.models:
+            self.model_call(model)
+        for forward, ident, obj in inlined.reads:
+            cells = dict(zip(forward.__code__.co_freevars, forward.__closure__ or ()))
+            if ident in cells:
+                self.add("{cell}.cell_contents is {value}", cell=cells[ident], value=obj)
+            else:
+                self.add(f"{{space}}.get({ident!r}, {{fallback}}) is {{value}}",
+                         space=forward.__globals__, value=obj,
+                         fallback=getattr(builtins, ident, _ABSENT))
 
     def model_call(self, obj):
         """A call of a model runs its class's `forward`: the class keeps it, with its code."""

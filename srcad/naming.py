@@ -101,6 +101,13 @@ class FreeNames:
         self._names[id(obj)] = ident
         return ident
 
+    def bind_as(self, ident: str, obj: object) -> None:
+        """Bind `obj` under the name `ident` exactly (a name the tree already uses for it:
+        a global of an inlined function, see `passes/inline`)."""
+        self.namer.taken.add(ident)
+        self.bound[ident] = obj
+        self._names.setdefault(id(obj), ident)
+
     def name_of(self, obj: object) -> str | None:
         """The name `obj` was bound under, or None."""
         return self._names.get(id(obj))

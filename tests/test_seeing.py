@@ -125,9 +125,12 @@ def test_explain_a_model():
 
     text = str(srcad.explain(loss, model, np.ones((5, 3)), np.zeros(5), wrt="model"))
     assert "model: a Sequential model" in text
-    assert ("_model = model(X)\n      differentiated: depends on model\n      rule: model: your "
-            "model's forward, differentiated by srcad into its own derivative") in text
-    assert "_item = _model[:, 0]\n      differentiated: depends on _model" in text
+    # the layers' forwards are inlined: their lines are explained where they are
+    assert ("line 174 of Tanh.forward: return np.tanh(x)\n    _tanh = np.tanh(x_1)\n"
+            "      differentiated: depends on x_1\n      rule: np.tanh: adjoint rule "
+            "elementwise.tanh") in text
+    assert "line 56 of Linear.forward: return x @ self.weight.T + self.bias" in text
+    assert "_item = x_3[:, 0]\n      differentiated: depends on x_3" in text
     assert "rejected: nothing" in text
 
 
@@ -206,14 +209,16 @@ def test_graph_of_a_model():
 
     X, y = np.random.default_rng(2).standard_normal((5, 3)), np.zeros(5)
     drawn = srcad.graph(loss, model, X, y, wrt="model")
-    assert ("model", "_model") in drawn.edges and ("X", "_model") in drawn.edges
-    np.testing.assert_allclose(drawn.nodes["_model"].value, model(X))
+    # the layers' forwards are inlined: the graph shows each layer's operations
+    assert ("model", "_weight") in drawn.edges and ("X", "x") in drawn.edges
+    assert ("x_2", "_matmul_1") in drawn.edges         # the tanh's output into the last layer
+    np.testing.assert_allclose(drawn.nodes["x_3"].value, model(X))
     expected = srcad.grad(loss, wrt="model")(model, X, y)
     adjoint = drawn.nodes["model"].adjoint
     assert sorted(adjoint) == sorted(expected)
     for name in expected:
         np.testing.assert_allclose(adjoint[name], expected[name])
-    np.testing.assert_allclose(drawn.nodes["_model"].adjoint, 2 * (model(X) - y[:, None]) / 5)
+    np.testing.assert_allclose(drawn.nodes["x_3"].adjoint, 2 * (model(X) - y[:, None]) / 5)
 
 
 def test_srcad_imports_without_the_optional_display_packages(tmp_path):

@@ -5,8 +5,8 @@ the tree it takes in and gives out. Passes share facts only through the tree and
 
 `srcad.generation` runs them, in this order (the order lives there):
 
-    desugar -> fence -> alias -> unroll -> resolve -> classify -> normalize      the user's
-                                                                  function in normal form
+    desugar -> fence -> alias -> unroll -> inline -> resolve -> classify -> normalize (the
+                                                        user's function in normal form)
     -> shapes -> specialize (-> shapes again)       code specialized to argument shapes only
     -> activity -> deny -> forward | reverse -> optimize            the derivative function
 

@@ -169,6 +169,8 @@ def is_active_value(node, active):
                          "an index (an index builder such as numpy.r_, numpy.c_, numpy.mgrid "
                          "or numpy.ogrid, or a float index); build the array with "
                          "numpy.concatenate, numpy.stack or numpy.column_stack instead")
+        if anno.get(node.value, anno.MODULE) is not None:
+            return False                     # a model's submodel (`self.layers[1]`), as `self.V`
         return _uses(active, node.value)
     if isinstance(node, ast.Attribute):
         if node.attr in _VALUE_ATTRS or not _uses(active, node.value):

@@ -111,7 +111,7 @@ def _check(function, values, stmt, info, free):
     line = anno.get(stmt, anno.ORIGIN)
     check = ast.Expr(value=ast.Call(
         func=ast.Name(id=free.bind(function.__name__, function), ctx=ast.Load()),
-        args=[*(copy_node(v) for v in values), ast.Constant(info.filename),
-              ast.Constant(line), ast.Constant(info.name)], keywords=[]))
+        args=[*(copy_node(v) for v in values), *map(ast.Constant, info.where(line))],
+        keywords=[]))
     anno.set_(check.value, anno.FUNC, function)
     return anno.set_(check, anno.ORIGIN, line)

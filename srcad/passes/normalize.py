@@ -34,7 +34,7 @@ number.
 import ast
 
 from .. import annotations as anno
-from .. import calls, errors, rules, runtime
+from .. import calls, rules, runtime
 from ..ast_util import builtin_call, copy_node, name, walk
 from ..errors import UnsupportedSyntaxError
 from ..job import Job
@@ -170,8 +170,7 @@ class _Normalizer:
                 f"srcad does not support writing into `{base}`, which the function did not "
                 f"create (an argument, a global or a closure value); copy it first: "
                 f"`{base} = {base}.copy()`",
-                errors.Location(self.info.filename, self.line, self.info.text(self.line),
-                                self.info.name))
+                self.info.at(self.line))
         array = self.atom(name(base))
         index = self.index(target.slice)
         item = self.atom(value)
@@ -202,8 +201,7 @@ class _Normalizer:
     def change_in_place(self, call, base):
         """`items.append(item)` becomes `items_1 = appended(items, item)`, a new version of the
         list; other methods that change a value in place are rejected."""
-        where = errors.Location(self.info.filename, self.line, self.info.text(self.line),
-                                self.info.name)
+        where = self.info.at(self.line)
         method = call.func.attr
         if method != "append" or len(call.args) != 1 or call.keywords:
             raise UnsupportedSyntaxError(
@@ -437,8 +435,7 @@ class _Normalizer:
             raise UnsupportedSyntaxError(
                 f"`{var}` is read in the loop before the loop body assigns it, and has no "
                 f"value before the loop; give `{var}` a value before the loop",
-                errors.Location(self.info.filename, self.line, self.info.text(self.line),
-                                self.info.name))
+                self.info.at(self.line))
         return carried
 
     def _reject_loop(self, node, what):

@@ -1,16 +1,20 @@
 """Clean-ups on a generated function: constant folding, copy propagation, dead code.
 
 In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullback function)
-and the job's `pullback_only`. Out: the same function, where in derivative statements numbers
-are folded (`2 - 1` -> `1`, `x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`, `0 - e` -> `-e`),
-a derivative copy `da = db` is replaced by `db` where that is safe, and assignments whose value
-is never used and has no effect are removed (repeatedly, so whole dead chains go; a size read
-annotated SIZE that alone would keep a value alive is written as its number), and so are
-the pushes and pops of a loop's stack whose pops nothing reads (an outer loop's copy of what its
-inner loop pops for itself). Primal statements are removed, and a temporary of normal form that
-only the next statements of its user line read is put back into the expression that reads it
+and the job's `pullback_only` and `info`. Out: the same function, where in derivative statements
+numbers are folded (`2 - 1` -> `1`, `x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`, `0 - e`
+-> `-e`), a derivative copy `da = db` is replaced by `db` where that is safe, and assignments
+whose value is never used and has no effect are removed (repeatedly, so whole dead chains go; a
+size read annotated SIZE that alone would keep a value alive is written as its number), and so
+are the pushes and pops of a loop's stack whose pops nothing reads (an outer loop's copy of what
+its inner loop pops for itself). Primal statements are removed, and a temporary of normal form
+that only the next statements of its user line read is put back into the expression that reads
+it
 (`h = np.tanh(X @ W + b)`, not `_matmul = X @ W; _add = _matmul + b; h = np.tanh(_add)`): the
-line reads as the user wrote it, and the value is freed at once. A model's gradient dict built
+line reads as the user wrote it, and the value is freed at once. A value of code inlined from a
+model's forward (`passes/inline`; `job.info.inlined`) read once by a later primal statement is
+put back into it whatever its line (named or not): as the callee's frame would have, the value
+then goes when its reader is done, not at the end of the function. A model's gradient dict built
 in pieces (`dself = {'bias': db}` ... `dself = merge_grads(dself, {'weight': dw})`) is written
 as one literal.
 """
@@ -42,7 +46,7 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     _remove_all_dead(tree, sized, index)
     if _drop_unread_values(tree, pullback_only, index):
         _remove_all_dead(tree, sized, index)
-    _inline_temporaries(tree, index)
+    _inline_temporaries(tree, index, job.info.inlined if job.info is not None else None)
     return tree
 
 
@@ -487,23 +491,26 @@ def _pure_function(func):
 
 
 # temporaries read once ----------------------------------------------------------------------
-def _inline_temporaries(tree, index):
+def _inline_temporaries(tree, index, inlined=None):
     """Put each primal temporary `_t = e` that is stored and read once, by a later primal
-    statement of the same block and user line, back into that statement (see the docstring)."""
+    statement of the same block and user line, back into that statement (see the docstring);
+    `inlined(line)`, when given, tells the lines of inlined code, whose values go into their
+    reader on any line."""
     names = _names(tree, index)
     loads, stores = _counts(names, ast.Load), _counts(names, ast.Store)
     for node in _statements(tree):
         for field in ("body", "orelse"):
             stmts = getattr(node, field, None)
             if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
-                setattr(node, field, _inline_in_block(stmts, loads, stores))
+                setattr(node, field, _inline_in_block(stmts, loads, stores, inlined))
 
 
-def _inline_in_block(stmts, loads, stores):
+def _inline_in_block(stmts, loads, stores, inlined):
     kept = []
     for i, stmt in enumerate(stmts):
-        target = _temporary(stmt, loads, stores)
-        user = _reader(stmts, i, target) if target else None
+        anywhere = inlined is not None and inlined(anno.get(stmt, anno.ORIGIN))
+        target = _temporary(stmt, loads, stores, anywhere)
+        user = _reader(stmts, i, target, anywhere) if target else None
         if user is None:
             kept.append(stmt)
             continue
@@ -517,25 +524,28 @@ def _inline_in_block(stmts, loads, stores):
     return kept
 
 
-def _temporary(stmt, loads, stores):
-    """The name a primal temporary of normal form `_t = e` assigns, when `_t` is stored and
-    read once and `e` has no effects; else None."""
+def _temporary(stmt, loads, stores, named=False):
+    """The name a primal temporary of normal form `_t = e` (any name when `named`) assigns,
+    when it is stored and read once and `e` has no effects; else None."""
     if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
             and isinstance(stmt.targets[0], ast.Name) and not anno.get(stmt, anno.DERIVATIVE)):
         return None
     target = stmt.targets[0].id
-    if not target.startswith("_") or loads.get(target) != 1 or stores.get(target) != 1:
+    if not (named or target.startswith("_")) or loads.get(target) != 1 \
+            or stores.get(target) != 1:
         return None
     return target if _pure(stmt.value) else None
 
 
-def _reader(stmts, i, target):
-    """The statement after `stmts[i]`, from the same user line, that reads `target`, when no
-    statement between them has an effect or assigns what `stmts[i]` reads."""
+def _reader(stmts, i, target, any_line=False):
+    """The statement after `stmts[i]`, from the same user line (any line when `any_line`),
+    that reads `target`, when no statement between them has an effect or assigns what
+    `stmts[i]` reads."""
     origin, reads = anno.get(stmts[i], anno.ORIGIN), _loads(stmts[i].value)
     for stmt in stmts[i + 1:]:
-        if anno.get(stmt, anno.ORIGIN) != origin or anno.get(stmt, anno.DERIVATIVE) \
-                or not isinstance(stmt, (ast.Assign, ast.Return)):
+        if (anno.get(stmt, anno.ORIGIN) != origin and not any_line) \
+                or anno.get(stmt, anno.DERIVATIVE) or not isinstance(stmt, (ast.Assign,
+                                                                              ast.Return)):
             return None
         if target in _loads(stmt):
             return stmt
