@@ -334,11 +334,18 @@ def _callee_signature(func, statics, argument_shapes):
 
 
 def _bind_runtime_calls(tree: ast.FunctionDef, free: FreeNames) -> None:
-    """Calls that normal form introduced (`set_item`) name their helper in generated code."""
+    """Calls that normal form introduced (`set_item`, `numpy.asarray` of a list given where
+    NumPy takes an array) name their helper, or numpy, in generated code."""
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and getattr(anno.get(node, anno.FUNC), "__module__", None) == runtime.__name__):
-            node.func.id = free.bind(node.func.id, anno.get(node, anno.FUNC))
+        if not isinstance(node, ast.Call):
+            continue
+        func = anno.get(node, anno.FUNC)
+        if (isinstance(node.func, ast.Name)
+                and getattr(func, "__module__", None) == runtime.__name__):
+            node.func.id = free.bind(node.func.id, func)
+        elif (func is numpy.asarray and isinstance(node.func, ast.Attribute)
+              and isinstance(node.func.value, ast.Name) and node.func.value.id == "numpy"):
+            node.func.value.id = free.bind("numpy", numpy)
 
 
 def function_name(func, kind, wrt, statics=()):
