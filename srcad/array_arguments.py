@@ -46,7 +46,7 @@ def _is_numpy(func):
         and not isinstance(func, type) and (owner is None or inspect.ismodule(owner))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parameters(func):
     """The names of `func`'s parameters that can be given by position or keyword, in order
     (a `*args` ends them), or None when NumPy gives no signature."""

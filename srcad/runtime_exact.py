@@ -167,3 +167,49 @@ def clip_source(a, low=None, high=None, low_kw=None, high_kw=None):
     if high is not None:
         source = numpy.where(numpy.greater(floor, high), numpy.int8(2), source)
     return source
+
+
+def scan(a, b, axis=None):
+    """`z` with `z[k] = a[k] * z[k-1] + b[k]` along `axis` (`z[-1]` is 0; None: the last axis
+    of the 1-D values `cumprod(a)` without an axis gives): the tangent of a cumulative product
+    is `scan(a, shifted(y, axis, 1.0) * da)`, with no division by `a`, so it is exact where an
+    entry is 0. Linear in `b`; `scan_back` is its transpose."""
+    a, b = numpy.broadcast_arrays(a, b)
+    axis = -1 if axis is None else axis
+    with numpy.errstate(all="ignore"):
+        products = numpy.cumprod(a, axis=axis)
+        if numpy.all(numpy.abs(products) >= numpy.finfo(float).tiny):   # no 0, no underflow:
+            z = products * numpy.cumsum(b / products, axis=axis)      # the vectorized form
+            if numpy.all(numpy.isfinite(z) | ~numpy.isfinite(b)):
+                return z
+    z = numpy.array(numpy.moveaxis(b, axis, 0), dtype=numpy.result_type(a, b, float))
+    steps = numpy.moveaxis(a, axis, 0)
+    for k in range(1, z.shape[0]):
+        z[k] += steps[k] * z[k - 1]
+    return numpy.moveaxis(z, 0, axis)
+
+
+def scan_back(a, b, axis=None):
+    """`z` with `z[k] = a[k+1] * z[k+1] + b[k]` along `axis` (the last `z` is `b`'s): the
+    transpose of `scan(a, ., axis)`, run from the end."""
+    axis = -1 if axis is None else axis
+    return numpy.flip(scan(numpy.flip(shifted_back(a, axis, 1.0), axis),
+                           numpy.flip(b, axis), axis), axis)
+
+
+def shifted(y, axis=None, fill=0.0):
+    """`y` moved one place along `axis` (None: the last): `out[k] = y[k-1]`, `out[0] = fill`.
+    Its derivative is `shifted` of the derivative with fill 0; `shifted_back` is its
+    transpose."""
+    axis = -1 if axis is None else axis
+    y = numpy.asarray(y)
+    first = numpy.full_like(numpy.take(y, [0], axis=axis), fill, dtype=numpy.result_type(y, fill))
+    return numpy.concatenate([first, numpy.delete(y, -1, axis=axis)], axis=axis)
+
+
+def shifted_back(y, axis=None, fill=0.0):
+    """`y` moved one place back along `axis`: `out[k] = y[k+1]`, the last `out` is `fill`."""
+    axis = -1 if axis is None else axis
+    y = numpy.asarray(y)
+    last = numpy.full_like(numpy.take(y, [0], axis=axis), fill, dtype=numpy.result_type(y, fill))
+    return numpy.concatenate([numpy.delete(y, 0, axis=axis), last], axis=axis)
