@@ -80,10 +80,12 @@ def undstack(g, arrays):
 
 
 def _cut(g, arrays, axis, width):
+    from .runtime import in_form_of
     shapes = [numpy.shape(a) for a in arrays]
     bounds = numpy.cumsum([width(s) for s in shapes])[:-1].tolist()
-    return [numpy.reshape(piece, shape)
-            for piece, shape in zip(numpy.split(g, bounds, axis=axis), shapes)]
+    return in_form_of([numpy.reshape(piece, shape)
+                       for piece, shape in zip(numpy.split(g, bounds, axis=axis), shapes)],
+                      arrays)
 
 
 def select_pieces(g, condlist, choicelist):

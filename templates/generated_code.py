@@ -121,7 +121,7 @@ def split_like_(out, g, arrays, axis=0):
 
 
 @linear(runtime.unstack)
-def unstack_(out, g, axis=0):
+def unstack_(out, g, axis=0, arrays=None):
     return numpy.stack(d[out], axis)
 
 
