@@ -65,7 +65,26 @@ def where_and_prod_of_lists_ag(x):
         anp.array([x[0], x[1], 1.5]))
 
 
-CASES = [(sort_of_a_list, sort_of_a_list_ag), (max_of_scalars, max_of_scalars_ag),
+def lists_by_name(x):
+    rows = [x, 2.0 * x - 0.3]
+    items = []
+    for i in range(2):
+        items.append(x * (i + 1.0))
+    pair = (x[0], x[1] * x[2])
+    return (np.sum(np.sin(np.sort(rows, axis=0)) * W) + np.sum(np.unwrap(items, axis=0) ** 2)
+            + np.sum(np.sinc(pair)))
+
+
+def lists_by_name_ag(x):
+    low, high = anp.minimum(x, 2.0 * x - 0.3), anp.maximum(x, 2.0 * x - 0.3)
+    shifted = anp.array([x, 2.0 * x])    # (unwrap keeps the steps x, below pi, as they are)
+    pair = anp.array([x[0], x[1] * x[2]])
+    return (anp.sum(anp.sin(anp.array([low, high])) * W) + anp.sum(shifted ** 2)
+            + anp.sum(anp.sin(np.pi * pair) / (np.pi * pair)))
+
+
+CASES = [(lists_by_name, lists_by_name_ag), (sort_of_a_list, sort_of_a_list_ag),
+         (max_of_scalars, max_of_scalars_ag),
          (ufunc_of_a_nested_list, ufunc_of_a_nested_list_ag),
          (products_of_tuples, products_of_tuples_ag),
          (where_and_prod_of_lists, where_and_prod_of_lists_ag)]
@@ -108,6 +127,8 @@ def test_lists_given_to_numpy_in_every_mode(f, reference, x, v):
 def test_the_conversion_is_explicit_in_the_generated_code():
     text = srcad.source(srcad.grad(sort_of_a_list), np.array([0.3, -0.7, 1.1]))
     assert "np.asarray([x, " in text and "np.sort(" in text
+    text = srcad.source(srcad.grad(lists_by_name), np.array([0.3, -0.7, 1.1]))
+    assert "np.asarray(rows)" in text and "np.asarray(pair)" in text
 
 
 @pytest.mark.parametrize("func, position, keyword, expected", [

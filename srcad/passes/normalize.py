@@ -120,6 +120,7 @@ class _Normalizer:
         self.fixed = frozenset()    # names that keep their version (carried through a loop)
         self.version = {}           # user name -> current SSA name
         self.params = set()         # the function's parameters
+        self.sequences = set()      # SSA names bound to a list or tuple this function built
         self.out = None             # statement list being written
         self.line = None            # user line of the statement being normalized
 
@@ -281,6 +282,8 @@ class _Normalizer:
             temp = self.namer.temp(_base_name(value))
             self.emit(ast.Assign(targets=[name(temp, ast.Store())], value=value))
             value = name(temp)
+        if _makes_sequence(value) or (isinstance(value, ast.Name) and value.id in self.sequences):
+            self.sequences.add(target)
         self.emit(ast.Assign(targets=[name(target, ast.Store())], value=value))
 
     def unpack(self, targets, value):
@@ -527,7 +530,7 @@ class _Normalizer:
         target = None if anno.get(node, anno.METHOD) else anno.get(node, anno.FUNC)
 
         def convert(value, position=None, keyword=None):
-            if _is_sequence(value) and takes_array(target, position, keyword):
+            if self.may_be_sequence(value) and takes_array(target, position, keyword):
                 return self.as_array(value)
             return argument(value)
 
@@ -536,10 +539,17 @@ class _Normalizer:
                     for k in node.keywords]
         return anno.copy(node, ast.Call(func=func, args=args, keywords=keywords))
 
+    def may_be_sequence(self, node):
+        """True for a list or tuple literal holding more than constants, or a name that this
+        function bound to a list or tuple (`items = [x, y]`, `items.append(x)`)."""
+        return _is_sequence(node) or (isinstance(node, ast.Name) and self.version.get(
+            node.id, node.id) in self.sequences)
+
     def as_array(self, node):
-        """A list or tuple literal given where NumPy takes an array, converted as NumPy does on
-        entry, explicitly: `_asarray = numpy.asarray([a, b])` (`srcad.array_arguments`)."""
-        items = type(node)(elts=[self.atom(e) for e in node.elts], ctx=ast.Load())
+        """A list or tuple given where NumPy takes an array, converted as NumPy does on entry,
+        explicitly: `_asarray = numpy.asarray([a, b])` (`srcad.array_arguments`)."""
+        items = (type(node)(elts=[self.atom(e) for e in node.elts], ctx=ast.Load())
+                 if isinstance(node, (ast.List, ast.Tuple)) else self.atom(node))
         call = ast.Call(func=ast.Attribute(value=name("numpy"), attr="asarray", ctx=ast.Load()),
                         args=[items], keywords=[])
         anno.set_(call, anno.FUNC, numpy.asarray)
@@ -603,6 +613,15 @@ def _is_sequence(node):
     """True for a list or tuple literal holding something other than constants."""
     return isinstance(node, (ast.List, ast.Tuple)) and not all(
         isinstance(e, ast.Constant) for e in node.elts)
+
+
+def _makes_sequence(value):
+    """True for a normal-form value that is a list or tuple: a display, `appended(items, x)`,
+    `list(...)` or `tuple(...)`."""
+    if isinstance(value, (ast.List, ast.Tuple)):
+        return True
+    return isinstance(value, ast.Call) and anno.get(value, anno.FUNC) in (
+        runtime.appended, list, tuple)
 
 
 def _is_user_call(node):
