@@ -9,7 +9,8 @@ written (`x.shape[0]`, `np.pi`, `a > 0 and b`):
     t = a OP b  /  t = OP a           arithmetic (BinOp / UnaryOp) on atoms
     t = f(a, b, k=c)                  call; a list argument is a list of atoms ([a, b]), except
                                       where NumPy takes an array: `t = numpy.asarray([a, b])`
-                                      first (srcad/array_arguments.py)
+                                      first (also for a name bound to a list or tuple;
+                                      srcad/array_arguments.py)
     t = a.method(b, k=c)              method call on a local array
     t = a[index]                      indexing; the index parts are atoms or slices of atoms
     t = a.T                           attribute of a local array
