@@ -4,8 +4,9 @@ A Python list or tuple given where NumPy takes an array (`np.sort([x, y])`, `np.
 is converted by NumPy on entry (`asarray`); normal form makes that conversion explicit
 (`_asarray = np.asarray([x, y]); np.sort(_asarray)`, and `np.asarray(items)` for a name the
 function bound to a list or tuple), so only the rules of `numpy.asarray` and `numpy.array` see
-a sequence of differentiated values and every other rule sees an array. A sequence NumPy keeps as a sequence (`np.concatenate([x, y])`, `np.stack(arrays)`,
-`np.einsum(s, *operands)`) is not an array parameter and stays as written.
+a sequence of differentiated values and every other rule sees an array. A sequence NumPy
+keeps as a sequence (`np.concatenate([x, y])`, `np.stack(arrays)`, `np.einsum(s, *operands)`)
+is not an array parameter and stays as written.
 
 In: the called object and the argument's position or keyword. Out: `takes_array` (a bool).
 """

@@ -284,3 +284,14 @@ def closeness(x):
 def test_isclose_and_allclose_just_work():
     x = np.array([1.0, -0.7, 1.1])               # isclose at the first entry only
     _check_every_mode(closeness, x, np.array([1.0, 2.0, -1.0]))
+
+
+def crosses_of_plane_vectors(m):
+    return (np.sum(np.sin(np.cross(m, np.array([0, 0, 1]), axis=0)))
+            + np.sum(np.cos(np.cross(m.T, m.T[::-1] * 2.0))) + np.sum(np.cross(m, m * m, axis=0)))
+
+
+@pytest.mark.filterwarnings("ignore:Arrays of 2-dimensional vectors are deprecated")
+def test_cross_of_vectors_of_two_entries():
+    m = np.array([[0.3, -0.7, 1.1], [0.5, 0.2, -0.4]])
+    _check_every_mode(crosses_of_plane_vectors, m, np.array([[1.0, -1.0, 0.5], [0.2, 2.0, -0.3]]))
