@@ -24,10 +24,8 @@ from tests.support.wide_sweep import sweep
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
 CI_FAMILIES = frozenset({"ufunc", "shapes", "models", "out", "inplace", "index_write",
-                         "literals", "shared", "settings", "names", "rebind"})
+                         "literals", "shared", "settings", "names", "rebind", "numpy"})
 PENDING = {           # family -> what still fails in it (the failure list filed with issue 12)
-    "numpy": "np.clip with array bounds (wrong), np.sort of a list under jvp and "
-             "np.concatenate of a 2-D array (internal), np.mintypecode (error in NumPy's line)",
     "linalg": "np.linalg.norm under hvp (error naming srcad's runtime), norm of a list "
               "(internal)",
 }
