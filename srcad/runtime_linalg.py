@@ -16,6 +16,7 @@ derivative of `L(symmetrize_lower(a))`; `unsymmetrize_lower` is the transpose of
 
 import numpy
 
+from .backend import array_module
 from .runtime import shape_of
 
 
@@ -103,10 +104,11 @@ def _cross_gradient(g, x, product, axis):
     """The gradient in `x` of `sum(product(x) * g)` for `product` linear in `x` (a cross
     product), one entry of the vectors of `x` at a time."""
     n, ndim = numpy.shape(x)[axis], numpy.ndim(x)
+    along = (1,) * (axis % ndim) + (n,) + (1,) * (ndim - axis % ndim - 1)
+    units = array_module(g).eye(n)             # (made by g's array library)
     pieces = []
     for i in range(n):
-        unit = numpy.zeros((1,) * (axis % ndim) + (n,) + (1,) * (ndim - axis % ndim - 1))
-        unit[(0,) * (axis % ndim) + (i,)] = 1.0
+        unit = numpy.reshape(units[i], along)
         weighted = product(numpy.broadcast_to(unit, numpy.shape(x))) * g
         pieces.append(_summed_to(weighted, numpy.shape(numpy.take(x, i, axis=axis))))
     return numpy.stack(pieces, axis=axis % ndim)

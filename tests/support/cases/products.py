@@ -73,7 +73,7 @@ def cross_helpers(g, b):
     return numpy.concatenate([
         runtime_linalg.cross_adjoint_left(g[:, 0], plane, b).ravel(),
         runtime_linalg.cross_adjoint_right(g[:, 2], b * b, plane).ravel(),
-        runtime_linalg.cross_adjoint_left(g, b[:, :1] * numpy.ones((3, 3)), g, 0).ravel()])
+        runtime_linalg.cross_adjoint_left(g, g * b[:, :1], g, 0).ravel()])
 
 
 def _kron_vjp(u, a, b):
