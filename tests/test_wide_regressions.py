@@ -295,3 +295,45 @@ def crosses_of_plane_vectors(m):
 def test_cross_of_vectors_of_two_entries():
     m = np.array([[0.3, -0.7, 1.1], [0.5, 0.2, -0.4]])
     _check_every_mode(crosses_of_plane_vectors, m, np.array([[1.0, -1.0, 0.5], [0.2, 2.0, -0.3]]))
+
+
+def polyder_of_order_zero(m):
+    for row in m:
+        v = np.polyder(row, 0.7)               # order int(0.7) == 0: NumPy returns `row` itself
+        v -= 0.5 * row
+    return np.sum(np.sin(m))
+
+
+def conjugate_of_a_real_array(m):
+    v = m.conjugate()                          # a real array's conjugate is the array itself
+    v -= 0.5 * v
+    return np.sum(np.sin(m))
+
+
+def transpose_by_einsum(m):
+    y = m * 1.0
+    v = np.einsum("ij->ji", y)                 # a view of y
+    v *= 2.0
+    return np.sum(np.sin(y))
+
+
+def views_made_fresh(m):
+    y = np.einsum("ij->ji", m * 1.0)           # a view of a temporary nothing else reads
+    y *= 2.0
+    return np.sum(np.sin(y))
+
+
+@pytest.mark.parametrize("f", [polyder_of_order_zero, conjugate_of_a_real_array,
+                               transpose_by_einsum])
+def test_writes_through_what_numpy_returns_as_a_view_are_refused(f):
+    m = np.array([[0.3, -0.7, 1.1], [0.5, 0.2, -0.4]])
+    line = f.__code__.co_firstlineno + (2 if f is conjugate_of_a_real_array else 3)
+    for derivative in (srcad.grad(f), srcad.jvp(f)):
+        with pytest.raises(srcad.UnsupportedSyntaxError, match="may share memory") as error:
+            derivative(m) if derivative.kind == "grad" else derivative(m, np.ones_like(m))
+        assert error.value.location.lineno == line
+
+
+def test_a_view_of_a_temporary_can_be_written():
+    m = np.array([[0.3, -0.7, 1.1], [0.5, 0.2, -0.4]])
+    _check_every_mode(views_made_fresh, m, np.ones_like(m))
