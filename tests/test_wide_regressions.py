@@ -337,3 +337,23 @@ def test_writes_through_what_numpy_returns_as_a_view_are_refused(f):
 def test_a_view_of_a_temporary_can_be_written():
     m = np.array([[0.3, -0.7, 1.1], [0.5, 0.2, -0.4]])
     _check_every_mode(views_made_fresh, m, np.ones_like(m))
+
+
+def transpose_by_einsum_sublists(m):
+    y = m * 1.0
+    v = np.einsum(y, [0, 1], [1, 0])           # a view of y
+    v *= 2.0
+    return np.sum(np.sin(y))
+
+
+def einsum_product_written(m):
+    v = np.einsum("ij,j->i", m, m[0])          # a product: a new array
+    v += 1.0
+    return np.sum(v * v)
+
+
+def test_einsum_of_one_operand_is_a_view_of_several_a_new_array():
+    m = np.array([[0.3, -0.7, 1.1], [0.5, 0.2, -0.4]])
+    with pytest.raises(srcad.UnsupportedSyntaxError, match="may share memory with `y`"):
+        srcad.grad(transpose_by_einsum_sublists)(m)
+    _check_every_mode(einsum_product_written, m, np.ones_like(m))

@@ -39,7 +39,7 @@ VIEW_CALLS = {"reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "
               "array_split", "hsplit", "vsplit", "dsplit", "getfield", "frombuffer",
               "from_dlpack"}
 # calls whose result may share the memory of any of their arguments, not only the first
-VIEW_OF_ANY = {"broadcast_arrays", "einsum", "ix_", "atleast_1d", "atleast_2d", "atleast_3d",
+VIEW_OF_ANY = {"broadcast_arrays", "ix_", "atleast_1d", "atleast_2d", "atleast_3d",
                "mintypecode"}
 
 
@@ -174,11 +174,21 @@ def _shares(value):
     if isinstance(value, ast.Call):
         func = value.func
         called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if called == "einsum":
+            return _einsum_view_of(value.args)
         if called in VIEW_CALLS | VIEW_OF_ANY:     # x.reshape(...) or np.reshape(x, ...)
             receiver = _shares(func.value) if isinstance(func, ast.Attribute) else set()
             shared = value.args if called in VIEW_OF_ANY else value.args[:1]
             return receiver.union(*(_shares(a) for a in shared))
     return set()
+
+
+def _einsum_view_of(args):
+    """What `einsum(*args)` may share: its operand when it has one (`'ij->ji'` and `'ii->i'`
+    give views), nothing when it multiplies several (a new array)."""
+    if args and isinstance(args[0], ast.Constant):             # einsum('ij->ji', a)
+        return _shares(args[1]) if len(args) == 2 else set()
+    return _shares(args[0]) if 0 < len(args) <= 3 else set()   # einsum(a, [0, 1], [1, 0])
 
 
 def _is_new_list(value):
