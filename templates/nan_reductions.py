@@ -7,14 +7,14 @@ A NaN entry gets derivative 0 (it does not reach the result). cumprod's derivati
 (`runtime_exact.scan`: each running product's derivative is the previous one's times the entry,
 plus the product before the entry times its derivative), so it is exact where an entry is 0.
 nanmax/nanmin share the derivative among the entries that attain the extremum, as max and min
-do; ptp is max minus min.
+do; ptp is max minus min. nanstd of one element per result has derivative 0 (`std_divisor`).
 """
 
 import numpy
 
 from srcad.rules import adjoint, d, reduction, shape, tangent
 from srcad.runtime import extremum_adjoint, extremum_tangent, prod_others, unreduce
-from srcad.runtime_exact import scan, scan_back, shifted
+from srcad.runtime_exact import scan, scan_back, shifted, std_divisor
 
 from .reductions import reduction_shape
 
@@ -146,7 +146,7 @@ def nanvar(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 def nanstd(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     count = numpy.sum(numpy.logical_not(numpy.isnan(a)), axis, keepdims=True)
     centred = numpy.where(numpy.isnan(a), 0.0, a - numpy.nanmean(a, axis, keepdims=True))
-    d[a] += unreduce(d[y] / y, a, axis, keepdims) * centred / (count - ddof)
+    d[a] += unreduce(d[y] / std_divisor(y, a, count - ddof), a, axis, keepdims) * centred
 
 
 @tangent(numpy.nanstd)
@@ -154,7 +154,7 @@ def nanstd(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     count = numpy.sum(numpy.logical_not(numpy.isnan(a)), axis, keepdims=keepdims)
     centred = numpy.where(numpy.isnan(a), 0.0, a - numpy.nanmean(a, axis, keepdims=True))
     d[y] = numpy.sum(numpy.where(numpy.isnan(a), 0.0, d[a]) * centred, axis,
-                     keepdims=keepdims) / ((count - ddof) * y)
+                     keepdims=keepdims) / std_divisor(y, a, count - ddof)
 
 
 # ---- range and average --------------------------------------------------------------------

@@ -357,3 +357,13 @@ def test_einsum_of_one_operand_is_a_view_of_several_a_new_array():
     with pytest.raises(srcad.UnsupportedSyntaxError, match="may share memory with `y`"):
         srcad.grad(transpose_by_einsum_sublists)(m)
     _check_every_mode(einsum_product_written, m, np.ones_like(m))
+
+
+def nanstd_of_single_rows(m):
+    return np.sum(np.sin(np.nanstd(m, axis=0))) + np.sum(np.sin(m))
+
+
+def test_nanstd_of_one_element_has_derivative_zero():
+    m = np.array([[0.3, -0.7, 1.1]])            # one element per column: nanstd is 0 for all m
+    np.testing.assert_allclose(srcad.grad(nanstd_of_single_rows)(m), np.cos(m), rtol=1e-12)
+    _check_every_mode(nanstd_of_single_rows, m, np.array([[1.0, 2.0, -1.0]]))
