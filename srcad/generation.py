@@ -343,16 +343,22 @@ def _callee_signature(func, statics, argument_shapes):
 
 
 def _bind_runtime_calls(tree: ast.FunctionDef, free: FreeNames) -> None:
-    """Calls that normal form introduced (`set_item`, `range(len(x))`) name their helper or
-    builtin in generated code (a builtin under another name where a user local hides it)."""
+    """Calls that normal form introduced (`set_item`, `range(len(x))`, `numpy.asarray` of a
+    list given where NumPy takes an array) name their helper, builtin (under another name where
+    a user local hides it) or numpy in generated code."""
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        if not isinstance(node, ast.Call):
             continue
-        if getattr(anno.get(node, anno.FUNC), "__module__", None) == runtime.__name__:
-            node.func.id = free.bind(node.func.id, anno.get(node, anno.FUNC))
-        elif anno.get(node, anno.BUILTIN) is not None:
+        func = anno.get(node, anno.FUNC)
+        if (isinstance(node.func, ast.Name)
+                and getattr(func, "__module__", None) == runtime.__name__):
+            node.func.id = free.bind(node.func.id, func)
+        elif isinstance(node.func, ast.Name) and anno.get(node, anno.BUILTIN) is not None:
             ident = anno.get(node, anno.BUILTIN)
             node.func.id = free.bind(ident, getattr(builtins, ident))
+        elif (func is numpy.asarray and isinstance(node.func, ast.Attribute)
+              and isinstance(node.func.value, ast.Name) and node.func.value.id == "numpy"):
+            node.func.value.id = free.bind("numpy", numpy)
 
 
 def function_name(func, kind, wrt, statics=()):

@@ -167,11 +167,20 @@ def split_like(g, arrays, axis=0):
     `axis=None`, which joins the arrays flattened, each piece reshaped back)."""
     if axis is None:
         bounds = numpy.cumsum([numpy.size(a) for a in arrays])[:-1].tolist()
-        return [piece.reshape(shape_of(a))
-                for piece, a in zip(_split(g, bounds, 0), arrays)]
+        return in_form_of([piece.reshape(shape_of(a))
+                           for piece, a in zip(_split(g, bounds, 0), arrays)], arrays)
     sizes = [shape_of(a)[axis] for a in arrays]
     bounds = numpy.cumsum(sizes)[:-1].tolist()
-    return _split(g, bounds, axis)
+    return in_form_of(_split(g, bounds, axis), arrays)
+
+
+def in_form_of(pieces, arrays):
+    """The adjoint `pieces` of the entries of `arrays`, a sequence NumPy joins: the list itself
+    for a list or tuple, stacked back into one array for an array (whose rows NumPy joined:
+    `numpy.concatenate(m)`)."""
+    if arrays is None or isinstance(arrays, (list, tuple)):
+        return pieces
+    return numpy.stack(pieces) if len(pieces) else numpy.zeros(shape_of(arrays))
 
 
 def _split(g, bounds, axis):
@@ -183,9 +192,10 @@ def _split(g, bounds, axis):
             for start, stop in zip(edges[:-1], edges[1:])]
 
 
-def unstack(g, axis=0):
-    """Adjoint of `stack(arrays, axis)`: the slices of `g` along `axis`."""
-    return [numpy.take(g, i, axis=axis) for i in range(g.shape[axis])]
+def unstack(g, axis=0, arrays=None):
+    """Adjoint of `stack(arrays, axis)`: the slices of `g` along `axis` (stacked back into one
+    array when `arrays` is an array, see `in_form_of`)."""
+    return in_form_of([numpy.take(g, i, axis=axis) for i in range(g.shape[axis])], arrays)
 
 
 def cast_like(g, x):
@@ -728,8 +738,8 @@ def _unjoin(g, arrays, axis, ndmin):
     shapes = [tuple(shape_of(a)) for a in arrays]
     sizes = [((1,) * (ndmin - len(shape)) + shape)[axis] for shape in shapes]
     pieces = _split(g, numpy.cumsum(sizes)[:-1].tolist(), axis)
-    return [piece if piece.shape == shape else piece.reshape(shape)
-            for piece, shape in zip(pieces, shapes)]
+    return in_form_of([piece if piece.shape == shape else piece.reshape(shape)
+                       for piece, shape in zip(pieces, shapes)], arrays)
 
 
 def einsum_pullback(g, subscripts, operands):

@@ -80,10 +80,12 @@ def undstack(g, arrays):
 
 
 def _cut(g, arrays, axis, width):
+    from .runtime import in_form_of
     shapes = [numpy.shape(a) for a in arrays]
     bounds = numpy.cumsum([width(s) for s in shapes])[:-1].tolist()
-    return [numpy.reshape(piece, shape)
-            for piece, shape in zip(numpy.split(g, bounds, axis=axis), shapes)]
+    return in_form_of([numpy.reshape(piece, shape)
+                       for piece, shape in zip(numpy.split(g, bounds, axis=axis), shapes)],
+                      arrays)
 
 
 def select_pieces(g, condlist, choicelist):
@@ -109,11 +111,13 @@ def trapezoid_weights(y, x=None, dx=1.0, axis=-1):
     if x is None:
         widths = xp.full(max(n - 1, 0), float(dx))
     else:
-        x = xp.asarray(x, dtype=float)
-        x = numpy.reshape(x, along) if x.ndim == 1 else x
-        widths = numpy.diff(x, axis=axis)
+        x = xp.asarray(x)               # (NumPy's diff of booleans is `!=`, not a subtraction)
+        widths = numpy.diff(x, axis=-1 if x.ndim == 1 else axis).astype(float)
     widths = numpy.reshape(widths, along[:axis % ndim] + [-1] + along[axis % ndim + 1:]) \
         if numpy.ndim(widths) == 1 else widths
+    cut = list(numpy.shape(y))
+    cut[axis] = max(n - 1, 0)           # NumPy broadcasts the widths against the intervals
+    widths = numpy.broadcast_to(widths, numpy.broadcast_shapes(numpy.shape(widths), tuple(cut)))
     pad_after = [(0, 0)] * ndim
     pad_before = [(0, 0)] * ndim
     pad_after[axis] = (0, 1)

@@ -11,6 +11,7 @@ it can be differentiated again.
 
 import numpy
 
+from .backend import any_lazy
 from .errors import SrcadError
 from .runtime import Pieces
 
@@ -167,3 +168,54 @@ def clip_source(a, low=None, high=None, low_kw=None, high_kw=None):
     if high is not None:
         source = numpy.where(numpy.greater(floor, high), numpy.int8(2), source)
     return source
+
+
+def scan(a, b, axis=None):
+    """`z` with `z[k] = a[k] * z[k-1] + b[k]` along `axis` (`z[-1]` is 0; None: the last axis
+    of the 1-D values `cumprod(a)` without an axis gives): the tangent of a cumulative product
+    is `scan(a, shifted(y, axis, 1.0) * da)`, with no division by `a`, so it is exact where an
+    entry is 0. Linear in `b`; `scan_back` is its transpose. A Dask array stays a graph."""
+    a, b = numpy.broadcast_arrays(a, b)
+    axis = -1 if axis is None else axis
+    if not any_lazy((a, b)):
+        with numpy.errstate(all="ignore"):
+            products = numpy.cumprod(a, axis=axis)
+            if numpy.all(numpy.abs(products) >= numpy.finfo(float).tiny):   # no 0, no
+                z = products * numpy.cumsum(b / products, axis=axis)      # underflow
+                if numpy.all(numpy.isfinite(z) | ~numpy.isfinite(b)):
+                    return z
+    steps, terms = numpy.moveaxis(a, axis, 0), numpy.moveaxis(b, axis, 0)
+    z = []
+    for k in range(terms.shape[0]):
+        z.append(terms[k] if k == 0 else steps[k] * z[-1] + terms[k])
+    return numpy.stack(z, axis=axis % max(numpy.ndim(b), 1)) if z else b * 1.0
+
+
+def scan_back(a, b, axis=None):
+    """`z` with `z[k] = a[k+1] * z[k+1] + b[k]` along `axis` (the last `z` is `b`'s): the
+    transpose of `scan(a, ., axis)`, run from the end."""
+    axis = -1 if axis is None else axis
+    return numpy.flip(scan(numpy.flip(shifted_back(a, axis, 1.0), axis),
+                           numpy.flip(b, axis), axis), axis)
+
+
+def shifted(y, axis=None, fill=0.0):
+    """`y` moved one place along `axis` (None: the last): `out[k] = y[k-1]`, `out[0] = fill`.
+    Its derivative is `shifted` of the derivative with fill 0; `shifted_back` is its
+    transpose."""
+    return _moved(y, axis, fill, back=False)
+
+
+def shifted_back(y, axis=None, fill=0.0):
+    """`y` moved one place back along `axis`: `out[k] = y[k+1]`, the last `out` is `fill`."""
+    return _moved(y, axis, fill, back=True)
+
+
+def _moved(y, axis, fill, back):
+    axis = (-1 if axis is None else axis) % max(numpy.ndim(y), 1)
+    y = y if hasattr(y, "ndim") else numpy.asarray(y)
+    before = (slice(None),) * axis
+    kept = y[before + ((slice(1, None),) if back else (slice(None, -1),))]
+    edge = numpy.full_like(y[before + (slice(0, 1),)], fill,
+                           dtype=y.dtype if y.dtype.kind in "fc" else float)
+    return numpy.concatenate([kept, edge] if back else [edge, kept], axis=axis)

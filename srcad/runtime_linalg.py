@@ -16,6 +16,7 @@ derivative of `L(symmetrize_lower(a))`; `unsymmetrize_lower` is the transpose of
 
 import numpy
 
+from .backend import array_module
 from .runtime import shape_of
 
 
@@ -80,6 +81,46 @@ def power_tangent(t, a, n):
     for k in range(1, n):
         total = total + powers[k] @ t @ powers[n - 1 - k]
     return total
+
+
+def cross_adjoint_left(g, a, b, axis=-1):
+    """The adjoint of `numpy.cross(a, b, axis=axis)` with respect to `a`: the gradient in `a`
+    of `sum(cross(a, b) * g)`; linear in `g` and in `b`. Vectors of 3 entries take the
+    formula `cross(b, g)`; vectors of 2 (which NumPy extends with a zero third entry) take the
+    product with each unit vector in turn."""
+    if numpy.shape(a)[axis] == 3 and numpy.shape(b)[axis] == 3:
+        return _summed_to(numpy.cross(b, g, axis=axis), numpy.shape(a))
+    return _cross_gradient(g, a, lambda unit: numpy.cross(unit, b, axis=axis), axis)
+
+
+def cross_adjoint_right(g, a, b, axis=-1):
+    """The adjoint of `numpy.cross(a, b, axis=axis)` with respect to `b`; linear in `g` and in
+    `a` (see `cross_adjoint_left`)."""
+    if numpy.shape(a)[axis] == 3 and numpy.shape(b)[axis] == 3:
+        return _summed_to(numpy.cross(g, a, axis=axis), numpy.shape(b))
+    return _cross_gradient(g, b, lambda unit: numpy.cross(a, unit, axis=axis), axis)
+
+
+def _cross_gradient(g, x, product, axis):
+    """The gradient in `x` of `sum(product(x) * g)` for `product` linear in `x` (a cross
+    product), one entry of the vectors of `x` at a time."""
+    n, ndim = numpy.shape(x)[axis], numpy.ndim(x)
+    along = (1,) * (axis % ndim) + (n,) + (1,) * (ndim - axis % ndim - 1)
+    units = array_module(g).eye(n)             # (made by g's array library)
+    pieces = []
+    for i in range(n):
+        unit = numpy.reshape(units[i], along)
+        weighted = product(numpy.broadcast_to(unit, numpy.shape(x))) * g
+        pieces.append(_summed_to(weighted, numpy.shape(numpy.take(x, i, axis=axis))))
+    return numpy.stack(pieces, axis=axis % ndim)
+
+
+def _summed_to(y, shape):
+    """`y` summed over the axes broadcasting added or stretched, to `shape`."""
+    extra = numpy.ndim(y) - len(shape)
+    y = numpy.sum(y, axis=tuple(range(extra))) if extra > 0 else y
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and numpy.shape(y)[i] != 1)
+    return numpy.reshape(numpy.sum(y, axis=stretched, keepdims=True) if stretched else y, shape)
 
 
 def _kron_blocks(g, a, b):

@@ -454,9 +454,11 @@ def cbrt(g, y, x):
     return g / (3.0 * y * y)
 
 
-@elementwise(numpy.sinc)                    # (cos(pi x) - sinc(x)) / x, 0 at x = 0
-def sinc(g, y, x):
-    return g * numpy.where(x == 0, 0.0, (numpy.cos(math.pi * x) - y) / numpy.where(x == 0, 1.0, x))
+@elementwise(numpy.sinc)        # (cos(pi x) - sinc(x)) / x; at x = 0 its Taylor series (value 0,
+def sinc(g, y, x):              # and the derivatives of sinc up to the sixth right there)
+    series = x * (x * x * (math.pi ** 4 / 30.0 - x * x * math.pi ** 6 / 840.0) - math.pi ** 2 / 3.0)
+    slope = (numpy.cos(math.pi * x) - y) / numpy.where(x == 0, 1.0, x)
+    return g * numpy.where(x == 0, series, slope)
 
 
 @elementwise(numpy.nan_to_num)

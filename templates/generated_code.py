@@ -39,6 +39,10 @@ from srcad.runtime_exact import (
     last_writes,
     power_exponent_slope,
     power_slope,
+    scan,
+    scan_back,
+    shifted,
+    shifted_back,
     spread_counts,
     stack_like,
     summable,
@@ -190,7 +194,7 @@ without_derivative(runtime.unstack, "axis")
 
 
 @linear(runtime.unstack)
-def unstack_(out, g, axis=0):
+def unstack_(out, g, axis=0, arrays=None):
     return numpy.stack(d[out], axis)
 
 
@@ -279,3 +283,47 @@ def values_of_(out, g, keys):
 def values_of_(out, g, keys):
     d[out] = values_of(d[g], keys)
 
+
+
+@adjoint(runtime_exact.scan)                # z[k] = a[k] z[k-1] + b[k]: the transpose runs back
+def scan_(z, a, b, axis=None):
+    back = scan_back(a, d[z], axis)
+    d[b] += unbroadcast(back, b)
+    d[a] += unbroadcast(back * shifted(z, axis), a)
+
+
+@tangent(runtime_exact.scan)
+def scan_(z, a, b, axis=None):
+    d[z] = scan(a, d[b] + d[a] * shifted(z, axis), axis)
+
+
+@adjoint(runtime_exact.scan_back)           # z[k] = a[k+1] z[k+1] + b[k]
+def scan_back_(z, a, b, axis=None):
+    ahead = scan(a, d[z], axis)
+    d[b] += unbroadcast(ahead, b)
+    d[a] += unbroadcast(shifted(ahead, axis) * z, a)
+
+
+@tangent(runtime_exact.scan_back)
+def scan_back_(z, a, b, axis=None):
+    d[z] = scan_back(a, d[b] + shifted_back(d[a] * z, axis), axis)
+
+
+@adjoint(runtime_exact.shifted)             # `fill` is a constant
+def shifted_(out, y, axis=None, fill=0.0):
+    d[y] += shifted_back(d[out], axis)
+
+
+@tangent(runtime_exact.shifted)
+def shifted_(out, y, axis=None, fill=0.0):
+    d[out] = shifted(d[y], axis)
+
+
+@adjoint(runtime_exact.shifted_back)
+def shifted_back_(out, y, axis=None, fill=0.0):
+    d[y] += shifted(d[out], axis)
+
+
+@tangent(runtime_exact.shifted_back)
+def shifted_back_(out, y, axis=None, fill=0.0):
+    d[out] = shifted_back(d[y], axis)

@@ -3,16 +3,18 @@ cumulative_sum and cumulative_prod (without `include_initial`), ptp,
 average (without weights), and NaN-aware reductions that skip NaN entries: nansum, nanmean,
 nanprod, nanmax, nanmin, nanvar, nanstd (with `ddof`), nancumsum.
 
-A NaN entry gets derivative 0 (it does not reach the result). cumprod's derivative divides by
-the entries (the running product over an entry), so where an entry is 0 it is inf or NaN, not a
-wrong finite number. nanmax/nanmin share the derivative among the entries that attain the
-extremum, as max and min do; ptp is max minus min.
+A NaN entry gets derivative 0 (it does not reach the result). cumprod's derivative is a scan
+(`runtime_exact.scan`: each running product's derivative is the previous one's times the entry,
+plus the product before the entry times its derivative), so it is exact where an entry is 0.
+nanmax/nanmin share the derivative among the entries that attain the extremum, as max and min
+do; ptp is max minus min. nanstd of one element per result has derivative 0 (`std_divisor`).
 """
 
 import numpy
 
 from srcad.rules import adjoint, d, reduction, shape, tangent
 from srcad.runtime import extremum_adjoint, extremum_tangent, prod_others, unreduce
+from srcad.runtime_exact import scan, scan_back, shifted, std_divisor
 
 from .reductions import reduction_shape
 
@@ -24,17 +26,19 @@ shape(*NAN_REDUCTIONS)(reduction_shape)
 # ---- cumulative products ------------------------------------------------------------------
 
 
-@adjoint(numpy.cumprod)
+@adjoint(numpy.cumprod)                 # (a taken in y's shape: flat when `axis` is None)
 @adjoint(numpy.ndarray.cumprod)
 def cumprod(y, a, axis=None, dtype=None, out=None):
-    after = numpy.flip(numpy.cumsum(numpy.flip(d[y] * y, axis), axis), axis)
-    d[a] += numpy.reshape(after, numpy.shape(a)) / a
+    before = shifted(y, axis, 1.0)
+    after = scan_back(numpy.reshape(a, numpy.shape(y)), d[y], axis)
+    d[a] += numpy.reshape(before * after, numpy.shape(a))
 
 
 @tangent(numpy.cumprod)
 @tangent(numpy.ndarray.cumprod)
 def cumprod(y, a, axis=None, dtype=None, out=None):
-    d[y] = numpy.cumsum(d[a] / a, axis) * y
+    d[y] = scan(numpy.reshape(a, numpy.shape(y)),
+                shifted(y, axis, 1.0) * numpy.reshape(d[a], numpy.shape(y)), axis)
 
 
 @adjoint(numpy.cumulative_sum)         # the array API's cumsum (`axis` keyword-only)
@@ -50,13 +54,15 @@ def cumulative_sum(y, x, *, axis=None, dtype=None):
 
 @adjoint(numpy.cumulative_prod)
 def cumulative_prod(y, x, *, axis=None, dtype=None):
-    after = numpy.flip(numpy.cumsum(numpy.flip(d[y] * y, axis), axis), axis)
-    d[x] += numpy.reshape(after, numpy.shape(x)) / x
+    before = shifted(y, axis, 1.0)
+    after = scan_back(numpy.reshape(x, numpy.shape(y)), d[y], axis)
+    d[x] += numpy.reshape(before * after, numpy.shape(x))
 
 
 @tangent(numpy.cumulative_prod)
 def cumulative_prod(y, x, *, axis=None, dtype=None):
-    d[y] = numpy.cumulative_sum(d[x] / x, axis=axis) * y
+    d[y] = scan(numpy.reshape(x, numpy.shape(y)),
+                shifted(y, axis, 1.0) * numpy.reshape(d[x], numpy.shape(y)), axis)
 
 
 @adjoint(numpy.nancumsum)
@@ -140,7 +146,7 @@ def nanvar(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 def nanstd(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     count = numpy.sum(numpy.logical_not(numpy.isnan(a)), axis, keepdims=True)
     centred = numpy.where(numpy.isnan(a), 0.0, a - numpy.nanmean(a, axis, keepdims=True))
-    d[a] += unreduce(d[y] / y, a, axis, keepdims) * centred / (count - ddof)
+    d[a] += unreduce(d[y] / std_divisor(y, a, count - ddof), a, axis, keepdims) * centred
 
 
 @tangent(numpy.nanstd)
@@ -148,7 +154,7 @@ def nanstd(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     count = numpy.sum(numpy.logical_not(numpy.isnan(a)), axis, keepdims=keepdims)
     centred = numpy.where(numpy.isnan(a), 0.0, a - numpy.nanmean(a, axis, keepdims=True))
     d[y] = numpy.sum(numpy.where(numpy.isnan(a), 0.0, d[a]) * centred, axis,
-                     keepdims=keepdims) / ((count - ddof) * y)
+                     keepdims=keepdims) / std_divisor(y, a, count - ddof)
 
 
 # ---- range and average --------------------------------------------------------------------

@@ -22,7 +22,12 @@ from srcad.runtime import (
     undiagonal,
     untrace,
 )
-from srcad.runtime_linalg import kron_adjoint_left, kron_adjoint_right
+from srcad.runtime_linalg import (
+    cross_adjoint_left,
+    cross_adjoint_right,
+    kron_adjoint_left,
+    kron_adjoint_right,
+)
 
 # ---- numpy.linalg's spellings of numpy's products (the same formulas) ---------------------
 
@@ -65,9 +70,9 @@ def tensordot_(y, a, b, axes=2):
 
 @adjoint(numpy.cross)
 @adjoint(numpy.linalg.cross)
-def cross(y, a, b, *, axis=-1):
-    d[a] += unbroadcast(numpy.cross(b, d[y], axis=axis), a)
-    d[b] += unbroadcast(numpy.cross(d[y], a, axis=axis), b)
+def cross(y, a, b, *, axis=-1):                # (vectors of 2 entries or 3)
+    d[a] += cross_adjoint_left(d[y], a, b, axis)
+    d[b] += cross_adjoint_right(d[y], a, b, axis)
 
 
 @tangent(numpy.cross)
@@ -157,6 +162,28 @@ def trace(y, x, *, offset=0):
 
 
 without_derivative(runtime_linalg.kron_adjoint_left, "a")
+
+
+@adjoint(runtime_linalg.cross_adjoint_left)      # linear in g and in b (a's shape only)
+def cross_adjoint_left_(out, g, a, b, axis=-1):
+    d[g] += numpy.cross(d[out], b, axis=axis)
+    d[b] += cross_adjoint_right(g, d[out], b, axis)
+
+
+@tangent(runtime_linalg.cross_adjoint_left)
+def cross_adjoint_left_(out, g, a, b, axis=-1):
+    d[out] = cross_adjoint_left(d[g], a, b, axis) + cross_adjoint_left(g, a, d[b], axis)
+
+
+@adjoint(runtime_linalg.cross_adjoint_right)     # linear in g and in a (b's shape only)
+def cross_adjoint_right_(out, g, a, b, axis=-1):
+    d[g] += numpy.cross(a, d[out], axis=axis)
+    d[a] += cross_adjoint_left(g, a, d[out], axis)
+
+
+@tangent(runtime_linalg.cross_adjoint_right)
+def cross_adjoint_right_(out, g, a, b, axis=-1):
+    d[out] = cross_adjoint_right(d[g], a, b, axis) + cross_adjoint_right(g, d[a], b, axis)
 
 
 @adjoint(runtime_linalg.kron_adjoint_left)

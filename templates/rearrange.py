@@ -26,7 +26,7 @@ from srcad.rules import (
     tangent,
     without_derivative,
 )
-from srcad.runtime import zeros_like
+from srcad.runtime import unbroadcast, zeros_like
 from srcad.runtime_arrange import (
     gathered,
     negated,
@@ -54,14 +54,14 @@ returns_sequence(numpy.unstack, runtime_arrange.select_pieces)
 # ---- moves whose adjoint is one NumPy call ------------------------------------------------
 
 
-@linear(numpy.tril)
+@linear(numpy.tril)                      # (a 1-D `m` is a row repeated: its rows summed back)
 def tril(y, m, k=0):
-    return numpy.tril(d[y], k)
+    return unbroadcast(numpy.tril(d[y], k), m)
 
 
 @linear(numpy.triu)
 def triu(y, m, k=0):
-    return numpy.triu(d[y], k)
+    return unbroadcast(numpy.triu(d[y], k), m)
 
 
 @linear(numpy.flipud)
@@ -84,8 +84,14 @@ def roll(y, a, shift, axis=None):
     return numpy.roll(d[y], negated(shift), axis)
 
 
-shape(numpy.tril, numpy.triu, numpy.flipud, numpy.fliplr)(
-    lambda shapes, m, /, k=0: same_shape(shapes, m))
+shape(numpy.flipud, numpy.fliplr)(lambda shapes, m, /: same_shape(shapes, m))
+
+
+@shape(numpy.tril, numpy.triu)
+def triangle_shape(shapes, m, /, k=0):
+    """That of `m`; a 1-D `m` of length n gives an n x n matrix (its row repeated)."""
+    shape_ = shapes.shape(m)
+    return shape_ * 2 if shape_ is not None and len(shape_) == 1 else shape_
 
 
 @adjoint(numpy.atleast_1d)

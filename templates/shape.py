@@ -192,7 +192,7 @@ def concatenate(y, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
 
 @adjoint(numpy.stack)
 def stack(y, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
-    d[arrays] += unstack(d[y], axis)
+    d[arrays] += unstack(d[y], axis, arrays)
 
 
 @tangent(numpy.stack)

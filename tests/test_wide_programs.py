@@ -24,11 +24,9 @@ from tests.support.wide_sweep import sweep
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
 CI_FAMILIES = frozenset({"ufunc", "shapes", "models", "out", "inplace", "index_write",
-                         "literals", "shared", "settings", "names", "rebind", "linalg"})
-PENDING = {           # family -> what still fails in it (the failure list filed with issue 12)
-    "numpy": "np.clip with array bounds (wrong), np.sort of a list under jvp and "
-             "np.concatenate of a 2-D array (internal), np.mintypecode (error in NumPy's line)",
-}
+                         "literals", "shared", "settings", "names", "rebind", "linalg",
+                         "numpy"})
+PENDING: dict[str, str] = {}  # family -> what still fails in it (none now: every family in CI)
 _SETTINGS = dict(deadline=None, derandomize=not LONG, database=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                         HealthCheck.data_too_large])

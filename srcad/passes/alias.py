@@ -8,8 +8,9 @@ derivative that ignored this would be silently wrong.
 
 The check follows assignments in order and keeps the pairs of names that may share memory: a
 plain copy `a = b`, a slice or index `a = b[...]` (not with an index array or a mask: those
-copy), `a = b.T`, a view method or function (`b.reshape(...)`, `np.squeeze(b)`, ...), a loop
-target over `b`'s rows, tuple unpacking of `b`. Assigning a name anything else ends its
+copy), `a = b.T`, a view method or function (`b.reshape(...)`, `np.squeeze(b)`, `VIEW_CALLS`
+and `VIEW_OF_ANY`: the NumPy functions that may return an argument itself or a view of it), a
+loop target over `b`'s rows, tuple unpacking of `b`. Assigning a name anything else ends its
 pairs. Branches merge their pairs; loop bodies are followed twice, so that pairs made late in
 one trip are seen early in the next. Calls to other functions are taken to return new arrays.
 A write matters when a partner is read afterwards, or holds an argument, a global or a
@@ -28,7 +29,18 @@ VIEW_ATTRIBUTES = {"T", "mT", "real", "imag"}
 VIEW_CALLS = {"reshape", "ravel", "view", "transpose", "swapaxes", "moveaxis", "squeeze",
               "expand_dims", "asarray", "asanyarray", "broadcast_to", "atleast_1d",
               "atleast_2d", "atleast_3d", "diagonal", "flip", "fliplr", "flipud", "rot90",
-              "stop_gradient"}
+              "stop_gradient",
+              # (found by giving each function of NumPy's catalogue arrays and asking NumPy
+              # whether the result shares their memory: some only for some arguments, as
+              # `polyder(p, 0)`, which returns `p` itself)
+              "asarray_chkfinite", "ascontiguousarray", "asfortranarray", "require", "conj",
+              "conjugate", "diag", "permute_dims", "matrix_transpose", "polyder", "polyint",
+              "real", "imag", "real_if_close", "rollaxis", "trim_zeros", "unstack", "split",
+              "array_split", "hsplit", "vsplit", "dsplit", "getfield", "frombuffer",
+              "from_dlpack"}
+# calls whose result may share the memory of any of their arguments, not only the first
+VIEW_OF_ANY = {"broadcast_arrays", "ix_", "atleast_1d", "atleast_2d", "atleast_3d",
+               "mintypecode"}
 
 
 def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
@@ -40,6 +52,8 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     stored = {n.id for n in names if isinstance(n.ctx, ast.Store)}
     outside = params | ({n.id for n in names} - stored)   # arguments, globals, closure values
     aliases = _Aliases(info, outside)
+    aliases.modules = {n for n in outside - params
+                       if type(job.names.get(n)).__name__ == "module"}   # (`np` in np.squeeze)
     aliases.arguments = set(params)
     aliases.block(tree.body, set())
     return tree
@@ -53,6 +67,7 @@ class _Aliases:
         self.arguments = set()      # names that may hold (a view of) an argument's array
         self.lists = set()          # names that hold a list the function built
         self.reads = {}             # statement reads, kept (see ast_util.live_after_each)
+        self.modules = set()        # global names of modules: a call's receiver holds no array
 
     def block(self, stmts, later):
         """Follow `stmts`; `later` holds the names read after them (a write only matters when
@@ -92,7 +107,7 @@ class _Aliases:
                 self.lists.add(target.id)
             else:
                 self.lists.discard(target.id)
-            sources = _shares(value)
+            sources = _shares(value) - self.modules
             if sources & self.arguments:
                 self.arguments.add(target.id)
             else:
@@ -160,10 +175,21 @@ def _shares(value):
     if isinstance(value, ast.Call):
         func = value.func
         called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-        if called in VIEW_CALLS:                # x.reshape(...) or np.reshape(x, ...)
+        if called == "einsum":
+            return _einsum_view_of(value.args)
+        if called in VIEW_CALLS | VIEW_OF_ANY:     # x.reshape(...) or np.reshape(x, ...)
             receiver = _shares(func.value) if isinstance(func, ast.Attribute) else set()
-            return receiver | (_shares(value.args[0]) if value.args else set())
+            shared = value.args if called in VIEW_OF_ANY else value.args[:1]
+            return receiver.union(*(_shares(a) for a in shared))
     return set()
+
+
+def _einsum_view_of(args):
+    """What `einsum(*args)` may share: its operand when it has one (`'ij->ji'` and `'ii->i'`
+    give views), nothing when it multiplies several (a new array)."""
+    if args and isinstance(args[0], ast.Constant):             # einsum('ij->ji', a)
+        return _shares(args[1]) if len(args) == 2 else set()
+    return _shares(args[0]) if 0 < len(args) <= 3 else set()   # einsum(a, [0, 1], [1, 0])
 
 
 def _is_new_list(value):

@@ -7,7 +7,10 @@ written (`x.shape[0]`, `np.pi`, `a > 0 and b`):
 
     t = atom                          copy (or constant)
     t = a OP b  /  t = OP a           arithmetic (BinOp / UnaryOp) on atoms
-    t = f(a, b, k=c)                  call; a list argument is a list of atoms ([a, b])
+    t = f(a, b, k=c)                  call; a list argument is a list of atoms ([a, b]), except
+                                      where NumPy takes an array: `t = numpy.asarray([a, b])`
+                                      first (also for a name bound to a list or tuple;
+                                      srcad/array_arguments.py)
     t = a.method(b, k=c)              method call on a local array
     t = a[index]                      indexing; the index parts are atoms or slices of atoms
     t = a.T                           attribute of a local array
@@ -33,8 +36,11 @@ number.
 
 import ast
 
+import numpy
+
 from .. import annotations as anno
 from .. import calls, rules, runtime
+from ..array_arguments import takes_array
 from ..ast_util import builtin_call, copy_node, name, walk
 from ..errors import UnsupportedSyntaxError
 from ..job import Job
@@ -115,6 +121,7 @@ class _Normalizer:
         self.fixed = frozenset()    # names that keep their version (carried through a loop)
         self.version = {}           # user name -> current SSA name
         self.params = set()         # the function's parameters
+        self.sequences = set()      # SSA names bound to a list or tuple this function built
         self.out = None             # statement list being written
         self.line = None            # user line of the statement being normalized
 
@@ -281,6 +288,8 @@ class _Normalizer:
             temp = self.namer.temp(_base_name(value))
             self.emit(ast.Assign(targets=[name(temp, ast.Store())], value=value))
             value = name(temp)
+        if _makes_sequence(value) or (isinstance(value, ast.Name) and value.id in self.sequences):
+            self.sequences.add(target)
         self.emit(ast.Assign(targets=[name(target, ast.Store())], value=value))
 
     def unpack(self, targets, value):
@@ -524,9 +533,35 @@ class _Normalizer:
         if anno.get(node, anno.METHOD):
             func = ast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=ast.Load())
         argument = self.user_argument if _is_user_call(node) else self.argument
-        args = [argument(a) for a in node.args]
-        keywords = [ast.keyword(arg=k.arg, value=argument(k.value)) for k in node.keywords]
+        target = None if anno.get(node, anno.METHOD) else anno.get(node, anno.FUNC)
+
+        def convert(value, position=None, keyword=None):
+            if self.may_be_sequence(value) and takes_array(target, position, keyword):
+                return self.as_array(value)
+            return argument(value)
+
+        args = [convert(a, position=i) for i, a in enumerate(node.args)]
+        keywords = [ast.keyword(arg=k.arg, value=convert(k.value, keyword=k.arg))
+                    for k in node.keywords]
         return anno.copy(node, ast.Call(func=func, args=args, keywords=keywords))
+
+    def may_be_sequence(self, node):
+        """True for a list or tuple literal holding more than constants, or a name that this
+        function bound to a list or tuple (`items = [x, y]`, `items.append(x)`)."""
+        return _is_sequence(node) or (isinstance(node, ast.Name) and self.version.get(
+            node.id, node.id) in self.sequences)
+
+    def as_array(self, node):
+        """A list or tuple given where NumPy takes an array, converted as NumPy does on entry,
+        explicitly: `_asarray = numpy.asarray([a, b])` (`srcad.array_arguments`)."""
+        items = (type(node)(elts=[self.atom(e) for e in node.elts], ctx=ast.Load())
+                 if isinstance(node, (ast.List, ast.Tuple)) else self.atom(node))
+        call = ast.Call(func=ast.Attribute(value=name("numpy"), attr="asarray", ctx=ast.Load()),
+                        args=[items], keywords=[])
+        anno.set_(call, anno.FUNC, numpy.asarray)
+        temp = self.namer.temp("asarray")
+        self.emit(ast.Assign(targets=[name(temp, ast.Store())], value=call))
+        return name(temp)
 
     def argument(self, node):
         if isinstance(node, (ast.List, ast.Tuple)) and not self.is_atom(node):
@@ -578,6 +613,21 @@ class _Normalizer:
             if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
                 sub.id = self.version.get(sub.id, sub.id)
         return node
+
+
+def _is_sequence(node):
+    """True for a list or tuple literal holding something other than constants."""
+    return isinstance(node, (ast.List, ast.Tuple)) and not all(
+        isinstance(e, ast.Constant) for e in node.elts)
+
+
+def _makes_sequence(value):
+    """True for a normal-form value that is a list or tuple: a display, `appended(items, x)`,
+    `list(...)` or `tuple(...)`."""
+    if isinstance(value, (ast.List, ast.Tuple)):
+        return True
+    return isinstance(value, ast.Call) and anno.get(value, anno.FUNC) in (
+        runtime.appended, list, tuple)
 
 
 def _is_user_call(node):

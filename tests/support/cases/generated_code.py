@@ -170,3 +170,58 @@ def values_of(a, b):
     pieces = runtime_exact.values_of({"b": b, "a": a}, ("a", "b"))
     return numpy.sum(pieces[0] * 2.0) + pieces[1]
 
+
+
+def _scan_vjp(u, a, b):
+    """The vjp of `z[k] = sum_{j <= k} b[j] prod_{j < i <= k} a[i]` (1-D), by loops."""
+    da, db = numpy.zeros_like(a), numpy.zeros_like(b)
+    for k in range(len(a)):
+        for j in range(k + 1):
+            db[j] += u[k] * numpy.prod(a[j + 1:k + 1])
+            for m in range(j + 1, k + 1):
+                da[m] += u[k] * b[j] * numpy.prod(numpy.delete(a[j + 1:k + 1], m - j - 1))
+    return da, db
+
+
+def _scan_back_vjp(u, a, b):
+    """The vjp of `scan_back`: that of the scan of the reversed `b` with the reversed `a[1:]`
+    (`a[0]` is not used)."""
+    da, db = _scan_vjp(u[::-1], numpy.concatenate([[1.0], a[:0:-1]]), b[::-1])
+    return numpy.concatenate([[0.0], da[:0:-1]]), db[::-1]
+
+
+ZEROS5 = numpy.array([False, True, False, False, True])
+
+
+def _masked(mask, da, db):
+    """(da with 0 where `mask` holds (those entries are replaced by 0 before the scan), db)."""
+    return numpy.where(mask, 0.0, da), db
+
+
+@case(runtime_exact.scan, args=args(arrays(REAL, shape=(5,)), arrays(REAL, shape=(5,))),
+      vjp=lambda u, a, b: _masked(ZEROS5, *_scan_vjp(u, numpy.where(ZEROS5, 0.0, a), b)))
+def scan_through_zeros(a, b):
+    return runtime_exact.scan(numpy.where(ZEROS5, 0.0, a), b)
+
+
+@case(runtime_exact.scan_back, args=args(arrays(REAL, shape=(5,)), arrays(REAL, shape=(5,))),
+      vjp=lambda u, a, b: _scan_back_vjp(u, a, b))
+def scan_back(a, b):
+    return runtime_exact.scan_back(a, b)
+
+
+@case(runtime_exact.scan, args=args(arrays(REAL, shape=(2, 3)), arrays(REAL, shape=(2, 3))))
+def scan_along_the_first_axis(a, b):
+    return runtime_exact.scan(a, b, 0)
+
+
+@case(runtime_exact.shifted, args=args(arrays(REAL, shape=(2, 3))),
+      vjp=lambda u, y: (numpy.concatenate([u[:, 1:], numpy.zeros((2, 1))], axis=1),))
+def shifted(y):
+    return runtime_exact.shifted(y, 1, 1.0)
+
+
+@case(runtime_exact.shifted_back, args=args(arrays(REAL, shape=(2, 3))),
+      vjp=lambda u, y: (numpy.concatenate([numpy.zeros((1, 3)), u[:-1]]),))
+def shifted_back(y):
+    return runtime_exact.shifted_back(y, 0)

@@ -41,6 +41,25 @@ def cumprod_flat(x):
     return numpy.cumprod(x)
 
 
+ZEROS = numpy.array([[False, True, False, False], [False, False, False, False],
+                  [True, False, False, True]])
+
+
+@case(numpy.cumprod, numpy.ndarray.cumprod, args=args(M34),
+      vjp=lambda u, x: (numpy.where(ZEROS, 0.0, _cumprod_vjp(u[0], numpy.where(ZEROS, 0.0, x), 1)
+                                    + _cumprod_vjp(u[1], numpy.where(ZEROS, 0.0, x), 0)),))
+def cumprod_through_zeros(x):          # the derivative exists at 0: no division by the entries
+    z = numpy.where(ZEROS, 0.0, x)
+    return numpy.stack([numpy.cumprod(z, axis=1), z.cumprod(0)])
+
+
+@case(numpy.cumulative_prod, args=args(arrays(REAL, shape=(5,))),
+      vjp=lambda u, x: (numpy.where(ZEROS.ravel()[:5], 0.0,
+                                    _cumprod_vjp(u, numpy.where(ZEROS.ravel()[:5], 0.0, x), 0)),))
+def cumulative_prod_through_zeros(x):
+    return numpy.cumulative_prod(numpy.where(ZEROS.ravel()[:5], 0.0, x))
+
+
 @case(numpy.nancumsum, args=args(M34),
       vjp=lambda u, x: (numpy.where(MASK, 0.0, numpy.cumsum(u[:, ::-1], axis=1)[:, ::-1]),))
 def nancumsum(x):

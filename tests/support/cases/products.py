@@ -48,6 +48,34 @@ def cross_axis(a, b):
     return numpy.cross(a, b, axis=0)
 
 
+@case(numpy.cross, args=args(arrays(REAL, shape=(3, 2)), arrays(REAL, shape=(2,))),
+      vjp=lambda u, a, b: (u[:, None] * numpy.array([b[1], -b[0]]),
+                           numpy.array([-u @ a[:, 1], u @ a[:, 0]])))
+def cross_of_plane_vectors(a, b):           # vectors of 2 entries: the third of their product
+    return numpy.cross(a, b)
+
+
+def _padded_cross_vjp(u, a, b):
+    padded = numpy.concatenate([a, numpy.zeros((1, 4))])      # NumPy's zero third entry
+    return (numpy.einsum("ijk,in,kn->jn", LEVI, u, b)[:2],
+            numpy.einsum("ijk,in,jn->kn", LEVI, u, padded))
+
+
+@case(numpy.cross, args=args(arrays(REAL, shape=(2, 4)), M34), vjp=_padded_cross_vjp)
+def cross_of_plane_and_space_vectors(a, b):
+    return numpy.cross(a, b, axis=0)
+
+
+@case(runtime_linalg.cross_adjoint_left, runtime_linalg.cross_adjoint_right,
+      args=args(arrays(REAL, shape=(3, 3)), arrays(REAL, shape=(3, 2))))
+def cross_helpers(g, b):
+    plane = numpy.ones((3, 2))
+    return numpy.concatenate([
+        runtime_linalg.cross_adjoint_left(g[:, 0], plane, b).ravel(),
+        runtime_linalg.cross_adjoint_right(g[:, 2], b * b, plane).ravel(),
+        runtime_linalg.cross_adjoint_left(g, g * b[:, :1], g, 0).ravel()])
+
+
 def _kron_vjp(u, a, b):
     ga, gb = numpy.zeros_like(a), numpy.zeros_like(b)
     p, q = b.shape
