@@ -327,3 +327,12 @@ def shifted_back_(out, y, axis=None, fill=0.0):
 @tangent(runtime_exact.shifted_back)
 def shifted_back_(out, y, axis=None, fill=0.0):
     d[out] = shifted_back(d[y], axis)
+
+
+# settings of the helpers above: the axis, the form of a stack's arguments, and the number a
+# shift fills in (srcad's rules pass it only as a literal, 0.0 or 1.0)
+without_derivative(runtime.unstack, "arrays")
+for helper in (runtime_exact.scan, runtime_exact.scan_back):
+    without_derivative(helper, "axis")
+for helper in (runtime_exact.shifted, runtime_exact.shifted_back):
+    without_derivative(helper, "axis", "fill")

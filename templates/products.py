@@ -186,6 +186,10 @@ def cross_adjoint_right_(out, g, a, b, axis=-1):
     d[out] = cross_adjoint_right(d[g], a, b, axis) + cross_adjoint_right(g, d[a], b, axis)
 
 
+without_derivative(runtime_linalg.cross_adjoint_left, "a", "axis")      # (shapes, a setting)
+without_derivative(runtime_linalg.cross_adjoint_right, "b", "axis")
+
+
 @adjoint(runtime_linalg.kron_adjoint_left)
 def kron_adjoint_left_(out, g, a, b):
     d[g] += numpy.kron(d[out], b)
