@@ -159,7 +159,9 @@ def check_covered(template, binding, derivative_of, info, stmt):
     declared = rules.parameters_without_derivative(template.key)
     params = list(template.signature.parameters)[1:]
     covered = _covered(template)
-    through = {n.id for p in covered if p in binding for n in _nodes(binding[p])}
+    same = isinstance(template.key, tuple) and template.key[-1] == SAME_OPERANDS
+    through = {n.id for p in covered if p in binding for n in _nodes(binding[p])} if same \
+        else set()          # (a rule for `x * x` covers both operands through one parameter)
     for param in params:
         if param in covered or param in declared:
             continue

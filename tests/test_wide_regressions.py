@@ -206,6 +206,26 @@ def test_trapezoid_with_boolean_and_short_sample_points():
         _check_every_mode(f, x, np.array([1.0, -0.5, 2.0, 0.3]))
 
 
+def trapezoid_of_itself(x):
+    return np.trapezoid(x, x)                   # differentiated sample points
+
+
+def test_one_value_given_to_a_covered_and_an_uncovered_parameter_is_an_error():
+    """`np.trapezoid(x, x)`: the rule's derivative in `y` does not stand in for the missing one
+    in `x` (it did: a silently wrong gradient); only a rule for `x * x` covers both operands
+    through one parameter."""
+    x = np.array([0.3, -0.7, 1.1, 0.4])
+    for make in (srcad.grad, srcad.jvp, srcad.vjp):
+        with pytest.raises(srcad.MissingRuleError, match="trapezoid") as info:
+            make(trapezoid_of_itself)(x, x) if make is srcad.jvp else make(trapezoid_of_itself)(x)
+        assert "return np.trapezoid(x, x)" in str(info.value)
+    np.testing.assert_allclose(srcad.grad(sine_of_square)(x), 2.0 * x * np.cos(x * x))
+
+
+def sine_of_square(x):
+    return np.sum(np.sin(x * x))
+
+
 def cumprod_through_zeros(x):
     return np.sum(np.sin(np.cumprod(x))) + np.sum(np.cumprod(np.outer(x, x), axis=1) ** 2)
 
