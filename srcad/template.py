@@ -251,8 +251,8 @@ class _Filler(ast.NodeTransformer):
     def _global(self, ident):
         if ident in self.template.globals:
             return name(self.bind_free(ident, self.template.globals[ident]))
-        if hasattr(builtins, ident):
-            return name(ident)
+        if hasattr(builtins, ident):           # (under another name where a local hides it)
+            return name(self.bind_free(ident, getattr(builtins, ident)))
         raise TemplateError(f"{self.template!r} uses an unknown name {ident!r}")
 
     def _bound(self, var):

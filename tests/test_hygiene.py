@@ -107,6 +107,8 @@ LOOP_FORMS = {      # loops srcad lowers to `range(len(...))`, whose bodies bind
                 "        s = s * 0.5 + range\n",
     "zip": "    for a, b in zip(x, x * x):\n        min, len = a * b, np.tanh(a)\n"
            "        s = s + min * len\n",
+    "dict_literal": "    for r in x:\n        zip, dict = np.sin(r), r * 2.0\n"
+                    "        d = {'a': dict, 'b': zip}\n        s = s + d['a'] * d['b']\n",
     "enumerate_zip": "    for i, (a, b) in enumerate(zip(x, x)):\n        len = a * b\n"
                      "        range = len + i\n        s = s + np.sin(range)\n",
 }
@@ -130,8 +132,9 @@ def loops(tmp_path_factory):
 
 @pytest.mark.parametrize("form", sorted(LOOP_FORMS))
 def test_loops_srcad_lowers_with_locals_named_after_the_builtins_it_calls(loops, form):
-    """`len`, `range`, `min` or `zip` as a local of a loop srcad lowers to `range(len(x))`:
-    every kind of derivative runs, against autograd and finite differences."""
+    """`len`, `range`, `min` or `zip` as a local of a loop srcad lowers to `range(len(x))`, or
+    `zip` and `dict` beside a dict literal (whose tangent rule calls `dict(zip(...))`): every
+    kind of derivative runs, against autograd and finite differences."""
     import autograd
 
     f, f_autograd = getattr(loops[0], f"loop_{form}"), getattr(loops[1], f"loop_{form}")
