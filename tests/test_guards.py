@@ -11,6 +11,7 @@ import pytest
 
 import srcad
 from srcad import nn
+from tests.support.compare import central_gradient
 
 act = np.tanh
 
@@ -23,13 +24,6 @@ def uses_helper(x):
     return np.sum(helper(x) * 2.0)
 
 
-def numeric(f, x, eps=1e-6):
-    out = np.zeros_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e.flat[i] = eps
-        out.flat[i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return out
 
 
 X = np.array([0.3, -0.5, 0.9])
@@ -54,7 +48,7 @@ def test_rebinding_a_global_regenerates(kind):
                 else:
                     got = np.array([derivative(X, np.eye(3)[i])[1] for i in range(3)])
                 np.testing.assert_allclose(got, exact, rtol=1e-9)
-                np.testing.assert_allclose(got, numeric(uses_helper, X), rtol=1e-6)
+                np.testing.assert_allclose(got, central_gradient(uses_helper, X), rtol=1e-6)
     finally:
         act = np.tanh
 
@@ -84,7 +78,7 @@ def test_redefining_a_helper_in_a_notebook_regenerates(notebook):
     np.testing.assert_allclose(df(X), np.sin(X) + X * np.cos(X))
     _define(notebook, "def h(x):\n    return x * x * x\n", "h", 3)
     np.testing.assert_allclose(df(X), 4 * X ** 3)
-    np.testing.assert_allclose(df(X), numeric(f, X), rtol=1e-6)
+    np.testing.assert_allclose(df(X), central_gradient(f, X), rtol=1e-6)
 
 
 def test_rebinding_a_closure_value_regenerates():
@@ -103,7 +97,7 @@ def test_rebinding_a_closure_value_regenerates():
     np.testing.assert_allclose(df(X), 1 - np.tanh(X) ** 2)
     rebind(np.sin)
     np.testing.assert_allclose(df(X), np.cos(X))
-    np.testing.assert_allclose(df(X), numeric(f, X), rtol=1e-6)
+    np.testing.assert_allclose(df(X), central_gradient(f, X), rtol=1e-6)
 
 
 def my_square(x):
@@ -156,7 +150,7 @@ def _model_numeric(loss, model, x):
                 return loss(model, x)
             finally:
                 param.data = saved
-        out[name] = numeric(at, param.data.copy())
+        out[name] = central_gradient(at, param.data.copy())
     return out
 
 

@@ -13,6 +13,7 @@ import pytest
 
 import srcad
 from srcad import runtime
+from tests.support.compare import central_gradient
 
 _USED = {"np", "range", "helper", "i", "x"}      # what the functions below read themselves
 
@@ -58,13 +59,6 @@ def module(tmp_path_factory):
     return loaded
 
 
-def _numeric(f, x, eps=1e-6):
-    out = np.zeros_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = eps
-        out[i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return out
 
 
 def test_every_builtin_and_helper_name_is_covered():
@@ -80,7 +74,7 @@ def test_every_kind_of_code_with_names_users_may_choose(module, index):
 
     def of_x(x):
         return f(x, *constants)
-    expected = _numeric(of_x, x)
+    expected = central_gradient(of_x, x)
     df = srcad.grad(f)
     for _ in range(2):                          # the first call, then the compiled entry
         np.testing.assert_allclose(df(x, *constants), expected, rtol=1e-6, atol=1e-9)
@@ -94,7 +88,7 @@ def test_every_kind_of_code_with_names_users_may_choose(module, index):
     _, tangent = srcad.jvp(f)(x, *constants, v)
     assert tangent == pytest.approx(expected @ v, rel=1e-6)
     hessian = srcad.hessian(f)(x, *constants)
-    numeric = np.array([_numeric(lambda y, j=j: _numeric(of_x, y, 1e-4)[j], x, 1e-4)
+    numeric = np.array([central_gradient(lambda y, j=j: central_gradient(of_x, y, 1e-4)[j], x, 1e-4)
                         for j in range(3)])
     np.testing.assert_allclose(hessian, numeric, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(srcad.hvp(f)(x, *constants, v), hessian @ v, rtol=1e-8)
@@ -140,7 +134,7 @@ def test_loops_srcad_lowers_with_locals_named_after_the_builtins_it_calls(loops,
     f, f_autograd = getattr(loops[0], f"loop_{form}"), getattr(loops[1], f"loop_{form}")
     x = np.array([0.3, -0.7, 1.1])
     expected = autograd.grad(f_autograd)(x)
-    np.testing.assert_allclose(_numeric(f, x), expected, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(central_gradient(f, x), expected, rtol=1e-6, atol=1e-9)
     df = srcad.grad(f)
     for _ in range(2):
         np.testing.assert_allclose(df(x), expected, rtol=1e-10, atol=1e-12)

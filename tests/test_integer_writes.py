@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 import srcad
 from srcad.errors import IntegerWriteError, MissingRuleError, SrcadError
+from tests.support.compare import central_gradient
 
 X = np.array([1.3, 0.7, -0.4])
 
@@ -162,13 +163,6 @@ def _expected_gradient(f, x):
     return out
 
 
-def _finite_gradient(f, x, eps=1e-6):
-    out = np.zeros_like(x)
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = eps
-        out[i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return out
 
 
 def _all_modes(f, x, v):
@@ -182,7 +176,7 @@ def test_integer_target_cuts_the_derivative_in_every_mode(f):
     v = np.array([0.3, -1.1, 0.8])
     grad, pulled, tangent, hv = _all_modes(f, X, v)
     expected = _expected_gradient(f, X)
-    np.testing.assert_allclose(_finite_gradient(f, X), expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(central_gradient(f, X), expected, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(grad, expected, rtol=1e-12)
     np.testing.assert_allclose(pulled, expected, rtol=1e-12)
     np.testing.assert_allclose(tangent, expected @ v, rtol=1e-12)
@@ -205,7 +199,7 @@ def test_integer_target_matches_finite_differences_anywhere(values, f):
     if abs(x[1]) < 1e-3 or _jumps_near(f, x):
         return
     expected = _expected_gradient(f, x)
-    np.testing.assert_allclose(_finite_gradient(f, x), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(central_gradient(f, x), expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(srcad.grad(f)(x), expected, rtol=1e-10, atol=1e-10)
 
 
@@ -270,7 +264,7 @@ def test_float_target_keeps_the_derivative(f):
     expected = np.array([dh0(X) * X[1], h(X), dh2(X) * X[1]])
     v = np.array([0.3, -1.1, 0.8])
     grad, pulled, tangent, _ = _all_modes(f, X, v)
-    np.testing.assert_allclose(_finite_gradient(f, X), expected, rtol=1e-6)
+    np.testing.assert_allclose(central_gradient(f, X), expected, rtol=1e-6)
     np.testing.assert_allclose(grad, expected, rtol=1e-12)
     np.testing.assert_allclose(pulled, expected, rtol=1e-12)
     np.testing.assert_allclose(tangent, expected @ v, rtol=1e-12)
@@ -422,7 +416,7 @@ def test_augmented_unknown_target():
                          9 + (1 + X[0]) ** 2 + (2 + X[0]) ** 2, 0.0])
     expected[0] *= X[1]
     np.testing.assert_allclose(got, expected, rtol=1e-12)
-    np.testing.assert_allclose(_finite_gradient(lambda x: augmented_unknown(x, np.arange(4.0)),
+    np.testing.assert_allclose(central_gradient(lambda x: augmented_unknown(x, np.arange(4.0)),
                                                 X), expected, rtol=1e-6)
 
 
@@ -455,7 +449,7 @@ def test_dtype_read_off_a_local_array():
     assert "float_target" not in text, text
     expected = np.array([8 * X[0] * X[1], 4 * X[0] ** 2 + 1.0, 0.0])
     np.testing.assert_allclose(srcad.grad(dtype_of_argument)(X), expected, rtol=1e-12)
-    np.testing.assert_allclose(_finite_gradient(dtype_of_argument, X), expected, rtol=1e-6)
+    np.testing.assert_allclose(central_gradient(dtype_of_argument, X), expected, rtol=1e-6)
     v = np.array([0.3, -1.1, 0.8])
     np.testing.assert_allclose(srcad.jvp(dtype_of_argument)(X, v)[1], expected @ v)
 
@@ -515,7 +509,7 @@ def test_augmented_numbers_rebind_and_integer_arrays_stay_integer():
     """`n += 0.5` on a number rebinds it (no error); integer into integer needs no check."""
     expected = 0.5 * 2.5 * (np.arange(3) * 3 // 2)
     np.testing.assert_allclose(srcad.grad(augmented_numbers)(X), expected, rtol=1e-12)
-    np.testing.assert_allclose(_finite_gradient(augmented_numbers, X), expected, rtol=1e-6)
+    np.testing.assert_allclose(central_gradient(augmented_numbers, X), expected, rtol=1e-6)
     np.testing.assert_allclose(srcad.jvp(augmented_numbers)(X, X)[1], expected @ X)
     text = srcad.source(srcad.grad(augmented_numbers), X)
     assert text.count("augmented_assign") == 1, text      # only `s`, a NumPy number
@@ -562,7 +556,7 @@ def test_branches_of_one_kind_cut_and_of_two_kinds_check():
     assert "float_target" not in srcad.source(srcad.grad(branches), X, 1)
     for c, h in ((1, 6), (-1, 9)):
         np.testing.assert_allclose(srcad.grad(branches)(X, c), [0, h, 0])
-        np.testing.assert_allclose(_finite_gradient(lambda x, c=c: branches(x, c), X), [0, h, 0],
+        np.testing.assert_allclose(central_gradient(lambda x, c=c: branches(x, c), X), [0, h, 0],
                                    atol=1e-6)
     np.testing.assert_allclose(srcad.grad(mixed_branches)(X, -1), [3 * X[1], 3 * X[0] + 3, 0])
     with pytest.raises(MissingRuleError) as info:

@@ -8,6 +8,7 @@ import pytest
 
 import srcad
 from srcad import rules
+from tests.support.compare import central_gradient
 
 act = np.tanh
 
@@ -157,11 +158,11 @@ def test_rot90_undoes_the_turns_numpy_makes_for_any_k(k):
 def _check_every_mode(f, x, v, autograd_f=None):
     """grad, jvp, vjp and hvp of `f` at `x` (direction `v`) against central differences, and
     grad and hvp against autograd's where `autograd_f` is given."""
-    expected = numeric(f, x.ravel()).reshape(x.shape) if x.ndim == 1 else _numeric_nd(f, x)
+    expected = numeric(f, x.ravel()).reshape(x.shape) if x.ndim == 1 else central_gradient(f, x)
     np.testing.assert_allclose(srcad.grad(f)(x), expected, rtol=1e-5, atol=1e-7)
     assert srcad.jvp(f)(x, v)[1] == pytest.approx(np.sum(expected * v), rel=1e-5, abs=1e-7)
     np.testing.assert_allclose(srcad.vjp(f)(x)[1](1.5), 1.5 * expected, rtol=1e-5, atol=1e-7)
-    hvp = _numeric_nd(lambda y: np.sum(srcad.grad(f)(y) * v), x)
+    hvp = central_gradient(lambda y: np.sum(srcad.grad(f)(y) * v), x)
     np.testing.assert_allclose(srcad.hvp(f)(x, v), hvp, rtol=1e-4, atol=1e-6)
     if autograd_f is not None:
         import autograd
@@ -172,13 +173,6 @@ def _check_every_mode(f, x, v, autograd_f=None):
                                    rtol=1e-8, atol=1e-10)
 
 
-def _numeric_nd(f, x, eps=1e-6):
-    out = np.zeros(x.shape)
-    for i in np.ndindex(x.shape):
-        e = np.zeros(x.shape)
-        e[i] = eps
-        out[i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return out
 
 
 def trapezoid_boolean_x(x):
