@@ -16,6 +16,9 @@ directions one at a time. Dask arrays delegate to a batch (it has `__array_ufunc
 Dask chunk type), so the stacked array stays a Dask graph when the data are Dask arrays.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
@@ -316,7 +319,7 @@ def _as_matrices(x, ndim_x, ndim, vector_as_row):
 
 
 # ---- NumPy's functions -----------------------------------------------------------------------
-_FUNCTIONS = {}
+_FUNCTIONS: dict[Any, Callable[..., Any]] = {}     # NumPy function -> its batched form
 
 
 def _implements(*funcs):
@@ -356,6 +359,7 @@ def _reduce(func, a, axis=None, **kwargs):
     return Batch(func(a.stacked, axis=_axes(axis, a.ndim), **kwargs))
 
 
+_func: Any
 for _func in (numpy.sum, numpy.mean, numpy.prod, numpy.max, numpy.min, numpy.amax,
               numpy.amin, numpy.nansum, numpy.nanmean, numpy.any, numpy.all):
     _FUNCTIONS[_func] = (lambda f: lambda a, axis=None, **kw: _reduce(f, a, axis, **kw))(_func)
