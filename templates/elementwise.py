@@ -555,6 +555,8 @@ def i0(g, y, x):
     return g * i1(x)
 
 
-@elementwise(runtime_bessel.i1)             # I1' = I0 - I1 / x, with its limit 1/2 at x = 0
-def i1_(g, y, x):
-    return g * numpy.where(x == 0, 0.5, numpy.i0(x) - y / numpy.where(x == 0, 1.0, x))
+@elementwise(runtime_bessel.i1)             # I1' = I0 - I1 / x; near 0 its Taylor series
+def i1_(g, y, x):                           # 1/2 + 3 x^2 / 16 (to 1e-16; no I1(x) / x of tiny x)
+    small = numpy.abs(x) < 1e-4
+    return g * numpy.where(small, 0.5 + 0.1875 * x * x,
+                           numpy.i0(x) - y / numpy.where(small, 1.0, x))
