@@ -3,12 +3,14 @@ arguments (templates/construction.py), called by generated code like those in `s
 
 In: the adjoint `g` of `numpy.linspace(start, stop, num, endpoint, axis=axis)` (the result's
 shape) and one endpoint. Out: that endpoint's adjoint, in its shape (`unlinspace`), and the
-transpose of that map (`relinspace`), which second derivatives need.
+transpose of that map (`relinspace`), which second derivatives need; `logspace` and
+`geomspace` reuse them, with `log_base` for logspace's base.
 """
 
 import numpy
 
 from .backend import array_module
+from .errors import SrcadError
 from .runtime import shape_of, unbroadcast
 
 
@@ -40,6 +42,16 @@ def relinspace(h, g, num, endpoint=True, axis=0, at_stop=False):
     reduced = list(shape_of(g))
     del reduced[axis % ndim]
     return xp.expand_dims(xp.broadcast_to(h, tuple(reduced)), axis) * weights
+
+
+def log_base(base):
+    """The natural logarithm of `numpy.logspace`'s `base`, which srcad's rules take as a
+    number: a SrcadError for an array of bases (NumPy then changes the result's axes)."""
+    if numpy.ndim(base):
+        raise SrcadError("srcad differentiates numpy.logspace with one base (a number), not "
+                         f"an array of bases (shape {numpy.shape(base)}); write "
+                         "base ** numpy.linspace(start, stop, ...) with the bases you mean")
+    return numpy.log(base)
 
 
 def vander_exponents(v, increasing=False):

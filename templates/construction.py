@@ -1,5 +1,6 @@
-"""Array constructors whose values depend on their arguments: `numpy.linspace`, `numpy.vander`
-(in `x`), and `numpy.polyval`, the polynomial a row of `vander` evaluates (in `p` and `x`).
+"""Array constructors whose values depend on their arguments: `numpy.linspace`, `numpy.logspace`
+and `numpy.geomspace` (in their endpoints), `numpy.vander` (in `x`), and `numpy.polyval`, the
+polynomial a row of `vander` evaluates (in `p` and `x`).
 
 `linspace(start, stop, num)` is linear in (start, stop) together: sample i is
 `start + t[i] * (stop - start)` with `t[i] = i / (num - 1)` (or `i / num` without the endpoint).
@@ -9,6 +10,11 @@ Its tangent is the linspace of the tangents (`d.full`: one endpoint may be const
 adjoint sums the result's adjoint against the weights `1 - t` and `t`. `retstep=True` (a tuple
 result) is not taken by these rules, so srcad rejects it at the user's line; an integer `dtype=`
 cuts the derivative before a rule is looked up (see `srcad.passes.deny`).
+`logspace` is `base ** linspace(start, stop)`: its derivative is `y log(base)` times
+linspace's; its base is a number that is not differentiated (a differentiated base is an error
+at the user's line, an array of bases a SrcadError). `geomspace` has `log |y|` a linspace of
+`log |start|` and `log |stop|` (endpoints of one sign): its derivative is `y` times the
+linspace of `d start / start` and `d stop / stop`.
 """
 
 import numpy
@@ -16,6 +22,7 @@ import numpy
 from srcad import runtime_construction
 from srcad.rules import adjoint, d, nondifferentiable, tangent, without_derivative
 from srcad.runtime_construction import (
+    log_base,
     polyval_exponents,
     relinspace,
     unlinspace,
@@ -23,6 +30,7 @@ from srcad.runtime_construction import (
     vander_shift,
 )
 
+nondifferentiable(runtime_construction.log_base, reason="the logarithm of a constant base")
 nondifferentiable(runtime_construction.vander_exponents, runtime_construction.vander_shift,
                   runtime_construction.polyval_exponents,
                   reason="it gives exponents and shifts from shapes and flags")
@@ -37,6 +45,30 @@ def linspace(y, start, stop, num=50, endpoint=True, *, dtype=None, axis=0, devic
 @tangent(numpy.linspace)
 def linspace(y, start, stop, num=50, endpoint=True, *, dtype=None, axis=0, device=None):
     d[y] = numpy.linspace(d.full[start], d.full[stop], num, endpoint, axis=axis)
+
+
+@adjoint(numpy.logspace)                 # base ** linspace: y log(base) times linspace's weights
+def logspace(y, start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    d[start] += unlinspace(d[y] * y * log_base(base), start, num, endpoint, axis, False)
+    d[stop] += unlinspace(d[y] * y * log_base(base), stop, num, endpoint, axis, True)
+
+
+@tangent(numpy.logspace)
+def logspace(y, start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    d[y] = y * log_base(base) * numpy.linspace(d.full[start], d.full[stop], num, endpoint,
+                                               axis=axis)
+
+
+@adjoint(numpy.geomspace)                # start (stop / start) ** t: log y is linspace of logs
+def geomspace(y, start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    d[start] += unlinspace(d[y] * y, start, num, endpoint, axis, False) / start
+    d[stop] += unlinspace(d[y] * y, stop, num, endpoint, axis, True) / stop
+
+
+@tangent(numpy.geomspace)
+def geomspace(y, start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    d[y] = y * numpy.linspace(d.full[start] / start, d.full[stop] / stop, num, endpoint,
+                              axis=axis)
 
 
 without_derivative(runtime_construction.unlinspace, "x", "num", "endpoint", "axis", "at_stop")

@@ -8,7 +8,8 @@ Covered, in both modes:
 * trigonometric: sin, cos, tan, arcsin, arccos, arctan, arctan2, hypot, sinc, deg2rad/radians,
   rad2deg/degrees
 * hyperbolic: sinh, cosh, tanh, arcsinh, arccosh, arctanh (and their `asinh`... aliases)
-* the error function: math.erf
+* the error function: math.erf; the modified Bessel function numpy.i0 (its derivative I1 is
+  `srcad.runtime_bessel.i1`, with a rule of its own for second derivatives)
 * piecewise: abs/absolute/fabs (and the builtin `abs`), maximum, minimum, fmax, fmin (and the
   builtins `max`, `min` of two values), where, clip (and `ndarray.clip`), remainder/mod and
   fmod (1 in the dividend, minus the integer quotient in the divisor), copysign (in its first
@@ -39,8 +40,10 @@ import math
 
 import numpy
 
+from srcad import runtime_bessel
 from srcad.rules import adjoint, d, elementwise, linear, shape, tangent, without_derivative
 from srcad.runtime import array_adjoint, broadcast_as, cast_like, unbroadcast, where_tangent
+from srcad.runtime_bessel import i1
 from srcad.runtime_exact import clip_source, power_slope
 from srcad.shape_rules import broadcast
 
@@ -542,3 +545,18 @@ def fmin(z, x1, x2):
     w = numpy.where(numpy.isnan(x2), 1.0, numpy.where(numpy.isnan(x1), 0.0,
                                                       (1.0 + numpy.sign(x2 - x1)) / 2))
     d[z] = d[x1] * w + d[x2] * (1.0 - w)
+
+
+# ---- the modified Bessel function I0 -------------------------------------------------------
+
+
+@elementwise(numpy.i0)                      # I0' = I1 (srcad.runtime_bessel: NumPy has no I1)
+def i0(g, y, x):
+    return g * i1(x)
+
+
+@elementwise(runtime_bessel.i1)             # I1' = I0 - I1 / x; near 0 its Taylor series
+def i1_(g, y, x):                           # 1/2 + 3 x^2 / 16 (to 1e-16; no I1(x) / x of tiny x)
+    small = numpy.abs(x) < 1e-4
+    return g * numpy.where(small, 0.5 + 0.1875 * x * x,
+                           numpy.i0(x) - y / numpy.where(small, 1.0, x))

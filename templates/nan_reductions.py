@@ -1,7 +1,7 @@
 """Rules for reductions beyond templates/reductions.py: cumprod (function and method),
 cumulative_sum and cumulative_prod (without `include_initial`), ptp,
 average (without weights), and NaN-aware reductions that skip NaN entries: nansum, nanmean,
-nanprod, nanmax, nanmin, nanvar, nanstd (with `ddof`), nancumsum.
+nanprod, nanmax, nanmin, nanvar, nanstd (with `ddof`), nancumsum, nancumprod.
 
 A NaN entry gets derivative 0 (it does not reach the result). cumprod's derivative is a scan
 (`runtime_exact.scan`: each running product's derivative is the previous one's times the entry,
@@ -74,6 +74,21 @@ def nancumsum(y, a, axis=None, dtype=None, out=None):
 @tangent(numpy.nancumsum)
 def nancumsum(y, a, axis=None, dtype=None, out=None):
     d[y] = numpy.cumsum(numpy.where(numpy.isnan(a), 0.0, d[a]), axis)
+
+
+@adjoint(numpy.nancumprod)               # cumprod with NaNs as ones (and derivative 0 there)
+def nancumprod(y, a, axis=None, dtype=None, out=None):
+    ones = numpy.reshape(numpy.where(numpy.isnan(a), 1.0, a), numpy.shape(y))
+    after = scan_back(ones, d[y], axis)
+    d[a] += numpy.where(numpy.isnan(a), 0.0,
+                        numpy.reshape(shifted(y, axis, 1.0) * after, numpy.shape(a)))
+
+
+@tangent(numpy.nancumprod)
+def nancumprod(y, a, axis=None, dtype=None, out=None):
+    ones = numpy.reshape(numpy.where(numpy.isnan(a), 1.0, a), numpy.shape(y))
+    d[y] = scan(ones, shifted(y, axis, 1.0) * numpy.reshape(
+        numpy.where(numpy.isnan(a), 0.0, d[a]), numpy.shape(y)), axis)
 
 
 # ---- NaN-aware reductions -----------------------------------------------------------------

@@ -9,8 +9,9 @@ Applied to differentiated values they give no derivative and no error:
 - descriptions and tests of values: shape, ndim, size, len, any, all, isnan, isinf, isfinite,
   signbit;
 - constructors from shapes: zeros, ones, empty and their *_like, eye, identity, tri,
-  indices, and arange of a stop (`arange(start, stop, step)` with a differentiated start or
-  step is an error; linspace has a rule, in construction.py);
+  indices, ix_ (of integer or boolean sequences; of a differentiated one, an error), and
+  arange of a stop (`arange(start, stop, step)` with a differentiated start or step is an
+  error; linspace has a rule, in construction.py);
 - piecewise-constant functions: floor, ceil, round/around, rint, trunc, fix, sign,
   floor_divide;
 - random draws (numpy.random, Generator and RandomState methods) from shapes or of integers;
@@ -172,5 +173,7 @@ nondifferentiable(numpy.kaiser, reason="a window of a given length is a constant
 nondifferentiable(numpy.bincount, reason="counts have no derivative", values=("weights",))
 nondifferentiable(numpy.packbits, numpy.unpackbits, numpy.linalg.matrix_rank,
                   reason="it gives integers")
+nondifferentiable(numpy.ix_, reason="it builds index arrays from integer or boolean sequences",
+                  values=("args",))   # (a differentiated sequence is no index: an error)
 nondifferentiable(numpy.fft.fftfreq, numpy.fft.rfftfreq,
                   reason="sample frequencies of a given length are constants")

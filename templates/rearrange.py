@@ -181,6 +181,16 @@ def compress(y, condition, a, axis=None):
     d[y] = numpy.compress(condition, d[a], axis)
 
 
+@adjoint(numpy.ndarray.compress)         # a.compress(condition, axis): numpy.compress's rule
+def compress_method(y, a, condition, axis=None, out=None):
+    d[a] += placed(d[y], a, numpy.compress(condition, positions(a), axis))
+
+
+@tangent(numpy.ndarray.compress)
+def compress_method(y, a, condition, axis=None, out=None):
+    d[y] = numpy.compress(condition, d[a], axis)
+
+
 @adjoint(numpy.extract)
 def extract(y, condition, arr):
     d[arr] += placed(d[y], arr, numpy.extract(condition, positions(arr)))

@@ -252,7 +252,8 @@ def _false_claim(node, func, active):
         carrying = list(node.args) + [k.value for k in node.keywords]
     else:
         names = values(bound) if callable(values) else values
-        carrying = [bound[n] for n in names if n in bound]
+        carrying = [node for n in names if n in bound   # (a `*args` parameter: a tuple)
+                    for node in (bound[n] if isinstance(bound[n], tuple) else (bound[n],))]
     if not _uses(active, *carrying):
         return False
     return _deny(node, f"srcad has no derivative rule for {rules.key_name(func)} with a "

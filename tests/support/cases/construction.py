@@ -52,6 +52,60 @@ def linspace_with_one_constant_end(a):
     return numpy.linspace(1.5, 2.0 * a, 6)
 
 
+# ---- logspace and geomspace: y = base ** linspace and start (stop / start) ** t -------------
+
+LOG2 = numpy.log(2.0)
+
+
+@case(numpy.logspace, args=args(scalars(REAL), scalars(REAL)),
+      vjp=lambda u, a, b: (numpy.sum(u * 2.0 ** (a + (b - a) * _weights(5, True)) * LOG2
+                                     * (1 - _weights(5, True))),
+                           numpy.sum(u * 2.0 ** (a + (b - a) * _weights(5, True)) * LOG2
+                                     * _weights(5, True))))
+def logspace_base_two(a, b):
+    return numpy.logspace(a, b, 5, base=2.0)
+
+
+def _logspace_vjp(u, a, b, num, at_stop):
+    t = _weights(num, False)
+    y = 10.0 ** (a[:, None] + (b - a[:, None]) * t)
+    weights = t if at_stop else 1 - t
+    grad = numpy.sum(u * y * numpy.log(10.0) * weights, axis=-1)
+    return numpy.sum(grad) if at_stop else grad
+
+
+@case(numpy.logspace, args=args(arrays((-1.0, 1.0), shape=(2,)), scalars((-1.0, 1.0))),
+      vjp=lambda u, a, b: (_logspace_vjp(u, a, b, 4, False), _logspace_vjp(u, a, b, 4, True)))
+def logspace_along_the_last_axis(a, b):
+    return numpy.logspace(a, b, 4, endpoint=False, axis=-1)
+
+
+def _geomspace_vjp(u, a, b, num, at_stop):
+    t = _weights(num, True).reshape((num,) + (1,) * numpy.ndim(u[0]))
+    y = a * (b / a) ** t
+    return sum_to(numpy.sum(u * y * t / b if at_stop else u * y * (1 - t) / a, axis=0),
+                  numpy.shape(b if at_stop else a))
+
+
+@case(numpy.geomspace, args=broadcast_args((0.3, 2.5), (0.3, 2.5), max_dims=2),
+      vjp=lambda u, a, b: (_geomspace_vjp(u, a, b, 4, False), _geomspace_vjp(u, a, b, 4, True)))
+def geomspace_positive(a, b):
+    return numpy.geomspace(a, b, 4)
+
+
+@case(numpy.geomspace, args=broadcast_args((-2.5, -0.3), (-2.5, -0.3), max_dims=2),
+      vjp=lambda u, a, b: (_geomspace_vjp(u, a, b, 4, False), _geomspace_vjp(u, a, b, 4, True)))
+def geomspace_negative(a, b):
+    return numpy.geomspace(a, b, 4)
+
+
+@case(numpy.geomspace, args=args(scalars((0.3, 2.5))), wrt=0,
+      vjp=lambda u, a: (numpy.sum(u * 1.5 * (2.0 * a / 3.0) ** _weights(5, False)
+                                  * _weights(5, False) / a),))
+def geomspace_without_endpoint(a):
+    return numpy.geomspace(3.0, 2.0 * a, 5, endpoint=False) / 2.0
+
+
 @case(runtime_construction.unlinspace, args=args(arrays(REAL, shape=(2, 4, 3))),
       vjp=lambda u, g: (numpy.broadcast_to(u, (2, 3))[:, None, :]
                         * _weights(4, True)[None, :, None],))

@@ -66,6 +66,31 @@ def nancumsum(x):
     return numpy.nancumsum(with_nans(x), axis=1)
 
 
+def _nancumprod_vjp(u, x, axis, mask):
+    """cumprod's reference on the entries with NaNs taken as ones; 0 at the NaNs."""
+    return numpy.where(mask, 0.0, _cumprod_vjp(u, numpy.where(mask, 1.0, x), axis))
+
+
+@case(numpy.nancumprod, args=args(M34),
+      vjp=lambda u, x: (_nancumprod_vjp(u[0], x, 1, MASK) + _nancumprod_vjp(u[1], x, 0, MASK),))
+def nancumprod(x):
+    return numpy.stack([numpy.nancumprod(with_nans(x), axis=1),
+                        numpy.nancumprod(with_nans(x), 0)])
+
+
+@case(numpy.nancumprod, args=args(M34),
+      vjp=lambda u, x: (numpy.where(ZEROS, 0.0, _nancumprod_vjp(u, numpy.where(ZEROS, 0.0, x),
+                                                                1, MASK)),))
+def nancumprod_through_zeros(x):       # exact at 0, as cumprod: no division by the entries
+    return numpy.nancumprod(with_nans(numpy.where(ZEROS, 0.0, x)), axis=1)
+
+
+@case(numpy.nancumprod, args=args(M34),
+      vjp=lambda u, x: (_nancumprod_vjp(u, x.ravel(), 0, MASK.ravel()).reshape(3, 4),))
+def nancumprod_flat(x):                # without an axis: the flattened array's
+    return numpy.nancumprod(with_nans(x))
+
+
 @case(numpy.nansum, args=args(M34), vjp=lambda u, x: (numpy.where(MASK, 0.0, u[:, None]),))
 def nansum(x):
     return numpy.nansum(with_nans(x), axis=1)

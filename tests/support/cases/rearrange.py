@@ -139,6 +139,22 @@ def _compress_vjp(u, x):
     return out
 
 
+COLUMNS = numpy.array([False, True, True])
+
+
+def _compress_columns_vjp(u):
+    out = numpy.zeros((3, 4))
+    out[:, 1:3] += u[:6].reshape(3, 2)
+    out.reshape(-1)[1:3] += u[6:]              # the flattened array's entries 1 and 2
+    return out
+
+
+@case(numpy.ndarray.compress, args=args(M34),
+      vjp=lambda u, x: (_compress_columns_vjp(u),))
+def compress_method(x):                 # the method, along an axis and of the flat array
+    return numpy.concatenate([x.compress(COLUMNS, axis=1).ravel(), x.compress(COLUMNS)])
+
+
 def _pad_source(w, shape, before, mode):
     """The index into `shape` that numpy.pad's entry `w` copies (None for a constant)."""
     place = []
