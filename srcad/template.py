@@ -143,7 +143,7 @@ class _Filler(ast.NodeTransformer):
     def _accumulate(self, var, value):
         bound = self._bound(var)
         if isinstance(bound, (ast.List, ast.Tuple)):
-            return self._accumulate_each(bound.elts, value)
+            return self._accumulate_each(bound.elts, self.visit(value))
         target = self._derivative_name(bound)
         if target is None:
             return []
@@ -154,18 +154,29 @@ class _Filler(ast.NodeTransformer):
                                         value=value), anno.ACCUMULATE, True)]
 
     def _accumulate_each(self, elements, value):
-        targets = [self._derivative_name(e) for e in elements]
-        if not any(targets):
+        """`d[e] += value[i]` for each item `e` of a list or tuple written in the call; an item
+        that is itself a list or tuple (`np.broadcast_arrays([x, y])`, which NumPy reads as one
+        array) takes its items' adjoints from `value[i]` in turn."""
+        if not any(self._has_derivative(e) for e in elements):
             return []
         pieces = self.namer.fresh("_pieces")
-        stmts = [ast.Assign(targets=[name(pieces, ast.Store())], value=self.visit(value))]
-        for i, target in enumerate(targets):
+        stmts = [ast.Assign(targets=[name(pieces, ast.Store())], value=value)]
+        for i, element in enumerate(elements):
+            item = ast.Subscript(value=name(pieces), slice=ast.Constant(i), ctx=ast.Load())
+            if isinstance(element, (ast.List, ast.Tuple)):
+                stmts += self._accumulate_each(element.elts, item)
+                continue
+            target = self._derivative_name(element)
             if target is not None:
-                item = ast.Subscript(value=name(pieces), slice=ast.Constant(i), ctx=ast.Load())
                 stmts.append(anno.set_(ast.AugAssign(target=name(target, ast.Store()),
                                                      op=ast.Add(), value=item),
                                        anno.ACCUMULATE, True))
         return stmts
+
+    def _has_derivative(self, element):
+        if isinstance(element, (ast.List, ast.Tuple)):
+            return any(self._has_derivative(e) for e in element.elts)
+        return self._derivative_name(element) is not None
 
     def _define(self, var, value):
         target = self._derivative_name(self._bound(var))
@@ -198,9 +209,12 @@ class _Filler(ast.NodeTransformer):
 
     def _each_derivative(self, bound):
         """The derivatives of the items of a list or tuple written in the call, as a list
-        (zeros like an item without one)."""
+        (zeros like an item without one; a list for an item that is itself a list)."""
         elts = []
         for e in bound.elts:
+            if isinstance(e, (ast.List, ast.Tuple)):
+                elts.append(self._each_derivative(e))
+                continue
             dname = self._derivative_name(e)
             elts.append(name(dname) if dname else
                         ast.Call(func=self._runtime("zeros_like"), args=[copy_node(e)],

@@ -381,3 +381,29 @@ def test_nanstd_of_one_element_has_derivative_zero():
     m = np.array([[0.3, -0.7, 1.1]])            # one element per column: nanstd is 0 for all m
     np.testing.assert_allclose(srcad.grad(nanstd_of_single_rows)(m), np.cos(m), rtol=1e-12)
     _check_every_mode(nanstd_of_single_rows, m, np.array([[1.0, 2.0, -1.0]]))
+
+
+def broadcast_of_one_list(x0, x1, x2):
+    v = np.broadcast_arrays([x0, x1])[0]         # NumPy reads the list as one array
+    return np.sum(np.sin(v)) + np.sum(x1 * x2)
+
+
+def test_a_list_written_inside_a_list_argument_carries_its_derivatives():
+    """`np.broadcast_arrays([x0, x1])`: a list item of the call's `*args` is itself a list; its
+    items' derivatives were silently zero (found by the nightly wide run)."""
+    rng = np.random.default_rng(5)
+    x0, x1 = rng.standard_normal((2, 3, 4))
+    x2 = 0.5
+    exact = (np.cos(x0), np.cos(x1) + x2)           # the analytic gradient
+    got = srcad.grad(broadcast_of_one_list, wrt=(0, 1))(x0, x1, x2)
+    for g, e, k in zip(got, exact, range(2)):
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-14)
+        numeric = central_gradient(
+            lambda a, k=k: broadcast_of_one_list(*([a, x1] if k == 0 else [x0, a]), x2),
+            (x0, x1)[k])
+        np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-8)
+    v = rng.standard_normal((3, 4))
+    assert srcad.jvp(broadcast_of_one_list)(x0, x1, x2, v)[1] == pytest.approx(
+        np.sum(exact[0] * v), rel=1e-12)
+    np.testing.assert_allclose(srcad.hvp(broadcast_of_one_list)(x0, x1, x2, v),
+                               -np.sin(x0) * v, rtol=1e-12, atol=1e-14)
