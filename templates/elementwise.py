@@ -13,7 +13,8 @@ Covered, in both modes:
 * piecewise: abs/absolute/fabs (and the builtin `abs`), maximum, minimum, fmax, fmin (and the
   builtins `max`, `min` of two values), where, clip (and `ndarray.clip`), remainder/mod and
   fmod (1 in the dividend, minus the integer quotient in the divisor), copysign (in its first
-  argument), nan_to_num (1 where the input is finite), positive
+  argument), nextafter (1 in its first argument; the second picks a direction only),
+  nan_to_num (1 where the input is finite), positive
 * casts that pass derivatives through: numpy.float64(x), float(x), `x.item()` of a size-1
   array, numpy.asarray, numpy.array, `x.copy()`, `x.astype(dtype)`
 
@@ -515,6 +516,19 @@ def copysign(z, x1, x2):
 @tangent(numpy.copysign)
 def copysign(z, x1, x2):
     d[z] = d[x1] * numpy.sign(x1) * numpy.sign(z)
+
+
+@adjoint(numpy.nextafter)                   # the float next to x1 towards x2: slope 1 in x1
+def nextafter(z, x1, x2):
+    d[x1] += unbroadcast(d[z], x1)
+
+
+@tangent(numpy.nextafter)
+def nextafter(z, x1, x2):
+    d[z] = broadcast_as(d[x1], z)
+
+
+without_derivative(numpy.nextafter, "x2")   # x2 picks only the direction: piecewise constant
 
 
 @adjoint(numpy.fmax)                        # maximum, except that a NaN loses

@@ -604,6 +604,12 @@ def copysign(x, y):
     return numpy.copysign(x, y)
 
 
+@case(numpy.nextafter, args=broadcast_args(REAL, REAL), wrt=0,
+      vjp=lambda u, x, y: (sum_to(2.0 * u + 0 * y, x.shape),))
+def nextafter(x, y):
+    return numpy.nextafter(x, y) * 2.0
+
+
 @case(numpy.float_power, args=broadcast_args(POSITIVE, REAL),
       vjp=lambda u, x, y: (sum_to(u * y * x ** (y - 1.0), x.shape),
                            sum_to(u * x ** y * numpy.log(x), y.shape)))
