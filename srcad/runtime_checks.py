@@ -62,6 +62,25 @@ def augmented_assign(x, result, filename, lineno, function):
     _same_kind(result, x.dtype, filename, lineno, function)
 
 
+def augmented_shape(x, result, filename, lineno, function):
+    """Raise where NumPy raises for `x op= v` on an array `x` (`result` is `x op v`): NumPy
+    writes the result into `x` itself, so `v` may not broadcast it to another shape. A Python
+    or NumPy number passes (`op=` rebinds it), and so do shapes not known yet (a Dask array's
+    unknown chunks)."""
+    shape = getattr(x, "shape", None)
+    if shape is None or isinstance(x, numpy.generic):
+        return
+    shapes = tuple(shape), tuple(getattr(result, "shape", ()))
+    if shapes[0] == shapes[1] or not all(isinstance(n, (int, numpy.integer))
+                                         for n in shapes[0] + shapes[1]):
+        return
+    from srcad.errors import Location, ShapeMismatchError
+    raise ShapeMismatchError(
+        f"NumPy cannot write a result of shape {shapes[1]} into this array of shape "
+        f"{shapes[0]} in place (it raises here, and so does srcad)",
+        Location(filename, lineno, linecache.getline(filename, lineno), function))
+
+
 def _same_kind(value, dtype, filename, lineno, function):
     """An `IntegerWriteError` at the user's line unless `value` casts to `dtype` by "same_kind"."""
     result = numpy.result_type(value)

@@ -70,6 +70,7 @@ def test_generated_code_holds_only_plain_statements_and_the_users_literals(progr
     user_strings = string_constants(ast.parse(program.source)) | template_strings()
     wrt = tuple(range(len(program.shapes)))
     with Loaded(program) as module:
+        user_strings |= {module.__file__, module.f.__name__}    # where a run-time check points
         for make in (srcad.vjp, srcad.jvp):
             derivative = make(module.f, wrt=wrt)
             before = srcad.source(derivative)

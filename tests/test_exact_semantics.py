@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import srcad
+from tests.support.compare import central_gradient
 
 RNG = np.random.default_rng(12)
 
@@ -928,3 +929,37 @@ def from_arrays_twin(x):
 
 def test_hessian_through_an_array_of_arrays():
     check_against_autograd(from_arrays, from_arrays_twin, (np.array([0.2, -0.9, 1.4]),))
+
+
+def augmented_broadcast(x, y):
+    a = x * 2.0
+    a += y                                      # NumPy raises when y broadcasts `a` larger
+    return np.sum(a * a)
+
+
+def augmented_accumulators(x, y):
+    s = 0.0
+    s += x                                      # a Python number: `+=` rebinds it
+    a = x * 1.5
+    a += y                                      # y broadcasts into a's own shape
+    return np.sum(s * a)
+
+
+def test_augmented_assignment_keeps_numpys_in_place_shape_rule():
+    """`a += y` writes into `a`: where NumPy raises (y broadcasts `a` to a larger shape) srcad
+    raises at the user's line in every mode; where it does not, the derivative is exact."""
+    x, wide = np.array([0.3, -0.7, 1.1]), np.ones((2, 3))
+    with pytest.raises(ValueError):
+        augmented_broadcast(x, wide)
+    for call in (lambda: srcad.grad(augmented_broadcast)(x, wide),
+                 lambda: srcad.vjp(augmented_broadcast)(x, wide),
+                 lambda: srcad.jvp(augmented_broadcast)(x, wide, x),
+                 lambda: srcad.hvp(augmented_broadcast)(x, wide, x)):
+        with pytest.raises(srcad.ShapeMismatchError, match="in place") as info:
+            call()
+        assert "a += y" in str(info.value)
+    for y in (np.array([0.5, 0.25, -1.0]), 0.5):
+        got = srcad.grad(augmented_accumulators)(x, y)
+        np.testing.assert_allclose(got, 3.0 * x + y, rtol=1e-12)   # d/dx sum(x (1.5 x + y))
+        np.testing.assert_allclose(
+            got, central_gradient(lambda v, y=y: augmented_accumulators(v, y), x), rtol=1e-7)

@@ -73,21 +73,22 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     if found:
         line, reason = min(found)
         raise MissingRuleError(reason, info.location(line))
-    _insert_checks(tree, info, free)
+    _insert_checks(tree, info, free, anno.get(tree, anno.SHAPES) or {})
     return tree
 
 
-def _insert_checks(node, info, free):
+def _insert_checks(node, info, free, shapes):
     """Before each active statement whose value is marked for a dtype check, the check;
     before each augmented write whose casting may fail (after an augmented operation), its
-    check."""
+    check; after an augmented operation `x op= v` whose result the shapes (`{name: static
+    shape}` of code specialized to them) do not show to keep `x`'s shape, a shape check."""
     for field in ("body", "orelse"):
         stmts = getattr(node, field, None)
         if not isinstance(stmts, list):
             continue
         out = []
         for stmt in stmts:
-            _insert_checks(stmt, info, free)
+            _insert_checks(stmt, info, free, shapes)
             value = getattr(stmt, "value", None)
             denied = anno.get(value, anno.DENY)
             if isinstance(value, ast.Call) and anno.get(value, anno.AUGMENTED):
@@ -102,7 +103,23 @@ def _insert_checks(node, info, free):
                 result = ast.Name(id=stmt.targets[0].id, ctx=ast.Load())
                 out.append(_check(runtime_checks.augmented_assign, [value.left, result], stmt,
                                   info, free))
+            if _may_reshape(stmt, value, shapes):
+                result = ast.Name(id=stmt.targets[0].id, ctx=ast.Load())
+                out.append(_check(runtime_checks.augmented_shape, [value.left, result], stmt,
+                                  info, free))
         setattr(node, field, out)
+
+
+def _may_reshape(stmt, value, shapes):
+    """True for the operation of `x op= v` (`x_1 = x op v`, AUGMENTED set either way) unless
+    the shapes show the result keeps `x`'s shape or `v` is a number."""
+    if not (isinstance(value, ast.BinOp) and anno.get(value, anno.AUGMENTED) is not None
+            and isinstance(value.left, ast.Name) and isinstance(stmt, ast.Assign)):
+        return False
+    if isinstance(value.right, ast.Constant):
+        return False
+    known = shapes.get(value.left.id), shapes.get(stmt.targets[0].id)
+    return known[0] is None or known[0] != known[1]
 
 
 def _check(function, values, stmt, info, free):
