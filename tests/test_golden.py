@@ -41,7 +41,7 @@ def test_generated_source(func, kind, wrt):
 
 def _joined(text):
     """`text` with each line that continues after a comma joined to the line it continues."""
-    return re.sub(r",\n\s+", ", ", text)
+    return re.sub(r",[ \t]*\n\s+", ", ", text)
 
 
 def test_source_specialized_to_shapes():
