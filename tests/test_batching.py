@@ -9,6 +9,7 @@ the one-direction-at-a-time path, which they fall back to (tested) where batchin
 Dask data the Hessian is one lazy graph.
 """
 
+import dask.array as da
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -275,7 +276,6 @@ def test_batched_hvp_of_the_glms(model):
 # ---- Dask ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("model", sorted(glm.MODELS))
 def test_hessian_over_dask_data_is_one_lazy_graph(model):
-    da = pytest.importorskip("dask.array")
     from tests.support.lazy_double import computed, refusing, to_dask
     loss, _, hessian = glm.MODELS[model]
     X, y = glm.data(model)
