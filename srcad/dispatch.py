@@ -22,7 +22,7 @@ import types
 
 import numpy
 
-from . import backend, codegen, compiled, models, runtime
+from . import backend, codegen, compiled, model_entry, models, runtime
 from .errors import (
     NonScalarOutputError,
     RuleFailedError,
@@ -562,13 +562,15 @@ def _describe(value):
 
 # ---- the compiled entry -----------------------------------------------------------------------
 def entry(d, generated, args, guard, fallback):
-    """For `grad` of arguments that are NumPy arrays and numbers: the generated function's code
-    with the call path around it, compiled as one function of the arguments: a check (these
-    types, shapes and dtypes, and every fact of `generated.guards`; `guard` for the facts of
-    the derivatives it calls), else `fallback(args, {})`; the code; and the gradients returned
-    as they are when each is a fresh array of its input's kind or a float for a float (else
-    `gradients` makes them so). One Python call instead of three; None where that does not
-    apply. What `source()` shows stays the plain function."""
+    """For `grad` of arguments that are NumPy arrays, numbers and models: the generated
+    function's code with the call path around it, compiled as one function of the arguments: a
+    check (these types, shapes and dtypes, for a model its class, structure and parameter
+    arrays (`model_entry`), and every fact of `generated.guards`; `guard` for the facts of the
+    derivatives it calls), else `fallback(args, {})`; the code; and the gradients returned as
+    they are when each is a fresh array of its input's kind, a float for a float, for a model
+    the dict the code built when it is keyed like `named_parameters()` with fresh arrays of the
+    parameters' shapes and dtypes (else `gradients` makes them so). One Python call instead of
+    three; None where that does not apply. What `source()` shows stays the plain function."""
     form = _entry_form(d, generated, args)
     if form is None:
         return None
@@ -576,16 +578,15 @@ def entry(d, generated, args, guard, fallback):
     function = generated.function
     names = _EntryNames(function)
     star, ok = names.local("srcad_args"), names.local("srcad_ok")
-    type_, ndarray = names.bind(type, "srcad_type"), names.bind(_ndarray, "srcad_ndarray")
-    types = [names.bind(dtype if kind is _ndarray else kind, f"srcad_type_{i}")
-             for i, (kind, _, dtype) in enumerate(kinds)]
-    checks = [f"{type_}({p}) is {ndarray} and {p}.shape == {shape!r} and {p}.dtype is {t}"
-              if kind is _ndarray else f"{type_}({p}) is {t}"
-              for p, (kind, shape, _), t in zip(params, kinds, types)]
+    checks, arrays = [], []
+    for i, (p, kind) in enumerate(zip(params, kinds)):
+        text, checked = _check(p, kind, i, names)
+        checks.append(text)
+        arrays += checked
     facts = generated.guards.conditions(names.bind) if generated.guards is not None else []
     if generated.callees or d.inner is not None:
         facts.append(f"{names.bind(guard, 'srcad_guard')}()")
-    fresh, returned = _fresh_results(d, params, results, kinds, types, names, star)
+    fresh, returned = _fresh_results(d, generated, results, kinds, arrays, names, star)
     lines = generated.text.splitlines()
     body = "\n".join(" " * 8 + line if line else ""
                      for line in lines[_header_lines(generated.text):-1])
@@ -603,12 +604,27 @@ def entry(d, generated, args, guard, fallback):
             f"            {ok} = False\n"
             f"        if {ok}:\n"
             f"{body}\n"
-            f"            if {' and '.join(fresh)}:\n"
+            f"            if {' and '.join(fresh) or 'True'}:\n"
             f"                return {returned}\n"
             f"            return {finisher}(({', '.join(results)},), {star})\n"
             f"    return {names.bind(fallback, 'srcad_fallback')}({star}, {{}})\n")
     return codegen.compile_function(text, function.__name__, function.__globals__, names.bound,
                                     codegen.ORIGINS.get(function.__code__.co_filename))
+
+
+def _check(p, kind, i, names):
+    """(the entry's check of the argument named `p` of `_kind` `kind`, the pairs (name,
+    (shape, dtype)) of the arrays it checked: the argument, or a model's parameter arrays)."""
+    if isinstance(kind, model_entry.Model):
+        text, arrays = model_entry.condition(p, kind, names.bind, names.local)
+        return text, [(a, (shape, dtype)) for a, (_, shape, dtype) in zip(arrays, kind.params)]
+    kind, shape, dtype = kind
+    type_ = names.bind(type, "srcad_type")
+    if kind is _ndarray:
+        t = names.bind(dtype, f"srcad_type_{i}")
+        return (f"{type_}({p}) is {names.bind(_ndarray, 'srcad_ndarray')} and "
+                f"{p}.shape == {shape!r} and {p}.dtype is {t}"), [(p, (shape, dtype))]
+    return f"{type_}({p}) is {names.bind(kind, f'srcad_type_{i}')}", []
 
 
 def _entry_form(d, generated, args):
@@ -660,28 +676,43 @@ class _EntryNames:
         return self._names[key]
 
 
-def _fresh_results(d, params, results, kinds, types, names, star):
+def _fresh_results(d, generated, results, kinds, arrays, names, star):
     """(the conditions under which the gradients `results` are returned as they are, what is
-    returned then): each a fresh array of its input's shape and dtype, none an input or an
-    earlier gradient; a float for a float input."""
+    returned then): each a fresh array of its input's shape and dtype, none an input (among
+    `arrays`, pairs (name, (shape, dtype)) of the arrays the entry checked: one of another
+    shape or dtype cannot be it) or an earlier gradient; a float for a float input; for a
+    model, the dict the code built (`model_entry.fresh`)."""
     type_, ndarray = names.bind(type, "srcad_type"), names.bind(_ndarray, "srcad_ndarray")
-    arrays = [p for p, (kind, _, _) in zip(params, kinds) if kind is _ndarray]
-    fresh, final = [], list(results)
+    fresh, final, seen = [], list(results), list(arrays)
     for i, (g, position) in enumerate(zip(results, d.positions)):
-        kind, shape, _ = kinds[position]
+        kind = kinds[position]
+        if isinstance(kind, model_entry.Model):
+            entries = model_entry.literal(generated.text, g)
+            fresh += ["False"] if entries is None else model_entry.fresh(
+                kind, entries, seen, names.bind, lambda v: _owned(d, v, results, names, star))
+            seen += [] if entries is None else [(entries[path], (shape, dtype)) for path, shape,
+                                                dtype in kind.params if path in entries]
+            continue
+        kind, shape, dtype = kind
         if kind is not _ndarray:                # a float for a float input
             fresh.append(f"{type_}({g}) in {names.bind(_FLOATS, 'srcad_floats')}")
             final[i] = f"{names.bind(float, 'srcad_float')}({g})"
             continue
-        owned = f"{g}.base is None"
-        if d.jit:                       # or an array numba allocated, sharing no memory
-            others = "".join(f"{r}, " for r in results[:i])
-            owned = (f"({owned} or {names.bind(compiled.fresh, 'srcad_fresh')}({g}, "
-                     f"{star} + ({others})))")
-        fresh += [f"{type_}({g}) is {ndarray} and {owned} and {g}.shape == {shape!r} "
-                  f"and {g}.dtype is {types[position]}"]
-        fresh += [f"{g} is not {other}" for other in arrays + results[:i]]
+        fresh += [f"{type_}({g}) is {ndarray} and {_owned(d, g, results[:i], names, star)} "
+                  f"and {g}.shape == {shape!r} and {g}.dtype is {names.bind(dtype, 'srcad_dt')}"]
+        fresh += [f"{g} is not {other}" for other, form in seen if form == (shape, dtype)]
+        seen.append((g, (shape, dtype)))
     return fresh, final[0] if d.single else f"({', '.join(final)},)"
+
+
+def _owned(d, g, earlier, names, star):
+    """The text saying the array `g` owns its memory: no view; in compiled mode, or an array
+    numba allocated sharing no memory with the arguments or the gradients `earlier`."""
+    owned = f"{g}.base is None"
+    if not d.jit:
+        return owned
+    others = "".join(f"{r}, " for r in earlier if r != g)
+    return f"({owned} or {names.bind(compiled.fresh, 'srcad_fresh')}({g}, {star} + ({others})))"
 
 
 def _header_lines(text):
@@ -697,11 +728,14 @@ def _header_lines(text):
 
 
 def _kind(a):
-    """(type, shape, dtype) of an argument an entry can check, else None."""
+    """(type, shape, dtype) of an argument an entry can check, for a model its
+    `model_entry.Model`, else None."""
     if type(a) is _ndarray:
         return _ndarray, a.shape, a.dtype
     if type(a) in (float, int, numpy.float64):
         return type(a), None, None
+    if models.is_model(a):
+        return model_entry.kind(a)
     return None
 
 

@@ -147,7 +147,9 @@ def _generate(func: FunctionType, kind: str, wrt: tuple[str, ...],
                      statics, signature)
     tree = _normal_form(tree, job)
     inlined = anno.get(tree, anno.INLINED)
-    assumed = guards.collect(tree, func, statics, inlined)
+    given = dict(statics)
+    global_models = tuple((k, v) for k, v in job.statics.items() if k not in given)
+    assumed = guards.collect(tree, func, statics, inlined, global_models)
     job.free = FreeNames(job.namer, job.names, {**vars(builtins), **func.__globals__},
                          job.locals)
     for ident, obj in inlined.names.items():
@@ -198,10 +200,24 @@ def _job(func: FunctionType, kind: str, wrt: tuple[str, ...], name: str,
         parameters_ = {(param, path): shape for param, value in statics if _is_module(value)
                        for path, shape in arguments.pop(param, None) or ()}
     job = Job(func, kind, wrt, name, info, resolve.namespace(func),
-              resolve.local_names(tree), statics=dict(statics),
+              resolve.local_names(tree), statics={**dict(statics), **_global_models(func, tree)},
               containers=containers, argument_shapes=arguments, parameter_shapes=parameters_,
               result_shape=_result_shape)
     return tree, job
+
+
+def _global_models(func: FunctionType, tree: ast.FunctionDef) -> dict[str, Any]:
+    """{name: model} for each module-level name `tree` (the parsed `func`) reads whose value
+    is a registered model (`criterion = nn.CrossEntropyLoss()` at the top of a script): code is
+    generated with it known, like a model argument (its calls inlined, its settings folded),
+    and its guards check that the name still holds it, with its structure and parameter shapes
+    (`guards.collect`)."""
+    bound = resolve.local_names(tree) | set(func.__code__.co_freevars)
+    bound |= {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
+    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    space = func.__globals__
+    return {ident: space[ident] for ident in sorted(read - bound)
+            if ident in space and models.is_model(space[ident])}
 
 
 def _normal_form(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
@@ -323,11 +339,19 @@ def _return_shape(func: FunctionType, statics: Statics, signature_: tuple) -> Sh
 
 def _infer_shapes(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     """The normal form `tree` annotated with its static shapes for the job's argument shapes
-    (`shapes`), after specializing it to them (`specialize`: branches on `np.ndim` ...)."""
-    tree = specialize.run(shapes.run(tree, job), job)
-    if anno.get(tree, anno.SHAPES) is None:         # specialized: the shapes may be known better
+    (`shapes`), after specializing it to them (`specialize`: branches on `np.ndim` ...), again
+    while that changes the tree (a branch taken lets shapes after it be known, as in inlined
+    layers one after the other), at most `_SPECIALIZE_ROUNDS` times."""
+    tree = shapes.run(tree, job)
+    for _ in range(_SPECIALIZE_ROUNDS):
+        tree = specialize.run(tree, job)
+        if anno.get(tree, anno.SHAPES) is not None:     # unchanged: the shapes are final
+            break
         tree = shapes.run(tree, job)
     return tree
+
+
+_SPECIALIZE_ROUNDS = 8
 
 
 def _callee_signature(func, statics, argument_shapes):

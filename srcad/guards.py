@@ -14,6 +14,9 @@ The facts (each an identity test, so a check costs tens of nanoseconds):
 - the class of every model (and submodule) called still has the `forward` it had;
 - every model whose class's `forward` was inlined (`passes/inline`) still has it, and the
   globals that code reads still have their values;
+- every model a module-level name held while generating (`criterion = nn.MSELoss()`, known
+  like a model argument) is still that name's value, with the structure and parameter shapes
+  it had (`model_state`);
 - the rule registry is unchanged since generation (`rules.epoch`).
 What a model's code depends on besides these (classes, settings, parameter paths and sharing)
 is its structure, which is in the cache key; shapes and dtypes are in the entry's key.
@@ -57,13 +60,19 @@ class Guards:
 _PLACEHOLDER = re.compile(r"\bsrcad_guard_[a-z]+_[0-9]+\b")
 
 
-def collect(tree, func, statics=(), inlined=None):
+def collect(tree, func, statics=(), inlined=None, global_models=()):
     """The `Guards` of code generated from `tree`, the normal form of `func` (see the module
     docstring); `statics` pairs (parameter, value) known while generating; `inlined`, what
     `passes/inline` copied into the tree (`Inlined`: the models whose class's forward it
-    copied, the globals that code reads, the names it binds them under)."""
+    copied, the globals that code reads, the names it binds them under); `global_models`
+    pairs (global name, model) that were known too (see `model_state`)."""
     facts = _Facts()
     facts.code(func)
+    for ident, model in global_models:
+        facts.add(f"{{space}}.get({ident!r}) is {{value}}", space=func.__globals__, value=model)
+        facts.add("{state}({value}) == {expected}", state=model_state, value=model,
+                  expected=model_state(model))
+    statics = tuple(statics) + tuple(global_models)
     foreign = {}
     if inlined is not None:
         facts.inlined(inlined)
@@ -106,6 +115,15 @@ def collect(tree, func, statics=(), inlined=None):
     rules.load()
     facts.add("{rules}.epoch == {epoch}", rules=rules, epoch=rules.epoch)
     return Guards(facts.items, func.__globals__)
+
+
+def model_state(model):
+    """What code generated with a model known relies on when the model is no argument (whose
+    key would hold it): its structure's key (classes, settings, parameter paths, sharing;
+    `models.layout`) and each parameter's array type, shape and dtype."""
+    layout = models.layout(model)
+    return (layout.key,) + tuple((type(p.data), getattr(p.data, "shape", None),
+                                  getattr(p.data, "dtype", None)) for _, p in layout.named)
 
 
 _BOUND = (types.MethodType, types.BuiltinMethodType)

@@ -102,7 +102,7 @@ def test_model_source_shows_every_layer():
     # the layers' forwards are inlined: one function reading each parameter where it is
     assert text.count("\ndef ") == 0 and "model.V.weight" in text and "model.W.bias" in text
     assert "line 20 of Linear.forward" in text and "prefix_grads" not in text
-    assert "dmodel = {'W.bias': d_bias_1, 'W.weight': d_weight_1, 'V.bias': d_bias," in text
+    assert "dmodel = {'V.weight': d_weight, 'V.bias': d_bias, 'W.weight': d_weight_1," in text
 
 
 class Stack(Module):

@@ -25,7 +25,7 @@ import numbers
 import numpy
 
 from .. import annotations as anno
-from .. import rules, runtime
+from .. import models, rules, runtime
 from ..ast_util import NameIndex, always_assigned, loaded, read_before_assigned, stored, walk
 from ..job import Job
 from .simplify import sizes_as_numbers
@@ -40,7 +40,7 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     _fold(tree)
     index = NameIndex()         # the names of each statement, read once for all the steps
     _propagate_copies(tree, index)
-    _join_gradient_dicts(tree)
+    _join_gradient_dicts(tree, _canonical_orders(job))
     _drop_unread_stacks(tree, index)
     sized = bool(job.argument_shapes or job.parameter_shapes)    # specialized: SIZE reads
     _remove_all_dead(tree, sized, index)
@@ -193,19 +193,30 @@ def _rename_loads(names, renames):
 
 
 # gradient dicts ----------------------------------------------------------------------------
-def _join_gradient_dicts(tree):
+def _canonical_orders(job):
+    """For each model whose parameters the code differentiates, its parameters' paths in
+    `named_parameters()` order (as `{path: position}`)."""
+    statics = job.statics or {}
+    return [{path: i for i, (path, _) in enumerate(models.layout(statics[param]).named)}
+            for param in job.modules if param in statics]
+
+
+def _join_gradient_dicts(tree, orders=()):
     if not any(_merge_of_literal(stmt) for stmt in _statements(tree)):
         return                                  # (most code: no model gradients to join)
     for node in _statements(tree):
         for field in ("body", "orelse"):
             stmts = getattr(node, field, None)
             if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
-                setattr(node, field, _join_in_block(stmts))
+                setattr(node, field, _join_in_block(stmts, orders))
 
 
-def _join_in_block(stmts):
+def _join_in_block(stmts, orders=()):
     """`d = {A}; ...; d = merge_grads(d, {B})` -> `...; d = {A, B}` (a key in both: the values
-    added) when nothing in between reads `d` or changes a value of `A`."""
+    added) when nothing in between reads `d` or changes a value of `A`; the keys in the order
+    of the first of `orders` (a model's parameter paths) that has them all, as its
+    `named_parameters()` gives them (the values are names and sums of names: their order
+    changes nothing)."""
     out, pending = [], {}                  # name -> position in `out` of its dict literal
     for stmt in stmts:
         merge = _merge_of_literal(stmt)
@@ -216,6 +227,7 @@ def _join_in_block(stmts):
             for key, value in zip(extra.keys, extra.values):    # a shared key: values add
                 entries[key.value] = (ast.BinOp(left=entries[key.value], op=ast.Add(),
                                                 right=value) if key.value in entries else value)
+            entries = _in_order(entries, orders)
             joined = ast.Dict(keys=[ast.Constant(k) for k in entries],
                               values=list(entries.values()))
             out[pending.pop(var)] = None
@@ -232,6 +244,16 @@ def _join_in_block(stmts):
             pending[stmt.targets[0].id] = len(out)
         out.append(stmt)
     return [s for s in out if s is not None]
+
+
+def _in_order(entries, orders):
+    """`entries` ({path: value}) in the order of the first of `orders` that holds every
+    path, when each value is a name or a sum of names; else as they are."""
+    order = next((o for o in orders if all(k in o for k in entries)), None)
+    if order is None or not all(isinstance(n, (ast.Name, ast.BinOp, ast.Add, ast.Load))
+                                for v in entries.values() for n in ast.walk(v)):
+        return entries
+    return dict(sorted(entries.items(), key=lambda item: order[item[0]]))
 
 
 def _gradient_literal(stmt):
