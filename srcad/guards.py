@@ -16,7 +16,7 @@ The facts (each an identity test, so a check costs tens of nanoseconds):
   globals that code reads still have their values;
 - every model a module-level name held while generating (`criterion = nn.MSELoss()`, known
   like a model argument) is still that name's value, with the structure and parameter shapes
-  it had (`model_state`);
+  it had (its structure's key, `models.layout`, and `model_state`);
 - the rule registry is unchanged since generation (`rules.epoch`).
 What a model's code depends on besides these (classes, settings, parameter paths and sharing)
 is its structure, which is in the cache key; shapes and dtypes are in the entry's key.
@@ -70,8 +70,11 @@ def collect(tree, func, statics=(), inlined=None, global_models=()):
     facts.code(func)
     for ident, model in global_models:
         facts.add(f"{{space}}.get({ident!r}) is {{value}}", space=func.__globals__, value=model)
-        facts.add("{state}({value}) == {expected}", state=model_state, value=model,
-                  expected=model_state(model))
+        facts.add("{layout}({value}).key == {key}", layout=models.layout, value=model,
+                  key=models.layout(model).key)
+        if models.has_parameters(model):
+            facts.add("{state}({value}) == {expected}", state=model_state, value=model,
+                      expected=model_state(model))
     statics = tuple(statics) + tuple(global_models)
     foreign = {}
     if inlined is not None:
@@ -118,12 +121,10 @@ def collect(tree, func, statics=(), inlined=None, global_models=()):
 
 
 def model_state(model):
-    """What code generated with a model known relies on when the model is no argument (whose
-    key would hold it): its structure's key (classes, settings, parameter paths, sharing;
-    `models.layout`) and each parameter's array type, shape and dtype."""
-    layout = models.layout(model)
-    return (layout.key,) + tuple((type(p.data), getattr(p.data, "shape", None),
-                                  getattr(p.data, "dtype", None)) for _, p in layout.named)
+    """What code generated with a model known relies on, besides its structure, when the model
+    is no argument (whose key would hold it): each parameter's array type, shape and dtype."""
+    return tuple((type(p.data), getattr(p.data, "shape", None), getattr(p.data, "dtype", None))
+                 for _, p in models.layout(model).named)
 
 
 _BOUND = (types.MethodType, types.BuiltinMethodType)
