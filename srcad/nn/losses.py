@@ -63,8 +63,8 @@ class CrossEntropyLoss(_Loss):
         dim = 1 if np.ndim(input) > 1 else 0
         # log-softmax does not change when a constant is subtracted: the maximum only keeps
         # exp from overflowing, and carries no gradient
-        shifted = input - stop_gradient(np.max(input, axis=dim, keepdims=True))
-        logp = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+        shifted = input - stop_gradient(input.max(axis=dim, keepdims=True))
+        logp = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
         # "mean" and "sum" take one sum over everything (no per-item losses to reduce again);
         # "mean" divides by the number of items, the size without the class dimension
         if np.ndim(target) == np.ndim(input):
@@ -76,7 +76,7 @@ class CrossEntropyLoss(_Loss):
                 return -_pick(logp, target)
             total = -np.sum(_pick(logp, target))
         if self.reduction == "mean":
-            return total / (np.size(input) // np.shape(input)[dim])
+            return total / (input.size // input.shape[dim])
         return total
 
 
