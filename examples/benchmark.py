@@ -3,6 +3,7 @@ against HIPS autograd, PyTorch (eager, CPU) and JAX (`jit(grad)`), each when ins
 
 Run: pip install ".[bench]" && python examples/benchmark.py   (under a minute)
      python examples/benchmark.py --quick                     (seconds: a smoke run)
+     python examples/benchmark.py --cases "mlp nn,rnn"        (only the cases named so)
 
 One process, one BLAS thread, float64, the same data for every contender. Within a case the
 contenders are timed interleaved, round-robin over 151 rounds of short samples; a time is the
@@ -449,13 +450,16 @@ def ratio_text(value):
     return "-" if value is None else f"{value:.2f}"
 
 
-def run(quick=False, skip=()):
+def run(quick=False, skip=(), only=()):
+    """Time every case (those whose label contains one of the strings `only`, when given)."""
     peers = load_peers(skip)
     repeats, sample_s = (3, 0.002) if quick else (151, 0.005)
     names = ["hand", "srcad", "raw"] + [p for p in ("jit", "autograd", "torch", "jax")
                                         if p in peers]
     rows, extras = [], []
     for case in cases(quick):
+        if only and not any(part in case.label for part in only):
+            continue
         calls = contenders(case, peers)
         want = calls["hand"]()
         with warnings.catch_warnings():         # a model's code runs with NumPy (said below)
@@ -587,6 +591,9 @@ def print_jit_targets(rows, peers):
         return
     small = [(t.ratio("jax", "jit"), label) for label, t in rows
              if label in ("tanh n=10", "tanh n=1000", "mlp batch=32") or label.startswith("rnn")]
+    if not small:
+        print("  -      jit faster than jax.jit on the small cases: none of them ran")
+        return
     slowest, where = min(small)
     print(f"  {verdict(slowest > 1)} jit faster than jax.jit on tanh n<=1e3, mlp batch=32 "
           f"and the rnn: lowest jax/jit {slowest:.2f} ({where})")
@@ -603,8 +610,12 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="small cases, few repeats: checks that everything runs")
     parser.add_argument("--skip", default="", help="peers to leave out, e.g. torch,jax")
+    parser.add_argument("--cases", default="",
+                        help="run only the cases whose label contains one of these, e.g. "
+                             "'mlp nn' (the targets are then read off those cases alone)")
     options = parser.parse_args(argv)
-    run(options.quick, tuple(filter(None, options.skip.split(","))))
+    run(options.quick, tuple(filter(None, options.skip.split(","))),
+        tuple(filter(None, options.cases.split(","))))
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ def collect(tree, func, statics=(), inlined=None, global_models=()):
     facts = _Facts()
     facts.code(func)
     for ident, model in global_models:
-        facts.add(f"{{space}}.get({ident!r}) is {{value}}", space=func.__globals__, value=model)
+        facts.add(f"{{space}}[{ident!r}] is {{value}}", space=func.__globals__, value=model)
         facts.add("{layout}({value}).key == {key}", layout=models.layout, value=model,
                   key=models.layout(model).key)
         if models.has_parameters(model):
@@ -160,6 +160,9 @@ class _Facts:
             cells = dict(zip(forward.__code__.co_freevars, forward.__closure__ or ()))
             if ident in cells:
                 self.add("{cell}.cell_contents is {value}", cell=cells[ident], value=obj)
+            elif ident in forward.__globals__:      # (a missing key: changed, stale)
+                self.add(f"{{space}}[{ident!r}] is {{value}}", space=forward.__globals__,
+                         value=obj)
             else:
                 self.add(f"{{space}}.get({ident!r}, {{fallback}}) is {{value}}",
                          space=forward.__globals__, value=obj,
