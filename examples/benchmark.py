@@ -506,9 +506,9 @@ def print_table(rows, names, extras, quick=False):
         table.append(line)
     geo = ["geomean", *[""] * len(names)]
     for key in ["srcad", "raw"]:
-        geo.append(f"{_geomean([t.ratio(key, 'hand') for _, t in rows]):.2f}")
-    geo += [f"{_geomean([t.ratio(p, 'srcad') for _, t in rows]):.2f}" for p in peers]
-    geo += [f"{_geomean([t.ratio(p, 'jit') for _, t in rows]):.2f}" for p in against_jit]
+        geo.append(ratio_text(_geomean([t.ratio(key, "hand") for _, t in rows])))
+    geo += [ratio_text(_geomean([t.ratio(p, "srcad") for _, t in rows])) for p in peers]
+    geo += [ratio_text(_geomean([t.ratio(p, "jit") for _, t in rows])) for p in against_jit]
     table.append(geo)
     widths = [max(len(r[i]) for r in table + [header]) for i in range(len(header))]
     print("median time per gradient call (one BLAS thread, float64)")
@@ -560,11 +560,14 @@ def print_targets(rows, peers, extras):
         print(f"  {verdict(worst <= 1.10 and geo <= 1.05)} {key}/hand <= 1.10 each, geomean "
               f"<= 1.05: worst {worst:.2f} ({where}), geomean {geo:.2f}")
     for peer in (p for p in ("autograd", "torch") if p in peers):
-        slowest, where = min((t.ratio(peer, "srcad"), label) for label, t in rows
-                             if t.ratio(peer, "srcad") is not None)
+        ran = [(t.ratio(peer, "srcad"), label) for label, t in rows
+               if t.ratio(peer, "srcad") is not None]
+        if not ran:                             # (--cases: none of its cases ran)
+            continue
+        slowest, where = min(ran)
         print(f"  {verdict(slowest > 1)} faster than {peer} on every case: lowest "
               f"{peer}/srcad {slowest:.2f} ({where})")
-    if "jax" in peers:
+    if "jax" in peers and _geomean([t.ratio("jax", "srcad") for _, t in rows]) is not None:
         geo = _geomean([t.ratio("jax", "srcad") for _, t in rows])
         print(f"  {verdict(geo > 1)} faster than jax.jit(grad) on the geomean: {geo:.2f}")
     if "jit" in peers:
@@ -600,8 +603,11 @@ def print_jit_targets(rows, peers):
 
 
 def _geomean(values):
-    """The geometric mean of the values given (None: a contender that did not run a case)."""
+    """The geometric mean of the values given (None: a contender that did not run a case), or
+    None when there are none (`--cases` without one of its cases)."""
     values = [v for v in values if v is not None]
+    if not values:
+        return None
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 

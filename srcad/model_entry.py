@@ -53,14 +53,16 @@ def condition(p, model, bind, local):
     structure and parameter arrays, the names the expression gives those arrays in order).
     `bind(obj, hint)` names an object for the entry, `local(hint)` a fresh local."""
     type_, ndarray = bind(type, "srcad_type"), bind(_ndarray, "srcad_ndarray")
-    layout = local(f"srcad_layout_{p}")
+    layout, named = local(f"srcad_layout_{p}"), local(f"srcad_named_{p}")
     parts = [f"{type_}({p}) is {bind(model.cls, f'srcad_class_{p}')}",
              f"({layout} := {bind(models.layout, 'srcad_layout')}({p})).key == {model.key!r}"]
+    if model.params:
+        parts.append(f"({named} := {layout}.named) is not None")
     arrays = []
     for i, (_, shape, dtype) in enumerate(model.params):
         array = local(f"srcad_param_{p}_{i}")
         arrays.append(array)
-        parts.append(f"{type_}({array} := {layout}.named[{i}][1].data) is {ndarray} and "
+        parts.append(f"{type_}({array} := {named}[{i}][1].data) is {ndarray} and "
                      f"{array}.shape == {shape!r} and {array}.dtype is "
                      f"{bind(dtype, f'srcad_dtype_{p}_{i}')}")
     return " and ".join(parts), arrays
