@@ -370,3 +370,61 @@ def test_the_entry_matches_the_hand_gradient_for_any_shapes(batch, hidden, n_out
     other = MLP(3, hidden + 1, n_out)           # another shape through the same derivative
     close(warm(d, other, X, Y), hand(other, X, Y))
     close(d(model, X, Y), hand(model, X, Y))
+
+
+def two_loss(model, X, Y):
+    return CRITERION(model(X), Y) + 0.5 * np.sum(X * X)
+
+
+def test_a_model_and_an_array_together_and_a_model_not_differentiated(finishes):
+    rng = np.random.default_rng(13)
+    model, (X, Y) = MLP(), data(rng)
+    both = srcad.grad(two_loss, wrt=("model", "X"))
+    warm(both, model, X, Y)
+    count = finishes[0]
+    grads, dX = both(model, X, Y)
+    assert finishes[0] == count                 # both returned as the code built them
+    close(grads, hand(model, X, Y))
+    numeric = np.zeros_like(X)
+    for i in np.ndindex(X.shape):
+        keep = X[i]
+        X[i] = keep + 1e-6
+        up = two_loss(model, X, Y)
+        X[i] = keep - 1e-6
+        numeric[i] = (up - two_loss(model, X, Y)) / 2e-6
+        X[i] = keep
+    np.testing.assert_allclose(dX, numeric, rtol=1e-6, atol=1e-8)
+    only_x = srcad.grad(two_loss, wrt="X")
+    np.testing.assert_allclose(warm(only_x, model, X, Y), dX, rtol=1e-12)
+    model.V = nn.Linear(4, 5)                   # the model's numbers change: read anew
+    np.testing.assert_allclose(only_x(model, X, Y), both(model, X, Y)[1], rtol=1e-12)
+
+
+ACT = np.tanh
+
+
+class Activated(nn.Module):
+    """A forward that reads a global of its module (`ACT`), inlined with it."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return ACT(self.lin(x))
+
+
+def activated_loss(model, x):
+    return np.sum(model(x))
+
+
+def test_a_rebound_global_of_an_inlined_forward_regenerates(monkeypatch):
+    rng = np.random.default_rng(14)
+    model, x = Activated(), rng.standard_normal((4, 3))
+    d = srcad.grad(activated_loss, wrt="model")
+    close(warm(d, model, x), numeric_model(activated_loss, model, x), rtol=1e-6, atol=1e-8)
+    monkeypatch.setitem(globals(), "ACT", np.sin)
+    y = x @ model.lin.weight.data.T + model.lin.bias.data
+    dy = np.cos(y)
+    close(d(model, x), {"lin.weight": dy.T @ x, "lin.bias": dy.sum(axis=0)})
+    close(d(model, x), numeric_model(activated_loss, model, x), rtol=1e-6, atol=1e-8)
