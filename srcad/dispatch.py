@@ -9,9 +9,10 @@ A call's key is what its code depends on in the arguments: the types of the argu
 shapes and dtypes of NumPy arrays, for a model its structure and its parameters' shapes
 (`models.layout`). `grad` and `value_and_grad` of such arguments get code specialized to the key
 (at most `SPECIALIZATIONS` keys; more run the generic code), found again by the key on later
-calls; `grad` of arrays and numbers also gets an `entry`: the generated code compiled once more
-inside a check of the key and of every fact generation relied on (`guards`), so that a call costs
-one Python call. Every route checks those facts before it runs code: a failed check regenerates.
+calls; `grad` of arrays, numbers and models also gets an `entry`: the generated code compiled
+once more inside a check of the key (for a model its class, structure key and parameter arrays,
+`model_entry`) and of every fact generation relied on (`guards`), so that a call costs one
+Python call. Every route checks those facts before it runs code: a failed check regenerates.
 """
 
 import ast
