@@ -177,7 +177,8 @@ def main():
           "records what it must,\nthe pullback replays it in reverse:\n")
     text = srcad.source(srcad.grad(loss_fn, wrt="model"), model, *[d[:2] for d in data])
     start = text.index("def vjp_ConcatenatedFeatures_forward")
-    print(text[start:text.index("\n\n", start)])
+    end = text.find("\n\n", start)                     # (-1: the last function)
+    print(text[start:end if end >= 0 else None].rstrip())
 
 
 if __name__ == "__main__":
