@@ -112,6 +112,12 @@ def prepare(func, call, info, lineno, known=None):
     user function; a call srcad cannot bind is an error at the user's line. `known`: the
     caller's statics (parameter -> value); an argument denoting one of its models (annotation
     MODULE: `self.V`, `model`) is a static of the callee too (`helper(model, X)`)."""
+    if models.is_model(func) and models.own_forward(func):
+        raise UnsupportedSyntaxError(
+            f"this calls a {type(func).__name__} that holds a `forward` of its own (set on the "
+            f"instance), which Python runs instead of {type(func).__name__}.forward; srcad "
+            "differentiates a model's class's forward: define the new forward in a subclass",
+            info.location(lineno))
     plain, args, statics = unbind(func, call)
     if any(p.kind is p.VAR_POSITIONAL for p in inspect.signature(plain).parameters.values()):
         raise UnsupportedSyntaxError(

@@ -6,7 +6,8 @@ arrays' type registers with `register_parameter`.
 
 In: the registered classes and, for a model class, a function giving a model's `Layout`.
 Out: `is_model(x)`, `is_parameter(x)`, `layout(model)`, `forward(model)` (the function that
-calling the model runs), and `SETTING_TYPES` (the attribute types that code is specialized to).
+calling the model runs), `own_forward(model)` (a `forward` set on the instance instead), and
+`SETTING_TYPES` (the attribute types that code is specialized to).
 """
 
 from collections.abc import Callable
@@ -79,6 +80,12 @@ def layout(model: Any) -> Layout:
 def forward(model: Any) -> Callable:
     """The function that a call of `model` runs, with the model as its first argument."""
     return type(model).forward
+
+
+def own_forward(model: Any) -> bool:
+    """True for a model holding a `forward` of its own (an instance attribute, set after it was
+    made): calling it in Python runs that, not its class's, which srcad transforms."""
+    return "forward" in getattr(model, "__dict__", ())
 
 
 def has_parameters(value: Any) -> bool:

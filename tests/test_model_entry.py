@@ -428,3 +428,18 @@ def test_a_rebound_global_of_an_inlined_forward_regenerates(monkeypatch):
     dy = np.cos(y)
     close(d(model, x), {"lin.weight": dy.T @ x, "lin.bias": dy.sum(axis=0)})
     close(d(model, x), numeric_model(activated_loss, model, x), rtol=1e-6, atol=1e-8)
+
+
+def test_a_forward_set_on_an_instance_is_a_clear_error():
+    """Python runs an instance's own `forward`; srcad transforms the class's, so it refuses,
+    at the line of the call, rather than give the class's gradient (it did)."""
+    rng = np.random.default_rng(15)
+    model, x = Gated(), rng.standard_normal((4, 3))
+    d = srcad.grad(gated_loss, wrt="model")
+    warm(d, model, x)
+    model.lin.forward = lambda x: np.zeros((4, 2))
+    with pytest.raises(srcad.errors.UnsupportedSyntaxError, match="forward` of its own") as info:
+        d(model, x)
+    assert "y = self.lin(x)" in str(info.value)
+    del model.lin.forward                       # the class's again: the gradient as before
+    close(d(model, x), gated_hand(model, x))

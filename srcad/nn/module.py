@@ -101,7 +101,8 @@ class Module:
 
     def structure(self):
         """What code generated for this model depends on, and not its numbers: each module's
-        path, class and settings (attributes of `SETTING_TYPES`), the parameters' names, and
+        path, class and settings (attributes of `SETTING_TYPES`), whether it has a `forward`
+        of its own (an instance attribute, which srcad refuses), the parameters' names, and
         which paths reach a parameter met before (weight tying, a module used twice)."""
         return self._layout().structure
 
@@ -115,6 +116,7 @@ class Module:
         modules = tuple((path, type(module), tuple(sorted(
             (name, value) for name, value in vars(module).items()
             if isinstance(value, SETTING_TYPES) and not name.startswith("_"))))
+            + (("own forward",) if "forward" in vars(module) else ())
             for path, module in named_modules)
         named, aliases, first = [], {}, {}
         for module_path, module in named_modules:

@@ -121,9 +121,9 @@ class _Inliner:
             obj, local_root = evaluate(call.func, self.names, self.locals)
         except (KeyError, AttributeError, IndexError, TypeError):
             return None
-        if local_root or not models.is_model(obj) or not _static_root(call.func,
-                                                                      self.statics):
-            return None
+        if local_root or not models.is_model(obj) or models.own_forward(obj) \
+                or not _static_root(call.func, self.statics):
+            return None                 # (a forward of its own: the call's error, `calls`)
         forward = models.forward(obj)
         if (not isinstance(forward, types.FunctionType) or forward.__code__ in stack
                 or "__class__" in forward.__code__.co_freevars     # (`super()` needs its frame)
