@@ -9,10 +9,11 @@ A call's key is what its code depends on in the arguments: the types of the argu
 shapes and dtypes of NumPy arrays, for a model its structure and its parameters' shapes
 (`models.layout`). `grad` and `value_and_grad` of such arguments get code specialized to the key
 (at most `SPECIALIZATIONS` keys; more run the generic code), found again by the key on later
-calls; `grad` of arrays, numbers and models also gets an `entry`: the generated code compiled
-once more inside a check of the key (for a model its class, structure key and parameter arrays,
-`model_entry`) and of every fact generation relied on (`guards`), so that a call costs one
-Python call. Every route checks those facts before it runs code: a failed check regenerates.
+calls; `grad` and `value_and_grad` of arrays, numbers and models also get an `entry`: the
+generated code compiled once more inside a check of the key (for a model its class, structure
+key and parameter arrays, `model_entry`) and of every fact generation relied on (`guards`), so
+that a call costs one Python call. Every route checks those facts before it runs code: a failed
+check regenerates.
 """
 
 import ast
@@ -36,6 +37,7 @@ from .kinds import GRAD, JVP, VALUE_AND_GRAD
 from .sparse import RowGrad
 
 SPECIALIZATIONS = 8     # keys (shape signatures) per derivative; further ones run generic code
+_ENTRY_KINDS = (GRAD, VALUE_AND_GRAD)   # the kinds whose routes get a compiled `entry`
 
 _ndarray = numpy.ndarray
 _FLOATS = (float, numpy.float64)
@@ -241,7 +243,7 @@ class _Route:
         self.ran = path.runs(generated)
         self.call = _fast_result(d, self.ran, args)
         self.entry = entry(d, generated, args, self.guard, path) \
-            if d.kind == GRAD and not path.jit else None
+            if d.kind in _ENTRY_KINDS and not path.jit else None
 
     def __call__(self, args):
         if not self.guard():
@@ -256,7 +258,7 @@ class _Route:
         if code is None:                        # (nothing compiled for this key)
             return self.entry
         self.call = _fast_result(d, code, args)
-        if d.kind == GRAD and type(code.function) is types.FunctionType:
+        if d.kind in _ENTRY_KINDS and type(code.function) is types.FunctionType:
             self.entry = entry(d, compiled.View(self.generated, code), args, self.guard,
                                self.path)
         return self.entry
@@ -563,7 +565,8 @@ def _describe(value):
 
 # ---- the compiled entry -----------------------------------------------------------------------
 def entry(d, generated, args, guard, fallback):
-    """For `grad` of arguments that are NumPy arrays, numbers and models: the generated
+    """For `grad` (and `value_and_grad`: the value returned as the code gives it) of arguments
+    that are NumPy arrays, numbers and models: the generated
     function's code with the call path around it, compiled as one function of the arguments: a
     check (these types, shapes and dtypes, for a model its class, structure and parameter
     arrays (`model_entry`), and every fact of `generated.guards`; `guard` for the facts of the
@@ -576,6 +579,8 @@ def entry(d, generated, args, guard, fallback):
     if form is None:
         return None
     params, results, kinds = form
+    value = results[0] + ", " if d.kind == VALUE_AND_GRAD else ""
+    results = results[1:] if value else results
     function = generated.function
     names = _EntryNames(function)
     star, ok = names.local("srcad_args"), names.local("srcad_ok")
@@ -606,8 +611,8 @@ def entry(d, generated, args, guard, fallback):
             f"        if {ok}:\n"
             f"{body}\n"
             f"            if {' and '.join(fresh) or 'True'}:\n"
-            f"                return {returned}\n"
-            f"            return {finisher}(({', '.join(results)},), {star})\n"
+            f"                return {value}{returned}\n"
+            f"            return {value}{finisher}(({', '.join(results)},), {star})\n"
             f"    return {names.bind(fallback, 'srcad_fallback')}({star}, {{}})\n")
     return codegen.compile_function(text, function.__name__, function.__globals__, names.bound,
                                     codegen.ORIGINS.get(function.__code__.co_filename))
@@ -642,7 +647,8 @@ def _entry_form(d, generated, args):
     code = generated.function.__code__
     params = code.co_varnames[:code.co_argcount]
     results = lines[-1][len("    return "):].split(", ")
-    if len(params) != len(args) or code.co_kwonlyargcount or len(results) != len(d.positions) \
+    returned = len(d.positions) + (d.kind == VALUE_AND_GRAD)      # (value, gradient)
+    if len(params) != len(args) or code.co_kwonlyargcount or len(results) != returned \
             or not all(r.isidentifier() for r in results):
         return None
     return params, results, kinds

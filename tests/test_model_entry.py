@@ -443,3 +443,30 @@ def test_a_forward_set_on_an_instance_is_a_clear_error():
     assert "y = self.lin(x)" in str(info.value)
     del model.lin.forward                       # the class's again: the gradient as before
     close(d(model, x), gated_hand(model, x))
+
+
+def test_value_and_grad_runs_in_the_entry_too(finishes):
+    rng = np.random.default_rng(16)
+    model, (X, Y) = MLP(), data(rng)
+    d = srcad.value_and_grad(global_loss, wrt="model")
+    warm(d, model, X, Y)
+    assert d._path.entry is not None
+    count = finishes[0]
+    value, grads = d(model, X, Y)
+    assert finishes[0] == count
+    assert value == pytest.approx(global_loss(model, X, Y), rel=1e-12)
+    close(grads, hand(model, X, Y))
+    model.W.weight.data = rng.standard_normal((3, 5))         # new numbers, same shape
+    value, grads = d(model, X, Y)
+    assert value == pytest.approx(global_loss(model, X, Y), rel=1e-12)
+    close(grads, hand(model, X, Y))
+    x = rng.standard_normal(5)                                # and for plain arrays
+    plain = srcad.value_and_grad(sine_sum)
+    v, g = warm(plain, x)
+    assert plain._path.entry is not None
+    assert v == pytest.approx(np.sum(np.sin(x))) and np.allclose(g, np.cos(x), rtol=1e-12)
+    assert g is not x and not np.shares_memory(g, x)
+
+
+def sine_sum(x):
+    return np.sum(np.sin(x))
