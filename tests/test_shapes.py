@@ -293,7 +293,7 @@ def test_benchmark_runs_quick():
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     for label in ("tanh n=10", "mlp batch=8", "mlp nn batch=8", "rnn 4 steps", "logreg 50x100",
-                  "geomean"):
+                  "geomean", "bandwidth (tanh n=1000", "(main memory)"):
         assert label in result.stdout
     assert "MISSED" not in result.stdout and "targets: not judged in a --quick run" in \
         result.stdout
