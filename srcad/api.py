@@ -73,6 +73,7 @@ class Derivative:
             func = func.__call__
         self.pack_at: int | None = (func.pack_at if isinstance(func, Derivative)
                                     else _vararg_position(func))
+        self.adapts = bool(self.bound_args or self.bound_kwargs or self.pack_at is not None)
         self.inner: Derivative | None = None        # grad of grad: the inner derivative
         self.inner_generated: Any = None
         if isinstance(func, Derivative):
@@ -201,7 +202,7 @@ class Derivative:
         return args[:self.pack_at] + (tuple(args[self.pack_at:count]),) + args[count:]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.bound_args or self.bound_kwargs or self.pack_at is not None:
+        if self.adapts:                             # bound arguments, a `*rest` packed
             args = self.pack(args)
             kwargs = {**self.bound_kwargs, **kwargs}
         try:

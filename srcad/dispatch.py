@@ -585,7 +585,8 @@ def entry(d, generated, args, guard, fallback):
     facts = generated.guards.conditions(names.bind) if generated.guards is not None else []
     if generated.callees or d.inner is not None:
         facts.append(f"{names.bind(guard, 'srcad_guard')}()")
-    fresh, returned = _fresh_results(d, params, results, kinds, types, names, star)
+    new = () if d.jit else _new_arrays(generated.text, results)
+    fresh, returned = _fresh_results(d, params, results, kinds, types, names, star, new)
     lines = generated.text.splitlines()
     body = "\n".join(" " * 8 + line if line else ""
                      for line in lines[_header_lines(generated.text):-1])
@@ -660,10 +661,35 @@ class _EntryNames:
         return self._names[key]
 
 
-def _fresh_results(d, params, results, kinds, types, names, star):
+def _new_arrays(text, results):
+    """The names among `results` that the function in `text` last binds, at the top level of
+    its body and nowhere after, to the value of an arithmetic operator (`a * b`, `-a`,
+    `A @ B`): an operator on arrays gives a new array that owns its memory, so such a name is
+    neither an argument, nor another result, nor a view (its type, shape and dtype are still
+    checked). A name returned twice is not among them."""
+    last = {}
+    for statement in ast.parse(text).body[0].body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                last[node.id] = statement
+    return {r for r in results if results.count(r) == 1 and _operator_result(last.get(r))}
+
+
+def _operator_result(statement):
+    """True for `name = a <op> b` and `name = -a` (one target, a name)."""
+    if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)):
+        return False
+    value = statement.value
+    return isinstance(value, ast.BinOp) or (isinstance(value, ast.UnaryOp)
+                                            and isinstance(value.op, (ast.USub, ast.UAdd)))
+
+
+def _fresh_results(d, params, results, kinds, types, names, star, new=()):
     """(the conditions under which the gradients `results` are returned as they are, what is
     returned then): each a fresh array of its input's shape and dtype, none an input or an
-    earlier gradient; a float for a float input."""
+    earlier gradient (what `new` names is so by construction, see `_new_arrays`); a float for
+    a float input."""
     type_, ndarray = names.bind(type, "srcad_type"), names.bind(_ndarray, "srcad_ndarray")
     arrays = [p for p, (kind, _, _) in zip(params, kinds) if kind is _ndarray]
     fresh, final = [], list(results)
@@ -672,6 +698,10 @@ def _fresh_results(d, params, results, kinds, types, names, star):
         if kind is not _ndarray:                # a float for a float input
             fresh.append(f"{type_}({g}) in {names.bind(_FLOATS, 'srcad_floats')}")
             final[i] = f"{names.bind(float, 'srcad_float')}({g})"
+            continue
+        if g in new:
+            fresh.append(f"{type_}({g}) is {ndarray} and {g}.shape == {shape!r} "
+                         f"and {g}.dtype is {types[position]}")
             continue
         owned = f"{g}.base is None"
         if d.jit:                       # or an array numba allocated, sharing no memory

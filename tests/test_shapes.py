@@ -551,3 +551,32 @@ def test_a_ratio_of_sizes_is_the_size_of_the_reduced_axes(dims, data):
         assert text == "x.size"
     else:
         assert text == " * ".join(f"x.shape[{i}]" for i in sorted(reduced))
+
+
+def test_the_entry_trusts_only_an_operators_new_array():
+    """The compiled entry returns without the identity checks only gradients that the last
+    top-level binding gives the value of an operator (a new array); a name, a binding inside a
+    loop after it, or a name returned twice keep every check."""
+    text = ("def f(x, y):\n    a = x * y\n    b = y\n    c = -x\n    d = x + 1.0\n"
+            "    for i in range(2):\n        d = y\n    e = x.T @ y\n    e = e[0]\n"
+            "    return a, b, c, d, e\n")
+    assert dispatch._new_arrays(text, ["a", "b", "c", "d", "e"]) == {"a", "c"}
+    assert dispatch._new_arrays("def f(x):\n    a = x * 2.0\n    return a, a\n",
+                                ["a", "a"]) == set()
+
+
+def negated_product(x, y):
+    return -np.sum(x * y)
+
+
+@settings(max_examples=10, deadline=None)
+@given(n=st.integers(1, 6))
+def test_entry_results_are_new_arrays_with_the_operator_rule(n):
+    x, y = np.linspace(-1.0, 1.0, n), np.linspace(0.5, 2.0, n)
+    df = srcad.grad(negated_product, wrt=(0, 1))
+    for _ in range(2):                          # the first call, then the compiled entry
+        gx, gy = df(x, y)
+        np.testing.assert_array_equal(gx, -y)
+        np.testing.assert_array_equal(gy, -x)
+        assert not np.shares_memory(gx, y) and not np.shares_memory(gy, x)
+        assert not np.shares_memory(gx, gy)
