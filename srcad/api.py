@@ -164,6 +164,8 @@ class Derivative:
         args = self.pack(args)
         if self.receiver is not None:
             args = (self.receiver,) + args
+        if self.kind == JVP and len(args) + len(kwargs) > len(self.params):
+            args = args[:-len(self.wrt)]        # (the call's tangents, after its arguments)
         return self._path.specialized(args, kwargs, shapes=not generic).full_text()
 
     @property

@@ -199,8 +199,8 @@ class CallPath:
                     f"the tangent for `{name_}` has shape {numpy.shape(tangent)}, but "
                     f"`{name_}` has shape {numpy.shape(x)}: {d.__name__} takes one tangent "
                     f"per wrt argument, shaped like it, after the arguments", d.location())
-        if any(models.is_model(primals[p]) for p in d.positions):   # code for its structure
-            generated = self.specialized(primals, kwargs)
+        if any(models.is_model(a) for a in (*primals, *kwargs.values())):   # code for the
+            generated = self.specialized(primals, kwargs)                   # models' structure
         else:
             generated = self.generic()
         result = self.runs(generated).function(*primals, *tangents, **kwargs)
