@@ -19,7 +19,9 @@ the MLP as a model (`nn.Linear`, `nn.Tanh`, `nn.CrossEntropyLoss`),
 `srcad.grad(loss, wrt="model")`, against torch.nn's same layers; they
 have no autograd or JAX version ("-"). Codegen is the time to generate and compile a case's
 gradient once warm (templates loaded; for a model, every function it takes). Peak memory is what
-`tracemalloc` sees NumPy allocate in one call. The last lines read the performance issue's
+`tracemalloc` sees NumPy allocate in one call. The bandwidth line divides the least memory
+traffic of the largest elementwise case by each contender's time and sets it against this
+machine's own limits, measured in the same run. The last lines read the performance issue's
 targets off this run.
 """
 
@@ -522,6 +524,7 @@ def print_table(rows, names, extras, quick=False):
         print(f"{label:18s} {ms:6.1f} ms{each:14s} memory x{memory:.2f} of "
               f"{hand_peak / 1024:,.0f} KiB{compiled}")
     print_guards(rows)
+    print_bandwidth(rows, names)
     if quick:
         print("\ntargets: not judged in a --quick run (its cases are too small and its "
               "repeats too few to time); run without --quick")
@@ -531,6 +534,34 @@ def print_table(rows, names, extras, quick=False):
 
 def _empty():
     return True
+
+
+def copy_bandwidth(elements, repeats=51, ufunc=None):
+    """Bytes per second `numpy.copyto` moves between two float64 arrays of `elements` each
+    (read plus write), the median over `repeats` samples: this machine's own limit for a
+    pass over memory of that size (caches for small arrays, main memory for large ones).
+    With `ufunc`, the same for `ufunc(src, out=dst)`: one pass that also computes."""
+    src, dst = np.full(elements, 0.5), np.empty(elements)
+    call = (lambda: np.copyto(dst, src)) if ufunc is None else (lambda: ufunc(src, out=dst))
+    times = time_interleaved({"pass": call}, repeats, 0.005)
+    return 16 * elements / statistics.median(times["pass"])
+
+
+def print_bandwidth(rows, names):
+    """Memory bandwidth in the largest elementwise case: the least traffic its gradient needs
+    (read x, write the gradient: 16 bytes an element) over each contender's time, against the
+    copy bandwidth of arrays of the same size and of arrays far larger than the caches."""
+    label, times = max(((label, t) for label, t in rows if label.startswith("tanh ")),
+                       key=lambda row: float(row[0].split("=")[1]))
+    n = int(float(label.split("=")[1]))
+    same, memory = copy_bandwidth(n), copy_bandwidth(1 << 24, repeats=9)
+    tanh = copy_bandwidth(n, ufunc=np.tanh)
+    achieved = "  ".join(f"{name} {16 * n / times[name] / 1e9:.1f}" for name in names
+                         if times[name] is not None)
+    print(f"\nbandwidth ({label}, at least 16 bytes an element: read x, write the gradient), "
+          f"GB/s: {achieved}\n  limits: numpy.copyto of two arrays of {n:g}: "
+          f"{same / 1e9:.1f} (caches), of two arrays of 2**24: {memory / 1e9:.1f} (main "
+          f"memory); numpy.tanh(x, out=y) alone, one pass that computes: {tanh / 1e9:.1f}")
 
 
 def print_guards(rows):

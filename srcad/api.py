@@ -73,6 +73,7 @@ class Derivative:
             func = func.__call__
         self.pack_at: int | None = (func.pack_at if isinstance(func, Derivative)
                                     else _vararg_position(func))
+        self.adapts = bool(self.bound_args or self.bound_kwargs or self.pack_at is not None)
         self.inner: Derivative | None = None        # grad of grad: the inner derivative
         self.inner_generated: Any = None
         if isinstance(func, Derivative):
@@ -163,6 +164,8 @@ class Derivative:
         args = self.pack(args)
         if self.receiver is not None:
             args = (self.receiver,) + args
+        if self.kind == JVP and len(args) + len(kwargs) > len(self.params):
+            args = args[:-len(self.wrt)]        # (the call's tangents, after its arguments)
         return self._path.specialized(args, kwargs, shapes=not generic).full_text()
 
     @property
@@ -201,7 +204,7 @@ class Derivative:
         return args[:self.pack_at] + (tuple(args[self.pack_at:count]),) + args[count:]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.bound_args or self.bound_kwargs or self.pack_at is not None:
+        if self.adapts:                             # bound arguments, a `*rest` packed
             args = self.pack(args)
             kwargs = {**self.bound_kwargs, **kwargs}
         try:

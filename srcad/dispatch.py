@@ -202,8 +202,8 @@ class CallPath:
                     f"the tangent for `{name_}` has shape {numpy.shape(tangent)}, but "
                     f"`{name_}` has shape {numpy.shape(x)}: {d.__name__} takes one tangent "
                     f"per wrt argument, shaped like it, after the arguments", d.location())
-        if any(models.is_model(primals[p]) for p in d.positions):   # code for its structure
-            generated = self.specialized(primals, kwargs)
+        if any(models.is_model(a) for a in (*primals, *kwargs.values())):   # code for the
+            generated = self.specialized(primals, kwargs)                   # models' structure
         else:
             generated = self.generic()
         result = self.runs(generated).function(*primals, *tangents, **kwargs)
@@ -592,7 +592,8 @@ def entry(d, generated, args, guard, fallback):
     facts = generated.guards.conditions(names.bind) if generated.guards is not None else []
     if generated.callees or d.inner is not None:
         facts.append(f"{names.bind(guard, 'srcad_guard')}()")
-    fresh, returned = _fresh_results(d, generated, results, kinds, arrays, names, star)
+    new = () if d.jit else _new_arrays(generated.text, results)
+    fresh, returned = _fresh_results(d, generated, results, kinds, arrays, names, star, new)
     lines = generated.text.splitlines()
     body = "\n".join(" " * 8 + line if line else ""
                      for line in lines[_header_lines(generated.text):-1])
@@ -683,12 +684,37 @@ class _EntryNames:
         return self._names[key]
 
 
-def _fresh_results(d, generated, results, kinds, arrays, names, star):
+def _new_arrays(text, results):
+    """The names among `results` that the function in `text` last binds, at the top level of
+    its body and nowhere after, to the value of an arithmetic operator (`a * b`, `-a`,
+    `A @ B`): an operator on arrays gives a new array that owns its memory, so such a name is
+    neither an argument, nor another result, nor a view (its type, shape and dtype are still
+    checked). A name returned twice is not among them."""
+    last = {}
+    for statement in ast.parse(text).body[0].body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                last[node.id] = statement
+    return {r for r in results if results.count(r) == 1 and _operator_result(last.get(r))}
+
+
+def _operator_result(statement):
+    """True for `name = a <op> b` and `name = -a` (one target, a name)."""
+    if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)):
+        return False
+    value = statement.value
+    return isinstance(value, ast.BinOp) or (isinstance(value, ast.UnaryOp)
+                                            and isinstance(value.op, (ast.USub, ast.UAdd)))
+
+
+def _fresh_results(d, generated, results, kinds, arrays, names, star, new=()):
     """(the conditions under which the gradients `results` are returned as they are, what is
     returned then): each a fresh array of its input's shape and dtype, none an input (among
     `arrays`, pairs (name, (shape, dtype)) of the arrays the entry checked: one of another
     shape or dtype cannot be it) or an earlier gradient; a float for a float input; for a
-    model, the dict the code built (`model_entry.fresh`)."""
+    model, the dict the code built (`model_entry.fresh`). What `new` names is a new array by
+    construction (see `_new_arrays`): its type, shape and dtype are checked."""
     type_, ndarray = names.bind(type, "srcad_type"), names.bind(_ndarray, "srcad_ndarray")
     fresh, final, seen = [], list(results), list(arrays)
     for i, (g, position) in enumerate(zip(results, d.positions)):
@@ -705,8 +731,14 @@ def _fresh_results(d, generated, results, kinds, arrays, names, star):
             fresh.append(f"{type_}({g}) in {names.bind(_FLOATS, 'srcad_floats')}")
             final[i] = f"{names.bind(float, 'srcad_float')}({g})"
             continue
+        dtype_name = names.bind(dtype, "srcad_dt")
+        if g in new:
+            fresh.append(f"{type_}({g}) is {ndarray} and {g}.shape == {shape!r} "
+                         f"and {g}.dtype is {dtype_name}")
+            seen.append((g, (shape, dtype)))
+            continue
         fresh += [f"{type_}({g}) is {ndarray} and {_owned(d, g, results[:i], names, star)} "
-                  f"and {g}.shape == {shape!r} and {g}.dtype is {names.bind(dtype, 'srcad_dt')}"]
+                  f"and {g}.shape == {shape!r} and {g}.dtype is {dtype_name}"]
         fresh += [f"{g} is not {other}" for other, form in seen if form == (shape, dtype)]
         seen.append((g, (shape, dtype)))
     return fresh, final[0] if d.single else f"({', '.join(final)},)"

@@ -19,12 +19,32 @@ import keyword
 import symtable
 import sys
 import types
+import typing
 
 import numpy
 
+from . import backend
 from .errors import SrcadError
 
 _LITERALS = (bool, int, float, complex, str, bytes, type(None))
+_NUMPY_ONLY = {     # srcad.backend's functions as an exported module (numpy only) needs them
+    backend.array_module: "def array_module(x):\n    return numpy\n",
+    backend.on_device: "def on_device(x):\n    return False\n",
+    backend.to_host: "def to_host(x):\n    return x\n",
+    backend.is_lazy: "def is_lazy(x):\n    return False\n",
+    backend.fused_kernels: "def fused_kernels(x):\n    return False\n",
+    backend.add_at: ("def add_at(out, index, values):\n    numpy.add.at(out, index, values)\n"
+                     "    return out\n"),
+}
+
+
+def _numpy_backend(name):
+    """The text of a class `name` whose static methods are srcad.backend's NumPy-only forms
+    (`_NUMPY_ONLY`), for helpers that call them as `backend.add_at(...)`."""
+    methods = ["    @staticmethod\n" + "".join(f"    {line}\n" for line in text.splitlines())
+               for text in _NUMPY_ONLY.values()]
+    return (f"class {name}:\n    \"\"\"srcad.backend's functions, for NumPy alone.\"\"\"\n\n"
+            + "\n".join(methods))
 
 
 def module_source(derivative, origin=""):
@@ -131,7 +151,10 @@ class _Module:
                                  "objects in the generated code")
             return
         self.bound[name] = obj
-        if isinstance(obj, types.ModuleType):
+        if obj is backend:                      # `backend.add_at(...)`: NumPy's forms
+            self._imports.setdefault("numpy", numpy)
+            self._helpers.append(_numpy_backend(name))
+        elif isinstance(obj, types.ModuleType):
             self._imports[name] = obj
         elif type(obj).__name__ == "Callee" and hasattr(obj, "generated"):
             real = obj.generated().function.__name__
@@ -141,6 +164,9 @@ class _Module:
                 self._aliases[name] = real
         elif getattr(builtins, name, None) is obj:
             pass
+        elif obj is typing.Any:                 # (a helper's annotation: `Array = Any`)
+            self._imports["typing"] = typing
+            self._constants[name] = "typing.Any"
         elif isinstance(obj, (types.FunctionType, type)):
             self._helper(name, obj)
         else:
@@ -156,10 +182,15 @@ class _Module:
                              "neither a global of its module nor a builtin")
 
     def _helper(self, name, obj):
-        """A function or class by its source, after the helpers it reads."""
+        """A function or class by its source, after the helpers it reads (the backend's
+        functions that look for other array libraries by their NumPy-only forms)."""
         if obj.__name__ != name:
             raise SrcadError(f"cannot export: `{name}` is {obj.__qualname__} under another "
                              "name")
+        if obj in _NUMPY_ONLY:
+            self._imports.setdefault("numpy", numpy)
+            self._helpers.append(_NUMPY_ONLY[obj])
+            return
         try:
             text = inspect.getsource(obj)
         except (OSError, TypeError):

@@ -152,7 +152,10 @@ def _resolve(node, namespace):
 
 
 def _operations(node):
-    return sum(isinstance(n, (ast.BinOp, ast.UnaryOp, ast.Call)) for n in ast.walk(node))
+    """How many operations `node` computes (a negative number, `-0.5`, is none)."""
+    return sum(isinstance(n, (ast.BinOp, ast.Call)) or (
+        isinstance(n, ast.UnaryOp) and not isinstance(n.operand, ast.Constant))
+        for n in ast.walk(node))
 
 
 def _kernel(chain, fdef, finder, taken):

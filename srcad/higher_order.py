@@ -93,14 +93,17 @@ def hvp(func=None, wrt=0, jit=False):
 
 
 class _ModelSecondOrder:
-    """Second derivatives of a scalar function in a model's parameters: forward mode (with
-    respect to the model) over the closure-free gradient generated for the model's structure.
+    """Second derivatives of a scalar function of arguments among which are models: forward
+    mode over the closure-free gradient generated for the models' structure (a model is known
+    at a call only, so this code is generated there).
 
-    In: the function and `wrt` (one parameter, given a model at call time). Out: `hvp(primals,
-    kwargs, v)`, a dict keyed like `named_parameters()` (shared parameters summed, as `grad`
-    sums them), and `hessian(primals, kwargs)`, a dict of dicts: `H[a][b]` holds the second
-    derivatives in parameters `a` and `b`, shaped `a.shape + b.shape` (`jax.hessian`'s form for
-    a dict of parameters).
+    In: the function and `wrt` (one parameter; a call with a model among its arguments). Out:
+    `hvp(primals, kwargs, v)` and `hessian(primals, kwargs)`. With respect to a model, the
+    first is a dict keyed like `named_parameters()` (shared parameters summed, as `grad` sums
+    them), the second a dict of dicts: `H[a][b]` holds the second derivatives in parameters `a`
+    and `b`, shaped `a.shape + b.shape` (`jax.hessian`'s form for a dict of parameters); with
+    respect to an array `x` (the model a setting), `H v` shaped like `x` and the Hessian shaped
+    `x.shape + x.shape`.
     """
 
     def __init__(self, func, wrt):
@@ -109,12 +112,10 @@ class _ModelSecondOrder:
         self.latest = None                      # the generated code the latest call ran
 
     def applies(self, args, kwargs):
-        """True when the differentiated argument of a call (given `args`, `kwargs`) is a model."""
-        if len(self.grad.wrt) != 1:
-            return False
-        name, position = self.grad.wrt[0], self.grad.given_positions[0]
-        value = kwargs.get(name, args[position] if position < len(args) else None)
-        return models.is_model(value)
+        """True for a call (given `args`, `kwargs`) of a derivative in one argument with a
+        model among its arguments."""
+        return len(self.grad.wrt) == 1 and any(
+            models.is_model(a) for a in (*args, *kwargs.values()))
 
     def parts(self):
         """The code of the latest call (forward over reverse), as `_Code`; none before one."""
@@ -128,6 +129,8 @@ class _ModelSecondOrder:
         jvp = self.jvps[id(code)][1]
         _, tangent = jvp(*primals, v, **kwargs)
         self.latest = jvp._path.specialized(primals, kwargs)
+        if not models.is_model(model):
+            return tangent
         return dispatch.model_gradients(tangent, model, set())
 
     def model(self, primals, kwargs):
@@ -135,7 +138,11 @@ class _ModelSecondOrder:
         return kwargs[name] if name in kwargs else primals[position]
 
     def hessian(self, primals, kwargs):
-        named = models.layout(self.model(primals, kwargs)).named
+        x = self.model(primals, kwargs)
+        if not models.is_model(x):              # one Hessian-vector product per element
+            columns = [_as_floats(self.hvp(primals, kwargs, e)) for e in _basis(x)]
+            return numpy.stack(columns, axis=-1).reshape(numpy.shape(x) * 2)
+        named = models.layout(x).named
         zeros = {key: numpy.zeros_like(p.data, dtype=float) for key, p in named}
         blocks = {a: {} for a, _ in named}
         for b, param in named:

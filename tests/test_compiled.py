@@ -211,6 +211,15 @@ def test_fusion_leaves_chains_of_one_operation_and_broadcasts_alone():
     assert "    # line 1: y = x + b\n    z = fused_z(x, b)\n" in fused.text
 
 
+def test_a_negative_number_is_no_operation_of_a_chain():
+    """`dz = y * -0.001` is one multiplication: a loop of its own would only add a call."""
+    seen = {"y": ("array", (5,), "float64"), "dz": ("array", (5,), "float64")}
+    text = "def f(y):\n    dz = y * -0.001\n    return dz\n"
+    assert fusion.fuse(text, seen, {}).kernels == []
+    text = "def f(y):\n    dz = -y * -0.001\n    return dz\n"
+    assert [k.outputs for k in fusion.fuse(text, seen, {}).kernels] == [["dz"]]
+
+
 def test_a_loop_on_other_shapes_and_strided_arrays_computes_what_its_statements_do():
     x, y = np.linspace(-1, 1, 5), np.linspace(0.5, 2, 5)
     GRAD_CHAIN(x, y)

@@ -215,3 +215,54 @@ def test_a_module_with_a_hostile_name_is_not_imported():
     with pytest.raises(srcad.SrcadError, match="no Python name"):
         written.imports()
 
+
+
+LIBRARY_HELPERS = textwrap.dedent("""
+    import numpy as np
+
+    def f(x):
+        twice = np.repeat(x, 2) ** 2
+        picked = np.take(x, [0, 2, 2]) ** 3
+        blocks = np.block([[x[:2], x[1:]], [x[1:], x[:2]]])
+        widened = np.insert(x, 1, 0.5 * x[0])
+        return np.sum(twice) + np.sum(picked) + np.sum(np.sin(blocks)) + np.sum(widened ** 2)
+""")
+
+
+def test_export_of_helpers_that_ask_for_the_array_library(tmp_path, capsys):
+    """The run-time helpers of `repeat`, `take`, `block` and `insert` ask `srcad.backend` for
+    the array's library: the exported module (numpy only) holds their NumPy forms and runs
+    without srcad, giving srcad's gradient, finite differences' and the analytic one."""
+    path = tmp_path / "helpers_model.py"
+    path.write_text(LIBRARY_HELPERS)
+    out_dir = tmp_path / "exported"
+    out_dir.mkdir()
+    target = out_dir / "grad_helpers.py"
+    status, out, _ = run(capsys, "export", f"{path}:f", "-o", target)
+    assert status == 0 and "needs only numpy" in out
+    assert "_MODULES" not in target.read_text() and "cupy" not in target.read_text()
+    x = np.array([0.3, -1.2, 0.7])
+    np.save(tmp_path / "x.npy", x)
+    run_isolated(tmp_path, out_dir, textwrap.dedent(f"""
+        import numpy as np
+        import grad_helpers
+        x = np.load({str(tmp_path / 'x.npy')!r})
+        np.save({str(tmp_path / 'g.npy')!r}, grad_helpers.grad_f(x))
+    """))
+    got = np.load(tmp_path / "g.npy")
+    f = load(path, "f")
+    np.testing.assert_allclose(got, srcad.grad(f)(x), rtol=1e-12)
+    eps, eye = 1e-6, np.eye(3)
+    numeric = [(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in eye]
+    np.testing.assert_allclose(got, numeric, rtol=1e-6)
+    c = np.cos
+    analytic = 4 * x + 3 * x ** 2 * np.array([1.0, 0.0, 2.0]) + 2 * x * np.array([1, 1, 1])
+    analytic[0] += 2 * (0.5 * x[0]) * 0.5
+    analytic += np.array([c(x[0]) * 2, c(x[1]) * 4, c(x[2]) * 2])
+    np.testing.assert_allclose(got, analytic, rtol=1e-12)
+
+
+def test_an_annotation_alias_of_any_is_exported_as_typing_any():
+    module = export._Module()
+    module.need("Array", __import__("typing").Any)
+    assert "typing" in module.imports() and "Array = typing.Any" in module.constants()

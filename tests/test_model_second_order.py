@@ -215,3 +215,51 @@ def test_the_code_that_ran_is_shown():
 def test_a_derivative_of_a_models_gradient_says_what_to_use():
     with pytest.raises(srcad.UnsupportedSyntaxError, match=r"use srcad.hvp\(f, wrt=...\)"):
         srcad.jvp(srcad.grad(mse, wrt="model"), wrt="model")
+
+
+def mse_in_inputs(X, model, y):
+    return np.mean((model(X) - y) ** 2)
+
+
+def inputs_reference(X, theta, y):
+    return two_layer_reference(theta, X, y)
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(1, 4), st.integers(0, 1000))
+def test_derivatives_in_an_array_with_a_model_as_a_setting(rows, seed):
+    """jvp, hvp and hessian with respect to the inputs of a model that is not differentiated
+    (its structure known at the call): against autograd on the same network written on a flat
+    parameter vector, and central differences of srcad's gradient."""
+    rng = np.random.default_rng(seed)
+    srcad.manual_seed(seed)
+    model = TwoLayer()
+    names = [key for key, _ in model.named_parameters()]
+    theta = np.concatenate([dict(model.named_parameters())[k].data.ravel() for k in names])
+    X, y, v = rng.standard_normal((rows, 3)), rng.standard_normal((rows, 2)), \
+        rng.standard_normal((rows, 3))
+    value, tangent = srcad.jvp(mse_in_inputs, wrt="X")(X, model, y, v)
+    assert value == pytest.approx(mse_in_inputs(X, model, y), rel=1e-12)
+    assert tangent == pytest.approx(np.sum(autograd.grad(inputs_reference)(X, theta, y) * v),
+                                    rel=1e-9, abs=1e-12)
+    want = autograd.hessian(inputs_reference)(X, theta, y)
+    H = srcad.hessian(mse_in_inputs, wrt="X")(X, model, y)
+    assert H.shape == X.shape * 2
+    np.testing.assert_allclose(H, want, rtol=1e-9, atol=1e-12)
+    hv = srcad.hvp(mse_in_inputs, wrt="X")(X, model, y, v)
+    np.testing.assert_allclose(hv, np.tensordot(want, v, axes=2), rtol=1e-9, atol=1e-12)
+    grad, eps = srcad.grad(mse_in_inputs, wrt="X"), 1e-6
+    numeric = (grad(X + eps * v, model, y) - grad(X - eps * v, model, y)) / (2 * eps)
+    np.testing.assert_allclose(hv, numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_the_source_of_a_jvp_called_with_its_tangents():
+    """`srcad.source(jvp, *args, *tangents)` shows the code of that call (the tangents after
+    the arguments are left out of what the code is specialized to), with a model too."""
+    model, X, y = TwoLayer(), RNG.standard_normal((2, 3)), RNG.standard_normal((2, 2))
+    v = directions(model, RNG)
+    jvp = srcad.jvp(mse, wrt="model")
+    assert srcad.source(jvp, model, X, y, v) == srcad.source(jvp, model, X, y)
+    assert srcad.source(jvp, model, X, y).startswith("def jvp_TwoLayer_mse_wrt_model(")
+    text = srcad.source(srcad.jvp(mse_in_inputs, wrt="X"), X, model, y, np.ones_like(X))
+    assert text.startswith("def jvp_TwoLayer_mse_in_inputs(X, model, y, dX):")

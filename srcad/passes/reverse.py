@@ -50,7 +50,7 @@ from ..kinds import BACKWARD, GRAD, GRAD_NESTED, PULLBACK, VALUE_AND_GRAD, VJP
 from ..primitive import bind, check_covered, decompose, rule
 from ..template import fill
 from .activity import pushed
-from .simplify import product_of, simplify, spread_of
+from .simplify import as_methods, product_of, simplify, spread_of
 
 _COTANGENT_IN = (VJP, BACKWARD, PULLBACK)     # kinds whose output's adjoint is a parameter
 
@@ -75,6 +75,7 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     builder = _builder(tree, job, statements, params)
     seeds, pullback_params = builder.seeds(output, kind)
     primal, adjoint = builder.block(statements, builder.defined)
+    as_methods(primal, builder.shapes)             # (code specialized to shapes)
     unbound = builder.maybe_unbound - set(params) - always_assigned(primal)
     primal = [assign(v, ast.Constant(None)) for v in sorted(unbound)] + primal  # (None where
     #       the primal took no path that assigns v: a branch's zeros, a loop's saved value)
