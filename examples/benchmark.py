@@ -551,8 +551,10 @@ def print_bandwidth(rows, names):
     """Memory bandwidth in the largest elementwise case: the least traffic its gradient needs
     (read x, write the gradient: 16 bytes an element) over each contender's time, against the
     copy bandwidth of arrays of the same size and of arrays far larger than the caches."""
-    label, times = max(((label, t) for label, t in rows if label.startswith("tanh ")),
-                       key=lambda row: float(row[0].split("=")[1]))
+    elementwise = [(label, t) for label, t in rows if label.startswith("tanh ")]
+    if not elementwise:                         # (--cases without one)
+        return
+    label, times = max(elementwise, key=lambda row: float(row[0].split("=")[1]))
     n = int(float(label.split("=")[1]))
     same, memory = copy_bandwidth(n), copy_bandwidth(1 << 24, repeats=9)
     tanh = copy_bandwidth(n, ufunc=np.tanh)
