@@ -30,6 +30,9 @@ into an argument: `srcad.passes.alias`): a write into it (`u[i] = v`, `out=u`,
 `numpy.add.at(u, ...)`) raises `BatchUnsupported`, and `stacked` gives a new array each time.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy
 
 from .batching import Batch, BatchUnsupported
@@ -264,7 +267,7 @@ def _matmul(a, b):
     return None if picked is None else Batch(picked)
 
 
-_UFUNCS = {
+_UFUNCS: dict[Any, Callable[..., Any]] = {
     numpy.negative: lambda a: a._like(scale=-a.scale),
     numpy.positive: lambda a: a._like(),
     numpy.multiply: _multiply,
@@ -274,10 +277,10 @@ _UFUNCS = {
 
 
 # ---- NumPy's functions -----------------------------------------------------------------------
-_FUNCTIONS = {
+_FUNCTIONS: dict[Any, Callable[..., Any]] = {
     numpy.shape: lambda a: a.shape,
     numpy.ndim: lambda a: a.ndim,
-    numpy.size: lambda a, axis=None: a.size if axis is None else None,
+    numpy.size: lambda a, axis=None: a.size if axis is None else a.shape[axis],
     numpy.copy: lambda a, **kwargs: a._like() if not kwargs else None,
 }
 

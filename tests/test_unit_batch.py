@@ -135,7 +135,8 @@ def test_reshapes_scales_and_slices_keep_unit_vectors(u):
         assert isinstance(got, UnitBatch)
         _equal(got, want)
     with identity_refused():
-        assert np.shape(u) == u.shape and np.ndim(u) == u.ndim and np.size(u) == u.size
+        assert np.shape(u) == u.shape and np.ndim(u) == u.ndim and np.size(u) == u.size \
+            and np.size(u, -1) == u.shape[-1]
 
 
 @given(u=unit_batches(), seed=st.integers(0, 99))
@@ -269,3 +270,20 @@ def test_dask_hessian_with_an_intercept_is_one_product_of_the_data():
     assert graph_counts(H)[0] == 2 * 3           # X @ b[1:] and the product of the data
     np.testing.assert_allclose(computed(H), glm.MODELS["logistic"][2](
         b, np.hstack([np.ones((90, 1)), X])), rtol=1e-10)
+
+
+@pytest.mark.parametrize("model", sorted(glm.MODELS) + ["intercept"])
+def test_glm_hessians_on_a_device_library_pick_in_it(model):
+    """On a device array (the host-leak double, as CuPy): the picks and the mask of the
+    directions outside (the intercept's b[1:]) stay in the device's library."""
+    from tests.support.leaky import LeakyArray, installed, to_leaky, to_numpy
+    intercept = model == "intercept"
+    loss = _with_intercept if intercept else glm.MODELS[model][0]
+    X, y = glm.data("logistic" if intercept else model, n=30, p=3)
+    b = np.linspace(-0.3, 0.3, 3 + intercept)
+    want = srcad.hessian(loss)(b, X, y)
+    hessian = srcad.hessian(loss)
+    with installed(), contextlib.nullcontext() if intercept else identity_refused():
+        H = hessian(*to_leaky((b, X, y)))
+    assert hessian.unbatched_reason is None and isinstance(H, LeakyArray)
+    np.testing.assert_allclose(to_numpy(H), want, rtol=1e-12)
