@@ -7,7 +7,9 @@ whose stacked array would be `scale * eye(rows, length, k=offset).reshape((rows,
 direction i is `scale` times unit vector number `offset + i` of a flattened array of `shape`
 (the zero vector where that number is not in 0..length-1, as a slice of the batch leaves it).
 
-What it does without computing that array, each time giving exactly its values:
+What it does without computing that array, giving the numbers the plain batch gives (an
+einsum of three operands or more with a `scale` other than 1 or -1 may round its products in
+another order):
 
 - a product in which the batch is a factor whose axes are all summed over (`A @ units`,
   `units @ A`, `numpy.dot`, `numpy.tensordot`, `numpy.inner`, `numpy.einsum` with one other
@@ -16,7 +18,7 @@ What it does without computing that array, each time giving exactly its values:
   `X[:, start:stop].T`, no product over the data); scaled when `scale` is not 1;
 - `-units`, `units * s`, `s * units`, `units / s` (`s` a finite number) change `scale`;
 - reshapes in C order (`reshape`, `ravel`, `squeeze`, `expand_dims`), the transpose of a vector,
-  a copy, a slice of a vector with step 1 keep the unit vectors, renumbered;
+  a slice of a vector with step 1 keep the unit vectors, renumbered;
 - `numpy.shape`, `numpy.ndim`, `numpy.size` read the shape.
 
 Everything else computes the stacked array in `module` (NumPy, or the device library of the
@@ -27,7 +29,8 @@ holds inf or nan, the product has a nan (inf times 0) and the pick the column's 
 
 A batch of unit vectors is read-only, as the input tangent it is (generated code never writes
 into an argument: `srcad.passes.alias`): a write into it (`u[i] = v`, `out=u`,
-`numpy.add.at(u, ...)`) raises `BatchUnsupported`, and `stacked` gives a new array each time.
+`numpy.add.at(u, ...)`) raises `BatchUnsupported`, and `stacked` gives a new array each time
+(a copy, `u.copy()`, `numpy.copy(u)`, `u.astype(...)`, is a plain batch of it, to write into).
 """
 
 from collections.abc import Callable
@@ -130,12 +133,8 @@ class UnitBatch(Batch):
         return numpy.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
 
     def copy(self):
-        return self._like()
-
-    def astype(self, dtype, copy=True):
-        if numpy.dtype(dtype) == self.dtype:
-            return self._like()
-        return Batch.astype(self, dtype, copy)
+        """A plain batch of the computed unit vectors (a copy is for writing into)."""
+        return Batch(self.stacked)
 
     def dot(self, other):
         return numpy.dot(self, other)
@@ -281,7 +280,6 @@ _FUNCTIONS: dict[Any, Callable[..., Any]] = {
     numpy.shape: lambda a: a.shape,
     numpy.ndim: lambda a: a.ndim,
     numpy.size: lambda a, axis=None: a.size if axis is None else a.shape[axis],
-    numpy.copy: lambda a, **kwargs: a._like() if not kwargs else None,
 }
 
 

@@ -122,10 +122,10 @@ def test_products_pick_without_the_identity(u, seed):
 def test_reshapes_scales_and_slices_keep_unit_vectors(u):
     plain = Batch(u.stacked)
     operations = [lambda t: t.reshape(-1), np.ravel, lambda t: t.reshape((1,) + t.shape),
-                  lambda t: np.expand_dims(t, 0), lambda t: np.squeeze(t), lambda t: t.copy(),
+                  lambda t: np.expand_dims(t, 0), lambda t: np.squeeze(t),
                   lambda t: -t, lambda t: 2.0 * t, lambda t: t * np.float64(-3.0),
                   lambda t: t / 4, lambda t: -(t * 0.5) / 3, lambda t: t[...],
-                  lambda t: +t, lambda t: t.astype(float)]
+                  lambda t: +t]
     if u.ndim == 1:
         operations += [lambda t: t.T, lambda t: t[1:], lambda t: t[:2], lambda t: t[-2:]]
     for operation in operations:
@@ -149,7 +149,8 @@ def test_other_operations_compute_the_unit_vectors_and_agree(u, seed):
                   lambda t: np.moveaxis(t, 0, -1), lambda t: np.concatenate([t, t], axis=0),
                   lambda t: np.zeros_like(t), lambda t: np.swapaxes(t[..., None], 0, -1),
                   lambda t: np.einsum("...->...", t), lambda t: np.multiply(t, 2.0,
-                                                                            dtype=complex)]
+                                                                            dtype=complex),
+                  lambda t: t.copy(), np.copy, lambda t: t.astype(float)]
     for operation in operations:
         with np.errstate(invalid="ignore"):              # (0 * inf)
             got, want = operation(u), operation(plain)
@@ -171,9 +172,11 @@ def test_a_batch_of_unit_vectors_is_read_only():
                                                                    out=(u,))):
         with pytest.raises(BatchUnsupported, match="write"):
             write()
-    stacked = u.stacked
+    stacked, copy = u.stacked, u.copy()
     stacked[0, 0] = 7.0                                  # (a copy: the batch stays the same)
+    copy[1] = 5.0                       # (a plain batch, for writing into: entry 1 of each)
     np.testing.assert_array_equal(u.stacked, np.eye(3))
+    np.testing.assert_array_equal(copy.stacked, [[1.0, 5, 0], [0, 5, 0], [0, 5, 1]])
 
 
 def test_shape_errors_are_numpys():
