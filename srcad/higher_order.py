@@ -10,7 +10,7 @@ is the generated code of the derivatives they are made of.
 
 import numpy
 
-from . import backend, batching, dispatch, models, runtime
+from . import backend, batching, dispatch, models, runtime, unit_batch
 from .api import Derivative
 from .kinds import GRAD, GRAD_NESTED, JVP, VJP
 
@@ -267,14 +267,14 @@ def directions_per_pass(args):
 
 
 def _unit_batch(x, start, stop):
-    """The unit vectors shaped like `x` numbered `start` to `stop`, as one batch, in `x`'s
-    array library (floats)."""
+    """The unit vectors shaped like `x` numbered `start` to `stop`, as one batch that knows
+    they are unit vectors (`srcad.unit_batch`; floats, in `x`'s array library where it computes
+    them)."""
     shape = tuple(numpy.shape(x))
     size = int(numpy.prod(shape, dtype=int))
     stop = min(stop, size)
-    eye = numpy.eye(size)[start:stop].reshape((stop - start,) + shape)
-    xp = backend.array_module(x)
-    return batching.Batch(eye if xp is numpy else xp.asarray(eye))
+    return unit_batch.UnitBatch(stop - start, size, start, shape,
+                                module=backend.array_module(x))
 
 
 def _unbatched(value, k):

@@ -128,6 +128,8 @@ def scatter_add(g, x, index):
         out = numpy.zeros_like(g, shape=(len(x),) + shape_of(x[0]), dtype=dtype)
     elif hasattr(type(g), "__srcad_batched__"):     # zeros for every direction of a batch
         out = numpy.zeros_like(g, shape=shape_of(x), dtype=dtype)
+    elif _lazy(g) and not _lazy(x):     # Dask g, NumPy x: zeros in Dask (x's would compute g)
+        out = numpy.zeros_like(g, shape=shape_of(x), dtype=dtype)
     else:
         out = numpy.zeros_like(x, dtype=dtype)
     if _is_basic_index(index):

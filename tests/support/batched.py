@@ -85,3 +85,38 @@ def _assert_close(got, want):
     else:
         assert numpy.shape(got) == numpy.shape(want)
         numpy.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def check_unit_jvp(func, args, wrt, rows=4, start=0):
+    """For each float array argument of `wrt` in turn: the jvp of `func` at `args` with the
+    unit vectors numbered `start` to `start + rows` of that argument as one batch of unit
+    vectors (`srcad.unit_batch`), the other tangents zero, equals the separate jvps with each
+    unit vector to 1e-12, or the batched call raises `BatchUnsupported`. Returns the reasons
+    of the arguments not batched ("batched" for the others); None when no argument has an
+    array of floats."""
+    from srcad.unit_batch import UnitBatch
+    wrt = tuple(range(len(args))) if wrt is None else (wrt,) if isinstance(wrt, int) else wrt
+    floats = [p for p in wrt if isinstance(args[p], numpy.ndarray) and args[p].dtype.kind == "f"
+              and args[p].size]
+    if not floats or len(floats) != len(wrt):
+        return None
+    jvp = srcad.jvp(func, wrt=wrt)
+    reasons = []
+    for p in floats:
+        x = args[p]
+        first = min(start, x.size - 1)
+        units = UnitBatch(min(rows, x.size - first), x.size, first, x.shape)
+        zeros = [numpy.zeros_like(args[q]) for q in wrt]
+        try:
+            with backend.lazy():
+                _, batched = jvp(*args, *[units if q == p else z for q, z in zip(wrt, zeros)])
+        except Exception as exc:
+            reason = unsupported(exc)
+            assert reason is not None, f"a unit batch's jvp failed with something else: {exc!r}"
+            reasons.append(reason)
+            continue
+        for i, e in enumerate(units.stacked):
+            _, want = jvp(*args, *[e if q == p else z for q, z in zip(wrt, zeros)])
+            _assert_close(direction(batched, i), want)
+        reasons.append("batched")
+    return reasons
