@@ -68,8 +68,21 @@ def recomputable(stmts, needed, once, body_stores, integers):
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(
                 stmt.targets[0], ast.Name) and stmt.targets[0].id in once:
             candidates[stmt.targets[0].id] = stmt
-    wanted = _wanted(candidates, needed)
-    available, integers, chosen = set(), set(integers), []
+    able = _able(stmts, candidates, once, body_stores, integers)
+    wanted, todo = set(), [v for v in needed if v in able]
+    while todo:                     # (what a recomputed value reads is recomputed if it can)
+        var = todo.pop()
+        if var not in wanted:
+            wanted.add(var)
+            todo.extend(n.id for n in walk(able[var].value)
+                        if isinstance(n, ast.Name) and n.id in able)
+    return [stmt for var, stmt in able.items() if var in wanted]
+
+
+def _able(stmts, candidates, once, body_stores, integers):
+    """{name: statement} of the `candidates` the adjoint could recompute, in their order: each
+    reads names the loop does not write, or values assigned once before it in the trip."""
+    available, integers, able = set(), set(integers), {}
 
     def readable(ident):
         return ident not in body_stores or ident in available
@@ -80,26 +93,13 @@ def recomputable(stmts, needed, once, body_stores, integers):
     for stmt in stmts:
         target = stmt.targets[0].id if isinstance(stmt, ast.Assign) and isinstance(
             stmt.targets[0], ast.Name) else None
-        if candidates.get(target) is stmt and target in wanted and (
-                _entry(stmt.value, readable, number) or _arithmetic(stmt.value, number)):
-            chosen.append(stmt)
+        if candidates.get(target) is stmt and (_entry(stmt.value, readable, number)
+                                               or _arithmetic(stmt.value, number)):
+            able[target] = stmt
             if _arithmetic(stmt.value, number):
                 integers.add(target)
         available |= stored(stmt) & once
-    return chosen
-
-
-def _wanted(candidates, needed):
-    """The candidates the adjoint reads, and those whose value the recomputed ones read."""
-    wanted, todo = set(), [v for v in needed if v in candidates]
-    while todo:
-        var = todo.pop()
-        if var in wanted:
-            continue
-        wanted.add(var)
-        todo.extend(n.id for n in walk(candidates[var].value)
-                    if isinstance(n, ast.Name) and n.id in candidates)
-    return wanted
+    return able
 
 
 def _entry(value, readable, number):
