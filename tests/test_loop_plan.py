@@ -89,21 +89,25 @@ def central(func, x, eps=1e-6):
 
 
 @pytest.mark.parametrize("ours_f, theirs_f", PAIRS, ids=IDS)
-def test_second_order_over_the_loops(ours_f, theirs_f):
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_second_order_over_the_loops(ours_f, theirs_f, sign):
     """hvp and hessian (forward over reverse) and vjp of grad (reverse over reverse) of the
-    generated loops, against autograd's Hessian and central differences of srcad's gradient."""
-    x = POINT[0]
-    want = autograd.hessian(_in_x(theirs_f, POINT))(x)
+    generated loops, against autograd's Hessian and central differences of srcad's gradient.
+    (Both signs of x[0]: either loop of `loops_in_branches`; code differentiated again joins
+    a reversed loop's counter after the branch, where the other path's loop assigned it.)"""
+    x = POINT[0] * np.array([sign, 1.0, 1.0, 1.0])
+    POINT_ = (x,) + POINT[1:]
+    want = autograd.hessian(_in_x(theirs_f, POINT_))(x)
     numeric = central(lambda z: srcad.grad(ours_f)(z, *POINT[1:]), x)
     np.testing.assert_allclose(want, numeric, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(srcad.hessian(ours_f)(*POINT), want, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(srcad.hessian(ours_f)(*POINT_), want, rtol=1e-9, atol=1e-10)
     v = np.array([0.5, -1.0, 0.25, 2.0])
-    np.testing.assert_allclose(srcad.hvp(ours_f)(*POINT, v), want @ v, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(srcad.hvp(ours_f)(*POINT_, v), want @ v, rtol=1e-9, atol=1e-10)
     if ours_f is ours.changing_shapes:
         return      # (reverse over reverse of a loop whose shapes change: a RuleFailedError
-        #             at the user's line, on main too; the reversed trip's zeros of the next
-        #             trip's adjoint take this trip's shape)
-    _, pullback = srcad.vjp(srcad.grad(ours_f))(*POINT)
+        #             at the user's line, before these loops changed too: the reversed trip's
+        #             zeros for the next trip's adjoint take this trip's shape)
+    _, pullback = srcad.vjp(srcad.grad(ours_f))(*POINT_)
     rows = np.stack([pullback(e) for e in np.eye(4)])
     np.testing.assert_allclose(rows, want, rtol=1e-9, atol=1e-10)
 

@@ -307,6 +307,7 @@ class _Reverse:
         self.maybe_unbound = set()      # primal names read by bookkeeping (a branch's zero
         #                                 adjoint, a loop's saved value) on paths that may not
         #                                 have assigned them: None at the start
+        self.branches = 0               # branches around the statement being reversed
 
     def forget(self):
         """Drop what is known about adjoint values (around branches and loops: what holds on
@@ -578,9 +579,11 @@ class _Reverse:
         entry = set(defined)
         in_body, in_else = set(defined), set(defined)
         self.known = set(known)
+        self.branches += 1
         body_primal, body = self.block(stmt.body, in_body)
         self.known = set(known)
         else_primal, orelse = self.block(stmt.orelse, in_else)
+        self.branches -= 1
         self.known = known | self.index.stored(stmt)
         live = {d for d in (in_body | in_else | entry) if self.primal_of.get(d) in known}
         origin = anno.get(stmt, anno.ORIGIN)
@@ -704,6 +707,9 @@ class _Loop:
                      and counts[v] == 1 and v in top}      # (a target known before the loop
         needed = reads & (stores | targets)                 # is kept by `_keep` too)
         self.backwards = loop_plan.backwards(self.stmt, stores)
+        if self.backwards is not None and rev.branches:     # (a counter the primal loop of
+            rev.maybe_unbound.add(self.stmt.target.id)      # one path only assigns: code
+        #                        differentiated again joins its value after the branch)
         scalars = {v for v, shape in (rev.shapes or {}).items() if shape == ()}
         self.recomputed = loop_plan.recomputable(body_primal, needed, self.once, stores,
                                                  rev.counters | scalars)

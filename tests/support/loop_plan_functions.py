@@ -108,6 +108,20 @@ def inner_reads_outer_counter(x, xs, W):
     return s
 
 
+def loops_in_branches(x, xs, W):
+    s = 0.0
+    if x[0] > 0.1234:               # (thresholds no drawn value is likely to reach)
+        for t in range(xs.shape[0]):
+            s = s + np.sum(np.sin(xs[t] * x))
+    else:
+        s = np.sum(np.sin(x))
+    for t in range(1, xs.shape[0]):
+        if x[1] > -0.4321:
+            for j in range(xs.shape[1]):
+                s = s * np.cos(s) + xs[t, j] * x[j]
+    return s * x[1]
+
+
 FUNCTIONS = [rnn_entries, nested_entries, rows, shifted_range, with_break, with_continue,
              while_loop, target_reassigned, early_return, changing_shapes,
-             later_loop_overwrites, inner_reads_outer_counter]
+             later_loop_overwrites, inner_reads_outer_counter, loops_in_branches]
