@@ -212,6 +212,7 @@ def _blocks_in(loop):
 
 
 def _propagate_in_block(block, stores, loads, index):
+    _drop_copies_back(block, stores, loads, index)
     under = [index.under(stmt) for stmt in block]
     later_loads, later_stores = {}, {}         # name -> count in the statements after i
     for names in under:
@@ -234,6 +235,34 @@ def _propagate_in_block(block, stores, loads, index):
                     and not later_stores.get(source) and target != source:
                 renames[target] = source
                 drop.add(id(stmt))
+    if drop:
+        block[:] = [stmt for stmt in block if id(stmt) not in drop]
+
+
+def _copy_of(stmt):
+    """(target, source) for a derivative copy `target = source`, else None."""
+    if (anno.get(stmt, anno.DERIVATIVE) and isinstance(stmt, ast.Assign)
+            and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Name)):
+        return stmt.targets[0].id, stmt.value.id
+    return None
+
+
+def _drop_copies_back(block, stores, loads, index):
+    """Remove `b = a` after `a = b` when neither name was assigned in between: `b` holds that
+    value already (`d_add = ds; ds = d_add` of an accumulation carried from trip to trip).
+    `stores`, `loads` (the function's counts) are kept true."""
+    pending, drop = {}, set()              # a -> b for a copy `a = b` still in force
+    for stmt in block:
+        copy = _copy_of(stmt)
+        if copy is not None and pending.get(copy[1]) == copy[0]:
+            drop.add(id(stmt))
+            stores[copy[0]] -= 1
+            loads[copy[1]] -= 1
+            continue
+        assigned = index.stored(stmt)
+        pending = {a: b for a, b in pending.items() if a not in assigned and b not in assigned}
+        if copy is not None:
+            pending[copy[0]] = copy[1]
     if drop:
         block[:] = [stmt for stmt in block if id(stmt) not in drop]
 
