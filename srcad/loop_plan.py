@@ -6,8 +6,9 @@ values of its body that are cheap functions of counters and of names the loop ne
 * `backwards(loop, body_stores)`: for `for t in range(a, b):` whose trips all run (no `break`
   of its own), whose bounds read nothing the body writes and whose target nothing else in the
   body assigns, the iterable `range(b - 1, a - 1, -1)` that gives the counter's values last to
-  first (numba compiles it; it has no `reversed`), else None: the loop counts its trips and
-  pushes the counter like any other value.
+  first (numba compiles it; it has no `reversed`; `range(b + 1, a + 1)` for `range(a, b, -1)`,
+  the loop `for x in reversed(xs)` becomes), else None: the loop counts its trips and pushes
+  the counter like any other value.
 * `recomputable(stmts, needed, ...)`: the assignments `v = X[i, j:j + 2]` (an entry or slice of
   a name, at indices computed from integers) and `v = i + 1` (arithmetic on integers) at the top
   of the body, of values the adjoint reads, that read only names the loop does not write, the
@@ -41,7 +42,8 @@ def backwards(loop, body_stores):
     if not (is_range(bounds) and not bounds.keywords and 1 <= len(bounds.args) <= 3):
         return None
     args = bounds.args
-    if len(args) == 3 and not (isinstance(args[2], ast.Constant) and args[2].value == 1):
+    step = 1 if len(args) < 3 else _whole_number(args[2])
+    if step not in (1, -1):
         return None
     if any(not isinstance(n, _BOUND_NODES) or (isinstance(n, ast.Call) and not _is_len(n))
            for a in args for n in walk(a)):
@@ -50,7 +52,12 @@ def backwards(loop, body_stores):
         return None
     start, stop = (ast.Constant(0), args[0]) if len(args) == 1 else (args[0], args[1])
     reverse = copy_node(bounds)
-    reverse.args = [_minus_one(stop), _minus_one(start), const(-1)]
+    if step == 1:
+        reverse.args = [_plus(stop, -1), _plus(start, -1), const(-1)]
+    else:                               # range(a, b, -1) backwards: range(b + 1, a + 1)
+        first = _plus(stop, 1)
+        reverse.args = [_plus(start, 1)] if _whole_number(first) == 0 else [
+            first, _plus(start, 1)]
     return reverse
 
 
@@ -151,8 +158,26 @@ def _is_len(node):
     return anno.get(node, anno.FUNC) is len or anno.get(node, anno.BUILTIN) == "len"
 
 
-def _minus_one(node):
-    """`node - 1`, a number folded."""
+def _whole_number(node):
+    """The int `node` writes (`3`, `-1`), else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _whole_number(node.operand)
+        return None if inner is None else -inner
     if isinstance(node, ast.Constant) and type(node.value) is int:
-        return const(node.value - 1)
-    return ast.BinOp(left=copy_node(node), op=ast.Sub(), right=ast.Constant(1))
+        return node.value
+    return None
+
+
+def _plus(node, number):
+    """`node + number` (`node - 1`), numbers folded (`n - 1 + 1` is `n`)."""
+    value = _whole_number(node)
+    if value is not None:
+        return const(value + number)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)) and (
+            _whole_number(node.right) is not None):
+        inner = _whole_number(node.right) * (1 if isinstance(node.op, ast.Add) else -1)
+        node, number = node.left, number + inner
+    if number == 0:
+        return copy_node(node)
+    op = ast.Add() if number > 0 else ast.Sub()
+    return ast.BinOp(left=copy_node(node), op=op, right=ast.Constant(abs(number)))

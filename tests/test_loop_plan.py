@@ -158,6 +158,15 @@ def test_rows_of_an_array_are_recomputed():
     assert re.search(r"^ +row = xs\[_k\]$", _reversed_loop(text), re.MULTILINE), text
 
 
+@pytest.mark.parametrize("func, loop", [(ours.reversed_rows, "for _k in range(len(xs)):"),
+                                        (ours.countdown, "for t in range(1, 5):")],
+                         ids=["reversed_rows", "countdown"])
+def test_a_range_with_step_minus_one_runs_forwards_in_the_adjoint(func, loop):
+    text = _source(func)
+    assert "_trips" not in text and "_k_stack" not in text and "t_stack" not in text
+    assert re.search(rf"^ +{re.escape(loop)}$", _reversed_loop(text), re.MULTILINE), text
+
+
 @pytest.mark.parametrize("func", [ours.with_break, ours.early_return, ours.while_loop,
                                   ours.target_reassigned], ids=lambda f: f.__name__)
 def test_trips_counted_where_the_loop_may_stop_early_or_the_counter_changes(func):

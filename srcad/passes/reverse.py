@@ -144,11 +144,11 @@ def _read_by_reversed_loops(stmts):
     that overwrites one of them gives it back after its own adjoint (`_Loop._keep`)."""
     found = set()
     for loop in (n for s in stmts for n in walk(s) if isinstance(n, (ast.For, ast.While))):
-        if isinstance(loop, ast.For):
-            found |= loaded(loop.iter)
-        found |= {n.id for s in loop.body if isinstance(s, ast.Assign) and isinstance(
+        reads = loaded(loop.iter) if isinstance(loop, ast.For) else set()
+        reads |= {n.id for s in loop.body if isinstance(s, ast.Assign) and isinstance(
                   s.value, (ast.Subscript, ast.BinOp, ast.UnaryOp))
                   for n in walk(s.value) if isinstance(n, ast.Name)}
+        found |= reads - stored(loop.body)      # (what the loop writes: its own stacks')
     return found
 
 

@@ -122,6 +122,21 @@ def loops_in_branches(x, xs, W):
     return s * x[1]
 
 
+def reversed_rows(x, xs, W):
+    h = x
+    for row in reversed(xs):
+        h = np.tanh(W @ h + row * x)
+    return np.sum(h)
+
+
+def countdown(x, xs, W):
+    s = 0.0
+    for t in range(xs.shape[0] - 1, 0, -1):
+        s = np.tanh(s + np.sum(xs[t] * xs[t - 1] * x))
+    return s
+
+
 FUNCTIONS = [rnn_entries, nested_entries, rows, shifted_range, with_break, with_continue,
              while_loop, target_reassigned, early_return, changing_shapes,
-             later_loop_overwrites, inner_reads_outer_counter, loops_in_branches]
+             later_loop_overwrites, inner_reads_outer_counter, loops_in_branches,
+             reversed_rows, countdown]
