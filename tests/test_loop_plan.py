@@ -167,6 +167,15 @@ def test_a_range_with_step_minus_one_runs_forwards_in_the_adjoint(func, loop):
     assert re.search(rf"^ +{re.escape(loop)}$", _reversed_loop(text), re.MULTILINE), text
 
 
+@pytest.mark.parametrize("func", [ours.countdown, ours.shifted_range, ours.while_loop,
+                                  ours.inner_reads_outer_counter], ids=lambda f: f.__name__)
+def test_entries_at_integer_arithmetic_have_static_shapes(func):
+    """Specialized to shapes, `xs[t - 1]`, `W[i + 1, j + 1]` and `xs[t]` with `t = t + 1` in a
+    while loop have known shapes (an integer index: `passes/shapes`), so no `unbroadcast`
+    is left where the shapes match."""
+    assert "unbroadcast(" not in _source(func)
+
+
 @pytest.mark.parametrize("func", [ours.with_break, ours.early_return, ours.while_loop,
                                   ours.target_reassigned], ids=lambda f: f.__name__)
 def test_trips_counted_where_the_loop_may_stop_early_or_the_counter_changes(func):
