@@ -33,13 +33,15 @@ class Entry:
 class Facts:
     """What explain knows: the function, kind, `wrt`, example `args`; `lines` ({user line:
     [Entry]}), `info` (the SourceInfo), `active_names`, `stacks` ({loop line: [(stack, value
-    text)]}), `measured` ({stack: (items, bytes)}), `denied` ([(line, text, reason)]),
-    `specialized` (code specialized to the shapes), `text` (the generated source)."""
+    text)]}), `recomputed` ({loop line: [statement text]}: what the reversed trips compute
+    again instead of storing), `measured` ({stack: (items, bytes)}), `denied` ([(line, text,
+    reason)]), `specialized` (code specialized to the shapes), `text` (the generated source)."""
 
     def __init__(self, func, kind, wrt, args):
         self.func, self.kind, self.wrt, self.args = func, kind, wrt, args
         self.lines, self.info, self.active_names = {}, None, set(wrt)
         self.stacks, self.measured, self.denied = {}, {}, []
+        self.recomputed = {}
         self.specialized, self.text = False, None
 
 
@@ -132,6 +134,11 @@ def _mark_optimized(facts, fdef):
             pushes = [p for p in pushes if p is not None]
             if pushes:
                 facts.stacks.setdefault(origin, []).extend(pushes)
+        elif isinstance(stmt, ast.For):                 # a reversed loop: what it recomputes
+            again = [_one_line(s) for s in stmt.body if isinstance(s, ast.Assign)
+                     and anno.get(s, anno.DERIVATIVE) and _one_line(s) in texts]
+            if again:
+                facts.recomputed.setdefault(origin, []).extend(again)
 
 
 def _targets(stmt):

@@ -232,11 +232,14 @@ def _symbol(node):
 
 
 def _loop(facts, lineno):
-    """What reverse mode stores per trip of the loop on `lineno`."""
+    """What reverse mode stores per trip of the loop on `lineno`, and what it computes again
+    instead."""
     stacks = facts.stacks.get(lineno)
+    again = [f"reverse mode computes again in each reversed trip, instead of storing: {text}"
+             for text in facts.recomputed.get(lineno, [])]
     if not stacks:
-        return []
-    out = ["reverse mode stores, per trip of this loop:"]
+        return again
+    out = again + ["reverse mode stores, per trip of this loop:"]
     total = 0
     for stack, value in stacks:
         items, size, viewed = facts.measured.get(stack, (0, 0, 0))

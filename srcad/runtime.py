@@ -443,7 +443,11 @@ def _matrix_norm_derivative(x, y, ord, axes):
 
 def copy_stack(stack):
     """A copy of a loop stack (and of the stacks of inner loops it holds), so that a pullback
-    can pop from it without emptying the primal's record: pullbacks may be called again."""
+    can pop from it without emptying the primal's record: pullbacks may be called again. None
+    (the placeholder of an inner loop's stack that no trip made: the loop around it ran no
+    trip, or a branch did not run it) stays None: nothing pops it."""
+    if stack is None:
+        return None
     return [copy_stack(item) if type(item) is list else item for item in stack]
 
 

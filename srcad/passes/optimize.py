@@ -3,7 +3,8 @@
 In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullback function)
 and the job's `pullback_only` and `info`. Out: the same function, where in derivative statements
 numbers are folded (`2 - 1` -> `1`, `x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`, `0 - e`
--> `-e`), a derivative copy `da = db` is replaced by `db` where that is safe, and assignments
+-> `-e`), a derivative copy `da = db` is replaced by `db` where that is safe (in a loop's body
+too: `d_add = d_add_1; d_matmul = d_add` in a reversed trip), and assignments
 whose value is never used and has no effect are removed (repeatedly, so whole dead chains go; a
 size read annotated SIZE that alone would keep a value alive is written as its number), and so
 are the pushes and pops of a loop's stack whose pops nothing reads (an outer loop's copy of what
@@ -40,6 +41,7 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     _fold(tree)
     index = NameIndex()         # the names of each statement, read once for all the steps
     _propagate_copies(tree, index)
+    _propagate_copies_in_loops(tree, index)
     _join_gradient_dicts(tree, _canonical_orders(job))
     _drop_unread_stacks(tree, index)
     sized = bool(job.argument_shapes or job.parameter_shapes)    # specialized: SIZE reads
@@ -181,6 +183,88 @@ def _propagate_copies(tree, index):
                     continue
             kept.append(stmt)
         function.body = kept
+
+
+def _propagate_copies_in_loops(tree, index):
+    """Replace `da` by `db` after a derivative copy `da = db` in a loop's body (or a branch in
+    one) when `da` is assigned there alone and read only by the statements after the copy in
+    the same block, none of which assigns `db`: `d_add = d_add_1; d_matmul = d_add` in a
+    reversed trip are other names for `d_add_1`. (A name a trip reads before it assigns it
+    holds the previous trip's value: not renamed.)"""
+    names = _names(tree, index)
+    stores, loads = _counts(names, ast.Store), _counts(names, ast.Load)
+    for loop in (n for n in _statements(tree) if isinstance(n, (ast.For, ast.While))):
+        for block in _blocks_in(loop):
+            _propagate_in_block(block, stores, loads, index)
+
+
+def _blocks_in(loop):
+    """The statement lists of `loop`'s body and of the branches under it (not of nested
+    loops: each is a loop of its own)."""
+    blocks, todo = [], [loop.body]
+    while todo:
+        block = todo.pop()
+        blocks.append(block)
+        for stmt in block:
+            if isinstance(stmt, ast.If):
+                todo += [stmt.body, stmt.orelse]
+    return blocks
+
+
+def _propagate_in_block(block, stores, loads, index):
+    _drop_copies_back(block, stores, loads, index)
+    under = [index.under(stmt) for stmt in block]
+    later_loads, later_stores = {}, {}         # name -> count in the statements after i
+    for names in under:
+        for n in names:
+            table = later_loads if isinstance(n.ctx, ast.Load) else later_stores
+            table[n.id] = table.get(n.id, 0) + 1
+    renames, drop = {}, set()
+    for i, stmt in enumerate(block):
+        for n in under[i]:
+            table = later_loads if isinstance(n.ctx, ast.Load) else later_stores
+            table[n.id] -= 1
+            if isinstance(n.ctx, ast.Load) and n.id in renames:    # (counts kept true)
+                loads[n.id] -= 1
+                loads[renames[n.id]] = loads.get(renames[n.id], 0) + 1
+        _rename_loads(under[i], renames)
+        if (anno.get(stmt, anno.DERIVATIVE) and isinstance(stmt, ast.Assign)
+                and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Name)):
+            target, source = stmt.targets[0].id, stmt.value.id
+            if stores.get(target) == 1 and loads.get(target, 0) == later_loads.get(target, 0) \
+                    and not later_stores.get(source) and target != source:
+                renames[target] = source
+                drop.add(id(stmt))
+    if drop:
+        block[:] = [stmt for stmt in block if id(stmt) not in drop]
+
+
+def _copy_of(stmt):
+    """(target, source) for a derivative copy `target = source`, else None."""
+    if (anno.get(stmt, anno.DERIVATIVE) and isinstance(stmt, ast.Assign)
+            and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Name)):
+        return stmt.targets[0].id, stmt.value.id
+    return None
+
+
+def _drop_copies_back(block, stores, loads, index):
+    """Remove `b = a` after `a = b` when neither name was assigned in between: `b` holds that
+    value already (`d_add = ds; ds = d_add` of an accumulation carried from trip to trip).
+    `stores`, `loads` (the function's counts) are kept true."""
+    pending, drop = {}, set()              # a -> b for a copy `a = b` still in force
+    for stmt in block:
+        copy = _copy_of(stmt)
+        if copy is not None and pending.get(copy[1]) == copy[0]:
+            drop.add(id(stmt))
+            stores[copy[0]] -= 1
+            loads[copy[1]] -= 1
+            continue
+        assigned = index.stored(stmt)
+        pending = {a: b for a, b in pending.items() if a not in assigned and b not in assigned}
+        if copy is not None:
+            pending[copy[0]] = copy[1]
+    if drop:
+        block[:] = [stmt for stmt in block if id(stmt) not in drop]
 
 
 def _rename_loads(names, renames):

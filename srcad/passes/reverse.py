@@ -26,19 +26,23 @@ only is set to zero on the other.
 
 Loops (see `_Loop`): the primal loop counts its trips and pushes onto stacks the values the
 adjoint will need that the loop overwrites; the adjoint loop runs the trips backwards, popping
-them. Derivative statements carry annotation DERIVATIVE and the ORIGIN of their primal statement.
+them. A range loop that runs every trip runs its counter backwards instead of counting, and a
+value that is an entry of an array the loop does not write at integer indices (`xs[t]`) is
+recomputed in the reversed trip, not pushed (`srcad.loop_plan`). Derivative statements carry
+annotation DERIVATIVE and the ORIGIN of their primal statement.
 """
 
 import ast
 
 from .. import annotations as anno
-from .. import calls, rules, runtime
+from .. import calls, loop_plan, rules, runtime
 from ..ast_util import (
     NameIndex,
     always_assigned,
     assign,
     call,
     copy_node,
+    loaded,
     name,
     read_before_assigned,
     stored,
@@ -129,9 +133,24 @@ def _builder(tree, job, statements, params):
     builder.read_by_active = {n.id for s in statements for a in walk(s)
                               if isinstance(a, ast.Assign) and anno.get(a, anno.ACTIVE)
                               for n in walk(a.value) if isinstance(n, ast.Name)}
+    builder.read_by_active |= _read_by_reversed_loops(statements)
     builder.parameter_reads = {n.targets[0].id for s in statements for n in walk(s)
                                if isinstance(n, ast.Assign) and anno.get(n.value, anno.PARAM)}
     return builder
+
+
+def _read_by_reversed_loops(stmts):
+    """Names a loop's adjoint may read without a stack (`loop_plan`): the bounds of a `for`,
+    and what the entries and integer arithmetic at the top of a loop body read. A later loop
+    that overwrites one of them gives it back after its own adjoint (`_Loop._keep`)."""
+    found = set()
+    for loop in (n for s in stmts for n in walk(s) if isinstance(n, (ast.For, ast.While))):
+        reads = loaded(loop.iter) if isinstance(loop, ast.For) else set()
+        reads |= {n.id for s in loop.body if isinstance(s, ast.Assign) and isinstance(
+                  s.value, (ast.Subscript, ast.BinOp, ast.UnaryOp))
+                  for n in walk(s.value) if isinstance(n, ast.Name)}
+        found |= reads - stored(loop.body)      # (what the loop writes: its own stacks')
+    return found
 
 
 def _with_first_parameter(args, first):
@@ -285,9 +304,11 @@ class _Reverse:
         self.products = {}              # adjoint name -> `a @ b` it holds (simplify.simplify)
         self.stacks = set()             # loop stacks of generated code (reverse over reverse)
         self.statics = {}               # parameter -> value known while generating
+        self.counters = set()           # counters of the loops being reversed (integers)
         self.maybe_unbound = set()      # primal names read by bookkeeping (a branch's zero
         #                                 adjoint, a loop's saved value) on paths that may not
         #                                 have assigned them: None at the start
+        self.branches = 0               # branches around the statement being reversed
 
     def forget(self):
         """Drop what is known about adjoint values (around branches and loops: what holds on
@@ -559,9 +580,11 @@ class _Reverse:
         entry = set(defined)
         in_body, in_else = set(defined), set(defined)
         self.known = set(known)
+        self.branches += 1
         body_primal, body = self.block(stmt.body, in_body)
         self.known = set(known)
         else_primal, orelse = self.block(stmt.orelse, in_else)
+        self.branches -= 1
         self.known = known | self.index.stored(stmt)
         live = {d for d in (in_body | in_else | entry) if self.primal_of.get(d) in known}
         origin = anno.get(stmt, anno.ORIGIN)
@@ -606,13 +629,16 @@ class _Loop:
     """Reverse a `for` or `while` loop.
 
     Primal: the loop counts its trips, and pushes what the adjoint reads that the loop
-    overwrites. A value assigned once per trip at the top of the body (and not before the loop)
-    is pushed after its assignment and popped at the start of the reversed trip; any other
-    (carried from trip to trip, or assigned on some paths only) is pushed before each
-    assignment and popped right after that assignment's adjoint, so every adjoint statement
-    sees the values its primal statement saw. Adjoint: `for _ in range(trips)` over the reversed
-    body; adjoints that flow from trip to trip, or collect over all trips, start (at zero if
-    nothing reached them yet) before the loop, and are set to zero at the end of a reversed
+    overwrites, but for what `loop_plan` gives back without a stack (the counter of a range
+    loop that runs every trip: the adjoint loop runs it backwards; entries like `xs[t]`:
+    recomputed at the start of the reversed trip). A value assigned once per trip at the top of
+    the body (and not before the loop) is pushed after its assignment and popped at the start
+    of the reversed trip; any other (carried from trip to trip, or assigned on some paths
+    only) is pushed before each assignment and popped right after that assignment's adjoint,
+    so every adjoint statement sees the values its primal statement saw. Adjoint: `for _ in
+    range(trips)` (or the counter backwards) over the reversed body; adjoints that flow from
+    trip to trip, or collect over all trips, start (at zero if nothing reached them yet)
+    before the loop, and are set to zero at the end of a reversed
     trip when the trip spent them.
     """
 
@@ -637,13 +663,16 @@ class _Loop:
         defined |= live
         rev.depth += 1
         rev.known = set(self.known) | targets
+        counters = rev.counters
+        rev.counters = counters | self._counters(targets, assigned)
         in_body = set(defined)
         body_primal, body = rev.block(stmt.body, in_body)
         rev.depth -= 1
         body += [rev.derivative(assign(d, rev.zeros(rev.primal_of[d])), self.origin)
                  for d in sorted(live - in_body)]
         body, facts = self._drop_unread(body, live)
-        needed = facts.reads & (rev.index.stored(body_primal) | targets)
+        needed = self._plan(body_primal, facts.reads, targets)
+        rev.counters = counters
         known_targets = targets & self.known & needed
         saves, restores = self._keep((assigned & self.known & rev.read_by_active)
                                      | known_targets, needed - known_targets)
@@ -652,6 +681,42 @@ class _Loop:
         _accumulate_in_place(body, fresh, facts)
         primal, adjoint = self.assemble(body_primal, body, needed, targets, before, facts)
         return saves + primal, adjoint + restores
+
+    def _counters(self, targets, assigned):
+        """The target of a `for` over a range that the body does not assign again: an
+        integer throughout the trip."""
+        stmt = self.stmt
+        if isinstance(stmt, ast.For) and loop_plan.is_range(stmt.iter) and isinstance(
+                stmt.target, ast.Name) and stmt.target.id not in self.rev.index.stored(
+                    stmt.body):
+            return set(targets)
+        return set()
+
+    def _plan(self, body_primal, reads, targets):
+        """What the adjoint needs of the values the body assigns (`reads` of them, and what
+        recomputing reads), and how it gets each back: `self.backwards` (the reversed
+        range, or None: trips counted), `self.recomputed` (statements the reversed trip runs
+        again), `self.once` (values assigned once per trip, at the top of the body)."""
+        rev = self.rev
+        stores = rev.index.stored(body_primal)
+        counts = {t: 1 for t in targets}
+        for n in (n for s in body_primal for n in rev.index.under(s)):
+            if isinstance(n.ctx, ast.Store):
+                counts[n.id] = counts.get(n.id, 0) + 1
+        top = rev.index.stored([s for s in body_primal if isinstance(s, ast.Assign)]) | targets
+        self.once = {v for v in counts if (v not in self.known or v in targets)
+                     and counts[v] == 1 and v in top}      # (a target known before the loop
+        needed = reads & (stores | targets)                 # is kept by `_keep` too)
+        self.backwards = loop_plan.backwards(self.stmt, stores)
+        if self.backwards is not None and rev.branches:     # (a counter the primal loop of
+            rev.maybe_unbound.add(self.stmt.target.id)      # one path only assigns: code
+        #                        differentiated again joins its value after the branch)
+        scalars = {v for v, shape in (rev.shapes or {}).items() if shape == ()}
+        self.recomputed = loop_plan.recomputable(body_primal, needed, self.once, stores,
+                                                 rev.counters | scalars)
+        for again in self.recomputed:
+            needed |= rev.index.loaded(again) & (stores | targets)
+        return needed
 
     def _keep(self, names, needed):
         """Values the loop overwrites that an adjoint before the loop may read (`x` in
@@ -687,41 +752,43 @@ class _Loop:
 
     def assemble(self, body_primal, body, needed, targets, before, facts):
         rev, stmt = self.rev, self.stmt
-        counts = {t: 1 for t in targets}
-        for n in (n for s in body_primal for n in rev.index.under(s)):
-            if isinstance(n.ctx, ast.Store):
-                counts[n.id] = counts.get(n.id, 0) + 1
-        top = rev.index.stored([s for s in body_primal if isinstance(s, ast.Assign)]) | targets
-        after_assign = {v for v in needed                # (a target known before the loop
-                        if (v not in self.known or v in targets)  # is kept by `_keep` too)
-                        and counts.get(v) == 1 and v in top}
-        stacks = {v: self.namer.fresh(f"{v}_stack") for v in sorted(needed)}
+        again = {s.targets[0].id for s in self.recomputed}
+        counter = {stmt.target.id} if self.backwards is not None else set()
+        kept = needed - again - counter                 # the values on stacks
+        after_assign = kept & self.once
+        stacks = {v: self.namer.fresh(f"{v}_stack") for v in sorted(kept)}
         self.shapes_only = facts.shape_only & (needed - self.known)
-        trips = self.namer.fresh("_trips")
-        setup = [self._bookkeeping(assign(trips, ast.Constant(0)))]
-        setup += [self._bookkeeping(assign(stacks[v], ast.List(elts=[], ctx=ast.Load())))
-                  for v in sorted(needed)]
+        setup = [self._bookkeeping(assign(stacks[v], ast.List(elts=[], ctx=ast.Load())))
+                 for v in sorted(kept)]
         setup += [self._bookkeeping(assign(v, ast.Constant(None)))
-                  for v in sorted(needed - after_assign - self.known)]
-        count = self._bookkeeping(assign(trips, ast.BinOp(left=name(trips), op=ast.Add(),
-                                                          right=ast.Constant(1))))
+                  for v in sorted(kept - after_assign - self.known)]
+        new_body = [self._push(stacks[v], v) for v in sorted(after_assign & targets)]
         anchors = {}                    # id of a primal statement -> values pushed before it
         for r in _flat(body):
             if isinstance(r, _Restore) and r.var in stacks and r.var not in after_assign:
                 anchors.setdefault(id(r.stmt), set()).add(r.var)
-        new_body = [count] + [self._push(stacks[v], v) for v in sorted(after_assign & targets)]
         new_body += self._place_pushes(body_primal, stacks, after_assign, anchors)
-        reassigned = targets & needed - after_assign    # a target the body assigns again: its
+        reassigned = targets & kept - after_assign      # a target the body assigns again: its
         new_body += [self._push(stacks[v], v) for v in sorted(reassigned)]  # value at trip end
-        pops = [self._pop(stacks[v], v) for v in sorted(after_assign | reassigned)]
-        adjoint_body = pops + self._resolve(body, stacks, after_assign)
+        adjoint_body = [self._pop(stacks[v], v) for v in sorted(after_assign | reassigned)]
+        adjoint_body += [rev.derivative(copy_node(s), anno.get(s, anno.ORIGIN))
+                         for s in self.recomputed]
+        adjoint_body += self._resolve(body, stacks, after_assign)
         primal_loop = copy_node(stmt) if isinstance(stmt, ast.While) else ast.For(
             target=stmt.target, iter=stmt.iter, body=[], orelse=[])
         primal_loop.body = new_body
         anno.copy(stmt, primal_loop)
-        reversed_loop = ast.For(target=name(self.namer.fresh("_"), ast.Store()),
-                                iter=call(rev.free.bind("range", range), name(trips)),
-                                body=adjoint_body, orelse=[])
+        if self.backwards is not None:              # the counter runs backwards
+            reversed_loop = ast.For(target=name(stmt.target.id, ast.Store()),
+                                    iter=self.backwards, body=adjoint_body, orelse=[])
+        else:                                       # the trips counted
+            trips = self.namer.fresh("_trips")
+            setup.insert(0, self._bookkeeping(assign(trips, ast.Constant(0))))
+            primal_loop.body.insert(0, self._bookkeeping(assign(trips, ast.BinOp(
+                left=name(trips), op=ast.Add(), right=ast.Constant(1)))))
+            reversed_loop = ast.For(target=name(self.namer.fresh("_"), ast.Store()),
+                                    iter=call(rev.free.bind("range", range), name(trips)),
+                                    body=adjoint_body, orelse=[])
         return setup + [primal_loop], before + [rev.derivative(reversed_loop, self.origin)]
 
     def _place_pushes(self, stmts, stacks, after_assign, anchors):

@@ -15,8 +15,9 @@ a name's shape is the one its every assignment gives, given the shapes of the op
 gives (registered beside its templates, `srcad.shape_rules` says how; an elementwise ufunc
 without one takes that of `numpy.ufunc`): arithmetic, comparisons and ufuncs broadcast; `@` and
 `numpy.matmul` as NumPy does; reductions with constant `axis` and `keepdims`; `x.T`;
-`numpy.zeros`/`ones`/`empty` of a size known from shapes; indexing with constants and loop
-counters; `x.shape[i]` and `len(x)` are integers.
+`numpy.zeros`/`ones`/`empty` of a size known from shapes; indexing with constants and integers
+(loop counters, sizes and integer arithmetic of them: `xs[t - 1]`); `x.shape[i]` and `len(x)`
+are integers.
 
 The simplifier that uses these shapes in derivative code is `passes.simplify`.
 """
@@ -145,11 +146,59 @@ def _assignments(tree):
 
 
 def _counters(assignments):
-    """Names assigned only as range loop targets: always integers."""
-    kinds = {}
+    """Names that always hold integers: each of their assignments a range loop's target, a
+    whole number, `len(x)`, `x.shape[i]`, or integer arithmetic (`+ - * // %`) of those (the
+    largest such set: `t = 0` ... `t = t + 1` is one)."""
+    values = {}
     for target, value in assignments:
-        kinds.setdefault(target, set()).add(value is _COUNTER)
-    return {n for n, k in kinds.items() if k == {True}}
+        values.setdefault(target, []).append(value)
+    integers = {n for n, vs in values.items() if all(
+        v is _COUNTER or (v is not None and _integer_form(v)) for v in vs)}
+    changed = True
+    while changed:
+        changed = False
+        for n in sorted(integers):
+            reads = {r.id for v in values[n] if v is not _COUNTER for r in ast.walk(v)
+                     if isinstance(r, ast.Name) and not _in_length(r, v)}
+            if not reads <= integers:
+                integers.discard(n)
+                changed = True
+    return integers
+
+
+_INTEGER_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
+
+
+def _integer_form(node):
+    """True for an expression that is an integer when its names are: a whole number,
+    `len(x)`, `x.shape[i]`, a name, and `+ - * // %` and unary minus of those."""
+    if isinstance(node, ast.Constant):
+        return type(node.value) is int
+    if isinstance(node, ast.Name):
+        return True
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, ast.USub) and _integer_form(node.operand)
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, _INTEGER_OPS) and _integer_form(node.left) and \
+            _integer_form(node.right)
+    return _length(node)
+
+
+def _length(node):
+    """True for `len(x)` (the builtin) and `x.shape[i]` (i a whole number)."""
+    if isinstance(node, ast.Call):
+        return (anno.get(node, anno.FUNC) is len or anno.get(node, anno.BUILTIN) == "len") \
+            and len(node.args) == 1 and not node.keywords
+    return (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "shape" and isinstance(node.slice, ast.Constant)
+            and type(node.slice.value) is int)
+
+
+def _in_length(name_node, value):
+    """True when `name_node` is read only as the `x` of a `len(x)` or `x.shape[i]` in
+    `value`: an integer whatever `x` holds."""
+    return any(_length(n) and any(r is name_node for r in ast.walk(n))
+               for n in ast.walk(value))
 
 
 def _is_range(node):
@@ -234,5 +283,6 @@ class _Reader:
         return _shape(node, self._shapes)
 
     def is_counter(self, ident):
-        """True when `ident` is a `range` loop counter (an integer, 0 for indexing)."""
+        """True when `ident` always holds an integer: a `range` loop counter, or integer
+        arithmetic of counters, whole numbers and sizes (0 for indexing)."""
         return ident in self._shapes.counters
