@@ -151,6 +151,11 @@ class Batch(NDArrayOperatorsMixin):
 
     # ---- NumPy's dispatch -------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and not kwargs:
+            from .scaled_batch import fold  # (a step that only scales: kept)
+            folded = fold(ufunc, inputs)
+            if folded is not None:
+                return folded
         out = kwargs.pop("out", None)
         if kwargs.get("where", True) is not True or kwargs.get("axes") or kwargs.get("axis"):
             raise BatchUnsupported(f"numpy.{ufunc.__name__} with where=/axes=")
