@@ -194,9 +194,9 @@ def _on_chunk(template, count, dtype, base, *leaves):
 
 def _applied(base, recipe, dtype):
     """`materialize` of arrays in memory (NumPy, CuPy, a Dask chunk)."""
-    factor, kept = _factor(recipe)
+    factor, kept = _factor(recipe, dtype)
     result = None
-    if kept is True or bool(kept.all()):
+    if kept is True or (kept is not False and bool(kept.all())):
         result = base * factor
         if _has_sum(recipe) and not bool(numpy.isfinite(result).all()):
             result = None      # (inf - inf where the sum of factors is finite: step by step)
@@ -231,31 +231,42 @@ def sequential(base, recipe):
 _ONE = None     # (the factor of `base` itself)
 
 
-def _factor(recipe):
-    """(the factor `recipe` applies: a number or an array; True, or a boolean array false
-    where a step left the normal numbers). The factor of `base` itself is `_ONE`."""
+def _factor(recipe, dtype):
+    """(the factor `recipe` applies, a Python float or an array of `dtype` (the result's: the
+    factor is never rounded to a narrower float than the batch it scales); True, or a
+    boolean array false where a step left the normal numbers). That of `base` is `_ONE`."""
     if recipe is None:
         return _ONE, True
     step = recipe[0]
     with numpy.errstate(all="ignore"):
         if step == "neg":
-            factor, kept = _factor(recipe[1])
+            factor, kept = _factor(recipe[1], dtype)
             return (-1.0 if factor is _ONE else -factor), kept
         if step in ("add", "sub"):
-            (a, kept_a), (b, kept_b) = _factor(recipe[1]), _factor(recipe[2])
+            (a, kept_a), (b, kept_b) = _factor(recipe[1], dtype), _factor(recipe[2], dtype)
             a, b = (1.0 if a is _ONE else a), (1.0 if b is _ONE else b)
-            made = a + b if step == "add" else a - b
+            made = _op(numpy.add if step == "add" else numpy.subtract, a, b)
             return made, _and(_and(kept_a, kept_b), _normal(made, made == 0))
-        inner, kept = _factor(recipe[1])
+        inner, kept = _factor(recipe[1], dtype)
         f = recipe[2]
+        if hasattr(f, "dtype") and f.dtype != dtype:
+            f = f.astype(dtype)
         if inner is _ONE and step == "mul":
             return f, kept
         inner = 1.0 if inner is _ONE else inner
         if step == "mul":
-            made = inner * f
+            made = _op(numpy.multiply, inner, f)
             return made, _and(kept, _normal(made, (inner == 0) | (f == 0)))
-        made = inner / f
+        made = _op(numpy.true_divide, inner, f)
         return made, _and(kept, _normal(made, inner == 0))
+
+
+def _op(ufunc, a, b):
+    """`ufunc(a, b)` by NumPy's rules (inf for a division by 0); of two Python numbers, a
+    Python float (which NumPy then takes as weakly typed, as it took the numbers)."""
+    if type(a) in (int, float) and type(b) in (int, float):
+        return float(ufunc(numpy.float64(a), b))
+    return ufunc(a, b)
 
 
 def _normal(x, exact_zero):
