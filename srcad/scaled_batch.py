@@ -10,11 +10,12 @@ result's, `errors` the `numpy.geterr()` of its steps. Out: a `Batch` whose direc
 those the steps of `recipe` give, one after the other, applied to `base`.
 
 `fold(ufunc, inputs)` (called by `Batch.__array_ufunc__` first) makes one: a batch of two
-directions or more of real floats, times or divided by a primal real float number or array
-that broadcasts against one direction's shape without changing it (not an integer: NumPy's
-result type would then depend on the order), negated, or a sum or difference of two such
-batches of the same `base`. Anything else (a product, a reduction, an index, a sum with another
-batch, `out=`) reads `stacked`, which computes the batch once (kept) as
+directions or more of real floats (a Dask array, or `MIN_ELEMENTS` numbers or more) times or
+divided by a primal real float number or array that broadcasts against one direction's shape
+without changing it (not an integer: NumPy's result type would then depend on the order),
+negated, or a sum or difference of two such batches of the same `base`. Anything else (a
+product, a reduction, an index, a sum with another batch, `out=`) reads `stacked`, which
+computes the batch once (kept) as
 
     factor * base.stacked,    factor = the steps of `recipe` applied to the number 1
 
@@ -50,6 +51,7 @@ from .batching import Batch
 from .unit_batch import UnitBatch
 
 MIN_DIRECTIONS = 2        # (one direction: the factor's steps cost what the batch's would)
+MIN_ELEMENTS = 2 ** 14    # (a smaller batch in memory: a step costs less than folding it)
 
 _FOLDED = {numpy.multiply: "mul", numpy.true_divide: "div", numpy.negative: "neg",
            numpy.add: "add", numpy.subtract: "sub"}
@@ -145,7 +147,7 @@ def _extended(batch, step, factors):
     take one (a batch of unit vectors, one direction, not of real floats, one whose steps
     were taken under other `numpy.errstate` settings than those in force)."""
     if not isinstance(batch, Batch) or isinstance(batch, UnitBatch) \
-            or batch.dtype.kind != "f" or batch.directions < MIN_DIRECTIONS:
+            or batch.dtype.kind != "f" or not _worth_folding(batch):
         return None
     dtype, errors = numpy.result_type(batch.dtype, *factors), numpy.geterr()
     if isinstance(batch, ScaledBatch) and batch.base is not None:
@@ -153,6 +155,18 @@ def _extended(batch, step, factors):
             return None
         return ScaledBatch(batch.base, step(batch.recipe), dtype, errors)
     return ScaledBatch(batch, step(None), dtype, errors)
+
+
+def _worth_folding(batch):
+    """True for a batch of `MIN_DIRECTIONS` directions or more whose stacked array is a Dask
+    array or holds `MIN_ELEMENTS` numbers or more (measured on NumPy: below, the Python work
+    of folding costs more than the passes it saves)."""
+    if batch.directions < MIN_DIRECTIONS:
+        return False
+    if isinstance(batch, ScaledBatch) and batch.base is not None:
+        batch = batch.base
+    stacked = batch.stacked
+    return backend.is_lazy(stacked) or stacked.size >= MIN_ELEMENTS
 
 
 def _factor_fits(factor, batch):

@@ -27,6 +27,15 @@ from srcad.unit_batch import UnitBatch
 from tests.support import glm
 from tests.support.lazy_double import computed, refusing, to_dask
 
+
+@pytest.fixture(autouse=True, scope="module")
+def folding_every_batch():
+    """Steps that only scale a batch fold however small it is (srcad/scaled_batch.py), so
+    that the comparisons here cover folded batches too."""
+    before, scaled_batch.MIN_ELEMENTS = scaled_batch.MIN_ELEMENTS, 0
+    yield
+    scaled_batch.MIN_ELEMENTS = before
+
 MODERATE = st.floats(-3.0, 3.0, allow_nan=False).map(lambda v: 0.0 if abs(v) < 0.1 else v)
 EXTREME = st.sampled_from([1e200, -1e200, 1e-200, 1e300, 1e-300, 5e-324, 1e-310, 0.0, 2.0,
                            -0.5, np.inf, np.nan, 1.7e308])
@@ -329,3 +338,16 @@ def test_hessians_with_sums_of_scaled_directions(model, n, p, parts, seed):
     gradient, e = srcad.grad(loss), np.eye(p)[seed % p] * 1e-6
     np.testing.assert_allclose(H @ e, (gradient(b + e, X, y) - gradient(b - e, X, y)) / 2,
                                rtol=1e-5, atol=1e-8)
+
+
+def test_small_batches_in_memory_step_as_they_are():
+    default = 2 ** 14
+    small, large = np.ones((2, default // 2 - 1)), np.ones((2, default // 2))
+    before, scaled_batch.MIN_ELEMENTS = scaled_batch.MIN_ELEMENTS, default
+    try:
+        assert type(Batch(small) * 2.0) is Batch
+        assert type(Batch(large) * 2.0) is ScaledBatch
+        assert type(Batch(da.from_array(small, chunks=(2, 100))) * 2.0) is ScaledBatch
+    finally:
+        scaled_batch.MIN_ELEMENTS = before
+    assert scaled_batch.MIN_ELEMENTS == 0        # (this module's fixture)
