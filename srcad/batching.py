@@ -24,6 +24,10 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from . import backend
 
+# `srcad.scaled_batch.fold`, set when that module is imported (`srcad.higher_order` imports
+# it): a ufunc that only scales a batch, as a batch with a pending factor; None elsewhere
+folding: Callable[[Any, tuple], Any] | None = None
+
 
 class BatchUnsupported(TypeError):
     """An operation a batch of tangents does not implement: push the directions one by one."""
@@ -151,9 +155,8 @@ class Batch(NDArrayOperatorsMixin):
 
     # ---- NumPy's dispatch -------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if method == "__call__" and not kwargs:
-            from .scaled_batch import fold  # (a step that only scales: kept)
-            folded = fold(ufunc, inputs)
+        if method == "__call__" and not kwargs and folding is not None:
+            folded = folding(ufunc, inputs)
             if folded is not None:
                 return folded
         out = kwargs.pop("out", None)

@@ -9,7 +9,8 @@ nested tuple: `("mul", r, f)` (times the primal value `f`), `("div", r, f)`, `("
 result's, `errors` the `numpy.geterr()` of its steps. Out: a `Batch` whose directions are
 those the steps of `recipe` give, one after the other, applied to `base`.
 
-`fold(ufunc, inputs)` (called by `Batch.__array_ufunc__` first) makes one: a batch of two
+`fold(ufunc, inputs)` (which `Batch.__array_ufunc__` calls first: importing this module sets
+`srcad.batching.folding` to it, and `srcad.higher_order` imports it) makes one: a batch of two
 directions or more of real floats (a Dask array, or `MIN_ELEMENTS` numbers or more) times or
 divided by a primal real float number or array that broadcasts against one direction's shape
 without changing it (not an integer: NumPy's result type would then depend on the order),
@@ -46,7 +47,7 @@ from typing import Any
 
 import numpy
 
-from . import backend
+from . import backend, batching
 from .batching import Batch
 from .unit_batch import UnitBatch
 
@@ -335,3 +336,6 @@ def _filled(template, leaves):
         return (template[0], _filled(template[1], leaves),
                 leaves[f] if isinstance(f, _Leaf) else f)
     return (template[0],) + tuple(_filled(r, leaves) for r in template[1:])
+
+
+batching.folding = fold
