@@ -138,7 +138,7 @@ def fold(ufunc, inputs):
         batch, factor = b, a
     else:
         return None
-    if not _factor_fits(factor, batch):
+    if not _worth_folding(batch) or not _factor_fits(factor, batch):
         return None
     return _extended(batch, lambda r: (step, r, factor), (factor,))
 
@@ -147,8 +147,7 @@ def _extended(batch, step, factors):
     """`batch` with one more step (a function of its recipe); None for a batch that does not
     take one (a batch of unit vectors, one direction, not of real floats, one whose steps
     were taken under other `numpy.errstate` settings than those in force)."""
-    if not isinstance(batch, Batch) or isinstance(batch, UnitBatch) \
-            or batch.dtype.kind != "f" or not _worth_folding(batch):
+    if not isinstance(batch, Batch) or not _worth_folding(batch) or batch.dtype.kind != "f":
         return None
     dtype, errors = numpy.result_type(batch.dtype, *factors), numpy.geterr()
     if isinstance(batch, ScaledBatch) and batch.base is not None:
@@ -162,12 +161,14 @@ def _worth_folding(batch):
     """True for a batch of `MIN_DIRECTIONS` directions or more whose stacked array is a Dask
     array or holds `MIN_ELEMENTS` numbers or more (measured on NumPy: below, the Python work
     of folding costs more than the passes it saves)."""
-    if batch.directions < MIN_DIRECTIONS:
-        return False
     if isinstance(batch, ScaledBatch) and batch.base is not None:
         batch = batch.base
+    if isinstance(batch, UnitBatch):
+        return False
     stacked = batch.stacked
-    return backend.is_lazy(stacked) or stacked.size >= MIN_ELEMENTS
+    if stacked.shape[0] < MIN_DIRECTIONS:
+        return False
+    return stacked.size >= MIN_ELEMENTS or backend.is_lazy(stacked)
 
 
 def _factor_fits(factor, batch):
