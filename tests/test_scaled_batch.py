@@ -316,6 +316,10 @@ def test_glm_hessians_take_one_pass_over_the_directions(model, lazy, monkeypatch
     with srcad.lazy():
         unfolded = srcad.hessian(loss)(*args)
     assert len(passes) == {"logistic": 6, "normal": 4, "poisson": 2}[model]
+    if lazy:         # one task per chunk scales the batch; fewer tasks in all
+        names = [key[0] if isinstance(key, tuple) else key for key in H.__dask_graph__()]
+        assert sum(name.startswith("_on_chunk") for name in names) == 3
+        assert len(names) < len(unfolded.__dask_graph__())
     np.testing.assert_allclose(computed(H), glm.MODELS[model][2](b, X), rtol=1e-12)
     np.testing.assert_allclose(computed(H), computed(unfolded), rtol=1e-13)
 
