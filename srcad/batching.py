@@ -24,6 +24,10 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from . import backend
 
+# `srcad.scaled_batch.fold`, set when that module is imported (`srcad.higher_order` imports
+# it): a ufunc that only scales a batch, as a batch with a pending factor; None elsewhere
+folding: Callable[[Any, tuple], Any] | None = None
+
 
 class BatchUnsupported(TypeError):
     """An operation a batch of tangents does not implement: push the directions one by one."""
@@ -151,6 +155,10 @@ class Batch(NDArrayOperatorsMixin):
 
     # ---- NumPy's dispatch -------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and not kwargs and folding is not None:
+            folded = folding(ufunc, inputs)
+            if folded is not None:
+                return folded
         out = kwargs.pop("out", None)
         if kwargs.get("where", True) is not True or kwargs.get("axes") or kwargs.get("axis"):
             raise BatchUnsupported(f"numpy.{ufunc.__name__} with where=/axes=")

@@ -10,7 +10,15 @@ is the generated code of the derivatives they are made of.
 
 import numpy
 
-from . import backend, batching, dispatch, models, runtime, unit_batch
+from . import (
+    backend,
+    batching,
+    dispatch,
+    models,
+    runtime,
+    scaled_batch,  # noqa: F401  (sets batching.folding: batches keep scaling steps)
+    unit_batch,
+)
 from .api import Derivative
 from .kinds import GRAD, GRAD_NESTED, JVP, VJP
 
