@@ -21,6 +21,9 @@ as one literal.
 
 import ast
 import numbers
+from collections import Counter
+from itertools import chain
+from operator import attrgetter
 
 import numpy
 
@@ -62,28 +65,22 @@ def _remove_all_dead(tree, sized, index):
         index.forget()                          # (numbers replaced names)
 
 
-def _names(tree, index):
-    """Every `Name` node of `tree`."""
-    return [n for stmt in _statements(tree) for n in index.names(stmt)]
+def _counts(statements, nodes):
+    """How often each name occurs among the `Name` nodes `nodes(stmt)` of `statements`
+    (`NameIndex.loads`: how often it is read; `NameIndex.stores`: assigned)."""
+    return Counter(map(_ID, chain.from_iterable(map(nodes, statements))))
 
 
-def _counts(names, ctx):
-    """How often each name is read (`ctx` ast.Load) or assigned (ast.Store) among `names`."""
-    counts = {}
-    for n in names:
-        if isinstance(n.ctx, ctx):
-            counts[n.id] = counts.get(n.id, 0) + 1
-    return counts
+_ID = attrgetter("id")
 
 
 def _drop_unread_values(tree, pullback_only, index):
     """`value, pullback = vjp_f(...)` with `value` read nowhere becomes `pullback =
     pullback_f(...)`; True when something changed."""
     statements = _statements(tree)
-    reads = {n.id for stmt in statements for n in index.names(stmt)
-             if isinstance(n.ctx, ast.Load)}
+    reads = set(_counts(statements, index.loads))
     changed = False
-    for stmt in (n for s in statements for n in index.own(s)):
+    for stmt in statements:                 # (no expression holds a statement)
         if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Tuple)
                 and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name)):
             continue
@@ -158,7 +155,7 @@ class _Folder(ast.NodeTransformer):
 def _propagate_copies(tree, index):
     """Replace `da` by `db` after a top-level derivative copy `da = db` when `da` is assigned
     once and not returned, and nothing assigns `db` after the copy."""
-    stores = _counts(_names(tree, index), ast.Store)
+    stores = _counts(_statements(tree), index.stores)
     for function in _functions(tree):
         under = [index.under(stmt) for stmt in function.body]
         returned = {n.id for s, names in zip(function.body, under) if isinstance(s, ast.Return)
@@ -269,11 +266,11 @@ def _drop_unread_stacks(tree, index):
     statements = _statements(tree)
     if not any(_pop_of(stmt) for stmt in statements):
         return False
-    if any(isinstance(n, (ast.Break, ast.Continue, ast.Try, ast.With, ast.Lambda))
-           or (isinstance(n, ast.FunctionDef) and n is not tree)
-           for stmt in statements for n in index.own(stmt)):
+    if any(stmt.__class__ in _INEXACT or (isinstance(stmt, ast.FunctionDef) and stmt is not tree)
+           for stmt in statements) or any(n.__class__ is ast.Lambda for stmt in statements
+                                         for n in index.own(stmt)):
         return False
-    stacks = _Stacks(_names(tree, index), statements)
+    stacks = _Stacks(statements, index)
     dead = set()
     _dead_pops(tree.body, set(), dead, (index, {}))
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
@@ -297,6 +294,9 @@ def _drop_unread_stacks(tree, index):
                 kept = [stmt for stmt in stmts if id(stmt) not in gone]
                 setattr(node, field, kept or ([ast.Pass()] if field == "body" else []))
     return True
+
+
+_INEXACT = frozenset({ast.Break, ast.Continue, ast.Try, ast.With})
 
 
 def _push_of(stmt):
@@ -326,14 +326,21 @@ class _Stacks:
     """The pushes `S.append(e)`, adjoint pops `v = S.pop()` and `S = []` of a function by
     stack name, and how often each name is read and assigned."""
 
-    def __init__(self, nodes, statements):
-        self.pushes, self.pops, self.inits, self.loads, self.stores = {}, {}, {}, {}, {}
-        self.loads, self.stores = _counts(nodes, ast.Load), _counts(nodes, ast.Store)
+    def __init__(self, statements, index):
+        self.pushes, self.pops, self.inits = {}, {}, {}
+        self.loads = _counts(statements, index.loads)
+        self.stores = _counts(statements, index.stores)
         for stmt in statements:
-            for found, table in ((_push_of(stmt), self.pushes), (_pop_of(stmt), self.pops),
-                                 (_init_of(stmt), self.inits)):
-                if found:
-                    table.setdefault(found, []).append(stmt)
+            if stmt.__class__ is ast.Expr:          # (only an expression pushes)
+                found, table = _push_of(stmt), self.pushes
+            elif stmt.__class__ is ast.Assign:      # (only an assignment pops or starts)
+                found, table = _pop_of(stmt), self.pops
+                if not found:
+                    found, table = _init_of(stmt), self.inits
+            else:
+                continue
+            if found:
+                table.setdefault(found, []).append(stmt)
         self.saved, self.assigned = {}, {}      # s -> pushes `X.append(s)`, pops `s = X.pop()`
         for push in (p for stmts in self.pushes.values() for p in stmts):
             if isinstance(push.value.args[0], ast.Name):
@@ -389,8 +396,16 @@ def _dead_pops(stmts, live, dead, memo):
             live.clear()
             live |= body | orelse | loaded(stmt.test)
         else:
-            live -= always_assigned(stmt)
+            live.difference_update(_assigned(stmt))
             live |= _reads(stmt, memo)
+
+
+def _assigned(stmt):
+    """`always_assigned(stmt)`, at once for `v = e`."""
+    targets = getattr(stmt, "targets", None)
+    if stmt.__class__ is ast.Assign and len(targets) == 1 and targets[0].__class__ is ast.Name:
+        return (targets[0].id,)
+    return always_assigned(stmt)
 
 
 def _reads(stmt, memo):
@@ -399,7 +414,7 @@ def _reads(stmt, memo):
     index, cache = memo
     if id(stmt) not in cache:
         if isinstance(stmt, (ast.Assign, ast.Expr, ast.Return)):
-            reads = {n.id for n in index.names(stmt) if isinstance(n.ctx, ast.Load)}
+            reads = {n.id for n in index.names(stmt) if n.ctx.__class__ is ast.Load}
         elif isinstance(stmt, ast.If):
             reads = (loaded(stmt.test) | _reads_before(stmt.body, memo)
                      | _reads_before(stmt.orelse, memo))
@@ -417,7 +432,7 @@ def _reads_before(stmts, memo):
     early, assigned = set(), set()
     for stmt in stmts:
         early |= _reads(stmt, memo) - assigned
-        assigned |= always_assigned(stmt)
+        assigned.update(_assigned(stmt))
     return early
 
 
@@ -425,7 +440,7 @@ def _reads_before(stmts, memo):
 def _remove_dead(tree, index):
     """Remove dead assignments; one pass from the end, so that removing a statement frees the
     statements that only it read (a chain goes at once). True when something was removed."""
-    return _prune(tree, _counts(_names(tree, index), ast.Load), index)
+    return _prune(tree, _counts(_statements(tree), index.loads), index)
 
 
 def _prune(node, reads, index):
@@ -442,9 +457,8 @@ def _prune(node, reads, index):
                     changed = True
                     continue
             elif _is_dead(stmt, reads):
-                for sub in index.names(stmt):
-                    if isinstance(sub.ctx, ast.Load):
-                        reads[sub.id] -= 1
+                for sub in index.loads(stmt):
+                    reads[sub.id] -= 1
                 changed = True
                 continue
             kept.append(stmt)
@@ -496,9 +510,9 @@ def _inline_temporaries(tree, index, inlined=None):
     statement of the same block and user line, back into that statement (see the docstring);
     `inlined(line)`, when given, tells the lines of inlined code, whose values go into their
     reader on any line."""
-    names = _names(tree, index)
-    loads, stores = _counts(names, ast.Load), _counts(names, ast.Store)
-    for node in _statements(tree):
+    statements = _statements(tree)
+    loads, stores = _counts(statements, index.loads), _counts(statements, index.stores)
+    for node in statements:
         for field in ("body", "orelse"):
             stmts = getattr(node, field, None)
             if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
