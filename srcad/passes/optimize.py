@@ -309,9 +309,9 @@ def _push_of(stmt):
 
 def _pop_of(stmt):
     """S for an adjoint statement `v = S.pop()`, else None."""
-    if (isinstance(stmt, ast.Assign) and anno.get(stmt, anno.DERIVATIVE)
-            and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
-            and _method_call(stmt.value, "pop", 0)):
+    if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name) and _method_call(stmt.value, "pop", 0)
+            and anno.get(stmt, anno.DERIVATIVE)):
         return stmt.value.func.value.id
     return None
 

@@ -124,13 +124,27 @@ def _builder(tree, job, statements, params):
     builder.closures = job.kind not in (BACKWARD, GRAD_NESTED)
     builder.shapes = anno.get(tree, anno.SHAPES)
     builder.scalar_outputs = _full_reductions(statements)
-    builder.stacks = {pushed(n) for s in statements for n in walk(s)} - {None}
-    builder.read_by_active = {n.id for s in statements for a in walk(s)
-                              if isinstance(a, ast.Assign) and anno.get(a, anno.ACTIVE)
-                              for n in walk(a.value) if isinstance(n, ast.Name)}
-    builder.parameter_reads = {n.targets[0].id for s in statements for n in walk(s)
-                               if isinstance(n, ast.Assign) and anno.get(n.value, anno.PARAM)}
+    _read_by_kind(builder, statements)
     return builder
+
+
+def _read_by_kind(builder, statements):
+    """Give `builder`, from one walk of `statements`, the loop stacks generated code pushes to
+    (`stacks`), the names active assignments read (`read_by_active`) and the names assigned
+    a model parameter's array (`parameter_reads`)."""
+    builder.stacks, builder.read_by_active, builder.parameter_reads = set(), set(), set()
+    for stmt in statements:
+        for node in walk(stmt):
+            if node.__class__ is ast.Expr:
+                stack = pushed(node)
+                if stack is not None:
+                    builder.stacks.add(stack)
+            elif node.__class__ is ast.Assign:
+                if anno.get(node, anno.ACTIVE):
+                    builder.read_by_active.update(n.id for n in walk(node.value)
+                                                  if isinstance(n, ast.Name))
+                if anno.get(node.value, anno.PARAM):
+                    builder.parameter_reads.add(node.targets[0].id)
 
 
 def _with_first_parameter(args, first):
