@@ -351,12 +351,14 @@ class NameIndex:
     `own(stmt)`: the nodes of `stmt` outside its `body` and `orelse` statement lists (a
     loop's target and iterable, a branch's test, a whole simple statement), in walk order.
     `names(stmt)`: the `Name` nodes among them; `loads(stmt)`, `stores(stmt)`: those that
-    read, those that assign. `under(stmt)`: the `Name` nodes of the whole
-    statement, nested blocks included. Over `statements(tree)` the own parts hold every node
-    of the tree once. `forget(stmt)` drops what is kept of a statement that was changed."""
+    read, those that assign (`ids_of_each`: their identifiers, for many statements at once).
+    `under(stmt)`: the `Name` nodes of the whole statement, nested blocks included. Over
+    `statements(tree)` the own parts hold every node of the tree once. `forget(stmt)` drops
+    what is kept of a statement that was changed; `forget_ids()` the identifiers of all (a
+    pass renamed names in place)."""
 
     def __init__(self):
-        self._own, self._kept_sets = {}, {}
+        self._own, self._kept_sets, self._ids = {}, {}, {}
 
     def own(self, stmt):
         """The nodes of `stmt` outside its nested blocks (a list: `stmt` first)."""
@@ -404,6 +406,31 @@ class NameIndex:
             self.own(stmt)
             kept = self._own[id(stmt)]
         return kept[4]
+
+    def ids_of_each(self, statements, which):
+        """The identifiers of `loads(stmt)` (`which` "loads") or `stores(stmt)` ("stores") of
+        each of `statements`, as lists, read once per statement until `forget` or
+        `forget_ids` (a pass that renames names in place says so)."""
+        position = 1 if which == "loads" else 2
+        kept_of, out = self._ids, []
+        for stmt in statements:
+            kept = kept_of.get(id(stmt))
+            if kept is None or kept[0] is not stmt:
+                kept = kept_of[id(stmt)] = (stmt, [n.id for n in self.loads(stmt)],
+                                            [n.id for n in self.stores(stmt)])
+            out.append(kept[position])
+        return out
+
+    def load_ids(self, stmt):
+        """`ids_of_each([stmt], "loads")[0]`."""
+        kept = self._ids.get(id(stmt))
+        if kept is None or kept[0] is not stmt:
+            return self.ids_of_each([stmt], "loads")[0]
+        return kept[1]
+
+    def forget_ids(self):
+        """Read the identifiers of every statement afresh next time (names were renamed)."""
+        self._ids.clear()
 
     def under(self, stmt):
         """The `Name` nodes of the whole of `stmt`."""
@@ -455,6 +482,8 @@ class NameIndex:
         if stmt is None:
             self._own.clear()
             self._kept_sets.clear()
+            self._ids.clear()
         else:
             self._own.pop(id(stmt), None)
             self._kept_sets.pop(id(stmt), None)
+            self._ids.pop(id(stmt), None)

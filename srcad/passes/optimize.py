@@ -23,7 +23,6 @@ import ast
 import numbers
 from collections import Counter
 from itertools import chain
-from operator import attrgetter
 
 import numpy
 
@@ -65,20 +64,18 @@ def _remove_all_dead(tree, sized, index):
         index.forget()                          # (numbers replaced names)
 
 
-def _counts(statements, nodes):
-    """How often each name occurs among the `Name` nodes `nodes(stmt)` of `statements`
-    (`NameIndex.loads`: how often it is read; `NameIndex.stores`: assigned)."""
-    return Counter(map(_ID, chain.from_iterable(map(nodes, statements))))
+def _counts(statements, index, which):
+    """How often each name is read (`which` "loads") or assigned ("stores") in `statements`,
+    as `index` (a `NameIndex`) has them."""
+    return Counter(chain.from_iterable(index.ids_of_each(statements, which)))
 
-
-_ID = attrgetter("id")
 
 
 def _drop_unread_values(tree, pullback_only, index):
     """`value, pullback = vjp_f(...)` with `value` read nowhere becomes `pullback =
     pullback_f(...)`; True when something changed."""
     statements = _statements(tree)
-    reads = set(_counts(statements, index.loads))
+    reads = set(_counts(statements, index, "loads"))
     changed = False
     for stmt in statements:                 # (no expression holds a statement)
         if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Tuple)
@@ -155,7 +152,7 @@ class _Folder(ast.NodeTransformer):
 def _propagate_copies(tree, index):
     """Replace `da` by `db` after a top-level derivative copy `da = db` when `da` is assigned
     once and not returned, and nothing assigns `db` after the copy."""
-    stores = _counts(_statements(tree), index.stores)
+    stores = _counts(_statements(tree), index, "stores")
     for function in _functions(tree):
         under = [index.under(stmt) for stmt in function.body]
         returned = {n.id for s, names in zip(function.body, under) if isinstance(s, ast.Return)
@@ -178,6 +175,8 @@ def _propagate_copies(tree, index):
                     continue
             kept.append(stmt)
         function.body = kept
+        if renames:
+            index.forget_ids()                  # (names were renamed in place)
 
 
 def _rename_loads(names, renames):
@@ -328,8 +327,8 @@ class _Stacks:
 
     def __init__(self, statements, index):
         self.pushes, self.pops, self.inits = {}, {}, {}
-        self.loads = _counts(statements, index.loads)
-        self.stores = _counts(statements, index.stores)
+        self.loads = _counts(statements, index, "loads")
+        self.stores = _counts(statements, index, "stores")
         for stmt in statements:
             if stmt.__class__ is ast.Expr:          # (only an expression pushes)
                 found, table = _push_of(stmt), self.pushes
@@ -414,7 +413,7 @@ def _reads(stmt, memo):
     index, cache = memo
     if id(stmt) not in cache:
         if isinstance(stmt, (ast.Assign, ast.Expr, ast.Return)):
-            reads = {n.id for n in index.names(stmt) if n.ctx.__class__ is ast.Load}
+            reads = set(index.load_ids(stmt))
         elif isinstance(stmt, ast.If):
             reads = (loaded(stmt.test) | _reads_before(stmt.body, memo)
                      | _reads_before(stmt.orelse, memo))
@@ -440,7 +439,7 @@ def _reads_before(stmts, memo):
 def _remove_dead(tree, index):
     """Remove dead assignments; one pass from the end, so that removing a statement frees the
     statements that only it read (a chain goes at once). True when something was removed."""
-    return _prune(tree, _counts(_statements(tree), index.loads), index)
+    return _prune(tree, _counts(_statements(tree), index, "loads"), index)
 
 
 def _prune(node, reads, index):
@@ -457,8 +456,8 @@ def _prune(node, reads, index):
                     changed = True
                     continue
             elif _is_dead(stmt, reads):
-                for sub in index.loads(stmt):
-                    reads[sub.id] -= 1
+                for ident in index.load_ids(stmt):
+                    reads[ident] -= 1
                 changed = True
                 continue
             kept.append(stmt)
@@ -511,7 +510,7 @@ def _inline_temporaries(tree, index, inlined=None):
     `inlined(line)`, when given, tells the lines of inlined code, whose values go into their
     reader on any line."""
     statements = _statements(tree)
-    loads, stores = _counts(statements, index.loads), _counts(statements, index.stores)
+    loads, stores = _counts(statements, index, "loads"), _counts(statements, index, "stores")
     for node in statements:
         for field in ("body", "orelse"):
             stmts = getattr(node, field, None)
