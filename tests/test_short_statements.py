@@ -105,7 +105,7 @@ def _precedences(node):
 
 
 @given(st.booleans().flatmap(_statements))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_short_statements_read_as_astor_writes_them(stmt):
     """The same text as astor (parentheses, numbers, trailing commas, long lines left to
     astor), and the same precedence left on every node."""
