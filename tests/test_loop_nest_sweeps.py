@@ -10,11 +10,14 @@ trials of the loops around it. These tests build random loop nests in which a va
 differentiated only on a later trip of an outer loop (`b = 1.0` ... `b = tanh(a * b)` inside),
 with branches inside (whose adjoints pop what the primal saved), and check: activity's
 annotations equal those of the plain sweeps, and the derivatives (reverse and forward mode)
-equal autograd's and central finite differences.
+equal autograd's and central finite differences. (They found an older bug: an adjoint
+accumulated in place that nothing reads lost its zeros to dead-code removal but kept its
+`dv += e`; see the last test.)
 """
 
 import ast
 import importlib.util
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -171,4 +174,22 @@ def test_a_value_differentiated_from_a_later_trip_on():
     assert np.abs(expected).max() > 0
     np.testing.assert_allclose(srcad.grad(func)(x), expected, rtol=1e-12)
     assert _activity(func) == _plain_activity(func)
+    check_grads(func, (x,))
+
+
+def test_an_accumulation_nothing_reads_goes_with_its_zeros():
+    """`c` carries a derivative out of the first loop, then is assigned a constant: the
+    adjoint of the second loop accumulates into `dc` (in place, into zeros made before the
+    loop) and nothing reads `dc` afterwards. optimize once removed the zeros as dead code and
+    kept `dc += ...`: an UnboundLocalError at the user's line instead of a gradient (found by
+    the random nests above). Both go now."""
+    source = "\n".join([
+        "def f(x):", "    a = 1.0", "    c = 1.0",
+        "    for i in range(2):", "        c = np.sin(c) + x", "        c = np.tanh(a) * 0.5",
+        "    for j in range(2):", "        a = c * a",
+        "    return np.sum(x * a)"])
+    func, reference = _load(source, np), _load(source, anp)
+    x = np.array([0.2, -0.4, 0.9])
+    np.testing.assert_allclose(srcad.grad(func)(x), autograd.grad(reference)(x), rtol=1e-12)
+    assert not re.search(r"\bdc\b", srcad.source(srcad.grad(func)))
     check_grads(func, (x,))

@@ -473,9 +473,16 @@ def _empty(stmts):
 
 
 def _is_dead(stmt, reads):
-    if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+    """True for `v = e` whose `v` nothing reads, and for an adjoint's accumulation `dv += e`
+    whose `dv` nothing else reads (its array is its own: `reverse` accumulates in place only
+    into the zeros it makes before a loop; were it kept, the zeros it adds to could go as
+    dead code, leaving `dv += e` without a `dv`), `e` free of effects."""
+    if isinstance(stmt, ast.AugAssign) and anno.get(stmt, anno.DERIVATIVE):
+        target = stmt.target
+    elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        target = stmt.targets[0]
+    else:
         return False
-    target = stmt.targets[0]
     return isinstance(target, ast.Name) and not reads.get(target.id) and _pure(stmt.value)
 
 
