@@ -4,7 +4,8 @@ In: a `FunctionDef` from `forward` or `reverse` (it may contain a nested pullbac
 and the job's `pullback_only` and `info`. Out: the same function, where in derivative statements
 numbers are folded (`2 - 1` -> `1`, `x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`, `0 - e`
 -> `-e`), a derivative copy `da = db` is replaced by `db` where that is safe, and assignments
-whose value is never used and has no effect are removed (repeatedly, so whole dead chains go; a
+whose value is never used and has no effect are removed (an adjoint's `dv += e` that nothing
+else reads too, with the zeros it adds to; repeatedly, so whole dead chains go; a
 size read annotated SIZE that alone would keep a value alive is written as its number), and so
 are the pushes and pops of a loop's stack whose pops nothing reads (an outer loop's copy of what
 its inner loop pops for itself). Primal statements are removed, and a temporary of normal form
