@@ -39,7 +39,10 @@ Node = TypeVar("Node", bound=ast.AST)
 
 def get(node: ast.AST, key: str, default: Any = None) -> Any:
     """The annotation `key` of `node`, or `default`."""
-    return getattr(node, _ATTR, {}).get(key, default)
+    return getattr(node, _ATTR, _NONE).get(key, default)
+
+
+_NONE: dict = {}        # the annotations of a node without any (never written)
 
 
 def set_(node: Node, key: str, value: Any) -> Node:

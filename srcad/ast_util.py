@@ -197,7 +197,15 @@ def walk(node):
     (`Load`, `Add`, ...; read them as `n.ctx`, `n.op`): one pass without `ast.walk`'s
     generators, over only the fields that can hold nodes, the whole-tree walks of generation
     being most of its time. The tree is read once, up front."""
-    out, i, ast_type, fields_of = [node], 0, ast.AST, _CHILD_FIELDS
+    out = []
+    _walk_into(out, node)
+    return out
+
+
+def _walk_into(out, node):
+    """Append `walk(node)` to the list `out`."""
+    i, ast_type, fields_of = len(out), ast.AST, _CHILD_FIELDS
+    out.append(node)
     while i < len(out):
         current = out[i]
         i += 1
@@ -211,12 +219,20 @@ def walk(node):
                 out.append(value)
             elif isinstance(value, list):
                 out.extend([item for item in value if isinstance(item, ast_type)])
-    return out
 
 
 _CHILD_FIELDS: dict = {}
 _LEAF_FIELDS = frozenset({"ctx", "op", "ops", "id", "arg", "attr", "module", "level", "kind",
                           "type_comment", "conversion", "is_async", "simple"})
+
+
+def child_fields(cls):
+    """The fields of the node class `cls` that can hold nodes other than the context and
+    operator markers, found once per class."""
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = _CHILD_FIELDS[cls] = _child_fields(cls)
+    return fields
 
 
 def _child_fields(cls):
@@ -334,31 +350,37 @@ class NameIndex:
 
     `own(stmt)`: the nodes of `stmt` outside its `body` and `orelse` statement lists (a
     loop's target and iterable, a branch's test, a whole simple statement), in walk order.
-    `names(stmt)`: the `Name` nodes among them. `under(stmt)`: the `Name` nodes of the whole
-    statement, nested blocks included. Over `statements(tree)` the own parts hold every node
-    of the tree once. `forget(stmt)` drops what is kept of a statement that was changed."""
+    `names(stmt)`: the `Name` nodes among them; `loads(stmt)`, `stores(stmt)`: those that
+    read, those that assign (`ids_of_each`: their identifiers, for many statements at once).
+    `under(stmt)`: the `Name` nodes of the whole statement, nested blocks included. Over
+    `statements(tree)` the own parts hold every node of the tree once. `forget(stmt)` drops
+    what is kept of a statement that was changed; `forget_ids()` the identifiers of all (a
+    pass renamed names in place)."""
 
     def __init__(self):
-        self._own, self._kept_sets = {}, {}
+        self._own, self._kept_sets, self._ids = {}, {}, {}
 
     def own(self, stmt):
         """The nodes of `stmt` outside its nested blocks (a list: `stmt` first)."""
         kept = self._own.get(id(stmt))
         if kept is None or kept[0] is not stmt:
-            nodes, cls = [stmt], stmt.__class__
+            nodes, cls, ast_type = [stmt], stmt.__class__, ast.AST
             fields = _CHILD_FIELDS.get(cls)
             if fields is None:
                 fields = _CHILD_FIELDS[cls] = _child_fields(cls)
             for field in fields:
                 value = getattr(stmt, field, None)
-                if field in ("body", "orelse") and isinstance(value, list) and value \
-                        and isinstance(value[0], ast.stmt):
-                    continue
-                for item in value if isinstance(value, list) else [value]:
-                    if isinstance(item, ast.AST):
-                        nodes.extend(walk(item))
-            names = [n for n in nodes if isinstance(n, ast.Name)]
-            kept = self._own[id(stmt)] = (stmt, nodes, names)
+                if isinstance(value, ast_type):
+                    _walk_into(nodes, value)
+                elif isinstance(value, list) and value and not (
+                        field in ("body", "orelse") and isinstance(value[0], ast.stmt)):
+                    for item in value:
+                        if isinstance(item, ast_type):
+                            _walk_into(nodes, item)
+            names = [n for n in nodes if n.__class__ is ast.Name]
+            loads = [n for n in names if n.ctx.__class__ is ast.Load]
+            stores = [n for n in names if n.ctx.__class__ is ast.Store]
+            kept = self._own[id(stmt)] = (stmt, nodes, names, loads, stores)
         return kept[1]
 
     def names(self, stmt):
@@ -368,6 +390,47 @@ class NameIndex:
             self.own(stmt)
             kept = self._own[id(stmt)]
         return kept[2]
+
+    def loads(self, stmt):
+        """The `Name` nodes of `stmt` outside its nested blocks that read."""
+        kept = self._own.get(id(stmt))
+        if kept is None or kept[0] is not stmt:
+            self.own(stmt)
+            kept = self._own[id(stmt)]
+        return kept[3]
+
+    def stores(self, stmt):
+        """The `Name` nodes of `stmt` outside its nested blocks that assign."""
+        kept = self._own.get(id(stmt))
+        if kept is None or kept[0] is not stmt:
+            self.own(stmt)
+            kept = self._own[id(stmt)]
+        return kept[4]
+
+    def ids_of_each(self, statements, which):
+        """The identifiers of `loads(stmt)` (`which` "loads") or `stores(stmt)` ("stores") of
+        each of `statements`, as lists, read once per statement until `forget` or
+        `forget_ids` (a pass that renames names in place says so)."""
+        position = 1 if which == "loads" else 2
+        kept_of, out = self._ids, []
+        for stmt in statements:
+            kept = kept_of.get(id(stmt))
+            if kept is None or kept[0] is not stmt:
+                kept = kept_of[id(stmt)] = (stmt, [n.id for n in self.loads(stmt)],
+                                            [n.id for n in self.stores(stmt)])
+            out.append(kept[position])
+        return out
+
+    def load_ids(self, stmt):
+        """`ids_of_each([stmt], "loads")[0]`."""
+        kept = self._ids.get(id(stmt))
+        if kept is None or kept[0] is not stmt:
+            return self.ids_of_each([stmt], "loads")[0]
+        return kept[1]
+
+    def forget_ids(self):
+        """Read the identifiers of every statement afresh next time (names were renamed)."""
+        self._ids.clear()
 
     def under(self, stmt):
         """The `Name` nodes of the whole of `stmt`."""
@@ -419,6 +482,8 @@ class NameIndex:
         if stmt is None:
             self._own.clear()
             self._kept_sets.clear()
+            self._ids.clear()
         else:
             self._own.pop(id(stmt), None)
             self._kept_sets.pop(id(stmt), None)
+            self._ids.pop(id(stmt), None)

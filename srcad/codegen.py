@@ -6,7 +6,10 @@ function whose globals are the user's module (so globals stay live) and whose ex
 closure cells. The text is registered with `linecache`, so `inspect.getsource`, tracebacks and
 pdb show the generated lines. `expression` gives the source text of one expression node, for
 the other modules that write code (optimizer kernels) or quote the user's code in an error.
-This is srcad's one unparser, and the only module that imports astor.
+This is srcad's one unparser, and the only module that imports astor. The statements most of
+generated code is made of (names, numbers, calls, arithmetic, short enough for one line) are
+written by `_Short`, which writes what astor writes for them at a fraction of its cost (the
+unparser was a tenth of generating long functions); anything else goes to astor.
 """
 
 import ast
@@ -14,6 +17,7 @@ import hashlib
 import linecache
 
 import astor
+from astor.op_util import Precedence, precedence_data, symbol_data
 
 from . import annotations as anno
 
@@ -62,7 +66,7 @@ class _Emitter:
                 self.lines.append(f"{_INDENT * depth}while {expression(stmt.test)}:")
                 self.block(stmt.body, depth + 1)
             else:
-                for line in astor.to_source(stmt).rstrip("\n").splitlines():
+                for line in _source(stmt).rstrip("\n").splitlines():
                     self.lines.append(_INDENT * depth + line)
                     if anno.get(stmt, anno.DERIVATIVE):
                         self.derivative.add(len(self.lines))
@@ -92,7 +96,7 @@ class _Emitter:
 
 def statement(node):
     """The source text of the statement `node` (a loop's whole text: its head first)."""
-    return astor.to_source(node).strip()
+    return _source(node).strip()
 
 
 def expression(node):
@@ -100,12 +104,192 @@ def expression(node):
     writes it: astor puts parentheses around an expression written alone (and writes a string
     alone as a docstring), and where it breaks a long line it keeps the parentheses that make
     the break valid."""
-    text = astor.to_source(ast.Assign(targets=[ast.Name(id=_HOLE, ctx=ast.Store())],
-                                      value=node))
+    text = _source(ast.Assign(targets=[ast.Name(id=_HOLE, ctx=ast.Store())], value=node))
     return text[len(_HOLE) + 3:].rstrip("\n")
 
 
 _HOLE = "_"
+
+
+def _source(stmt):
+    """`astor.to_source(stmt)`: from `_Short` where it writes the statement, else from astor."""
+    text = _Short.statement(stmt)
+    return astor.to_source(stmt) if text is None else text + "\n"
+
+
+class _Unwritten(Exception):
+    """A node `_Short` leaves to astor."""
+
+
+_WIDTH = 79     # astor breaks longer lines (`source_repr.split_lines`)
+_CONSTANT = precedence_data[ast.Constant]
+
+
+class _Short:
+    """The text astor writes for a statement of the usual kinds (an assignment, `x op= e`, an
+    expression, `return`, `pass`) of names, numbers, attributes, calls, subscripts, slices,
+    tuples, lists and unary and binary operations, on one line of at most 79 characters; None
+    for anything else (strings, dicts, comparisons, lambdas, starred arguments, a long line:
+    astor's string quoting and line breaking are its own). Parentheses follow astor's
+    precedences, and each node is left with the `_pp` (the precedence its parent gives it)
+    astor's own visit leaves, which a later astor call reads where a parent gives none (the
+    value of an attribute, say)."""
+
+    @classmethod
+    def statement(cls, stmt):
+        try:
+            text = cls._statement(stmt)
+        except _Unwritten:
+            return None
+        return text if len(text) <= _WIDTH else None
+
+    @classmethod
+    def _statement(cls, stmt):
+        kind = stmt.__class__
+        if kind is ast.Assign:
+            own = precedence_data[ast.Assign]
+            stmt.value._pp = own
+            for target in stmt.targets:
+                target._pp = own
+            targets = "".join(cls.expr(t) + " = " for t in stmt.targets)
+            return targets + cls.expr(stmt.value)
+        if kind is ast.AugAssign:
+            own = precedence_data[ast.AugAssign]
+            stmt.value._pp = stmt.target._pp = own
+            return f"{cls.expr(stmt.target)} {symbol_data[stmt.op.__class__]}= " \
+                   f"{cls.expr(stmt.value)}"
+        if kind is ast.Expr:
+            stmt.value._pp = precedence_data[ast.Expr]
+            return cls.expr(stmt.value)
+        if kind is ast.Return:
+            if stmt.value is None:
+                return "return"
+            stmt.value._pp = precedence_data[ast.Return]
+            return "return " + cls.expr(stmt.value)
+        if kind is ast.Pass:
+            return "pass"
+        raise _Unwritten
+
+    @classmethod
+    def expr(cls, node):
+        kind = node.__class__
+        if kind is ast.Name:
+            return node.id
+        writer = _WRITERS.get(kind)
+        if writer is None:
+            raise _Unwritten
+        return writer(cls, node)
+
+    @classmethod
+    def operand(cls, node):
+        """A node astor writes without giving it a precedence (an attribute's value, what is
+        called or subscripted): only those that never add parentheses of their own."""
+        if node.__class__ not in _UNDELIMITED:
+            raise _Unwritten
+        return cls.expr(node)
+
+    @classmethod
+    def constant(cls, node):
+        value = node.value
+        if value is None or value is Ellipsis:
+            return "..." if value is Ellipsis else "None"
+        if value.__class__ not in (int, float, bool) or value != value \
+                or value in (float("inf"), float("-inf")):
+            raise _Unwritten                   # strings, bytes, complex, inf and nan
+        return _delimited(repr(value), _CONSTANT, node)
+
+    @classmethod
+    def attribute(cls, node):
+        return f"{cls.operand(node.value)}.{node.attr}"
+
+    @classmethod
+    def call(cls, node):
+        args, keywords = node.args, node.keywords
+        inner = Precedence.Comma if len(args) + len(keywords) > 1 else Precedence.call_one_arg
+        parts = []
+        for arg in args:
+            arg._pp = inner
+            parts.append(cls.expr(arg))
+        for keyword in keywords:
+            keyword.value._pp = Precedence.Comma
+            prefix = f"{keyword.arg}=" if keyword.arg else "**"
+            parts.append(prefix + cls.expr(keyword.value))
+        return f"{cls.operand(node.func)}({', '.join(parts)})"
+
+    @classmethod
+    def subscript(cls, node):
+        node.slice._pp = precedence_data[ast.Subscript]
+        return f"{cls.operand(node.value)}[{cls.expr(node.slice)}]"
+
+    @classmethod
+    def slice(cls, node):
+        own = precedence_data[ast.Slice]
+        for part in (node.lower, node.upper, node.step):
+            if part is not None:
+                part._pp = own
+        text = (cls.expr(node.lower) if node.lower is not None else "") + ":"
+        text += cls.expr(node.upper) if node.upper is not None else ""
+        if node.step is not None:
+            step = node.step
+            text += ":" + ("" if step.__class__ is ast.Name and step.id == "None"
+                           else cls.expr(step))
+        return text
+
+    @classmethod
+    def sequence(cls, elts, trailing=False):
+        for elt in elts:
+            elt._pp = Precedence.Comma
+        return ", ".join(cls.expr(elt) for elt in elts) + ("," if trailing else "")
+
+    @classmethod
+    def tuple(cls, node):
+        text = cls.sequence(node.elts, len(node.elts) == 1)
+        if node.elts and precedence_data[ast.Tuple] >= _given(node):
+            return text
+        return f"({text})"
+
+    @classmethod
+    def list(cls, node):
+        return f"[{cls.sequence(node.elts)}]"
+
+    @classmethod
+    def binop(cls, node):
+        op = node.op.__class__
+        own = precedence_data[op]
+        power = op is ast.Pow
+        node.left._pp = Precedence.Pow + 1 if power else own
+        node.right._pp = Precedence.PowRHS if power else own + 1
+        text = f"{cls.expr(node.left)} {symbol_data[op]} {cls.expr(node.right)}"
+        return _delimited(text, own, node)
+
+    @classmethod
+    def unaryop(cls, node):
+        op = node.op.__class__
+        own = precedence_data[op]
+        node.operand._pp = own
+        node.operand._p_op = node.op
+        symbol = symbol_data[op]
+        text = symbol + (" " if symbol.isalpha() else "") + cls.expr(node.operand)
+        return _delimited(text, own, node)
+
+
+def _given(node):
+    """The precedence astor reads off `node` (the highest when no parent gave one)."""
+    return getattr(node, "_pp", Precedence.highest)
+
+
+def _delimited(text, own, node):
+    """`text` in parentheses where astor puts them: the node binds less tightly than its
+    parent's precedence asks."""
+    return text if own >= _given(node) else f"({text})"
+
+
+_WRITERS = {ast.Constant: _Short.constant, ast.Attribute: _Short.attribute,
+            ast.Call: _Short.call, ast.Subscript: _Short.subscript, ast.Slice: _Short.slice,
+            ast.Tuple: _Short.tuple, ast.List: _Short.list, ast.BinOp: _Short.binop,
+            ast.UnaryOp: _Short.unaryop}
+_WRITERS = {kind: writer.__func__ for kind, writer in _WRITERS.items()}
+_UNDELIMITED = frozenset({ast.Name, ast.Attribute, ast.Call, ast.Subscript})
 
 
 ORIGINS: dict = {}

@@ -370,7 +370,7 @@ def _bind_runtime_calls(tree: ast.FunctionDef, free: FreeNames) -> None:
     """Calls that normal form introduced (`set_item`, `range(len(x))`, `numpy.asarray` of a
     list given where NumPy takes an array) name their helper, builtin (under another name where
     a user local hides it) or numpy in generated code."""
-    for node in ast.walk(tree):
+    for node in ast_util.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         func = anno.get(node, anno.FUNC)

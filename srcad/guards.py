@@ -29,6 +29,7 @@ import types
 
 from . import annotations as anno
 from . import calls, codegen, models, rules
+from .ast_util import walk
 
 
 class Guards:
@@ -89,7 +90,7 @@ def collect(tree, func, statics=(), inlined=None, global_models=()):
             pass
     known = dict(statics)
     locals_ = _locals(tree) - set(known)
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if not isinstance(node, ast.Call) or anno.get(node, anno.METHOD):
             continue
         obj = anno.get(node, anno.FUNC)
@@ -211,7 +212,7 @@ def _read(cell, node):
 def _locals(tree):
     args = tree.args
     names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
-    names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+    names |= {n.id for n in walk(tree) if isinstance(n, ast.Name)
               and isinstance(n.ctx, ast.Store)}
     return names
 

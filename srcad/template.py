@@ -27,7 +27,7 @@ import numpy
 
 from . import annotations as anno
 from . import runtime
-from .ast_util import const, copy_node, name, walk
+from .ast_util import child_fields, const, copy_node, name, walk
 from .errors import TemplateError
 
 
@@ -112,7 +112,7 @@ def fill(template, binding, derivative_of, namer, bind_free):
     for stmt in template.body:
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
             continue                                  # docstring
-        stmts.extend(filler.statement(copy_node(stmt)))
+        stmts.extend(filler.statement(copy_node(stmt), _stored_names(stmt)))
     return stmts
 
 
@@ -126,11 +126,46 @@ class _Filler(ast.NodeTransformer):
         self.locals = {}
 
     # statements ---------------------------------------------------------------------------
-    def statement(self, stmt):
-        for node in walk(stmt):                    # template locals, comprehension targets too
-            if (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
-                    and node.id not in self.locals):
-                self.locals[node.id] = self.namer.fresh(node.id)
+    def visit(self, node):
+        """`ast.NodeTransformer.visit`, its method found once per node class."""
+        cls = node.__class__
+        method = _VISITS.get(cls, _UNKNOWN)
+        if method is _UNKNOWN:
+            method = _VISITS[cls] = getattr(_Filler, f"visit_{cls.__name__}", None)
+        return self.generic_visit(node) if method is None else method(self, node)
+
+    def generic_visit(self, node):
+        """`ast.NodeTransformer.generic_visit` over only the fields that can hold nodes other
+        than the context and operator markers (no rule here changes those)."""
+        ast_type = ast.AST
+        for field in child_fields(node.__class__):
+            old = getattr(node, field, None)
+            if isinstance(old, list):
+                new = []
+                for value in old:
+                    if isinstance(value, ast_type):
+                        value = self.visit(value)
+                        if value is None:
+                            continue
+                        if not isinstance(value, ast_type):
+                            new.extend(value)
+                            continue
+                    new.append(value)
+                old[:] = new
+            elif isinstance(old, ast_type):
+                replaced = self.visit(old)
+                if replaced is None:
+                    delattr(node, field)
+                else:
+                    setattr(node, field, replaced)
+        return node
+
+    def statement(self, stmt, stored):
+        """The filled statements of `stmt`, a copy of a statement of the body that assigns the
+        names `stored` (template locals, comprehension targets too)."""
+        for ident in stored:
+            if ident not in self.locals:
+                self.locals[ident] = self.namer.fresh(ident)
         if isinstance(stmt, ast.AugAssign) and _is_d(stmt.target):
             return self._accumulate(stmt.target.slice, stmt.value)
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and _is_d(stmt.targets[0]):
@@ -276,6 +311,22 @@ class _Filler(ast.NodeTransformer):
 
     def _derivative_name(self, bound):
         return self.derivative_of(bound.id) if isinstance(bound, ast.Name) else None
+
+
+_VISITS: dict = {}           # node class -> the `_Filler` method visiting it, or None
+_UNKNOWN = object()
+_STORED: dict = {}           # id of a body's statement -> (the statement, names it stores)
+
+
+def _stored_names(stmt):
+    """The names the statement `stmt` of a template body assigns, in walk order, read once
+    per statement (a body is parsed once and never changed: it is copied to be filled)."""
+    kept = _STORED.get(id(stmt))
+    if kept is None or kept[0] is not stmt:
+        names = [n.id for n in walk(stmt)
+                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+        kept = _STORED[id(stmt)] = (stmt, names)
+    return kept[1]
 
 
 _PARAMETERS: dict = {}       # id of a callee -> (the callee, its parameters)

@@ -29,6 +29,7 @@ import numpy
 
 from . import annotations as anno
 from . import inplace, runtime
+from .ast_util import walk
 from .passes.deny import dtype_node
 from .passes.resolve import local_names
 
@@ -69,7 +70,7 @@ def annotate(tree: ast.FunctionDef, job) -> None:
     """Put STORES on every call of `tree` that stores a value (`stored`; see the module
     docstring), and clear AUGMENTED where NumPy's casting cannot fail."""
     kinds = infer(tree, job)
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Call) and stored(node):
             target = kind_of(stored(node)[0], kinds)
             stores = INTEGER if target == INTEGER else \
@@ -90,8 +91,8 @@ def infer(tree, job):
     kinds is unknown; loops are walked to a fixed point."""
     kinds = {p: FLOAT for p in job.wrt}
     assigns = [s for s in _in_order(tree.body) if isinstance(s, ast.Assign)]
-    loops = {t.id for s in ast.walk(tree) if isinstance(s, ast.For)
-             for t in ast.walk(s.target) if isinstance(t, ast.Name)}
+    loops = {t.id for s in walk(tree) if isinstance(s, ast.For)
+             for t in walk(s.target) if isinstance(t, ast.Name)}
     for name in local_names(tree) - set(job.wrt) - set(job.statics):
         kinds.setdefault(name, _UNSET if name not in _parameters(tree) else None)
     for name in loops:

@@ -68,10 +68,7 @@ def _needed(stmts, needed, memo=None):
             _needed(stmt.body, needed, memo)
             _needed(stmt.orelse, needed, memo)
         elif isinstance(stmt, (ast.For, ast.While)):
-            size = -1
-            while size != len(needed):             # to a fixed point: values flow around
-                size = len(needed)
-                _needed(stmt.body, needed, memo)
+            _fixed_point(stmt, needed, memo, _needed)
         elif anno.get(stmt, anno.ACTIVE):
             kept = memo.get(id(stmt))
             if kept is None or kept[0] is not stmt:
@@ -95,16 +92,33 @@ def _names(node):
     return names
 
 
-def _block(stmts, active):
+def _fixed_point(loop, names, memo, sweep):
+    """Sweep the body of `loop` (`sweep(body, names, memo)`) until the set `names`, which only
+    grows, stops growing: values flow around a loop. `memo[("done", id(loop))]` keeps the size
+    `names` had when a sweep last added nothing: an outer loop's next sweep that finds it
+    unchanged skips the inner loop (each level sweeping its inner loops again would repeat
+    the innermost body a power of the depth of the nest times)."""
+    key = ("done", id(loop))
+    kept = memo.get(key)
+    if kept is not None and kept[0] is loop and kept[1] == len(names):
+        return
+    size = -1
+    while size != len(names):                      # to a fixed point: values flow around
+        size = len(names)
+        sweep(loop.body, names, memo)
+    memo[key] = (loop, size)
+
+
+def _block(stmts, active, memo=None):
+    """Add to `active` the names assigned a value that carries a derivative (`memo`: for the
+    fixed points of a loop nest, see `_fixed_point`), and annotate the statements ACTIVE."""
+    memo = {} if memo is None else memo
     for stmt in stmts:
         if isinstance(stmt, ast.If):
-            _block(stmt.body, active)
-            _block(stmt.orelse, active)
+            _block(stmt.body, active, memo)
+            _block(stmt.orelse, active, memo)
         elif isinstance(stmt, (ast.For, ast.While)):
-            size = -1
-            while size != len(active):             # to a fixed point: values flow around
-                size = len(active)
-                _block(stmt.body, active)
+            _fixed_point(stmt, active, memo, _block)
         elif isinstance(stmt, ast.Assign) and is_active_value(stmt.value, active):
             anno.set_(stmt, anno.ACTIVE, True)
             active.add(stmt.targets[0].id)

@@ -20,6 +20,7 @@ import numpy
 
 from .. import annotations as anno
 from .. import inplace
+from ..ast_util import walk
 from ..job import Job
 from .deny import SUBLIST
 from .resolve import evaluate, local_names
@@ -39,7 +40,7 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     docstring)."""
     names = {**job.names, **job.statics}
     locals_ = local_names(tree) - set(job.statics)
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if not isinstance(node, ast.Call):
             continue
         func = anno.get(node, anno.FUNC)

@@ -23,7 +23,7 @@ import numpy
 
 from .. import annotations as anno
 from .. import inplace, runtime_checks
-from ..ast_util import copy_node
+from ..ast_util import copy_node, walk
 from ..errors import MissingRuleError
 from ..job import Job
 
@@ -64,7 +64,7 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     code."""
     info, free = job.info, job.free
     found = []
-    for stmt in ast.walk(tree):
+    for stmt in walk(tree):
         if not isinstance(stmt, (ast.Assign, ast.Expr)):
             continue
         denied = anno.get(stmt.value, anno.DENY)

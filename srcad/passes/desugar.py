@@ -32,7 +32,7 @@ import copy
 
 from .. import annotations as anno
 from .. import runtime
-from ..ast_util import builtin_call, names_in
+from ..ast_util import builtin_call, names_in, walk
 from ..errors import UnsupportedSyntaxError
 from ..job import Job
 from ..naming import Namer
@@ -59,7 +59,7 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
 
 def _applies(tree, job):
     """True when `tree` holds a construct this pass rewrites."""
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if node is tree:
             continue
         if isinstance(node, _COMPREHENSIONS + (ast.Lambda, ast.FunctionDef)):
@@ -68,7 +68,7 @@ def _applies(tree, job):
                 node.iter.func, ast.Attribute) and node.iter.func.attr in _DICT_VIEWS:
             return True
         if isinstance(node, _LOOPS) and (node.orelse or any(
-                isinstance(n, ast.Return) for n in ast.walk(node))):
+                isinstance(n, ast.Return) for n in walk(node))):
             return True
         if isinstance(node, ast.Call) and _builtin_call(node, job) in ("dict", "max", "min",
                                                                         "enumerate"):
@@ -94,7 +94,7 @@ class _Function:
 def _local_functions(tree, job):
     """{name: _Function} for each lambda or `def` bound in `tree`, checked inlinable."""
     found = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if node is tree:
             continue
         function = _definition(node, job)
@@ -103,7 +103,7 @@ def _local_functions(tree, job):
         if function.name in found or _stores(tree, function.name) > 1:
             _reject(job, node, f"a local function `{function.name}` bound more than once")
         found[function.name] = function
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and node.id in found and isinstance(node.ctx, ast.Load):
             if not getattr(node, "_srcad_called", False):
                 _reject(job, node, f"the local function `{node.id}` used other than by "

@@ -53,6 +53,7 @@ class _Forward:
         self.pushes = {}                 # id of a loop -> (it, the stacks its body pushes to)
         self.trials = 0                  # > 0 while a loop body is made on trial
         self.defines = {}                # (template, pattern) -> whether its fill defines dy
+        self.bound = {}                  # id of an assignment -> (it, its rule, the binding)
         self.statics = {}                # parameter -> value known while generating
 
     def block(self, stmts, known):
@@ -163,9 +164,13 @@ class _Forward:
             return self.pop_tangent(stmt, target, known)
         if anno.get(stmt.value, anno.PARAM):
             return self.parameter_read(stmt, target, known)
-        primitive = decompose(stmt.value)
-        template = rule(primitive, rules.TANGENT, self.info, stmt)
-        binding = bind(template, name(target), primitive, self.info, stmt)
+        kept = self.bound.get(id(stmt))
+        if kept is None or kept[0] is not stmt:     # (a loop's body is made on trial first)
+            primitive = decompose(stmt.value)
+            template = rule(primitive, rules.TANGENT, self.info, stmt)
+            binding = bind(template, name(target), primitive, self.info, stmt)
+            kept = self.bound[id(stmt)] = (stmt, template, binding)
+        template, binding = kept[1], kept[2]
 
         def derivative_of(var):
             return self.namer.derivative(var) if var in known or var == target else None

@@ -124,6 +124,7 @@ class _Normalizer:
         self.sequences = set()      # SSA names bound to a list or tuple this function built
         self.out = None             # statement list being written
         self.line = None            # user line of the statement being normalized
+        self.names_of = {}          # id of a user statement -> (it, the names it assigns)
 
     # statements ---------------------------------------------------------------------------
     def block(self, stmts):
@@ -437,10 +438,11 @@ class _Normalizer:
         """
         assigned = set()
         for stmt in body:
-            assigned |= _stored_names(stmt)
+            assigned |= _stored_names(stmt, self.names_of)
         carried = {v for v in assigned if v in self.version}
         bound = set().union(*(_stored_names(t) for t in targets))
-        for var in sorted(_read_before_write(body, bound) & (assigned - carried)):
+        for var in sorted(_read_before_write(body, bound, self.names_of)
+                          & (assigned - carried)):
             raise UnsupportedSyntaxError(
                 f"`{var}` is read in the loop before the loop body assigns it, and has no "
                 f"value before the loop; give `{var}` a value before the loop",
@@ -716,9 +718,16 @@ def _may_jump(node):
     return any(_may_jump(child) for child in ast.iter_child_nodes(node))
 
 
-def _stored_names(node):
+def _stored_names(node, memo=None):
     """Names a (user) statement assigns, the array of `x[i] = v` and the list of
-    `items.append(item)` included."""
+    `items.append(item)` included. `memo` (id -> (node, names), kept by the caller while the
+    statements it reads do not change) reads each statement once: the loops of a nest ask
+    about their inner loops' statements again."""
+    if memo is not None:
+        kept = memo.get(id(node))
+        if kept is None or kept[0] is not node:
+            kept = memo[id(node)] = (node, _stored_names(node))
+        return kept[1]
     names = set()
     for n in walk(node):
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
@@ -731,27 +740,28 @@ def _stored_names(node):
     return names
 
 
-def _read_before_write(stmts, written=None):
+def _read_before_write(stmts, written=None, memo=None):
     """Names a statement list may read before assigning them (branches and loops looked into;
-    a name assigned on either side of a branch counts as assigned after it)."""
+    a name assigned on either side of a branch counts as assigned after it); `memo` as for
+    `_stored_names`."""
     written = set() if written is None else set(written)
     early = set()
     for stmt in stmts:
         if isinstance(stmt, ast.If):
             early |= _loads(stmt.test) - written
-            early |= _read_before_write(stmt.body, written)
-            early |= _read_before_write(stmt.orelse, written)
+            early |= _read_before_write(stmt.body, written, memo)
+            early |= _read_before_write(stmt.orelse, written, memo)
         elif isinstance(stmt, (ast.For, ast.While)):
             head = stmt.iter if isinstance(stmt, ast.For) else stmt.test
             early |= _loads(head) - written
             inner = written | (_stored_names(stmt.target) if isinstance(stmt, ast.For) else set())
-            early |= _read_before_write(stmt.body, inner)
+            early |= _read_before_write(stmt.body, inner, memo)
         else:
             reads = _loads(stmt)
             if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
                 reads = _loads(stmt.value) if stmt.value is not None else set()
             early |= reads - written
-        written |= _stored_names(stmt)
+        written |= _stored_names(stmt, memo)
     return early
 
 

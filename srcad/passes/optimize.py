@@ -5,7 +5,8 @@ and the job's `pullback_only` and `info`. Out: the same function, where in deriv
 numbers are folded (`2 - 1` -> `1`, `x ** 1` -> `x`, `1.0 * e` -> `e`, `e - 0` -> `e`, `0 - e`
 -> `-e`), a derivative copy `da = db` is replaced by `db` where that is safe (in a loop's body
 too: `d_add = d_add_1; d_matmul = d_add` in a reversed trip), and assignments
-whose value is never used and has no effect are removed (repeatedly, so whole dead chains go; a
+whose value is never used and has no effect are removed (an adjoint's `dv += e` that nothing
+else reads too, with the zeros it adds to; repeatedly, so whole dead chains go; a
 size read annotated SIZE that alone would keep a value alive is written as its number), and so
 are the pushes and pops of a loop's stack whose pops nothing reads (an outer loop's copy of what
 its inner loop pops for itself). Primal statements are removed, and a temporary of normal form
@@ -22,6 +23,8 @@ as one literal.
 
 import ast
 import numbers
+from collections import Counter
+from itertools import chain
 
 import numpy
 
@@ -64,28 +67,20 @@ def _remove_all_dead(tree, sized, index):
         index.forget()                          # (numbers replaced names)
 
 
-def _names(tree, index):
-    """Every `Name` node of `tree`."""
-    return [n for stmt in _statements(tree) for n in index.names(stmt)]
+def _counts(statements, index, which):
+    """How often each name is read (`which` "loads") or assigned ("stores") in `statements`,
+    as `index` (a `NameIndex`) has them."""
+    return Counter(chain.from_iterable(index.ids_of_each(statements, which)))
 
-
-def _counts(names, ctx):
-    """How often each name is read (`ctx` ast.Load) or assigned (ast.Store) among `names`."""
-    counts = {}
-    for n in names:
-        if isinstance(n.ctx, ctx):
-            counts[n.id] = counts.get(n.id, 0) + 1
-    return counts
 
 
 def _drop_unread_values(tree, pullback_only, index):
     """`value, pullback = vjp_f(...)` with `value` read nowhere becomes `pullback =
     pullback_f(...)`; True when something changed."""
     statements = _statements(tree)
-    reads = {n.id for stmt in statements for n in index.names(stmt)
-             if isinstance(n.ctx, ast.Load)}
+    reads = set(_counts(statements, index, "loads"))
     changed = False
-    for stmt in (n for s in statements for n in index.own(s)):
+    for stmt in statements:                 # (no expression holds a statement)
         if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Tuple)
                 and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name)):
             continue
@@ -160,7 +155,7 @@ class _Folder(ast.NodeTransformer):
 def _propagate_copies(tree, index):
     """Replace `da` by `db` after a top-level derivative copy `da = db` when `da` is assigned
     once and not returned, and nothing assigns `db` after the copy."""
-    stores = _counts(_names(tree, index), ast.Store)
+    stores = _counts(_statements(tree), index, "stores")
     for function in _functions(tree):
         under = [index.under(stmt) for stmt in function.body]
         returned = {n.id for s, names in zip(function.body, under) if isinstance(s, ast.Return)
@@ -183,6 +178,8 @@ def _propagate_copies(tree, index):
                     continue
             kept.append(stmt)
         function.body = kept
+        if renames:
+            index.forget_ids()                  # (names were renamed in place)
 
 
 def _propagate_copies_in_loops(tree, index):
@@ -191,11 +188,12 @@ def _propagate_copies_in_loops(tree, index):
     the same block, none of which assigns `db`: `d_add = d_add_1; d_matmul = d_add` in a
     reversed trip are other names for `d_add_1`. (A name a trip reads before it assigns it
     holds the previous trip's value: not renamed.)"""
-    names = _names(tree, index)
-    stores, loads = _counts(names, ast.Store), _counts(names, ast.Load)
-    for loop in (n for n in _statements(tree) if isinstance(n, (ast.For, ast.While))):
+    statements = _statements(tree)
+    stores, loads = _counts(statements, index, "stores"), _counts(statements, index, "loads")
+    for loop in (n for n in statements if isinstance(n, (ast.For, ast.While))):
         for block in _blocks_in(loop):
             _propagate_in_block(block, stores, loads, index)
+    index.forget_ids()                          # (names may have been renamed in place)
 
 
 def _blocks_in(loop):
@@ -375,11 +373,11 @@ def _drop_unread_stacks(tree, index):
     statements = _statements(tree)
     if not any(_pop_of(stmt) for stmt in statements):
         return False
-    if any(isinstance(n, (ast.Break, ast.Continue, ast.Try, ast.With, ast.Lambda))
-           or (isinstance(n, ast.FunctionDef) and n is not tree)
-           for stmt in statements for n in index.own(stmt)):
+    if any(stmt.__class__ in _INEXACT or (isinstance(stmt, ast.FunctionDef) and stmt is not tree)
+           for stmt in statements) or any(n.__class__ is ast.Lambda for stmt in statements
+                                         for n in index.own(stmt)):
         return False
-    stacks = _Stacks(_names(tree, index), statements)
+    stacks = _Stacks(statements, index)
     dead = set()
     _dead_pops(tree.body, set(), dead, (index, {}))
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
@@ -405,6 +403,9 @@ def _drop_unread_stacks(tree, index):
     return True
 
 
+_INEXACT = frozenset({ast.Break, ast.Continue, ast.Try, ast.With})
+
+
 def _push_of(stmt):
     """S for a statement `S.append(e)` with `e` free of effects, else None."""
     if isinstance(stmt, ast.Expr) and _method_call(stmt.value, "append", 1) \
@@ -415,9 +416,9 @@ def _push_of(stmt):
 
 def _pop_of(stmt):
     """S for an adjoint statement `v = S.pop()`, else None."""
-    if (isinstance(stmt, ast.Assign) and anno.get(stmt, anno.DERIVATIVE)
-            and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
-            and _method_call(stmt.value, "pop", 0)):
+    if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name) and _method_call(stmt.value, "pop", 0)
+            and anno.get(stmt, anno.DERIVATIVE)):
         return stmt.value.func.value.id
     return None
 
@@ -432,14 +433,21 @@ class _Stacks:
     """The pushes `S.append(e)`, adjoint pops `v = S.pop()` and `S = []` of a function by
     stack name, and how often each name is read and assigned."""
 
-    def __init__(self, nodes, statements):
-        self.pushes, self.pops, self.inits, self.loads, self.stores = {}, {}, {}, {}, {}
-        self.loads, self.stores = _counts(nodes, ast.Load), _counts(nodes, ast.Store)
+    def __init__(self, statements, index):
+        self.pushes, self.pops, self.inits = {}, {}, {}
+        self.loads = _counts(statements, index, "loads")
+        self.stores = _counts(statements, index, "stores")
         for stmt in statements:
-            for found, table in ((_push_of(stmt), self.pushes), (_pop_of(stmt), self.pops),
-                                 (_init_of(stmt), self.inits)):
-                if found:
-                    table.setdefault(found, []).append(stmt)
+            if stmt.__class__ is ast.Expr:          # (only an expression pushes)
+                found, table = _push_of(stmt), self.pushes
+            elif stmt.__class__ is ast.Assign:      # (only an assignment pops or starts)
+                found, table = _pop_of(stmt), self.pops
+                if not found:
+                    found, table = _init_of(stmt), self.inits
+            else:
+                continue
+            if found:
+                table.setdefault(found, []).append(stmt)
         self.saved, self.assigned = {}, {}      # s -> pushes `X.append(s)`, pops `s = X.pop()`
         for push in (p for stmts in self.pushes.values() for p in stmts):
             if isinstance(push.value.args[0], ast.Name):
@@ -495,8 +503,16 @@ def _dead_pops(stmts, live, dead, memo):
             live.clear()
             live |= body | orelse | loaded(stmt.test)
         else:
-            live -= always_assigned(stmt)
+            live.difference_update(_assigned(stmt))
             live |= _reads(stmt, memo)
+
+
+def _assigned(stmt):
+    """`always_assigned(stmt)`, at once for `v = e`."""
+    targets = getattr(stmt, "targets", None)
+    if stmt.__class__ is ast.Assign and len(targets) == 1 and targets[0].__class__ is ast.Name:
+        return (targets[0].id,)
+    return always_assigned(stmt)
 
 
 def _reads(stmt, memo):
@@ -505,7 +521,7 @@ def _reads(stmt, memo):
     index, cache = memo
     if id(stmt) not in cache:
         if isinstance(stmt, (ast.Assign, ast.Expr, ast.Return)):
-            reads = {n.id for n in index.names(stmt) if isinstance(n.ctx, ast.Load)}
+            reads = set(index.load_ids(stmt))
         elif isinstance(stmt, ast.If):
             reads = (loaded(stmt.test) | _reads_before(stmt.body, memo)
                      | _reads_before(stmt.orelse, memo))
@@ -523,7 +539,7 @@ def _reads_before(stmts, memo):
     early, assigned = set(), set()
     for stmt in stmts:
         early |= _reads(stmt, memo) - assigned
-        assigned |= always_assigned(stmt)
+        assigned.update(_assigned(stmt))
     return early
 
 
@@ -531,7 +547,7 @@ def _reads_before(stmts, memo):
 def _remove_dead(tree, index):
     """Remove dead assignments; one pass from the end, so that removing a statement frees the
     statements that only it read (a chain goes at once). True when something was removed."""
-    return _prune(tree, _counts(_names(tree, index), ast.Load), index)
+    return _prune(tree, _counts(_statements(tree), index, "loads"), index)
 
 
 def _prune(node, reads, index):
@@ -548,9 +564,8 @@ def _prune(node, reads, index):
                     changed = True
                     continue
             elif _is_dead(stmt, reads):
-                for sub in index.names(stmt):
-                    if isinstance(sub.ctx, ast.Load):
-                        reads[sub.id] -= 1
+                for ident in index.load_ids(stmt):
+                    reads[ident] -= 1
                 changed = True
                 continue
             kept.append(stmt)
@@ -566,9 +581,16 @@ def _empty(stmts):
 
 
 def _is_dead(stmt, reads):
-    if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+    """True for `v = e` whose `v` nothing reads, and for an adjoint's accumulation `dv += e`
+    whose `dv` nothing else reads (its array is its own: `reverse` accumulates in place only
+    into the zeros it makes before a loop; were it kept, the zeros it adds to could go as
+    dead code, leaving `dv += e` without a `dv`), `e` free of effects."""
+    if isinstance(stmt, ast.AugAssign) and anno.get(stmt, anno.DERIVATIVE):
+        target = stmt.target
+    elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        target = stmt.targets[0]
+    else:
         return False
-    target = stmt.targets[0]
     return isinstance(target, ast.Name) and not reads.get(target.id) and _pure(stmt.value)
 
 
@@ -602,9 +624,9 @@ def _inline_temporaries(tree, index, inlined=None):
     statement of the same block and user line, back into that statement (see the docstring);
     `inlined(line)`, when given, tells the lines of inlined code, whose values go into their
     reader on any line."""
-    names = _names(tree, index)
-    loads, stores = _counts(names, ast.Load), _counts(names, ast.Store)
-    for node in _statements(tree):
+    statements = _statements(tree)
+    loads, stores = _counts(statements, index, "loads"), _counts(statements, index, "stores")
+    for node in statements:
         for field in ("body", "orelse"):
             stmts = getattr(node, field, None)
             if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):

@@ -25,6 +25,7 @@ import numpy
 
 from .. import annotations as anno
 from .. import models
+from ..ast_util import walk
 from ..callee import Callee
 from ..codegen import expression
 from ..errors import UnsupportedSyntaxError
@@ -48,7 +49,7 @@ def local_names(tree):
     """Parameters and names assigned in the function body."""
     args = tree.args
     names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
     return names

@@ -129,13 +129,8 @@ def _builder(tree, job, statements, params):
     builder.closures = job.kind not in (BACKWARD, GRAD_NESTED)
     builder.shapes = anno.get(tree, anno.SHAPES)
     builder.scalar_outputs = _full_reductions(statements)
-    builder.stacks = {pushed(n) for s in statements for n in walk(s)} - {None}
-    builder.read_by_active = {n.id for s in statements for a in walk(s)
-                              if isinstance(a, ast.Assign) and anno.get(a, anno.ACTIVE)
-                              for n in walk(a.value) if isinstance(n, ast.Name)}
+    _read_by_kind(builder, statements)
     builder.read_by_active |= _read_by_reversed_loops(statements)
-    builder.parameter_reads = {n.targets[0].id for s in statements for n in walk(s)
-                               if isinstance(n, ast.Assign) and anno.get(n.value, anno.PARAM)}
     return builder
 
 
@@ -151,6 +146,27 @@ def _read_by_reversed_loops(stmts):
                   for n in walk(s.value) if isinstance(n, ast.Name)}
         found |= reads - stored(loop.body)      # (what the loop writes: its own stacks')
     return found
+
+
+
+
+def _read_by_kind(builder, statements):
+    """Give `builder`, from one walk of `statements`, the loop stacks generated code pushes to
+    (`stacks`), the names active assignments read (`read_by_active`) and the names assigned
+    a model parameter's array (`parameter_reads`)."""
+    builder.stacks, builder.read_by_active, builder.parameter_reads = set(), set(), set()
+    for stmt in statements:
+        for node in walk(stmt):
+            if node.__class__ is ast.Expr:
+                stack = pushed(node)
+                if stack is not None:
+                    builder.stacks.add(stack)
+            elif node.__class__ is ast.Assign:
+                if anno.get(node, anno.ACTIVE):
+                    builder.read_by_active.update(n.id for n in walk(node.value)
+                                                  if isinstance(n, ast.Name))
+                if anno.get(node.value, anno.PARAM):
+                    builder.parameter_reads.add(node.targets[0].id)
 
 
 def _with_first_parameter(args, first):
@@ -293,6 +309,7 @@ class _Reverse:
         self.depth = 0                  # loop nesting while reversing
         self.known = set(params)        # primal names defined so far (forward order)
         self.index = NameIndex()        # names assigned (read) by each primal statement
+        self.facts = {}                 # the `_Facts` of each adjoint statement in a loop
         self.derive = derive
         self.modules = set()            # parameters that are models (gradients: dicts)
         self.scalar_outputs = set()     # names holding full reductions (always scalars)
@@ -678,7 +695,7 @@ class _Loop:
                                      | known_targets, needed - known_targets)
         if not any(not isinstance(s, _Restore) for s in _flat(body)):
             return saves + [stmt], before + restores
-        _accumulate_in_place(body, fresh, facts)
+        _accumulate_in_place(body, fresh, facts, rev.facts)
         primal, adjoint = self.assemble(body_primal, body, needed, targets, before, facts)
         return saves + primal, adjoint + restores
 
@@ -744,7 +761,7 @@ class _Loop:
                     and target not in reads and not _popped(stmt.value))
 
         while True:
-            facts = _Facts(body, self.rev.free)
+            facts = _Facts(body, self.rev.free, self.rev.facts)
             kept = [s for s in body if not removable(s, facts.reads)]
             if len(kept) == len(body):
                 return body, facts
@@ -827,6 +844,7 @@ class _Loop:
             if isinstance(stmt, ast.If):
                 stmt.body = self._resolve(stmt.body, stacks, after_assign) or [ast.Pass()]
                 stmt.orelse = self._resolve(stmt.orelse, stacks, after_assign)
+                self.rev.facts.pop(id(stmt), None)          # (its blocks changed)
             out.append(stmt)
         return out
 
@@ -872,10 +890,10 @@ def _substitute(node, constants):
     return node
 
 
-def _accumulate_in_place(stmts, fresh, facts):
+def _accumulate_in_place(stmts, fresh, facts, kept):
     """`d = d + e` as `d += e` for the adjoints `fresh` (zeros made just before the loop) that
-    the loop only ever accumulates (`facts`: the `_Facts` of `stmts`): their arrays are the
-    loop's own, so no trip allocates."""
+    the loop only ever accumulates (`facts`: the `_Facts` of `stmts`, whose statements' facts
+    `kept` holds): their arrays are the loop's own, so no trip allocates."""
     def is_accumulation(node, d):
         return _sum_into(node) == d
 
@@ -884,16 +902,22 @@ def _accumulate_in_place(stmts, fresh, facts):
         if writes and writes == facts.sums.get(d, 0):
             _replace_statements(stmts, lambda n, d=d: anno.copy(n, ast.AugAssign(
                 target=name(d, ast.Store()), op=ast.Add(), value=n.value.right))
-                if is_accumulation(n, d) else n)
+                if is_accumulation(n, d) else n, kept)
 
 
-def _replace_statements(stmts, replace):
+def _replace_statements(stmts, replace, kept):
+    """Each statement of `stmts` and of the blocks under them replaced by `replace(stmt)`;
+    True when one was (the `_Facts` `kept` of the statements around it are forgotten)."""
+    changed = False
     for i, stmt in enumerate(stmts):
         stmts[i] = replace(stmt)
+        changed |= stmts[i] is not stmt
         for field in ("body", "orelse"):
             inner = getattr(stmt, field, None)
-            if isinstance(inner, list):
-                _replace_statements(inner, replace)
+            if isinstance(inner, list) and _replace_statements(inner, replace, kept):
+                kept.pop(id(stmt), None)
+                changed = True
+    return changed
 
 
 # runtime helpers that use only the shape and dtype of one argument: (helper, position)
@@ -902,32 +926,68 @@ _SHAPE_ARGUMENTS = ((runtime.unbroadcast, 1), (runtime.unreduce, 1), (runtime.ze
 
 
 class _Facts:
-    """What a loop's adjoint body `stmts` reads and writes, in one walk: `reads` (the names it
-    reads), `shape_only` (those it reads only as the shape-and-dtype argument of a runtime
-    helper, the `x` of `unbroadcast(g, x)`: a loop keeps a one-element stand-in for them, not
-    the array), `stores` (how often it assigns each name) and `sums` (how many of its
-    statements are `d = d + e`, by `d`)."""
+    """What a loop's adjoint body `stmts` reads and writes: `reads` (the names it reads),
+    `shape_only` (those it reads only as the shape-and-dtype argument of a runtime helper, the
+    `x` of `unbroadcast(g, x)`: a loop keeps a one-element stand-in for them, not the array),
+    `stores` (how often it assigns each name) and `sums` (how many of its statements are
+    `d = d + e`, by `d`). Each statement is read once (`kept`, id -> (statement, its facts),
+    shared by the loops of one function: an outer loop's adjoint holds its inner loops'
+    statements; a change to a block forgets the facts of the statements around it)."""
 
-    def __init__(self, stmts, free):
-        self.stores, self.sums = {}, {}
-        shape_reads, shape_names, other = set(), set(), set()
+    def __init__(self, stmts, free, kept):
+        shape_names, other, self.stores, self.sums = set(), set(), {}, {}
         for stmt in stmts:
-            for node in walk(stmt):         # (a call comes before its arguments)
-                if isinstance(node, ast.Name):
-                    if isinstance(node.ctx, ast.Load):
-                        (shape_names if id(node) in shape_reads else other).add(node.id)
-                    elif isinstance(node.ctx, ast.Store):
-                        self.stores[node.id] = self.stores.get(node.id, 0) + 1
-                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                    helper = free.bound.get(node.func.id)
-                    for function, position in _SHAPE_ARGUMENTS:
-                        if helper is function and position < len(node.args) and isinstance(
-                                node.args[position], ast.Name):
-                            shape_reads.add(id(node.args[position]))
-                elif isinstance(node, ast.Assign) and _sum_into(node) is not None:
-                    self.sums[node.targets[0].id] = self.sums.get(node.targets[0].id, 0) + 1
+            _add_facts((shape_names, other, self.stores, self.sums),
+                       _statement_facts(stmt, free, kept))
         self.reads = shape_names | other
         self.shape_only = shape_names - other
+
+
+_BLOCKS = (ast.For, ast.While, ast.If)
+
+
+def _add_facts(into, facts):
+    """Add the facts `facts` of a statement to `into` (both as `_statement_facts` gives)."""
+    into[0].update(facts[0])
+    into[1].update(facts[1])
+    for counts, more in ((into[2], facts[2]), (into[3], facts[3])):
+        for key, count in more.items():
+            counts[key] = counts.get(key, 0) + count
+
+
+def _statement_facts(stmt, free, kept):
+    """(names read as shapes only, names read otherwise, stores, sums) of one statement,
+    kept in `kept` (see `_Facts`); a loop's or branch's from its own part and its blocks'."""
+    found = kept.get(id(stmt))
+    if found is not None and found[0] is stmt:
+        return found[1]
+    shape_names, other, stores, sums = set(), set(), {}, {}
+    blocks = isinstance(stmt, _BLOCKS)
+    nodes = [n for field in ("target", "iter", "test") if getattr(stmt, field, None) is not None
+             for n in walk(getattr(stmt, field))] if blocks else walk(stmt)
+    shape_reads = set()
+    for node in nodes:                      # (a call comes before its arguments)
+        cls = node.__class__
+        if cls is ast.Name:
+            ctx = node.ctx.__class__
+            if ctx is ast.Load:
+                (shape_names if id(node) in shape_reads else other).add(node.id)
+            elif ctx is ast.Store:
+                stores[node.id] = stores.get(node.id, 0) + 1
+        elif cls is ast.Call and node.func.__class__ is ast.Name:
+            helper = free.bound.get(node.func.id)
+            for function, position in _SHAPE_ARGUMENTS:
+                if helper is function and position < len(node.args) and isinstance(
+                        node.args[position], ast.Name):
+                    shape_reads.add(id(node.args[position]))
+        elif cls is ast.Assign and _sum_into(node) is not None:
+            sums[node.targets[0].id] = sums.get(node.targets[0].id, 0) + 1
+    facts = (shape_names, other, stores, sums)
+    if blocks:
+        for inner in stmt.body + stmt.orelse:
+            _add_facts(facts, _statement_facts(inner, free, kept))
+    kept[id(stmt)] = (stmt, facts)
+    return facts
 
 
 def _sum_into(node):
