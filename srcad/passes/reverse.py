@@ -320,6 +320,7 @@ class _Reverse:
         self.constant_seeds = {}        # adjoint name -> the number it holds (the seed 1.0, ...)
         self.products = {}              # adjoint name -> `a @ b` it holds (simplify.simplify)
         self.stacks = set()             # loop stacks of generated code (reverse over reverse)
+        self.loop_stacks = set()        # stacks this pass made for the loops it reversed
         self.statics = {}               # parameter -> value known while generating
         self.counters = set()           # counters of the loops being reversed (integers)
         self.maybe_unbound = set()      # primal names read by bookkeeping (a branch's zero
@@ -772,18 +773,22 @@ class _Loop:
         again = {s.targets[0].id for s in self.recomputed}
         counter = {stmt.target.id} if self.backwards is not None else set()
         kept = needed - again - counter                 # the values on stacks
+        moved = {}                      # id of a start dropped -> the statement after it
+        shared = _shared_stacks(body_primal, kept & rev.loop_stacks, moved)
+        kept -= shared
         after_assign = kept & self.once
         stacks = {v: self.namer.fresh(f"{v}_stack") for v in sorted(kept)}
+        rev.loop_stacks.update(stacks.values())
         self.shapes_only = facts.shape_only & (needed - self.known)
-        setup = [self._bookkeeping(assign(stacks[v], ast.List(elts=[], ctx=ast.Load())))
-                 for v in sorted(kept)]
+        setup = [self._bookkeeping(assign(stacks.get(v, v), ast.List(elts=[], ctx=ast.Load())))
+                 for v in sorted(kept | shared, key=lambda v: stacks.get(v, v))]
         setup += [self._bookkeeping(assign(v, ast.Constant(None)))
                   for v in sorted(kept - after_assign - self.known)]
         new_body = [self._push(stacks[v], v) for v in sorted(after_assign & targets)]
         anchors = {}                    # id of a primal statement -> values pushed before it
         for r in _flat(body):
             if isinstance(r, _Restore) and r.var in stacks and r.var not in after_assign:
-                anchors.setdefault(id(r.stmt), set()).add(r.var)
+                anchors.setdefault(moved.get(id(r.stmt), id(r.stmt)), set()).add(r.var)
         new_body += self._place_pushes(body_primal, stacks, after_assign, anchors)
         reassigned = targets & kept - after_assign      # a target the body assigns again: its
         new_body += [self._push(stacks[v], v) for v in sorted(reassigned)]  # value at trip end
@@ -1006,3 +1011,54 @@ def _flat(stmts):
         if isinstance(stmt, ast.If):
             yield from _flat(stmt.body)
             yield from _flat(stmt.orelse)
+
+
+def _shared_stacks(body, candidates, moved):
+    """The `candidates` (stacks of loops inside `body`) whose only assignments in `body` are
+    `S = []` outside its loops (before each run of the inner loop): such a stack is started
+    once before this loop instead (the `S = []` leave `body`, in place; `moved` maps the id of
+    each to the statement after it, where what was pushed before it goes) and shared by all its
+    trips, not kept whole on a stack of stacks. Exact, because the reversed loop runs the
+    forward trips in reverse and each reversed trip pops what the matching forward trip pushed
+    (the reversed inner loop replays that trip's inner trips, on the same paths), so the pops
+    of one shared stack come in the reverse order of its pushes."""
+    if not candidates:
+        return set()
+    starts, stores = {}, {}
+    for stmt in _flat(body):
+        if _is_start(stmt, candidates):
+            starts[stmt.targets[0].id] = starts.get(stmt.targets[0].id, 0) + 1
+    for n in (n for s in body for n in walk(s)):
+        if isinstance(n, ast.Name) and n.id in candidates and isinstance(n.ctx, ast.Store):
+            stores[n.id] = stores.get(n.id, 0) + 1
+    shared = {v for v in starts if starts[v] == stores[v]}
+    _drop_starts(body, shared, moved)
+    return shared
+
+
+def _is_start(stmt, stacks):
+    """Whether `stmt` is `S = []` for one of `stacks`."""
+    return (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)
+            and stmt.targets[0].id in stacks and isinstance(stmt.value, ast.List)
+            and not stmt.value.elts)
+
+
+def _drop_starts(stmts, shared, moved):
+    """Remove, in place, the `S = []` of the `shared` stacks from `stmts` and its branches;
+    `moved` maps the id of each to the next statement kept (an inner loop's start is always
+    followed by that loop)."""
+    kept, dropped = [], []
+    for stmt in stmts:
+        if isinstance(stmt, ast.If):
+            _drop_starts(stmt.body, shared, moved)
+            stmt.body = stmt.body or [ast.Pass()]
+            _drop_starts(stmt.orelse, shared, moved)
+        elif _is_start(stmt, shared):
+            dropped.append(id(stmt))
+            continue
+        moved.update(dict.fromkeys(dropped, id(stmt)))
+        dropped = []
+        kept.append(stmt)
+    if dropped:
+        raise AssertionError("a loop stack's start is not followed by its loop")
+    stmts[:] = kept
