@@ -125,15 +125,17 @@ def test_loop_nests_match_autograd_and_finite_differences(x, y):
 def test_an_outer_loop_keeps_no_copy_of_what_its_inner_loop_pops():
     text = generation.generate(nest, "grad", ("x", "y")).text
     pushes = [line.strip() for line in text.splitlines() if ".append(" in line]
-    # the inner loop's values (h twice, tanh, the shape of `0.5 * x`) and the inner stacks
-    # saved per outer trip: nothing of h or tanh before the inner loop, no trip count (both
-    # range loops run their counters backwards)
+    # the inner loop's values (h twice, tanh, the shape of `0.5 * x`) on stacks shared by the
+    # outer trips (no stack of stacks): nothing of h or tanh before the inner loop, no trip
+    # count (both range loops run their counters backwards)
     assert pushes == ["_tanh_stack.append(_tanh)",
                       "h_stack.append(h)", "_mul_stack.append(shape_only(_mul))",
-                      "h_stack.append(h)", "_mul_stack_stack.append(_mul_stack)",
-                      "_tanh_stack_stack.append(_tanh_stack)",
-                      "h_stack_stack.append(h_stack)"]
+                      "h_stack.append(h)"]
     assert text.count(".pop()") == len(pushes)
+    assert "_stack_stack" not in text
+    starts = [line for line in text.splitlines() if line.endswith("_stack = []")]
+    assert len(starts) == 3 and all(len(line) - len(line.lstrip()) == 4
+                                    for line in starts), starts     # before the outer loop
 
 
 def test_a_stack_whose_value_is_read_after_the_loop_stays():
