@@ -28,7 +28,9 @@ Loops (see `_Loop`): the primal loop counts its trips and pushes onto stacks the
 adjoint will need that the loop overwrites; the adjoint loop runs the trips backwards, popping
 them. A range loop that runs every trip runs its counter backwards instead of counting, and a
 value that is an entry of an array the loop does not write at integer indices (`xs[t]`) is
-recomputed in the reversed trip, not pushed (`srcad.loop_plan`). Derivative statements carry
+recomputed in the reversed trip, not pushed (`srcad.loop_plan`). In a loop nest, the stacks of
+the inner loops are started once, before the outermost loop, and shared by all the trips around
+them (one flat stack per value), not kept whole per outer trip. Derivative statements carry
 annotation DERIVATIVE and the ORIGIN of their primal statement.
 """
 
@@ -653,7 +655,8 @@ class _Loop:
     the body (and not before the loop) is pushed after its assignment and popped at the start
     of the reversed trip; any other (carried from trip to trip, or assigned on some paths
     only) is pushed before each assignment and popped right after that assignment's adjoint,
-    so every adjoint statement sees the values its primal statement saw. Adjoint: `for _ in
+    so every adjoint statement sees the values its primal statement saw. The stacks of loops
+    inside the body are shared by its trips (`_shared_stacks`). Adjoint: `for _ in
     range(trips)` (or the counter backwards) over the reversed body; adjoints that flow from
     trip to trip, or collect over all trips, start (at zero if nothing reached them yet)
     before the loop, and are set to zero at the end of a reversed
