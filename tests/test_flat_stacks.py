@@ -72,10 +72,12 @@ def test_differences_at_a_point(ours_f, theirs_f):
 
 
 @pytest.mark.parametrize("ours_f, theirs_f", PAIRS, ids=IDS)
-def test_a_pullback_called_twice(ours_f, theirs_f):
-    """Each call pops from its own copy of the flat stacks."""
-    _, pullback = srcad.vjp(ours_f, wrt=(0, 1))(X, XS)
-    want = _autograd_grads(theirs_f, (X, XS))
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_a_pullback_called_twice(ours_f, theirs_f, sign):
+    """Each call pops from its own copy of the flat stacks (both paths of `nest_in_branch`)."""
+    x = X * np.array([sign, 1.0, 1.0, 1.0])
+    _, pullback = srcad.vjp(ours_f, wrt=(0, 1))(x, XS)
+    want = _autograd_grads(theirs_f, (x, XS))
     for scale in (1.0, -2.0, 0.5):
         for g, w in zip(pullback(scale), want):
             np.testing.assert_allclose(g, scale * w, rtol=1e-9, atol=1e-11)

@@ -1,9 +1,9 @@
 """Loop nests whose inner loops' stacks are shared by the outer trips (`passes/reverse`: one
 flat stack per value per nest): inner trip counts that differ from outer trip to outer trip
 (none in some), `while` loops with data-dependent trips, break and continue, an inner loop in
-a branch, values pushed at several levels, three levels. Written against the module name `np`
-so that `tests/test_flat_stacks.py` runs them with NumPy through srcad and with
-`autograd.numpy` through autograd. Arguments: `x` of shape (4,), `xs` of shape (n, 4)."""
+a branch, a nest in a branch, values pushed at several levels, three levels. Written against
+the module name `np` so that `tests/test_flat_stacks.py` runs them with NumPy through srcad and
+with `autograd.numpy` through autograd. Arguments: `x` of shape (4,), `xs` of shape (n, 4)."""
 
 import numpy as np
 
@@ -81,5 +81,14 @@ def rows_of_rows(x, xs):
     return np.sum(h)
 
 
+def nest_in_branch(x, xs):
+    h = x
+    if x[0] > 0:
+        for i in range(xs.shape[0]):
+            for j in range(i + 1):
+                h = np.sin(h) * xs[j] + h
+    return np.sum(h * h)
+
+
 FUNCTIONS = [triangle, nested_while, break_continue, in_branch, several_levels, triple,
-             rows_of_rows]
+             rows_of_rows, nest_in_branch]
