@@ -10,6 +10,7 @@ the tree it takes in and gives out. Passes share facts only through the tree and
     -> shapes -> specialize (-> shapes again)       code specialized to argument shapes only
     -> activity -> deny -> forward | reverse -> optimize            the derivative function
 
-Not a pass: the module simplify (`simplify.simplify(expr, ...)`), which `reverse` calls on each
-filled template of code specialized to shapes.
+Not passes: the module simplify (`simplify.simplify(expr, ...)`), which `reverse` calls on each
+filled template of code specialized to shapes, and the module reverse_loops (`Loop`), which
+`reverse` calls on each loop.
 """
