@@ -178,7 +178,7 @@ class _Short:
         writer = _WRITERS.get(kind)
         if writer is None:
             raise _Unwritten
-        return writer(cls, node)
+        return writer(node)
 
     @classmethod
     def operand(cls, node):
@@ -288,7 +288,6 @@ _WRITERS = {ast.Constant: _Short.constant, ast.Attribute: _Short.attribute,
             ast.Call: _Short.call, ast.Subscript: _Short.subscript, ast.Slice: _Short.slice,
             ast.Tuple: _Short.tuple, ast.List: _Short.list, ast.BinOp: _Short.binop,
             ast.UnaryOp: _Short.unaryop}
-_WRITERS = {kind: writer.__func__ for kind, writer in _WRITERS.items()}
 _UNDELIMITED = frozenset({ast.Name, ast.Attribute, ast.Call, ast.Subscript})
 
 
