@@ -5,8 +5,6 @@ stacks. Checked against autograd and central differences for trip counts from 0 
 to 4 (inner trips that differ from outer trip to outer trip, none in some), pullbacks called
 twice, and second order (hvp, hessian, vjp of grad)."""
 
-import pathlib
-import types
 import warnings
 
 import autograd  # (the test extra installs it: a missing one fails, never skips)
@@ -19,18 +17,9 @@ from hypothesis.extra import numpy as hnp
 import srcad
 from srcad.testing import check_grads
 from tests.support import flat_stack_functions as ours
+from tests.support.autograd_twin import autograd_twin
 
-
-def _autograd_module():
-    path = pathlib.Path(ours.__file__)
-    module = types.ModuleType("flat_stack_functions_autograd")
-    module.__file__ = str(path)
-    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)
-    module.np = autograd.numpy
-    return module
-
-
-THEIRS = _autograd_module()
+THEIRS = autograd_twin(ours)
 PAIRS = list(zip(ours.FUNCTIONS, THEIRS.FUNCTIONS))
 IDS = [f.__name__ for f in ours.FUNCTIONS]
 values = st.floats(-0.9, 0.9, allow_nan=False, width=64)

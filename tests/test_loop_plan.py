@@ -13,9 +13,7 @@ source is checked for what the plan promises: no counter, trip count or entry on
 it applies, trips counted where it must not.
 """
 
-import pathlib
 import re
-import types
 import warnings
 
 import autograd  # (the test extra installs it: a missing one fails, never skips)
@@ -29,18 +27,9 @@ import srcad
 from srcad.errors import RuleFailedError
 from srcad.testing import check_grads
 from tests.support import loop_plan_functions as ours
+from tests.support.autograd_twin import autograd_twin
 
-
-def _autograd_module():
-    path = pathlib.Path(ours.__file__)
-    module = types.ModuleType("loop_plan_functions_autograd")
-    module.__file__ = str(path)
-    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)
-    module.np = autograd.numpy
-    return module
-
-
-THEIRS = _autograd_module()
+THEIRS = autograd_twin(ours)
 PAIRS = list(zip(ours.FUNCTIONS, THEIRS.FUNCTIONS))
 IDS = [f.__name__ for f in ours.FUNCTIONS]
 values = st.floats(-0.9, 0.9, allow_nan=False, width=64)

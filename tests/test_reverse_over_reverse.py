@@ -10,7 +10,6 @@ third derivatives, against autograd's (the same source run with `np` = `autograd
 against central differences of srcad's first derivatives.
 """
 
-import pathlib
 import re
 import types
 
@@ -23,18 +22,9 @@ from hypothesis.extra import numpy as hnp
 
 import srcad
 from tests.support import loop_functions as ours
+from tests.support.autograd_twin import autograd_twin
 
-
-def _autograd_module():
-    path = pathlib.Path(ours.__file__)
-    module = types.ModuleType("loop_functions_autograd")
-    module.__file__ = str(path)
-    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)
-    module.np = autograd.numpy
-    return module
-
-
-THEIRS = _autograd_module()
+THEIRS = autograd_twin(ours)
 PAIRS = list(zip(ours.FUNCTIONS, THEIRS.FUNCTIONS))
 IDS = [f.__name__ for f in ours.FUNCTIONS]
 POINTS = [np.array([0.3, -0.4, 0.7]), np.array([-0.8, 0.25, 0.55])]
