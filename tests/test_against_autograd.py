@@ -5,8 +5,6 @@ once with `np` = `autograd.numpy` through autograd; gradients and directional de
 agree to 1e-9 relative, on hypothesis-drawn inputs.
 """
 
-import pathlib
-import types
 
 import autograd  # (the test extra installs it: a missing one fails, never skips)
 import numpy as np
@@ -17,19 +15,9 @@ from hypothesis.extra import numpy as hnp
 
 import srcad
 from tests.support import crosscheck_functions as ours
+from tests.support.autograd_twin import autograd_twin
 
-
-def _autograd_module():
-    path = pathlib.Path(ours.__file__)
-    module = types.ModuleType("crosscheck_autograd")
-    module.__file__ = str(path)
-    code = compile(path.read_text(), str(path), "exec")
-    exec(code, module.__dict__)
-    module.np = autograd.numpy
-    return module
-
-
-THEIRS = _autograd_module()
+THEIRS = autograd_twin(ours)
 values = st.floats(-1.2, 1.2, allow_nan=False, width=64).filter(lambda v: v == 0 or abs(v) > 1e-3)
 inputs = st.tuples(hnp.arrays(np.float64, (4,), elements=values),
                    hnp.arrays(np.float64, (3, 4), elements=values))

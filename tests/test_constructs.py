@@ -7,8 +7,6 @@ source run with `np` = `autograd.numpy`) and central finite differences (`check_
 
 import functools
 import linecache
-import pathlib
-import types
 
 import autograd  # (the test extra installs it: a missing one fails, never skips)
 import numpy as np
@@ -20,17 +18,9 @@ from hypothesis.extra import numpy as hnp
 import srcad
 from srcad.testing import check_grads
 from tests.support import construct_functions as ours
+from tests.support.autograd_twin import autograd_twin
 
-
-def _autograd_module():
-    path = pathlib.Path(ours.__file__)
-    module = types.ModuleType("construct_autograd")
-    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)
-    module.np = autograd.numpy
-    return module
-
-
-THEIRS = _autograd_module()
+THEIRS = autograd_twin(ours)
 IDS = [f.__name__ for f in ours.FUNCTIONS]
 values = st.floats(-1.3, 1.3, allow_nan=False, width=64).filter(lambda v: abs(v) > 0.05)
 vectors = hnp.arrays(np.float64, (4,), elements=values).filter(
