@@ -17,19 +17,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import srcad
-from srcad import higher_order, scaled_batch
+from srcad import higher_order
 from srcad.batching import Batch, BatchUnsupported
 from tests.support import cases, glm
-from tests.support.batched import check_batched_jvp
-
-
-@pytest.fixture(autouse=True, scope="module")
-def folding_every_batch():
-    """Steps that only scale a batch fold however small it is (srcad/scaled_batch.py), so
-    that the comparisons here cover folded batches too."""
-    before, scaled_batch.MIN_ELEMENTS = scaled_batch.MIN_ELEMENTS, 0
-    yield
-    scaled_batch.MIN_ELEMENTS = before
+from tests.support.batched import (
+    check_batched_jvp,
+    folding_every_batch,  # noqa: F401  (an autouse fixture)
+)
 
 CASES = cases.load()
 K = 3

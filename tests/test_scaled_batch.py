@@ -25,16 +25,8 @@ from srcad.batching import Batch
 from srcad.scaled_batch import ScaledBatch
 from srcad.unit_batch import UnitBatch
 from tests.support import glm
+from tests.support.batched import folding_every_batch  # noqa: F401  (an autouse fixture)
 from tests.support.lazy_double import computed, refusing, to_dask
-
-
-@pytest.fixture(autouse=True, scope="module")
-def folding_every_batch():
-    """Steps that only scale a batch fold however small it is (srcad/scaled_batch.py), so
-    that the comparisons here cover folded batches too."""
-    before, scaled_batch.MIN_ELEMENTS = scaled_batch.MIN_ELEMENTS, 0
-    yield
-    scaled_batch.MIN_ELEMENTS = before
 
 MODERATE = st.floats(-3.0, 3.0, allow_nan=False).map(lambda v: 0.0 if abs(v) < 0.1 else v)
 EXTREME = st.sampled_from([1e200, -1e200, 1e-200, 1e300, 1e-300, 5e-324, 1e-310, 0.0, 2.0,

@@ -22,21 +22,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import srcad
-from srcad import scaled_batch
 from srcad.batching import Batch, BatchUnsupported
 from srcad.unit_batch import UnitBatch
 from tests.support import cases, glm
-from tests.support.batched import check_unit_jvp
+from tests.support.batched import (
+    check_unit_jvp,
+    folding_every_batch,  # noqa: F401  (an autouse fixture)
+)
 from tests.support.lazy_double import computed, refusing, to_dask
-
-
-@pytest.fixture(autouse=True, scope="module")
-def folding_every_batch():
-    """Steps that only scale a batch fold however small it is (srcad/scaled_batch.py), so
-    that the comparisons here cover folded batches too."""
-    before, scaled_batch.MIN_ELEMENTS = scaled_batch.MIN_ELEMENTS, 0
-    yield
-    scaled_batch.MIN_ELEMENTS = before
 
 CASES = cases.load()
 

@@ -1,10 +1,21 @@
-"""Batched tangents for the tests: random batches shaped like a function's arguments, and a
-batched jvp compared direction by direction with separate jvps (tests/test_batching.py)."""
+"""Batched tangents for the tests: random batches shaped like a function's arguments, a
+batched jvp compared direction by direction with separate jvps (tests/test_batching.py), and
+`folding_every_batch`, the autouse fixture a test module imports to fold batches of any size."""
 
 import numpy
+import pytest
 
 import srcad
-from srcad import backend, batching
+from srcad import backend, batching, scaled_batch
+
+
+@pytest.fixture(autouse=True, scope="module")
+def folding_every_batch():
+    """Steps that only scale a batch fold however small it is (srcad/scaled_batch.py), so
+    that the comparisons of a test module that imports this fixture cover folded batches."""
+    before, scaled_batch.MIN_ELEMENTS = scaled_batch.MIN_ELEMENTS, 0
+    yield
+    scaled_batch.MIN_ELEMENTS = before
 
 
 def tangents_like(x, k, rng):
