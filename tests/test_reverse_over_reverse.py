@@ -11,7 +11,6 @@ against central differences of srcad's first derivatives.
 """
 
 import re
-import types
 
 import autograd  # (the test extra installs it: a missing one fails, never skips)
 import numpy as np
@@ -22,7 +21,7 @@ from hypothesis.extra import numpy as hnp
 
 import srcad
 from tests.support import loop_functions as ours
-from tests.support.autograd_twin import autograd_twin
+from tests.support.autograd_twin import autograd_twin, on_autograd
 
 THEIRS = autograd_twin(ours)
 PAIRS = list(zip(ours.FUNCTIONS, THEIRS.FUNCTIONS))
@@ -224,8 +223,7 @@ def test_first_order_loops_and_branches(func, x):
     """A loop variable bound before its loop (and read after it) or assigned again in the body
     got, in the reversed trips, the value of another trip (a wrong gradient); a branch's zero
     adjoint read a value no path had assigned (an error). Both modes, against autograd."""
-    anp_globals = dict(func.__globals__, np=autograd.numpy)
-    theirs = types.FunctionType(func.__code__, anp_globals)
+    theirs = on_autograd(func)
     want = autograd.grad(theirs)(x)
     np.testing.assert_allclose(srcad.grad(func)(x), want, rtol=1e-12, atol=1e-14)
     _, directional = srcad.jvp(func)(x, np.ones(3))
@@ -249,8 +247,7 @@ def test_second_order_vjp_of_a_vector_function():
     """The vjp of a vjp (what `srcad.vjp(srcad.vjp(F))` would mean): the gradient in `x` of
     `<F(x), u>` is `J(x)^T u`, and vjp of that gradient is the second-order vjp. Against
     autograd's vjp of its vjp, through a loop and `np.array` of values."""
-    theirs = types.FunctionType(vector_map.__code__,
-                                dict(vector_map.__globals__, np=autograd.numpy))
+    theirs = on_autograd(vector_map)
     x, u, w = POINTS[1], np.array([0.7, -1.3]), np.array([0.2, 0.5, -0.4])
     first, pullback = srcad.vjp(srcad.grad(paired))(x, u)
     first_vjp, _ = autograd.make_vjp(theirs)(x)

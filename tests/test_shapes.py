@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 import autograd
-import autograd.numpy as anp
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -23,6 +22,7 @@ from srcad import dispatch, generation
 from srcad.errors import WrtError
 from srcad.nn import Module, Parameter
 from srcad.passes import shapes
+from tests.support.autograd_twin import on_autograd
 
 # ---- functions -------------------------------------------------------------------------------
 
@@ -118,11 +118,6 @@ def run_time_shapes(function, args):
     return seen
 
 
-def with_autograd_numpy(func):
-    import types
-    return types.FunctionType(func.__code__, dict(func.__globals__, np=anp), func.__name__)
-
-
 def check_gradients(func, args, wrt):
     """srcad's specialized gradient against its generic code, autograd and central finite
     differences along a random direction."""
@@ -138,7 +133,7 @@ def check_gradients(func, args, wrt):
         np.testing.assert_allclose(g, expected_generic[k] + np.zeros(np.shape(args[i])),
                                    rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(
-            g, autograd.grad(with_autograd_numpy(func), i)(*args), rtol=1e-9, atol=1e-12)
+            g, autograd.grad(on_autograd(func), i)(*args), rtol=1e-9, atol=1e-12)
         v = rng.standard_normal(np.shape(args[i]))
         eps = 1e-6
         plus = list(args)

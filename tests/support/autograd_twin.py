@@ -1,7 +1,8 @@
-"""A module of test functions loaded a second time with `np` bound to `autograd.numpy`: the
-independent result that tests compare srcad's derivatives with. In: a module of
-`tests/support` whose functions read `np`. Out: its twin, a new module whose functions (its
-`FUNCTIONS` list too) run on autograd."""
+"""Test functions run a second time with `np` bound to `autograd.numpy`: the independent
+result that tests compare srcad's derivatives with. `autograd_twin(module)`: a module of
+`tests/support` whose functions read `np` in, its twin out, a new module whose functions (its
+`FUNCTIONS` list too) run on autograd. `on_autograd(func)`: one function in, the same code
+reading `np` as autograd's out."""
 
 import pathlib
 import types
@@ -16,3 +17,8 @@ def autograd_twin(module):
     exec(compile(path.read_text(), str(path), "exec"), twin.__dict__)
     twin.np = autograd.numpy
     return twin
+
+
+def on_autograd(func):
+    return types.FunctionType(func.__code__, dict(func.__globals__, np=autograd.numpy),
+                              func.__name__, func.__defaults__)
