@@ -452,30 +452,36 @@ def as_methods(statements, shapes):
     shape}` (annotation SHAPES)."""
     if not shapes:
         return
-    arrays = _arrays(statements, shapes)
-    for statement in statements:
-        for node in walk(statement):
-            if isinstance(node, ast.Call) and _reduction_of(node, arrays):
-                method = _METHODS[anno.get(node, anno.FUNC)]
-                node.func = ast.Attribute(value=node.args[0], attr=method, ctx=ast.Load())
-                node.args = []
+    nodes = [node for statement in statements for node in walk(statement)]
+    arrays = _arrays(nodes, shapes)
+    for node in nodes:
+        method = isinstance(node, ast.Call) and _reduction_of(node, arrays)
+        if method:
+            node.func = ast.Attribute(value=node.args[0], attr=method, ctx=ast.Load())
+            node.args = []
+
+
+def _method(func):
+    """The array method of the reduction `func` (a FUNC annotation: any callable), or None."""
+    try:
+        return _METHODS.get(func)
+    except TypeError:                           # (an unhashable callable)
+        return None
 
 
 def _reduction_of(call, arrays):
-    """True for `np.sum(a, axis=..., keepdims=..., dtype=...)` of a name among `arrays`."""
-    func = anno.get(call, anno.FUNC)
-    try:
-        known = func in _METHODS
-    except TypeError:                           # (an unhashable callable)
-        return False
-    return (known and len(call.args) == 1 and isinstance(call.args[0], ast.Name)
-            and call.args[0].id in arrays
-            and all(k.arg in _KEYWORDS for k in call.keywords))
+    """The method for `np.sum(a, axis=..., keepdims=..., dtype=...)` of a name among `arrays`,
+    else None."""
+    method = _method(anno.get(call, anno.FUNC))
+    if (method and len(call.args) == 1 and isinstance(call.args[0], ast.Name)
+            and call.args[0].id in arrays and all(k.arg in _KEYWORDS for k in call.keywords)):
+        return method
+    return None
 
 
-def _arrays(statements, shapes):
-    """The names that hold NumPy arrays of one or more dimensions (see the module docstring)."""
-    nodes = [node for statement in statements for node in walk(statement)]
+def _arrays(nodes, shapes):
+    """The names that hold NumPy arrays of one or more dimensions (see the module docstring),
+    among `nodes`, every node of the statements."""
     direct = {id(node.targets[0]): node.value for node in nodes
               if isinstance(node, ast.Assign) and len(node.targets) == 1}
     values = {}
@@ -495,8 +501,5 @@ def _array_value(value):
         return isinstance(value.op, (ast.USub, ast.UAdd))
     if isinstance(value, ast.Call):
         func = anno.get(value, anno.FUNC)
-        try:
-            return isinstance(func, numpy.ufunc) or func in _METHODS
-        except TypeError:
-            return False
+        return isinstance(func, numpy.ufunc) or _method(func) is not None
     return False
