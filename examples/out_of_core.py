@@ -120,10 +120,10 @@ def main():
               f"{args.rows * args.features * 8 / 1e6:.0f} MB in chunks of {args.chunk_rows} "
               "rows")
         X, y, _ = synthetic("logistic", args.rows, args.features, args.chunk_rows)
-        print("\nthe generated gradient:\n" + srcad.source(srcad.grad(logistic), np.zeros(
-            args.features), X, y))
+        b = np.zeros(args.features)
+        print("\nthe generated gradient:\n" + srcad.source(srcad.grad(logistic), b, X, y))
         print("the generated Hessian-vector product (forward over reverse):\n"
-              + srcad.source(srcad.hvp(logistic)))
+              + srcad.source(srcad.hvp(logistic), b, X, y, b))
         for loss in (logistic, poisson):
             X, y, truth = synthetic(loss.__name__, args.rows, args.features, args.chunk_rows)
             start = time.perf_counter()

@@ -348,10 +348,14 @@ def source(obj: Any, *example_args: Any, generic: bool = False, **example_kwargs
     """The generated Python source of a srcad derivative, as a string: the code that ran for
     the latest call's argument shapes (the generic code before any call, or with
     `generic=True`). For the code of other calls, pass example arguments:
-    `srcad.source(srcad.grad(loss, wrt="model"), model, X, y)` (with `generic=True`, the code
-    for any shapes: for a model, specialized to its structure alone)."""
+    `srcad.source(srcad.grad(loss, wrt="model"), model, X, y)`, `srcad.source(srcad.hessian(
+    loss), b, X, y)` (with `generic=True`, the code for any shapes: for a model, specialized to
+    its structure alone)."""
     if isinstance(obj, Derivative):
         return obj.source(*example_args, generic=generic, **example_kwargs)
+    made = type(obj)
+    if hasattr(made, "__srcad_source__") and callable(getattr(made, "source", None)):
+        return obj.source(*example_args, generic=generic, **example_kwargs)   # (hvp, hessian)
     text = getattr(obj, "__srcad_source__", None)
     if text is None:
         raise TypeError(f"{obj!r} was not made by srcad, so it has no generated source")

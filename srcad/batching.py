@@ -296,6 +296,8 @@ def _matmul(a, b, **kwargs):
         raise BatchUnsupported("numpy.matmul with keyword arguments")
     na, nb = _ndim(a), _ndim(b)
     if isinstance(b, Batch) and na == 2 and nb == 1:      # M @ v: one product with V.T
+        if backend.is_lazy(a) and backend.is_lazy(b.stacked):     # (Dask's dot: no sum step
+            return Batch(numpy.tensordot(b.stacked, a, axes=([1], [1])))    # of its own)
         columns = numpy.swapaxes(b.stacked, 0, 1)
         product = backend.rows_times(a, columns)
         return Batch(numpy.swapaxes(a @ columns if product is None else product, 0, 1))

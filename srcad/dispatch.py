@@ -33,7 +33,7 @@ from .errors import (
     WrtError,
 )
 from .generation import cached, signature, specializations
-from .kinds import GRAD, JVP, VALUE_AND_GRAD
+from .kinds import GRAD, GRAD_NESTED, JVP, VALUE_AND_GRAD
 from .sparse import RowGrad
 
 SPECIALIZATIONS = 8     # keys (shape signatures) per derivative; further ones run generic code
@@ -52,11 +52,12 @@ class CallPath:
         self.d = derivative
         self.routes = {}            # key -> function(args), the checked fast route
         self.entry = None           # the compiled entry of the latest key (grad only)
-        self.latest = None          # the route of the latest call
+        self.latest = None          # the route of the latest call (`_Ran` off the routes)
         self.general = None         # (Generated, its guard, its call) of the generic code
         self.fast = derivative.kind in (GRAD, VALUE_AND_GRAD) and derivative.receiver is None
         self.jit = derivative.jit   # compiled mode: code of each key compiled (`compiled`)
         self.jitted = {}            # id(Generated) -> its `compiled.PerKey` (compiled mode)
+        self.unshaped = set()       # signatures whose shaped jvp failed to generate (`shaped_jvp`)
         self.ran = None             # the `compiled.PerKey` of the latest call (compiled mode)
 
     # ---- arguments -> key -> route ------------------------------------------------------------
@@ -105,6 +106,7 @@ class CallPath:
         """Drop every route (what they relied on changed)."""
         self.routes.clear()
         self.jitted.clear()
+        self.unshaped.clear()
         self.entry = self.latest = self.ran = None
         self.general = None
         self.d.refresh()
@@ -126,12 +128,14 @@ class CallPath:
         backend.any_lazy(args)                  # (finds Dask before its arrays are used)
         if d.kind == JVP:
             return self.jvp(args, kwargs)
-        if _special(args) or _special(kwargs.values()):
-            generated = self.specialized(args, kwargs)
+        if _special(args) or _special(kwargs.values()) or backend.any_lazy(args):
+            generated = self.specialized(args, kwargs)      # (Dask arrays: their shapes)
+            self.latest = _Ran(generated)
             if self.jit:
                 return self.compiled_call(generated)[1](args, kwargs)
             return _finished(d, generated)(args, kwargs)
         generated = self.generic()
+        self.latest = _Ran(generated)
         if self.jit:
             return self.compiled_call(generated)[1](args, kwargs)
         return self.general[2](args, kwargs)
@@ -154,6 +158,10 @@ class CallPath:
         for such calls (the gradient's `GRAD_NESTED` variant)."""
         d = self.d
         kind = kind or d.kind
+        if kind == JVP and shapes and not kwargs:
+            shaped = self.shaped_jvp(args)
+            if shaped is not None:
+                return shaped
         if not (_special(args) or _special(kwargs.values())):
             if shapes and self.fast and not kwargs and self.may_specialize():
                 return cached(d.func, kind, d.wrt, signature=signature(args))
@@ -166,6 +174,28 @@ class CallPath:
         shaped = shapes and self.fast and not kwargs and not names and self.may_specialize()
         return cached(d.func, kind, d.wrt, tuple(sorted(names)), d.statics + statics,
                       signature(args) if shaped else None)
+
+    def shaped_jvp(self, primals):
+        """The forward-mode code of a gradient (`hvp`, `hessian`) for calls with arrays and
+        numbers of known shapes (NumPy or Dask): the transformed code of the gradient
+        specialized to their shapes (where it has none of `unreduce`, `unbroadcast`, ...);
+        None where that does not apply (the generic jvp then runs)."""
+        d, inner = self.d, self.d.inner
+        if (inner is None or inner.kind != GRAD or inner.adapts or inner.receiver is not None
+                or d.receiver is not None or _special(primals)
+                or len(primals) != len(inner.params) or not inner._path.fast):
+            return None
+        shapes = signature(primals)
+        if None in shapes or shapes in self.unshaped or not inner._path.may_specialize():
+            return None
+        try:
+            code = inner._path.specialized(primals, {})
+            if code.callees:        # (closure-free adjoints, as `api._inner_code` takes)
+                code = inner._path.specialized(primals, {}, kind=GRAD_NESTED)
+            return cached(code.function, JVP, d.wrt, statics=d.statics)
+        except SrcadError:          # (what the specialized gradient calls has no forward
+            self.unshaped.add(shapes)       # rule: the generic code's error, if any, is
+            return None                     # the one to show)
 
     def may_specialize(self):
         """True while this function has fewer than `SPECIALIZATIONS` shape signatures cached
@@ -205,7 +235,8 @@ class CallPath:
         if any(models.is_model(a) for a in (*primals, *kwargs.values())):   # code for the
             generated = self.specialized(primals, kwargs)                   # models' structure
         else:
-            generated = self.generic()
+            generated = (None if kwargs else self.shaped_jvp(primals)) or self.generic()
+        self.latest = _Ran(generated)
         result = self.runs(generated).function(*primals, *tangents, **kwargs)
         if backend.lazy_results() or not (backend.any_lazy(args) or backend.any_lazy(kwargs)):
             return result
@@ -225,6 +256,15 @@ def _model_tangent(d, name_, model, tangent):
             f"named_parameters(), each entry shaped like its parameter: {shapes}",
             d.location())
     return {**tangent, **{alias: tangent[path] for alias, path in layout.aliases.items()}}
+
+
+class _Ran:
+    """The code a call off the fast routes ran, read by `source` as a route's `generated`."""
+
+    __slots__ = ("generated",)
+
+    def __init__(self, generated):
+        self.generated = generated
 
 
 class _Route:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy
 
 from . import annotations as anno
-from . import ast_util, codegen, guards, models, runtime
+from . import ast_util, backend, codegen, guards, models, runtime
 from .ast_util import SourceInfo
 from .callee import Callee
 from .errors import Location, SrcadError
@@ -194,15 +194,17 @@ def _job(func: FunctionType, kind: str, wrt: tuple[str, ...], name: str,
     """`func` parsed, and the `Job` of generating the function `name` from it (see
     `_generate`)."""
     tree, info = ast_util.parse_function(func)
-    arguments, parameters_ = {}, {}
+    arguments, parameters_, lazy = {}, {}, False
     if signature is not None:       # the shapes of plain arguments, and of models' parameters
-        arguments = dict(zip(_positional(func), signature))
+        lazy = any(type(shape) is LazyShape for shape in signature)
+        arguments = {param: tuple(shape) if type(shape) is LazyShape else shape
+                     for param, shape in zip(_positional(func), signature)}
         parameters_ = {(param, path): shape for param, value in statics if _is_module(value)
                        for path, shape in arguments.pop(param, None) or ()}
     job = Job(func, kind, wrt, name, info, resolve.namespace(func),
               resolve.local_names(tree), statics={**dict(statics), **_global_models(func, tree)},
               containers=containers, argument_shapes=arguments, parameter_shapes=parameters_,
-              result_shape=_result_shape)
+              result_shape=_result_shape, lazy=lazy)
     return tree, job
 
 
@@ -459,11 +461,38 @@ def _positional(func):
 
 def signature(args):
     """The shapes of positional arguments, as code specialized to them needs: a NumPy array's
-    shape, `()` for a Python or NumPy scalar, for a model the pairs (parameter name, shape) of
-    its parameters (`model_signature`), None for anything else."""
+    shape, a Dask array's as a `LazyShape` (where the sizes of all its chunks are known),
+    `()` for a Python or NumPy scalar, for a model the pairs (parameter name, shape) of its
+    parameters (`model_signature`), None for anything else."""
     return tuple(a.shape if type(a) is numpy.ndarray else
                  () if type(a) in _SCALAR_TYPES else
-                 model_signature(a) if _is_module(a) else None for a in args)
+                 model_signature(a) if _is_module(a) else _lazy_shape(a) for a in args)
+
+
+class LazyShape(tuple):
+    """The shape of a Dask array argument. Code for Dask arrays differs from code for
+    in-memory arrays of the same shapes (see `Job.lazy`), so a `LazyShape` is never equal to
+    a plain tuple (nor hashed like one), and the cache keeps the two apart."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        return type(other) is LazyShape and tuple.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash((LazyShape, tuple(self)))
+
+
+def _lazy_shape(a):
+    """A Dask array's shape as a `LazyShape` where the sizes of all its chunks are known
+    (not after a boolean mask), else None."""
+    if not backend.is_lazy(a):
+        return None
+    shape = tuple(a.shape)
+    return LazyShape(shape) if all(isinstance(n, int) for n in shape) else None
 
 
 def model_signature(model):

@@ -37,8 +37,12 @@ class Composite:
         """The derivatives it is made of."""
         return self._parts
 
-    def source(self):
-        return "\n\n".join(part.source() for part in self.parts())
+    def source(self, *args, generic=False, **kwargs):
+        """The source of its parts: the code the latest call ran, or with example arguments
+        (those of a call of it), the code for calls like that one (see `srcad.source`)."""
+        return "\n\n".join(part.source(*args, generic=generic, **kwargs)
+                             if isinstance(part, (Derivative, Composite)) else part.source()
+                             for part in self.parts())
 
     @property
     def __srcad_source__(self):

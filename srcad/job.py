@@ -55,12 +55,15 @@ class Job:
     assignment targets, which are never looked up in `names`), `statics` (parameter -> value
     known while generating: a method's `self`, a model), `containers` (parameters holding
     lists, tuples or dicts of arrays), `argument_shapes` and `parameter_shapes` (the static
-    shapes to specialize to; empty when the code is generic) and `result_shape`.
+    shapes to specialize to; empty when the code is generic), `result_shape`, and `lazy`
+    (True for code specialized to the shapes of Dask arrays among the arguments: the adjoints
+    of `@` stay the run-time helpers, which reduce over a Dask array's chunks with one
+    `tensordot` where Dask's own `@` adds steps).
     """
 
     __slots__ = ("func", "kind", "wrt", "name", "info", "names", "locals", "statics",
                  "containers", "argument_shapes", "parameter_shapes", "result_shape", "namer",
-                 "free", "derive", "pullback_only")
+                 "free", "derive", "pullback_only", "lazy")
 
     func: Callable[..., Any]
     kind: str
@@ -74,6 +77,7 @@ class Job:
     argument_shapes: dict[str, Shape | None]
     parameter_shapes: ParameterShapes
     result_shape: ResultShape | None
+    lazy: bool
     namer: Namer                   # set by the pipeline before normal form
     free: FreeNames                # set after normal form: objects generated code names
     derive: Derive                 # set after normal form
@@ -84,7 +88,7 @@ class Job:
                  statics: Mapping[str, Any] | None = None, containers: tuple[str, ...] = (),
                  argument_shapes: Mapping[str, Shape | None] | None = None,
                  parameter_shapes: ParameterShapes | None = None,
-                 result_shape: ResultShape | None = None) -> None:
+                 result_shape: ResultShape | None = None, lazy: bool = False) -> None:
         self.func = func
         self.kind = kind
         self.wrt = tuple(wrt)
@@ -97,6 +101,7 @@ class Job:
         self.argument_shapes = dict(argument_shapes or {})
         self.parameter_shapes = dict(parameter_shapes or {})
         self.result_shape = result_shape
+        self.lazy = lazy
 
     @property
     def modules(self) -> tuple[str, ...]:

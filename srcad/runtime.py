@@ -291,9 +291,9 @@ def matmul_adjoint_right(g, x, y):
             return x * g
         return numpy.multiply.outer(x, g) if y_ndim == 2 else unbroadcast(
             x[:, None] * g[..., None, :], y)
+    if x_ndim == 2 and _lazy(x) and y_ndim <= 2:    # Dask: one reduction over the rows, no
+        return numpy.tensordot(x, g, axes=(0, 0))    # reshapes (its `@` adds steps)
     if y_ndim == 1:
-        if x_ndim == 2 and _lazy(x):           # Dask: one reduction over the rows, no reshapes
-            return numpy.tensordot(x, g, axes=(0, 0))
         return unbroadcast(numpy.swapaxes(x, -1, -2) @ g[..., None], y[..., None])[..., 0] \
             if x_ndim > 2 else x.T @ g
     return unbroadcast(numpy.swapaxes(x, -1, -2) @ g, y)

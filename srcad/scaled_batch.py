@@ -21,6 +21,12 @@ computes the batch once (kept) as
     factor * base.stacked,    factor = the steps of `recipe` applied to the number 1
 
 one pass over the k directions instead of one per step (for Dask data, one task per chunk).
+A product linear in the batch (`A @ t`, `numpy.dot`, `numpy.tensordot`, `numpy.inner`) whose
+factor is one number (every step's factor a number, none an array) that every step kept
+normal takes the base instead, and the number scales its k results (`2 * (X.T @ X)` for the
+normal model's Hessian, not `X.T @ (2 * X)`): a power of two gives the same numbers, another
+number the same to rounding (one product of the number with each result instead of with each
+entry of the batch), overflow and underflow as for the folded steps below.
 
 Exactness: the products are taken in another order, `b * (f1 * f2)` for `(b * f1) * f2`; each
 is one rounding of the exact product, so the two differ by rounding (a relative 2u per step, a
@@ -110,7 +116,53 @@ class ScaledBatch(Batch):
                 o._own()
         if method == "at" and isinstance(inputs[0], ScaledBatch):
             inputs[0]._own()
+        if ufunc is numpy.matmul and method == "__call__" and not kwargs:
+            product = _scaled_product(ufunc, inputs, {})
+            if product is not None:
+                return product
         return Batch.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func in _PRODUCTS:
+            product = _scaled_product(func, args, kwargs)
+            if product is not None:
+                return product
+        return Batch.__array_function__(self, func, types, args, kwargs)
+
+    def number(self):
+        """The factor when it is one Python number (no array, nor NumPy scalar, among the
+        recipe's factors) that every step kept normal, else None."""
+        if self.base is None:
+            return None
+        leaves: list[Any] = []
+        _template(self.recipe, leaves)
+        if leaves:
+            return None
+        factor, kept = _factor(self.recipe, self.result_dtype)
+        return factor if kept is True and factor is not _ONE else None
+
+
+_PRODUCTS = (numpy.dot, numpy.tensordot, numpy.inner, numpy.matmul)
+
+
+def _scaled_product(func, args, kwargs):
+    """`func(*args, **kwargs)`, a product linear in its one batch operand, a `ScaledBatch`
+    whose factor is one number (`number`), as that number times the product with its base:
+    the factor applied to the product's k results instead of the batch's k directions (as
+    dask-glm writes `2 * X.T @ X`). None where that does not apply."""
+    batches = [i for i, a in enumerate(args) if isinstance(a, Batch)]
+    if len(batches) != 1 or not isinstance(args[batches[0]], ScaledBatch) \
+            or kwargs.get("out") is not None:
+        return None
+    scaled = args[batches[0]]
+    factor = scaled.number()
+    if factor is None:
+        return None
+    args = list(args)
+    args[batches[0]] = scaled.base
+    product = func(*args, **kwargs)
+    with numpy.errstate(**scaled.errors):           # (the steps' settings, as for `stacked`)
+        return Batch(product.stacked * factor)
 
 
 # ---- making one ------------------------------------------------------------------------------

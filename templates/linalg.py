@@ -1,4 +1,5 @@
-"""Rules for linear algebra: dot (function and method), matmul, outer, inner, tensordot,
+"""Rules for linear algebra: dot (function and method), matmul, outer (`numpy.outer`, which
+flattens its operands, and `numpy.multiply.outer`, which keeps their axes), inner, tensordot,
 einsum with any string of subscripts (any number of operands), trace and diagonal
 (function and method), and diag in both directions; numpy.linalg's inv, det, slogdet, solve
 (vector and matrix right-hand sides) and cholesky, on matrices and stacks of matrices.
@@ -86,6 +87,17 @@ def outer(y, a, b, out=None):
 @tangent(numpy.outer)
 def outer(y, a, b, out=None):
     d[y] = numpy.outer(d[a], b) + numpy.outer(a, d[b])
+
+
+@adjoint(numpy.multiply.outer)
+def multiply_outer(y, a, b):
+    d[a] += numpy.tensordot(d[y], b, axes=numpy.ndim(b))
+    d[b] += numpy.tensordot(a, d[y], axes=numpy.ndim(a))
+
+
+@tangent(numpy.multiply.outer)
+def multiply_outer(y, a, b):
+    d[y] = numpy.multiply.outer(d[a], b) + numpy.multiply.outer(a, d[b])
 
 
 @adjoint(numpy.inner)

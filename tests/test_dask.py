@@ -363,3 +363,63 @@ def test_over_chunks_needs_rows_in_common():
     with pytest.raises(ValueError, match="share their first"):
         srcad.over_chunks(srcad.grad, glm.logistic)(np.zeros(2), to_dask(np.ones((6, 2))),
                                                     to_dask(np.ones(5)))
+
+
+# ---- code specialized to Dask arrays' shapes -------------------------------------------------
+def test_dask_arguments_get_code_specialized_to_their_shapes_kept_apart_from_numpy():
+    loss = glm.fresh(glm.normal)
+    X, y = glm.data("normal")
+    b = np.linspace(-0.3, 0.3, 5)
+    gradient = srcad.grad(loss)
+    with srcad.lazy(), refusing():
+        lazy = computed(gradient(b, to_dask(X, 4), to_dask(y, 4)))
+    lazy_text = srcad.source(gradient)              # (the code the latest call ran)
+    plain = gradient(b, X, y)
+    plain_text = srcad.source(gradient)
+    np.testing.assert_allclose(lazy, plain, rtol=1e-12)
+    np.testing.assert_allclose(plain, glm.MODELS["normal"][1](b, X, y), rtol=1e-12)
+    for text in (lazy_text, plain_text):            # shapes known: no spreading, no summing
+        assert "unreduce" not in text and "unbroadcast" not in text
+    # the adjoint of `X @ b`: Dask reduces over its chunks with the helper's one tensordot;
+    # NumPy's is written out
+    assert "matmul_adjoint_right(" in lazy_text and ".T @ " not in lazy_text
+    assert ".T @ " in plain_text and "matmul_adjoint_right" not in plain_text
+    assert srcad.source(gradient, b, to_dask(X, 4), to_dask(y, 4)) == lazy_text
+
+
+def test_a_lazy_shape_is_never_a_plain_shape():
+    from srcad.generation import LazyShape, signature
+    shape = LazyShape((4, 5))
+    assert shape != (4, 5) and (4, 5) != shape and shape == LazyShape((4, 5))
+    assert len({shape, (4, 5)}) == 2 and tuple(shape) == (4, 5)
+    X = np.ones((4, 5))
+    assert signature((X, to_dask(X, 2))) == ((4, 5), LazyShape((4, 5)))
+    masked = to_dask(np.arange(6.0), 2)
+    assert signature((masked[masked > 2.0],)) == (None,)     # (unknown chunk sizes: generic)
+
+
+@pytest.mark.parametrize("model", sorted(glm.MODELS))
+def test_glm_hessians_on_dask_run_the_gradient_specialized_to_the_shapes(model):
+    loss, _, hessian = glm.MODELS[model]
+    X, y = glm.data(model)
+    b = np.linspace(-0.3, 0.3, 5)
+    H = srcad.hessian(glm.fresh(loss))
+    with srcad.lazy(), refusing():
+        lazy = H(b, to_dask(X, 4), to_dask(y, 4))
+    text = srcad.source(H)
+    assert "unreduce" not in text and "def jvp_grad_" in text
+    np.testing.assert_allclose(computed(lazy), hessian(b, X), rtol=1e-10)
+    np.testing.assert_allclose(H(b, X, y), hessian(b, X), rtol=1e-10)
+
+
+def test_source_of_a_hessian_shows_the_code_for_example_arguments():
+    loss = glm.fresh(glm.logistic)
+    X, y = glm.data("logistic")
+    b = np.linspace(-0.3, 0.3, 5)
+    H, hvp = srcad.hessian(loss), srcad.hvp(loss)
+    before = srcad.source(H)                        # (no call yet: the generic code)
+    assert "unreduce" in before and srcad.source(H, generic=True) == before
+    shaped = srcad.source(H, b, X, y)
+    assert "unreduce" not in shaped and srcad.source(hvp, b, X, y, b) == shaped
+    H(b, X, y)
+    assert srcad.source(H) == shaped                # (what the latest call ran)

@@ -36,7 +36,7 @@ def test_every_helper_parameter_is_covered_by_its_rule_or_declared():
     one registered helper that fails it)."""
     missing = []
     for mode, key, template in _templates():
-        if not (getattr(key, "__module__", "").startswith("srcad.")
+        if not ((getattr(key, "__module__", None) or "").startswith("srcad.")
                 and template.func.__module__.startswith("srcad.templates")):
             continue
         declared = rules.parameters_without_derivative(key)

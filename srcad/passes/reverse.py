@@ -131,6 +131,7 @@ def _builder(tree, job, statements, params):
     builder.statics = job.statics
     builder.closures = job.kind not in (BACKWARD, GRAD_NESTED)
     builder.shapes = anno.get(tree, anno.SHAPES)
+    builder.lazy = job.lazy
     builder.scalar_outputs = _full_reductions(statements)
     _read_by_kind(builder, statements)
     builder.read_by_active |= _read_by_reversed_loops(statements)
@@ -309,6 +310,7 @@ class _Reverse:
         self.scalar_outputs = set()     # names holding full reductions (always scalars)
         self.parameter_reads = set()    # names holding a model parameter's array
         self.shapes = None              # static shapes of primal names, when specialized
+        self.lazy = False               # specialized to Dask arrays' shapes (`Job.lazy`)
         self.spread = {}                # adjoint name -> (g, x) for `dname = unreduce(g, x)`
         #                                 (see simplify.simplify), within one block
         self.constant_seeds = {}        # adjoint name -> the number it holds (the seed 1.0, ...)
@@ -554,7 +556,7 @@ class _Reverse:
             if self.shapes is not None:           # there is written transposed instead)
                 new.value = substitute(new.value, self.constant_seeds)
                 new.value = simplify(new.value, self.shape_of, self.free, self.spread,
-                                     self.products if transpose else None)
+                                     self.products if transpose else None, self.lazy)
             if anno.get(new, anno.ACCUMULATE):
                 new = self.accumulate(new, defined)
             out.append(self.derivative(new, origin))

@@ -40,14 +40,15 @@ from ..shape_rules import literal
 from .shapes import _UNKNOWN, _Pending, _shape
 
 
-def simplify(node, shape_of, free, spread=None, products=None):
+def simplify(node, shape_of, free, spread=None, products=None, lazy=False):
     """`node` (a derivative expression) with what the shapes make unnecessary taken out;
     `shape_of(name)` gives a name's static shape or None, `free` is the `FreeNames` of the
     generated code (what its calls refer to, and how it names numpy).
 
     * `unbroadcast(g, x)` is `g` when the shapes match, else `np.sum(g, axis=...)` over the
       axes that broadcasting added (or, with keepdims, stretched): `g.sum(axis=0)`;
-    * `matmul_adjoint_left/right(g, x, y)` is written out: `g @ y.T`, `x.T @ g`, ...;
+    * `matmul_adjoint_left/right(g, x, y)` is written out: `g @ y.T`, `x.T @ g`, ...; not in
+      code for Dask arrays (`lazy`), where the helper reduces over chunks with one tensordot;
     * `np.size(x)` is a number; `np.size(y) / np.size(x)`, where y is x reduced over known
       axes, is `1.0 / x.shape[0]` (`1.0 / x.size` when y has one element), and its inverse
       `x.shape[0]` (`optimize` writes the number where only that read would keep x alive);
@@ -59,7 +60,8 @@ def simplify(node, shape_of, free, spread=None, products=None):
       that product: the name's transpose is `b.T @ a.T` (`d_add.T @ x`, not a view of
       `x.T @ d_add`; `x.T.T` is `x`); that of `np.multiply.outer(a, b)` swaps `a` and `b`.
     """
-    return _Simplifier(_Lookup(shape_of, free), free, spread or {}, products or {}).visit(node)
+    return _Simplifier(_Lookup(shape_of, free), free, spread or {}, products or {},
+                       lazy).visit(node)
 
 
 def product_of(node, shape_of, free):
@@ -180,11 +182,12 @@ def _callee(node, free):
 
 
 class _Simplifier(ast.NodeTransformer):
-    def __init__(self, lookup, free, spread, products):
+    def __init__(self, lookup, free, spread, products, lazy):
         self.lookup = lookup
         self.free = free
         self.spread = spread
         self.products = products
+        self.lazy = lazy
 
     def visit(self, node):
         if anno.get(node, anno.SIZE) is not None:
@@ -239,7 +242,7 @@ class _Simplifier(ast.NodeTransformer):
         if func is runtime.unbroadcast and len(node.args) == 2 and not node.keywords:
             return self.unbroadcast(node, *node.args)
         if func in (runtime.matmul_adjoint_left, runtime.matmul_adjoint_right) \
-                and len(node.args) == 3 and not node.keywords:
+                and len(node.args) == 3 and not node.keywords and not self.lazy:
             inline = self.matmul_adjoint(func is runtime.matmul_adjoint_left, *node.args)
             return node if inline is None else inline
         if func is numpy.size and len(node.args) == 1 and not node.keywords:

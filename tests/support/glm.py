@@ -3,6 +3,8 @@ the coefficients `b` and the data `X`, `y`), with their gradients and Hessians w
 hand (the formulas dask-glm's `families` module uses), and a small MLP; shared by the Dask
 tests and the cluster tests."""
 
+import types
+
 import numpy as np
 
 from srcad import nn
@@ -21,6 +23,14 @@ def normal(b, X, y):
 def poisson(b, X, y):
     z = X @ b
     return np.sum(np.exp(z) - y * z)
+
+
+def fresh(func):
+    """A copy of the loss `func` with a cache of generated code of its own: other tests'
+    calls of `func` may have used up its `srcad.dispatch.SPECIALIZATIONS` shape signatures
+    (the generic code runs after them), which a test of the specialized code must not see."""
+    return types.FunctionType(func.__code__, func.__globals__, func.__name__,
+                              func.__defaults__, func.__closure__)
 
 
 def _sigmoid(z):

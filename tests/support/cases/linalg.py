@@ -61,6 +61,18 @@ def outer(a, b):
     return numpy.outer(a, b)
 
 
+@case(numpy.multiply.outer, args=args(M23, arrays(REAL, shape=(2,))),
+      vjp=lambda u, a, b: (numpy.einsum("ijk,k->ij", u, b), numpy.einsum("ijk,ij->k", u, a)))
+def multiply_outer(a, b):
+    return numpy.multiply.outer(a, b)
+
+
+@case(numpy.multiply.outer, args=args(scalars(REAL), V3),
+      vjp=lambda u, s, v: (numpy.sum(u * v), s * u))
+def multiply_outer_scalar(s, v):
+    return numpy.multiply.outer(s, v)
+
+
 @case(numpy.inner, args=args(V3, V3), vjp=lambda u, a, b: (u * b, u * a))
 def inner_vectors(a, b):
     return numpy.inner(a, b)
