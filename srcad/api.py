@@ -19,7 +19,7 @@ import numpy
 from . import ast_util, dispatch, models, rules
 from .errors import SrcadError, UnsupportedSyntaxError, WrtError
 from .generation import cached, parameters
-from .kinds import GRAD, GRAD_NESTED, JVP, VALUE_AND_GRAD, VJP
+from .kinds import FORWARD, GRAD, GRAD_NESTED, JVP, TANGENT, VALUE_AND_GRAD, VJP
 
 Wrt = int | str | tuple | list
 """What `wrt` takes: a parameter's index or name, or a tuple (list) of those."""
@@ -164,7 +164,7 @@ class Derivative:
         args = self.pack(args)
         if self.receiver is not None:
             args = (self.receiver,) + args
-        if self.kind == JVP and len(args) + len(kwargs) > len(self.params):
+        if self.kind in FORWARD and len(args) + len(kwargs) > len(self.params):
             args = args[:-len(self.wrt)]        # (the call's tangents, after its arguments)
         return self._path.specialized(args, kwargs, shapes=not generic).full_text()
 
@@ -200,7 +200,7 @@ class Derivative:
         args = self.bound_args + tuple(args)
         if self.pack_at is None:
             return args
-        count = len(args) - (len(self.wrt) if self.kind == JVP else 0)
+        count = len(args) - (len(self.wrt) if self.kind in FORWARD else 0)
         return args[:self.pack_at] + (tuple(args[self.pack_at:count]),) + args[count:]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -221,6 +221,8 @@ class Derivative:
             raise failure from exc
         if self.kind == JVP:
             return _host_tangent(result, args, len(self.wrt), self.positions)
+        if self.kind == TANGENT:
+            return _host_tangent((None, result), args, len(self.wrt), self.positions)[1]
         return result
 
     def _repr_html_(self):

@@ -33,7 +33,7 @@ from .errors import (
     WrtError,
 )
 from .generation import cached, signature, specializations
-from .kinds import GRAD, GRAD_NESTED, JVP, VALUE_AND_GRAD
+from .kinds import FORWARD, GRAD, GRAD_NESTED, VALUE_AND_GRAD
 from .sparse import RowGrad
 
 SPECIALIZATIONS = 8     # keys (shape signatures) per derivative; further ones run generic code
@@ -126,7 +126,7 @@ class CallPath:
         if d.receiver is not None:
             args = (d.receiver,) + args
         backend.any_lazy(args)                  # (finds Dask before its arrays are used)
-        if d.kind == JVP:
+        if d.kind in FORWARD:
             return self.jvp(args, kwargs)
         if _special(args) or _special(kwargs.values()) or backend.any_lazy(args):
             generated = self.specialized(args, kwargs)      # (Dask arrays: their shapes)
@@ -158,7 +158,7 @@ class CallPath:
         for such calls (the gradient's `GRAD_NESTED` variant)."""
         d = self.d
         kind = kind or d.kind
-        if kind == JVP and shapes and not kwargs:
+        if kind in FORWARD and shapes and not kwargs:
             shaped = self.shaped_jvp(args)
             if shaped is not None:
                 return shaped
@@ -192,7 +192,7 @@ class CallPath:
             code = inner._path.specialized(primals, {})
             if code.callees:        # (closure-free adjoints, as `api._inner_code` takes)
                 code = inner._path.specialized(primals, {}, kind=GRAD_NESTED)
-            return cached(code.function, JVP, d.wrt, statics=d.statics)
+            return cached(code.function, d.kind, d.wrt, statics=d.statics)
         except SrcadError:          # (what the specialized gradient calls has no forward
             self.unshaped.add(shapes)       # rule: the generic code's error, if any, is
             return None                     # the one to show)

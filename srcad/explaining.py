@@ -19,8 +19,9 @@ from . import annotations as anno
 from . import ast_util, codegen, generation, models, rules
 from .errors import SrcadError
 from .explain_facts import Facts, collect_stage, pipeline_options
+from .kinds import GRAD, JVP
 
-_KINDS = {"reverse": generation.GRAD, "forward": generation.JVP}
+_KINDS = {"reverse": GRAD, "forward": JVP}
 
 
 class Explanation:
@@ -63,7 +64,7 @@ def _run(facts, func, kind, wrt, args):
         func, kind, wrt, containers=containers, statics=statics, signature=signature,
         on_stage=lambda stage, fdef, info: collect_stage(facts, stage, fdef, info))
     facts.text = generated.text
-    if kind == generation.GRAD and facts.stacks:
+    if kind == GRAD and facts.stacks:
         facts.measured = _measure(generated.function, args)
 
 
@@ -185,7 +186,7 @@ def _calls(node):
 
 def describe_rule(node, kind):
     """Which rule differentiates the operation `node` (a call, operator or indexing)."""
-    mode = rules.TANGENT if kind == generation.JVP else rules.ADJOINT
+    mode = rules.TANGENT if kind == JVP else rules.ADJOINT
     if isinstance(node, ast.Call):
         key = anno.get(node, anno.FUNC)
         label = codegen.expression(node.func)

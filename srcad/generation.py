@@ -29,7 +29,7 @@ from .callee import Callee
 from .errors import Location, SrcadError
 from .guards import Guards
 from .job import Job, Shape
-from .kinds import GRAD, GRAD_NESTED, JVP, PULLBACK, VJP
+from .kinds import FORWARD, GRAD, GRAD_NESTED, PULLBACK, VJP
 from .naming import FreeNames, Namer, identifier
 from .passes import (
     activity,
@@ -156,7 +156,7 @@ def _generate(func: FunctionType, kind: str, wrt: tuple[str, ...],
         job.free.bind_as(ident, obj)
     _bind_runtime_calls(tree, job.free)
     on_stage("normalize", tree, job.info)
-    if kind != JVP and signature is not None:
+    if kind not in FORWARD and signature is not None:
         tree = _infer_shapes(tree, job)
     tree = activity.run(tree, job)
     tree = deny.run(tree, job)
@@ -177,10 +177,10 @@ def _compiled(tree: ast.FunctionDef, fdef: ast.FunctionDef, job: Job, callees: l
     text, compiled with the job's free names, the derivatives it calls and the facts it relies
     on (`assumed`)."""
     func = job.func
-    text = codegen.emit(fdef, job.info, None if job.kind == JVP else "grad of")
+    text = codegen.emit(fdef, job.info, None if job.kind in FORWARD else "grad of")
     function = codegen.compile_function(text, fdef.name, func.__globals__, job.free.bound,
                                         job.info)
-    if job.kind != JVP:
+    if job.kind not in FORWARD:
         function.__defaults__ = func.__defaults__
         function.__kwdefaults__ = func.__kwdefaults__
     function.__srcad_source__ = text
@@ -241,8 +241,8 @@ def _normal_form(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
 
 def _derivative(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     """The derivative function of the normal form `tree` that the job asks for (forward mode
-    for `JVP`, reverse mode for the others), named `job.name`."""
-    if job.kind == JVP:
+    for `JVP` and `TANGENT`, reverse mode for the others), named `job.name`."""
+    if job.kind in FORWARD:
         fdef = forward.run(tree, job)
     else:
         fdef = reverse.run(tree, job)

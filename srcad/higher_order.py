@@ -20,7 +20,7 @@ from . import (
     unit_batch,
 )
 from .api import Derivative
-from .kinds import GRAD, GRAD_NESTED, JVP, VJP
+from .kinds import GRAD, GRAD_NESTED, TANGENT, VJP
 
 MAX_DIRECTIONS = 256     # directions per pass (more are pushed in groups of this size)
 MAX_ELEMENTS = 2 ** 24   # in memory, k times the largest argument's size stays under this
@@ -66,16 +66,17 @@ class _Hvp(Composite):
         return self._models.parts() or [self.plain()]
 
     def plain(self):
-        """jvp of grad, for arguments that are not models."""
+        """The tangent of grad (forward over reverse, the tangent alone), for arguments that
+        are not models."""
         if self._jvp is None:
-            self._jvp = Derivative(Derivative(self._func, GRAD, self._wrt), JVP, self._wrt,
+            self._jvp = Derivative(Derivative(self._func, GRAD, self._wrt), TANGENT, self._wrt,
                                    self._jit)
         return self._jvp
 
     def __call__(self, *args, **kwargs):
         if self._models.applies(args, kwargs):
             return self._models.hvp(args[:-1], kwargs, args[-1])
-        return self.plain()(*args, **kwargs)[1]
+        return self.plain()(*args, **kwargs)
 
     def batched(self, *args):
         """`hvp(f).batched(x, W, V)`: the products of the Hessian with every row of `V` (shape
@@ -85,7 +86,7 @@ class _Hvp(Composite):
         k = numpy.shape(directions)[0]
         self.unbatched_reason = None
         try:
-            _, stacked = _pushed(self.plain(), args, [batching.Batch(directions)], k)
+            stacked = _pushed(self.plain(), args, [batching.Batch(directions)], k)
             return _computed(_as_floats(stacked))
         except Exception as exc:      # (an exception of the function itself: raised again)
             self.unbatched_reason = _reason(exc)
@@ -137,9 +138,9 @@ class _ModelSecondOrder:
         model = self.model(primals, kwargs)
         code = self.grad._path.specialized(self.grad.pack(primals), kwargs, kind=GRAD_NESTED)
         if id(code) not in self.jvps:
-            self.jvps[id(code)] = (code, Derivative(code.function, JVP, self.grad.wrt))
+            self.jvps[id(code)] = (code, Derivative(code.function, TANGENT, self.grad.wrt))
         jvp = self.jvps[id(code)][1]
-        _, tangent = jvp(*primals, v, **kwargs)
+        tangent = jvp(*primals, v, **kwargs)
         self.latest = jvp._path.specialized(primals, kwargs)
         if not models.is_model(model):
             return tangent
@@ -187,7 +188,7 @@ class _Jacobian(Composite):
         if mode not in ("auto", "forward", "reverse"):
             raise ValueError(f"mode={mode!r}: choose 'auto', 'forward' or 'reverse'")
         self._func = func
-        self._jvp = Derivative(func, JVP, wrt, jit)
+        self._jvp = Derivative(func, TANGENT, wrt, jit)     # (the tangents alone)
         self._vjp = Derivative(func, VJP, wrt, jit) if mode != "forward" else None
         self._mode = mode
         self._single = self._jvp.single
@@ -235,10 +236,10 @@ class _Jacobian(Composite):
         step = directions_per_pass(args)
         for start in range(0, size, step):
             directions = _unit_batch(x, start, start + step)
-            y, stacked = _pushed(self._jvp, args, self._tangents(inputs, k, directions),
-                                 directions.directions)
+            stacked = _pushed(self._jvp, args, self._tangents(inputs, k, directions),
+                              directions.directions)
             parts.append(_as_floats(stacked))
-            y_shape = tuple(numpy.shape(y))
+            y_shape = tuple(numpy.shape(stacked))[1:]      # (a tangent is shaped like y)
         if not parts:
             return None, None
         stacked = parts[0] if len(parts) == 1 else numpy.concatenate(parts)
@@ -248,9 +249,9 @@ class _Jacobian(Composite):
         """As `_batched_columns`, one jvp per unit vector."""
         columns, y_shape = [], None
         for basis in _basis(inputs[k]):
-            y, dy = self._jvp(*args, *self._tangents(inputs, k, basis))
+            dy = self._jvp(*args, *self._tangents(inputs, k, basis))
             columns.append(_as_floats(dy))
-            y_shape = tuple(numpy.shape(y))
+            y_shape = tuple(numpy.shape(dy))
         if not columns:
             y = self._func(*args)
             return numpy.zeros_like(y, shape=(0,) + numpy.shape(y), dtype=float), \
@@ -299,12 +300,13 @@ def _unbatched(value, k):
     return numpy.broadcast_to(value, (k,) + tuple(numpy.shape(value)))
 
 
-def _pushed(jvp, args, tangents, k):
-    """`(y, dy)` of `jvp` called once with tangents of which one or more are batches of k
-    directions, `dy` as the stacked array of its k directions (lazy for Dask data)."""
+def _pushed(tangent, args, tangents, k):
+    """The stacked array of the k directions of `dy`, the result of the `TANGENT` derivative
+    `tangent` called once with tangents of which one or more are batches of k directions
+    (lazy for Dask data)."""
     with backend.lazy():
-        y, dy = jvp(*args, *tangents)
-    return y, _unbatched(dy, k)
+        dy = tangent(*args, *tangents)
+    return _unbatched(dy, k)
 
 
 def _computed(value):

@@ -207,7 +207,7 @@ def test_the_code_that_ran_is_shown():
     hvp = srcad.hvp(mse, wrt="model")
     hvp(model, np.ones((2, 3)), np.ones((2, 2)), directions(model, RNG))
     text = srcad.source(hvp)
-    assert text.startswith("def jvp_TwoLayer_grad_TwoLayer_mse_wrt_model")
+    assert text.startswith("def tangent_TwoLayer_grad_TwoLayer_mse_wrt_model")
     assert "model.V.weight.data" in text        # the layers' code, inlined (passes/inline.py)
     assert "dmodel_1['V.weight']" in text       # the direction, keyed like named_parameters()
 

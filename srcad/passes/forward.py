@@ -1,11 +1,12 @@
 """Forward mode: each primal statement followed by the statement of its tangent.
 
-In: a normal-form `FunctionDef` annotated by `activity`, and the job's `wrt` (the names to
-differentiate), `namer`, `free` and `derive`. Out: `def jvp_f(x, W, dx): ...; return out,
-d_out`, where the tangent parameters follow the primal ones (one per `wrt` name, named
-`d<name>`), every active assignment `y = ...` is followed by the `dy = ...` of its template, and
-the output's tangent is zero when it does not depend on `wrt`. After a branch, a tangent set on
-one path only is set to zero on the other.
+In: a normal-form `FunctionDef` annotated by `activity`, and the job's `kind`, `wrt` (the
+names to differentiate), `namer`, `free` and `derive`. Out: `def jvp_f(x, W, dx): ...; return
+out, d_out` (for the kind `TANGENT`, `def tangent_f(x, W, dx): ...; return d_out`), where the
+tangent parameters follow the primal ones (one per `wrt` name, named `d<name>`), every active
+assignment `y = ...` is followed by the `dy = ...` of its template, and the output's tangent is
+zero when it does not depend on `wrt`. After a branch, a tangent set on one path only is set to
+zero on the other.
 """
 
 import ast
@@ -14,6 +15,7 @@ from .. import annotations as anno
 from .. import calls, rules, runtime
 from ..ast_util import assign, call, copy_node, name, walk
 from ..job import Job
+from ..kinds import TANGENT
 from ..primitive import bind, check_covered, decompose, rule
 from ..template import fill
 from . import activity
@@ -36,8 +38,9 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     args = copy_node(tree.args)
     args.defaults, args.kw_defaults = [], [None] * len(args.kwonlyargs)
     args.args = args.args + [ast.arg(arg=namer.derivative(p)) for p in wrt]
-    result = ast.Tuple(elts=[copy_node(output), tangent], ctx=ast.Load())
-    return ast.FunctionDef(name=namer.fresh(f"jvp_{tree.name}"), args=args,
+    result = tangent if job.kind == TANGENT else ast.Tuple(elts=[copy_node(output), tangent],
+                                                           ctx=ast.Load())
+    return ast.FunctionDef(name=namer.fresh(f"{job.kind}_{tree.name}"), args=args,
                            body=stmts + [ast.Return(value=result)], decorator_list=[],
                            returns=None, type_comment=None, lineno=1)
 
