@@ -12,6 +12,7 @@ import ast
 
 from . import annotations as anno
 from . import ast_util, codegen, generation, models
+from .kinds import FORWARD
 
 
 class Entry:
@@ -53,7 +54,7 @@ def pipeline_options(func, kind, args):
     statics = tuple((params[i], a) for i, a in enumerate(args) if models.is_model(a))
     containers = tuple(sorted(params[i] for i, a in enumerate(args)
                               if type(a) in (list, tuple, dict)))
-    shaped = kind != generation.JVP and not containers
+    shaped = kind not in FORWARD and not containers
     return containers, statics, generation.signature(args) if shaped else None
 
 
