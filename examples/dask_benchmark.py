@@ -140,7 +140,7 @@ def main():
     parser.add_argument("--features", type=int, default=10)
     parser.add_argument("--chunk-rows", type=int, default=50_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--iterations", type=int, default=8)
     args = parser.parse_args()
     print(f"{args.rows} x {args.features} floats in chunks of {args.chunk_rows} rows; "
