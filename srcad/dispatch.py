@@ -33,7 +33,7 @@ from .errors import (
     WrtError,
 )
 from .generation import cached, signature, specializations
-from .kinds import FORWARD, GRAD, GRAD_NESTED, VALUE_AND_GRAD
+from .kinds import FORWARD, GRAD, GRAD_NESTED, TANGENT, VALUE_AND_GRAD
 from .sparse import RowGrad
 
 SPECIALIZATIONS = 8     # keys (shape signatures) per derivative; further ones run generic code
@@ -192,7 +192,8 @@ class CallPath:
             code = inner._path.specialized(primals, {})
             if code.callees:        # (closure-free adjoints, as `api._inner_code` takes)
                 code = inner._path.specialized(primals, {}, kind=GRAD_NESTED)
-            return cached(code.function, d.kind, d.wrt, statics=d.statics)
+            return cached(code.function, d.kind, d.wrt, statics=d.statics,
+                          signature=shapes if d.kind == TANGENT else None)
         except SrcadError:          # (what the specialized gradient calls has no forward
             self.unshaped.add(shapes)       # rule: the generic code's error, if any, is
             return None                     # the one to show)

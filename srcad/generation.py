@@ -156,7 +156,7 @@ def _generate(func: FunctionType, kind: str, wrt: tuple[str, ...],
         job.free.bind_as(ident, obj)
     _bind_runtime_calls(tree, job.free)
     on_stage("normalize", tree, job.info)
-    if kind not in FORWARD and signature is not None:
+    if signature is not None:
         tree = _infer_shapes(tree, job)
     tree = activity.run(tree, job)
     tree = deny.run(tree, job)

@@ -4,6 +4,8 @@ grad of grad (scalars), forward-over-reverse Hessian-vector products, Jacobians 
 reverse, on vectors) and Hessians, each against an analytic result and finite differences.
 """
 
+import ast
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import srcad
+from tests.support import glm
 
 values = st.floats(-1.5, 1.5, allow_nan=False, width=64)
 
@@ -195,3 +198,20 @@ def test_grad_of_grad_through_calls_without_loops(s, v):
     want = np.sum(8 * v * v * np.cos(2 * v * s)) - np.sin(s)
     np.testing.assert_allclose(second, want, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(srcad.hessian(sine_energy)(s, v), want, rtol=1e-9, atol=1e-12)
+
+
+def test_an_hvp_computes_what_its_tangent_needs_alone():
+    """`hvp` of arrays transforms the gradient specialized to the call's shapes into code for
+    the tangent alone, where forward mode's `broadcast_as` goes where the shapes match: the
+    product of the normal model's Hessian with `v` reads neither `b` nor `y` (`2 X'(X v)`)."""
+    loss = glm.fresh(glm.normal)
+    X, y = glm.data("normal", n=50, p=4)
+    b, v = np.linspace(-0.3, 0.3, 4), np.linspace(1.0, -2.0, 4)
+    hvp = srcad.hvp(loss)
+    np.testing.assert_allclose(hvp(b, X, y, v), 2 * X.T @ (X @ v), rtol=1e-12)
+    body = ast.parse(srcad.source(hvp)).body[0].body
+    read = {n.id for stmt in body for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+    assert "b" not in read and "y" not in read and "broadcast_as" not in read
+    gradient, step = srcad.grad(loss), 1e-5
+    central = (gradient(b + step * v, X, y) - gradient(b - step * v, X, y)) / (2 * step)
+    np.testing.assert_allclose(hvp(b, X, y, v), central, rtol=1e-6)

@@ -18,7 +18,7 @@ from ..job import Job
 from ..kinds import TANGENT
 from ..primitive import bind, check_covered, decompose, rule
 from ..template import fill
-from . import activity
+from . import activity, simplify
 
 
 def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
@@ -32,6 +32,7 @@ def run(tree: ast.FunctionDef, job: Job) -> ast.FunctionDef:
     params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
     builder = _Forward(namer, job.free, job.info, params, job.derive)
     builder.statics = job.statics
+    builder.shapes = anno.get(tree, anno.SHAPES)    # (code specialized to shapes: `TANGENT`)
     known = set(wrt)
     stmts = builder.block(body[:-1] if returns else body, known)
     tangent = builder.tangent_of(output, known)
@@ -58,6 +59,8 @@ class _Forward:
         self.defines = {}                # (template, pattern) -> whether its fill defines dy
         self.bound = {}                  # id of an assignment -> (it, its rule, the binding)
         self.statics = {}                # parameter -> value known while generating
+        self.shapes = None               # static shapes of primal names, when specialized
+        self.primal_of = {}              # tangent name -> its primal's
 
     def block(self, stmts, known):
         """Primal and tangent statements; `known` holds the names that have a tangent."""
@@ -176,7 +179,9 @@ class _Forward:
         template, binding = kept[1], kept[2]
 
         def derivative_of(var):
-            return self.namer.derivative(var) if var in known or var == target else None
+            if var not in known and var != target:
+                return None
+            return self.tangent_name(var)
 
         check_covered(template, binding, derivative_of, self.info, stmt)
         key = (id(template), _pattern(binding, known, target)) if self.trials else None
@@ -185,6 +190,10 @@ class _Forward:
                 known.add(target)
             return [stmt]
         filled = fill(template, binding, derivative_of, self.namer, self.free.bind)
+        if self.shapes is not None:
+            for new in filled:
+                if isinstance(new, ast.Assign):
+                    new.value = simplify.tangent(new.value, self.shape_of, self.free)
         dname = self.namer.derivative(target)
         defines = any(isinstance(s, ast.Assign) and s.targets[0].id == dname for s in filled)
         if key is not None:
@@ -195,6 +204,16 @@ class _Forward:
             anno.set_(new, anno.DERIVATIVE, True)
             anno.set_(new, anno.ORIGIN, anno.get(stmt, anno.ORIGIN))
         return [stmt] + filled
+
+    def tangent_name(self, var):
+        """The tangent name of `var`, remembered as `var`'s (for `shape_of`)."""
+        dname = self.namer.derivative(var)
+        self.primal_of[dname] = var
+        return dname
+
+    def shape_of(self, ident):
+        """The static shape of a primal name, or of a tangent (that of its primal)."""
+        return self.shapes.get(self.primal_of.get(ident, ident))
 
     def parameter_read(self, stmt, target, known):
         """`w = self.V.weight`: its tangent is the entry "V.weight" of the model's tangents."""

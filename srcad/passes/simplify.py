@@ -22,6 +22,10 @@ array when its static shape has one or more dimensions and every assignment of i
 arithmetic operator, `@`, a NumPy ufunc or one of these reductions: never a parameter (it may
 be a list, or a model's `Parameter`), nor a value read from an object.
 
+`tangent` does for the tangents of forward-mode code specialized to shapes (the code `hvp` and
+`hessian` run) what shapes decide there: `broadcast_as(t, y)` is `t` where the shapes of `t`
+and `y` match, so that `y`, read by nothing else, goes as dead code.
+
 `spread_of` and `product_of` tell the reverse pass which adjoint names to record in `spread`
 and `products`; `sizes_as_numbers` writes as numbers the size reads (annotated SIZE) that
 alone would keep a value alive, for `optimize`. Shapes come from `passes.shapes` (the same
@@ -62,6 +66,32 @@ def simplify(node, shape_of, free, spread=None, products=None, lazy=False):
     """
     return _Simplifier(_Lookup(shape_of, free), free, spread or {}, products or {},
                        lazy).visit(node)
+
+
+def tangent(node, shape_of, free):
+    """A tangent expression of forward-mode code (`node`) with `broadcast_as(t, y)` written
+    `t` where the static shapes of `t` and `y` are the same (`shape_of(name)` gives the shape
+    of a name, or of a tangent that of its primal): the primal `y` is then read by nothing
+    else, and goes as dead code."""
+    return _Tangent(_Lookup(shape_of, free), free).visit(node)
+
+
+class _Tangent(ast.NodeTransformer):
+    def __init__(self, lookup, free):
+        self.lookup = lookup
+        self.free = free
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if _callee(node, self.free) is runtime.broadcast_as and len(node.args) == 2 \
+                and not node.keywords:
+            try:
+                have, want = (_shape(arg, self.lookup) for arg in node.args)
+            except _Pending:
+                return node
+            if have is not None and have == want:
+                return node.args[0]
+        return node
 
 
 def product_of(node, shape_of, free):
