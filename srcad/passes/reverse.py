@@ -440,9 +440,12 @@ class _Reverse:
         `dv` (zeros when nothing reached `v`) onto `dS`, which the adjoint of the matching
         `S.append(v)` pops; afterwards `dv` is spent."""
         dstack = self.derivative_of(popped(stmt.value))
-        value = name(dname) if dname in defined else self.zeros(target)
+        reached = dname in defined
         defined.discard(dname)
         self.written(dname)
+        if dstack is None:          # (a stack of values without derivatives: `v` has one
+            return []               # from another assignment, none from this one)
+        value = name(dname) if reached else self.zeros(target)
         origin = anno.get(stmt, anno.ORIGIN)
         if dstack in defined:
             push = ast.Expr(value=call(ast.Attribute(value=name(dstack), attr="append",
