@@ -296,3 +296,35 @@ def test_in_place_write_into_an_argument_is_rejected():
     with pytest.raises(srcad.UnsupportedSyntaxError, match="caller's array") as info:
         srcad.grad(calls_a_function_that_writes_into_its_argument)(np.ones(3))
     assert "p += p" in str(info.value)
+
+
+def dead_loop_after_a_branch(x, w):
+    v = x / (2.0 + np.cos(x))
+    if np.max(x) > 0.3:
+        v *= np.cos(w)
+    c = np.cumsum(v, axis=-1)
+    k = 0
+    while np.sum(v * v) > 0.05 and k < 1:
+        for _ in range(1):
+            v = np.sin(v) * w
+        k = k + 1
+    return np.sum(c * c)
+
+
+@pytest.mark.parametrize("wrt", [0, 1])
+def test_reverse_over_reverse_pops_a_stack_without_derivatives(wrt):
+    """The gradient's loop keeps `v` on a stack whose values carry no derivative to the
+    output, while `v` has one from its assignment before the loop: reverse over reverse gave
+    the adjoint of the pop an adjoint stack named None (a TypeError inside srcad's codegen).
+    H v by vjp of the gradient, against hvp and central differences of the gradient."""
+    x, w = np.array([[0.5], [0.7]]), np.array([[0.3], [-0.4]])
+    v = np.array([[1.0], [-0.5]])
+    gradient = srcad.grad(dead_loop_after_a_branch, wrt=wrt)
+    _, pullback = srcad.vjp(gradient, wrt=wrt)(x, w)
+    hv = srcad.hvp(dead_loop_after_a_branch, wrt=wrt)(x, w, v)
+    step = 1e-6
+    moved = [[x, w], [x, w]]
+    moved[0][wrt], moved[1][wrt] = moved[0][wrt] + step * v, moved[1][wrt] - step * v
+    central = (gradient(*moved[0]) - gradient(*moved[1])) / (2 * step)
+    np.testing.assert_allclose(pullback(v), hv, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(hv, central, rtol=1e-6, atol=1e-9)
