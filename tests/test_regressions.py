@@ -328,3 +328,33 @@ def test_reverse_over_reverse_pops_a_stack_without_derivatives(wrt):
     central = (gradient(*moved[0]) - gradient(*moved[1])) / (2 * step)
     np.testing.assert_allclose(pullback(v), hv, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(hv, central, rtol=1e-6, atol=1e-9)
+
+
+def counter_in_both_loops(x, n):
+    for i in range(n):          # noqa: B007  (the one name of both counters is the point)
+        x = x * 0.9
+    if np.sum(x) > 0.0:
+        for i in range(n):      # noqa: B007
+            x = np.tanh(x)
+    return np.sum(x * x)
+
+
+@pytest.mark.parametrize("n", [0, 2])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_a_loop_counter_reused_in_a_branch_with_no_trip(n, sign):
+    """Normal form gives the branch not taken a copy of the counter `i` of the loop before
+    (`i_2 = i_1`, so that both paths end with one version); the pullback took the counter of
+    its reversed loop as a value to start from, which kept that copy alive, and with no
+    trip the copy read a counter never bound: an UnboundLocalError, where Python itself
+    never reads `i`. Against the derivative written by hand."""
+    x = sign * np.linspace(0.1, 0.5, 3)
+    y, pullback = srcad.vjp(counter_in_both_loops)(x, n)
+    z, scale = x * 0.9 ** n, 0.9 ** n
+    slope = np.ones(3)
+    if np.sum(z) > 0.0:
+        for _ in range(n):
+            slope, z = slope * (1 - np.tanh(z) ** 2), np.tanh(z)
+    np.testing.assert_allclose(pullback(1.0), 2 * z * slope * scale, rtol=1e-12)
+    np.testing.assert_allclose(srcad.grad(counter_in_both_loops)(x, n), pullback(1.0),
+                               rtol=1e-12)
+    check_grads(counter_in_both_loops, (x, n), wrt=0)

@@ -190,7 +190,9 @@ def _captured(adjoint, primal, params, free):
     branch or a loop only, so that the defaults exist on every path."""
     always = set(params) | always_assigned(primal)
     maybe = always | _assigned_outside_loops(primal)
-    restored = stored(adjoint) & (maybe | (read_before_assigned(adjoint) & stored(primal)))
+    read_first = read_before_assigned(adjoint)
+    restored = (stored(adjoint) - (_counters(adjoint) - read_first)) & (
+        maybe | (read_first & stored(primal)))
     stacks = sorted({n.func.value.id for s in adjoint for n in walk(s)
                      if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                      and n.func.attr == "pop" and isinstance(n.func.value, ast.Name)}
@@ -201,6 +203,15 @@ def _captured(adjoint, primal, params, free):
     starts = [assign(v, ast.List(elts=[], ctx=ast.Load()) if v in stacks else ast.Constant(None))
               for v in sorted((restored | set(stacks)) - always)]
     return sorted(set(restored) | set(stacks)), copies, starts
+
+
+def _counters(adjoint):
+    """The counters of the loops of the adjoint statements (`for i in range(n - 1, -1, -1)`):
+    a loop binds its counter before each read in it, so where the pullback reads none before
+    its loop (with no trip, none at all), it needs no start value of it, and the primal's
+    copies of it may go (one that read a counter never bound, with no trip, failed)."""
+    return {n.target.id for s in adjoint for n in walk(s)
+            if isinstance(n, ast.For) and isinstance(n.target, ast.Name)}
 
 
 def _assigned_outside_loops(stmts):
