@@ -220,9 +220,10 @@ class Derivative:
                 raise
             raise failure from exc
         if self.kind == JVP:
-            return _host_tangent(result, args, len(self.wrt), self.positions)
+            value, tangent = result
+            return value, _host_tangent(tangent, args, len(self.wrt), self.positions)
         if self.kind == TANGENT:
-            return _host_tangent((None, result), args, len(self.wrt), self.positions)[1]
+            return _host_tangent(result, args, len(self.wrt), self.positions)
         return result
 
     def _repr_html_(self):
@@ -231,16 +232,15 @@ class Derivative:
         return display.html(self)
 
 
-def _host_tangent(result, args, k, positions):
-    """jvp's `(y, dy)` with a NumPy scalar `dy` as a Python float when the differentiated
+def _host_tangent(tangent, args, k, positions):
+    """A forward-mode tangent `dy`, a NumPy scalar, as a Python float when the differentiated
     arguments and their tangents are Python floats (as `grad` gives a float for a float)."""
-    value, tangent = result
     if type(tangent) is numpy.float64 and len(args) >= k and all(
             type(a) is float for a in args[-k:]) and all(
             position < len(args) - k and type(args[position]) is float
             for position in positions):
-        return value, float(tangent)
-    return result
+        return float(tangent)
+    return tangent
 
 
 def _vararg_position(func):

@@ -188,10 +188,10 @@ class CallPath:
         shapes = signature(primals)
         if None in shapes or shapes in self.unshaped or not inner._path.may_specialize():
             return None
-        try:
-            code = inner._path.specialized(primals, {})
+        try:                        # (what `inner._path.specialized` gives, checked above)
+            code = cached(inner.func, GRAD, inner.wrt, signature=shapes)
             if code.callees:        # (closure-free adjoints, as `api._inner_code` takes)
-                code = inner._path.specialized(primals, {}, kind=GRAD_NESTED)
+                code = cached(inner.func, GRAD_NESTED, inner.wrt, signature=shapes)
             return cached(code.function, d.kind, d.wrt, statics=d.statics,
                           signature=shapes if d.kind == TANGENT else None)
         except SrcadError:          # (what the specialized gradient calls has no forward

@@ -142,7 +142,7 @@ class ScaledBatch(Batch):
         return factor if kept is True and factor is not _ONE else None
 
 
-_PRODUCTS = (numpy.dot, numpy.tensordot, numpy.inner, numpy.matmul)
+_PRODUCTS = (numpy.dot, numpy.tensordot, numpy.inner)     # (`numpy.matmul`, a ufunc: above)
 
 
 def _scaled_product(func, args, kwargs):
